@@ -1,0 +1,1 @@
+"""Dosing agents: baselines, SB3 training and encoders. Depends on pkgym, never the reverse."""
