@@ -15,7 +15,7 @@ def as_generator(seed: SeedLike) -> np.random.Generator:
             (returned unchanged, so callers share its stream).
 
     Examples:
-        >>> as_generator(1).integers(10) == as_generator(1).integers(10)
+        >>> bool(as_generator(1).integers(10) == as_generator(1).integers(10))
         True
     """
     if isinstance(seed, np.random.Generator):
@@ -46,7 +46,7 @@ def as_seed_sequence(seed: int | np.random.SeedSequence | None) -> np.random.See
 
 
 def check_finite(name: str, values: np.ndarray | float) -> np.ndarray:
-    """Return ``values`` as a float64 array, raising ``ValueError`` naming ``name`` if any is NaN/inf.
+    """Return ``values`` as float64, raising ``ValueError`` naming ``name`` if any is NaN or inf.
 
     Examples:
         >>> check_finite("dose_mg", [1.0, 2.0]).tolist()
