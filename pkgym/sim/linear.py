@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pkgym.sim.doses import IV, ORAL, DoseSchedule
-from pkgym.sim.modal import LinearPKParams, ModalBasis, advance_modes, modal_basis
+from pkgym.sim.modal import LinearPKParams, ModalBasis, advance_modes, modal_basis, step_factors
 from pkgym.utils import check_finite, check_non_negative
 
 
@@ -185,10 +185,18 @@ def _simulate_chunk(params, doses, times_h, state, start_h):  # noqa: ANN001, AN
     order = np.argsort(grid, axis=1, kind="stable")  # events before outputs at equal times
     # The march reads one grid column at a time: keep columns contiguous (time-major).
     grid = np.take_along_axis(grid, order, axis=1).T
-    payload = [np.take_along_axis(np.pad(a, ((0, 0), (0, times_h.size))), order, axis=1).T.copy()
-               for a in payload]
+    if shared:  # payload rows only for event columns, gathered with one index
+        events = order[0][order[0] < n_events]
+        payload = [a.T[events] for a in payload]
+        payload_row = np.full(order.shape[1], -1)
+        payload_row[order[0] < n_events] = np.arange(events.size)
+    else:
+        payload = [np.take_along_axis(np.pad(a, ((0, 0), (0, times_h.size))), order, axis=1).T
+                   .copy() for a in payload]
+        payload_row = np.arange(order.shape[1])
     output_of_column = np.where(order >= n_events, order - n_events, -1).T
-    levels, inputs, body, final = _march(basis, state, grid, payload, output_of_column, start_h)
+    levels, inputs, body, final = _march(basis, state, grid, (payload_row, *payload),
+                                         output_of_column, start_h)
     amount0 = state.amounts_mg.sum(axis=1) + state.depot_mg
     auc = (inputs - (body - amount0)) / params.clearance_l_per_h
     return levels.T, np.maximum(auc, 0.0).T, *final
@@ -198,27 +206,36 @@ def _march(basis: ModalBasis, state, grid, payload, output_of_column, start_h): 
     """Jump from grid row to grid row; record level, input and body amount at outputs.
 
     All arrays are time-major here, (n_columns, n); ``grid`` and ``output_of_column`` have
-    a single patient column when every patient shares the grid.
+    a single patient column when every patient shares the grid. ``payload_row`` maps each
+    grid column to its row of the (bolus, depot, rate-change) payload.
     """
-    bolus, depot_in, rate_delta = payload
+    payload_row, bolus, depot_in, rate_delta = payload
     acts = np.any(bolus, axis=1) | np.any(depot_in, axis=1) | np.any(rate_delta, axis=1)
+    acts = np.append(acts, False)[payload_row]  # per grid column; row -1 never acts
     n = state.depot_mg.shape[0]
     modes = np.einsum("nij,nj->ni", basis.to_modal, state.amounts_mg)
     depot, rate, given = state.depot_mg.copy(), np.zeros(n), np.zeros(n)
     n_out = int((output_of_column[:, 0] >= 0).sum())
     levels, inputs, body = (np.zeros((n_out, n)) for _ in range(3))
     previous, rows = np.full(grid.shape[1], float(start_h)), np.arange(n)
+    cache: dict[float, tuple[np.ndarray, np.ndarray]] = {}  # shared grid: factors by step
     for j in range(grid.shape[0]):
         dt = grid[j] - previous
         if np.any(dt > 0):
-            modes, depot = advance_modes(basis, modes, depot, dt if dt.size > 1 else dt[0], rate)
+            if dt.size == 1:
+                dt = dt[0]
+                factors = cache.get(dt) or cache.setdefault(dt, step_factors(basis, dt))
+            else:
+                factors = step_factors(basis, dt)
+            modes, depot = advance_modes(basis, modes, depot, dt, rate, factors)
             given += rate * dt
         previous = grid[j]
         if acts[j]:
-            modes += basis.input_weights * bolus[j, :, None]
-            depot = depot + depot_in[j]
-            given += bolus[j] + depot_in[j]
-            rate = np.maximum(rate + rate_delta[j], 0.0)
+            r = payload_row[j]
+            modes += basis.input_weights * bolus[r, :, None]
+            depot = depot + depot_in[r]
+            given += bolus[r] + depot_in[r]
+            rate = np.maximum(rate + rate_delta[r], 0.0)
         out = output_of_column[j]
         if out.size == 1 and out[0] < 0:
             continue

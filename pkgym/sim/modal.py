@@ -204,12 +204,29 @@ def exp_difference_ratio(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndar
     return t * np.exp(b * t) * expm1_ratio((a - b) * t)
 
 
+def step_factors(basis: ModalBasis, dt_h: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-mode decay ``exp(lambda dt)`` and infusion gain ``(exp(lambda dt) - 1)/lambda``.
+
+    Both depend only on the step length, so a caller stepping on a regular grid reuses them.
+
+    Examples:
+        >>> basis = modal_basis(compartment_params(5.0, 50.0))
+        >>> decay, gain = step_factors(basis, 10.0)
+        >>> round(float(decay[0, 0]), 6), round(float(gain[0, 0]), 6)
+        (0.367879, 6.321206)
+    """
+    dt = np.reshape(dt_h, (-1, 1))
+    lam_dt = basis.eigenvalues_per_h * dt
+    return np.exp(lam_dt), dt * expm1_ratio(lam_dt)
+
+
 def advance_modes(
     basis: ModalBasis,
     modes: np.ndarray,
     depot_mg: np.ndarray,
-    dt_h: np.ndarray,
+    dt_h: np.ndarray | float,
     infusion_rate_mg_per_h: np.ndarray,
+    factors: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Advance every patient exactly by ``dt_h`` under a constant infusion rate and depot.
 
@@ -219,6 +236,7 @@ def advance_modes(
         depot_mg: oral depot amount, mg, shape (n,).
         dt_h: step length, h, scalar or shape (n,).
         infusion_rate_mg_per_h: constant rate into the central compartment, shape (n,).
+        factors: ``step_factors(basis, dt_h)`` when the caller already has them.
 
     Returns:
         The modal state and the depot amount after the step.
@@ -229,11 +247,10 @@ def advance_modes(
         >>> round(float((z * basis.input_weights).sum()), 6)  # 100/5 * (1 - e^-1)
         12.642411
     """
-    lam_dt = basis.eigenvalues_per_h * np.reshape(dt_h, (-1, 1))
-    new_modes = np.exp(lam_dt) * modes
+    decay, gain = factors if factors is not None else step_factors(basis, dt_h)
+    new_modes = decay * modes
     if np.any(infusion_rate_mg_per_h):
-        gain = np.reshape(infusion_rate_mg_per_h * dt_h, (-1, 1)) * expm1_ratio(lam_dt)
-        new_modes += basis.input_weights * gain
+        new_modes += basis.input_weights * gain * infusion_rate_mg_per_h[:, None]
     if np.any(depot_mg):
         ka = basis.absorption_rate_per_h[:, None]
         dt = np.reshape(dt_h, (-1, 1))

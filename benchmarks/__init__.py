@@ -1,0 +1,1 @@
+"""Throughput and quality benchmarks; run all with ``python -m benchmarks``."""

@@ -1,0 +1,1 @@
+"""Evaluation: clinical metrics, intervals, tables and plots."""

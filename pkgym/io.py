@@ -1,0 +1,54 @@
+"""Atomic file output: a result is either complete on disk or absent, never half-written."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+TABLE_SUFFIXES = (".csv", ".parquet")
+
+
+def write_atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it into place.
+
+    The rename is atomic on POSIX, so an interrupted run leaves the old file (or none).
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> target = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
+        >>> write_atomic(target, lambda p: p.write_text("ok")).read_text()
+        'ok'
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(handle)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def write_table(table: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write a DataFrame atomically as CSV or Parquet, chosen by the file suffix.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> target = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+        >>> _ = write_table(pd.DataFrame({"id": [0]}), target)
+        >>> target.read_text().splitlines()
+        ['id', '0']
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise ValueError(f"path must end in one of {TABLE_SUFFIXES}, got {str(path)!r}")
+    if suffix == ".csv":
+        return write_atomic(path, lambda tmp: table.to_csv(tmp, index=False))
+    return write_atomic(path, lambda tmp: table.to_parquet(tmp, index=False))
