@@ -25,7 +25,8 @@ CL, V1, Q, V2 = 4.5, 58.4, 6.5, 38.4
 def _cohort(n: int, seed: int = 0):  # noqa: ANN202
     rng = np.random.default_rng(seed)
     params = compartment_params(CL * np.exp(0.3 * rng.standard_normal(n)), V1,
-                                intercompartmental_clearance_l_per_h=(Q,), peripheral_volume_l=(V2,))
+                                intercompartmental_clearance_l_per_h=(Q,),
+                                peripheral_volume_l=(V2,))
     doses = regular_schedule(n, amount_mg=1000.0, every_h=12.0, n_doses=2 * DAYS, duration_h=1.0)
     return params, doses
 
@@ -90,7 +91,8 @@ def main() -> None:
               f"{r['patient_days_per_s']:>16,.0f}{r['peak_rss_growth_mib']:>16.1f}"
               f"{r['output_mib']:>12.1f}")
     best = max(r["patient_days_per_s"] for r in rows if r["patients"] == 100_000)
-    print(f"speed-up at 100 000 patients over the naive loop: {best / rows[-1]['patient_days_per_s']:,.0f}x")
+    speedup = best / rows[-1]["patient_days_per_s"]
+    print(f"speed-up at 100 000 patients over the naive loop: {speedup:,.0f}x")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@ from matplotlib.figure import Figure  # noqa: E402
 from pkgym.utils import check_finite  # noqa: E402
 
 
-def percentile_bands(values: np.ndarray, percentiles: tuple[float, ...] = (5, 50, 95)) -> np.ndarray:
+def percentile_bands(
+    values: np.ndarray, percentiles: tuple[float, ...] = (5, 50, 95)
+) -> np.ndarray:
     """Percentiles across patients at each time.
 
     Args:
@@ -29,7 +31,9 @@ def percentile_bands(values: np.ndarray, percentiles: tuple[float, ...] = (5, 50
     """
     values = check_finite("values", values)
     if values.ndim != 2 or values.shape[0] == 0:
-        raise ValueError(f"values must be (n_patients, n_times) with n_patients >= 1, got {values.shape}")
+        raise ValueError(
+            f"values must be (n_patients, n_times) with n_patients >= 1, got {values.shape}"
+        )
     return np.percentile(values, percentiles, axis=0)
 
 

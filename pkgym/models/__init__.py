@@ -1,1 +1,1 @@
-"""TODO"""
+"""Published models, one module each: parameter dataclasses with units and citations."""

@@ -72,7 +72,9 @@ class CompartmentalModel:
         allowed = set(required) | set(OPTIONAL_NAMES)
         unknown = sorted(set(values) - allowed)
         if unknown:
-            raise ValueError(f"unknown parameter(s) {unknown} for {kind}; allowed: {sorted(allowed)}")
+            raise ValueError(
+                f"unknown parameter(s) {unknown} for {kind}; allowed: {sorted(allowed)}"
+            )
         missing = [name for name in required if name not in values]
         if missing:
             raise ValueError(f"missing parameter(s) {missing} for {kind}; required: {required}")

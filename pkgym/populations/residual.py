@@ -1,0 +1,117 @@
+"""Residual (assay) error: additive, proportional or combined, never negative, optional LLOQ.
+
+Convention (NONMEM's combined error with two epsilons, ``Y = F + sqrt(add**2 + (prop*F)**2) * e``):
+the measurement of a true value ``F`` is normal with mean ``F`` and variance
+``additive_sd**2 + (proportional_sd * F)**2``. The model is additive, proportional or
+combined according to which sds are > 0. Some papers instead add the two sds
+(``add + prop*F``); convert such estimates before use.
+
+Measured values are never negative: the normal is truncated at 0 and sampled by inverse CDF
+(not clipped, which would pile probability mass on 0). For ``F`` well above its sd the
+truncation has no effect; near 0 it makes measurements biased upwards, as real assays
+that never report negative values are. Values below the lower limit of quantification
+(LLOQ) are censored: reported as NaN with ``censored == True`` (the M3/M1-style data a
+modeller would receive).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from pkgym.populations.distributions import truncated_normal_ppf
+from pkgym.utils import check_non_negative
+
+
+# eq=False: the fields are arrays, for which dataclass equality is ambiguous.
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Measurements:
+    """Measured values and their censoring flags.
+
+    Attributes:
+        values: measured values, >= 0, NaN where censored; float64, shape of the true values.
+        censored: True where the measured value fell below the LLOQ; same shape.
+    """
+
+    values: np.ndarray
+    censored: np.ndarray
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResidualError:
+    """Residual error model, in the unit of the measured quantity (e.g. mg/L).
+
+    Attributes:
+        additive_sd: additive standard deviation, >= 0, in the measured quantity's unit.
+        proportional_sd: proportional standard deviation as a fraction (0.1 = 10 %), >= 0.
+        lloq: lower limit of quantification (> 0), or ``None`` for no censoring.
+    """
+
+    additive_sd: float = 0.0
+    proportional_sd: float = 0.0
+    lloq: float | None = None
+
+    def __post_init__(self) -> None:
+        """Validate the sds and the LLOQ, naming the offending field."""
+        check_non_negative("additive_sd", self.additive_sd)
+        check_non_negative("proportional_sd", self.proportional_sd)
+        if self.lloq is not None and not (math.isfinite(self.lloq) and self.lloq > 0):
+            raise ValueError(f"lloq must be > 0 and finite, or None, got {self.lloq}")
+
+    @property
+    def kind(self) -> str:
+        """``"none"``, ``"additive"``, ``"proportional"`` or ``"combined"``."""
+        additive, proportional = self.additive_sd > 0, self.proportional_sd > 0
+        if additive and proportional:
+            return "combined"
+        return "additive" if additive else ("proportional" if proportional else "none")
+
+    def sd(self, true_values: np.ndarray | float) -> np.ndarray:
+        """Return the sd of the (untruncated) measurement, ``sqrt(add**2 + (prop*F)**2)``.
+
+        Args:
+            true_values: true values ``F``, >= 0, any shape.
+
+        Examples:
+            >>> ResidualError(additive_sd=0.3, proportional_sd=0.1).sd([4.0]).tolist()
+            [0.5]
+        """
+        values = check_non_negative("true_values", true_values)
+        return np.sqrt(self.additive_sd**2 + (self.proportional_sd * values) ** 2)
+
+    def measure(self, true_values: np.ndarray | float, rng: np.random.Generator) -> Measurements:
+        """Draw one measurement per true value.
+
+        Uses ``rng.random`` once per value (one uniform each), so the draws are reproducible
+        from the generator's state; pass the patient's ``"residual"`` stream generator.
+
+        Args:
+            true_values: true values ``F``, >= 0 and finite, any shape.
+            rng: the generator to draw from.
+
+        Returns:
+            Measurements with ``values`` >= 0 (NaN where censored) and ``censored``.
+
+        Examples:
+            >>> error = ResidualError(additive_sd=0.5, proportional_sd=0.2, lloq=1.0)
+            >>> m = error.measure(np.array([0.0, 10.0]), np.random.default_rng(0))
+            >>> bool(m.censored[0]), bool(m.values[1] > 0)
+            (True, True)
+        """
+        if not isinstance(rng, np.random.Generator):
+            raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng)!r}")
+        values = np.asarray(check_non_negative("true_values", true_values))
+        sds = self.sd(values)
+        uniforms = rng.random(values.shape)
+        noisy = sds > 0
+        lower = np.where(noisy, -values / np.where(noisy, sds, 1.0), 0.0)  # F = 0, sd = 0 -> 0
+        z = truncated_normal_ppf(uniforms, lower, np.inf)
+        # np.maximum only removes rounding (F + sd * z can be -1e-17 at the truncation point).
+        measured = np.where(noisy, np.maximum(values + sds * z, 0.0), values)
+        censored = np.zeros(values.shape, dtype=bool)
+        if self.lloq is not None:
+            censored = measured < self.lloq
+            measured = np.where(censored, np.nan, measured)
+        return Measurements(values=measured, censored=censored)
