@@ -40,8 +40,8 @@ __all__ = [
     "validate_cohort",
 ]
 
-DerivedCovariate = Callable[[pd.DataFrame], "np.ndarray | pd.Series"]
-"""A function of the cohort so far returning one value per patient."""
+DerivedCovariate = Callable[[Mapping[str, np.ndarray]], "np.ndarray | pd.Series"]
+"""A function of the columns drawn so far (name -> array) returning one value per patient."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,8 +51,8 @@ class Population:
     Attributes:
         covariates: column name -> spec, in draw order; a spec that needs another column
             (``BodySize`` needs sex) must come after it. Stored read-only.
-        derived: column name -> function of the cohort DataFrame (all drawn columns and
-            earlier derived ones) returning one value per patient. Stored read-only.
+        derived: column name -> function of the columns so far (a mapping name -> array: all
+            drawn columns and earlier derived ones) returning one value per patient. Read-only.
     """
 
     covariates: Mapping[str, CovariateSpec]
@@ -114,20 +114,36 @@ class Population:
         """
         root = root_seed_sequence(seed)
         uniforms = patient_uniforms(root, n, self.n_draws, start=start, stream="covariates")
+        cohort = pd.DataFrame(self.from_uniforms(uniforms, start=start))
+        cohort.attrs.update(seed_entropy=root.entropy, seed_spawn_key=root.spawn_key, start=start)
+        return cohort
+
+    def from_uniforms(self, uniforms: np.ndarray, *, start: int = 0) -> dict[str, np.ndarray]:
+        """Covariates (as arrays) of patients whose uniforms are given, shape (n, n_draws).
+
+        :meth:`sample` uses this with the per-patient ``covariates`` stream; an environment
+        uses it with uniforms from its own episode stream, skipping the DataFrame.
+
+        Examples:
+            >>> from pkgym.populations.distributions import Uniform
+            >>> Population(covariates={"age_years": Uniform(low=20.0, high=40.0)}).from_uniforms(
+            ...     np.array([[0.5]]))["age_years"].tolist()
+            [30.0]
+        """
+        uniforms = np.asarray(uniforms, dtype=np.float64)
+        n = uniforms.shape[0]
         columns: dict[str, np.ndarray] = {"id": np.arange(start, start + n, dtype=np.int64)}
         offset = 0
         for name, spec in self.covariates.items():
             block = uniforms[:, offset:offset + spec.n_draws]
             columns.update(spec.columns_from_uniforms(name, block, columns))
             offset += spec.n_draws
-        cohort = pd.DataFrame(columns)
         for name, function in self.derived.items():
-            values = np.asarray(function(cohort))
+            values = np.asarray(function(columns))
             if values.shape != (n,):
                 raise ValueError(f"derived[{name!r}] must return shape ({n},), got {values.shape}")
-            cohort[name] = values
-        cohort.attrs.update(seed_entropy=root.entropy, seed_spawn_key=root.spawn_key, start=start)
-        return cohort
+            columns[name] = values
+        return columns
 
 
 def _add_columns(seen: set[str], new: tuple[str, ...], owner: str) -> set[str]:

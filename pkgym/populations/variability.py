@@ -156,11 +156,23 @@ class BetweenSubjectVariability:
         """
         root = root_seed_sequence(seed)
         normals = patient_normals(root, n, len(self.names), start=start, stream="bsv")
-        etas = normals @ _factor(self.omega).T
-        frame = pd.DataFrame(etas, columns=list(self.eta_columns))
+        frame = pd.DataFrame(self.etas_from_normals(normals), columns=list(self.eta_columns))
         frame.attrs["seed_entropy"] = root.entropy
         frame.attrs["start"] = start
         return frame
+
+    def etas_from_normals(self, normals: np.ndarray) -> np.ndarray:
+        """Correlated etas from independent standard normals, shape (n, n_params).
+
+        Examples:
+            >>> bsv = BetweenSubjectVariability(names=("cl",), omega=np.diag([0.04]))
+            >>> bsv.etas_from_normals(np.array([[1.0]])).tolist()
+            [[0.2]]
+        """
+        normals = np.asarray(normals, dtype=np.float64)
+        if normals.ndim != 2 or normals.shape[1] != len(self.names):
+            raise ValueError(f"normals must have shape (n, {len(self.names)}), got {normals.shape}")
+        return normals @ _factor(self.omega).T
 
     def individual_parameters(
         self,
