@@ -103,8 +103,23 @@ class ResidualError:
         if not isinstance(rng, np.random.Generator):
             raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng)!r}")
         values = np.asarray(check_non_negative("true_values", true_values))
+        return self.measure_from_uniforms(values, rng.random(values.shape))
+
+    def measure_from_uniforms(self, true_values: np.ndarray, uniforms: np.ndarray) -> Measurements:
+        """Measurements from pre-drawn U(0,1) values, one per true value (same shape).
+
+        Environments pre-draw an episode's assay noise at reset and call this at each sample.
+
+        Examples:
+            >>> error = ResidualError(additive_sd=1.0)
+            >>> error.measure_from_uniforms(np.array([5.0]), np.array([0.5])).values.tolist()
+            [5.0...]
+        """
+        values = np.asarray(check_non_negative("true_values", true_values))
+        uniforms = np.asarray(uniforms, dtype=np.float64)
+        if uniforms.shape != values.shape:
+            raise ValueError(f"uniforms must have shape {values.shape}, got {uniforms.shape}")
         sds = self.sd(values)
-        uniforms = rng.random(values.shape)
         noisy = sds > 0
         lower = np.where(noisy, -values / np.where(noisy, sds, 1.0), 0.0)  # F = 0, sd = 0 -> 0
         z = truncated_normal_ppf(uniforms, lower, np.inf)

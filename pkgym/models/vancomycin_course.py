@@ -1,0 +1,240 @@
+"""A vancomycin course in hospital, batched: exact PK per dosing interval, kidneys day by day.
+
+Each decision step is one dosing interval. A dose is infused from the start of the interval
+at no more than ``max_infusion_rate_mg_per_h`` and over at least ``min_infusion_h`` (the
+label: at least 60 min, no faster than 10-16.7 mg/min). Clearance follows the day's true
+creatinine through Goti's Cockcroft-Gault; at the end of each day the day's AUC drives the
+kidney-injury hazard of :mod:`pkgym.models.kidney`. All randomness arrives as pre-drawn
+arrays, so these functions are pure.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from pkgym.models.kidney import KidneyInjuryParams, KidneyState, advance_kidney_day
+from pkgym.models.vancomycin import Goti2018
+from pkgym.sim.interval import infuse_interval
+from pkgym.sim.modal import ModalBasis, modal_basis
+
+SAMPLE_KINDS = ("trough", "peak")
+"""A trough is taken 30 min before dose k; a peak 1 h after the end of dose k's infusion."""
+TROUGH_BEFORE_H, PEAK_AFTER_END_H = 0.5, 1.0
+
+
+def infusion_duration_h(dose_mg: np.ndarray | float, max_rate_mg_per_h: float = 1000.0,
+                        min_duration_h: float = 1.0) -> np.ndarray:
+    """Infusion time of a dose: at least ``min_duration_h``, at most ``max_rate`` mg/h.
+
+    Examples:
+        >>> infusion_duration_h(np.array([500.0, 1500.0])).tolist()
+        [1.0, 1.5]
+    """
+    return np.maximum(min_duration_h, np.asarray(dose_mg, dtype=np.float64) / max_rate_mg_per_h)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CourseConfig:
+    """Timing of a course: interval, horizon, infusion limits and the level-sampling plan.
+
+    Attributes:
+        interval_h: dosing interval; must divide 24 h.
+        n_steps: number of dosing decisions (the horizon).
+        max_infusion_rate_mg_per_h: fastest allowed infusion.
+        min_infusion_h: shortest allowed infusion.
+        sampling: levels drawn, as (kind, dose number) pairs, dose numbers from 1; e.g.
+            ``(("trough", 4), ("peak", 4))`` is a trough before and a peak after the 4th dose.
+    """
+
+    interval_h: float = field(default=12.0, metadata={"unit": "h"})
+    n_steps: int = 14
+    max_infusion_rate_mg_per_h: float = field(default=1000.0, metadata={"unit": "mg/h"})
+    min_infusion_h: float = field(default=1.0, metadata={"unit": "h"})
+    sampling: tuple[tuple[str, int], ...] = (("trough", 4), ("peak", 4))
+
+    def __post_init__(self) -> None:
+        """Check the interval divides a day and every sample falls inside the course."""
+        if self.interval_h not in (4.0, 6.0, 8.0, 12.0, 24.0):
+            raise ValueError(f"interval_h must be one of 4, 6, 8, 12, 24 h, got {self.interval_h}")
+        if self.n_steps < 1:
+            raise ValueError(f"n_steps must be >= 1, got {self.n_steps}")
+        if self.max_infusion_rate_mg_per_h <= 0 or not 0 < self.min_infusion_h < self.interval_h:
+            raise ValueError("max_infusion_rate_mg_per_h must be > 0 and min_infusion_h in "
+                             f"(0, interval_h={self.interval_h})")
+        for kind, dose in self.sampling:
+            first = 2 if kind == "trough" else 1
+            if kind not in SAMPLE_KINDS or not first <= dose <= self.n_steps:
+                raise ValueError(f"sampling entry ({kind!r}, {dose}) must be a kind in "
+                                 f"{SAMPLE_KINDS} and a dose number in {first}..{self.n_steps}")
+        if len(set(self.sampling)) != len(self.sampling):
+            raise ValueError("sampling entries must be unique")
+
+    @property
+    def n_days(self) -> int:
+        """Days covered by the course (creatinine is measured each morning)."""
+        return math.ceil(self.n_steps * self.interval_h / 24.0)
+
+    @property
+    def steps_per_day(self) -> int:
+        """Dosing intervals per day."""
+        return round(24.0 / self.interval_h)
+
+    @property
+    def sample_slots(self) -> np.ndarray:
+        """Level slot filled in each step: column 0 the trough, 1 the peak; -1 for none.
+
+        Shape (n_steps, 2); slot numbers follow the order of ``sampling``.
+        """
+        slots = np.full((self.n_steps, 2), -1)
+        for slot, (kind, dose) in enumerate(self.sampling):
+            step, column = (dose - 2, 0) if kind == "trough" else (dose - 1, 1)
+            slots[step, column] = slot
+        return slots
+
+    def dose_duration_h(self, dose_mg: np.ndarray) -> np.ndarray:
+        """Infusion duration of each dose under this config's limits."""
+        return infusion_duration_h(dose_mg, self.max_infusion_rate_mg_per_h, self.min_infusion_h)
+
+
+def daily_troughs(n_steps: int = 14, interval_h: float = 12.0) -> tuple[tuple[str, int], ...]:
+    """Sampling plan with a trough before the first dose of every day from day 2.
+
+    Examples:
+        >>> daily_troughs(6, 12.0)
+        (('trough', 3), ('trough', 5))
+    """
+    per_day = round(24.0 / interval_h)
+    return tuple(("trough", k) for k in range(per_day + 1, n_steps + 1, per_day))
+
+
+@dataclass(frozen=True, slots=True)
+class CoursePatients:
+    """Fixed characteristics of a batch of patients (all shape (n,), etas (n, 3))."""
+
+    age_years: np.ndarray
+    is_female: np.ndarray
+    weight_kg: np.ndarray
+    height_cm: np.ndarray
+    on_dialysis: np.ndarray
+    etas: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class CourseState:
+    """Where each patient's course stands.
+
+    Attributes:
+        step: decision steps taken.  # (n,)
+        amounts_mg: drug in the central and peripheral compartments.  # (n, 2)
+        kidney: renal state (true creatinine, injury).
+        clearance_l_per_h: today's vancomycin clearance.  # (n,)
+        basis: modal basis of today's parameters.
+        auc_by_step_mg_h_per_l: AUC of each past interval.  # (n, n_steps)
+    """
+
+    step: np.ndarray
+    amounts_mg: np.ndarray
+    kidney: KidneyState
+    clearance_l_per_h: np.ndarray
+    basis: ModalBasis
+    auc_by_step_mg_h_per_l: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class StepOutcome:
+    """What one interval produced (true values; measurement is the env's business).
+
+    Attributes:
+        auc_interval_mg_h_per_l: AUC over the interval.  # (n,)
+        auc24_mg_h_per_l: AUC over the last 24 h (the interval and those before it).  # (n,)
+        sample_concentrations_mg_per_l: true levels at the interval's trough/peak times.  # (n, 2)
+        sample_times_h: their times since the start of the course.  # (n, 2)
+        sample_slots: level slot of each, -1 where no sample is due.  # (n, 2)
+        aki: an AKI started at the end of this interval.  # (n,)
+        day_ended: the interval closed a day (creatinine and clearance updated).  # (n,)
+    """
+
+    auc_interval_mg_h_per_l: np.ndarray
+    auc24_mg_h_per_l: np.ndarray
+    sample_concentrations_mg_per_l: np.ndarray
+    sample_times_h: np.ndarray
+    sample_slots: np.ndarray
+    aki: np.ndarray
+    day_ended: np.ndarray
+
+
+def todays_basis(patients: CoursePatients, creatinine_mg_per_dl: np.ndarray,
+                 model: Goti2018) -> tuple[np.ndarray, ModalBasis]:
+    """Clearance and modal basis for the patients' current creatinine."""
+    crcl = model.creatinine_clearance_ml_per_min(
+        patients.age_years, patients.weight_kg, creatinine_mg_per_dl, patients.is_female)
+    params = model.linear_params(weight_kg=patients.weight_kg, on_dialysis=patients.on_dialysis,
+                                 creatinine_clearance_ml_per_min=crcl, etas=patients.etas)
+    return params.clearance_l_per_h, modal_basis(params)
+
+
+def start_course(patients: CoursePatients, kidney: KidneyState, config: CourseConfig,
+                 model: Goti2018) -> CourseState:
+    """A drug-free patient at time 0 of the course."""
+    n = patients.weight_kg.shape[0]
+    clearance, basis = todays_basis(patients, kidney.creatinine_mg_per_dl, model)
+    return CourseState(np.zeros(n, dtype=np.int64), np.zeros((n, 2)), kidney, clearance, basis,
+                       np.zeros((n, config.n_steps)))
+
+
+def advance_interval(
+    state: CourseState, dose_mg: np.ndarray, patients: CoursePatients, kidney_uniforms: np.ndarray,
+    config: CourseConfig, model: Goti2018, kidney_params: KidneyInjuryParams,
+) -> tuple[CourseState, StepOutcome]:
+    """Give each patient its dose and advance one interval; close the day when one ends.
+
+    Args:
+        state: the course so far.
+        dose_mg: dose to infuse now, (n,).
+        patients: the patients' fixed characteristics.
+        kidney_uniforms: today's three U(0,1) kidney draws per patient, (n, 3); used only
+            when the interval ends a day.
+        config: course timing.
+        model: the PK model.
+        kidney_params: the AKI hazard and creatinine variability.
+    """
+    step = np.minimum(state.step, config.n_steps - 1)
+    duration = config.dose_duration_h(dose_mg)
+    slots = config.sample_slots[step]  # (n, 2)
+    offsets = np.stack([np.full(step.shape, config.interval_h - TROUGH_BEFORE_H),
+                        np.minimum(duration + PEAK_AFTER_END_H, config.interval_h)], axis=1)
+    modes = np.einsum("nij,nj->ni", state.basis.to_modal, state.amounts_mg)
+    result = infuse_interval(state.basis, modes, state.clearance_l_per_h, dose_mg, duration,
+                             config.interval_h, offsets)
+    aucs = state.auc_by_step_mg_h_per_l.copy()
+    rows = np.arange(step.size)
+    aucs[rows, step] = result.auc_mg_h_per_l
+    lag = step[:, None] - np.arange(config.n_steps)[None]  # steps back from this one
+    auc24 = np.where((lag >= 0) & (lag < config.steps_per_day), aucs, 0.0).sum(axis=1)
+    amounts = np.maximum(np.einsum("nij,nj->ni", state.basis.from_modal, result.modes), 0.0)
+    day_ended = (step + 1) % config.steps_per_day == 0
+    new_state = replace(state, step=state.step + 1, amounts_mg=amounts, auc_by_step_mg_h_per_l=aucs)
+    aki = np.zeros(step.size, dtype=bool)
+    if np.any(day_ended):
+        new_state, aki = _close_day(new_state, day_ended, auc24, patients, kidney_uniforms, model,
+                                    kidney_params)
+    times = (step * config.interval_h)[:, None] + offsets
+    return new_state, StepOutcome(result.auc_mg_h_per_l, auc24, result.concentrations_mg_per_l,
+                                  times, slots, aki, day_ended)
+
+
+def _close_day(state: CourseState, ended: np.ndarray, auc24: np.ndarray,
+               patients: CoursePatients, uniforms: np.ndarray, model: Goti2018,
+               kidney_params: KidneyInjuryParams) -> tuple[CourseState, np.ndarray]:
+    """Move the kidneys of patients whose day ended; recompute their clearance."""
+    kidney, aki = advance_kidney_day(state.kidney, auc24, uniforms, kidney_params)
+    keep = lambda new, old: np.where(ended, new, old)  # noqa: E731
+    kidney = KidneyState(kidney.baseline_creatinine_mg_per_dl,
+                         keep(kidney.creatinine_mg_per_dl, state.kidney.creatinine_mg_per_dl),
+                         keep(kidney.injury_factor, state.kidney.injury_factor))
+    # Carry the drug amounts across the change of basis (amounts are basis-free).
+    clearance, basis = todays_basis(patients, kidney.creatinine_mg_per_dl, model)
+    return replace(state, kidney=kidney, clearance_l_per_h=clearance, basis=basis), aki & ended
