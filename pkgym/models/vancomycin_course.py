@@ -229,7 +229,12 @@ def advance_interval(
 def _close_day(state: CourseState, ended: np.ndarray, auc24: np.ndarray,
                patients: CoursePatients, uniforms: np.ndarray, model: Goti2018,
                kidney_params: KidneyInjuryParams) -> tuple[CourseState, np.ndarray]:
-    """Move the kidneys of patients whose day ended; recompute their clearance."""
+    """Move the kidneys of patients whose day ended; recompute their clearance.
+
+    Patients on haemodialysis have no residual renal function to injure: no AKI for them.
+    """
+    uniforms = uniforms.copy()
+    uniforms[:, 0] = np.where(patients.on_dialysis == 1, 1.0, uniforms[:, 0])
     kidney, aki = advance_kidney_day(state.kidney, auc24, uniforms, kidney_params)
     keep = lambda new, old: np.where(ended, new, old)  # noqa: E731
     kidney = KidneyState(kidney.baseline_creatinine_mg_per_dl,

@@ -1,0 +1,342 @@
+"""The shells every pkgym dosing environment shares: one patient or N, over one batched core.
+
+A drug-specific :class:`DosingCore` owns the physics and the bookkeeping of N patients.
+:class:`DosingEnv` runs it with N = 1 and :class:`DosingVectorEnv` with N = num_envs, so the
+two give identical trajectories for the same seeds (slot i of a vector env reset with seed
+s is the single env reset with seed s + i, as in Gymnasium's vector envs). Injected
+strategies (population, reward function, observation model) follow Jumanji's pattern.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pandas as pd
+from gymnasium import spaces
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+from matplotlib.figure import Figure
+
+RESET_OPTIONS = ("patient",)
+"""Keys ``reset(options=...)`` accepts in a single env."""
+VECTOR_RESET_OPTIONS = ("reset_mask", "patients")
+"""Keys ``reset(options=...)`` accepts in a vector env."""
+
+
+class RewardFn(ABC):
+    """Maps one step's clinical outcome of every patient to a reward, shape (n,)."""
+
+    @abstractmethod
+    def __call__(self, outcome: Any, doses_mg: np.ndarray) -> np.ndarray:
+        """Reward of each patient for the step that produced ``outcome``."""
+
+
+class ObservationModel(ABC):
+    """Maps the records of every patient to the batched observation dict."""
+
+    @abstractmethod
+    def space(self, settings: Any) -> spaces.Dict:
+        """Observation space of one patient under the env's ``settings``."""
+
+    @abstractmethod
+    def __call__(self, records: Any, settings: Any) -> dict[str, np.ndarray]:
+        """The batched observation."""
+
+
+class DosingCore(ABC):
+    """The batched, drug-specific part of an environment: N patients advanced together.
+
+    Attributes:
+        n_patients: batch size N.
+        observation_space: the observation space of ONE patient (a ``spaces.Dict``).
+        dose_levels_mg: doses of the discrete action levels.
+    """
+
+    n_patients: int
+    observation_space: spaces.Dict
+    dose_levels_mg: np.ndarray
+
+    @abstractmethod
+    def reset_patients(self, rows: np.ndarray, episode_seeds: Sequence[int],
+                       patients: Sequence[Mapping[str, Any] | None]) -> None:
+        """Start new episodes for ``rows``: new (or pinned) patients, fresh noise streams."""
+
+    @abstractmethod
+    def step(self, rows: np.ndarray, doses_mg: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Advance ``rows`` one decision step; return (reward, terminated, truncated) for them."""
+
+    @abstractmethod
+    def observe(self) -> dict[str, np.ndarray]:
+        """Batched observation of all patients (float32)."""
+
+    @abstractmethod
+    def info(self) -> dict[str, np.ndarray]:
+        """Batched clinical metrics and true (hidden) parameters of all patients."""
+
+    @abstractmethod
+    def render_text(self, row: int) -> str:
+        """One patient's state as text."""
+
+    @abstractmethod
+    def render_figure(self, row: int) -> Figure:
+        """One patient's course as a matplotlib figure."""
+
+    @abstractmethod
+    def episode_dataset(self, row: int) -> pd.DataFrame:
+        """One patient's episode as a NONMEM-style dataset."""
+
+
+def make_action_space(levels_mg: np.ndarray, continuous: bool) -> spaces.Space:
+    """``Discrete`` over the dose levels, or ``Box(-1, 1, (1,))`` when ``continuous``.
+
+    The continuous action ``a`` gives the dose ``(a + 1) / 2 * max(levels_mg)`` mg (SB3
+    recommends a symmetric, normalised Box).
+
+    Examples:
+        >>> make_action_space(np.array([0.0, 250.0, 500.0]), False)
+        Discrete(3)
+    """
+    if continuous:
+        return spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
+    return spaces.Discrete(len(levels_mg))
+
+
+def actions_to_doses(actions: Any, levels_mg: np.ndarray, continuous: bool, n: int) -> np.ndarray:
+    """Doses (mg, shape (n,)) of a batch of actions, with a clear error for a bad action.
+
+    Examples:
+        >>> actions_to_doses(np.array([0, 2]), np.array([0.0, 250.0, 500.0]), False, 2).tolist()
+        [0.0, 500.0]
+    """
+    array = np.asarray(actions)
+    if continuous:
+        if array.size != n or not np.issubdtype(array.dtype, np.number):
+            raise ValueError(f"action must be {n} number(s) in [-1, 1], got {actions!r}")
+        scaled = np.asarray(array, dtype=np.float64).reshape(n)
+        if not np.all(np.isfinite(scaled)) or np.any(np.abs(scaled) > 1.0 + 1e-6):
+            raise ValueError(f"action must be finite and in [-1, 1] (dose = (a + 1) / 2 * "
+                             f"{levels_mg.max():g} mg), got {scaled.tolist()[:5]}")
+        return (np.clip(scaled, -1.0, 1.0) + 1.0) / 2.0 * levels_mg.max()
+    flat = array.reshape(-1)
+    if flat.size != n or not np.issubdtype(flat.dtype, np.integer):
+        raise ValueError(f"action must be {n} integer level(s) in 0..{len(levels_mg) - 1}, "
+                         f"got {actions!r}")
+    if np.any((flat < 0) | (flat >= len(levels_mg))):
+        raise ValueError(f"action must be in 0..{len(levels_mg) - 1} (levels of "
+                         f"{levels_mg.tolist()} mg), got {flat.tolist()[:5]}")
+    return levels_mg[flat]
+
+
+def doses_to_actions(doses_mg: np.ndarray, levels_mg: np.ndarray, continuous: bool) -> np.ndarray:
+    """Actions giving the doses (mg): the nearest level, or the scaled continuous value.
+
+    Examples:
+        >>> doses_to_actions(np.array([0.0, 600.0]), np.array([0.0, 250.0, 500.0]), False).tolist()
+        [0, 2]
+    """
+    doses = np.asarray(doses_mg, dtype=np.float64)
+    if not np.all(np.isfinite(doses)) or np.any(doses < 0):
+        raise ValueError(f"doses_mg must be finite and >= 0, got {doses.tolist()[:5]}")
+    if continuous:
+        fraction = np.clip(doses / levels_mg.max(), 0.0, 1.0)
+        return (2.0 * fraction - 1.0).astype(np.float32)[:, None]
+    return np.abs(doses[:, None] - levels_mg[None, :]).argmin(axis=1)
+
+
+def episode_seed(rng: np.random.Generator) -> int:
+    """The next episode's root seed, drawn from the env's ``np_random``."""
+    return int(rng.integers(0, 2**63 - 1))
+
+
+def _unbatch(tree: Mapping[str, Any]) -> dict[str, Any]:
+    """Row 0 of a batched dict, with numpy scalars as plain Python values."""
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        item = value[0]
+        out[key] = item.item() if isinstance(item, np.generic) else item
+    return out
+
+
+class DosingEnv(gym.Env[dict, Any]):
+    """One patient: the batched core with N = 1 (see :class:`DosingCore`)."""
+
+    metadata: dict[str, Any] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 2}
+
+    def __init__(self, core: DosingCore, *, continuous: bool = False,
+                 render_mode: str | None = None) -> None:
+        """Wrap ``core`` (built for one patient)."""
+        if core.n_patients != 1:
+            raise ValueError(f"a single env needs a core of 1 patient, got {core.n_patients}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or "
+                             f"None, got {render_mode!r}")
+        self.core, self.continuous, self.render_mode = core, continuous, render_mode
+        self.observation_space = core.observation_space
+        self.action_space = make_action_space(core.dose_levels_mg, continuous)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):  # noqa: ANN201
+        """Draw a new patient (or the one pinned by ``options={"patient": row}``)."""
+        super().reset(seed=seed)
+        unknown = sorted(set(options or {}) - set(RESET_OPTIONS))
+        if unknown:
+            raise ValueError(f"unknown reset option(s) {unknown}; allowed: {RESET_OPTIONS}")
+        patient = (options or {}).get("patient")
+        self.core.reset_patients(np.array([0]), [episode_seed(self.np_random)], [patient])
+        return _unbatch(self.core.observe()), _unbatch(self.core.info())
+
+    def step(self, action: Any):  # noqa: ANN201
+        """Give the dose of ``action`` and advance one decision step."""
+        doses = actions_to_doses(action, self.core.dose_levels_mg, self.continuous, 1)
+        reward, terminated, truncated = self.core.step(np.array([0]), doses)
+        return (_unbatch(self.core.observe()), float(reward[0]), bool(terminated[0]),
+                bool(truncated[0]), _unbatch(self.core.info()))
+
+    def render(self) -> str | np.ndarray | None:
+        """Text (``ansi``) or an RGB image (``rgb_array``) of the patient's course."""
+        if self.render_mode == "ansi":
+            return self.core.render_text(0)
+        if self.render_mode == "rgb_array":
+            return figure_to_rgb(self.core.render_figure(0))
+        return None
+
+    def episode_dataset(self) -> pd.DataFrame:
+        """The episode so far as a NONMEM-style dataset (ID, TIME, AMT, RATE, DV, ...)."""
+        return self.core.episode_dataset(0)
+
+
+def figure_to_rgb(figure: Figure) -> np.ndarray:
+    """Render a matplotlib figure to an (H, W, 3) uint8 array and close it."""
+    import matplotlib.pyplot as plt
+
+    figure.canvas.draw()
+    image = np.asarray(figure.canvas.buffer_rgba())[..., :3].copy()
+    plt.close(figure)
+    return image
+
+
+class DosingVectorEnv(VectorEnv):
+    """N patients stepped in one call of the batched core (a native Gymnasium VectorEnv).
+
+    ``autoreset_mode`` is ``NEXT_STEP`` (Gymnasium's default: a finished patient is replaced
+    at the following ``step``, whose action it ignores) or ``SAME_STEP`` (replaced at once;
+    the final observation and info go to ``info["final_obs"]`` and ``info["final_info"]``).
+    """
+
+    metadata: dict[str, Any] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 2}
+
+    def __init__(self, core: DosingCore, *, continuous: bool = False,
+                 render_mode: str | None = None,
+                 autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP) -> None:
+        """Wrap ``core`` (built for ``num_envs`` patients)."""
+        mode = AutoresetMode(autoreset_mode)
+        if mode not in (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP):
+            raise ValueError(f"autoreset_mode must be NEXT_STEP or SAME_STEP, got {mode}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None")
+        self.core, self.continuous, self.render_mode = core, continuous, render_mode
+        self.num_envs = core.n_patients
+        self.metadata = {**self.metadata, "autoreset_mode": mode}
+        self.single_observation_space = core.observation_space
+        self.single_action_space = make_action_space(core.dose_levels_mg, continuous)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self._rngs = [seeding.np_random()[0] for _ in range(self.num_envs)]
+        self._done = np.zeros(self.num_envs, dtype=bool)
+
+    def reset(self, *, seed: int | Sequence[int] | None = None,  # noqa: ANN201
+              options: dict[str, Any] | None = None):
+        """Reset all patients, or ``options["reset_mask"]``; pin ``options["patients"]``."""
+        options = dict(options or {})
+        unknown = sorted(set(options) - set(VECTOR_RESET_OPTIONS))
+        if unknown:
+            raise ValueError(f"unknown reset option(s) {unknown}; allowed: {VECTOR_RESET_OPTIONS}")
+        mask = np.asarray(options.get("reset_mask", np.ones(self.num_envs, bool)), dtype=bool)
+        if mask.shape != (self.num_envs,):
+            raise ValueError(f"reset_mask must have shape ({self.num_envs},), got {mask.shape}")
+        rows = np.flatnonzero(mask)
+        seeds = [seed + i for i in range(self.num_envs)] if isinstance(seed, int) else seed
+        if seeds is not None:
+            if len(seeds) != self.num_envs:
+                raise ValueError(f"seed must be an int or {self.num_envs} ints, got {seed!r}")
+            for i in rows:
+                self._rngs[i] = seeding.np_random(seeds[i])[0]
+        self._reset_rows(rows, _patients_for(options.get("patients"), rows, self.num_envs))
+        return self.core.observe(), _with_masks(self.core.info())
+
+    def _reset_rows(self, rows: np.ndarray, patients: Sequence[Mapping[str, Any] | None]) -> None:
+        self.core.reset_patients(rows, [episode_seed(self._rngs[i]) for i in rows], patients)
+        self._done[rows] = False
+
+    def step(self, actions: Any):  # noqa: ANN201
+        """Advance every patient one decision step, autoresetting finished ones."""
+        doses = actions_to_doses(actions, self.core.dose_levels_mg, self.continuous, self.num_envs)
+        n = self.num_envs
+        reward, terminated, truncated = np.zeros(n), np.zeros(n, bool), np.zeros(n, bool)
+        if self.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP and self._done.any():
+            stepped = np.flatnonzero(~self._done)
+            self._reset_rows(np.flatnonzero(self._done), [None] * int(self._done.sum()))
+        else:
+            stepped = np.arange(n)
+        if stepped.size:
+            out = self.core.step(stepped, doses[stepped])
+            reward[stepped], terminated[stepped], truncated[stepped] = out
+        info = _with_masks(self.core.info())
+        done = terminated | truncated
+        if self.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP and done.any():
+            info = self._same_step_reset(done, info)
+        else:
+            self._done = done
+        return self.core.observe(), reward, terminated, truncated, info
+
+    def _same_step_reset(self, done: np.ndarray, final_info: dict[str, Any]) -> dict[str, Any]:
+        """Reset finished patients now; keep their last observation and info (Gymnasium layout)."""
+        observation = self.core.observe()
+        final_obs = np.full(self.num_envs, None, dtype=object)
+        for i in np.flatnonzero(done):
+            final_obs[i] = {key: value[i] for key, value in observation.items()}
+        rows = np.flatnonzero(done)
+        self._reset_rows(rows, [None] * rows.size)
+        info = _with_masks(self.core.info())
+        final_info = {k: v for k, v in final_info.items() if not k.startswith("_")}
+        info.update(final_obs=final_obs, _final_obs=done.copy(),
+                    final_info=_with_masks(final_info, done), _final_info=done.copy())
+        return info
+
+    def render(self) -> tuple | None:
+        """One text or RGB frame per patient, like Gymnasium's SyncVectorEnv."""
+        if self.render_mode == "ansi":
+            return tuple(self.core.render_text(i) for i in range(self.num_envs))
+        if self.render_mode == "rgb_array":
+            return tuple(figure_to_rgb(self.core.render_figure(i)) for i in range(self.num_envs))
+        return None
+
+    def episode_dataset(self) -> pd.DataFrame:
+        """Every patient's episode so far as one NONMEM-style dataset."""
+        return pd.concat([self.core.episode_dataset(i) for i in range(self.num_envs)],
+                         ignore_index=True)
+
+
+def _with_masks(info: dict[str, np.ndarray], mask: np.ndarray | None = None) -> dict[str, Any]:
+    """Gymnasium's vector info layout: each key paired with a boolean mask ``_key``."""
+    n = len(next(iter(info.values())))
+    present = np.ones(n, dtype=bool) if mask is None else mask
+    out: dict[str, Any] = dict(info)
+    out.update({f"_{key}": present.copy() for key in info})
+    return out
+
+
+def _patients_for(patients: Any, rows: np.ndarray, n: int) -> list[Mapping[str, Any] | None]:
+    """Pinned patients for the reset rows: a DataFrame or a sequence with one entry per row."""
+    if patients is None:
+        return [None] * rows.size
+    if isinstance(patients, pd.DataFrame):
+        patients = [row for _, row in patients.iterrows()]
+    if len(patients) != rows.size:
+        raise ValueError(f"options['patients'] must have one entry per reset env ({rows.size} of "
+                         f"{n}), got {len(patients)}")
+    return list(patients)

@@ -1,0 +1,51 @@
+"""Row-wise selection and update of batched state: frozen dataclasses of (n, ...) arrays.
+
+A vector env resets or steps only some of its patients; these helpers take those rows out of
+a (possibly nested) dataclass of arrays and write them back, so cores stay batch-only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TypeVar
+
+import numpy as np
+
+T = TypeVar("T")
+
+
+def take_rows(tree: T, rows: np.ndarray) -> T:
+    """The same dataclass with every array field indexed by ``rows`` on its first axis.
+
+    Examples:
+        >>> from pkgym.models.kidney import initial_kidney_state
+        >>> take_rows(initial_kidney_state(np.array([1.0, 2.0])), np.array([1])).injury_factor
+        array([1.])
+    """
+    if dataclasses.is_dataclass(tree):
+        values = {f.name: take_rows(getattr(tree, f.name), rows) for f in dataclasses.fields(tree)}
+        return type(tree)(**values)
+    if isinstance(tree, np.ndarray):
+        return tree[rows]
+    return tree
+
+
+def put_rows(tree: T, rows: np.ndarray, part: T) -> T:
+    """A copy of ``tree`` whose ``rows`` are replaced by ``part`` (same structure).
+
+    Examples:
+        >>> from pkgym.models.kidney import initial_kidney_state
+        >>> whole = initial_kidney_state(np.array([1.0, 2.0]))
+        >>> put_rows(whole, np.array([0]), initial_kidney_state(np.array([5.0]))
+        ...          ).creatinine_mg_per_dl.tolist()
+        [5.0, 2.0]
+    """
+    if dataclasses.is_dataclass(tree):
+        values = {f.name: put_rows(getattr(tree, f.name), rows, getattr(part, f.name))
+                  for f in dataclasses.fields(tree)}
+        return type(tree)(**values)
+    if isinstance(tree, np.ndarray):
+        out = tree.copy()
+        out[rows] = part
+        return out
+    return tree

@@ -1,0 +1,105 @@
+"""Views of a vancomycin ward's records: text, a figure and a NONMEM-style dataset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from pkgym.envs.nonmem import nonmem_dataset
+from pkgym.sim.interval import infuse_interval
+from pkgym.sim.modal import compartment_params, modal_basis
+
+
+def render_text(records: Any, settings: Any, row: int) -> str:
+    """A line: time, last dose, true AUC24, creatinine and the levels measured so far."""
+    course, step = records.course, int(records.course.step[row])
+    dose = records.doses_mg[row, step - 1] if step else 0.0
+    levels = ", ".join(f"{v:.1f} mg/L @ {t:g} h" for v, t, m in zip(
+        records.levels_mg_per_l[row], records.level_times_h[row], records.level_mask[row],
+        strict=True) if m) or "none"
+    return (f"t={step * settings.config.interval_h:g} h  step {step}/{settings.config.n_steps}  "
+            f"last dose {dose:g} mg  AUC24 {records.auc24_mg_h_per_l[row]:.0f} mg*h/L  "
+            f"SCr {course.kidney.creatinine_mg_per_dl[row]:.2f} mg/dL"
+            f"{'  AKI' if course.kidney.had_aki[row] else ''}  levels: {levels}")
+
+
+def true_profile(records: Any, settings: Any, row: int,
+                 points_per_step: int = 25) -> tuple[np.ndarray, np.ndarray]:
+    """Dense true concentration of one patient over the steps taken (times h, mg/L)."""
+    config, p = settings.config, records.patients
+    times, levels = [], []
+    for k in range(int(records.course.step[row])):
+        one = slice(row, row + 1)
+        params = settings.model.linear_params(
+            weight_kg=p.weight_kg[one], on_dialysis=p.on_dialysis[one],
+            creatinine_clearance_ml_per_min=np.array([150.0]), etas=p.etas[one])
+        cl = records.clearance_by_step_l_per_h[one, k]
+        basis = modal_basis(compartment_params(
+            cl, params.central_volume_l,
+            intercompartmental_clearance_l_per_h=(
+                params.intercompartmental_clearance_l_per_h[:, 0],),
+            peripheral_volume_l=(params.peripheral_volume_l[:, 0],)))
+        offsets = np.linspace(0.0, config.interval_h, points_per_step)[None]
+        modes = np.einsum("nij,nj->ni", basis.to_modal, records.amounts_by_step_mg[one, k])
+        result = infuse_interval(basis, modes, cl, records.doses_mg[one, k],
+                                 records.infusion_h[one, k], config.interval_h, offsets)
+        times.append(k * config.interval_h + offsets[0])
+        levels.append(result.concentrations_mg_per_l[0])
+    if not times:
+        return np.zeros(1), np.zeros(1)
+    return np.concatenate(times), np.concatenate(levels)
+
+
+def render_figure(records: Any, settings: Any, row: int) -> Figure:
+    """True concentration, measured levels and doses (top); creatinine by day (bottom)."""
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 5.5), dpi=80, sharex=True,
+                                      gridspec_kw={"height_ratios": [3, 1]})
+    times, levels = true_profile(records, settings, row)
+    top.plot(times, levels, lw=1.5, label="true concentration")
+    mask = records.level_mask[row]
+    top.scatter(records.level_times_h[row, mask], records.levels_mg_per_l[row, mask],
+                color="red", zorder=3, label="measured level")
+    steps = np.arange(settings.config.n_steps) * settings.config.interval_h
+    doses = top.twinx()
+    doses.bar(steps, records.doses_mg[row], width=1.0, alpha=0.3, color="gray", align="edge")
+    doses.set_ylabel("dose (mg)")
+    top.set_ylabel("vancomycin (mg/L)")
+    top.set_title(f"AUC24 {records.auc24_mg_h_per_l[row]:.0f} mg*h/L "
+                  f"(target {settings.target_auc24_over_mic[0]:g}-"
+                  f"{settings.target_auc24_over_mic[1]:g} x MIC {settings.mic_mg_per_l:g})")
+    top.legend(loc="upper left")
+    days = np.arange(settings.config.n_days) * 24.0
+    measured = records.creatinine_mg_per_dl[row] > 0
+    bottom.plot(days[measured], records.true_creatinine_mg_per_dl[row, measured], "o-",
+                label="true")
+    bottom.plot(days[measured], records.creatinine_mg_per_dl[row, measured], "x", label="measured")
+    bottom.set_ylabel("SCr (mg/dL)")
+    bottom.set_xlabel("time (h)")
+    bottom.legend(loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def episode_dataset(records: Any, settings: Any, row: int) -> pd.DataFrame:
+    """Doses, measured levels and covariates (creatinine and CrCL by day) of one patient."""
+    config, p = settings.config, records.patients
+    steps = int(records.course.step[row])
+    mask = records.level_mask[row]
+    scr = records.creatinine_mg_per_dl[row]
+    crcl = records.creatinine_clearance_ml_per_min[row]
+
+    def by_day(values: np.ndarray):  # noqa: ANN202
+        return lambda t: values[np.minimum((t // 24).astype(int), config.n_days - 1)]
+
+    return nonmem_dataset(
+        int(records.patient_id[row]), np.arange(steps) * config.interval_h,
+        records.doses_mg[row, :steps], records.infusion_h[row, :steps],
+        records.level_times_h[row, mask], records.levels_mg_per_l[row, mask],
+        {"AGE": p.age_years[row], "SEX": int(p.is_female[row]), "WT": p.weight_kg[row],
+         "HT": p.height_cm[row], "DIAL": int(p.on_dialysis[row]), "SCR": by_day(scr),
+         "CRCL": by_day(crcl)})

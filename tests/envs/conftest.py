@@ -1,0 +1,35 @@
+"""Shared fixtures for environment tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pkgym.envs.vancomycin_ward import VancomycinScenario
+from pkgym.models.kidney import KidneyInjuryParams
+from pkgym.models.vancomycin import Goti2018
+
+TYPICAL_PATIENT = {"age_years": 50.0, "is_female": 0, "weight_kg": 70.0, "height_cm": 175.0,
+                   "on_dialysis": 0, "serum_creatinine_mg_per_dl": 1.0, "eta_CL": 0.0,
+                   "eta_V1": 0.0, "eta_V2": 0.0, "id": 7}
+
+
+@pytest.fixture
+def typical_patient() -> dict:
+    """A typical 70-kg man, CrCL from creatinine 1.0 mg/dL, zero random effects."""
+    return dict(TYPICAL_PATIENT)
+
+
+@pytest.fixture
+def quiet_ward() -> VancomycinScenario:
+    """A ward without noise: exact assays, constant creatinine, no kidney injury."""
+    return VancomycinScenario(
+        model=Goti2018(proportional_error_sd=0.0, additive_error_sd_mg_per_l=0.0),
+        kidney=KidneyInjuryParams(baseline_aki_hazard_per_day=0.0, creatinine_cv=0.0),
+        creatinine_assay_cv=0.0)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    """A seeded generator for random actions."""
+    return np.random.default_rng(1234)
