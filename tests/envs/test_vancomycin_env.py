@@ -72,9 +72,7 @@ def test_vancomycin_env__episode_is_the_same_in_another_process() -> None:
 
 
 def test_vancomycin_vector_env__matches_single_envs_step_by_step(rng) -> None:  # noqa: ANN001
-    """Vector slot i reset with seed s behaves as a single env reset with seed s + i, also
-    across the autoreset into the next patient (NEXT_STEP).
-    """
+    """Vector slot i with seed s is a single env with seed s + i, through the autoreset too."""
     n, steps = 4, 20  # 14 steps, the autoreset step, then 5 steps of the next patients
     vec = gym.make_vec(ENV_ID, num_envs=n, vectorization_mode="vector_entry_point")
     singles = [gym.make(ENV_ID) for _ in range(n)]
@@ -116,9 +114,7 @@ def test_vancomycin_vector_env__same_step_autoreset_reports_final_observation() 
 
 def test_vancomycin_env__typical_patient_auc24_equals_the_exact_solution(
         quiet_ward, typical_patient) -> None:  # noqa: ANN001
-    """Pinned typical patient, 1000 mg q12h: AUC24 each day equals the exact simulation,
-    approaching 2000/CL at steady state, and noise-free levels equal the true levels.
-    """
+    """Typical patient, 1000 mg q12h: AUC24 = exact solution -> 2000/CL; exact levels."""
     env = gym.make(ENV_ID, scenario=quiet_ward)
     env.reset(seed=0, options={"patient": typical_patient})
     aucs = [env.step(4)[4]["auc24_mg_h_per_l"] for _ in range(14)]
@@ -195,7 +191,7 @@ def test_vancomycin_env__bad_patient_and_options_name_the_field(typical_patient)
 
 
 def test_vancomycin_env__scenario_files_load_and_bad_fields_name_their_path(tmp_path) -> None:  # noqa: ANN001
-    """Both shipped scenarios load; unknown keys and bad values fail with path and allowed values."""
+    """Both shipped scenarios load; unknown keys and bad values fail naming path and allowed."""
     for name in ("vancomycin_adult", "vancomycin_renal_impairment"):
         gym.make(ENV_ID, scenario=f"scenarios/{name}.yaml").reset(seed=0)
     cases = {"reward:\n  aki_penalti: 3": "reward.aki_penalti: unknown field",
