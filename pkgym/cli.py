@@ -39,12 +39,14 @@ def _add_simulate(commands: argparse._SubParsersAction) -> None:
     sim.add_argument("--seed", type=int, default=0, help="cohort seed (default 0)")
     sim.add_argument("--until", type=float, default=168.0, help="last output time, h (default 168)")
     sim.add_argument("--step", type=float, default=1.0, help="output step, h (default 1)")
+    sim.add_argument("--scenario", type=Path,
+                     help="scenario YAML (drug models): population and model parameters")
     sim.add_argument("--out", type=Path, required=True, help="output .csv, .parquet or .png")
     sim.set_defaults(func=_simulate)
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    model = cohort_model(args.model, parse_assignments(args.param, "--param"))
+    model = _model(args)
     cohort = model.typical_cohort() if args.n is None else model.sample_cohort(args.n, args.seed)
     cohort = fixed_covariates(cohort, parse_assignments(args.covariate, "--covariate"))
     regimen = Regimen(dose_mg=args.dose, every_h=args.every, n_doses=args.n_doses,
@@ -57,6 +59,20 @@ def _simulate(args: argparse.Namespace) -> int:
         write_table(table, args.out)
     print(f"wrote {args.out} ({len(cohort)} patient(s), {len(times)} times)")
     return 0
+
+
+def _model(args: argparse.Namespace):  # noqa: ANN202
+    """The named model, or the drug model of a scenario file."""
+    if args.scenario is None:
+        return cohort_model(args.model, parse_assignments(args.param, "--param"))
+    if args.model != "vancomycin":
+        raise ValueError(f"--scenario applies to drug models (vancomycin), not {args.model}")
+    from pkgym.envs.vancomycin import ENV_ID
+    from pkgym.envs.vancomycin_ward import POPULATIONS, resolve_scenario
+    from pkgym.models.catalogue import vancomycin_model
+
+    scenario = resolve_scenario(args.scenario, ENV_ID)
+    return vancomycin_model(scenario.model, POPULATIONS[scenario.population])
 
 
 def _write_plot(table, args: argparse.Namespace, n: int) -> None:  # noqa: ANN001

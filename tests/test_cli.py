@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 TWO_CMT = ["two-compartment", "--param", "CL=4.5", "--param", "V1=58.4", "--param", "Q2=6.5",
            "--param", "V2=38.4"]
@@ -68,3 +69,21 @@ def test_simulate__bad_input_exits_2_naming_the_field(tmp_path: Path) -> None:
         result = run_cli("simulate", *args, *([] if "--out" in args else ["--out", out]))
         assert result.returncode == 2 and field in result.stderr, (args, result.stderr)
     assert not Path(out).exists()
+
+
+def test_simulate__vancomycin_typical_patient_and_scenario_cohort(tmp_path: Path) -> None:
+    """``simulate vancomycin`` uses Goti 2018 for the typical inpatient and a scenario cohort."""
+    out = tmp_path / "v.csv"
+    result = run_cli("simulate", "vancomycin", "--typical", "--n-doses", "28", "--until", "336",
+                     "--step", "24", "--infusion-hours", "1", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    auc = pd.read_csv(out)["auc_mg_h_per_l"].to_numpy()
+    crcl = min((140 - 57) * 79 / (72 * 0.9), 150.0)
+    assert auc[-1] - auc[-2] == pytest.approx(2000 / (4.5 * (crcl / 120) ** 0.8), rel=1e-3)
+    cohort = tmp_path / "renal.csv"
+    result = run_cli("simulate", "vancomycin", "--n", "30", "--scenario",
+                     "scenarios/vancomycin_renal_impairment.yaml", "--out", str(cohort))
+    assert result.returncode == 0, result.stderr
+    assert pd.read_csv(cohort)["id"].nunique() == 30
+    bad = run_cli("simulate", "vancomycin", "--covariate", "age=3", "--out", str(out))
+    assert bad.returncode == 2 and "age_years" in bad.stderr

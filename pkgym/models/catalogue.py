@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 
 from pkgym.models.compartmental import PARAMETER_NAMES, CompartmentalModel
+from pkgym.models.vancomycin import Goti2018
 from pkgym.populations import BetweenSubjectVariability, Population
 from pkgym.populations.adults import GENERAL_ADULTS, TYPICAL_ADULT
+from pkgym.populations.vancomycin import ADULT_INPATIENTS
 from pkgym.sim.modal import LinearPKParams
 from pkgym.utils import SeedLike
 
@@ -67,7 +69,36 @@ def generic_model(kind: str, values: Mapping[str, float]) -> CohortModel:
     )
 
 
-MODEL_NAMES = tuple(PARAMETER_NAMES)
+def vancomycin_model(model: Goti2018 | None = None,
+                     population: Population | None = None) -> CohortModel:
+    """Goti 2018 vancomycin over adult inpatients (creatinine constant over the profile).
+
+    Examples:
+        >>> cohort = vancomycin_model().typical_cohort()
+        >>> vancomycin_model().to_params(cohort).central_volume_l.round(2).tolist()
+        [65.91]
+    """
+    model = model or Goti2018()
+
+    def to_params(cohort: pd.DataFrame) -> LinearPKParams:
+        column = lambda name: cohort[name].to_numpy(np.float64)  # noqa: E731
+        crcl = model.creatinine_clearance_ml_per_min(
+            column("age_years"), column("weight_kg"), column("serum_creatinine_mg_per_dl"),
+            column("is_female"))
+        etas = np.stack([column(f"eta_{name}") for name in ("CL", "V1", "V2")], axis=1)
+        return model.linear_params(weight_kg=column("weight_kg"), on_dialysis=column("on_dialysis"),
+                                   creatinine_clearance_ml_per_min=crcl, etas=etas)
+
+    return CohortModel(name="vancomycin", population=population or ADULT_INPATIENTS,
+                       variability=model.variability, typical_covariates=TYPICAL_INPATIENT,
+                       to_params=to_params)
+
+
+TYPICAL_INPATIENT = {"is_female": 0, "age_years": 57.0, "height_cm": 175.0, "weight_kg": 79.0,
+                     "on_dialysis": 0, "serum_creatinine_mg_per_dl": 0.9}
+"""Goti 2018 Table 1 medians (age 57 y, weight 79 kg; creatinine from Tong et al. 2026)."""
+
+MODEL_NAMES = (*PARAMETER_NAMES, "vancomycin")
 """Every model name ``cohort_model`` accepts."""
 
 
@@ -80,4 +111,9 @@ def cohort_model(name: str, values: Mapping[str, float]) -> CohortModel:
     """
     if name in PARAMETER_NAMES:
         return generic_model(name, values)
+    if name == "vancomycin":
+        if values:
+            raise ValueError("vancomycin takes no --param; its parameters come from Goti 2018 "
+                             "(change them in a scenario file with --scenario)")
+        return vancomycin_model()
     raise ValueError(f"model must be one of {MODEL_NAMES}, got {name!r}")
