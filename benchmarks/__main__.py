@@ -1,6 +1,7 @@
 """Run every benchmark: ``python -m benchmarks``."""
 
-from benchmarks import bench_sim
+from benchmarks import bench_sim, bench_vancomycin
 
 if __name__ == "__main__":
     bench_sim.main()
+    bench_vancomycin.main()

@@ -244,23 +244,21 @@ class VancomycinCore(DosingCore):
         day = (step * config.interval_h // 24).astype(np.int64)
         course, outcome = advance_interval(rec.course, doses, rec.patients,
                                            rec.kidney_uniforms[r, day], config, s.model, s.kidney)
-        written = {name: getattr(rec, name).copy() for name in (
-            "doses_mg", "infusion_h", "clearance_by_step_l_per_h", "amounts_by_step_mg")}
-        written["doses_mg"][r, step] = doses
-        written["infusion_h"][r, step] = config.dose_duration_h(doses)
-        written["clearance_by_step_l_per_h"][r, step] = rec.course.clearance_l_per_h
-        written["amounts_by_step_mg"][r, step] = rec.course.amounts_mg
+        # The history tables are the core's own: filled in place, one column per step.
+        rec.doses_mg[r, step] = doses
+        rec.infusion_h[r, step] = config.dose_duration_h(doses)
+        rec.clearance_by_step_l_per_h[r, step] = rec.course.clearance_l_per_h
+        rec.amounts_by_step_mg[r, step] = rec.course.amounts_mg
+        self._measure_levels(rec, outcome)
         metrics = self.metrics(outcome.auc24_mg_h_per_l, outcome.aki)
         rec = replace(rec, course=course, auc24_mg_h_per_l=outcome.auc24_mg_h_per_l,
-                      aki=outcome.aki, reward=self.reward_fn(metrics, doses),
-                      **written, **self._measure_levels(rec, outcome))
+                      aki=outcome.aki, reward=self.reward_fn(metrics, doses))
         next_day = outcome.day_ended & (day + 1 < config.n_days)
         return self._take_labs(rec, day + 1, next_day) if next_day.any() else rec
 
-    def _measure_levels(self, rec: WardRecords, outcome: Any) -> dict[str, np.ndarray]:
+    def _measure_levels(self, rec: WardRecords, outcome: Any) -> None:
         """Assay the levels due this interval (trough and/or peak) into their slots."""
-        times, levels, mask = (rec.level_times_h.copy(), rec.levels_mg_per_l.copy(),
-                               rec.level_mask.copy())
+        times, levels, mask = rec.level_times_h, rec.levels_mg_per_l, rec.level_mask
         for column in (0, 1):
             slot = outcome.sample_slots[:, column]
             due = np.flatnonzero(slot >= 0)
@@ -272,7 +270,6 @@ class VancomycinCore(DosingCore):
             levels[due, slot[due]] = np.nan_to_num(measured.values)
             mask[due, slot[due]] = ~measured.censored
             times[due, slot[due]] = outcome.sample_times_h[due, column]
-        return {"level_times_h": times, "levels_mg_per_l": levels, "level_mask": mask}
 
     def metrics(self, auc24: np.ndarray, aki: np.ndarray) -> StepMetrics:
         """Clinical metrics of a step against the ward's AUC24/MIC target."""
@@ -288,13 +285,8 @@ class VancomycinCore(DosingCore):
 
     def info(self) -> dict[str, np.ndarray]:
         """Clinical metrics of the last step and the true, hidden state of every patient."""
-        rec, config, s = self.records, self.settings.config, self.settings
-        course, p = rec.course, rec.patients
-        crcl = s.model.creatinine_clearance_ml_per_min(p.age_years, p.weight_kg,
-                                                       course.kidney.creatinine_mg_per_dl,
-                                                       p.is_female)
-        params = s.model.linear_params(weight_kg=p.weight_kg, on_dialysis=p.on_dialysis,
-                                       creatinine_clearance_ml_per_min=crcl, etas=p.etas)
+        rec, config = self.records, self.settings.config
+        course = rec.course
         metrics = self.metrics(rec.auc24_mg_h_per_l, rec.aki)
         last = np.maximum(course.step - 1, 0)
         rows = np.arange(self.n_patients)
@@ -308,16 +300,16 @@ class VancomycinCore(DosingCore):
             "kdigo_stage": kdigo_stage(course.kidney.creatinine_mg_per_dl,
                                        course.kidney.baseline_creatinine_mg_per_dl),
             "creatinine_mg_per_dl": course.kidney.creatinine_mg_per_dl,
-            "concentration_mg_per_l": course.amounts_mg[:, 0] / params.central_volume_l,
+            "concentration_mg_per_l": course.amounts_mg[:, 0] / course.volumes_l[:, 0],
             "central_amount_mg": course.amounts_mg[:, 0],
             "peripheral_amount_mg": course.amounts_mg[:, 1],
             "auc_interval_mg_h_per_l": np.where(
                 course.step > 0, course.auc_by_step_mg_h_per_l[rows, last], 0.0),
-            "clearance_l_per_h": params.clearance_l_per_h,
-            "central_volume_l": params.central_volume_l,
-            "peripheral_volume_l": params.peripheral_volume_l[:, 0],
+            "clearance_l_per_h": course.clearance_l_per_h,
+            "central_volume_l": course.volumes_l[:, 0],
+            "peripheral_volume_l": course.volumes_l[:, 1],
             "intercompartmental_clearance_l_per_h":
-                params.intercompartmental_clearance_l_per_h[:, 0],
+                course.intercompartmental_clearance_l_per_h[:, 0],
             "patient_id": rec.patient_id, "episode_seed": rec.episode_seed,
         }
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pkgym.populations.derived import cockcroft_gault_ml_per_min
+from pkgym.populations.derived import cockcroft_gault_ml_per_min, cockcroft_gault_unchecked
 from pkgym.populations.residual import ResidualError
 from pkgym.populations.variability import BetweenSubjectVariability
 from pkgym.sim.modal import LinearPKParams, compartment_params
@@ -104,9 +104,18 @@ class Goti2018:
             68.06
         """
         scr = check_positive("serum_creatinine_mg_per_dl", serum_creatinine_mg_per_dl)
+        cockcroft_gault_ml_per_min(age_years, weight_kg, scr, is_female)  # validates the inputs
+        return self.creatinine_clearance_unchecked(np.asarray(age_years), np.asarray(weight_kg),
+                                                   scr, np.asarray(is_female))
+
+    def creatinine_clearance_unchecked(self, age_years: np.ndarray, weight_kg: np.ndarray,
+                                       serum_creatinine_mg_per_dl: np.ndarray,
+                                       is_female: np.ndarray) -> np.ndarray:
+        """:meth:`creatinine_clearance_ml_per_min` without input checks (for hot loops)."""
+        scr = serum_creatinine_mg_per_dl
         if self.elderly_creatinine_floor:
-            scr = np.where(np.asarray(age_years) > 60.0, np.maximum(scr, 1.0), scr)
-        crcl = cockcroft_gault_ml_per_min(age_years, weight_kg, scr, is_female)
+            scr = np.where(age_years > 60.0, np.maximum(scr, 1.0), scr)
+        crcl = cockcroft_gault_unchecked(age_years, weight_kg, scr, is_female)
         return np.minimum(crcl, self.creatinine_clearance_cap_ml_per_min)
 
     def clearance(self, creatinine_clearance_ml_per_min: np.ndarray, on_dialysis: np.ndarray,
@@ -117,12 +126,16 @@ class Goti2018:
             >>> float(Goti2018().clearance(80.0, 0).round(3))
             3.253
         """
-        crcl = np.minimum(check_positive("creatinine_clearance_ml_per_min",
-                                         creatinine_clearance_ml_per_min),
-                          self.creatinine_clearance_cap_ml_per_min)
+        crcl = check_positive("creatinine_clearance_ml_per_min", creatinine_clearance_ml_per_min)
+        return self.clearance_unchecked(crcl, _flag("on_dialysis", on_dialysis), eta)
+
+    def clearance_unchecked(self, creatinine_clearance_ml_per_min: np.ndarray,
+                            on_dialysis: np.ndarray, eta: np.ndarray | float) -> np.ndarray:
+        """:meth:`clearance` without input checks (for hot loops)."""
+        crcl = np.minimum(creatinine_clearance_ml_per_min, self.creatinine_clearance_cap_ml_per_min)
         renal = (crcl / self.reference_creatinine_clearance_ml_per_min) ** \
             self.creatinine_clearance_exponent
-        dialysis = self.dialysis_clearance_factor ** _flag("on_dialysis", on_dialysis)
+        dialysis = self.dialysis_clearance_factor ** on_dialysis
         return self.clearance_l_per_h * renal * dialysis * np.exp(eta)
 
     def linear_params(

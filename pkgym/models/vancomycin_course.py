@@ -18,7 +18,7 @@ import numpy as np
 from pkgym.models.kidney import KidneyInjuryParams, KidneyState, advance_kidney_day
 from pkgym.models.vancomycin import Goti2018
 from pkgym.sim.interval import infuse_interval
-from pkgym.sim.modal import ModalBasis, modal_basis
+from pkgym.sim.modal import ModalBasis, modal_basis, modal_basis_unchecked
 
 SAMPLE_KINDS = ("trough", "peak")
 """A trough is taken 30 min before dose k; a peak 1 h after the end of dose k's infusion."""
@@ -131,6 +131,8 @@ class CourseState:
         amounts_mg: drug in the central and peripheral compartments.  # (n, 2)
         kidney: renal state (true creatinine, injury).
         clearance_l_per_h: today's vancomycin clearance.  # (n,)
+        volumes_l: central and peripheral volumes (constant over the course).  # (n, 2)
+        intercompartmental_clearance_l_per_h: Q (constant).  # (n, 1)
         basis: modal basis of today's parameters.
         auc_by_step_mg_h_per_l: AUC of each past interval.  # (n, n_steps)
     """
@@ -139,6 +141,8 @@ class CourseState:
     amounts_mg: np.ndarray
     kidney: KidneyState
     clearance_l_per_h: np.ndarray
+    volumes_l: np.ndarray
+    intercompartmental_clearance_l_per_h: np.ndarray
     basis: ModalBasis
     auc_by_step_mg_h_per_l: np.ndarray
 
@@ -166,22 +170,25 @@ class StepOutcome:
     day_ended: np.ndarray
 
 
-def todays_basis(patients: CoursePatients, creatinine_mg_per_dl: np.ndarray,
-                 model: Goti2018) -> tuple[np.ndarray, ModalBasis]:
-    """Clearance and modal basis for the patients' current creatinine."""
-    crcl = model.creatinine_clearance_ml_per_min(
+def todays_clearance(patients: CoursePatients, creatinine_mg_per_dl: np.ndarray,
+                     model: Goti2018) -> np.ndarray:
+    """Vancomycin clearance (L/h) for the patients' current creatinine (inputs pre-validated)."""
+    crcl = model.creatinine_clearance_unchecked(
         patients.age_years, patients.weight_kg, creatinine_mg_per_dl, patients.is_female)
-    params = model.linear_params(weight_kg=patients.weight_kg, on_dialysis=patients.on_dialysis,
-                                 creatinine_clearance_ml_per_min=crcl, etas=patients.etas)
-    return params.clearance_l_per_h, modal_basis(params)
+    return model.clearance_unchecked(crcl, patients.on_dialysis, patients.etas[:, 0])
 
 
 def start_course(patients: CoursePatients, kidney: KidneyState, config: CourseConfig,
                  model: Goti2018) -> CourseState:
-    """A drug-free patient at time 0 of the course."""
+    """A drug-free patient at time 0 of the course (the one place inputs are validated)."""
     n = patients.weight_kg.shape[0]
-    clearance, basis = todays_basis(patients, kidney.creatinine_mg_per_dl, model)
-    return CourseState(np.zeros(n, dtype=np.int64), np.zeros((n, 2)), kidney, clearance, basis,
+    crcl = model.creatinine_clearance_ml_per_min(
+        patients.age_years, patients.weight_kg, kidney.creatinine_mg_per_dl, patients.is_female)
+    params = model.linear_params(weight_kg=patients.weight_kg, on_dialysis=patients.on_dialysis,
+                                 creatinine_clearance_ml_per_min=crcl, etas=patients.etas)
+    q = params.intercompartmental_clearance_l_per_h
+    return CourseState(np.zeros(n, dtype=np.int64), np.zeros((n, 2)), kidney,
+                       params.clearance_l_per_h, params.volumes_l, q, modal_basis(params),
                        np.zeros((n, config.n_steps)))
 
 
@@ -240,6 +247,9 @@ def _close_day(state: CourseState, ended: np.ndarray, auc24: np.ndarray,
     kidney = KidneyState(kidney.baseline_creatinine_mg_per_dl,
                          keep(kidney.creatinine_mg_per_dl, state.kidney.creatinine_mg_per_dl),
                          keep(kidney.injury_factor, state.kidney.injury_factor))
-    # Carry the drug amounts across the change of basis (amounts are basis-free).
-    clearance, basis = todays_basis(patients, kidney.creatinine_mg_per_dl, model)
+    # The drug amounts carry over unchanged: they are stored in compartments, not modes.
+    clearance = todays_clearance(patients, kidney.creatinine_mg_per_dl, model)
+    basis = modal_basis_unchecked(clearance, state.volumes_l,
+                                  state.intercompartmental_clearance_l_per_h,
+                                  state.basis.absorption_rate_per_h)
     return replace(state, kidney=kidney, clearance_l_per_h=clearance, basis=basis), aki & ended

@@ -159,25 +159,60 @@ def modal_basis(params: LinearPKParams) -> ModalBasis:
         >>> round(float(basis.eigenvalues_per_h[0, 0]), 12)
         -0.1
     """
-    volumes = params.volumes_l  # (n, m)
-    q = params.intercompartmental_clearance_l_per_h  # (n, m-1)
+    return modal_basis_unchecked(params.clearance_l_per_h, params.volumes_l,
+                                 params.intercompartmental_clearance_l_per_h,
+                                 np.asarray(params.absorption_rate_per_h, dtype=np.float64))
+
+
+def modal_basis_unchecked(clearance_l_per_h: np.ndarray, volumes_l: np.ndarray,
+                          intercompartmental_clearance_l_per_h: np.ndarray,
+                          absorption_rate_per_h: np.ndarray) -> ModalBasis:
+    """:func:`modal_basis` from raw arrays, without the parameter checks (for hot loops).
+
+    Args:
+        clearance_l_per_h: (n,).
+        volumes_l: central then peripheral volumes, (n, m).
+        intercompartmental_clearance_l_per_h: (n, m - 1).
+        absorption_rate_per_h: (n,).
+
+    Examples:
+        >>> basis = modal_basis_unchecked(np.array([5.0]), np.array([[50.0]]), np.zeros((1, 0)),
+        ...                               np.ones(1))
+        >>> round(float(basis.eigenvalues_per_h[0, 0]), 12)
+        -0.1
+    """
+    volumes, q = volumes_l, intercompartmental_clearance_l_per_h
     m = volumes.shape[1]
-    clearance_matrix = np.zeros((params.n_patients, m, m))
-    clearance_matrix[:, 0, 0] = params.clearance_l_per_h + q.sum(axis=1)
+    clearance_matrix = np.zeros((volumes.shape[0], m, m))
+    clearance_matrix[:, 0, 0] = clearance_l_per_h + q.sum(axis=1)
     for j in range(1, m):
         clearance_matrix[:, j, j] = q[:, j - 1]
         clearance_matrix[:, 0, j] = clearance_matrix[:, j, 0] = -q[:, j - 1]
     root_v = np.sqrt(volumes)
     symmetric = -clearance_matrix / (root_v[:, :, None] * root_v[:, None, :])
-    eigenvalues, vectors = np.linalg.eigh(symmetric)  # vectors[n, compartment, mode]
+    eigenvalues, vectors = _eigh_2x2(symmetric) if m == 2 else np.linalg.eigh(symmetric)
     return ModalBasis(
         eigenvalues_per_h=np.minimum(eigenvalues, 0.0),
         input_weights=vectors[:, 0, :] / root_v[:, :1],
         amount_weights=np.einsum("nj,njk->nk", root_v, vectors),
         to_modal=np.swapaxes(vectors, 1, 2) / root_v[:, None, :],
         from_modal=vectors * root_v[:, :, None],
-        absorption_rate_per_h=np.asarray(params.absorption_rate_per_h, dtype=np.float64),
+        absorption_rate_per_h=absorption_rate_per_h,
     )
+
+
+def _eigh_2x2(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigen-decomposition of symmetric 2x2 matrices by one Jacobi rotation (no LAPACK loop).
+
+    Returns eigenvalues (n, 2) and eigenvectors (n, 2, 2) with ``vectors[n, :, k]`` the k-th.
+    """
+    a, b, d = matrices[:, 0, 0], matrices[:, 0, 1], matrices[:, 1, 1]
+    theta = 0.5 * np.arctan2(2.0 * b, a - d)
+    c, s = np.cos(theta), np.sin(theta)
+    first = a * c * c + 2.0 * b * c * s + d * s * s
+    second = a * s * s - 2.0 * b * c * s + d * c * c
+    vectors = np.stack([np.stack([c, -s], axis=1), np.stack([s, c], axis=1)], axis=1)
+    return np.stack([first, second], axis=1), vectors
 
 
 def expm1_ratio(x: np.ndarray) -> np.ndarray:
