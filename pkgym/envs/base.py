@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -62,9 +63,9 @@ class DosingCore(ABC):
     dose_levels_mg: np.ndarray
 
     @abstractmethod
-    def reset_patients(self, rows: np.ndarray, episode_seeds: Sequence[int],
+    def reset_patients(self, rows: np.ndarray, streams: Sequence[EpisodeStreams],
                        patients: Sequence[Mapping[str, Any] | None]) -> None:
-        """Start new episodes for ``rows``: new (or pinned) patients, fresh noise streams."""
+        """Start new episodes for ``rows``: new (or pinned) patients drawn from their streams."""
 
     @abstractmethod
     def step(self, rows: np.ndarray, doses_mg: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -148,9 +149,39 @@ def doses_to_actions(doses_mg: np.ndarray, levels_mg: np.ndarray, continuous: bo
     return np.abs(doses[:, None] - levels_mg[None, :]).argmin(axis=1)
 
 
-def episode_seed(rng: np.random.Generator) -> int:
-    """The next episode's root seed, drawn from the env's ``np_random``."""
-    return int(rng.integers(0, 2**63 - 1))
+@dataclass(frozen=True, slots=True)
+class EpisodeStreams:
+    """The three independent random streams of one env slot (STYLE 14).
+
+    Spawned from the slot's ``np_random`` when it is seeded, then drawn from episode after
+    episode: ``patient`` (covariates, random effects), ``noise`` (assay error) and ``events``
+    (clinical events). Toggling assay noise therefore never changes which patients come.
+
+    Attributes:
+        patient, noise, events: the generators.
+        seed_entropy: entropy of the slot's root seed (recorded in ``info``).
+    """
+
+    patient: np.random.Generator
+    noise: np.random.Generator
+    events: np.random.Generator
+    seed_entropy: int
+
+
+def spawn_streams(rng: np.random.Generator) -> EpisodeStreams:
+    """Three child streams of a slot's ``np_random`` via ``SeedSequence.spawn``.
+
+    Examples:
+        >>> a = spawn_streams(np.random.default_rng(3))
+        >>> b = spawn_streams(np.random.default_rng(3))
+        >>> bool(a.noise.random() == b.noise.random()), a.seed_entropy
+        (True, 3)
+    """
+    seed_seq = rng.bit_generator.seed_seq
+    if not isinstance(seed_seq, np.random.SeedSequence):
+        seed_seq = np.random.SeedSequence(int(rng.integers(0, 2**63 - 1)))
+    patient, noise, events = (np.random.default_rng(child) for child in seed_seq.spawn(3))
+    return EpisodeStreams(patient, noise, events, int(seed_seq.entropy))
 
 
 def _unbatch(tree: Mapping[str, Any]) -> dict[str, Any]:
@@ -178,6 +209,8 @@ class DosingEnv(gym.Env[dict, Any]):
         self.core, self.continuous, self.render_mode = core, continuous, render_mode
         self.observation_space = core.observation_space
         self.action_space = make_action_space(core.dose_levels_mg, continuous)
+        self._streams: EpisodeStreams | None = None
+        self._streams_of: np.random.Generator | None = None
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):  # noqa: ANN201
         """Draw a new patient (or the one pinned by ``options={"patient": row}``)."""
@@ -186,7 +219,9 @@ class DosingEnv(gym.Env[dict, Any]):
         if unknown:
             raise ValueError(f"unknown reset option(s) {unknown}; allowed: {RESET_OPTIONS}")
         patient = (options or {}).get("patient")
-        self.core.reset_patients(np.array([0]), [episode_seed(self.np_random)], [patient])
+        if self._streams is None or seed is not None or self._streams_of is not self.np_random:
+            self._streams, self._streams_of = spawn_streams(self.np_random), self.np_random
+        self.core.reset_patients(np.array([0]), [self._streams], [patient])
         return _unbatch(self.core.observe()), _unbatch(self.core.info())
 
     def step(self, action: Any):  # noqa: ANN201
@@ -245,7 +280,7 @@ class DosingVectorEnv(VectorEnv):
         self.single_action_space = make_action_space(core.dose_levels_mg, continuous)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self._rngs = [seeding.np_random()[0] for _ in range(self.num_envs)]
+        self._streams = [spawn_streams(seeding.np_random()[0]) for _ in range(self.num_envs)]
         self._done = np.zeros(self.num_envs, dtype=bool)
 
     def reset(self, *, seed: int | Sequence[int] | None = None,  # noqa: ANN201
@@ -264,12 +299,12 @@ class DosingVectorEnv(VectorEnv):
             if len(seeds) != self.num_envs:
                 raise ValueError(f"seed must be an int or {self.num_envs} ints, got {seed!r}")
             for i in rows:
-                self._rngs[i] = seeding.np_random(seeds[i])[0]
+                self._streams[i] = spawn_streams(seeding.np_random(seeds[i])[0])
         self._reset_rows(rows, _patients_for(options.get("patients"), rows, self.num_envs))
         return self.core.observe(), _with_masks(self.core.info())
 
     def _reset_rows(self, rows: np.ndarray, patients: Sequence[Mapping[str, Any] | None]) -> None:
-        self.core.reset_patients(rows, [episode_seed(self._rngs[i]) for i in rows], patients)
+        self.core.reset_patients(rows, [self._streams[i] for i in rows], patients)
         self._done[rows] = False
 
     def step(self, actions: Any):  # noqa: ANN201

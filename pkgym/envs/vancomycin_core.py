@@ -17,7 +17,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from pkgym.envs import vancomycin_views
-from pkgym.envs.base import DosingCore, ObservationModel, RewardFn
+from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
 from pkgym.envs.batch import put_rows, take_rows
 from pkgym.models.kidney import KidneyInjuryParams, initial_kidney_state, kdigo_stage
 from pkgym.models.vancomycin import Goti2018
@@ -32,6 +32,10 @@ from pkgym.populations import Population, ResidualError
 from pkgym.populations.cohort import validate_cohort
 from pkgym.populations.vancomycin import VANCOMYCIN_COHORT_SCHEMA
 
+PLACEHOLDER = {"age_years": 50.0, "is_female": 0.0, "weight_kg": 70.0, "height_cm": 170.0,
+               "on_dialysis": 0.0, "serum_creatinine_mg_per_dl": 1.0, "eta_CL": 0.0,
+               "eta_V1": 0.0, "eta_V2": 0.0, "id": -1.0}
+"""The values patient slots hold before their first reset."""
 PATIENT_KEYS = ("age_years", "is_female", "weight_kg", "height_cm", "on_dialysis",
                 "serum_creatinine_mg_per_dl")
 """Covariates a pinned patient must give (``eta_CL``, ``eta_V1``, ``eta_V2``, ``id`` optional)."""
@@ -52,7 +56,8 @@ class WardRecords:
         clearance_by_step_l_per_h, amounts_by_step_mg: true state at each step start.
         auc24_mg_h_per_l, aki, reward: the last step's outcome.  # (n,)
         kidney_uniforms, level_uniforms, creatinine_normals: the episode's pre-drawn noise.
-        patient_id, episode_seed: identity of the episode.  # (n,)
+        patient_id: cohort id of a pinned patient, -1 for a drawn one.  # (n,)
+        seed_entropy: root seed entropy of the env slot (Python ints).  # (n,)
     """
 
     patients: CoursePatients
@@ -74,7 +79,7 @@ class WardRecords:
     level_uniforms: np.ndarray
     creatinine_normals: np.ndarray
     patient_id: np.ndarray
-    episode_seed: np.ndarray
+    seed_entropy: np.ndarray
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,76 +126,58 @@ class VancomycinCore(DosingCore):
         self.reward_fn, self.observation_model = reward_fn, observation_model
         self.dose_levels_mg = settings.dose_levels_mg
         self.observation_space = observation_model.space(settings)
-        rows = np.arange(self.n_patients)
-        self.records = self._new_records([self._placeholder()] * self.n_patients,
-                                         np.zeros(self.n_patients, np.uint64), rows)
+        placeholder = {key: np.full(self.n_patients, value) for key, value in PLACEHOLDER.items()}
+        self.records = self._new_records(placeholder, self._quiet_draws(self.n_patients),
+                                         np.zeros(self.n_patients, dtype=object))
 
     # ----- reset ---------------------------------------------------------------------------
-    def reset_patients(self, rows: np.ndarray, episode_seeds: Sequence[int],
+    def reset_patients(self, rows: np.ndarray, streams: Sequence[EpisodeStreams],
                        patients: Sequence[Mapping[str, Any] | None]) -> None:
-        """New episodes for ``rows``: patients drawn from their episode seeds or pinned."""
+        """New episodes for ``rows``: patients drawn from their slots' streams, or pinned."""
         rows = np.asarray(rows, dtype=np.int64)
         if rows.size == 0:
             return
-        draws = [self._episode_draws(int(seed)) for seed in episode_seeds]
-        sampled = self.settings.population.from_uniforms(np.stack([d["covariates"] for d in draws]))
-        normals = np.stack([d["eta"] for d in draws])
-        etas = self.settings.model.variability.etas_from_normals(normals)
-        table = [self._patient_row(sampled, etas, k, pinned) for k, pinned in enumerate(patients)]
-        part = self._new_records(table, np.asarray(episode_seeds, dtype=np.uint64), rows, draws)
+        per_slot = [self._episode_draws(s) for s in streams]
+        draws = {key: np.stack([d[key] for d in per_slot]) for key in per_slot[0]}
+        table = dict(self.settings.population.from_uniforms(draws["covariates"]))
+        etas = self.settings.model.variability.etas_from_normals(draws["eta"])
+        table.update(id=np.full(rows.size, -1), eta_CL=etas[:, 0], eta_V1=etas[:, 1],
+                     eta_V2=etas[:, 2])
+        table = {key: np.asarray(table[key], dtype=np.float64) for key in PLACEHOLDER}
+        for k, pinned in enumerate(patients):
+            if pinned is not None:
+                for key, value in _pinned_row(pinned).items():
+                    table[key][k] = value
+        entropy = np.array([s.seed_entropy for s in streams], dtype=object)
+        part = self._new_records(table, draws, entropy)
         self.records = put_rows(self.records, rows, part) if rows.size < self.n_patients else part
 
-    def _episode_draws(self, seed: int) -> dict[str, np.ndarray]:
-        """All of one episode's random numbers, from three independent child streams."""
-        patient_ss, noise_ss, events_ss = np.random.SeedSequence(seed).spawn(3)
-        patient, noise, events = (np.random.default_rng(s) for s in (patient_ss, noise_ss,
-                                                                      events_ss))
+    def _episode_draws(self, streams: EpisodeStreams) -> dict[str, np.ndarray]:
+        """All of one episode's random numbers, from the slot's three streams."""
         config = self.settings.config
-        return {"covariates": patient.random(self.settings.population.n_draws),
-                "eta": patient.standard_normal(3),
-                "levels": noise.random(len(config.sampling)),
-                "creatinine": noise.standard_normal(config.n_days),
-                "kidney": events.random((config.n_days, 3))}
+        return {"covariates": streams.patient.random(self.settings.population.n_draws),
+                "eta": streams.patient.standard_normal(3),
+                "levels": streams.noise.random(len(config.sampling)),
+                "creatinine": streams.noise.standard_normal(config.n_days),
+                "kidney": streams.events.random((config.n_days, 3))}
 
-    def _patient_row(self, sampled: Mapping[str, np.ndarray], etas: np.ndarray, k: int,
-                     pinned: Mapping[str, Any] | None) -> dict[str, float]:
-        """Patient k of a reset: the sampled draw, or the pinned covariates (validated)."""
-        if pinned is None:
-            row = {key: float(sampled[key][k]) for key in PATIENT_KEYS}
-            return {**row, "id": -1, "eta_CL": etas[k, 0], "eta_V1": etas[k, 1],
-                    "eta_V2": etas[k, 2]}
-        given = dict(pinned.items())
-        unknown = sorted(set(given) - set(PATIENT_KEYS) - set(OPTIONAL_PATIENT_KEYS))
-        if unknown:
-            raise ValueError(f"unknown patient field(s) {unknown}; allowed: "
-                             f"{PATIENT_KEYS + OPTIONAL_PATIENT_KEYS}")
-        frame = validate_cohort(pd.DataFrame([{key: given.get(key) for key in PATIENT_KEYS}]),
-                                VANCOMYCIN_COHORT_SCHEMA)
-        row = {key: float(frame[key].iloc[0]) for key in PATIENT_KEYS}
-        for j, name in enumerate(("eta_CL", "eta_V1", "eta_V2")):
-            row[name] = float(given.get(name, etas[k, j]))
-        row["id"] = int(given.get("id", -1))
-        return row
+    def _quiet_draws(self, n: int) -> dict[str, np.ndarray]:
+        """Noise-free draws for the placeholder patients built before the first reset."""
+        config = self.settings.config
+        return {"levels": np.full((n, len(config.sampling)), 0.5),
+                "creatinine": np.zeros((n, config.n_days)),
+                "kidney": np.full((n, config.n_days, 3), 0.5)}
 
-    def _placeholder(self) -> dict[str, float]:
-        return {"age_years": 50.0, "is_female": 0.0, "weight_kg": 70.0, "height_cm": 170.0,
-                "on_dialysis": 0.0, "serum_creatinine_mg_per_dl": 1.0, "eta_CL": 0.0,
-                "eta_V1": 0.0, "eta_V2": 0.0, "id": -1}
-
-    def _new_records(self, table: list[dict[str, float]], seeds: np.ndarray, rows: np.ndarray,
-                     draws: list[dict[str, np.ndarray]] | None = None) -> WardRecords:
+    def _new_records(self, table: dict[str, np.ndarray], draws: dict[str, np.ndarray],
+                     seed_entropy: np.ndarray) -> WardRecords:
         """Records of fresh episodes for the given patients (time 0, day-0 labs taken)."""
-        s, n = self.settings, len(table)
-        config, col = s.config, lambda key: np.array([r[key] for r in table], dtype=np.float64)
-        patients = CoursePatients(col("age_years"), col("is_female"), col("weight_kg"),
-                                  col("height_cm"), col("on_dialysis"),
-                                  np.stack([col("eta_CL"), col("eta_V1"), col("eta_V2")], 1))
-        kidney = initial_kidney_state(col("serum_creatinine_mg_per_dl"))
+        s, n = self.settings, table["weight_kg"].shape[0]
+        config = s.config
+        patients = CoursePatients(
+            table["age_years"], table["is_female"], table["weight_kg"], table["height_cm"],
+            table["on_dialysis"], np.stack([table["eta_CL"], table["eta_V1"], table["eta_V2"]], 1))
+        kidney = initial_kidney_state(table["serum_creatinine_mg_per_dl"])
         course = start_course(patients, kidney, config, s.model)
-        if draws is None:
-            draws = [{"levels": np.full(len(config.sampling), 0.5),
-                      "creatinine": np.zeros(config.n_days),
-                      "kidney": np.full((config.n_days, 3), 0.5)}] * n
         zeros_steps, levels = np.zeros((n, config.n_steps)), np.zeros((n, len(config.sampling)))
         records = WardRecords(
             patients=patients, course=course, doses_mg=zeros_steps, infusion_h=zeros_steps.copy(),
@@ -201,10 +188,9 @@ class VancomycinCore(DosingCore):
             clearance_by_step_l_per_h=zeros_steps.copy(),
             amounts_by_step_mg=np.zeros((n, config.n_steps, 2)),
             auc24_mg_h_per_l=np.zeros(n), aki=np.zeros(n, bool), reward=np.zeros(n),
-            kidney_uniforms=np.stack([d["kidney"] for d in draws]),
-            level_uniforms=np.stack([d["levels"] for d in draws]),
-            creatinine_normals=np.stack([d["creatinine"] for d in draws]),
-            patient_id=col("id").astype(np.int64), episode_seed=seeds)
+            kidney_uniforms=draws["kidney"], level_uniforms=draws["levels"],
+            creatinine_normals=draws["creatinine"], patient_id=table["id"].astype(np.int64),
+            seed_entropy=seed_entropy)
         return self._take_labs(records, np.zeros(n, dtype=np.int64))
 
     def _take_labs(self, records: WardRecords, day: np.ndarray,
@@ -310,7 +296,7 @@ class VancomycinCore(DosingCore):
             "peripheral_volume_l": course.volumes_l[:, 1],
             "intercompartmental_clearance_l_per_h":
                 course.intercompartmental_clearance_l_per_h[:, 0],
-            "patient_id": rec.patient_id, "episode_seed": rec.episode_seed,
+            "patient_id": rec.patient_id, "seed_entropy": rec.seed_entropy,
         }
 
     def render_text(self, row: int) -> str:
@@ -324,3 +310,18 @@ class VancomycinCore(DosingCore):
     def episode_dataset(self, row: int) -> pd.DataFrame:
         """One patient's episode as a NONMEM-style dataset with covariates."""
         return vancomycin_views.episode_dataset(self.records, self.settings, row)
+
+
+def _pinned_row(pinned: Mapping[str, Any]) -> dict[str, float]:
+    """A pinned patient's covariates (validated against the cohort schema) and given etas."""
+    given = dict(pinned.items())
+    unknown = sorted(set(given) - set(PATIENT_KEYS) - set(OPTIONAL_PATIENT_KEYS))
+    if unknown:
+        raise ValueError(f"unknown patient field(s) {unknown}; allowed: "
+                         f"{PATIENT_KEYS + OPTIONAL_PATIENT_KEYS}")
+    frame = validate_cohort(pd.DataFrame([{key: given.get(key) for key in PATIENT_KEYS}]),
+                            VANCOMYCIN_COHORT_SCHEMA)
+    row = {key: float(frame[key].iloc[0]) for key in PATIENT_KEYS}
+    row.update({key: float(given[key]) for key in ("eta_CL", "eta_V1", "eta_V2", "id")
+                if key in given})
+    return row
