@@ -202,8 +202,8 @@ class VancomycinCore(DosingCore):
         true = records.course.kidney.creatinine_mg_per_dl[rows]
         measured = true * np.exp(s.creatinine_assay_cv * records.creatinine_normals[rows, day])
         p = records.patients
-        crcl = s.model.creatinine_clearance_ml_per_min(p.age_years[rows], p.weight_kg[rows],
-                                                       measured, p.is_female[rows])
+        crcl = s.model.creatinine_clearance_unchecked(p.age_years[rows], p.weight_kg[rows],
+                                                      measured, p.is_female[rows])
         out = {}
         for name, value in (("creatinine_mg_per_dl", measured), ("true_creatinine_mg_per_dl", true),
                             ("creatinine_clearance_ml_per_min", crcl)):
