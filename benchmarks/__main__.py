@@ -1,7 +1,8 @@
 """Run every benchmark: ``python -m benchmarks``."""
 
-from benchmarks import bench_sim, bench_vancomycin
+from benchmarks import bench_sim, bench_vancomycin, vancomycin_baselines
 
 if __name__ == "__main__":
     bench_sim.main()
     bench_vancomycin.main()
+    vancomycin_baselines.main()

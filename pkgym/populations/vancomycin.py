@@ -17,11 +17,9 @@ are assumed values describing the population studied, not sampled from a paper.
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-
 from pkgym.populations.body_size import BodySize, SexAnthropometry
 from pkgym.populations.cohort import CohortSchema, ColumnRule
+from pkgym.populations.conditional import ByGroup
 from pkgym.populations.distributions import Bernoulli, BoundedLogNormal, BoundedNormal
 from pkgym.populations.population import Population
 
@@ -32,12 +30,6 @@ INPATIENT_BODY_SIZE = BodySize(
                             log_weight_sd=0.27, correlation=0.30),
     weight_low_kg=33.0, weight_high_kg=255.0,
 )
-
-
-def _creatinine(cohort: pd.DataFrame) -> np.ndarray:
-    """Pick the dialysis or non-dialysis creatinine draw for each patient."""
-    return np.where(cohort["on_dialysis"] == 1, cohort["creatinine_if_dialysis_mg_per_dl"],
-                    cohort["creatinine_if_no_dialysis_mg_per_dl"])
 
 
 def inpatient_population(*, age_mean_years: float = 57.0, dialysis_fraction: float = 0.185,
@@ -55,12 +47,11 @@ def inpatient_population(*, age_mean_years: float = 57.0, dialysis_fraction: flo
             "age_years": BoundedNormal(mean=age_mean_years, sd=18.0, low=18.0, high=100.0),
             "body_size": INPATIENT_BODY_SIZE,
             "on_dialysis": Bernoulli(p=dialysis_fraction),
-            "creatinine_if_no_dialysis_mg_per_dl": BoundedLogNormal(
-                median=creatinine_median_mg_per_dl, cv=0.5, low=0.3, high=6.0),
-            "creatinine_if_dialysis_mg_per_dl": BoundedLogNormal(median=7.0, cv=0.35, low=3.0,
-                                                                 high=15.0),
+            "serum_creatinine_mg_per_dl": ByGroup(column="on_dialysis", specs={
+                0: BoundedLogNormal(median=creatinine_median_mg_per_dl, cv=0.5, low=0.3,
+                                    high=6.0),
+                1: BoundedLogNormal(median=7.0, cv=0.35, low=3.0, high=15.0)}),
         },
-        derived={"serum_creatinine_mg_per_dl": _creatinine},
     )
 
 
