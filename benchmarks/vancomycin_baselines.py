@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 
 import pkgym  # noqa: F401
-from agents.baselines import LabelDosingPolicy, OraclePolicy, TroughGuidedPolicy
+from agents.baselines import LabelDosingPolicy, TroughGuidedPolicy
 from agents.mipd import MapBayesianPolicy
+from agents.oracle import OraclePolicy
 from pkgym.evaluation.runner import run_policy
 from pkgym.models.vancomycin import Goti2018
 from pkgym.populations.vancomycin import ADULT_INPATIENTS

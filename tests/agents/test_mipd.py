@@ -4,19 +4,26 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import gymnasium
 import numpy as np
 import pytest
 
+import pkgym  # noqa: F401  (registers pkgym/Vancomycin-v0)
 from agents.mipd import (
     DEFAULT_CANDIDATE_DOSES_MG,
     MapBayesianPolicy,
-    PatientHistory,
     choose_dose,
     map_estimate,
+    next_day_regimens,
     posterior_objective,
+)
+from agents.mipd_predict import (
+    PatientHistory,
     predict_auc,
+    predict_aucs,
     predict_concentrations,
 )
+from pkgym.envs.base import doses_to_actions
 from pkgym.models.vancomycin import Goti2018
 from pkgym.sim import DoseSchedule, simulate_linear
 
@@ -165,14 +172,107 @@ def test_map_estimate__is_a_minimum_of_the_posterior_objective():
     assert np.all(posterior_objective(history, perturbed, MODEL) > at_map)
 
 
-def test_choose_dose__typical_patient_gets_dose_nearest_auc_target():
-    """Etas 0, CrCL 80, q12h: the candidate nearest 500 * CL / 2."""
-    history = PatientHistory.admission(weight_kg=70.0, creatinine_clearance_ml_per_min=80.0)
-    wanted = 500.0 * MODEL.clearance(80.0, 0.0) / 2.0
-    expected = DEFAULT_CANDIDATE_DOSES_MG[np.argmin(np.abs(DEFAULT_CANDIDATE_DOSES_MG - wanted))]
+def _steady_history(dose_mg: float, crcl: float, weight_kg: float = 70.0,
+                    days: int = 20) -> PatientHistory:
+    """``dose_mg`` q12h for ``days`` days at a constant CrCL; now is the next dose time."""
+    admitted = PatientHistory.admission(weight_kg=weight_kg, creatinine_clearance_ml_per_min=crcl)
+    doses = [(t, dose_mg) for t in np.arange(0.0, 24.0 * days, 12.0)]
+    return replace(admitted.with_doses(doses), time_h=24.0 * days)
+
+
+def _nearest_candidate(dose_mg: float) -> float:
+    return float(DEFAULT_CANDIDATE_DOSES_MG[np.argmin(np.abs(DEFAULT_CANDIDATE_DOSES_MG
+                                                             - dose_mg))])
+
+
+def test_predict_aucs__batch_matches_each_regimen_alone():
+    """Batched candidates (1-3 h infusions, across midnight) equal one prediction each."""
+    history = _history()
+    regimens = next_day_regimens(70.0, DEFAULT_CANDIDATE_DOSES_MG, 12.0)
+    batch = predict_aucs(history, TRUE_ETAS, 70.0, 94.0, MODEL, regimens)
+    alone = [predict_auc(history.with_doses(plan), TRUE_ETAS, 70.0, 94.0, MODEL)
+             for plan in regimens]
+    np.testing.assert_allclose(batch, alone, rtol=1e-12)
+    assert batch[0] == pytest.approx(predict_auc(history, TRUE_ETAS, 70.0, 94.0, MODEL))
+    assert np.all(np.diff(batch) > 0)
+
+
+def test_choose_dose__typical_patient_at_steady_state_keeps_dose_nearest_target():
+    """70 kg, CrCL 100, etas 0: after 20 days of the dose nearest 500 * CL / 2, that dose again."""
+    expected = _nearest_candidate(500.0 * MODEL.clearance(100.0, 0.0) / 2.0)  # 1000 mg
+    history = _steady_history(expected, 100.0)
     assert choose_dose(history, np.zeros(3), MODEL, interval_h=12.0) == expected
-    high_cl = choose_dose(history, np.array([0.7, 0.0, 0.0]), MODEL, interval_h=12.0)
-    assert high_cl > expected
+    continued = predict_auc(history, np.zeros(3), 480.0, 504.0, MODEL,
+                            [(480.0, expected), (492.0, expected)])
+    assert continued == pytest.approx(2.0 * expected / MODEL.clearance(100.0, 0.0), rel=1e-6)
+    assert choose_dose(history, np.array([0.5, 0.0, 0.0]), MODEL, interval_h=12.0) > expected
+
+
+def test_choose_dose__closed_loop_settles_on_dose_nearest_target():
+    """CrCL 80 (500 * CL / 2 = 813 mg): the rule's own course mostly gives 750 mg, AUC ~500."""
+    history = PatientHistory.admission(weight_kg=70.0, creatinine_clearance_ml_per_min=80.0)
+    doses = []
+    for step in range(28):
+        history = replace(history, time_h=12.0 * step)
+        doses.append(choose_dose(history, np.zeros(3), MODEL))
+        history = history.with_doses([(12.0 * step, doses[-1])])
+    expected = _nearest_candidate(500.0 * MODEL.clearance(80.0, 0.0) / 2.0)
+    values, counts = np.unique(doses[6:], return_counts=True)
+    assert values[np.argmax(counts)] == expected == 750.0
+    aucs = [predict_auc(history, np.zeros(3), 24.0 * day, 24.0 * day + 24, MODEL)
+            for day in range(3, 14)]
+    assert 450.0 < min(aucs) and max(aucs) < 550.0
+
+
+def test_choose_dose__drug_in_the_body_lowers_the_dose():
+    """At 12 h, a patient loaded with 3000 mg gets less than the same patient drug-free."""
+    admitted = PatientHistory.admission(weight_kg=70.0, creatinine_clearance_ml_per_min=80.0)
+    drug_free = replace(admitted, time_h=12.0)
+    loaded = replace(admitted.with_doses([(0.0, 3000.0)]), time_h=12.0)
+    assert choose_dose(loaded, np.zeros(3), MODEL) < choose_dose(drug_free, np.zeros(3), MODEL)
+
+
+def test_policy__keeps_dosing_a_dialysis_patient_with_crcl_5():
+    """CrCL 5 on dialysis (CL 0.25 L/h): some maintenance doses > 0, day-7 AUC24 in 300-700."""
+    age, weight = 60.0, 70.0
+    row = {"age_years": age, "is_female": 0.0, "weight_kg": weight, "height_cm": 175.0,
+           "on_dialysis": 1.0, "serum_creatinine_mg_per_dl": (140 - age) * weight / (72 * 5.0),
+           "eta_CL": 0.0, "eta_V1": 0.0, "eta_V2": 0.0}
+    env = gymnasium.make_vec("pkgym/Vancomycin-v0", num_envs=1,
+                             vectorization_mode="vector_entry_point")
+    observation, info = env.reset(seed=0, options={"patients": [row]})
+    policy, levels, doses = MapBayesianPolicy(), env.unwrapped.core.dose_levels_mg, []
+    for _ in range(14):
+        doses.append(float(policy.act(observation, info)[0]))
+        observation, _, _, _, info = env.step(doses_to_actions(np.array(doses[-1:]), levels,
+                                                               False))
+    assert np.count_nonzero(doses[1:]) >= 1
+    assert 300.0 <= float(info["auc24_mg_h_per_l"][0]) <= 700.0
+
+
+def test_patient_history__from_observation_uses_the_infusion_limits():
+    """At 500 mg/h over >= 2 h, 2000 and 500 mg take 4 and 2 h, and so do future doses."""
+    history = replace(_q12h_history(24.0, dose_mg=500.0), levels_mg_per_l=np.zeros(0),
+                      level_times_h=np.zeros(0))
+    single = {key: value[0] for key, value in _observation(history).items()}
+    assert PatientHistory.from_observation(single, 12.0).dose_durations_h.tolist() == [2.0, 1.0]
+    slow = PatientHistory.from_observation(single, 12.0, max_infusion_rate_mg_per_h=500.0,
+                                           min_infusion_h=2.0)
+    assert slow.dose_durations_h.tolist() == [4.0, 2.0]
+    assert slow.with_doses([(24.0, 1500.0)]).dose_durations_h[-1] == 3.0
+    with pytest.raises(ValueError, match="min_infusion_h"):
+        PatientHistory.from_observation(single, 12.0, min_infusion_h=0.0)
+
+
+def test_policy__slow_infusions_raise_the_dose():
+    """At 250 mg/h over >= 4 h less of a dose falls in the next 24 h: 1750 instead of 1500 mg."""
+    admitted = PatientHistory.admission(weight_kg=70.0, creatinine_clearance_ml_per_min=100.0)
+    observation = _observation(replace(admitted.with_doses([(0.0, 1000.0)]), time_h=12.0))
+    assert MapBayesianPolicy().act(observation).tolist() == [1500.0]
+    slow = MapBayesianPolicy(max_infusion_rate_mg_per_h=250.0, min_infusion_h=4.0)
+    assert slow.act(observation).tolist() == [1750.0]
+    with pytest.raises(ValueError, match="max_infusion_rate_mg_per_h"):
+        MapBayesianPolicy(max_infusion_rate_mg_per_h=-1.0)
 
 
 def test_policy__loading_then_maintenance_doses_in_candidate_set():
