@@ -21,6 +21,7 @@ from gymnasium import spaces
 from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 RESET_OPTIONS = ("patient",)
@@ -245,13 +246,10 @@ class DosingEnv(gym.Env[dict, Any]):
 
 
 def figure_to_rgb(figure: Figure) -> np.ndarray:
-    """Render a matplotlib figure to an (H, W, 3) uint8 array and close it."""
-    import matplotlib.pyplot as plt
-
-    figure.canvas.draw()
-    image = np.asarray(figure.canvas.buffer_rgba())[..., :3].copy()
-    plt.close(figure)
-    return image
+    """Render a matplotlib figure to an (H, W, 3) uint8 array (Agg, no pyplot)."""
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
 class DosingVectorEnv(VectorEnv):

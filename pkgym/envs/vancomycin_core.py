@@ -18,7 +18,6 @@ from matplotlib.figure import Figure
 
 from pkgym.envs import vancomycin_views
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
-from pkgym.envs.batch import put_rows, take_rows
 from pkgym.models.kidney import KidneyInjuryParams, initial_kidney_state, kdigo_stage
 from pkgym.models.vancomycin import Goti2018
 from pkgym.models.vancomycin_course import (
@@ -31,6 +30,7 @@ from pkgym.models.vancomycin_course import (
 from pkgym.populations import Population, ResidualError
 from pkgym.populations.cohort import validate_cohort
 from pkgym.populations.vancomycin import VANCOMYCIN_COHORT_SCHEMA
+from pkgym.sim.batch import put_rows, take_rows
 
 PLACEHOLDER = {"age_years": 50.0, "is_female": 0.0, "weight_kg": 70.0, "height_cm": 170.0,
                "on_dialysis": 0.0, "serum_creatinine_mg_per_dl": 1.0, "eta_CL": 0.0,

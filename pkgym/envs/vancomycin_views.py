@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from pkgym.envs.nonmem import nonmem_dataset
 from pkgym.sim.interval import infuse_interval
-from pkgym.sim.modal import compartment_params, modal_basis
+from pkgym.sim.modal import modal_basis_unchecked
 
 
 def render_text(records: Any, settings: Any, row: int) -> str:
@@ -29,19 +29,13 @@ def render_text(records: Any, settings: Any, row: int) -> str:
 def true_profile(records: Any, settings: Any, row: int,
                  points_per_step: int = 25) -> tuple[np.ndarray, np.ndarray]:
     """Dense true concentration of one patient over the steps taken (times h, mg/L)."""
-    config, p = settings.config, records.patients
+    config, course, one = settings.config, records.course, slice(row, row + 1)
     times, levels = [], []
-    for k in range(int(records.course.step[row])):
-        one = slice(row, row + 1)
-        params = settings.model.linear_params(
-            weight_kg=p.weight_kg[one], on_dialysis=p.on_dialysis[one],
-            creatinine_clearance_ml_per_min=np.array([150.0]), etas=p.etas[one])
+    for k in range(int(course.step[row])):
         cl = records.clearance_by_step_l_per_h[one, k]
-        basis = modal_basis(compartment_params(
-            cl, params.central_volume_l,
-            intercompartmental_clearance_l_per_h=(
-                params.intercompartmental_clearance_l_per_h[:, 0],),
-            peripheral_volume_l=(params.peripheral_volume_l[:, 0],)))
+        basis = modal_basis_unchecked(cl, course.volumes_l[one],
+                                      course.intercompartmental_clearance_l_per_h[one],
+                                      course.basis.absorption_rate_per_h[one])
         offsets = np.linspace(0.0, config.interval_h, points_per_step)[None]
         modes = np.einsum("nij,nj->ni", basis.to_modal, records.amounts_by_step_mg[one, k])
         result = infuse_interval(basis, modes, cl, records.doses_mg[one, k],
@@ -55,10 +49,8 @@ def true_profile(records: Any, settings: Any, row: int,
 
 def render_figure(records: Any, settings: Any, row: int) -> Figure:
     """True concentration, measured levels and doses (top); creatinine by day (bottom)."""
-    import matplotlib.pyplot as plt
-
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 5.5), dpi=80, sharex=True,
-                                      gridspec_kw={"height_ratios": [3, 1]})
+    fig = Figure(figsize=(8, 5.5), dpi=80)
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     times, levels = true_profile(records, settings, row)
     top.plot(times, levels, lw=1.5, label="true concentration")
     mask = records.level_mask[row]
@@ -72,7 +64,7 @@ def render_figure(records: Any, settings: Any, row: int) -> Figure:
     top.set_title(f"AUC24 {records.auc24_mg_h_per_l[row]:.0f} mg*h/L "
                   f"(target {settings.target_auc24_over_mic[0]:g}-"
                   f"{settings.target_auc24_over_mic[1]:g} x MIC {settings.mic_mg_per_l:g})")
-    top.legend(loc="upper left")
+    top.legend(loc="lower right")
     days = np.arange(settings.config.n_days) * 24.0
     measured = records.creatinine_mg_per_dl[row] > 0
     bottom.plot(days[measured], records.true_creatinine_mg_per_dl[row, measured], "o-",

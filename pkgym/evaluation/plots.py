@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from pkgym.utils import check_finite  # noqa: E402
+from pkgym.utils import check_finite
 
 
 def percentile_bands(
@@ -53,7 +48,8 @@ def plot_profiles(
         1
     """
     low, median, high = percentile_bands(values)
-    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
+    fig = Figure(figsize=(8, 4.5), dpi=100)  # no pyplot: no global state, no GUI backend
+    ax = fig.subplots()
     if values.shape[0] > 1:
         ax.fill_between(times_h, low, high, alpha=0.3, label="5th-95th percentile")
     ax.plot(times_h, median, lw=2, label="median" if values.shape[0] > 1 else "typical patient")

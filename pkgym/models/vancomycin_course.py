@@ -10,6 +10,7 @@ arrays, so these functions are pure.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field, replace
 
@@ -86,17 +87,24 @@ class CourseConfig:
     def sample_slots(self) -> np.ndarray:
         """Level slot filled in each step: column 0 the trough, 1 the peak; -1 for none.
 
-        Shape (n_steps, 2); slot numbers follow the order of ``sampling``.
+        Shape (n_steps, 2); slot numbers follow the order of ``sampling``. Read-only.
         """
-        slots = np.full((self.n_steps, 2), -1)
-        for slot, (kind, dose) in enumerate(self.sampling):
-            step, column = (dose - 2, 0) if kind == "trough" else (dose - 1, 1)
-            slots[step, column] = slot
-        return slots
+        return _sample_slots(self.sampling, self.n_steps)
 
     def dose_duration_h(self, dose_mg: np.ndarray) -> np.ndarray:
         """Infusion duration of each dose under this config's limits."""
         return infusion_duration_h(dose_mg, self.max_infusion_rate_mg_per_h, self.min_infusion_h)
+
+
+@functools.lru_cache(maxsize=64)
+def _sample_slots(sampling: tuple[tuple[str, int], ...], n_steps: int) -> np.ndarray:
+    """The table behind :attr:`CourseConfig.sample_slots`, built once per plan."""
+    slots = np.full((n_steps, 2), -1)
+    for slot, (kind, dose) in enumerate(sampling):
+        step, column = (dose - 2, 0) if kind == "trough" else (dose - 1, 1)
+        slots[step, column] = slot
+    slots.setflags(write=False)
+    return slots
 
 
 def daily_troughs(n_steps: int = 14, interval_h: float = 12.0) -> tuple[tuple[str, int], ...]:

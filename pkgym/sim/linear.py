@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pkgym.sim.batch import take_rows
 from pkgym.sim.doses import IV, ORAL, DoseSchedule
 from pkgym.sim.modal import LinearPKParams, ModalBasis, advance_modes, modal_basis, step_factors
 from pkgym.utils import check_finite, check_non_negative
@@ -111,7 +112,8 @@ def simulate_linear(
 
     def run(rows: slice) -> None:
         levels[rows], aucs[rows], amounts[rows], depot[rows] = _simulate_chunk(
-            _take(params, rows), _take(doses, rows), times_h, _take(state, rows), start_h
+            take_rows(params, rows), take_rows(doses, rows), times_h, take_rows(state, rows),
+            start_h
         )
 
     chunks = [slice(i, i + chunk_size) for i in range(0, n, chunk_size)]
@@ -140,12 +142,6 @@ def _check_state(state: LinearPKState, n: int, m: int) -> None:
         raise ValueError(f"initial_state must hold amounts_mg ({n}, {m}) and depot_mg ({n},)")
     check_non_negative("initial_state.amounts_mg", state.amounts_mg)
     check_non_negative("initial_state.depot_mg", state.depot_mg)
-
-
-def _take(obj: object, rows: slice) -> object:
-    """Rows of every array field of a dataclass (params, doses or state)."""
-    fields = {f: getattr(obj, f) for f in obj.__slots__}  # type: ignore[attr-defined]
-    return type(obj)(**{f: np.asarray(v)[rows] for f, v in fields.items()})
 
 
 def _event_grid(

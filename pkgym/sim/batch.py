@@ -1,7 +1,8 @@
 """Row-wise selection and update of batched state: frozen dataclasses of (n, ...) arrays.
 
-A vector env resets or steps only some of its patients; these helpers take those rows out of
-a (possibly nested) dataclass of arrays and write them back, so cores stay batch-only.
+The simulator works on chunks of patients and a vector env resets or steps only some of
+them; these helpers take those rows out of a (possibly nested) dataclass of arrays and write
+them back, so every kernel stays batch-only.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 T = TypeVar("T")
 
 
-def take_rows(tree: T, rows: np.ndarray) -> T:
+def take_rows(tree: T, rows: np.ndarray | slice) -> T:
     """The same dataclass with every array field indexed by ``rows`` on its first axis.
 
     Examples:
@@ -25,8 +26,8 @@ def take_rows(tree: T, rows: np.ndarray) -> T:
     if dataclasses.is_dataclass(tree):
         values = {f.name: take_rows(getattr(tree, f.name), rows) for f in dataclasses.fields(tree)}
         return type(tree)(**values)
-    if isinstance(tree, np.ndarray):
-        return tree[rows]
+    if isinstance(tree, np.ndarray | list):
+        return np.asarray(tree)[rows]
     return tree
 
 
