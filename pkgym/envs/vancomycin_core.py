@@ -9,7 +9,7 @@ reset, so the step is pure array work and toggling noise never changes the patie
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -43,8 +43,28 @@ OPTIONAL_PATIENT_KEYS = ("id", "eta_CL", "eta_V1", "eta_V2")
 
 
 @dataclass(frozen=True, slots=True)
+class StepMetrics:
+    """One step's clinical metrics, what reward functions score (all (n,)).
+
+    Attributes:
+        auc24_over_mic: true AUC over the last 24 h divided by the MIC.
+        in_target_range: whether that ratio is inside the target range.
+        distance_to_range: how far outside the range, mg*h/L (0 inside).
+        aki: whether an acute kidney injury started this step.
+    """
+
+    auc24_over_mic: np.ndarray
+    in_target_range: np.ndarray
+    distance_to_range: np.ndarray
+    aki: np.ndarray
+
+
+@dataclass(slots=True)
 class WardRecords:
     """What happened to each patient and what the ward measured (all batched, (n, ...)).
+
+    Mutable: the core owns its records and fills them in place step by step (the model
+    kernels it calls stay pure).
 
     Attributes:
         patients: fixed characteristics and true random effects.
@@ -54,7 +74,7 @@ class WardRecords:
         creatinine_mg_per_dl, creatinine_clearance_ml_per_min: morning labs.  # (n, n_days)
         true_creatinine_mg_per_dl: true creatinine each morning.  # (n, n_days)
         clearance_by_step_l_per_h, amounts_by_step_mg: true state at each step start.
-        auc24_mg_h_per_l, aki, reward: the last step's outcome.  # (n,)
+        auc24_mg_h_per_l, metrics, reward: the last step's outcome.
         kidney_uniforms, level_uniforms, creatinine_normals: the episode's pre-drawn noise.
         patient_id: cohort id of a pinned patient, -1 for a drawn one.  # (n,)
         seed_entropy: root seed entropy of the env slot (Python ints).  # (n,)
@@ -73,30 +93,13 @@ class WardRecords:
     clearance_by_step_l_per_h: np.ndarray
     amounts_by_step_mg: np.ndarray
     auc24_mg_h_per_l: np.ndarray
-    aki: np.ndarray
+    metrics: StepMetrics
     reward: np.ndarray
     kidney_uniforms: np.ndarray
     level_uniforms: np.ndarray
     creatinine_normals: np.ndarray
     patient_id: np.ndarray
     seed_entropy: np.ndarray
-
-
-@dataclass(frozen=True, slots=True)
-class StepMetrics:
-    """One step's clinical metrics, what reward functions score (all (n,)).
-
-    Attributes:
-        auc24_over_mic: true AUC over the last 24 h divided by the MIC.
-        in_target_range: whether that ratio is inside the target range.
-        distance_to_range: how far outside the range, mg*h/L (0 inside).
-        aki: whether an acute kidney injury started this step.
-    """
-
-    auc24_over_mic: np.ndarray
-    in_target_range: np.ndarray
-    distance_to_range: np.ndarray
-    aki: np.ndarray
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -187,7 +190,8 @@ class VancomycinCore(DosingCore):
             true_creatinine_mg_per_dl=np.zeros((n, config.n_days)),
             clearance_by_step_l_per_h=zeros_steps.copy(),
             amounts_by_step_mg=np.zeros((n, config.n_steps, 2)),
-            auc24_mg_h_per_l=np.zeros(n), aki=np.zeros(n, bool), reward=np.zeros(n),
+            auc24_mg_h_per_l=np.zeros(n), metrics=self.metrics(np.zeros(n), np.zeros(n, bool)),
+            reward=np.zeros(n),
             kidney_uniforms=draws["kidney"], level_uniforms=draws["levels"],
             creatinine_normals=draws["creatinine"], patient_id=table["id"].astype(np.int64),
             seed_entropy=seed_entropy)
@@ -204,13 +208,10 @@ class VancomycinCore(DosingCore):
         p = records.patients
         crcl = s.model.creatinine_clearance_unchecked(p.age_years[rows], p.weight_kg[rows],
                                                       measured, p.is_female[rows])
-        out = {}
-        for name, value in (("creatinine_mg_per_dl", measured), ("true_creatinine_mg_per_dl", true),
-                            ("creatinine_clearance_ml_per_min", crcl)):
-            table = getattr(records, name).copy()
-            table[rows, day] = value
-            out[name] = table
-        return replace(records, **out)
+        records.creatinine_mg_per_dl[rows, day] = measured
+        records.true_creatinine_mg_per_dl[rows, day] = true
+        records.creatinine_clearance_ml_per_min[rows, day] = crcl
+        return records
 
     # ----- step ----------------------------------------------------------------------------
     def step(self, rows: np.ndarray, doses_mg: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -235,10 +236,11 @@ class VancomycinCore(DosingCore):
         rec.infusion_h[r, step] = config.dose_duration_h(doses)
         rec.clearance_by_step_l_per_h[r, step] = rec.course.clearance_l_per_h
         rec.amounts_by_step_mg[r, step] = rec.course.amounts_mg
-        self._measure_levels(rec, outcome)
-        metrics = self.metrics(outcome.auc24_mg_h_per_l, outcome.aki)
-        rec = replace(rec, course=course, auc24_mg_h_per_l=outcome.auc24_mg_h_per_l,
-                      aki=outcome.aki, reward=self.reward_fn(metrics, doses))
+        if np.any(outcome.sample_slots >= 0):
+            self._measure_levels(rec, outcome)
+        rec.course, rec.auc24_mg_h_per_l = course, outcome.auc24_mg_h_per_l
+        rec.metrics = self.metrics(outcome.auc24_mg_h_per_l, outcome.aki)
+        rec.reward = self.reward_fn(rec.metrics, doses)
         next_day = outcome.day_ended & (day + 1 < config.n_days)
         return self._take_labs(rec, day + 1, next_day) if next_day.any() else rec
 
@@ -272,8 +274,7 @@ class VancomycinCore(DosingCore):
     def info(self) -> dict[str, np.ndarray]:
         """Clinical metrics of the last step and the true, hidden state of every patient."""
         rec, config = self.records, self.settings.config
-        course = rec.course
-        metrics = self.metrics(rec.auc24_mg_h_per_l, rec.aki)
+        course, metrics = rec.course, rec.metrics
         last = np.maximum(course.step - 1, 0)
         rows = np.arange(self.n_patients)
         return {
@@ -282,7 +283,7 @@ class VancomycinCore(DosingCore):
             "auc24_mg_h_per_l": rec.auc24_mg_h_per_l,
             "auc24_over_mic": metrics.auc24_over_mic,
             "in_target_range": metrics.in_target_range & (course.step > 0),
-            "aki": rec.aki, "had_aki": course.kidney.had_aki,
+            "aki": metrics.aki, "had_aki": course.kidney.had_aki,
             "kdigo_stage": kdigo_stage(course.kidney.creatinine_mg_per_dl,
                                        course.kidney.baseline_creatinine_mg_per_dl),
             "creatinine_mg_per_dl": course.kidney.creatinine_mg_per_dl,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -231,7 +231,9 @@ def advance_interval(
     auc24 = np.where((lag >= 0) & (lag < config.steps_per_day), aucs, 0.0).sum(axis=1)
     amounts = np.maximum(np.einsum("nij,nj->ni", state.basis.from_modal, result.modes), 0.0)
     day_ended = (step + 1) % config.steps_per_day == 0
-    new_state = replace(state, step=state.step + 1, amounts_mg=amounts, auc_by_step_mg_h_per_l=aucs)
+    new_state = CourseState(state.step + 1, amounts, state.kidney, state.clearance_l_per_h,
+                            state.volumes_l, state.intercompartmental_clearance_l_per_h,
+                            state.basis, aucs)
     aki = np.zeros(step.size, dtype=bool)
     if np.any(day_ended):
         new_state, aki = _close_day(new_state, day_ended, auc24, patients, kidney_uniforms, model,
@@ -260,4 +262,6 @@ def _close_day(state: CourseState, ended: np.ndarray, auc24: np.ndarray,
     basis = modal_basis_unchecked(clearance, state.volumes_l,
                                   state.intercompartmental_clearance_l_per_h,
                                   state.basis.absorption_rate_per_h)
-    return replace(state, kidney=kidney, clearance_l_per_h=clearance, basis=basis), aki & ended
+    return CourseState(state.step, state.amounts_mg, kidney, clearance, state.volumes_l,
+                       state.intercompartmental_clearance_l_per_h, basis,
+                       state.auc_by_step_mg_h_per_l), aki & ended
