@@ -105,6 +105,11 @@ def load_scenario(path: str | os.PathLike, env_id: str | None = None) -> Any:
     Args:
         path: the YAML file.
         env_id: the expected environment; the file's ``env`` key must match it if given.
+
+    Examples:
+        >>> import pkgym
+        >>> load_scenario("scenarios/vancomycin_adult.yaml").reward.aki_penalty
+        10.0
     """
     file = Path(path)
     if not file.is_file():

@@ -246,7 +246,12 @@ class DosingEnv(gym.Env[dict, Any]):
 
 
 def figure_to_rgb(figure: Figure) -> np.ndarray:
-    """Render a matplotlib figure to an (H, W, 3) uint8 array (Agg, no pyplot)."""
+    """Render a matplotlib figure to an (H, W, 3) uint8 array (Agg, no pyplot).
+
+    Examples:
+        >>> figure_to_rgb(Figure(figsize=(2, 1), dpi=50)).shape
+        (50, 100, 3)
+    """
     canvas = FigureCanvasAgg(figure)
     canvas.draw()
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()

@@ -14,7 +14,15 @@ from pkgym.sim.modal import modal_basis_unchecked
 
 
 def render_text(records: Any, settings: Any, row: int) -> str:
-    """A line: time, last dose, true AUC24, creatinine and the levels measured so far."""
+    """A line: time, last dose, true AUC24, creatinine and the levels measured so far.
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> env = gym.make("pkgym/Vancomycin-v0", render_mode="ansi")
+        >>> _ = env.reset(seed=0)
+        >>> env.render()[:24]
+        't=0 h  step 0/14  last d'
+    """
     course, step = records.course, int(records.course.step[row])
     dose = records.doses_mg[row, step - 1] if step else 0.0
     levels = ", ".join(f"{v:.1f} mg/L @ {t:g} h" for v, t, m in zip(
@@ -28,7 +36,17 @@ def render_text(records: Any, settings: Any, row: int) -> str:
 
 def true_profile(records: Any, settings: Any, row: int,
                  points_per_step: int = 25) -> tuple[np.ndarray, np.ndarray]:
-    """Dense true concentration of one patient over the steps taken (times h, mg/L)."""
+    """Dense true concentration of one patient over the steps taken (times h, mg/L).
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> env = gym.make("pkgym/Vancomycin-v0")
+        >>> _ = env.reset(seed=0)
+        >>> _ = env.step(4)
+        >>> core = env.unwrapped.core
+        >>> true_profile(core.records, core.settings, 0)[0][[0, -1]].tolist()
+        [0.0, 12.0]
+    """
     config, course, one = settings.config, records.course, slice(row, row + 1)
     times, levels = [], []
     for k in range(int(course.step[row])):
@@ -48,7 +66,15 @@ def true_profile(records: Any, settings: Any, row: int,
 
 
 def render_figure(records: Any, settings: Any, row: int) -> Figure:
-    """True concentration, measured levels and doses (top); creatinine by day (bottom)."""
+    """True concentration, measured levels and doses (top); creatinine by day (bottom).
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> env = gym.make("pkgym/Vancomycin-v0")
+        >>> _ = env.reset(seed=0)
+        >>> len(render_figure(env.unwrapped.core.records, env.unwrapped.core.settings, 0).axes)
+        3
+    """
     fig = Figure(figsize=(8, 5.5), dpi=80)
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     times, levels = true_profile(records, settings, row)
@@ -78,7 +104,16 @@ def render_figure(records: Any, settings: Any, row: int) -> Figure:
 
 
 def episode_dataset(records: Any, settings: Any, row: int) -> pd.DataFrame:
-    """Doses, measured levels and covariates (creatinine and CrCL by day) of one patient."""
+    """Doses, measured levels and covariates (creatinine and CrCL by day) of one patient.
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> env = gym.make("pkgym/Vancomycin-v0")
+        >>> _ = env.reset(seed=0)
+        >>> _ = env.step(4)
+        >>> env.unwrapped.episode_dataset()[["TIME", "AMT", "RATE", "EVID"]].values.tolist()
+        [[0.0, 1000.0, 1000.0, 1.0]]
+    """
     config, p = settings.config, records.patients
     steps = int(records.course.step[row])
     mask = records.level_mask[row]

@@ -152,7 +152,13 @@ class VancomycinScenario:
 
 def resolve_scenario(scenario: VancomycinScenario | str | os.PathLike | None,
                      env_id: str) -> VancomycinScenario:
-    """A scenario object from an object, a YAML path, or ``None`` (the defaults)."""
+    """A scenario object from an object, a YAML path, or ``None`` (the defaults).
+
+    Examples:
+        >>> resolve_scenario("scenarios/vancomycin_renal_impairment.yaml",
+        ...                  "pkgym/Vancomycin-v0").population
+        'renal_impairment'
+    """
     if scenario is None:
         return VancomycinScenario()
     if isinstance(scenario, VancomycinScenario):
@@ -162,7 +168,12 @@ def resolve_scenario(scenario: VancomycinScenario | str | os.PathLike | None,
 
 def ward_settings(scenario: VancomycinScenario,
                   population: Population | None = None) -> WardSettings:
-    """The core's settings for a scenario (an injected population replaces the named one)."""
+    """The core's settings for a scenario (an injected population replaces the named one).
+
+    Examples:
+        >>> ward_settings(VancomycinScenario(dose_step_mg=500.0)).dose_levels_mg.tolist()
+        [0.0, 500.0, 1000.0, 1500.0, 2000.0, 2500.0, 3000.0]
+    """
     return WardSettings(
         config=scenario.course_config(), model=scenario.model, kidney=scenario.kidney,
         population=population or POPULATIONS[scenario.population],

@@ -34,6 +34,17 @@ def run_policy(policy: Policy, env_id: str, cohort: pd.DataFrame, seed: int,
     Returns:
         Columns ``id``, ``policy``, ``return``, ``had_aki``, and ``<metric>_<step>`` for each
         of :data:`STEP_METRICS` and each step (0-based).
+
+    Examples:
+        >>> import pkgym
+        >>> from pkgym.populations.vancomycin import ADULT_INPATIENTS
+        >>> class Fixed:
+        ...     name, reads_hidden_state = "1 g", False
+        ...     def reset(self, n_envs): self.n = n_envs
+        ...     def act(self, observation, info=None): return np.full(self.n, 1000.0)
+        >>> table = run_policy(Fixed(), "pkgym/Vancomycin-v0", ADULT_INPATIENTS.sample(3, 0), 1)
+        >>> table.shape, table["dose_mg_0"].tolist()
+        ((3, 60), [1000.0, 1000.0, 1000.0])
     """
     if "id" not in cohort.columns or len(cohort) == 0:
         raise ValueError("cohort must be a non-empty DataFrame with an 'id' column")

@@ -180,7 +180,14 @@ class StepOutcome:
 
 def todays_clearance(patients: CoursePatients, creatinine_mg_per_dl: np.ndarray,
                      model: Goti2018) -> np.ndarray:
-    """Vancomycin clearance (L/h) for the patients' current creatinine (inputs pre-validated)."""
+    """Vancomycin clearance (L/h) for the patients' current creatinine (inputs pre-validated).
+
+    Examples:
+        >>> p = CoursePatients(np.array([50.0]), np.array([0.0]), np.array([70.0]),
+        ...                    np.array([175.0]), np.array([0.0]), np.zeros((1, 3)))
+        >>> todays_clearance(p, np.array([1.0]), Goti2018()).round(3).tolist()
+        [3.495]
+    """
     crcl = model.creatinine_clearance_unchecked(
         patients.age_years, patients.weight_kg, creatinine_mg_per_dl, patients.is_female)
     return model.clearance_unchecked(crcl, patients.on_dialysis, patients.etas[:, 0])
@@ -188,7 +195,17 @@ def todays_clearance(patients: CoursePatients, creatinine_mg_per_dl: np.ndarray,
 
 def start_course(patients: CoursePatients, kidney: KidneyState, config: CourseConfig,
                  model: Goti2018) -> CourseState:
-    """A drug-free patient at time 0 of the course (the one place inputs are validated)."""
+    """A drug-free patient at time 0 of the course (the one place inputs are validated).
+
+    Examples:
+        >>> from pkgym.models.kidney import initial_kidney_state
+        >>> p = CoursePatients(np.array([50.0]), np.array([0.0]), np.array([70.0]),
+        ...                    np.array([175.0]), np.array([0.0]), np.zeros((1, 3)))
+        >>> state = start_course(p, initial_kidney_state(np.array([1.0])), CourseConfig(),
+        ...                      Goti2018())
+        >>> state.volumes_l.tolist(), state.step.tolist()
+        ([[58.4, 38.4]], [0])
+    """
     n = patients.weight_kg.shape[0]
     crcl = model.creatinine_clearance_ml_per_min(
         patients.age_years, patients.weight_kg, kidney.creatinine_mg_per_dl, patients.is_female)
@@ -215,6 +232,17 @@ def advance_interval(
         config: course timing.
         model: the PK model.
         kidney_params: the AKI hazard and creatinine variability.
+
+    Examples:
+        >>> from pkgym.models.kidney import initial_kidney_state
+        >>> p = CoursePatients(np.array([50.0]), np.array([0.0]), np.array([70.0]),
+        ...                    np.array([175.0]), np.array([0.0]), np.zeros((1, 3)))
+        >>> state = start_course(p, initial_kidney_state(np.array([1.0])), CourseConfig(),
+        ...                      Goti2018())
+        >>> state, outcome = advance_interval(state, np.array([1000.0]), p, np.full((1, 3), 0.5),
+        ...                                   CourseConfig(), Goti2018(), KidneyInjuryParams())
+        >>> round(float(outcome.auc_interval_mg_h_per_l[0]), 1), state.step.tolist()
+        (108.6, [1])
     """
     step = np.minimum(state.step, config.n_steps - 1)
     duration = config.dose_duration_h(dose_mg)
