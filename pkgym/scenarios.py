@@ -40,7 +40,7 @@ def from_mapping(cls: type[T], data: Any, path: str = "scenario") -> T:
     """
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping, got {data!r}")
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    fields = {f.name: f for f in dataclasses.fields(typing.cast(Any, cls)) if f.init}
     hints = typing.get_type_hints(cls)
     unknown = sorted(set(data) - set(fields))
     if unknown:
@@ -54,7 +54,7 @@ def from_mapping(cls: type[T], data: Any, path: str = "scenario") -> T:
 
 def _convert(hint: Any, value: Any, path: str) -> Any:
     """Coerce one YAML value to the annotated type, or fail naming the path."""
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return from_mapping(hint, value, path)
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 SeedLike = int | np.random.Generator | np.random.SeedSequence | None
 
@@ -45,7 +46,7 @@ def as_seed_sequence(seed: int | np.random.SeedSequence | None) -> np.random.See
     raise ValueError(f"seed must be an int, SeedSequence or None, got {type(seed)!r}")
 
 
-def check_finite(name: str, values: np.ndarray | float) -> np.ndarray:
+def check_finite(name: str, values: ArrayLike) -> np.ndarray:
     """Return ``values`` as float64, raising ``ValueError`` naming ``name`` if any is NaN or inf.
 
     Examples:
@@ -58,7 +59,7 @@ def check_finite(name: str, values: np.ndarray | float) -> np.ndarray:
     return array
 
 
-def check_positive(name: str, values: np.ndarray | float) -> np.ndarray:
+def check_positive(name: str, values: ArrayLike) -> np.ndarray:
     """Return ``values`` as float64, raising ``ValueError`` naming ``name`` unless all are > 0.
 
     Examples:
@@ -71,7 +72,7 @@ def check_positive(name: str, values: np.ndarray | float) -> np.ndarray:
     return array
 
 
-def check_non_negative(name: str, values: np.ndarray | float) -> np.ndarray:
+def check_non_negative(name: str, values: ArrayLike) -> np.ndarray:
     """Return ``values`` as float64, raising ``ValueError`` naming ``name`` unless all are >= 0.
 
     Examples:

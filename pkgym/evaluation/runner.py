@@ -7,13 +7,13 @@ assay-noise and clinical-event streams, so differences between policies are pair
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
 import pandas as pd
 
-from pkgym.envs.base import doses_to_actions
+from pkgym.envs.base import DosingVectorEnv, doses_to_actions
 from pkgym.evaluation.policy import Policy
 
 STEP_METRICS = ("auc24_mg_h_per_l", "in_target_range", "aki", "dose_mg")
@@ -51,14 +51,15 @@ def run_policy(policy: Policy, env_id: str, cohort: pd.DataFrame, seed: int,
     n = len(cohort)
     env = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point",
                        **dict(env_kwargs or {}))
-    core = env.unwrapped.core
+    shell = cast(DosingVectorEnv, env.unwrapped)
+    core = shell.core
     obs, info = env.reset(seed=seed, options={"patients": cohort.reset_index(drop=True)})
     policy.reset(n)
     columns: dict[str, Any] = {"id": cohort["id"].to_numpy(), "policy": policy.name}
     total, done, step = np.zeros(n), np.zeros(n, dtype=bool), 0
     while not done.all():
         doses = np.asarray(policy.act(obs, info), dtype=np.float64)
-        actions = doses_to_actions(doses, core.dose_levels_mg, env.unwrapped.continuous)
+        actions = doses_to_actions(doses, core.dose_levels_mg, shell.continuous)
         obs, reward, terminated, truncated, info = env.step(actions)
         total += reward
         done = terminated | truncated

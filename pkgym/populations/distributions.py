@@ -217,8 +217,8 @@ class BoundedLogNormal(ScalarCovariateSpec):
         if (self.cv is None) == (self.sd_log is None):
             raise ValueError(f"give exactly one of cv or sd_log, got cv={self.cv}, "
                              f"sd_log={self.sd_log}")
-        check_positive("cv" if self.sd_log is None else "sd_log",
-                       self.cv if self.sd_log is None else self.sd_log)
+        spread = self.cv if self.sd_log is None else self.sd_log
+        check_positive("cv" if self.sd_log is None else "sd_log", float(spread or 0.0))
         if self.low < 0:
             raise ValueError(f"low must be >= 0 for a log-normal, got {self.low}")
         _check_interval(self.low, self.high, _truncated_mass(*self._log_bounds()))
@@ -233,7 +233,7 @@ class BoundedLogNormal(ScalarCovariateSpec):
         """Standard deviation of the log values."""
         if self.sd_log is not None:
             return float(self.sd_log)
-        return math.sqrt(math.log1p(float(self.cv) ** 2))
+        return math.sqrt(math.log1p(float(self.cv or 0.0) ** 2))
 
     def _log_bounds(self) -> tuple[float, float]:
         """Bounds in standard-normal units of log(value)."""

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 from scipy.special import ndtri
@@ -156,8 +157,9 @@ def patient_uniforms(
         raise ValueError(f"n_draws must be < 2**32, got {n_draws}")
     patients = np.arange(start, start + n, dtype=np.uint32).reshape(n, 1)
     draws = np.arange(n_draws, dtype=np.uint32).reshape(1, n_draws)
-    prefix = [*_int_words(root.entropy), *_int_words(root.spawn_key)]
-    run_length = len(_int_words(root.entropy))
+    entropy = root.entropy if root.entropy is not None else 0  # never None once created
+    prefix = [*_int_words(entropy), *_int_words(root.spawn_key)]
+    run_length = len(_int_words(entropy))
     if run_length < root.pool_size:  # numpy pads the run entropy when a spawn key is present
         prefix[run_length:run_length] = [0] * (root.pool_size - run_length)
     words = [np.array([w], dtype=np.uint32) for w in prefix]
@@ -226,7 +228,7 @@ def _hashmix(value: np.ndarray, const: int) -> tuple[np.ndarray, int]:
 
 def _mix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """SeedSequence ``mix`` of two uint32 arrays."""
-    result = np.uint32(_MIX_MULT_L) * x - np.uint32(_MIX_MULT_R) * y
+    result: Any = np.uint32(_MIX_MULT_L) * x - np.uint32(_MIX_MULT_R) * y
     return result ^ (result >> _XSHIFT)
 
 

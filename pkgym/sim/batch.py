@@ -8,7 +8,7 @@ them back, so every kernel stays batch-only.
 from __future__ import annotations
 
 import dataclasses
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -23,11 +23,13 @@ def take_rows(tree: T, rows: np.ndarray | slice) -> T:
         >>> take_rows(initial_kidney_state(np.array([1.0, 2.0])), np.array([1])).injury_factor
         array([1.])
     """
-    if dataclasses.is_dataclass(tree):
-        values = {f.name: take_rows(getattr(tree, f.name), rows) for f in dataclasses.fields(tree)}
-        return type(tree)(**values)
-    if isinstance(tree, np.ndarray | list):
-        return np.asarray(tree)[rows]
+    node: Any = tree
+    if dataclasses.is_dataclass(node):
+        values = {f.name: take_rows(getattr(node, f.name), rows) for f in dataclasses.fields(node)}
+        build: Any = type(node)
+        return cast(T, build(**values))
+    if isinstance(node, np.ndarray | list):
+        return cast(T, np.asarray(node)[rows])
     return tree
 
 
@@ -41,12 +43,14 @@ def put_rows(tree: T, rows: np.ndarray, part: T) -> T:
         ...          ).creatinine_mg_per_dl.tolist()
         [5.0, 2.0]
     """
-    if dataclasses.is_dataclass(tree):
-        values = {f.name: put_rows(getattr(tree, f.name), rows, getattr(part, f.name))
-                  for f in dataclasses.fields(tree)}
-        return type(tree)(**values)
-    if isinstance(tree, np.ndarray):
-        out = tree.copy()
+    node: Any = tree
+    if dataclasses.is_dataclass(node):
+        values = {f.name: put_rows(getattr(node, f.name), rows, getattr(part, f.name))
+                  for f in dataclasses.fields(node)}
+        build: Any = type(node)
+        return cast(T, build(**values))
+    if isinstance(node, np.ndarray):
+        out = node.copy()
         out[rows] = part
-        return out
+        return cast(T, out)
     return tree

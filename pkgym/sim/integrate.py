@@ -115,8 +115,8 @@ class SolverConfig:
 
 def _require(value: object, name: str, allowed: str, ok: Callable[[float], bool]) -> None:
     """Raise ``ValueError`` naming ``name`` unless ``value`` is a real number passing ``ok``."""
-    is_real = isinstance(value, int | float | np.integer | np.floating)
-    if isinstance(value, bool) or not is_real or not ok(float(value)):
+    if (isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating)
+            or not ok(float(value))):
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
 
 
