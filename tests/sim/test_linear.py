@@ -202,9 +202,10 @@ def test_simulate_linear__mass_balance_and_non_negativity(cl, v1, q, v2, ka, amo
     body = sol.final_state.amounts_mg.sum() + sol.final_state.depot_mg.sum()
     assert body <= sum(amounts) * (1 + 1e-9) + 1e-9
     trapezoid = np.concatenate([[0.0], np.cumsum(np.diff(grid) * (conc[1:] + conc[:-1]) / 2)])
-    # The trapezoid rule errs by up to half a step times each bolus jump.
+    # The trapezoid rule errs by up to half a step times each bolus jump, and by O(dt^2)
+    # where the curve bends fast (ka and k near 5/h: up to ~0.4% of the total AUC).
     jumps = sum(a for a, o in zip(amounts, oral, strict=False) if not o) / v1
-    atol = 1e-3 * sum(amounts) / cl + np.diff(grid)[0] * jumps
+    atol = 5e-3 * sum(amounts) / cl + np.diff(grid)[0] * jumps
     np.testing.assert_allclose(sol.auc_mg_h_per_l[0], trapezoid, atol=atol)
 
 
