@@ -18,7 +18,12 @@ from matplotlib.figure import Figure
 
 from pkgym.envs import vancomycin_views
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
-from pkgym.models.kidney import KidneyInjuryParams, initial_kidney_state, kdigo_stage
+from pkgym.models.kidney import (
+    KidneyInjuryParams,
+    initial_kidney_state,
+    kdigo_stage,
+    kdigo_stage_of,
+)
 from pkgym.models.vancomycin import Goti2018
 from pkgym.models.vancomycin_course import CourseConfig, CoursePatients, CourseState, start_course
 from pkgym.models.vancomycin_kernel import advance_ward, pack_constants, take_labs
@@ -271,6 +276,35 @@ class VancomycinCore(DosingCore):
             "intercompartmental_clearance_l_per_h":
                 course.intercompartmental_clearance_l_per_h[:, 0],
             "patient_id": rec.patient_id, "seed_entropy": rec.seed_entropy,
+        }
+
+    def info_row(self, row: int) -> dict[str, Any]:
+        """:meth:`info` of one patient as plain Python values, without batched arrays."""
+        rec, course = self.records, self.records.course
+        kidney, metrics = course.kidney, rec.metrics
+        step = int(course.step[row])
+        last, started = max(step - 1, 0), step > 0
+        scr, baseline = float(kidney.creatinine_mg_per_dl[row]), \
+            float(kidney.baseline_creatinine_mg_per_dl[row])
+        central, peripheral = course.amounts_mg[row].tolist()
+        v1, v2 = course.volumes_l[row].tolist()
+        return {
+            "time_h": step * self.settings.config.interval_h,
+            "dose_mg": float(rec.doses_mg[row, last]) if started else 0.0,
+            "auc24_mg_h_per_l": float(rec.auc24_mg_h_per_l[row]),
+            "auc24_over_mic": float(metrics.auc24_over_mic[row]),
+            "in_target_range": bool(metrics.in_target_range[row]) and started,
+            "aki": bool(metrics.aki[row]), "had_aki": bool(kidney.injury_factor[row] > 1.0),
+            "kdigo_stage": kdigo_stage_of(scr, baseline), "creatinine_mg_per_dl": scr,
+            "concentration_mg_per_l": central / v1,
+            "central_amount_mg": central, "peripheral_amount_mg": peripheral,
+            "auc_interval_mg_h_per_l":
+                float(course.auc_by_step_mg_h_per_l[row, last]) if started else 0.0,
+            "clearance_l_per_h": float(course.clearance_l_per_h[row]),
+            "central_volume_l": v1, "peripheral_volume_l": v2,
+            "intercompartmental_clearance_l_per_h":
+                float(course.intercompartmental_clearance_l_per_h[row, 0]),
+            "patient_id": int(rec.patient_id[row]), "seed_entropy": rec.seed_entropy[row],
         }
 
     def render_text(self, row: int) -> str:

@@ -84,7 +84,7 @@ def pack_constants(config: CourseConfig | None = None, model: Goti2018 | None = 
     return k
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def goti_creatinine_clearance(k: np.ndarray, age: float, weight: float, scr: float,
                               female: float) -> float:
     """Goti's Cockcroft-Gault CrCL, mL/min (elderly floor, cap), ``k`` the constants.
@@ -102,7 +102,7 @@ def goti_creatinine_clearance(k: np.ndarray, age: float, weight: float, scr: flo
     return min(crcl, k[CRCL_CAP_ML_PER_MIN])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def goti_clearance(k: np.ndarray, crcl: float, dialysis: float, eta: float) -> float:
     """Goti's vancomycin CL, L/h, from CrCL (mL/min), dialysis (0/1) and eta_CL.
 
@@ -115,13 +115,13 @@ def goti_clearance(k: np.ndarray, crcl: float, dialysis: float, eta: float) -> f
     return k[CL_POP_L_PER_H] * renal * k[DIALYSIS_CL_FACTOR] ** dialysis * math.exp(eta)
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _expm1_ratio(x: float) -> float:
     """``(exp(x) - 1) / x``, 1 at 0."""
     return 1.0 if x == 0.0 else math.expm1(x) / x
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def two_compartment_basis(cl: float, v1: float, v2: float, q: float) -> tuple:
     """Modal basis of a 2-compartment model: (lam0, lam1, cos, sin, sqrt V1, sqrt V2).
 
@@ -142,7 +142,7 @@ def two_compartment_basis(cl: float, v1: float, v2: float, q: float) -> tuple:
     return min(first, 0.0), min(second, 0.0), c, s, r0, r1
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _mode_at(lam: float, z: float, w: float, rate: float, duration: float, t: float) -> float:
     """One mode at offset ``t``: free decay of ``z`` plus the infusion's response."""
     on = min(t, duration)
@@ -150,7 +150,7 @@ def _mode_at(lam: float, z: float, w: float, rate: float, duration: float, t: fl
     return math.exp(lam * t) * z + w * rate * gain
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def pk_interval(x0: float, x1: float, cl: float, v1: float, v2: float, q: float, dose: float,
                 duration: float, interval: float, t_trough: float, t_peak: float) -> tuple:
     """Exact interval of an infusion from amounts (x0, x1) mg: levels, end amounts, AUC.
@@ -180,7 +180,7 @@ def pk_interval(x0: float, x1: float, cl: float, v1: float, v2: float, q: float,
     return trough, peak, max(central, 0.0), max(peripheral, 0.0), auc
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def kidney_day(k: np.ndarray, baseline: float, scr: float, injury: float, auc24: float,
                u_event: float, u_size: float, u_noise: float) -> tuple:
     """One day of :func:`pkgym.models.kidney.advance_kidney_day`: (creatinine, factor, aki).
@@ -203,7 +203,7 @@ def kidney_day(k: np.ndarray, baseline: float, scr: float, injury: float, auc24:
     return math.exp(log_scr), injury, aki
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def measure_level(k: np.ndarray, true_mg_per_l: float, u: float) -> tuple:
     """A level with the combined assay error (truncated at 0): (value or 0, measured?).
 
@@ -225,7 +225,7 @@ def measure_level(k: np.ndarray, true_mg_per_l: float, u: float) -> tuple:
     return value, True
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _close_day(k: np.ndarray, p: int, day: int, auc24: float, patients: tuple,
                kidney: tuple, kidney_uniforms: np.ndarray, clearance: np.ndarray) -> bool:
     """End patient ``p``'s ``day``: move its kidneys, recompute CL; return whether AKI began.
@@ -243,7 +243,7 @@ def _close_day(k: np.ndarray, p: int, day: int, auc24: float, patients: tuple,
     return aki
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _take_labs(k: np.ndarray, p: int, day: int, true_scr: float, patients: tuple,
                normals: np.ndarray, labs: tuple) -> None:
     """Morning creatinine of patient ``p`` on ``day``: measured, true, and CrCL from it."""
@@ -255,7 +255,7 @@ def _take_labs(k: np.ndarray, p: int, day: int, true_scr: float, patients: tuple
     crcls[p, day] = goti_creatinine_clearance(k, age[p], weight[p], measured, female[p])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def take_labs(k: np.ndarray, days: np.ndarray, patients: tuple, creatinine_mg_per_dl: np.ndarray,
               normals: np.ndarray, labs: tuple) -> None:
     """Morning creatinine of every patient on its ``days`` entry (reset: day 0), in place.
@@ -280,7 +280,7 @@ def take_labs(k: np.ndarray, days: np.ndarray, patients: tuple, creatinine_mg_pe
         _take_labs(k, p, days[p], creatinine_mg_per_dl[p], patients, normals, labs)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _measure(k: np.ndarray, p: int, slot: int, true_mg_per_l: float, time_h: float,
              uniforms: np.ndarray, assays: tuple) -> None:
     """Assay patient ``p``'s level into ``slot`` (time, value, measured flag)."""
@@ -289,7 +289,7 @@ def _measure(k: np.ndarray, p: int, slot: int, true_mg_per_l: float, time_h: flo
     times[p, slot] = time_h
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _score(k: np.ndarray, p: int, auc24: float, aki: bool, metrics: tuple) -> None:
     """AUC24, AUC24/MIC, distance to the target range, in range, AKI of patient ``p``."""
     aucs24, ratios, in_range, distances, akis = metrics
@@ -299,7 +299,7 @@ def _score(k: np.ndarray, p: int, auc24: float, aki: bool, metrics: tuple) -> No
         auc24, ratio, distance == 0.0, distance, aki)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def advance_ward(k: np.ndarray, sample_slots: np.ndarray, doses_mg: np.ndarray,
                  course: tuple, patients: tuple, noise: tuple, history: tuple, assays: tuple,
                  labs: tuple, metrics: tuple) -> None:

@@ -40,7 +40,7 @@ _F = (1.0, 5.99832206555887937690e-1, 1.36929880922735805310e-1, 1.4875361290850
       2.04426310338993978564e-15)
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _ratio(num: tuple, den: tuple, r: float) -> float:
     """``num(r) / den(r)`` for two degree-7 polynomials (Horner)."""
     top, bottom = num[7], den[7]
@@ -50,7 +50,7 @@ def _ratio(num: tuple, den: tuple, r: float) -> float:
     return top / bottom
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def ndtri(p: float) -> float:
     """Inverse of the standard normal CDF (Wichura's AS241); -inf at 0, inf at 1, NaN outside.
 
@@ -76,7 +76,7 @@ def ndtri(p: float) -> float:
     return -value if q < 0.0 else value
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def ndtr(x: float) -> float:
     """Standard normal CDF, with cephes' choice of ``erf`` near 0 and ``erfc`` in the tails.
 
@@ -94,7 +94,7 @@ def ndtr(x: float) -> float:
     return 1.0 - tail if z > 0.0 else tail
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def normal_ppf_above(u: float, low: float) -> float:
     """Inverse CDF of the standard normal truncated to ``[low, inf)`` with ``low <= 0``.
 
