@@ -80,6 +80,14 @@ class DosingCore(ABC):
     def info(self) -> dict[str, np.ndarray]:
         """Batched clinical metrics and true (hidden) parameters of all patients."""
 
+    def observe_row(self, row: int) -> dict[str, Any]:
+        """One patient's observation (default: its row of :meth:`observe`)."""
+        return _unbatch(self.observe(), row)
+
+    def info_row(self, row: int) -> dict[str, Any]:
+        """One patient's info with plain Python values (default: its row of :meth:`info`)."""
+        return _unbatch(self.info(), row)
+
     @abstractmethod
     def render_text(self, row: int) -> str:
         """One patient's state as text."""
@@ -115,6 +123,8 @@ def actions_to_doses(actions: Any, levels_mg: np.ndarray, continuous: bool, n: i
         >>> actions_to_doses(np.array([0, 2]), np.array([0.0, 250.0, 500.0]), False, 2).tolist()
         [0.0, 500.0]
     """
+    if type(actions) is int and not continuous and n == 1 and 0 <= actions < len(levels_mg):
+        return levels_mg[[actions]]  # the common single-env call, without array checks
     array = np.asarray(actions)
     if continuous:
         if array.size != n or not np.issubdtype(array.dtype, np.number):
@@ -185,11 +195,11 @@ def spawn_streams(rng: np.random.Generator) -> EpisodeStreams:
     return EpisodeStreams(patient, noise, events, int(seed_seq.entropy))
 
 
-def _unbatch(tree: Mapping[str, Any]) -> dict[str, Any]:
-    """Row 0 of a batched dict, with numpy scalars as plain Python values."""
+def _unbatch(tree: Mapping[str, Any], row: int = 0) -> dict[str, Any]:
+    """One row of a batched dict, with numpy scalars as plain Python values."""
     out: dict[str, Any] = {}
     for key, value in tree.items():
-        item = value[0]
+        item = value[row]
         out[key] = item.item() if isinstance(item, np.generic) else item
     return out
 
@@ -223,14 +233,14 @@ class DosingEnv(gym.Env[dict, Any]):
         if self._streams is None or seed is not None or self._streams_of is not self.np_random:
             self._streams, self._streams_of = spawn_streams(self.np_random), self.np_random
         self.core.reset_patients(np.array([0]), [self._streams], [patient])
-        return _unbatch(self.core.observe()), _unbatch(self.core.info())
+        return self.core.observe_row(0), self.core.info_row(0)
 
     def step(self, action: Any):  # noqa: ANN201
         """Give the dose of ``action`` and advance one decision step."""
         doses = actions_to_doses(action, self.core.dose_levels_mg, self.continuous, 1)
         reward, terminated, truncated = self.core.step(np.array([0]), doses)
-        return (_unbatch(self.core.observe()), float(reward[0]), bool(terminated[0]),
-                bool(truncated[0]), _unbatch(self.core.info()))
+        return (self.core.observe_row(0), float(reward[0]), bool(terminated[0]),
+                bool(truncated[0]), self.core.info_row(0))
 
     def render(self) -> str | np.ndarray | None:
         """Text (``ansi``) or an RGB image (``rgb_array``) of the patient's course."""

@@ -18,15 +18,15 @@ from matplotlib.figure import Figure
 
 from pkgym.envs import vancomycin_views
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
-from pkgym.models.kidney import KidneyInjuryParams, initial_kidney_state, kdigo_stage
-from pkgym.models.vancomycin import Goti2018
-from pkgym.models.vancomycin_course import (
-    CourseConfig,
-    CoursePatients,
-    CourseState,
-    advance_interval,
-    start_course,
+from pkgym.models.kidney import (
+    KidneyInjuryParams,
+    initial_kidney_state,
+    kdigo_stage,
+    kdigo_stage_of,
 )
+from pkgym.models.vancomycin import Goti2018
+from pkgym.models.vancomycin_course import CourseConfig, CoursePatients, CourseState, start_course
+from pkgym.models.vancomycin_kernel import advance_ward, pack_constants, take_labs
 from pkgym.populations import Population, ResidualError
 from pkgym.populations.cohort import validate_cohort
 from pkgym.populations.vancomycin import VANCOMYCIN_COHORT_SCHEMA
@@ -129,6 +129,9 @@ class VancomycinCore(DosingCore):
         self.reward_fn, self.observation_model = reward_fn, observation_model
         self.dose_levels_mg = settings.dose_levels_mg
         self.observation_space = observation_model.space(settings)
+        self._constants = pack_constants(
+            settings.config, settings.model, settings.kidney, settings.assay,
+            settings.creatinine_assay_cv, settings.target_auc24_over_mic, settings.mic_mg_per_l)
         placeholder = {key: np.full(self.n_patients, value) for key, value in PLACEHOLDER.items()}
         self.records = self._new_records(placeholder, self._quiet_draws(self.n_patients),
                                          np.zeros(self.n_patients, dtype=object))
@@ -195,22 +198,8 @@ class VancomycinCore(DosingCore):
             kidney_uniforms=draws["kidney"], level_uniforms=draws["levels"],
             creatinine_normals=draws["creatinine"], patient_id=table["id"].astype(np.int64),
             seed_entropy=seed_entropy)
-        return self._take_labs(records, np.zeros(n, dtype=np.int64))
-
-    def _take_labs(self, records: WardRecords, day: np.ndarray,
-                   which: np.ndarray | None = None) -> WardRecords:
-        """Morning creatinine (with assay error) and Goti CrCL on ``day`` for ``which`` rows."""
-        rows, s = np.arange(day.size), self.settings
-        if which is not None:
-            rows, day = rows[which], day[which]
-        true = records.course.kidney.creatinine_mg_per_dl[rows]
-        measured = true * np.exp(s.creatinine_assay_cv * records.creatinine_normals[rows, day])
-        p = records.patients
-        crcl = s.model.creatinine_clearance_unchecked(p.age_years[rows], p.weight_kg[rows],
-                                                      measured, p.is_female[rows])
-        records.creatinine_mg_per_dl[rows, day] = measured
-        records.true_creatinine_mg_per_dl[rows, day] = true
-        records.creatinine_clearance_ml_per_min[rows, day] = crcl
+        take_labs(self._constants, np.zeros(n, dtype=np.int64), _patient_arrays(patients),
+                  kidney.creatinine_mg_per_dl, records.creatinine_normals, _lab_arrays(records))
         return records
 
     # ----- step ----------------------------------------------------------------------------
@@ -226,38 +215,22 @@ class VancomycinCore(DosingCore):
         return records.reward, np.zeros(rows.size, dtype=bool), truncated
 
     def _advance(self, rec: WardRecords, doses: np.ndarray) -> WardRecords:
-        s, config = self.settings, self.settings.config
-        r, step = np.arange(doses.size), rec.course.step
-        day = (step * config.interval_h // 24).astype(np.int64)
-        course, outcome = advance_interval(rec.course, doses, rec.patients,
-                                           rec.kidney_uniforms[r, day], config, s.model, s.kidney)
-        # The history tables are the core's own: filled in place, one column per step.
-        rec.doses_mg[r, step] = doses
-        rec.infusion_h[r, step] = config.dose_duration_h(doses)
-        rec.clearance_by_step_l_per_h[r, step] = rec.course.clearance_l_per_h
-        rec.amounts_by_step_mg[r, step] = rec.course.amounts_mg
-        if np.any(outcome.sample_slots >= 0):
-            self._measure_levels(rec, outcome)
-        rec.course, rec.auc24_mg_h_per_l = course, outcome.auc24_mg_h_per_l
-        rec.metrics = self.metrics(outcome.auc24_mg_h_per_l, outcome.aki)
+        """The compiled interval (in place on ``rec``), then the injected reward."""
+        course, kidney = rec.course, rec.course.kidney
+        advance_ward(
+            self._constants, self.settings.config.sample_slots, doses,
+            (course.step, course.amounts_mg, course.clearance_l_per_h, course.volumes_l,
+             course.intercompartmental_clearance_l_per_h, course.auc_by_step_mg_h_per_l,
+             kidney.baseline_creatinine_mg_per_dl, kidney.creatinine_mg_per_dl,
+             kidney.injury_factor),
+            _patient_arrays(rec.patients),
+            (rec.kidney_uniforms, rec.level_uniforms, rec.creatinine_normals),
+            (rec.doses_mg, rec.infusion_h, rec.clearance_by_step_l_per_h, rec.amounts_by_step_mg),
+            (rec.level_times_h, rec.levels_mg_per_l, rec.level_mask), _lab_arrays(rec),
+            (rec.auc24_mg_h_per_l, rec.metrics.auc24_over_mic, rec.metrics.in_target_range,
+             rec.metrics.distance_to_range, rec.metrics.aki))
         rec.reward = self.reward_fn(rec.metrics, doses)
-        next_day = outcome.day_ended & (day + 1 < config.n_days)
-        return self._take_labs(rec, day + 1, next_day) if next_day.any() else rec
-
-    def _measure_levels(self, rec: WardRecords, outcome: Any) -> None:
-        """Assay the levels due this interval (trough and/or peak) into their slots."""
-        times, levels, mask = rec.level_times_h, rec.levels_mg_per_l, rec.level_mask
-        for column in (0, 1):
-            slot = outcome.sample_slots[:, column]
-            due = np.flatnonzero(slot >= 0)
-            if due.size == 0:
-                continue
-            measured = self.settings.assay.measure_from_uniforms(
-                outcome.sample_concentrations_mg_per_l[due, column],
-                rec.level_uniforms[due, slot[due]])
-            levels[due, slot[due]] = np.nan_to_num(measured.values)
-            mask[due, slot[due]] = ~measured.censored
-            times[due, slot[due]] = outcome.sample_times_h[due, column]
+        return rec
 
     def metrics(self, auc24: np.ndarray, aki: np.ndarray) -> StepMetrics:
         """Clinical metrics of a step against the ward's AUC24/MIC target."""
@@ -272,32 +245,66 @@ class VancomycinCore(DosingCore):
         return self.observation_model(self.records, self.settings)
 
     def info(self) -> dict[str, np.ndarray]:
-        """Clinical metrics of the last step and the true, hidden state of every patient."""
+        """Clinical metrics of the last step and the true, hidden state of every patient.
+
+        Fresh arrays: the kernel updates the records in place, so nothing here aliases them.
+        """
         rec, config = self.records, self.settings.config
-        course, metrics = rec.course, rec.metrics
+        course, metrics, kidney = rec.course, rec.metrics, rec.course.kidney
+        started = course.step > 0
         last = np.maximum(course.step - 1, 0)
         rows = np.arange(self.n_patients)
+        amounts, volumes = course.amounts_mg, course.volumes_l
         return {
             "time_h": course.step * config.interval_h,
-            "dose_mg": np.where(course.step > 0, rec.doses_mg[rows, last], 0.0),
-            "auc24_mg_h_per_l": rec.auc24_mg_h_per_l,
-            "auc24_over_mic": metrics.auc24_over_mic,
-            "in_target_range": metrics.in_target_range & (course.step > 0),
-            "aki": metrics.aki, "had_aki": course.kidney.had_aki,
-            "kdigo_stage": kdigo_stage(course.kidney.creatinine_mg_per_dl,
-                                       course.kidney.baseline_creatinine_mg_per_dl),
-            "creatinine_mg_per_dl": course.kidney.creatinine_mg_per_dl,
-            "concentration_mg_per_l": course.amounts_mg[:, 0] / course.volumes_l[:, 0],
-            "central_amount_mg": course.amounts_mg[:, 0],
-            "peripheral_amount_mg": course.amounts_mg[:, 1],
+            "dose_mg": np.where(started, rec.doses_mg[rows, last], 0.0),
+            "auc24_mg_h_per_l": rec.auc24_mg_h_per_l.copy(),
+            "auc24_over_mic": metrics.auc24_over_mic.copy(),
+            "in_target_range": metrics.in_target_range & started,
+            "aki": metrics.aki.copy(), "had_aki": kidney.had_aki,
+            "kdigo_stage": kdigo_stage(kidney.creatinine_mg_per_dl,
+                                       kidney.baseline_creatinine_mg_per_dl),
+            "creatinine_mg_per_dl": kidney.creatinine_mg_per_dl.copy(),
+            "concentration_mg_per_l": amounts[:, 0] / volumes[:, 0],
+            "central_amount_mg": amounts[:, 0].copy(),
+            "peripheral_amount_mg": amounts[:, 1].copy(),
             "auc_interval_mg_h_per_l": np.where(
-                course.step > 0, course.auc_by_step_mg_h_per_l[rows, last], 0.0),
-            "clearance_l_per_h": course.clearance_l_per_h,
-            "central_volume_l": course.volumes_l[:, 0],
-            "peripheral_volume_l": course.volumes_l[:, 1],
+                started, course.auc_by_step_mg_h_per_l[rows, last], 0.0),
+            "clearance_l_per_h": course.clearance_l_per_h.copy(),
+            "central_volume_l": volumes[:, 0],
+            "peripheral_volume_l": volumes[:, 1],
             "intercompartmental_clearance_l_per_h":
                 course.intercompartmental_clearance_l_per_h[:, 0],
             "patient_id": rec.patient_id, "seed_entropy": rec.seed_entropy,
+        }
+
+    def info_row(self, row: int) -> dict[str, Any]:
+        """:meth:`info` of one patient as plain Python values, without batched arrays."""
+        rec, course = self.records, self.records.course
+        kidney, metrics = course.kidney, rec.metrics
+        step = int(course.step[row])
+        last, started = max(step - 1, 0), step > 0
+        scr, baseline = float(kidney.creatinine_mg_per_dl[row]), \
+            float(kidney.baseline_creatinine_mg_per_dl[row])
+        central, peripheral = course.amounts_mg[row].tolist()
+        v1, v2 = course.volumes_l[row].tolist()
+        return {
+            "time_h": step * self.settings.config.interval_h,
+            "dose_mg": float(rec.doses_mg[row, last]) if started else 0.0,
+            "auc24_mg_h_per_l": float(rec.auc24_mg_h_per_l[row]),
+            "auc24_over_mic": float(metrics.auc24_over_mic[row]),
+            "in_target_range": bool(metrics.in_target_range[row]) and started,
+            "aki": bool(metrics.aki[row]), "had_aki": bool(kidney.injury_factor[row] > 1.0),
+            "kdigo_stage": kdigo_stage_of(scr, baseline), "creatinine_mg_per_dl": scr,
+            "concentration_mg_per_l": central / v1,
+            "central_amount_mg": central, "peripheral_amount_mg": peripheral,
+            "auc_interval_mg_h_per_l":
+                float(course.auc_by_step_mg_h_per_l[row, last]) if started else 0.0,
+            "clearance_l_per_h": float(course.clearance_l_per_h[row]),
+            "central_volume_l": v1, "peripheral_volume_l": v2,
+            "intercompartmental_clearance_l_per_h":
+                float(course.intercompartmental_clearance_l_per_h[row, 0]),
+            "patient_id": int(rec.patient_id[row]), "seed_entropy": rec.seed_entropy[row],
         }
 
     def render_text(self, row: int) -> str:
@@ -311,6 +318,18 @@ class VancomycinCore(DosingCore):
     def episode_dataset(self, row: int) -> pd.DataFrame:
         """One patient's episode as a NONMEM-style dataset with covariates."""
         return vancomycin_views.episode_dataset(self.records, self.settings, row)
+
+
+def _patient_arrays(patients: CoursePatients) -> tuple[np.ndarray, ...]:
+    """The patients' arrays in the kernel's order (age, female, weight, dialysis, etas)."""
+    return (patients.age_years, patients.is_female, patients.weight_kg, patients.on_dialysis,
+            patients.etas)
+
+
+def _lab_arrays(records: WardRecords) -> tuple[np.ndarray, ...]:
+    """The morning-lab tables in the kernel's order (measured, true, CrCL)."""
+    return (records.creatinine_mg_per_dl, records.true_creatinine_mg_per_dl,
+            records.creatinine_clearance_ml_per_min)
 
 
 def _pinned_row(pinned: Mapping[str, Any]) -> dict[str, float]:

@@ -53,7 +53,7 @@ def true_profile(records: Any, settings: Any, row: int,
         cl = records.clearance_by_step_l_per_h[one, k]
         basis = modal_basis_unchecked(cl, course.volumes_l[one],
                                       course.intercompartmental_clearance_l_per_h[one],
-                                      course.basis.absorption_rate_per_h[one])
+                                      np.ones(1))  # IV only: ka unused
         offsets = np.linspace(0.0, config.interval_h, points_per_step)[None]
         modes = np.einsum("nij,nj->ni", basis.to_modal, records.amounts_by_step_mg[one, k])
         result = infuse_interval(basis, modes, cl, records.doses_mg[one, k],

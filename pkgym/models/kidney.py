@@ -28,6 +28,7 @@ return rate (about 60% of the way in 2 days, KDIGO's 48-hour window). One AKI pe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy.special import ndtri
@@ -144,9 +145,21 @@ def kdigo_stage(creatinine_mg_per_dl: np.ndarray, baseline_mg_per_dl: np.ndarray
         >>> kdigo_stage(scr, baseline).tolist()
         [0, 1, 2, 3, 3]
     """
-    ratio = np.asarray(creatinine_mg_per_dl) / np.asarray(baseline_mg_per_dl)
-    rise = np.asarray(creatinine_mg_per_dl) - np.asarray(baseline_mg_per_dl)
-    stage = np.where((ratio >= 1.5) | (rise >= 0.3), 1, 0)
-    stage = np.where(ratio >= 2.0, 2, stage)
-    return np.where((ratio >= 3.0) | ((np.asarray(creatinine_mg_per_dl) >= 4.0) & (rise >= 0.3)),
-                    3, stage)
+    return np.asarray(kdigo_stage_of(np.asarray(creatinine_mg_per_dl, dtype=np.float64),
+                                     np.asarray(baseline_mg_per_dl, dtype=np.float64)))
+
+
+def kdigo_stage_of(creatinine_mg_per_dl: Any, baseline_mg_per_dl: Any) -> Any:
+    """:func:`kdigo_stage` on plain floats (an int) or float arrays, with operators only.
+
+    Each criterion overrides the lower ones, so one patient's stage costs no numpy call.
+
+    Examples:
+        >>> kdigo_stage_of(4.1, 2.0), kdigo_stage_of(1.0, 1.0)
+        (3, 0)
+    """
+    scr, baseline = creatinine_mg_per_dl, baseline_mg_per_dl
+    ratio, rise = scr / baseline, scr - baseline
+    stage = (ratio >= 1.5) | (rise >= 0.3)
+    stage = stage + (ratio >= 2.0) * (2 - stage)
+    return stage + ((ratio >= 3.0) | ((scr >= 4.0) & (rise >= 0.3))) * (3 - stage)

@@ -19,7 +19,7 @@ import numpy as np
 from pkgym.models.kidney import KidneyInjuryParams, KidneyState, advance_kidney_day
 from pkgym.models.vancomycin import Goti2018
 from pkgym.sim.interval import infuse_interval
-from pkgym.sim.modal import ModalBasis, modal_basis, modal_basis_unchecked
+from pkgym.sim.modal import ModalBasis, modal_basis_unchecked
 
 SAMPLE_KINDS = ("trough", "peak")
 """A trough is taken 30 min before dose k; a peak 1 h after the end of dose k's infusion."""
@@ -141,7 +141,6 @@ class CourseState:
         clearance_l_per_h: today's vancomycin clearance.  # (n,)
         volumes_l: central and peripheral volumes (constant over the course).  # (n, 2)
         intercompartmental_clearance_l_per_h: Q (constant).  # (n, 1)
-        basis: modal basis of today's parameters.
         auc_by_step_mg_h_per_l: AUC of each past interval.  # (n, n_steps)
     """
 
@@ -151,8 +150,14 @@ class CourseState:
     clearance_l_per_h: np.ndarray
     volumes_l: np.ndarray
     intercompartmental_clearance_l_per_h: np.ndarray
-    basis: ModalBasis
     auc_by_step_mg_h_per_l: np.ndarray
+
+    @property
+    def basis(self) -> ModalBasis:
+        """Modal basis of today's parameters (derived from CL, volumes and Q)."""
+        return modal_basis_unchecked(self.clearance_l_per_h, self.volumes_l,
+                                     self.intercompartmental_clearance_l_per_h,
+                                     np.ones(self.clearance_l_per_h.shape[0]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +218,7 @@ def start_course(patients: CoursePatients, kidney: KidneyState, config: CourseCo
                                  creatinine_clearance_ml_per_min=crcl, etas=patients.etas)
     q = params.intercompartmental_clearance_l_per_h
     return CourseState(np.zeros(n, dtype=np.int64), np.zeros((n, 2)), kidney,
-                       params.clearance_l_per_h, params.volumes_l, q, modal_basis(params),
+                       params.clearance_l_per_h, params.volumes_l, q,
                        np.zeros((n, config.n_steps)))
 
 
@@ -249,19 +254,19 @@ def advance_interval(
     slots = config.sample_slots[step]  # (n, 2)
     offsets = np.stack([np.full(step.shape, config.interval_h - TROUGH_BEFORE_H),
                         np.minimum(duration + PEAK_AFTER_END_H, config.interval_h)], axis=1)
-    modes = np.einsum("nij,nj->ni", state.basis.to_modal, state.amounts_mg)
-    result = infuse_interval(state.basis, modes, state.clearance_l_per_h, dose_mg, duration,
+    basis = state.basis
+    modes = np.einsum("nij,nj->ni", basis.to_modal, state.amounts_mg)
+    result = infuse_interval(basis, modes, state.clearance_l_per_h, dose_mg, duration,
                              config.interval_h, offsets)
     aucs = state.auc_by_step_mg_h_per_l.copy()
     rows = np.arange(step.size)
     aucs[rows, step] = result.auc_mg_h_per_l
     lag = step[:, None] - np.arange(config.n_steps)[None]  # steps back from this one
     auc24 = np.where((lag >= 0) & (lag < config.steps_per_day), aucs, 0.0).sum(axis=1)
-    amounts = np.maximum(np.einsum("nij,nj->ni", state.basis.from_modal, result.modes), 0.0)
+    amounts = np.maximum(np.einsum("nij,nj->ni", basis.from_modal, result.modes), 0.0)
     day_ended = (step + 1) % config.steps_per_day == 0
     new_state = CourseState(state.step + 1, amounts, state.kidney, state.clearance_l_per_h,
-                            state.volumes_l, state.intercompartmental_clearance_l_per_h,
-                            state.basis, aucs)
+                            state.volumes_l, state.intercompartmental_clearance_l_per_h, aucs)
     aki = np.zeros(step.size, dtype=bool)
     if np.any(day_ended):
         new_state, aki = _close_day(new_state, day_ended, auc24, patients, kidney_uniforms, model,
@@ -287,9 +292,6 @@ def _close_day(state: CourseState, ended: np.ndarray, auc24: np.ndarray,
                          keep(kidney.injury_factor, state.kidney.injury_factor))
     # The drug amounts carry over unchanged: they are stored in compartments, not modes.
     clearance = todays_clearance(patients, kidney.creatinine_mg_per_dl, model)
-    basis = modal_basis_unchecked(clearance, state.volumes_l,
-                                  state.intercompartmental_clearance_l_per_h,
-                                  state.basis.absorption_rate_per_h)
     return CourseState(state.step, state.amounts_mg, kidney, clearance, state.volumes_l,
-                       state.intercompartmental_clearance_l_per_h, basis,
+                       state.intercompartmental_clearance_l_per_h,
                        state.auc_by_step_mg_h_per_l), aki & ended
