@@ -176,7 +176,7 @@ class EpisodeStreams:
     patient: np.random.Generator
     noise: np.random.Generator
     events: np.random.Generator
-    seed_entropy: int
+    seed_entropy: int | Sequence[int] | None
 
 
 def spawn_streams(rng: np.random.Generator) -> EpisodeStreams:
@@ -192,7 +192,7 @@ def spawn_streams(rng: np.random.Generator) -> EpisodeStreams:
     if not isinstance(seed_seq, np.random.SeedSequence):
         seed_seq = np.random.SeedSequence(int(rng.integers(0, 2**63 - 1)))
     patient, noise, events = (np.random.default_rng(child) for child in seed_seq.spawn(3))
-    return EpisodeStreams(patient, noise, events, int(seed_seq.entropy))
+    return EpisodeStreams(patient, noise, events, seed_seq.entropy)
 
 
 def _unbatch(tree: Mapping[str, Any], row: int = 0) -> dict[str, Any]:
@@ -312,7 +312,7 @@ class DosingVectorEnv(VectorEnv):
             if len(seeds) != self.num_envs:
                 raise ValueError(f"seed must be an int or {self.num_envs} ints, got {seed!r}")
             for i in rows:
-                self._streams[i] = spawn_streams(seeding.np_random(seeds[i])[0])
+                self._streams[i] = spawn_streams(seeding.np_random(seeds[int(i)])[0])
         self._reset_rows(rows, _patients_for(options.get("patients"), rows, self.num_envs))
         return self.core.observe(), _with_masks(self.core.info())
 

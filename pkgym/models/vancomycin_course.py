@@ -286,10 +286,10 @@ def _close_day(state: CourseState, ended: np.ndarray, auc24: np.ndarray,
     uniforms = uniforms.copy()
     uniforms[:, 0] = np.where(patients.on_dialysis == 1, 1.0, uniforms[:, 0])
     kidney, aki = advance_kidney_day(state.kidney, auc24, uniforms, kidney_params)
-    keep = lambda new, old: np.where(ended, new, old)  # noqa: E731
-    kidney = KidneyState(kidney.baseline_creatinine_mg_per_dl,
-                         keep(kidney.creatinine_mg_per_dl, state.kidney.creatinine_mg_per_dl),
-                         keep(kidney.injury_factor, state.kidney.injury_factor))
+    kidney = KidneyState(
+        kidney.baseline_creatinine_mg_per_dl,
+        np.where(ended, kidney.creatinine_mg_per_dl, state.kidney.creatinine_mg_per_dl),
+        np.where(ended, kidney.injury_factor, state.kidney.injury_factor))
     # The drug amounts carry over unchanged: they are stored in compartments, not modes.
     clearance = todays_clearance(patients, kidney.creatinine_mg_per_dl, model)
     return CourseState(state.step, state.amounts_mg, kidney, clearance, state.volumes_l,
