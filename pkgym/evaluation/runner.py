@@ -32,8 +32,9 @@ def run_policy(policy: Policy, env_id: str, cohort: pd.DataFrame, seed: int,
         env_kwargs: extra ``make_vec`` keyword arguments (e.g. ``scenario``).
 
     Returns:
-        Columns ``id``, ``policy``, ``return``, ``had_aki``, and ``<metric>_<step>`` for each
-        of :data:`STEP_METRICS` and each step (0-based).
+        Columns ``id``, ``policy``, ``<metric>_<step>`` for each of :data:`STEP_METRICS` and
+        each step (0-based), ``return``, ``had_aki`` and ``in_target_range_fraction`` (the
+        share of steps ending with AUC24 in range).
 
     Examples:
         >>> import pkgym
@@ -44,7 +45,7 @@ def run_policy(policy: Policy, env_id: str, cohort: pd.DataFrame, seed: int,
         ...     def act(self, observation, info=None): return np.full(self.n, 1000.0)
         >>> table = run_policy(Fixed(), "pkgym/Vancomycin-v0", ADULT_INPATIENTS.sample(3, 0), 1)
         >>> table.shape, table["dose_mg_0"].tolist()
-        ((3, 60), [1000.0, 1000.0, 1000.0])
+        ((3, 61), [1000.0, 1000.0, 1000.0])
     """
     if "id" not in cohort.columns or len(cohort) == 0:
         raise ValueError("cohort must be a non-empty DataFrame with an 'id' column")
@@ -66,6 +67,8 @@ def run_policy(policy: Policy, env_id: str, cohort: pd.DataFrame, seed: int,
         for key in STEP_METRICS:
             columns[f"{key}_{step}"] = np.asarray(info[key])
         step += 1
-    columns.update({"return": total, "had_aki": np.asarray(info["had_aki"])})
+    columns.update({"return": total, "had_aki": np.asarray(info["had_aki"]),
+                    "in_target_range_fraction": np.mean(
+                        [columns[f"in_target_range_{k}"] for k in range(step)], axis=0)})
     env.close()
     return pd.DataFrame(columns)

@@ -1,0 +1,119 @@
+"""Policies by name for ``pkgym evaluate``: baselines, SB3 models and user callables.
+
+* ``label``, ``trough``, ``map``, ``oracle``: the vancomycin baselines.
+* ``sb3:PATH.zip``: a Stable-Baselines3 model; its actions become doses through the env.
+* ``module:callable``: a class (instantiated without arguments) satisfying
+  :class:`pkgym.evaluation.policy.Policy`, or a function ``f(observation) -> doses_mg``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pkgym.envs.base import DosingCore
+from pkgym.evaluation.policy import Policy
+
+BASELINES = ("label", "trough", "map", "oracle")
+
+
+class CallablePolicy:
+    """A plain function of the batched observation, returning doses in mg."""
+
+    reads_hidden_state = False
+
+    def __init__(self, name: str, function: Callable[[Mapping[str, np.ndarray]], Any]) -> None:
+        """Wrap ``function`` under ``name``."""
+        self.name, self.function = name, function
+
+    def reset(self, n_envs: int) -> None:
+        """Stateless: nothing to forget."""
+
+    def act(self, observation: Mapping[str, np.ndarray],
+            info: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+        """The function's doses as float64 mg, one per env (a scalar is given to everyone)."""
+        n = len(next(iter(observation.values())))
+        return np.broadcast_to(np.asarray(self.function(observation), dtype=np.float64),
+                               (n,)).copy()
+
+
+class SB3Policy:
+    """A trained Stable-Baselines3 model acting deterministically; actions mapped to mg."""
+
+    reads_hidden_state = False
+
+    def __init__(self, path: str, core: DosingCore, continuous: bool) -> None:
+        """Load the model at ``path`` (PPO, A2C, DQN or SAC, tried in that order)."""
+        from stable_baselines3 import A2C, DQN, PPO, SAC
+
+        errors = []
+        for algorithm in (PPO, A2C, DQN, SAC):
+            try:
+                self.model = algorithm.load(path, device="cpu")
+                break
+            except Exception as error:  # noqa: BLE001 - try the next algorithm
+                errors.append(f"{algorithm.__name__}: {error}")
+        else:
+            raise ValueError(f"sb3:{path} is not a loadable SB3 model ({'; '.join(errors)})")
+        self.name = f"sb3:{Path(path).stem}"
+        self.training_cohorts = getattr(self.model, "training_cohorts", ())
+        self.levels, self.continuous = core.dose_levels_mg, continuous
+
+    def reset(self, n_envs: int) -> None:
+        """Feed-forward policies keep no state."""
+
+    def act(self, observation: Mapping[str, np.ndarray],
+            info: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+        """Deterministic actions, as doses in mg."""
+        actions, _ = self.model.predict(dict(observation), deterministic=True)
+        if self.continuous:
+            return (np.clip(np.ravel(actions), -1, 1) + 1) / 2 * self.levels.max()
+        return self.levels[np.ravel(actions).astype(int)]
+
+
+def make_policy(spec: str, core: DosingCore, continuous: bool = False) -> Policy:
+    """The policy named by ``spec`` (see the module docstring).
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> core = gym.make("pkgym/Vancomycin-v0").unwrapped.core
+        >>> make_policy("map", core).name
+        'map_bayesian'
+        >>> make_policy("math:floor", core).name
+        'math:floor'
+    """
+    if spec in BASELINES:
+        return _baseline(spec)
+    kind, sep, target = spec.partition(":")
+    if not sep or not target:
+        raise ValueError(f"policy must be one of {BASELINES}, 'sb3:PATH.zip' or "
+                         f"'module:callable', got {spec!r}")
+    if kind == "sb3":
+        return SB3Policy(target, core, continuous)
+    try:
+        obj = getattr(importlib.import_module(kind), target)
+    except (ImportError, AttributeError) as error:
+        raise ValueError(f"policy {spec!r}: cannot import {target} from {kind} ({error})") from None
+    if isinstance(obj, type):
+        policy = obj()
+        if not isinstance(policy, Policy):
+            raise ValueError(f"policy {spec!r}: {target} lacks name/reads_hidden_state/reset/act")
+        return policy
+    if callable(obj):
+        return CallablePolicy(spec, obj)
+    raise ValueError(f"policy {spec!r}: {target} is neither a class nor a function")
+
+
+def _baseline(name: str) -> Policy:
+    from agents.baselines import LabelDosingPolicy, TroughGuidedPolicy
+    from agents.mipd import MapBayesianPolicy
+    from agents.oracle import OraclePolicy
+
+    factories: dict[str, Callable[[], Policy]] = {
+        "label": LabelDosingPolicy, "trough": TroughGuidedPolicy, "map": MapBayesianPolicy,
+        "oracle": OraclePolicy}
+    return factories[name]()

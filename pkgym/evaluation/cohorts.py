@@ -1,0 +1,113 @@
+"""Held-out cohorts and the leakage guard: training and evaluation never share patients.
+
+Cohort roots live in two disjoint seed spaces: ``SeedSequence(seed, spawn_key=(space,))``
+with space 0 for training and 1 for evaluation, so no evaluation patient can be a training
+patient, whatever the seeds. A trained model records the cohorts it saw (``CohortId``);
+evaluating it on one of them raises :class:`LeakageError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from pkgym.populations import BetweenSubjectVariability, Population
+
+TRAINING, EVALUATION = 0, 1
+"""Seed spaces of training and evaluation cohorts."""
+
+
+class LeakageError(ValueError):
+    """An evaluation cohort overlaps the patients a model was trained on."""
+
+
+@dataclass(frozen=True, slots=True)
+class CohortId:
+    """Identity of a sampled cohort: root seed entropy, spawn key and patient index range."""
+
+    seed_entropy: int
+    spawn_key: tuple[int, ...]
+    start: int
+    stop: int
+
+    def overlaps(self, other: CohortId) -> bool:
+        """Same root and intersecting patient ranges.
+
+        Examples:
+            >>> CohortId(1, (0,), 0, 10).overlaps(CohortId(1, (0,), 5, 20))
+            True
+            >>> CohortId(1, (0,), 0, 10).overlaps(CohortId(1, (1,), 0, 10))
+            False
+        """
+        return ((self.seed_entropy, self.spawn_key) == (other.seed_entropy, other.spawn_key)
+                and self.start < other.stop and other.start < self.stop)
+
+
+def cohort_root(seed: int, space: int) -> np.random.SeedSequence:
+    """Root seed of a cohort in a seed space (``TRAINING`` or ``EVALUATION``).
+
+    Examples:
+        >>> cohort_root(7, EVALUATION).spawn_key
+        (1,)
+    """
+    if space not in (TRAINING, EVALUATION):
+        raise ValueError(f"space must be TRAINING (0) or EVALUATION (1), got {space}")
+    if int(seed) < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    return np.random.SeedSequence(int(seed), spawn_key=(space,))
+
+
+def sample_cohort(population: Population, variability: BetweenSubjectVariability, n: int,
+                  seed: int, space: int = EVALUATION) -> pd.DataFrame:
+    """Covariates and random effects of ``n`` patients from a seed space, with its identity.
+
+    Examples:
+        >>> from pkgym.models.vancomycin import Goti2018
+        >>> from pkgym.populations.vancomycin import ADULT_INPATIENTS
+        >>> cohort = sample_cohort(ADULT_INPATIENTS, Goti2018().variability, 3, seed=1)
+        >>> cohort_id(cohort).spawn_key, "eta_CL" in cohort.columns
+        ((1,), True)
+    """
+    root = cohort_root(seed, space)
+    covariates = population.sample(n, root)
+    etas = variability.sample_etas(root, n)
+    cohort = pd.concat([covariates, etas], axis=1)
+    cohort.attrs.update(covariates.attrs)
+    return cohort
+
+
+def cohort_id(cohort: pd.DataFrame) -> CohortId:
+    """The identity recorded when a cohort was sampled (a user's own file has none)."""
+    attrs = cohort.attrs
+    if "seed_entropy" not in attrs:
+        raise ValueError("cohort has no sampling record (attrs['seed_entropy']): it was not "
+                         "drawn by Population.sample")
+    start = int(attrs.get("start", 0))
+    return CohortId(int(attrs["seed_entropy"]), tuple(attrs.get("seed_spawn_key", ())), start,
+                    start + len(cohort))
+
+
+def check_no_leakage(cohort: pd.DataFrame, training_cohorts: Iterable[CohortId]) -> None:
+    """Raise :class:`LeakageError` if ``cohort`` shares patients with a training cohort.
+
+    Examples:
+        >>> from pkgym.models.vancomycin import Goti2018
+        >>> from pkgym.populations.vancomycin import ADULT_INPATIENTS
+        >>> train = sample_cohort(ADULT_INPATIENTS, Goti2018().variability, 5, 3, TRAINING)
+        >>> check_no_leakage(train, [cohort_id(train)])
+        Traceback (most recent call last):
+        ...
+        pkgym.evaluation.cohorts.LeakageError: evaluation cohort ...
+    """
+    if "seed_entropy" not in cohort.attrs:
+        return  # a user's own cohort file: nothing sampled, nothing to compare
+    this = cohort_id(cohort)
+    for seen in training_cohorts:
+        if this.overlaps(seen):
+            raise LeakageError(
+                f"evaluation cohort {this} overlaps training cohort {seen}: the model was "
+                "trained on these patients; sample the evaluation cohort in the EVALUATION "
+                "seed space (pkgym.evaluation.cohorts.sample_cohort)")

@@ -1,0 +1,129 @@
+"""Tables and an HTML report of a paired evaluation (``pkgym evaluate``).
+
+The summary gives, for each policy and per-patient score, the mean with a percentile-bootstrap
+95% interval and the paired difference against a reference policy (patients resampled
+jointly). Policies that read the hidden state are marked as upper bounds.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from pkgym.evaluation.bootstrap import bootstrap_ci, paired_difference_ci
+from pkgym.io import write_atomic, write_table
+
+SCORES = {"in_target_range_fraction": "share of steps in target",
+          "had_aki": "AKI", "return": "return"}
+"""Per-patient scores summarised (column -> label)."""
+
+
+def _steps(results: pd.DataFrame, key: str) -> list[str]:
+    return sorted((c for c in results.columns if c.startswith(f"{key}_") and c[len(key) + 1:]
+                   .isdigit()), key=lambda c: int(c.rsplit("_", 1)[1]))
+
+
+def summarise(results: pd.DataFrame, reference: str, *, reps: int = 2000,
+              seed: int = 0) -> pd.DataFrame:
+    """One row per (policy, score): mean, 95% CI, paired difference to ``reference`` and CI.
+
+    Examples:
+        >>> results = pd.DataFrame({"policy": ["a"] * 3 + ["b"] * 3, "id": [0, 1, 2] * 2,
+        ...                         "reads_hidden_state": False, "return": [1.0, 2, 3, 2, 3, 4],
+        ...                         "had_aki": 0.0, "in_target_range_fraction": 0.5})
+        >>> float(summarise(results, "a", reps=200).loc[("b", "return"), "difference"])
+        1.0
+    """
+    scores_by = {name: group.sort_values("id") for name, group in
+                 results.groupby("policy", sort=False)}
+    if reference not in scores_by:
+        raise ValueError(f"reference {reference!r} is not among the policies {list(scores_by)}")
+    rows = []
+    for column, label in SCORES.items():
+        per_policy = {name: g[column].to_numpy(np.float64) for name, g in scores_by.items()}
+        rng = np.random.default_rng(seed)
+        diffs = paired_difference_ci(per_policy, reference, np.mean, reps=reps, rng=rng)
+        for name, values in per_policy.items():
+            point, low, high = bootstrap_ci(values, np.mean, reps=reps, rng=rng)
+            d_point, d_low, d_high = diffs.get(name, (0.0, 0.0, 0.0))
+            rows.append({"policy": name, "score": column, "label": label, "mean": point,
+                         "low": low, "high": high, "difference": d_point, "diff_low": d_low,
+                         "diff_high": d_high, "upper_bound": bool(
+                             scores_by[name]["reads_hidden_state"].iloc[0])})
+    return pd.DataFrame(rows).set_index(["policy", "score"])
+
+
+def summary_markdown(summary: pd.DataFrame, reference: str, n_patients: int) -> str:
+    """The summary as a Markdown table: mean [95% CI] and difference vs the reference."""
+    labels = summary["label"].drop_duplicates().tolist()
+    head = "| policy | " + " | ".join(labels) + " |\n|---|" + "---|" * len(labels) + "\n"
+    lines = []
+    for policy, group in summary.groupby(level="policy", sort=False):
+        cells = [f"{r['mean']:.3f} [{r['low']:.3f}, {r['high']:.3f}]"
+                 + ("" if policy == reference else
+                    f"; Δ {r['difference']:+.3f} [{r['diff_low']:+.3f}, {r['diff_high']:+.3f}]")
+                 for _, r in group.iterrows()]
+        mark = " (reads hidden state: upper bound)" if group["upper_bound"].iloc[0] else ""
+        lines.append(f"| {policy}{mark} | " + " | ".join(cells) + " |")
+    return (f"Paired evaluation on {n_patients} patients: mean [95% bootstrap CI]; Δ = paired "
+            f"difference to {reference} [95% CI].\n\n" + head + "\n".join(lines) + "\n")
+
+
+def _png(fig: Figure) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def report_figures(results: pd.DataFrame, n_examples: int = 3) -> list[tuple[str, Figure]]:
+    """Attainment over time, score distributions and example trajectories, per policy."""
+    in_range, auc, dose = (_steps(results, k) for k in ("in_target_range", "auc24_mg_h_per_l",
+                                                          "dose_mg"))
+    groups = list(results.groupby("policy", sort=False))
+    over_time = Figure(figsize=(7, 4))
+    ax = over_time.subplots()
+    for name, group in groups:
+        ax.plot(np.arange(1, len(in_range) + 1), group[in_range].mean().to_numpy(), marker="o",
+                label=name)
+    ax.set(xlabel="decision step", ylabel="share in target", title="Target attainment over time")
+    ax.legend()
+    spread = Figure(figsize=(7, 4))
+    ax = spread.subplots()
+    ax.boxplot([g["return"].to_numpy() for _, g in groups], tick_labels=[n for n, _ in groups])
+    ax.set(ylabel="return", title="Return per patient")
+    examples = Figure(figsize=(7, 2.6 * len(groups)))
+    for ax, (name, group) in zip(np.atleast_1d(examples.subplots(len(groups), 1)), groups,
+                                 strict=True):
+        for _, row in group.head(n_examples).iterrows():
+            ax.step(np.arange(1, len(auc) + 1), row[auc].to_numpy(), where="post")
+        ax.axhspan(400, 600, color="green", alpha=0.1)
+        ax.set(title=f"{name}: AUC24 of {n_examples} example patients", ylabel="AUC24")
+    examples.tight_layout()
+    return [("attainment", over_time), ("returns", spread), ("examples", examples)]
+
+
+def write_report(results: pd.DataFrame, summary: pd.DataFrame, markdown: str,
+                 out_dir: str | os.PathLike) -> list[Path]:
+    """Write results.csv, summary.csv, summary.md and report.html atomically into ``out_dir``."""
+    out = Path(out_dir)
+    images = "".join(f'<h2>{title}</h2><img src="data:image/png;base64,{_png(fig)}"/>'
+                     for title, fig in report_figures(results))
+    table = summary.reset_index().to_html(index=False, float_format=lambda v: f"{v:.3f}")
+    html = (f"<html><head><meta charset='utf-8'><title>pkgym evaluation</title></head><body>"
+            f"<h1>pkgym evaluation</h1><pre>{markdown}</pre>{table}{images}</body></html>")
+    return [write_table(results, out / "results.csv"),
+            write_table(summary.reset_index(), out / "summary.csv"),
+            write_atomic(out / "summary.md", _text_writer(markdown)),
+            write_atomic(out / "report.html", _text_writer(html))]
+
+
+def _text_writer(text: str):  # noqa: ANN202
+    def write(path: Path) -> None:
+        path.write_text(text, encoding="utf-8")
+    return write

@@ -1,0 +1,103 @@
+"""Paired evaluation, the leakage guard, the policy registry and ``pkgym evaluate``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import pkgym  # noqa: F401
+from agents.registry import make_policy
+from pkgym.evaluation.cohorts import (
+    EVALUATION,
+    TRAINING,
+    LeakageError,
+    cohort_id,
+    sample_cohort,
+)
+from pkgym.evaluation.evaluate import evaluate
+from pkgym.evaluation.report import summarise
+from pkgym.models.vancomycin import Goti2018
+from pkgym.populations.vancomycin import ADULT_INPATIENTS
+
+ENV_ID = "pkgym/Vancomycin-v0"
+
+
+class FixedDose:
+    """The same dose for everyone; optionally a record of training cohorts."""
+
+    reads_hidden_state = False
+
+    def __init__(self, name: str, dose_mg: float, training_cohorts: tuple = ()) -> None:
+        """Remember name, dose (mg) and the cohorts it was 'trained' on."""
+        self.name, self.dose_mg, self.training_cohorts = name, dose_mg, training_cohorts
+
+    def reset(self, n_envs: int) -> None:
+        """Remember the batch size."""
+        self.n = n_envs
+
+    def act(self, observation: dict, info: dict | None = None) -> np.ndarray:
+        """The fixed dose."""
+        return np.full(self.n, self.dose_mg)
+
+
+def _cohort(n: int, seed: int, space: int = EVALUATION) -> pd.DataFrame:
+    return sample_cohort(ADULT_INPATIENTS, Goti2018().variability, n, seed, space)
+
+
+def test_evaluate__identical_policies_have_a_paired_difference_of_exactly_zero() -> None:
+    """Two copies of one policy meet the same patients and noise: difference 0 [0, 0]."""
+    results = evaluate([FixedDose("a", 1000.0), FixedDose("b", 1000.0)], ENV_ID, _cohort(12, 1), 4)
+    summary = summarise(results, "a", reps=300)
+    for score in ("return", "in_target_range_fraction", "had_aki"):
+        row = summary.loc[("b", score)]
+        assert (row["difference"], row["diff_low"], row["diff_high"]) == (0.0, 0.0, 0.0)
+
+
+def test_evaluate__refuses_patients_a_model_was_trained_on() -> None:
+    """A model evaluated on its own training cohort raises LeakageError; disjoint spaces pass."""
+    train = _cohort(10, 5, TRAINING)
+    trained = FixedDose("trained", 750.0, training_cohorts=(cohort_id(train),))
+    with pytest.raises(LeakageError, match="overlaps training cohort"):
+        evaluate([trained], ENV_ID, train, 1)
+    same_seed_eval = _cohort(10, 5, EVALUATION)
+    assert not cohort_id(same_seed_eval).overlaps(cohort_id(train))
+    assert len(evaluate([trained], ENV_ID, same_seed_eval, 1)) == 10
+
+
+def test_make_policy__names_baselines_and_rejects_unknown_specs() -> None:
+    """Baselines by name; a bad spec fails naming what is allowed."""
+    import gymnasium as gym
+
+    core = gym.make(ENV_ID).unwrapped.core
+    assert [make_policy(n, core).name for n in ("label", "trough", "map", "oracle")] == [
+        "label", "trough_guided", "map_bayesian", "oracle"]
+    with pytest.raises(ValueError, match="sb3:PATH.zip"):
+        make_policy("nonsense", core)
+    with pytest.raises(ValueError, match="cannot import"):
+        make_policy("no_such_module:f", core)
+
+
+def test_cli_evaluate__writes_results_summary_and_report(tmp_path: Path) -> None:
+    """``pkgym evaluate`` with a baseline and a user callable writes all four outputs."""
+    out = tmp_path / "eval"
+    (tmp_path / "my_policies.py").write_text("def half_gram(observation):\n    return 500.0\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pkgym.cli", "evaluate", "--env", ENV_ID, "--policy", "label",
+         "--policy", "my_policies:half_gram", "--n-patients", "8", "--seed", "2", "--out",
+         str(out)], capture_output=True, text=True, check=False,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "results.csv",
+                                                    "summary.csv", "summary.md"]
+    results = pd.read_csv(out / "results.csv")
+    assert results.groupby("policy").size().to_dict() == {"label": 8,
+                                                          "my_policies:half_gram": 8}
+    assert (results.loc[results["policy"] == "my_policies:half_gram", "dose_mg_0"] == 500).all()
+    assert "| label |" in (out / "summary.md").read_text()
+    assert (out / "report.html").read_text().count("data:image/png;base64") == 3
