@@ -83,8 +83,8 @@ def _png(fig: Figure) -> str:
 
 def report_figures(results: pd.DataFrame, n_examples: int = 3) -> list[tuple[str, Figure]]:
     """Attainment over time, score distributions and example trajectories, per policy."""
-    in_range, auc, dose = (_steps(results, k) for k in ("in_target_range", "auc24_mg_h_per_l",
-                                                          "dose_mg"))
+    in_range, level, dose = (_steps(results, k) for k in (
+        "in_target_range", "concentration_mg_per_l", "dose_mg"))
     groups = list(results.groupby("policy", sort=False))
     over_time = Figure(figsize=(7, 4))
     ax = over_time.subplots()
@@ -98,12 +98,17 @@ def report_figures(results: pd.DataFrame, n_examples: int = 3) -> list[tuple[str
     ax.boxplot([g["return"].to_numpy() for _, g in groups], tick_labels=[n for n, _ in groups])
     ax.set(ylabel="return", title="Return per patient")
     examples = Figure(figsize=(7, 2.6 * len(groups)))
+    steps = np.arange(len(dose))
     for ax, (name, group) in zip(np.atleast_1d(examples.subplots(len(groups), 1)), groups,
                                  strict=True):
-        for _, row in group.head(n_examples).iterrows():
-            ax.step(np.arange(1, len(auc) + 1), row[auc].to_numpy(), where="post")
-        ax.axhspan(400, 600, color="green", alpha=0.1)
-        ax.set(title=f"{name}: AUC24 of {n_examples} example patients", ylabel="AUC24")
+        doses = ax.twinx()
+        for k, (_, row) in enumerate(group.head(n_examples).iterrows()):
+            line = ax.plot(steps + 1, row[level].to_numpy(), marker=".")[0]
+            doses.bar(steps + 0.1 * k, row[dose].to_numpy(), width=0.1, alpha=0.4,
+                      color=line.get_color())
+        ax.axhspan(10, 20, color="green", alpha=0.1)  # trough range of the 2009 consensus
+        ax.set(title=f"{name}: {n_examples} example patients", ylabel="level before dose (mg/L)")
+        doses.set_ylabel("dose (mg)")
     examples.tight_layout()
     return [("attainment", over_time), ("returns", spread), ("examples", examples)]
 

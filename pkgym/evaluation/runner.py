@@ -16,7 +16,8 @@ import pandas as pd
 from pkgym.envs.base import DosingVectorEnv, doses_to_actions
 from pkgym.evaluation.policy import Policy
 
-STEP_METRICS = ("auc24_mg_h_per_l", "in_target_range", "aki", "dose_mg")
+STEP_METRICS = ("auc24_mg_h_per_l", "in_target_range", "aki", "dose_mg",
+                "concentration_mg_per_l")
 """Per-step ``info`` keys recorded by :func:`run_policy` (as ``<key>_<step>`` columns)."""
 
 
@@ -45,7 +46,7 @@ def run_policy(policy: Policy, env_id: str, cohort: pd.DataFrame, seed: int,
         ...     def act(self, observation, info=None): return np.full(self.n, 1000.0)
         >>> table = run_policy(Fixed(), "pkgym/Vancomycin-v0", ADULT_INPATIENTS.sample(3, 0), 1)
         >>> table.shape, table["dose_mg_0"].tolist()
-        ((3, 61), [1000.0, 1000.0, 1000.0])
+        ((3, 75), [1000.0, 1000.0, 1000.0])
     """
     if "id" not in cohort.columns or len(cohort) == 0:
         raise ValueError("cohort must be a non-empty DataFrame with an 'id' column")

@@ -101,3 +101,19 @@ def test_cli_evaluate__writes_results_summary_and_report(tmp_path: Path) -> None
     assert (results.loc[results["policy"] == "my_policies:half_gram", "dose_mg_0"] == 500).all()
     assert "| label |" in (out / "summary.md").read_text()
     assert (out / "report.html").read_text().count("data:image/png;base64") == 3
+
+
+def test_make_policy__loads_an_sb3_model_and_evaluates_it(tmp_path: Path) -> None:
+    """``sb3:PATH.zip`` loads a saved SB3 model whose actions become doses from the env."""
+    import gymnasium as gym
+    from stable_baselines3 import PPO
+
+    from agents.sb3_vec_env import make_sb3_vec_env
+
+    model = PPO("MultiInputPolicy", make_sb3_vec_env(ENV_ID, 2), n_steps=16, batch_size=16,
+                seed=0, device="cpu")
+    model.save(tmp_path / "tiny.zip")
+    policy = make_policy(f"sb3:{tmp_path / 'tiny.zip'}", gym.make(ENV_ID).unwrapped.core)
+    results = evaluate([policy], ENV_ID, _cohort(3, 9), 1)
+    assert policy.name == "sb3:tiny" and len(results) == 3
+    assert set(results["dose_mg_0"]) <= set(np.arange(0.0, 3001.0, 250.0))

@@ -37,7 +37,7 @@ def test_run_policy__same_policy_twice_gives_identical_rows() -> None:
     first = run_policy(FixedDose(1000.0), "pkgym/Vancomycin-v0", cohort, seed=5)
     second = run_policy(FixedDose(1000.0), "pkgym/Vancomycin-v0", cohort, seed=5)
     pd.testing.assert_frame_equal(first, second)
-    assert first["id"].tolist() == list(range(6)) and len(first.columns) == 5 + 4 * 14
+    assert first["id"].tolist() == list(range(6)) and len(first.columns) == 5 + 5 * 14
 
 
 def test_run_policy__higher_doses_give_proportionally_higher_auc_on_the_same_patients() -> None:
