@@ -87,7 +87,7 @@ def make_policy(spec: str, core: DosingCore, continuous: bool = False) -> Policy
         'math:floor'
     """
     if spec in BASELINES:
-        return _baseline(spec)
+        return _baseline(spec, core)
     kind, sep, target = spec.partition(":")
     if not sep or not target:
         raise ValueError(f"policy must be one of {BASELINES}, 'sb3:PATH.zip' or "
@@ -108,12 +108,23 @@ def make_policy(spec: str, core: DosingCore, continuous: bool = False) -> Policy
     raise ValueError(f"policy {spec!r}: {target} is neither a class nor a function")
 
 
-def _baseline(name: str) -> Policy:
+def _baseline(name: str, core: DosingCore) -> Policy:
+    """A vancomycin baseline built for the env's interval, infusion limits, model and doses."""
     from agents.baselines import LabelDosingPolicy, TroughGuidedPolicy
     from agents.mipd import MapBayesianPolicy
     from agents.oracle import OraclePolicy
 
+    settings: Any = getattr(core, "settings", None)
+    if settings is None:
+        return {"label": LabelDosingPolicy, "trough": TroughGuidedPolicy,
+                "map": MapBayesianPolicy, "oracle": OraclePolicy}[name]()
+    config = settings.config
+    limits = {"max_infusion_rate_mg_per_h": config.max_infusion_rate_mg_per_h,
+              "min_infusion_h": config.min_infusion_h}
     factories: dict[str, Callable[[], Policy]] = {
-        "label": LabelDosingPolicy, "trough": TroughGuidedPolicy, "map": MapBayesianPolicy,
-        "oracle": OraclePolicy}
+        "label": lambda: LabelDosingPolicy(config.interval_h),
+        "trough": lambda: TroughGuidedPolicy(config.interval_h),
+        "map": lambda: MapBayesianPolicy(settings.model, config.interval_h,
+                                         settings.dose_levels_mg, **limits),
+        "oracle": lambda: OraclePolicy(config.interval_h, settings.dose_levels_mg, **limits)}
     return factories[name]()

@@ -117,3 +117,17 @@ def test_make_policy__loads_an_sb3_model_and_evaluates_it(tmp_path: Path) -> Non
     results = evaluate([policy], ENV_ID, _cohort(3, 9), 1)
     assert policy.name == "sb3:tiny" and len(results) == 3
     assert set(results["dose_mg_0"]) <= set(np.arange(0.0, 3001.0, 250.0))
+
+
+def test_make_policy__baselines_follow_the_scenario_interval_and_infusion_limits() -> None:
+    """Built for an 8-h, 750 mg/h ward, the baselines use that interval and those limits."""
+    import gymnasium as gym
+
+    from pkgym.envs.vancomycin_ward import VancomycinScenario
+
+    scenario = VancomycinScenario(interval_h=8.0, n_steps=21, max_infusion_rate_mg_per_h=750.0)
+    core = gym.make(ENV_ID, scenario=scenario).unwrapped.core
+    assert {make_policy(n, core).interval_h for n in ("label", "trough", "map", "oracle")} == {8.0}
+    results = evaluate([make_policy("oracle", core)], ENV_ID, _cohort(4, 3), 1,
+                       env_kwargs={"scenario": scenario})
+    assert results.filter(like="in_target_range_").iloc[:, 6:].to_numpy().mean() > 0.8
