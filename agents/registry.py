@@ -115,9 +115,9 @@ def _baseline(name: str, core: DosingCore) -> Policy:
     from agents.oracle import OraclePolicy
 
     settings: Any = getattr(core, "settings", None)
-    if settings is None:
-        return {"label": LabelDosingPolicy, "trough": TroughGuidedPolicy,
-                "map": MapBayesianPolicy, "oracle": OraclePolicy}[name]()
+    if settings is None or not hasattr(settings, "model"):
+        raise ValueError(f"the {name!r} baseline doses vancomycin; this env has no vancomycin "
+                         "ward settings")
     config = settings.config
     limits = {"max_infusion_rate_mg_per_h": config.max_infusion_rate_mg_per_h,
               "min_infusion_h": config.min_infusion_h}

@@ -2,31 +2,26 @@
 
 Prints probability of target attainment (AUC24 400-600) at the end of day 2 and day 7, the
 mean |AUC24 - 500| over the seven daily AUC24 values, the AKI rate and the mean return.
-The cohort's seed (10 000 000) lies outside the seeds used for training and tests.
+The cohort comes from the evaluation seed space (``pkgym.evaluation.cohorts``), which no
+training cohort can share.
 """
 
 from __future__ import annotations
 
+import gymnasium as gym
 import numpy as np
 import pandas as pd
 
 import pkgym  # noqa: F401
-from agents.baselines import LabelDosingPolicy, TroughGuidedPolicy
-from agents.mipd import MapBayesianPolicy
-from agents.oracle import OraclePolicy
-from pkgym.evaluation.runner import run_policy
+from agents.registry import BASELINES, make_policy
+from pkgym.evaluation.cohorts import sample_cohort
+from pkgym.evaluation.evaluate import evaluate
 from pkgym.models.vancomycin import Goti2018
 from pkgym.populations.vancomycin import ADULT_INPATIENTS
 
+ENV_ID = "pkgym/Vancomycin-v0"
 COHORT_SEED, NOISE_SEED, N_PATIENTS = 10_000_000, 20_000_000, 500
 SCENARIO = "scenarios/vancomycin_adult.yaml"
-
-
-def held_out_cohort(n: int = N_PATIENTS) -> pd.DataFrame:
-    """Covariates and Goti random effects of the held-out patients."""
-    covariates = ADULT_INPATIENTS.sample(n, COHORT_SEED)
-    etas = Goti2018().variability.sample_etas(COHORT_SEED, n)
-    return pd.concat([covariates, etas], axis=1)
 
 
 def summarise(results: pd.DataFrame) -> pd.DataFrame:
@@ -47,10 +42,10 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
 
 def main() -> None:
     """Run and print the comparison table."""
-    cohort = held_out_cohort()
-    policies = [LabelDosingPolicy(), TroughGuidedPolicy(), MapBayesianPolicy(), OraclePolicy()]
-    results = pd.concat([run_policy(p, "pkgym/Vancomycin-v0", cohort, NOISE_SEED,
-                                    {"scenario": SCENARIO}) for p in policies])
+    cohort = sample_cohort(ADULT_INPATIENTS, Goti2018().variability, N_PATIENTS, COHORT_SEED)
+    core = gym.make(ENV_ID, scenario=SCENARIO).unwrapped.core
+    policies = [make_policy(name, core) for name in BASELINES]
+    results = evaluate(policies, ENV_ID, cohort, NOISE_SEED, env_kwargs={"scenario": SCENARIO})
     table = summarise(results)
     print(f"\nVancomycin baselines, {N_PATIENTS} held-out adult inpatients "
           "(oracle reads hidden state: an upper bound)")

@@ -58,6 +58,16 @@ class StepMetrics:
     distance_to_range: np.ndarray
     aki: np.ndarray
 
+    @classmethod
+    def before_first_step(cls, n: int) -> StepMetrics:
+        """Zeroed metrics for ``n`` patients; the compiled step writes the real ones in place.
+
+        Examples:
+            >>> StepMetrics.before_first_step(2).in_target_range.tolist()
+            [False, False]
+        """
+        return cls(np.zeros(n), np.zeros(n, dtype=bool), np.zeros(n), np.zeros(n, dtype=bool))
+
 
 @dataclass(slots=True)
 class WardRecords:
@@ -193,7 +203,7 @@ class VancomycinCore(DosingCore):
             true_creatinine_mg_per_dl=np.zeros((n, config.n_days)),
             clearance_by_step_l_per_h=zeros_steps.copy(),
             amounts_by_step_mg=np.zeros((n, config.n_steps, 2)),
-            auc24_mg_h_per_l=np.zeros(n), metrics=self.metrics(np.zeros(n), np.zeros(n, bool)),
+            auc24_mg_h_per_l=np.zeros(n), metrics=StepMetrics.before_first_step(n),
             reward=np.zeros(n),
             kidney_uniforms=draws["kidney"], level_uniforms=draws["levels"],
             creatinine_normals=draws["creatinine"], patient_id=table["id"].astype(np.int64),
@@ -231,13 +241,6 @@ class VancomycinCore(DosingCore):
              rec.metrics.distance_to_range, rec.metrics.aki))
         rec.reward = self.reward_fn(rec.metrics, doses)
         return rec
-
-    def metrics(self, auc24: np.ndarray, aki: np.ndarray) -> StepMetrics:
-        """Clinical metrics of a step against the ward's AUC24/MIC target."""
-        low, high = self.settings.target_auc24_over_mic
-        ratio = auc24 / self.settings.mic_mg_per_l
-        distance = np.maximum(low - ratio, 0.0) + np.maximum(ratio - high, 0.0)
-        return StepMetrics(ratio, distance == 0.0, distance, aki)
 
     # ----- views ---------------------------------------------------------------------------
     def observe(self) -> dict[str, np.ndarray]:

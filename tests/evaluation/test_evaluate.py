@@ -28,41 +28,25 @@ from pkgym.populations.vancomycin import ADULT_INPATIENTS
 ENV_ID = "pkgym/Vancomycin-v0"
 
 
-class FixedDose:
-    """The same dose for everyone; optionally a record of training cohorts."""
-
-    reads_hidden_state = False
-
-    def __init__(self, name: str, dose_mg: float, training_cohorts: tuple = ()) -> None:
-        """Remember name, dose (mg) and the cohorts it was 'trained' on."""
-        self.name, self.dose_mg, self.training_cohorts = name, dose_mg, training_cohorts
-
-    def reset(self, n_envs: int) -> None:
-        """Remember the batch size."""
-        self.n = n_envs
-
-    def act(self, observation: dict, info: dict | None = None) -> np.ndarray:
-        """The fixed dose."""
-        return np.full(self.n, self.dose_mg)
-
-
 def _cohort(n: int, seed: int, space: int = EVALUATION) -> pd.DataFrame:
     return sample_cohort(ADULT_INPATIENTS, Goti2018().variability, n, seed, space)
 
 
-def test_evaluate__identical_policies_have_a_paired_difference_of_exactly_zero() -> None:
+def test_evaluate__identical_policies_have_a_paired_difference_of_exactly_zero(
+        fixed_dose) -> None:  # noqa: ANN001
     """Two copies of one policy meet the same patients and noise: difference 0 [0, 0]."""
-    results = evaluate([FixedDose("a", 1000.0), FixedDose("b", 1000.0)], ENV_ID, _cohort(12, 1), 4)
+    policies = [fixed_dose(1000.0, "a"), fixed_dose(1000.0, "b")]
+    results = evaluate(policies, ENV_ID, _cohort(12, 1), 4)
     summary = summarise(results, "a", reps=300)
     for score in ("return", "in_target_range_fraction", "had_aki"):
         row = summary.loc[("b", score)]
         assert (row["difference"], row["diff_low"], row["diff_high"]) == (0.0, 0.0, 0.0)
 
 
-def test_evaluate__refuses_patients_a_model_was_trained_on() -> None:
+def test_evaluate__refuses_patients_a_model_was_trained_on(fixed_dose) -> None:  # noqa: ANN001
     """A model evaluated on its own training cohort raises LeakageError; disjoint spaces pass."""
     train = _cohort(10, 5, TRAINING)
-    trained = FixedDose("trained", 750.0, training_cohorts=(cohort_id(train),))
+    trained = fixed_dose(750.0, "trained", training_cohorts=(cohort_id(train),))
     with pytest.raises(LeakageError, match="overlaps training cohort"):
         evaluate([trained], ENV_ID, train, 1)
     same_seed_eval = _cohort(10, 5, EVALUATION)
