@@ -16,7 +16,8 @@ class ByGroup(CovariateSpec):
     """Draw from ``specs[group]`` where ``group`` is the patient's value of ``column``.
 
     Every patient consumes the same number of uniforms (the largest of the specs'), so
-    patient k's later covariates do not depend on its group.
+    patient k's later covariates do not depend on its group. The column is float64, or an
+    object array of labels when a spec writes labels (``Categorical``, ``Genotype``).
 
     Attributes:
         column: the earlier covariate that selects the distribution (e.g. ``on_dialysis``).
@@ -29,6 +30,13 @@ class ByGroup(CovariateSpec):
         >>> spec.columns_from_uniforms("scr", np.array([[0.5], [0.5]]),
         ...                            {"on_dialysis": np.array([0, 1])})["scr"].tolist()
         [1.0, 7.0]
+        >>> from pkgym.populations.distributions import Genotype
+        >>> by_race = ByGroup(column="race", specs={
+        ...     "white": Genotype(allele_frequencies={"G": 0.6, "A": 0.4}),
+        ...     "asian": Genotype(allele_frequencies={"G": 0.1, "A": 0.9})})
+        >>> by_race.columns_from_uniforms("vkorc1", np.array([[0.5, 0.5], [0.5, 0.5]]),
+        ...     {"race": np.array(["white", "asian"], dtype=object)})["vkorc1"].tolist()
+        ['G/G', 'A/A']
     """
 
     column: str
@@ -47,6 +55,13 @@ class ByGroup(CovariateSpec):
         return max(spec.n_draws for spec in self.specs.values())
 
     @property
+    def output_dtype(self) -> type:
+        """``np.float64``, or ``object`` when any spec writes non-numeric values (labels)."""
+        probes = (spec.from_uniforms(np.full((1, spec.n_draws), 0.5))
+                  for spec in self.specs.values())
+        return np.float64 if all(p.dtype.kind in "biuf" for p in probes) else object
+
+    @property
     def required_columns(self) -> tuple[str, ...]:
         """The grouping column must be drawn first."""
         return (self.column,)
@@ -59,7 +74,7 @@ class ByGroup(CovariateSpec):
         if unknown:
             raise ValueError(f"{name}: no spec for {self.column} value(s) {unknown}; "
                              f"specs exist for {sorted(self.specs)}")
-        out = np.empty(groups.shape[0])
+        out: np.ndarray = np.empty(groups.shape[0], dtype=self.output_dtype)
         for value, spec in self.specs.items():
             rows = groups == value
             if rows.any():

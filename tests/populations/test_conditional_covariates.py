@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pkgym.populations.conditional import ByGroup
-from pkgym.populations.distributions import Bernoulli, Uniform
+from pkgym.populations.distributions import Bernoulli, Categorical, Genotype, Uniform
 from pkgym.populations.population import Population
 from pkgym.populations.vancomycin import ADULT_INPATIENTS
 
@@ -30,3 +30,26 @@ def test_by_group__is_batch_size_invariant_and_rejects_unknown_groups() -> None:
     partial = ByGroup(column="g", specs={0: Uniform(low=0.0, high=1.0)})
     with pytest.raises(ValueError, match="no spec for g"):
         partial.columns_from_uniforms("x", np.full((2, 1), 0.5), {"g": np.array([0, 1])})
+
+
+def test_by_group__label_specs_write_each_groups_labels() -> None:
+    """Genotype specs by race give an object column of labels drawn with each race's alleles."""
+    vkorc1 = ByGroup(column="race", specs={
+        "white": Genotype(allele_frequencies={"G": 1.0, "A": 0.0}),
+        "asian": Genotype(allele_frequencies={"G": 0.0, "A": 1.0})})
+    population = Population(covariates={
+        "race": Categorical(probabilities={"white": 0.5, "asian": 0.5}), "vkorc1": vkorc1})
+    assert vkorc1.output_dtype is object
+    assert population.from_uniforms(np.full((3, 3), 0.5))["vkorc1"].dtype == object
+    cohort = population.sample(400, seed=4)
+    expected = np.where(cohort["race"] == "white", "G/G", "A/A")
+    np.testing.assert_array_equal(cohort["vkorc1"].to_numpy(dtype=object), expected)
+    assert set(cohort["race"]) == {"white", "asian"}
+
+
+def test_by_group__numeric_specs_still_write_floats() -> None:
+    """Numeric specs keep the float64 column, whichever groups appear in the batch."""
+    spec = ByGroup(column="g", specs={0: Bernoulli(p=0.5), 1: Uniform(low=0.0, high=1.0)})
+    assert spec.output_dtype is np.float64
+    out = spec.columns_from_uniforms("x", np.full((2, 1), 0.25), {"g": np.array([0, 0])})["x"]
+    assert out.dtype == np.float64 and out.tolist() == [1.0, 1.0]

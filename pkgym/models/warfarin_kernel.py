@@ -1,0 +1,347 @@
+"""Day-by-day warfarin course of N patients: exact where linear, Gauss quadrature where not.
+
+A day starts with the morning dose. S-warfarin PK is linear, so its 24-h propagator and the
+concentrations at fixed times within the day are matrix exponentials computed once per
+patient (:func:`day_constants`). The transit chains are linear too, driven by the nonlinear
+input ``ktr (1 - E(C(t)))``; over one day (Delta = 24 h) chain compartment l (0-based) is::
+
+    A_l(D) = sum_(m<=l) p_(l-m) A_m(0) + (1 - sum_(j<=l) p_j) - int_0^D k g_l(D-s) E(s) ds
+    p_j = exp(-k D) (k D)^j / j!,   g_l(t) = exp(-k t) (k t)^l / l!
+
+(the Erlang form of an equal-rate chain), exact except the drug-effect integral, which a
+composite Gauss-Legendre rule on panels graded towards the dose (``DayQuadrature``)
+evaluates. The compiled step therefore costs one power per quadrature node and is tested
+against ``solve_ivp`` at tight tolerance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numba
+import numpy as np
+from scipy.linalg import expm
+
+from pkgym.models.warfarin import S_FRACTION, InrStructure, WarfarinParameters
+
+HOURS_PER_DAY = 24.0
+MAX_CHAIN = 6
+"""Longest transit chain a model may have (Hamberg 2007's first chain)."""
+PK_STATES = 3
+"""Depot, central and peripheral S-warfarin amounts, mg (peripheral unused by 1-cmt models)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DayQuadrature:
+    """The composite Gauss-Legendre rule over one day (the solver setting of the PD integral).
+
+    Attributes:
+        breakpoints_h: panel edges from 0 to 24 h, graded towards the dose at 0 where the
+            absorption makes the effect change fastest.
+        nodes_per_panel: Gauss-Legendre nodes in each panel.
+    """
+
+    breakpoints_h: tuple[float, ...] = (0.0, 0.25, 1.0, 3.0, 6.0, 12.0, 18.0, 24.0)
+    nodes_per_panel: int = 5
+
+    def __post_init__(self) -> None:
+        """Edges must rise strictly from 0 to 24 h; at least one node per panel."""
+        edges = np.asarray(self.breakpoints_h)
+        if (edges.size < 2 or edges[0] != 0.0 or edges[-1] != HOURS_PER_DAY
+                or np.any(np.diff(edges) <= 0)):
+            raise ValueError(f"breakpoints_h must rise strictly from 0 to 24, got "
+                             f"{self.breakpoints_h}")
+        if not 1 <= self.nodes_per_panel <= 50:
+            raise ValueError(f"nodes_per_panel must be in 1..50, got {self.nodes_per_panel}")
+
+    def nodes_and_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """Node times (h) and weights (h), each shape (n_panels * nodes_per_panel,).
+
+        Examples:
+            >>> s, w = DayQuadrature().nodes_and_weights()
+            >>> s.shape, round(float(w.sum()), 12)
+            ((35,), 24.0)
+        """
+        x, w = np.polynomial.legendre.leggauss(self.nodes_per_panel)
+        edges = np.asarray(self.breakpoints_h)
+        low, high = edges[:-1, None], edges[1:, None]
+        nodes = (low + high) / 2 + (high - low) / 2 * x[None, :]
+        weights = (high - low) / 2 * w[None, :]
+        return nodes.ravel(), weights.ravel()
+
+
+@dataclass(frozen=True, slots=True)
+class DayConstants:
+    """Per-patient constants of one day, fixed for an episode (all arrays lead with n).
+
+    Attributes:
+        pk_step: 24-h propagator of the PK amounts.  # (n, 3, 3)
+        pk_nodes: concentration (mg/L) at each node per mg in each PK state at the dose.
+            # (n, Q, 3)
+        inverse_volume_per_l: 1 / V1, to read the concentration.  # (n,)
+        chain_decay: p_j of each chain.  # (n, 2, MAX_CHAIN)
+        chain_fill: 1 - sum_(j<=l) p_j of each chain.  # (n, 2, MAX_CHAIN)
+        chain_weights: quadrature weights of the effect integral.  # (n, 2, MAX_CHAIN, Q)
+        ec50_power: EC50^gamma.  # (n,)
+        hill: gamma.  # (n,)
+        chain_lengths: compartments of each chain.  # (2,)
+    """
+
+    pk_step: np.ndarray
+    pk_nodes: np.ndarray
+    inverse_volume_per_l: np.ndarray
+    chain_decay: np.ndarray
+    chain_fill: np.ndarray
+    chain_weights: np.ndarray
+    ec50_power: np.ndarray
+    hill: np.ndarray
+    chain_lengths: np.ndarray
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """The arrays in the order the compiled step takes them."""
+        return (self.pk_step, self.pk_nodes, self.inverse_volume_per_l, self.chain_decay,
+                self.chain_fill, self.chain_weights, self.ec50_power, self.hill,
+                self.chain_lengths)
+
+
+def pk_matrix(params: WarfarinParameters, absorption_rate_per_h: float) -> np.ndarray:
+    """The linear PK system ``dx/dt = M x`` of (depot, central, peripheral) amounts, (n, 3, 3).
+
+    Examples:
+        >>> from pkgym.models.warfarin import Hamberg2010
+        >>> p = Hamberg2010().parameters(np.array([0]), np.array([0]), np.array([71.0]))
+        >>> pk_matrix(p, 2.0)[0].round(4).tolist()[:2]
+        [[-2.0, 0.0, 0.0], [2.0, -0.0243, 0.0]]
+    """
+    n = params.n_patients
+    v1, v2 = params.central_volume_l, params.peripheral_volume_l
+    q = params.intercompartmental_clearance_l_per_h
+    k12 = q / v1
+    k21 = np.where(v2 > 0, q / np.where(v2 > 0, v2, 1.0), 0.0)
+    matrix = np.zeros((n, PK_STATES, PK_STATES))
+    matrix[:, 0, 0] = -absorption_rate_per_h
+    matrix[:, 1, 0] = absorption_rate_per_h
+    matrix[:, 1, 1] = -(params.clearance_l_per_h / v1 + k12)
+    matrix[:, 1, 2] = k21
+    matrix[:, 2, 1] = k12
+    matrix[:, 2, 2] = -k21
+    return matrix
+
+
+def propagate(matrix: np.ndarray, times_h: np.ndarray) -> np.ndarray:
+    """``expm(M t)`` for each patient's matrix (n, 3, 3) and each time, shape (n, T, 3, 3).
+
+    By eigendecomposition (the eigenvalues of a mammillary PK system are real); rows whose
+    eigenvectors are nearly dependent (ka equal to a disposition rate) use ``scipy`` expm.
+
+    Examples:
+        >>> m = np.array([[[-2.0, 0, 0], [2.0, -0.1, 0], [0, 0, 0]]])
+        >>> bool(np.allclose(propagate(m, np.array([5.0]))[0, 0], expm(m[0] * 5.0)))
+        True
+    """
+    values, vectors = np.linalg.eig(matrix)
+    values, vectors = values.real, vectors.real
+    well_posed = np.linalg.cond(vectors) < 1e8
+    inverse = np.linalg.inv(np.where(well_posed[:, None, None], vectors, np.eye(3)))
+    growth = np.exp(values[:, None, :] * times_h[None, :, None])  # (n, T, 3)
+    out = np.einsum("nij,ntj,njk->ntik", vectors, growth, inverse)
+    for row in np.flatnonzero(~well_posed):
+        out[row] = expm(matrix[row][None] * times_h[:, None, None])
+    return out
+
+
+def day_constants(params: WarfarinParameters, structure: InrStructure,
+                  quadrature: DayQuadrature | None = None) -> DayConstants:
+    """Constants of the compiled day step for n patients (see the module docstring).
+
+    Examples:
+        >>> from pkgym.models.warfarin import Hamberg2010
+        >>> model = Hamberg2010()
+        >>> p = model.parameters(np.array([0]), np.array([0]), np.array([71.0]))
+        >>> c = day_constants(p, model.structure)
+        >>> c.pk_nodes.shape, c.chain_weights.shape
+        ((1, 35, 3), (1, 2, 6, 35))
+    """
+    nodes, weights = (quadrature or DayQuadrature()).nodes_and_weights()
+    matrix = pk_matrix(params, structure.absorption_rate_per_h)
+    times = np.append(nodes, HOURS_PER_DAY)
+    propagators = propagate(matrix, times)  # (n, Q + 1, 3, 3)
+    inverse_volume = 1.0 / params.central_volume_l
+    pk_nodes = propagators[:, :-1, 1, :] * inverse_volume[:, None, None]
+    lengths = np.array(structure.chain_lengths, dtype=np.int64)
+    if np.any(lengths < 1) or np.any(lengths > MAX_CHAIN):
+        raise ValueError(f"chain_lengths must be in 1..{MAX_CHAIN}, got {structure.chain_lengths}")
+    decay, fill, chain_weights = _chain_constants(params, lengths, nodes, weights)
+    return DayConstants(propagators[:, -1], pk_nodes, inverse_volume, decay, fill,
+                        chain_weights, params.ec50_mg_per_l ** params.hill, params.hill.copy(),
+                        lengths)
+
+
+def _chain_constants(params: WarfarinParameters, lengths: np.ndarray, nodes: np.ndarray,
+                     weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Erlang decay terms, fill terms and effect weights of both chains (module docstring)."""
+    n = params.n_patients
+    decay = np.zeros((n, 2, MAX_CHAIN))
+    chain_weights = np.zeros((n, 2, MAX_CHAIN, nodes.size))
+    factorials = np.cumprod(np.r_[1.0, np.arange(1.0, MAX_CHAIN)])
+    powers = np.arange(MAX_CHAIN)
+    for chain, mtt in enumerate((params.mtt1_h, params.mtt2_h)):
+        rate = lengths[chain] / mtt  # (n,)
+        day = rate * HOURS_PER_DAY
+        decay[:, chain] = np.exp(-day)[:, None] * day[:, None] ** powers / factorials
+        lag = rate[:, None] * (HOURS_PER_DAY - nodes)[None, :]  # (n, Q)
+        kernel = np.exp(-lag)[:, None, :] * lag[:, None, :] ** powers[None, :, None] \
+            / factorials[None, :, None]
+        chain_weights[:, chain] = rate[:, None, None] * weights[None, None, :] * kernel
+    fill = 1.0 - np.cumsum(decay, axis=2)
+    return decay, fill, chain_weights
+
+
+def initial_state(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Drug-naive state: no warfarin, every chain compartment at 1.
+
+    Examples:
+        >>> pk, chains = initial_state(2)
+        >>> pk.shape, chains.shape, float(chains.min())
+        ((2, 3), (2, 2, 6), 1.0)
+    """
+    return np.zeros((n, PK_STATES)), np.ones((n, 2, MAX_CHAIN))
+
+
+def chain_ends(chains: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Amounts in the last compartment of each chain, shape (n, 2).
+
+    Examples:
+        >>> chain_ends(np.ones((1, 2, 6)), np.array([3, 3])).tolist()
+        [[1.0, 1.0]]
+    """
+    return np.stack([chains[:, 0, lengths[0] - 1], chains[:, 1, lengths[1] - 1]], axis=1)
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _effects(constants_nodes: np.ndarray, ec50_power: float, hill: float, dosed: np.ndarray,
+             effects: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Emax effect E = C^g / (EC50^g + C^g) at each node of the day."""
+    for i in range(effects.shape[0]):
+        c = 0.0
+        for j in range(dosed.shape[0]):
+            c += constants_nodes[i, j] * dosed[j]
+        if c > 0.0:
+            power = np.exp(hill * np.log(c))
+            effects[i] = power / (ec50_power + power)
+        else:
+            effects[i] = 0.0
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _advance_chain(chain: np.ndarray, length: int, decay: np.ndarray, fill: np.ndarray,
+                   weights: np.ndarray, effects: np.ndarray) -> None:  # pragma: no cover
+    """One day of one transit chain, in place (module docstring)."""
+    for l in range(length - 1, -1, -1):  # noqa: E741 - downwards: chain[m < l] still old
+        value = fill[l]
+        for m in range(l + 1):
+            value += decay[l - m] * chain[m]
+        for i in range(effects.shape[0]):
+            value -= weights[l, i] * effects[i]
+        chain[l] = value
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _advance_rows(first: int, last: int, rows: np.ndarray, doses_mg: np.ndarray,
+                  pk: np.ndarray, chains: np.ndarray, pk_step: np.ndarray, pk_nodes: np.ndarray,
+                  inverse_volume_per_l: np.ndarray, chain_decay: np.ndarray,
+                  chain_fill: np.ndarray, chain_weights: np.ndarray, ec50_power: np.ndarray,
+                  hill: np.ndarray, chain_lengths: np.ndarray,
+                  concentrations: np.ndarray) -> None:  # pragma: no cover - compiled
+    """:func:`advance_days` for ``rows[first:last]``."""
+    effects = np.empty(pk_nodes.shape[1])
+    dosed = np.empty(PK_STATES)
+    for k in range(first, last):
+        p = rows[k]
+        for d in range(doses_mg.shape[1]):
+            for j in range(PK_STATES):
+                dosed[j] = pk[p, j]
+            dosed[0] += S_FRACTION * doses_mg[k, d]
+            _effects(pk_nodes[p], ec50_power[p], hill[p], dosed, effects)
+            for chain in range(2):
+                _advance_chain(chains[p, chain], chain_lengths[chain], chain_decay[p, chain],
+                               chain_fill[p, chain], chain_weights[p, chain], effects)
+            for i in range(PK_STATES):
+                value = 0.0
+                for j in range(PK_STATES):
+                    value += pk_step[p, i, j] * dosed[j]
+                pk[p, i] = value
+            concentrations[k, d] = pk[p, 1] * inverse_volume_per_l[p]
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _advance_parallel(rows: np.ndarray, doses_mg: np.ndarray, pk: np.ndarray,
+                      chains: np.ndarray, pk_step: np.ndarray, pk_nodes: np.ndarray,
+                      inverse_volume_per_l: np.ndarray, chain_decay: np.ndarray,
+                      chain_fill: np.ndarray, chain_weights: np.ndarray, ec50_power: np.ndarray,
+                      hill: np.ndarray, chain_lengths: np.ndarray,
+                      concentrations: np.ndarray,
+                      n_chunks: int) -> None:  # pragma: no cover - compiled
+    """:func:`_advance_rows` over ``n_chunks`` chunks of rows, run in parallel."""
+    size = (rows.shape[0] + n_chunks - 1) // n_chunks
+    for chunk in numba.prange(n_chunks):
+        first = chunk * size
+        last = min(first + size, rows.shape[0])
+        if first < last:
+            _advance_rows(first, last, rows, doses_mg, pk, chains, pk_step, pk_nodes,
+                          inverse_volume_per_l, chain_decay, chain_fill, chain_weights,
+                          ec50_power, hill, chain_lengths, concentrations)
+
+
+PARALLEL_FROM = 2048
+"""Batches of at least this many patients are split across numba's threads."""
+
+
+def advance_days(rows: np.ndarray, doses_mg: np.ndarray, pk: np.ndarray, chains: np.ndarray,
+                 constants: DayConstants, concentrations: np.ndarray) -> None:
+    """Give ``doses_mg[k, d]`` (racemic, mg) on day d to patient ``rows[k]``, in place.
+
+    ``pk`` (n, 3) and ``chains`` (n, 2, MAX_CHAIN) are advanced day by day for the listed
+    rows; ``concentrations[k, d]`` receives the S-warfarin concentration (mg/L) at the end
+    of day d. Large batches run on all of numba's threads.
+    """
+    kernel: Any = _advance_rows
+    if rows.shape[0] >= PARALLEL_FROM and numba.get_num_threads() > 1:
+        kernel = _advance_parallel
+        kernel(rows, doses_mg, pk, chains, *constants.arrays(), concentrations,
+               numba.get_num_threads())
+    else:
+        kernel(0, rows.shape[0], rows, doses_mg, pk, chains, *constants.arrays(),
+               concentrations)
+
+
+def simulate_inr(params: WarfarinParameters, structure: InrStructure, doses_mg: np.ndarray,
+                 quadrature: DayQuadrature | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """True INR and S-warfarin (mg/L) each morning for daily racemic doses, shape (n, days + 1).
+
+    Column 0 is the pre-dose morning; column d + 1 follows day d's dose.
+
+    Examples:
+        >>> from pkgym.models.warfarin import Hamberg2010
+        >>> model = Hamberg2010()
+        >>> p = model.parameters(np.array([0]), np.array([0]), np.array([60.0]))
+        >>> inr, conc = simulate_inr(p, model.structure, np.full((1, 14), 5.0))
+        >>> float(inr[0, 0]), 1.3 < float(inr[0, -1]) < 3.0
+        (1.0, True)
+    """
+    doses = np.asarray(doses_mg, dtype=np.float64)
+    n = params.n_patients
+    if doses.ndim != 2 or doses.shape[0] != n or not np.all(np.isfinite(doses)) \
+            or np.any(doses < 0):
+        raise ValueError(f"doses_mg must be finite, >= 0, shape ({n}, n_days), got {doses.shape}")
+    constants = day_constants(params, structure, quadrature)
+    pk, chains = initial_state(n)
+    inr = np.empty((n, doses.shape[1] + 1))
+    conc = np.zeros((n, doses.shape[1] + 1))
+    inr[:, 0] = structure.inr(chain_ends(chains, constants.chain_lengths))
+    rows = np.arange(n)
+    for d in range(doses.shape[1]):
+        advance_days(rows, doses[:, d:d + 1], pk, chains, constants, conc[:, d + 1:d + 2])
+        inr[:, d + 1] = structure.inr(chain_ends(chains, constants.chain_lengths))
+    return inr, conc
