@@ -7,14 +7,32 @@ from gymnasium.envs.registration import register, registry
 from pkgym.envs.vancomycin import ENV_ID as VANCOMYCIN_ID
 from pkgym.envs.vancomycin import VancomycinEnv, VancomycinVectorEnv
 from pkgym.envs.vancomycin_ward import VancomycinScenario
+from pkgym.envs.warfarin import ENV_ID as WARFARIN_ID
+from pkgym.envs.warfarin import PGX_ENV_ID as WARFARIN_PGX_ID
+from pkgym.envs.warfarin import (
+    WarfarinEnv,
+    WarfarinPGxEnv,
+    WarfarinPGxVectorEnv,
+    WarfarinVectorEnv,
+)
+from pkgym.envs.warfarin_clinic import WarfarinScenario
 from pkgym.scenarios import SCENARIO_TYPES
 
-__all__ = ["VANCOMYCIN_ID", "VancomycinEnv", "VancomycinScenario", "VancomycinVectorEnv"]
+__all__ = ["VANCOMYCIN_ID", "WARFARIN_ID", "WARFARIN_PGX_ID", "VancomycinEnv",
+           "VancomycinScenario", "VancomycinVectorEnv", "WarfarinEnv", "WarfarinPGxEnv",
+           "WarfarinPGxVectorEnv", "WarfarinScenario", "WarfarinVectorEnv"]
 
 SCENARIO_TYPES[VANCOMYCIN_ID] = VancomycinScenario
+SCENARIO_TYPES[WARFARIN_ID] = WarfarinScenario
+SCENARIO_TYPES[WARFARIN_PGX_ID] = WarfarinScenario
 
-if VANCOMYCIN_ID not in registry:
-    # No TimeLimit: the horizon comes from the scenario and the env truncates itself.
-    register(id=VANCOMYCIN_ID, entry_point="pkgym.envs.vancomycin:VancomycinEnv",
-             vector_entry_point="pkgym.envs.vancomycin:VancomycinVectorEnv",
-             max_episode_steps=None)
+# No TimeLimit: the horizon comes from the scenario and each env truncates itself.
+_ENTRY_POINTS = {
+    VANCOMYCIN_ID: ("pkgym.envs.vancomycin", "VancomycinEnv", "VancomycinVectorEnv"),
+    WARFARIN_ID: ("pkgym.envs.warfarin", "WarfarinEnv", "WarfarinVectorEnv"),
+    WARFARIN_PGX_ID: ("pkgym.envs.warfarin", "WarfarinPGxEnv", "WarfarinPGxVectorEnv"),
+}
+for _id, (_module, _single, _vector) in _ENTRY_POINTS.items():
+    if _id not in registry:
+        register(id=_id, entry_point=f"{_module}:{_single}",
+                 vector_entry_point=f"{_module}:{_vector}", max_episode_steps=None)

@@ -88,6 +88,18 @@ class DosingCore(ABC):
         """One patient's info with plain Python values (default: its row of :meth:`info`)."""
         return _unbatch(self.info(), row)
 
+    def action_space(self, continuous: bool) -> spaces.Space:
+        """The action space of one patient (default: the dose levels, or a Box)."""
+        return make_action_space(self.dose_levels_mg, continuous)
+
+    def decode_actions(self, actions: Any, continuous: bool, n: int) -> np.ndarray:
+        """The decisions (default: doses in mg, shape (n,)) that a batch of actions asks for."""
+        return actions_to_doses(actions, self.dose_levels_mg, continuous, n)
+
+    def encode_decisions(self, decisions: np.ndarray, continuous: bool) -> np.ndarray:
+        """The actions that give ``decisions`` (a policy's output; default: doses in mg)."""
+        return doses_to_actions(decisions, self.dose_levels_mg, continuous)
+
     @abstractmethod
     def render_text(self, row: int) -> str:
         """One patient's state as text."""
@@ -219,7 +231,7 @@ class DosingEnv(gym.Env[dict, Any]):
                              f"None, got {render_mode!r}")
         self.core, self.continuous, self.render_mode = core, continuous, render_mode
         self.observation_space = core.observation_space
-        self.action_space = make_action_space(core.dose_levels_mg, continuous)
+        self.action_space = core.action_space(continuous)
         self._streams: EpisodeStreams | None = None
         self._streams_of: np.random.Generator | None = None
 
@@ -237,8 +249,8 @@ class DosingEnv(gym.Env[dict, Any]):
 
     def step(self, action: Any):  # noqa: ANN201
         """Give the dose of ``action`` and advance one decision step."""
-        doses = actions_to_doses(action, self.core.dose_levels_mg, self.continuous, 1)
-        reward, terminated, truncated = self.core.step(np.array([0]), doses)
+        decisions = self.core.decode_actions(action, self.continuous, 1)
+        reward, terminated, truncated = self.core.step(np.array([0]), decisions)
         return (self.core.observe_row(0), float(reward[0]), bool(terminated[0]),
                 bool(truncated[0]), self.core.info_row(0))
 
@@ -290,7 +302,7 @@ class DosingVectorEnv(VectorEnv):
         self.num_envs = core.n_patients
         self.metadata = {**self.metadata, "autoreset_mode": mode}
         self.single_observation_space = core.observation_space
-        self.single_action_space = make_action_space(core.dose_levels_mg, continuous)
+        self.single_action_space = core.action_space(continuous)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._streams = [spawn_streams(seeding.np_random()[0]) for _ in range(self.num_envs)]
@@ -322,7 +334,7 @@ class DosingVectorEnv(VectorEnv):
 
     def step(self, actions: Any):  # noqa: ANN201
         """Advance every patient one decision step, autoresetting finished ones."""
-        doses = actions_to_doses(actions, self.core.dose_levels_mg, self.continuous, self.num_envs)
+        doses = self.core.decode_actions(actions, self.continuous, self.num_envs)
         n = self.num_envs
         reward, terminated, truncated = np.zeros(n), np.zeros(n, bool), np.zeros(n, bool)
         if self.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP and self._done.any():

@@ -21,7 +21,10 @@ def nonmem_dataset(
     infusion_h: np.ndarray,
     level_times_h: np.ndarray,
     levels_mg_per_l: np.ndarray,
-    covariates: Mapping[str, float | np.ndarray] | None = None,
+    covariates: Mapping[str, float | str | np.ndarray] | None = None,
+    *,
+    dose_cmt: int = 1,
+    observation_cmt: int = 1,
 ) -> pd.DataFrame:
     """Dose and observation records of one patient (TIME in h, AMT in mg, DV in mg/L).
 
@@ -34,6 +37,9 @@ def nonmem_dataset(
         levels_mg_per_l: measured levels.
         covariates: name -> a constant, or a function of the rows' TIME (h, array) giving
             one value per row (time-varying covariates such as creatinine).
+        dose_cmt, observation_cmt: compartment numbers of dose and observation records
+            (e.g. an oral depot 1 and an INR output 2). When they differ, an observation at a
+            dose time comes before the dose (a pre-dose sample, as clinics take them).
 
     Examples:
         >>> nonmem_dataset(1, np.array([0.0]), np.array([1000.0]), np.array([1.0]),
@@ -51,10 +57,11 @@ def nonmem_dataset(
                           "DV": np.nan, "MDV": 1, "EVID": 1})
     levels = pd.DataFrame({"TIME": level_times_h, "AMT": 0.0, "RATE": 0.0,
                            "DV": levels_mg_per_l, "MDV": 0, "EVID": 0})
+    doses["CMT"], levels["CMT"] = dose_cmt, observation_cmt
     table = pd.concat([doses, levels], ignore_index=True)
-    table = table.sort_values(["TIME", "EVID"], ascending=[True, False], kind="stable")
+    table = table.sort_values(["TIME", "EVID"], ascending=[True, dose_cmt != observation_cmt],
+                              kind="stable")
     table.insert(0, "ID", int(patient_id))
-    table["CMT"] = 1
     table = table.reset_index(drop=True)[list(COLUMNS)]
     for name, value in (covariates or {}).items():
         table[name] = value(table["TIME"].to_numpy()) if callable(value) else value

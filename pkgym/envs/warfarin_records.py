@@ -1,0 +1,220 @@
+"""What the warfarin clinic holds for each patient: who they are, what was given and measured.
+
+The records are batched arrays (n patients first) that the core fills in place day by day.
+Observation-side arrays (doses, INR results) are kept in float32 as the clinic reports them,
+so building an observation is a copy; the true course stays float64.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pkgym.models.warfarin import WarfarinParameters, measure_log_normal
+from pkgym.models.warfarin_kernel import initial_state
+from pkgym.populations.cohort import validate_cohort
+from pkgym.populations.warfarin import (
+    CYP2C9_DIPLOTYPES,
+    RACES,
+    VKORC1_GENOTYPES,
+    WARFARIN_COHORT_SCHEMA,
+    genotype_codes,
+)
+
+PATIENT_KEYS = ("age_years", "is_female", "weight_kg", "height_cm", "race", "cyp2c9",
+                "vkorc1", "amiodarone", "enzyme_inducer")
+"""Covariates a pinned patient must give (etas ``eta_<name>`` and ``id`` are optional)."""
+PLACEHOLDER = {"age_years": 60.0, "is_female": 0.0, "weight_kg": 80.0, "height_cm": 175.0,
+               "race": "white", "cyp2c9": "*1/*1", "vkorc1": "G/A", "amiodarone": 0.0,
+               "enzyme_inducer": 0.0}
+"""The patient every slot holds before its first reset."""
+INR_REPORT_HIGH = 25.0
+"""Measured INRs are reported up to this value (the observation's bound)."""
+
+
+@dataclass(slots=True)
+class ClinicPatients:
+    """Fixed characteristics of each patient (all (n,) except ``etas``).
+
+    ``race``, ``cyp2c9`` and ``vkorc1`` are indices into ``RACES``, ``CYP2C9_DIPLOTYPES`` and
+    ``VKORC1_GENOTYPES``.
+    """
+
+    age_years: np.ndarray
+    is_female: np.ndarray
+    weight_kg: np.ndarray
+    height_cm: np.ndarray
+    race: np.ndarray
+    cyp2c9: np.ndarray
+    vkorc1: np.ndarray
+    amiodarone: np.ndarray
+    enzyme_inducer: np.ndarray
+    etas: np.ndarray  # (n, n_etas)
+
+
+@dataclass(slots=True)
+class ClinicRecords:
+    """Everything that happened to each patient, true and measured (batched, in place).
+
+    Attributes:
+        patients, params: who the patients are and their true PK/PD parameters.
+        pk, chains: true drug amounts (n, 3) and transit-chain state (n, 2, 6).
+        day: the current morning (0 = first day).  # (n,)
+        doses_mg, doses_f32: dose given each day (float64 and the observation's float32).
+            # (n, n_days)
+        inr, concentration: true INR and S-warfarin (mg/L) each morning.  # (n, n_days + 1)
+        inr_days, inr_values, inr_mask: the k-th measured INR's day, value, presence
+            (float32).  # (n, n_days)
+        n_tests, last_test_day, next_test_day, in_range_streak: the clinic's schedule
+            state.  # (n,)
+        bleeding, thromboembolism: events during each day.  # (n, n_days)
+        reward: the last step's reward.  # (n,)
+        assay_normals, event_uniforms: the episode's pre-drawn noise.  # (n, n_days[, 2])
+        patient_id: cohort id of a pinned patient, -1 for a drawn one.  # (n,)
+        seed_entropy: root seed entropy of the env slot (Python ints).  # (n,)
+    """
+
+    patients: ClinicPatients
+    params: WarfarinParameters
+    pk: np.ndarray
+    chains: np.ndarray
+    day: np.ndarray
+    doses_mg: np.ndarray
+    doses_f32: np.ndarray
+    inr: np.ndarray
+    concentration: np.ndarray
+    inr_days: np.ndarray
+    inr_values: np.ndarray
+    inr_mask: np.ndarray
+    n_tests: np.ndarray
+    last_test_day: np.ndarray
+    next_test_day: np.ndarray
+    in_range_streak: np.ndarray
+    bleeding: np.ndarray
+    thromboembolism: np.ndarray
+    reward: np.ndarray
+    assay_normals: np.ndarray
+    event_uniforms: np.ndarray
+    patient_id: np.ndarray
+    seed_entropy: np.ndarray
+
+
+def pinned_patient(given: Mapping[str, Any], settings: Any) -> dict[str, Any]:
+    """A pinned patient's covariates (validated against the cohort schema), etas and id.
+
+    Examples:
+        >>> from pkgym.envs.warfarin_core import clinic_settings
+        >>> from pkgym.envs.warfarin_clinic import WarfarinScenario
+        >>> settings = clinic_settings(WarfarinScenario(), None, False, False)
+        >>> pinned_patient({**PLACEHOLDER, "eta_CL": 0.1}, settings)["eta_CL"]
+        0.1
+    """
+    row = dict(given.items())
+    eta_keys = settings.model.variability.eta_columns
+    unknown = sorted(set(row) - set(PATIENT_KEYS) - set(eta_keys) - {"id"})
+    if unknown:
+        raise ValueError(f"unknown patient field(s) {unknown}; allowed: "
+                         f"{PATIENT_KEYS + tuple(eta_keys) + ('id',)}")
+    frame = validate_cohort(pd.DataFrame([{key: row.get(key) for key in PATIENT_KEYS}]),
+                            WARFARIN_COHORT_SCHEMA)
+    out: dict[str, Any] = {key: frame[key].iloc[0] for key in PATIENT_KEYS}
+    out.update({key: float(row[key]) for key in (*eta_keys, "id") if key in row})
+    return out
+
+
+def _patient_table(settings: Any, draws: Mapping[str, np.ndarray] | None,
+                   pinned: list[dict[str, Any] | None] | None, n: int) -> dict[str, np.ndarray]:
+    """Covariates and etas of n new patients: drawn, pinned over drawn, or placeholders."""
+    variability = settings.model.variability
+    if draws is None:
+        table = {key: np.array([value] * n, dtype=object if isinstance(value, str) else float)
+                 for key, value in PLACEHOLDER.items()}
+        etas = np.zeros((n, len(variability.names)))
+    else:
+        table = dict(settings.population.from_uniforms(draws["covariates"]))
+        etas = variability.etas_from_normals(draws["eta"])
+    table = {key: np.asarray(table[key]).astype(object if key in ("race", "cyp2c9", "vkorc1")
+                                                else np.float64) for key in PATIENT_KEYS}
+    table["id"] = np.full(n, -1, dtype=np.int64)
+    for k, row in enumerate(pinned or []):
+        if row is None:
+            continue
+        for key in (*PATIENT_KEYS, "id"):
+            if key in row:
+                table[key][k] = row[key]
+        for j, name in enumerate(variability.eta_columns):
+            if name in row:
+                etas[k, j] = row[name]
+    table["etas"] = etas
+    return table
+
+
+def new_records(settings: Any, draws: Mapping[str, np.ndarray] | None,
+                pinned: list[dict[str, Any] | None] | None,
+                seed_entropy: np.ndarray) -> ClinicRecords:
+    """Records of fresh episodes at day 0 with the baseline INR measured.
+
+    ``draws=None`` builds noise-free placeholder patients (before the first reset).
+    """
+    n, n_days = seed_entropy.shape[0], settings.scenario.n_days
+    t = _patient_table(settings, draws, pinned, n)
+    patients = ClinicPatients(
+        t["age_years"], t["is_female"], t["weight_kg"], t["height_cm"],
+        genotype_codes(t["race"], RACES, name="race"),
+        genotype_codes(t["cyp2c9"], CYP2C9_DIPLOTYPES, name="cyp2c9"),
+        genotype_codes(t["vkorc1"], VKORC1_GENOTYPES, name="vkorc1"),
+        t["amiodarone"], t["enzyme_inducer"], t["etas"])
+    params = settings.model.parameters(patients.cyp2c9, patients.vkorc1, patients.age_years,
+                                       patients.etas)
+    pk, chains = initial_state(n)
+    structure = settings.model.structure
+    inr = np.zeros((n, n_days + 1))
+    inr[:, 0] = structure.baseline_inr
+    per_day = np.zeros((n, n_days))
+    records = ClinicRecords(
+        patients=patients, params=params, pk=pk, chains=chains,
+        day=np.zeros(n, dtype=np.int64), doses_mg=per_day, doses_f32=per_day.astype(np.float32),
+        inr=inr, concentration=np.zeros((n, n_days + 1)),
+        inr_days=per_day.astype(np.float32), inr_values=per_day.astype(np.float32),
+        inr_mask=per_day.astype(np.float32), n_tests=np.zeros(n, dtype=np.int64),
+        last_test_day=np.full(n, -1, dtype=np.int64), next_test_day=np.zeros(n, dtype=np.int64),
+        in_range_streak=np.zeros(n, dtype=np.int64), bleeding=per_day.astype(bool),
+        thromboembolism=per_day.astype(bool), reward=np.zeros(n),
+        assay_normals=np.zeros((n, n_days)) if draws is None else draws["assay"],
+        event_uniforms=np.ones((n, n_days, 2)) if draws is None else draws["events"],
+        patient_id=t["id"].astype(np.int64), seed_entropy=seed_entropy)
+    measure_inr(records, settings, np.arange(n), np.zeros(n, dtype=np.int64))
+    return records
+
+
+def measure_inr(records: ClinicRecords, settings: Any, rows: np.ndarray,
+                days: np.ndarray) -> None:
+    """Measure the INR of ``rows`` whose test falls on this morning (``days``), in place.
+
+    The result is the true INR with the assay's log-normal error, rounded as the lab reports
+    it. Unless the policy chooses test days, the clinic's schedule sets the next test.
+    """
+    scenario = settings.scenario
+    due = (days == records.next_test_day[rows]) & (days < scenario.n_days)
+    if not due.any():
+        return
+    rows, days = rows[due], days[due]
+    true = records.inr[rows, days]
+    measured = np.round(measure_log_normal(true, records.assay_normals[rows, days],
+                                           scenario.assay_log_sd), scenario.inr_report_decimals)
+    measured = np.minimum(measured, INR_REPORT_HIGH)
+    slots = records.n_tests[rows]
+    records.inr_days[rows, slots] = days
+    records.inr_values[rows, slots] = measured
+    records.inr_mask[rows, slots] = 1.0
+    records.n_tests[rows] += 1
+    records.last_test_day[rows] = days
+    low, high = scenario.target_inr
+    in_range = (measured >= low) & (measured <= high)
+    records.in_range_streak[rows] = np.where(in_range, records.in_range_streak[rows] + 1, 0)
+    records.next_test_day[rows] = scenario.monitoring.next_test_day(
+        days, records.in_range_streak[rows])

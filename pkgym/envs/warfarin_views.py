@@ -1,0 +1,135 @@
+"""Views of the warfarin clinic's records: ``info``, text, a figure and a NONMEM-style dataset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from pkgym.envs.nonmem import nonmem_dataset
+from pkgym.models.warfarin_kernel import DayConstants
+from pkgym.populations.warfarin import CYP2C9_DIPLOTYPES, RACES, VKORC1_GENOTYPES
+
+HOURS_PER_DAY = 24.0
+
+
+def info(records: Any, settings: Any, constants: DayConstants,
+         rows: np.ndarray) -> dict[str, np.ndarray]:
+    """Clinical metrics of the last day and the hidden truth of ``rows`` (fresh arrays).
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> env = gym.make("pkgym/Warfarin-v0")
+        >>> _, first = env.reset(seed=0)
+        >>> first["inr"], first["inr_tested"], first["day"]
+        (1.0, True, 0)
+    """
+    r = records
+    day = r.day[rows]
+    last = np.maximum(day - 1, 0)
+    started = day > 0
+    inr = r.inr[rows, day]
+    low, high = settings.scenario.target_inr
+    tested = r.last_test_day[rows] == day
+    slot = np.maximum(r.n_tests[rows] - 1, 0)
+    params = r.params
+    return {
+        "day": day.copy(), "dose_mg": np.where(started, r.doses_mg[rows, last], 0.0),
+        "inr": inr, "in_therapeutic_range": (inr >= low) & (inr <= high),
+        "inr_tested": tested,
+        "inr_measured": np.where(tested, r.inr_values[rows, slot].astype(np.float64), 0.0),
+        "s_warfarin_mg_per_l": r.concentration[rows, day],
+        "bleeding_event": r.bleeding[rows, last] & started,
+        "thromboembolic_event": r.thromboembolism[rows, last] & started,
+        "bleeding_events": r.bleeding[rows].sum(axis=1),
+        "thromboembolic_events": r.thromboembolism[rows].sum(axis=1),
+        "clearance_l_per_h": params.clearance_l_per_h[rows].copy(),
+        "central_volume_l": params.central_volume_l[rows].copy(),
+        "ec50_mg_per_l": params.ec50_mg_per_l[rows].copy(),
+        "mtt1_h": params.mtt1_h[rows].copy(), "mtt2_h": params.mtt2_h[rows].copy(),
+        "cyp2c9": r.patients.cyp2c9[rows].copy(), "vkorc1": r.patients.vkorc1[rows].copy(),
+        "pk_amounts_mg": r.pk[rows].copy(), "transit_amounts": r.chains[rows].copy(),
+        "patient_id": r.patient_id[rows].copy(), "seed_entropy": r.seed_entropy[rows],
+    }
+
+
+def render_text(records: Any, settings: Any, row: int) -> str:
+    """A line: day, last dose, true and last measured INR, events.
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> env = gym.make("pkgym/Warfarin-v0", render_mode="ansi")
+        >>> _ = env.reset(seed=0)
+        >>> env.render()[:30]
+        'day 0/90  last dose 0 mg  INR '
+    """
+    r, day = records, int(records.day[row])
+    dose = r.doses_mg[row, day - 1] if day else 0.0
+    n = int(r.n_tests[row])
+    measured = f"{r.inr_values[row, n - 1]:.1f} on day {int(r.inr_days[row, n - 1])}" if n \
+        else "none"
+    events = int(r.bleeding[row].sum()), int(r.thromboembolism[row].sum())
+    return (f"day {day}/{settings.scenario.n_days}  last dose {dose:g} mg  INR "
+            f"{r.inr[row, day]:.2f} (last measured {measured})  S-warfarin "
+            f"{r.concentration[row, day]:.3f} mg/L  bleeds {events[0]}  clots {events[1]}")
+
+
+def render_figure(records: Any, settings: Any, row: int) -> Figure:
+    """True INR each morning, measured INRs and the target range (top); daily doses (bottom).
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> env = gym.make("pkgym/Warfarin-v0")
+        >>> _ = env.reset(seed=0)
+        >>> core = env.unwrapped.core
+        >>> len(render_figure(core.records, core.settings, 0).axes)
+        2
+    """
+    r, day = records, int(records.day[row])
+    fig = Figure(figsize=(8, 5), dpi=80)
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    days = np.arange(day + 1)
+    top.plot(days, r.inr[row, :day + 1], color="tab:blue", label="true INR")
+    mask = r.inr_mask[row] > 0
+    top.plot(r.inr_days[row, mask], r.inr_values[row, mask], "o", color="tab:red",
+             label="measured INR")
+    low, high = settings.scenario.target_inr
+    top.axhspan(low, high, color="green", alpha=0.12, label="target")
+    for flags, marker, name in ((r.bleeding[row, :day], "v", "bleeding"),
+                                (r.thromboembolism[row, :day], "^", "thromboembolism")):
+        if flags.any():
+            top.plot(np.flatnonzero(flags) + 1, r.inr[row, np.flatnonzero(flags) + 1], marker,
+                     color="black", markersize=10, label=name)
+    top.set(ylabel="INR", title=f"warfarin, day {day}")
+    top.legend(loc="upper left", fontsize=8)
+    bottom.bar(np.arange(day), r.doses_mg[row, :day], color="tab:gray", width=0.8)
+    bottom.set(xlabel="day", ylabel="dose (mg)")
+    fig.tight_layout()
+    return fig
+
+
+def episode_dataset(records: Any, settings: Any, row: int) -> pd.DataFrame:
+    """Doses (oral, CMT 1) and measured INRs (DV, CMT 2) of one patient, with covariates.
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> env = gym.make("pkgym/Warfarin-v0")
+        >>> _ = env.reset(seed=0)
+        >>> _ = env.step(10)
+        >>> env.unwrapped.episode_dataset()[["TIME", "AMT", "DV", "EVID", "CMT"]].values.tolist()
+        [[0.0, 0.0, 1.0, 0.0, 2.0], [0.0, 5.0, nan, 1.0, 1.0]]
+    """
+    r, day = records, int(records.day[row])
+    p = r.patients
+    mask = r.inr_mask[row] > 0
+    covariates = {"AGE": float(p.age_years[row]), "SEX": float(p.is_female[row]),
+                  "WT": float(p.weight_kg[row]), "HT": float(p.height_cm[row]),
+                  "RACE": RACES[p.race[row]], "CYP2C9": CYP2C9_DIPLOTYPES[p.cyp2c9[row]],
+                  "VKORC1": VKORC1_GENOTYPES[p.vkorc1[row]],
+                  "AMIO": float(p.amiodarone[row]), "INDUCER": float(p.enzyme_inducer[row])}
+    return nonmem_dataset(
+        int(r.patient_id[row]), np.arange(day) * HOURS_PER_DAY, r.doses_mg[row, :day],
+        np.zeros(day), r.inr_days[row, mask].astype(np.float64) * HOURS_PER_DAY,
+        r.inr_values[row, mask].astype(np.float64), covariates, dose_cmt=1, observation_cmt=2)
