@@ -37,9 +37,10 @@ def nonmem_dataset(
         levels_mg_per_l: measured levels.
         covariates: name -> a constant, or a function of the rows' TIME (h, array) giving
             one value per row (time-varying covariates such as creatinine).
-        dose_cmt, observation_cmt: compartment numbers of dose and observation records
-            (e.g. an oral depot 1 and an INR output 2). When they differ, an observation at a
-            dose time comes before the dose (a pre-dose sample, as clinics take them).
+        dose_cmt: compartment number of dose records (e.g. an oral depot, 1).
+        observation_cmt: compartment number of observation records (e.g. an INR output, 2).
+            When it differs from ``dose_cmt``, an observation at a dose time comes before
+            the dose (a pre-dose sample, as clinics take them).
 
     Examples:
         >>> nonmem_dataset(1, np.array([0.0]), np.array([1000.0]), np.array([1.0]),

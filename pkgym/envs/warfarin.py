@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from gymnasium.vector import AutoresetMode
 
@@ -66,10 +67,14 @@ class WarfarinEnv(DosingEnv):
 
     | key | shape | unit |
     |---|---|---|
-    | ``covariates`` | (10,) | age (y), female, weight (kg), height (cm), race one-hot (white, asian, black, other), amiodarone, enzyme inducer |
-    | ``genotype`` | (9,) | only in ``WarfarinPGx-v0``: CYP2C9 one-hot (*1/*1 ... *3/*3), VKORC1 -1639 one-hot (G/G, G/A, A/A) |
+    | ``covariates`` | (10,) | age (y), female, weight (kg), height (cm), race one-hot |
+    | | | (white, asian, black, other), amiodarone, enzyme inducer (0/1) |
+    | ``genotype`` | (9,) | ``WarfarinPGx-v0`` only: CYP2C9 one-hot (*1/*1 ... *3/*3), |
+    | | | then VKORC1 -1639 one-hot (G/G, G/A, A/A) |
     | ``doses_mg`` | (n_days,) | dose given each day, 0 for days to come |
-    | ``inr_days``, ``inr_values``, ``inr_mask`` | (n_days,) | k-th measured INR: day, value (1 decimal), 1 if measured |
+    | ``inr_days`` | (n_days,) | day of the k-th measured INR |
+    | ``inr_values`` | (n_days,) | the k-th measured INR (1 decimal) |
+    | ``inr_mask`` | (n_days,) | 1 where the k-th INR has been measured |
     | ``day`` | (1,) | today (0 = first day) |
     | ``days_since_last_inr`` | (1,) | 0 on a test morning |
     | ``days_to_next_inr`` | (1,) | days to the next scheduled test |
@@ -133,9 +138,9 @@ class WarfarinPGxEnv(WarfarinEnv):
     """:class:`WarfarinEnv` with the patient's CYP2C9 and VKORC1 genotype observed."""
 
     def __init__(self, scenario: WarfarinScenario | str | os.PathLike | None = None,
-                 **kwargs: object) -> None:
+                 **kwargs: Any) -> None:
         """As :class:`WarfarinEnv` with ``genotype_guided=True``."""
-        super().__init__(scenario, genotype_guided=True, **kwargs)  # type: ignore[arg-type]
+        super().__init__(scenario, genotype_guided=True, **kwargs)
 
 
 class WarfarinPGxVectorEnv(WarfarinVectorEnv):
@@ -143,7 +148,6 @@ class WarfarinPGxVectorEnv(WarfarinVectorEnv):
 
     def __init__(self, num_envs: int = 1,
                  scenario: WarfarinScenario | str | os.PathLike | None = None,
-                 **kwargs: object) -> None:
+                 **kwargs: Any) -> None:
         """As :class:`WarfarinVectorEnv` with ``genotype_guided=True``."""
-        super().__init__(num_envs, scenario, genotype_guided=True,  # type: ignore[arg-type]
-                         **kwargs)
+        super().__init__(num_envs, scenario, genotype_guided=True, **kwargs)

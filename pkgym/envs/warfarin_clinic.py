@@ -14,11 +14,14 @@ import numpy as np
 from gymnasium import spaces
 
 from pkgym.envs.base import ObservationModel, RewardFn
+from pkgym.envs.warfarin_day import event_probability, next_test_day
 from pkgym.models.warfarin import Hamberg2007, Hamberg2010
 from pkgym.populations.warfarin import CYP2C9_DIPLOTYPES, VKORC1_GENOTYPES, WARFARIN_POPULATIONS
 from pkgym.scenarios import load_scenario
 
 DAYS_PER_YEAR = 365.25
+INR_HIGH = 25.0
+"""Measured INRs are reported up to this value (the observation's bound)."""
 MAX_TEST_INTERVAL_DAYS = 28
 """Longest interval a policy may choose between INR tests."""
 
@@ -61,15 +64,18 @@ class MonitoringSchedule:
             ...                 np.array([0, 0, 1, 2, 3, 4])).tolist()
             [3, 8, 21, 35, 63, 77]
         """
-        initial = np.asarray(self.initial_days, dtype=np.int64)
-        upcoming = np.searchsorted(initial, day, side="right")
-        stable = np.asarray(self.stable_intervals_days, dtype=np.int64)
-        rank = in_range_streak - self.in_range_to_extend
-        interval = np.where(rank >= 0, stable[np.clip(rank, 0, len(stable) - 1)]
-                            if stable.size else self.interval_days, self.interval_days)
-        later = day + interval
-        padded = np.append(initial, 0)
-        return np.where(upcoming < initial.size, padded[upcoming], later)
+        days, streaks = np.broadcast_arrays(np.asarray(day, dtype=np.int64),
+                                            np.asarray(in_range_streak, dtype=np.int64))
+        initial, stable = self.packed()
+        return np.array([next_test_day(int(d), int(k), initial, self.interval_days,
+                                       self.in_range_to_extend, stable)
+                         for d, k in zip(days.ravel(), streaks.ravel(), strict=True)],
+                        dtype=np.int64).reshape(days.shape)
+
+    def packed(self) -> tuple[np.ndarray, np.ndarray]:
+        """The initial test days and the stable intervals as int64 arrays (for kernels)."""
+        return (np.asarray(self.initial_days, dtype=np.int64).reshape(-1),
+                np.asarray(self.stable_intervals_days, dtype=np.int64).reshape(-1))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -109,13 +115,25 @@ class EventHazards:
             >>> (clot[0] / clot[1]).round(3), (bleed[2] / bleed[1]).round(1)
             (np.float64(3.5), np.float64(21.8))
         """
-        band = np.searchsorted(np.asarray(self.band_edges_inr), inr, side="right")
-        scale = 1.0 if self.enabled else 0.0
-        bleed = self.bleeding_per_year_in_range * np.asarray(self.bleeding_relative_risk)[band]
-        clot = self.thromboembolism_per_year_in_range * np.asarray(
-            self.thromboembolism_relative_risk)[band]
-        return (-np.expm1(-scale * bleed / DAYS_PER_YEAR),
-                -np.expm1(-scale * clot / DAYS_PER_YEAR))
+        edges, bleed_rr, clot_rr = self.packed()
+        bleed_rate, clot_rate = self.rates_per_day
+        values = np.asarray(inr, dtype=np.float64)
+        bleed = [event_probability(float(v), edges, bleed_rr, bleed_rate) for v in values.ravel()]
+        clot = [event_probability(float(v), edges, clot_rr, clot_rate) for v in values.ravel()]
+        return (np.reshape(bleed, values.shape), np.reshape(clot, values.shape))
+
+    @property
+    def rates_per_day(self) -> tuple[float, float]:
+        """In-range hazards of bleeding and thromboembolism per day (0 when disabled)."""
+        scale = 1.0 / DAYS_PER_YEAR if self.enabled else 0.0
+        return (self.bleeding_per_year_in_range * scale,
+                self.thromboembolism_per_year_in_range * scale)
+
+    def packed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Band edges and the two relative-risk tables as float arrays (for kernels)."""
+        return (np.asarray(self.band_edges_inr, dtype=np.float64),
+                np.asarray(self.bleeding_relative_risk, dtype=np.float64),
+                np.asarray(self.thromboembolism_relative_risk, dtype=np.float64))
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +143,7 @@ class InrOutcome:
     Attributes:
         inr: true INR the next morning.
         distance_to_range: INR units outside the target range (0 inside).
-        in_range, above_high, below_low: INR in range, above the bleeding threshold, below
-            the thrombosis threshold.
+        in_range: whether the INR is in the target range.
         bleeding, thromboembolism: whether the event happened during the day.
         tested: whether an INR test was done on the morning the day started.
     """
@@ -134,8 +151,6 @@ class InrOutcome:
     inr: np.ndarray
     distance_to_range: np.ndarray
     in_range: np.ndarray
-    above_high: np.ndarray
-    below_low: np.ndarray
     bleeding: np.ndarray
     thromboembolism: np.ndarray
     tested: np.ndarray
@@ -253,6 +268,22 @@ class WarfarinScenario:
         return self.hamberg.residual_inr_log_sd
 
 
+def clinic_parameters(scenario: WarfarinScenario) -> tuple[np.ndarray, ...]:
+    """The scenario's clinic rules packed for :func:`pkgym.envs.warfarin_day.clinic_day`.
+
+    Examples:
+        >>> clinic_parameters(WarfarinScenario())[0][:2].tolist()
+        [2.0, 3.0]
+    """
+    low, high = scenario.target_inr
+    bleed, clot = scenario.events.rates_per_day
+    monitoring = scenario.monitoring
+    params = np.array([low, high, scenario.assay_log_sd, scenario.inr_report_decimals,
+                       scenario.n_days, monitoring.interval_days, monitoring.in_range_to_extend,
+                       INR_HIGH, bleed, clot], dtype=np.float64)
+    return (params, *scenario.events.packed(), *monitoring.packed())
+
+
 def resolve_scenario(scenario: WarfarinScenario | str | os.PathLike | None,
                      env_id: str) -> WarfarinScenario:
     """A scenario object from an object, a YAML path, or ``None`` (the defaults).
@@ -275,7 +306,7 @@ def resolve_scenario(scenario: WarfarinScenario | str | os.PathLike | None,
 COVARIATE_HIGHS = np.array([120.0, 1.0, 300.0, 250.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
 """Upper bounds of the covariates (age y, female, weight kg, height cm, 4 race flags,
 amiodarone, enzyme inducer)."""
-INR_HIGH = 25.0
+COVARIATE_HIGHS_F32 = COVARIATE_HIGHS.astype(np.float32)
 
 
 class ClinicObservation(ObservationModel):
@@ -288,7 +319,7 @@ class ClinicObservation(ObservationModel):
         def box(size: int, high: float | np.ndarray) -> spaces.Box:
             return spaces.Box(0.0, np.broadcast_to(np.float32(high), (size,)), dtype=np.float32)
 
-        keys = {"covariates": box(len(COVARIATE_HIGHS), COVARIATE_HIGHS)}
+        keys: dict[str, spaces.Space] = {"covariates": box(len(COVARIATE_HIGHS), COVARIATE_HIGHS)}
         if settings.genotype_guided:
             keys["genotype"] = box(len(CYP2C9_DIPLOTYPES) + len(VKORC1_GENOTYPES), 1.0)
         keys.update({
@@ -301,20 +332,10 @@ class ClinicObservation(ObservationModel):
 
     def __call__(self, records: Any, settings: Any) -> dict[str, np.ndarray]:
         """Batched observation of all patients."""
-        p, f32 = records.patients, np.float32
-        n = p.age_years.shape[0]
-        covariates = np.zeros((n, len(COVARIATE_HIGHS)), dtype=f32)
-        covariates[:, 0], covariates[:, 1] = p.age_years, p.is_female
-        covariates[:, 2], covariates[:, 3] = p.weight_kg, p.height_cm
-        covariates[np.arange(n), 4 + p.race] = 1.0
-        covariates[:, 8], covariates[:, 9] = p.amiodarone, p.enzyme_inducer
-        out = {"covariates": np.minimum(covariates, COVARIATE_HIGHS.astype(f32))}
+        out = {"covariates": np.minimum(records.covariates_f32, COVARIATE_HIGHS_F32)}
         if settings.genotype_guided:
-            genotype = np.zeros((n, len(CYP2C9_DIPLOTYPES) + len(VKORC1_GENOTYPES)), dtype=f32)
-            genotype[np.arange(n), p.cyp2c9] = 1.0
-            genotype[np.arange(n), len(CYP2C9_DIPLOTYPES) + p.vkorc1] = 1.0
-            out["genotype"] = genotype
-        day = records.day
+            out["genotype"] = records.genotype_f32.copy()
+        day, f32 = records.day, np.float32
         out.update({
             "doses_mg": records.doses_f32.copy(), "inr_days": records.inr_days.copy(),
             "inr_values": records.inr_values.copy(), "inr_mask": records.inr_mask.copy(),

@@ -19,9 +19,15 @@ from matplotlib.figure import Figure
 
 from pkgym.envs import warfarin_views
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
-from pkgym.envs.warfarin_clinic import MAX_TEST_INTERVAL_DAYS, InrOutcome, WarfarinScenario
-from pkgym.envs.warfarin_records import measure_inr, new_records, pinned_patient
-from pkgym.models.warfarin_kernel import advance_days, chain_ends, day_constants
+from pkgym.envs.warfarin_clinic import (
+    MAX_TEST_INTERVAL_DAYS,
+    InrOutcome,
+    WarfarinScenario,
+    clinic_parameters,
+)
+from pkgym.envs.warfarin_day import clinic_day
+from pkgym.envs.warfarin_records import new_records, pinned_patient, records_tuple
+from pkgym.models.warfarin_kernel import advance_days, day_constants
 from pkgym.populations import Population
 from pkgym.populations.warfarin import WARFARIN_POPULATIONS
 
@@ -54,6 +60,8 @@ class WarfarinCore(DosingCore):
         self.dose_levels_mg = settings.scenario.dose_levels_mg
         self.observation_space = observation_model.space(settings)
         self.structure = settings.scenario.hamberg.structure
+        self._inr_form = self.structure.packed()
+        self._clinic = clinic_parameters(settings.scenario)
         self.records = new_records(settings, None, None, np.zeros(self.n_patients, object))
         self.constants = day_constants(self.records.params, self.structure)
 
@@ -129,39 +137,23 @@ class WarfarinCore(DosingCore):
         if np.any(day >= scenario.n_days):
             raise RuntimeError("the episode is over (truncated): call reset() first")
         decisions = np.asarray(doses_mg, dtype=np.float64)
-        doses = decisions[:, 0] if decisions.ndim == 2 else decisions
-        tested = rec.last_test_day[rows] == day
-        if decisions.ndim == 2:
-            rec.next_test_day[rows] = np.where(tested, day + decisions[:, 1].astype(np.int64),
-                                               rec.next_test_day[rows])
-        rec.doses_mg[rows, day] = doses
-        rec.doses_f32[rows, day] = doses
+        doses = np.ascontiguousarray(decisions[:, 0] if decisions.ndim == 2 else decisions)
+        chosen = (decisions[:, 1].astype(np.int64) if decisions.ndim == 2
+                  else np.zeros(rows.size, dtype=np.int64))
         concentrations = np.empty((rows.size, 1))
         advance_days(rows, doses[:, None], rec.pk, rec.chains, self.constants, concentrations)
-        after = day + 1
-        inr = self.structure.inr(chain_ends(rec.chains[rows], self.constants.chain_lengths))
-        bleeding, clot = self._events(rows, day, rec.inr[rows, day], inr)
-        rec.inr[rows, after], rec.concentration[rows, after] = inr, concentrations[:, 0]
-        rec.day[rows] = after
-        measure_inr(rec, self.settings, rows, after)
+        inr, bleeding, clot = np.empty(rows.size), np.empty(rows.size, bool), \
+            np.empty(rows.size, bool)
+        tested = np.empty(rows.size, bool)
+        clinic_day(rows, doses, chosen, concentrations[:, 0], rec.chains,
+                   self.constants.chain_lengths, self._inr_form, records_tuple(rec),
+                   self._clinic, (inr, bleeding, clot, tested))
         low, high = scenario.target_inr
         outcome = InrOutcome(inr, np.maximum(low - inr, 0) + np.maximum(inr - high, 0),
-                             (inr >= low) & (inr <= high), inr > 4.0, inr < 1.5, bleeding,
-                             clot, tested)
+                             (inr >= low) & (inr <= high), bleeding, clot, tested)
         reward = np.asarray(self.reward_fn(outcome, doses), dtype=np.float64)
         rec.reward[rows] = reward
-        return reward, np.zeros(rows.size, dtype=bool), after >= scenario.n_days
-
-    def _events(self, rows: np.ndarray, day: np.ndarray, inr_before: np.ndarray,
-                inr_after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Bleeding and thromboembolism during the day, at the day's mean INR."""
-        rec = self.records
-        p_bleed, p_clot = self.settings.scenario.events.daily_probabilities(
-            0.5 * (inr_before + inr_after))
-        uniforms = rec.event_uniforms[rows, day]
-        bleeding, clot = uniforms[:, 0] < p_bleed, uniforms[:, 1] < p_clot
-        rec.bleeding[rows, day], rec.thromboembolism[rows, day] = bleeding, clot
-        return bleeding, clot
+        return reward, np.zeros(rows.size, dtype=bool), rec.day[rows] >= scenario.n_days
 
     # ----- views ---------------------------------------------------------------------------
     def observe(self) -> dict[str, np.ndarray]:
@@ -170,15 +162,11 @@ class WarfarinCore(DosingCore):
 
     def info(self) -> dict[str, np.ndarray]:
         """Clinical metrics of the last day and the true, hidden state of every patient."""
-        return warfarin_views.info(self.records, self.settings, self.constants,
-                                   np.arange(self.n_patients))
+        return warfarin_views.info(self.records, self.settings, np.arange(self.n_patients))
 
     def info_row(self, row: int) -> dict[str, Any]:
         """:meth:`info` of one patient with plain Python values."""
-        batched = warfarin_views.info(self.records, self.settings, self.constants,
-                                      np.array([row]))
-        return {key: (value[0].item() if isinstance(value[0], np.generic) else value[0])
-                for key, value in batched.items()}
+        return warfarin_views.info_row(self.records, self.settings, row)
 
     def render_text(self, row: int) -> str:
         """One patient's state as a line of text."""

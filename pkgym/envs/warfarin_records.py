@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pkgym.models.warfarin import WarfarinParameters, measure_log_normal
+from pkgym.envs.warfarin_clinic import clinic_parameters
+from pkgym.envs.warfarin_day import measure_due
+from pkgym.models.warfarin import WarfarinParameters
 from pkgym.models.warfarin_kernel import initial_state
 from pkgym.populations.cohort import validate_cohort
 from pkgym.populations.warfarin import (
@@ -32,8 +34,6 @@ PLACEHOLDER = {"age_years": 60.0, "is_female": 0.0, "weight_kg": 80.0, "height_c
                "race": "white", "cyp2c9": "*1/*1", "vkorc1": "G/A", "amiodarone": 0.0,
                "enzyme_inducer": 0.0}
 """The patient every slot holds before its first reset."""
-INR_REPORT_HIGH = 25.0
-"""Measured INRs are reported up to this value (the observation's bound)."""
 
 
 @dataclass(slots=True)
@@ -62,6 +62,7 @@ class ClinicRecords:
 
     Attributes:
         patients, params: who the patients are and their true PK/PD parameters.
+        covariates_f32, genotype_f32: what the clinic sees of them (n, 10) and (n, 9).
         pk, chains: true drug amounts (n, 3) and transit-chain state (n, 2, 6).
         day: the current morning (0 = first day).  # (n,)
         doses_mg, doses_f32: dose given each day (float64 and the observation's float32).
@@ -79,6 +80,8 @@ class ClinicRecords:
     """
 
     patients: ClinicPatients
+    covariates_f32: np.ndarray
+    genotype_f32: np.ndarray
     params: WarfarinParameters
     pk: np.ndarray
     chains: np.ndarray
@@ -175,8 +178,10 @@ def new_records(settings: Any, draws: Mapping[str, np.ndarray] | None,
     inr = np.zeros((n, n_days + 1))
     inr[:, 0] = structure.baseline_inr
     per_day = np.zeros((n, n_days))
+    covariates, genotype = clinic_covariates(patients)
     records = ClinicRecords(
-        patients=patients, params=params, pk=pk, chains=chains,
+        patients=patients, covariates_f32=covariates, genotype_f32=genotype, params=params,
+        pk=pk, chains=chains,
         day=np.zeros(n, dtype=np.int64), doses_mg=per_day, doses_f32=per_day.astype(np.float32),
         inr=inr, concentration=np.zeros((n, n_days + 1)),
         inr_days=per_day.astype(np.float32), inr_values=per_day.astype(np.float32),
@@ -187,34 +192,35 @@ def new_records(settings: Any, draws: Mapping[str, np.ndarray] | None,
         assay_normals=np.zeros((n, n_days)) if draws is None else draws["assay"],
         event_uniforms=np.ones((n, n_days, 2)) if draws is None else draws["events"],
         patient_id=t["id"].astype(np.int64), seed_entropy=seed_entropy)
-    measure_inr(records, settings, np.arange(n), np.zeros(n, dtype=np.int64))
+    measure_due(np.arange(n), records_tuple(records), clinic_parameters(settings.scenario))
     return records
 
 
-def measure_inr(records: ClinicRecords, settings: Any, rows: np.ndarray,
-                days: np.ndarray) -> None:
-    """Measure the INR of ``rows`` whose test falls on this morning (``days``), in place.
+def records_tuple(records: ClinicRecords) -> tuple[np.ndarray, ...]:
+    """The record arrays in the order :mod:`pkgym.envs.warfarin_day` takes them."""
+    r = records
+    return (r.day, r.doses_mg, r.doses_f32, r.inr, r.concentration, r.inr_days, r.inr_values,
+            r.inr_mask, r.n_tests, r.last_test_day, r.next_test_day, r.in_range_streak,
+            r.bleeding, r.thromboembolism, r.assay_normals, r.event_uniforms)
 
-    The result is the true INR with the assay's log-normal error, rounded as the lab reports
-    it. Unless the policy chooses test days, the clinic's schedule sets the next test.
+
+def clinic_covariates(patients: ClinicPatients) -> tuple[np.ndarray, np.ndarray]:
+    """The covariates (n, 10) and genotype one-hots (n, 9) the clinic sees, float32.
+
+    Examples:
+        >>> p = ClinicPatients(*(np.array([v]) for v in (70.0, 1, 80, 170, 2, 5, 2, 1, 0)),
+        ...                    np.zeros((1, 3)))
+        >>> covariates, genotype = clinic_covariates(p)
+        >>> covariates[0].tolist(), np.flatnonzero(genotype[0]).tolist()
+        ([70.0, 1.0, 80.0, 170.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0], [5, 8])
     """
-    scenario = settings.scenario
-    due = (days == records.next_test_day[rows]) & (days < scenario.n_days)
-    if not due.any():
-        return
-    rows, days = rows[due], days[due]
-    true = records.inr[rows, days]
-    measured = np.round(measure_log_normal(true, records.assay_normals[rows, days],
-                                           scenario.assay_log_sd), scenario.inr_report_decimals)
-    measured = np.minimum(measured, INR_REPORT_HIGH)
-    slots = records.n_tests[rows]
-    records.inr_days[rows, slots] = days
-    records.inr_values[rows, slots] = measured
-    records.inr_mask[rows, slots] = 1.0
-    records.n_tests[rows] += 1
-    records.last_test_day[rows] = days
-    low, high = scenario.target_inr
-    in_range = (measured >= low) & (measured <= high)
-    records.in_range_streak[rows] = np.where(in_range, records.in_range_streak[rows] + 1, 0)
-    records.next_test_day[rows] = scenario.monitoring.next_test_day(
-        days, records.in_range_streak[rows])
+    n, rows = patients.age_years.shape[0], np.arange(patients.age_years.shape[0])
+    covariates = np.zeros((n, 4 + len(RACES) + 2), dtype=np.float32)
+    covariates[:, 0], covariates[:, 1] = patients.age_years, patients.is_female
+    covariates[:, 2], covariates[:, 3] = patients.weight_kg, patients.height_cm
+    covariates[rows, 4 + patients.race] = 1.0
+    covariates[:, 8], covariates[:, 9] = patients.amiodarone, patients.enzyme_inducer
+    genotype = np.zeros((n, len(CYP2C9_DIPLOTYPES) + len(VKORC1_GENOTYPES)), dtype=np.float32)
+    genotype[rows, patients.cyp2c9] = 1.0
+    genotype[rows, len(CYP2C9_DIPLOTYPES) + patients.vkorc1] = 1.0
+    return covariates, genotype

@@ -9,14 +9,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from pkgym.envs.nonmem import nonmem_dataset
-from pkgym.models.warfarin_kernel import DayConstants
 from pkgym.populations.warfarin import CYP2C9_DIPLOTYPES, RACES, VKORC1_GENOTYPES
 
 HOURS_PER_DAY = 24.0
 
 
-def info(records: Any, settings: Any, constants: DayConstants,
-         rows: np.ndarray) -> dict[str, np.ndarray]:
+def info(records: Any, settings: Any, rows: np.ndarray) -> dict[str, np.ndarray]:
     """Clinical metrics of the last day and the hidden truth of ``rows`` (fresh arrays).
 
     Examples:
@@ -52,6 +50,43 @@ def info(records: Any, settings: Any, constants: DayConstants,
         "cyp2c9": r.patients.cyp2c9[rows].copy(), "vkorc1": r.patients.vkorc1[rows].copy(),
         "pk_amounts_mg": r.pk[rows].copy(), "transit_amounts": r.chains[rows].copy(),
         "patient_id": r.patient_id[rows].copy(), "seed_entropy": r.seed_entropy[rows],
+    }
+
+
+def info_row(records: Any, settings: Any, row: int) -> dict[str, Any]:
+    """:func:`info` of one patient as plain Python values, without batched arrays.
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> env = gym.make("pkgym/Warfarin-v0")
+        >>> _ = env.reset(seed=0)
+        >>> core = env.unwrapped.core
+        >>> info_row(core.records, core.settings, 0)["day"]
+        0
+    """
+    r, params = records, records.params
+    day = int(r.day[row])
+    last, started = max(day - 1, 0), day > 0
+    inr = float(r.inr[row, day])
+    low, high = settings.scenario.target_inr
+    tested = int(r.last_test_day[row]) == day
+    slot = max(int(r.n_tests[row]) - 1, 0)
+    return {
+        "day": day, "dose_mg": float(r.doses_mg[row, last]) if started else 0.0,
+        "inr": inr, "in_therapeutic_range": low <= inr <= high, "inr_tested": tested,
+        "inr_measured": float(r.inr_values[row, slot]) if tested else 0.0,
+        "s_warfarin_mg_per_l": float(r.concentration[row, day]),
+        "bleeding_event": bool(r.bleeding[row, last]) and started,
+        "thromboembolic_event": bool(r.thromboembolism[row, last]) and started,
+        "bleeding_events": int(r.bleeding[row].sum()),
+        "thromboembolic_events": int(r.thromboembolism[row].sum()),
+        "clearance_l_per_h": float(params.clearance_l_per_h[row]),
+        "central_volume_l": float(params.central_volume_l[row]),
+        "ec50_mg_per_l": float(params.ec50_mg_per_l[row]),
+        "mtt1_h": float(params.mtt1_h[row]), "mtt2_h": float(params.mtt2_h[row]),
+        "cyp2c9": int(r.patients.cyp2c9[row]), "vkorc1": int(r.patients.vkorc1[row]),
+        "pk_amounts_mg": r.pk[row].copy(), "transit_amounts": r.chains[row].copy(),
+        "patient_id": int(r.patient_id[row]), "seed_entropy": r.seed_entropy[row],
     }
 
 
@@ -119,17 +154,19 @@ def episode_dataset(records: Any, settings: Any, row: int) -> pd.DataFrame:
         >>> _ = env.reset(seed=0)
         >>> _ = env.step(10)
         >>> env.unwrapped.episode_dataset()[["TIME", "AMT", "DV", "EVID", "CMT"]].values.tolist()
-        [[0.0, 0.0, 1.0, 0.0, 2.0], [0.0, 5.0, nan, 1.0, 1.0]]
+        [[0.0, 0.0, 1.2, 0.0, 2.0], [0.0, 5.0, nan, 1.0, 1.0]]
     """
     r, day = records, int(records.day[row])
     p = r.patients
     mask = r.inr_mask[row] > 0
-    covariates = {"AGE": float(p.age_years[row]), "SEX": float(p.is_female[row]),
-                  "WT": float(p.weight_kg[row]), "HT": float(p.height_cm[row]),
-                  "RACE": RACES[p.race[row]], "CYP2C9": CYP2C9_DIPLOTYPES[p.cyp2c9[row]],
-                  "VKORC1": VKORC1_GENOTYPES[p.vkorc1[row]],
-                  "AMIO": float(p.amiodarone[row]), "INDUCER": float(p.enzyme_inducer[row])}
+    covariates: dict[str, float | str | np.ndarray] = {
+        "AGE": float(p.age_years[row]), "SEX": float(p.is_female[row]),
+        "WT": float(p.weight_kg[row]), "HT": float(p.height_cm[row]),
+        "RACE": RACES[p.race[row]], "CYP2C9": CYP2C9_DIPLOTYPES[p.cyp2c9[row]],
+        "VKORC1": VKORC1_GENOTYPES[p.vkorc1[row]], "AMIO": float(p.amiodarone[row]),
+        "INDUCER": float(p.enzyme_inducer[row])}
     return nonmem_dataset(
         int(r.patient_id[row]), np.arange(day) * HOURS_PER_DAY, r.doses_mg[row, :day],
         np.zeros(day), r.inr_days[row, mask].astype(np.float64) * HOURS_PER_DAY,
-        r.inr_values[row, mask].astype(np.float64), covariates, dose_cmt=1, observation_cmt=2)
+        np.round(r.inr_values[row, mask].astype(np.float64), settings.scenario.inr_report_decimals),
+        covariates, dose_cmt=1, observation_cmt=2)

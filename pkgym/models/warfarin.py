@@ -45,6 +45,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+import numba
 import numpy as np
 
 from pkgym.populations.variability import BetweenSubjectVariability
@@ -93,12 +94,37 @@ class InrStructure:
             >>> Hamberg2010().structure.inr(np.array([[1.0, 1.0], [0.8, 0.9]])).round(3).tolist()
             [1.0, 4.0]
         """
-        ends = np.asarray(chain_ends, dtype=np.float64)
-        if self.inr_form == "mean":
-            deficit = 1.0 - ends.mean(axis=1)
-        else:
-            deficit = np.maximum(1.0 - ends[:, 0] * ends[:, 1], 0.0) ** self.inr_exponent
-        return self.baseline_inr + self.inr_max * deficit
+        ends = np.ascontiguousarray(chain_ends, dtype=np.float64)
+        if ends.ndim != 2 or ends.shape[1] != 2:
+            raise ValueError(f"chain_ends must have shape (n, 2), got {ends.shape}")
+        return _inr_batch(ends, *self.packed())
+
+    def packed(self) -> tuple[bool, float, float, float]:
+        """(product form, exponent, INRmax, BASE): the arguments of :func:`inr_of`."""
+        if self.inr_form not in ("mean", "product"):
+            raise ValueError(f"inr_form must be 'mean' or 'product', got {self.inr_form!r}")
+        return (self.inr_form == "product", float(self.inr_exponent), float(self.inr_max),
+                float(self.baseline_inr))
+
+
+@numba.njit(cache=True, nogil=True)
+def inr_of(end1: float, end2: float, product_form: bool, exponent: float, inr_max: float,
+           baseline: float) -> float:  # pragma: no cover - compiled
+    """INR from the two chain ends: the one implementation of both Hamberg output equations."""
+    if product_form:
+        deficit = max(1.0 - end1 * end2, 0.0) ** exponent
+    else:
+        deficit = 1.0 - 0.5 * (end1 + end2)
+    return baseline + inr_max * deficit
+
+
+@numba.njit(cache=True, nogil=True)
+def _inr_batch(ends: np.ndarray, product_form: bool, exponent: float, inr_max: float,
+               baseline: float) -> np.ndarray:  # pragma: no cover - compiled
+    out = np.empty(ends.shape[0])
+    for i in range(ends.shape[0]):
+        out[i] = inr_of(ends[i, 0], ends[i, 1], product_form, exponent, inr_max, baseline)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
