@@ -165,11 +165,10 @@ class FixedDosePolicy:
 class AuroraInitiation:
     """Aurora's own start: 10 mg/day if age < 65 y, else 5 mg, then the day-3 rule.
 
-    Days 0-1 (Ravvaz days 1-2): 10 mg if age < 65 else 5 mg (Ravvaz 2017 gives all under 65
-    10 mg; ReiL notes the footnote). First INR (due on env day 2): INR >= 2.0 -> 5 mg, else the
-    Aurora increase of the low bands (+15/+10/+7.5 %); retest in 2 days either way (ReiL's
-    reading: the rule sets the doses of days 3-4). The maintenance table takes over from the
-    next INR.
+    Days 0-1 (Ravvaz days 1-2): 10 mg if age < 65 else 5 mg (Ravvaz 2017's simplification,
+    per ReiL). First INR (env day 2): >= 2.0 -> 5 mg, else the Aurora increase of the low bands
+    (+15/+10/+7.5 %); retest in 2 days (ReiL's reading: doses of days 3-4). The maintenance
+    table takes over from the next INR.
 
     Examples:
         >>> obs = {"covariates": np.array([[50.0, 0, 80, 175, 1, 0, 0, 0, 0, 0]])}

@@ -111,6 +111,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from pkgym.envs.base import DosingVectorEnv
     from pkgym.evaluation.cohorts import sample_cohort
     from pkgym.evaluation.evaluate import evaluate
+    from pkgym.evaluation.outcomes import outcome_spec
     from pkgym.evaluation.report import summarise, summary_markdown, write_report
 
     if args.n_patients < 1:
@@ -126,9 +127,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     results = evaluate(policies, args.env, cohort, args.seed, env_kwargs=env_kwargs,
                        progress=True)
     reference = args.reference or policies[0].name
-    summary = summarise(results, reference, seed=args.seed)
+    spec = outcome_spec(core)
+    summary = summarise(results, reference, spec.scores, seed=args.seed)
     markdown = summary_markdown(summary, reference, args.n_patients)
-    written = write_report(results, summary, markdown, args.out)
+    written = write_report(results, summary, markdown, args.out, spec)
     print(markdown)
     print("wrote " + ", ".join(str(p) for p in written))
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +18,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from pkgym.evaluation.bootstrap import bootstrap_ci, paired_difference_ci
+from pkgym.evaluation.outcomes import OutcomeSpec
 from pkgym.io import write_atomic, write_table
 
-SCORES = {"in_target_range_fraction": "share of steps in target",
-          "had_aki": "AKI", "return": "return"}
-"""Per-patient scores summarised (column -> label)."""
 
 
 def _steps(results: pd.DataFrame, key: str) -> list[str]:
@@ -29,15 +28,22 @@ def _steps(results: pd.DataFrame, key: str) -> list[str]:
                    .isdigit()), key=lambda c: int(c.rsplit("_", 1)[1]))
 
 
-def summarise(results: pd.DataFrame, reference: str, *, reps: int = 2000,
-              seed: int = 0) -> pd.DataFrame:
+def summarise(results: pd.DataFrame, reference: str, scores: Mapping[str, str], *,
+              reps: int = 2000, seed: int = 0) -> pd.DataFrame:
     """One row per (policy, score): mean, 95% CI, paired difference to ``reference`` and CI.
+
+    Args:
+        results: one row per (policy, patient), from :func:`pkgym.evaluation.evaluate`.
+        reference: the policy differences refer to.
+        scores: score column -> label (an :class:`~pkgym.evaluation.outcomes.OutcomeSpec`'s).
+        reps: bootstrap resamples.
+        seed: seed of the bootstrap.
 
     Examples:
         >>> results = pd.DataFrame({"policy": ["a"] * 3 + ["b"] * 3, "id": [0, 1, 2] * 2,
-        ...                         "reads_hidden_state": False, "return": [1.0, 2, 3, 2, 3, 4],
-        ...                         "had_aki": 0.0, "in_target_range_fraction": 0.5})
-        >>> float(summarise(results, "a", reps=200).loc[("b", "return"), "difference"])
+        ...                         "reads_hidden_state": False, "return": [1.0, 2, 3, 2, 3, 4]})
+        >>> summary = summarise(results, "a", {"return": "return"}, reps=200)
+        >>> float(summary.loc[("b", "return"), "difference"])
         1.0
     """
     scores_by = {name: group.sort_values("id") for name, group in
@@ -45,7 +51,10 @@ def summarise(results: pd.DataFrame, reference: str, *, reps: int = 2000,
     if reference not in scores_by:
         raise ValueError(f"reference {reference!r} is not among the policies {list(scores_by)}")
     rows = []
-    for column, label in SCORES.items():
+    missing = sorted(set(scores) - set(results.columns))
+    if missing:
+        raise ValueError(f"results lack the score column(s) {missing}")
+    for column, label in scores.items():
         per_policy = {name: g[column].to_numpy(np.float64) for name, g in scores_by.items()}
         rng = np.random.default_rng(seed)
         diffs = paired_difference_ci(per_policy, reference, np.mean, reps=reps, rng=rng)
@@ -81,10 +90,11 @@ def _png(fig: Figure) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def report_figures(results: pd.DataFrame, n_examples: int = 3) -> list[tuple[str, Figure]]:
+def report_figures(results: pd.DataFrame, spec: OutcomeSpec,
+                   n_examples: int = 3) -> list[tuple[str, Figure]]:
     """Attainment over time, score distributions and example trajectories, per policy."""
     in_range, level, dose = (_steps(results, k) for k in (
-        "in_target_range", "concentration_mg_per_l", "dose_mg"))
+        spec.in_range_key, spec.level_key, spec.dose_key))
     groups = list(results.groupby("policy", sort=False))
     over_time = Figure(figsize=(7, 4))
     ax = over_time.subplots()
@@ -106,19 +116,19 @@ def report_figures(results: pd.DataFrame, n_examples: int = 3) -> list[tuple[str
             line = ax.plot(steps + 1, row[level].to_numpy(), marker=".")[0]
             doses.bar(steps + 0.1 * k, row[dose].to_numpy(), width=0.1, alpha=0.4,
                       color=line.get_color())
-        ax.axhspan(10, 20, color="green", alpha=0.1)  # trough range of the 2009 consensus
-        ax.set(title=f"{name}: {n_examples} example patients", ylabel="level before dose (mg/L)")
+        ax.axhspan(*spec.target_range, color="green", alpha=0.1)
+        ax.set(title=f"{name}: {n_examples} example patients", ylabel=spec.level_label)
         doses.set_ylabel("dose (mg)")
     examples.tight_layout()
     return [("attainment", over_time), ("returns", spread), ("examples", examples)]
 
 
 def write_report(results: pd.DataFrame, summary: pd.DataFrame, markdown: str,
-                 out_dir: str | os.PathLike) -> list[Path]:
+                 out_dir: str | os.PathLike, spec: OutcomeSpec) -> list[Path]:
     """Write results.csv, summary.csv, summary.md and report.html atomically into ``out_dir``."""
     out = Path(out_dir)
     images = "".join(f'<h2>{title}</h2><img src="data:image/png;base64,{_png(fig)}"/>'
-                     for title, fig in report_figures(results))
+                     for title, fig in report_figures(results, spec))
     table = summary.reset_index().to_html(index=False, float_format=lambda v: f"{v:.3f}")
     html = (f"<html><head><meta charset='utf-8'><title>pkgym evaluation</title></head><body>"
             f"<h1>pkgym evaluation</h1><pre>{markdown}</pre>{table}{images}</body></html>")

@@ -13,12 +13,9 @@ import gymnasium as gym
 import numpy as np
 import pandas as pd
 
-from pkgym.envs.base import DosingVectorEnv, doses_to_actions
+from pkgym.envs.base import DosingVectorEnv
+from pkgym.evaluation.outcomes import outcome_spec
 from pkgym.evaluation.policy import Policy
-
-STEP_METRICS = ("auc24_mg_h_per_l", "in_target_range", "aki", "dose_mg",
-                "concentration_mg_per_l")
-"""Per-step ``info`` keys recorded by :func:`run_policy` (as ``<key>_<step>`` columns)."""
 
 
 def run_policy(policy: Policy, env_id: str, cohort: pd.DataFrame, seed: int,
@@ -26,16 +23,17 @@ def run_policy(policy: Policy, env_id: str, cohort: pd.DataFrame, seed: int,
     """One episode per cohort row; one result row per patient.
 
     Args:
-        policy: the policy (doses in mg from batched observations).
+        policy: the policy (decisions, usually doses in mg, from batched observations).
         env_id: a registered pkgym env id.
         cohort: patients to pin, one row each (``id`` column required).
         seed: root seed of the noise streams (slot i uses ``seed + i``).
         env_kwargs: extra ``make_vec`` keyword arguments (e.g. ``scenario``).
 
     Returns:
-        Columns ``id``, ``policy``, ``<metric>_<step>`` for each of :data:`STEP_METRICS` and
-        each step (0-based), ``return``, ``had_aki`` and ``in_target_range_fraction`` (the
-        share of steps ending with AUC24 in range).
+        Columns ``id``, ``policy``, ``<metric>_<step>`` for each step metric of the env's
+        :class:`~pkgym.evaluation.outcomes.OutcomeSpec` and each step (0-based), its score
+        columns (e.g. ``in_target_range_fraction`` and ``had_aki`` for vancomycin) and
+        ``return``.
 
     Examples:
         >>> import pkgym
@@ -57,19 +55,23 @@ def run_policy(policy: Policy, env_id: str, cohort: pd.DataFrame, seed: int,
     core = shell.core
     obs, info = env.reset(seed=seed, options={"patients": cohort.reset_index(drop=True)})
     policy.reset(n)
+    spec = outcome_spec(core)
+    first_info = {key: np.asarray(value) for key, value in info.items()}
     columns: dict[str, Any] = {"id": cohort["id"].to_numpy(), "policy": policy.name}
-    total, done, step = np.zeros(n), np.zeros(n, dtype=bool), 0
+    steps: dict[str, list[np.ndarray]] = {key: [] for key in spec.step_metrics}
+    total, done = np.zeros(n), np.zeros(n, dtype=bool)
     while not done.all():
-        doses = np.asarray(policy.act(obs, info), dtype=np.float64)
-        actions = doses_to_actions(doses, core.dose_levels_mg, shell.continuous)
-        obs, reward, terminated, truncated, info = env.step(actions)
+        decisions = np.asarray(policy.act(obs, info), dtype=np.float64)
+        obs, reward, terminated, truncated, info = env.step(
+            core.encode_decisions(decisions, shell.continuous))
         total += reward
         done = terminated | truncated
-        for key in STEP_METRICS:
-            columns[f"{key}_{step}"] = np.asarray(info[key])
-        step += 1
-    columns.update({"return": total, "had_aki": np.asarray(info["had_aki"]),
-                    "in_target_range_fraction": np.mean(
-                        [columns[f"in_target_range_{k}"] for k in range(step)], axis=0)})
+        for key in spec.step_metrics:
+            steps[key].append(np.asarray(info[key]))
     env.close()
+    table = {key: np.stack(values, axis=1) for key, values in steps.items()}
+    for key, values in table.items():
+        columns.update({f"{key}_{k}": values[:, k] for k in range(values.shape[1])})
+    columns.update(spec.episode_scores(table, first_info))
+    columns["return"] = total
     return pd.DataFrame(columns)

@@ -21,6 +21,7 @@ from pkgym.evaluation.cohorts import (
     sample_cohort,
 )
 from pkgym.evaluation.evaluate import evaluate
+from pkgym.evaluation.outcomes import VANCOMYCIN_OUTCOMES
 from pkgym.evaluation.report import summarise
 from pkgym.models.vancomycin import Goti2018
 from pkgym.populations.vancomycin import ADULT_INPATIENTS
@@ -37,7 +38,7 @@ def test_evaluate__identical_policies_have_a_paired_difference_of_exactly_zero(
     """Two copies of one policy meet the same patients and noise: difference 0 [0, 0]."""
     policies = [fixed_dose(1000.0, "a"), fixed_dose(1000.0, "b")]
     results = evaluate(policies, ENV_ID, _cohort(12, 1), 4)
-    summary = summarise(results, "a", reps=300)
+    summary = summarise(results, "a", VANCOMYCIN_OUTCOMES.scores, reps=300)
     for score in ("return", "in_target_range_fraction", "had_aki"):
         row = summary.loc[("b", score)]
         assert (row["difference"], row["diff_low"], row["diff_high"]) == (0.0, 0.0, 0.0)
