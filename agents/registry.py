@@ -1,6 +1,9 @@
 """Policies by name for ``pkgym evaluate``: baselines, SB3 models and user callables.
 
 * ``label``, ``trough``, ``map``, ``oracle``: the vancomycin baselines.
+* ``fixed_5mg``, ``aurora``, ``iwpc_clinical+aurora``, ``iwpc_pgx+aurora``, ... (the Ravvaz
+  2017 protocol arms of :func:`agents.warfarin_protocols.ravvaz_arms`), ``map``, ``oracle``:
+  the warfarin baselines.
 * ``sb3:PATH.zip``: a Stable-Baselines3 model; its actions become doses through the env.
 * ``module:callable``: a class (instantiated without arguments) satisfying
   :class:`pkgym.evaluation.policy.Policy`, or a function ``f(observation) -> doses_mg``.
@@ -19,6 +22,9 @@ from pkgym.envs.base import DosingCore
 from pkgym.evaluation.policy import Policy
 
 BASELINES = ("label", "trough", "map", "oracle")
+WARFARIN_BASELINES = ("fixed_5mg", "aurora", "iwpc_clinical+aurora", "iwpc_pgx+aurora",
+                      "iwpc_clinical+intermountain", "iwpc_pgx+intermountain",
+                      "eupact_pgx+aurora", "eupact_pgx+intermountain", "map", "oracle")
 
 
 class CallablePolicy:
@@ -86,11 +92,16 @@ def make_policy(spec: str, core: DosingCore, continuous: bool = False) -> Policy
         >>> make_policy("math:floor", core).name
         'math:floor'
     """
+    from pkgym.envs.warfarin_core import WarfarinCore
+
+    if isinstance(core, WarfarinCore) and spec in WARFARIN_BASELINES:
+        return _warfarin_baseline(spec, core)
     if spec in BASELINES:
         return _baseline(spec, core)
     kind, sep, target = spec.partition(":")
     if not sep or not target:
-        raise ValueError(f"policy must be one of {BASELINES}, 'sb3:PATH.zip' or "
+        names = WARFARIN_BASELINES if isinstance(core, WarfarinCore) else BASELINES
+        raise ValueError(f"policy must be one of {names}, 'sb3:PATH.zip' or "
                          f"'module:callable', got {spec!r}")
     if kind == "sb3":
         return SB3Policy(target, core, continuous)
@@ -128,3 +139,26 @@ def _baseline(name: str, core: DosingCore) -> Policy:
                                          settings.dose_levels_mg, **limits),
         "oracle": lambda: OraclePolicy(config.interval_h, settings.dose_levels_mg, **limits)}
     return factories[name]()
+
+
+def _warfarin_baseline(name: str, core: Any) -> Policy:
+    """A warfarin baseline built for the env's model, dose levels and test-day choice."""
+    from agents.warfarin_mipd import WarfarinMapPolicy
+    from agents.warfarin_mpc import WarfarinOraclePolicy
+    from agents.warfarin_protocols import ravvaz_arms
+
+    settings = core.settings
+    scenario, chooses = settings.scenario, settings.chooses_test_days
+    target = sum(scenario.target_inr) / 2.0
+    if name == "map":
+        return WarfarinMapPolicy(scenario.hamberg, core.dose_levels_mg, target_inr=target,
+                                 inr_log_sd=scenario.assay_log_sd,
+                                 test_every_days=7 if chooses else None)
+    if name == "oracle":
+        return WarfarinOraclePolicy(scenario.hamberg.structure, core.dose_levels_mg,
+                                    target_inr=target, test_every_days=28 if chooses else None)
+    arms = ravvaz_arms(chooses, include_pharmacogenetic=settings.genotype_guided)
+    if name not in arms:
+        raise ValueError(f"{name!r} reads the genotype: use pkgym/WarfarinPGx-v0 (available "
+                         f"here: {sorted(arms)})")
+    return arms[name]

@@ -45,7 +45,10 @@ def info(records: Any, settings: Any, rows: np.ndarray) -> dict[str, np.ndarray]
         "thromboembolic_events": r.thromboembolism[rows].sum(axis=1),
         "clearance_l_per_h": params.clearance_l_per_h[rows].copy(),
         "central_volume_l": params.central_volume_l[rows].copy(),
-        "ec50_mg_per_l": params.ec50_mg_per_l[rows].copy(),
+        "intercompartmental_clearance_l_per_h":
+            params.intercompartmental_clearance_l_per_h[rows].copy(),
+        "peripheral_volume_l": params.peripheral_volume_l[rows].copy(),
+        "ec50_mg_per_l": params.ec50_mg_per_l[rows].copy(), "hill": params.hill[rows].copy(),
         "mtt1_h": params.mtt1_h[rows].copy(), "mtt2_h": params.mtt2_h[rows].copy(),
         "cyp2c9": r.patients.cyp2c9[rows].copy(), "vkorc1": r.patients.vkorc1[rows].copy(),
         "pk_amounts_mg": r.pk[rows].copy(), "transit_amounts": r.chains[rows].copy(),
@@ -82,7 +85,10 @@ def info_row(records: Any, settings: Any, row: int) -> dict[str, Any]:
         "thromboembolic_events": int(r.thromboembolism[row].sum()),
         "clearance_l_per_h": float(params.clearance_l_per_h[row]),
         "central_volume_l": float(params.central_volume_l[row]),
-        "ec50_mg_per_l": float(params.ec50_mg_per_l[row]),
+        "intercompartmental_clearance_l_per_h":
+            float(params.intercompartmental_clearance_l_per_h[row]),
+        "peripheral_volume_l": float(params.peripheral_volume_l[row]),
+        "ec50_mg_per_l": float(params.ec50_mg_per_l[row]), "hill": float(params.hill[row]),
         "mtt1_h": float(params.mtt1_h[row]), "mtt2_h": float(params.mtt2_h[row]),
         "cyp2c9": int(r.patients.cyp2c9[row]), "vkorc1": int(r.patients.vkorc1[row]),
         "pk_amounts_mg": r.pk[row].copy(), "transit_amounts": r.chains[row].copy(),

@@ -22,7 +22,6 @@ from pkgym.evaluation.outcomes import OutcomeSpec
 from pkgym.io import write_atomic, write_table
 
 
-
 def _steps(results: pd.DataFrame, key: str) -> list[str]:
     return sorted((c for c in results.columns if c.startswith(f"{key}_") and c[len(key) + 1:]
                    .isdigit()), key=lambda c: int(c.rsplit("_", 1)[1]))

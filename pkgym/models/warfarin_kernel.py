@@ -316,6 +316,48 @@ def advance_days(rows: np.ndarray, doses_mg: np.ndarray, pk: np.ndarray, chains:
                concentrations)
 
 
+def run_days(constants: DayConstants, structure: InrStructure, pk: np.ndarray,
+             chains: np.ndarray, doses_mg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Advance ``pk`` and ``chains`` (in place) through daily doses (m, n_days).
+
+    Returns the true INR and S-warfarin (mg/L) at the end of each day, each (m, n_days).
+
+    Examples:
+        >>> from pkgym.models.warfarin import Hamberg2010
+        >>> model = Hamberg2010()
+        >>> c = day_constants(model.parameters(np.array([0]), np.array([0]), np.array([60.0])),
+        ...                   model.structure)
+        >>> pk, chains = initial_state(1)
+        >>> inr, _ = run_days(c, model.structure, pk, chains, np.zeros((1, 3)))
+        >>> inr.tolist()
+        [[1.0, 1.0, 1.0]]
+    """
+    m, n_days = doses_mg.shape
+    rows = np.arange(m)
+    inr, conc = np.empty((m, n_days)), np.empty((m, n_days))
+    for d in range(n_days):
+        column = np.empty((m, 1))
+        advance_days(rows, doses_mg[:, d:d + 1], pk, chains, constants, column)
+        conc[:, d] = column[:, 0]
+        inr[:, d] = structure.inr(chain_ends(chains, constants.chain_lengths))
+    return inr, conc
+
+
+def repeat_constants(constants: DayConstants, repeats: int) -> DayConstants:
+    """Each patient's constants repeated ``repeats`` times in a row (for candidate doses).
+
+    Examples:
+        >>> from pkgym.models.warfarin import Hamberg2010
+        >>> model = Hamberg2010()
+        >>> c = day_constants(model.parameters(np.array([0]), np.array([0]), np.array([60.0])),
+        ...                   model.structure)
+        >>> repeat_constants(c, 4).pk_step.shape
+        (4, 3, 3)
+    """
+    arrays = [np.repeat(a, repeats, axis=0) for a in constants.arrays()[:-1]]
+    return DayConstants(*arrays, constants.chain_lengths)
+
+
 def simulate_inr(params: WarfarinParameters, structure: InrStructure, doses_mg: np.ndarray,
                  quadrature: DayQuadrature | None = None) -> tuple[np.ndarray, np.ndarray]:
     """True INR and S-warfarin (mg/L) each morning for daily racemic doses, shape (n, days + 1).
@@ -337,11 +379,6 @@ def simulate_inr(params: WarfarinParameters, structure: InrStructure, doses_mg: 
         raise ValueError(f"doses_mg must be finite, >= 0, shape ({n}, n_days), got {doses.shape}")
     constants = day_constants(params, structure, quadrature)
     pk, chains = initial_state(n)
-    inr = np.empty((n, doses.shape[1] + 1))
-    conc = np.zeros((n, doses.shape[1] + 1))
-    inr[:, 0] = structure.inr(chain_ends(chains, constants.chain_lengths))
-    rows = np.arange(n)
-    for d in range(doses.shape[1]):
-        advance_days(rows, doses[:, d:d + 1], pk, chains, constants, conc[:, d + 1:d + 2])
-        inr[:, d + 1] = structure.inr(chain_ends(chains, constants.chain_lengths))
-    return inr, conc
+    start = structure.inr(chain_ends(chains, constants.chain_lengths))
+    inr, conc = run_days(constants, structure, pk, chains, doses)
+    return np.column_stack([start, inr]), np.column_stack([np.zeros(n), conc])
