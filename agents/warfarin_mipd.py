@@ -54,7 +54,7 @@ def genotype_probabilities(frequencies: AlleleFrequencies) -> tuple[np.ndarray, 
     Examples:
         >>> cyp, vk = genotype_probabilities(ALLELE_FREQUENCIES_1000G["white"])
         >>> round(float(cyp.sum()), 12), vk.round(3).tolist()
-        (1.0, [0.374, 0.475, 0.151])
+        (1.0, [0.375, 0.475, 0.151])
     """
     p2, p3 = frequencies.cyp2c9_star2, frequencies.cyp2c9_star3
     p1, a = 1.0 - p2 - p3, frequencies.vkorc1_a

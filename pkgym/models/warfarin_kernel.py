@@ -16,7 +16,7 @@ against ``solve_ivp`` at tight tolerance.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numba
@@ -354,8 +354,8 @@ def repeat_constants(constants: DayConstants, repeats: int) -> DayConstants:
         >>> repeat_constants(c, 4).pk_step.shape
         (4, 3, 3)
     """
-    arrays = [np.repeat(a, repeats, axis=0) for a in constants.arrays()[:-1]]
-    return DayConstants(*arrays, constants.chain_lengths)
+    return replace(constants, **{f.name: np.repeat(getattr(constants, f.name), repeats, axis=0)
+                                 for f in fields(constants) if f.name != "chain_lengths"})
 
 
 def simulate_inr(params: WarfarinParameters, structure: InrStructure, doses_mg: np.ndarray,

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from pkgym.envs.vancomycin_ward import VancomycinScenario
+from pkgym.envs.warfarin_clinic import EventHazards, WarfarinScenario
 from pkgym.models.kidney import KidneyInjuryParams
 from pkgym.models.vancomycin import Goti2018
 
@@ -33,3 +34,21 @@ def quiet_ward() -> VancomycinScenario:
 def rng() -> np.random.Generator:
     """A seeded generator for random actions."""
     return np.random.default_rng(1234)
+
+
+WARFARIN_PATIENT = {"age_years": 64.0, "is_female": 1, "weight_kg": 72.0, "height_cm": 165.0,
+                    "race": "asian", "cyp2c9": "*1/*3", "vkorc1": "A/A", "amiodarone": 1,
+                    "enzyme_inducer": 0, "eta_CL": 0.2, "eta_V": -0.1, "eta_EC50": 0.3,
+                    "id": 42}
+
+
+@pytest.fixture
+def warfarin_patient() -> dict:
+    """A 64-year-old Asian woman, CYP2C9 *1/*3, VKORC1 A/A, on amiodarone, non-zero etas."""
+    return dict(WARFARIN_PATIENT)
+
+
+@pytest.fixture
+def quiet_clinic() -> WarfarinScenario:
+    """A warfarin clinic without assay noise or clinical events."""
+    return WarfarinScenario(inr_assay_log_sd=0.0, events=EventHazards(enabled=False))
