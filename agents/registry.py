@@ -126,7 +126,7 @@ def _baseline(name: str, core: DosingCore) -> Policy:
     from agents.oracle import OraclePolicy
 
     settings: Any = getattr(core, "settings", None)
-    if settings is None or not hasattr(settings, "model"):
+    if settings is None or not hasattr(settings, "config"):
         raise ValueError(f"the {name!r} baseline doses vancomycin; this env has no vancomycin "
                          "ward settings")
     config = settings.config
@@ -152,7 +152,7 @@ def _warfarin_baseline(name: str, core: Any) -> Policy:
     target = sum(scenario.target_inr) / 2.0
     if name == "map":
         return WarfarinMapPolicy(scenario.hamberg, core.dose_levels_mg, target_inr=target,
-                                 inr_log_sd=scenario.assay_log_sd,
+                                 inr_log_sd=max(scenario.assay_log_sd, 0.02),
                                  test_every_days=7 if chooses else None)
     if name == "oracle":
         return WarfarinOraclePolicy(scenario.hamberg.structure, core.dose_levels_mg,

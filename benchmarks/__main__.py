@@ -1,9 +1,16 @@
 """Run every benchmark: ``python -m benchmarks``."""
 
-from benchmarks import bench_evaluation, bench_sim, bench_vancomycin, vancomycin_baselines
+from benchmarks import (
+    bench_evaluation,
+    bench_sim,
+    bench_vancomycin,
+    bench_warfarin,
+    vancomycin_baselines,
+)
 
 if __name__ == "__main__":
     bench_sim.main()
     bench_vancomycin.main()
     vancomycin_baselines.main()
+    bench_warfarin.main()
     bench_evaluation.main()

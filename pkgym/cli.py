@@ -29,8 +29,10 @@ from pkgym.simulate_warfarin import (
 
 def _add_simulate(commands: argparse._SubParsersAction) -> None:
     sim = commands.add_parser(
-        "simulate", help="concentration-time profiles of a typical patient or a virtual cohort",
-        description="Simulate a regimen; write a CSV/Parquet table or a PNG with percentile bands.")
+        "simulate", help="concentration-time profiles (warfarin: INR courses) of a typical "
+                         "patient or a virtual cohort",
+        description="Simulate a regimen; write a CSV/Parquet table or a PNG with percentile bands "
+                    "(warfarin: one row per patient per morning, INR and S-warfarin).")
     sim.add_argument("model", choices=(*MODEL_NAMES, "warfarin"), help="model name")
     sim.add_argument("--param", action="append", metavar="NAME=VALUE",
                      help="model parameter, e.g. CL=4.5 (L/h), V1=30 (L); repeatable")

@@ -248,21 +248,21 @@ def _advance_chain(chain: np.ndarray, length: int, decay: np.ndarray, fill: np.n
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def _advance_rows(first: int, last: int, rows: np.ndarray, doses_mg: np.ndarray,
+def _advance_rows(first: int, last: int, rows: np.ndarray, s_doses_mg: np.ndarray,
                   pk: np.ndarray, chains: np.ndarray, pk_step: np.ndarray, pk_nodes: np.ndarray,
                   inverse_volume_per_l: np.ndarray, chain_decay: np.ndarray,
                   chain_fill: np.ndarray, chain_weights: np.ndarray, ec50_power: np.ndarray,
                   hill: np.ndarray, chain_lengths: np.ndarray,
                   concentrations: np.ndarray) -> None:  # pragma: no cover - compiled
-    """:func:`advance_days` for ``rows[first:last]``."""
+    """:func:`advance_days` for ``rows[first:last]``; ``s_doses_mg`` is S-warfarin, mg."""
     effects = np.empty(pk_nodes.shape[1])
     dosed = np.empty(PK_STATES)
     for k in range(first, last):
         p = rows[k]
-        for d in range(doses_mg.shape[1]):
+        for d in range(s_doses_mg.shape[1]):
             for j in range(PK_STATES):
                 dosed[j] = pk[p, j]
-            dosed[0] += S_FRACTION * doses_mg[k, d]
+            dosed[0] += s_doses_mg[k, d]
             _effects(pk_nodes[p], ec50_power[p], hill[p], dosed, effects)
             for chain in range(2):
                 _advance_chain(chains[p, chain], chain_lengths[chain], chain_decay[p, chain],
@@ -276,7 +276,7 @@ def _advance_rows(first: int, last: int, rows: np.ndarray, doses_mg: np.ndarray,
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _advance_parallel(rows: np.ndarray, doses_mg: np.ndarray, pk: np.ndarray,
+def _advance_parallel(rows: np.ndarray, s_doses_mg: np.ndarray, pk: np.ndarray,
                       chains: np.ndarray, pk_step: np.ndarray, pk_nodes: np.ndarray,
                       inverse_volume_per_l: np.ndarray, chain_decay: np.ndarray,
                       chain_fill: np.ndarray, chain_weights: np.ndarray, ec50_power: np.ndarray,
@@ -289,7 +289,7 @@ def _advance_parallel(rows: np.ndarray, doses_mg: np.ndarray, pk: np.ndarray,
         first = chunk * size
         last = min(first + size, rows.shape[0])
         if first < last:
-            _advance_rows(first, last, rows, doses_mg, pk, chains, pk_step, pk_nodes,
+            _advance_rows(first, last, rows, s_doses_mg, pk, chains, pk_step, pk_nodes,
                           inverse_volume_per_l, chain_decay, chain_fill, chain_weights,
                           ec50_power, hill, chain_lengths, concentrations)
 
@@ -307,12 +307,13 @@ def advance_days(rows: np.ndarray, doses_mg: np.ndarray, pk: np.ndarray, chains:
     of day d. Large batches run on all of numba's threads.
     """
     kernel: Any = _advance_rows
+    s_doses = S_FRACTION * doses_mg  # a Python-side constant: compiled code never caches it
     if rows.shape[0] >= PARALLEL_FROM and numba.get_num_threads() > 1:
         kernel = _advance_parallel
-        kernel(rows, doses_mg, pk, chains, *constants.arrays(), concentrations,
+        kernel(rows, s_doses, pk, chains, *constants.arrays(), concentrations,
                numba.get_num_threads())
     else:
-        kernel(0, rows.shape[0], rows, doses_mg, pk, chains, *constants.arrays(),
+        kernel(0, rows.shape[0], rows, s_doses, pk, chains, *constants.arrays(),
                concentrations)
 
 

@@ -1,0 +1,534 @@
+"""``pkgym/Warfarin-v0`` and ``pkgym/WarfarinPGx-v0``: the env contract and the clinic it models."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pandas as pd
+import pytest
+from gymnasium.utils.env_checker import check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+import pkgym  # noqa: F401
+from pkgym.envs.warfarin_clinic import (
+    EventHazards,
+    InrRangeReward,
+    MonitoringSchedule,
+    WarfarinScenario,
+)
+from pkgym.models.warfarin import Hamberg2007, Hamberg2010
+from pkgym.models.warfarin_kernel import simulate_inr
+from pkgym.populations.warfarin import CYP2C9_DIPLOTYPES, VKORC1_GENOTYPES
+
+ENV_ID = "pkgym/Warfarin-v0"
+PGX_ID = "pkgym/WarfarinPGx-v0"
+SHORT = WarfarinScenario(n_days=10)
+"""Ten-day episodes, to cross episode ends quickly."""
+EVENTFUL = EventHazards(bleeding_per_year_in_range=15.0, thromboembolism_per_year_in_range=15.0)
+"""Event rates high enough that a 90-day episode holds a few events of each kind."""
+ETAS = ("eta_CL", "eta_V", "eta_EC50")
+
+
+def rollout(env: gym.Env, seed: int, actions: np.ndarray, options: dict | None = None) -> list:
+    """Observations, rewards and infos of one episode with fixed actions."""
+    obs, info = env.reset(seed=seed, options=options)
+    trace = [(obs, 0.0, info)]
+    for action in actions:
+        obs, reward, _, _, info = env.step(action)
+        trace.append((obs, reward, info))
+    return trace
+
+
+def assert_same_info(first: dict, second: dict) -> None:
+    """Two single-env infos hold the same keys and values (arrays included)."""
+    assert first.keys() == second.keys()
+    for key in first:
+        np.testing.assert_array_equal(first[key], second[key], err_msg=key)
+
+
+def assert_same_trace(first: list, second: list) -> None:
+    """Two rollouts are identical (observations, rewards, infos)."""
+    for (obs_a, r_a, info_a), (obs_b, r_b, info_b) in zip(first, second, strict=True):
+        assert obs_a.keys() == obs_b.keys()
+        for key in obs_a:
+            np.testing.assert_array_equal(obs_a[key], obs_b[key], err_msg=key)
+        assert r_a == r_b
+        assert_same_info(info_a, info_b)
+
+
+def true_inr_course(env: gym.Env, doses: np.ndarray, options: dict | None = None,
+                    seed: int = 0) -> np.ndarray:
+    """The true INR each morning (info["inr"]) for a fixed sequence of action levels."""
+    return np.array([info["inr"] for _, _, info in rollout(env, seed, doses, options)])
+
+
+def measured_days(trace: list) -> list[int]:
+    """Mornings on which the INR was measured, from the infos of a rollout."""
+    return [info["day"] for _, _, info in trace if info["inr_tested"]]
+
+
+def report(true_inr: np.ndarray) -> np.ndarray:
+    """The lab's noise-free INR: rounded half up to one decimal, as float32."""
+    return (np.floor(np.asarray(true_inr) * 10.0 + 0.5) / 10.0).astype(np.float32)
+
+
+def patient_parameters(model: Hamberg2010 | Hamberg2007, patients: list[dict]):  # noqa: ANN201
+    """The model's parameters for pinned patients, computed without the env."""
+    cyp = np.array([CYP2C9_DIPLOTYPES.index(p["cyp2c9"]) for p in patients])
+    vk = np.array([VKORC1_GENOTYPES.index(p["vkorc1"]) for p in patients])
+    names = model.variability.eta_columns
+    etas = np.array([[p.get(name, 0.0) for name in names] for p in patients])
+    return model.parameters(cyp, vk, np.array([p["age_years"] for p in patients]), etas)
+
+
+# ----- env checkers and determinism ------------------------------------------------------------
+@pytest.mark.parametrize(("env_id", "kwargs"), [
+    (ENV_ID, {}), (ENV_ID, {"continuous": True}), (ENV_ID, {"choose_test_days": True}),
+    (PGX_ID, {})])
+def test_warfarin_env__passes_both_env_checkers_without_warnings(env_id: str, kwargs: dict) -> None:
+    """Gymnasium's and Stable-Baselines3's env checkers pass and warn about nothing."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_env(gym.make(env_id, **kwargs).unwrapped)
+        sb3_check_env(gym.make(env_id, **kwargs).unwrapped)
+    assert [str(w.message) for w in caught] == []
+
+
+@pytest.mark.parametrize(("env_id", "kwargs"), [
+    (ENV_ID, {}), (PGX_ID, {}), (ENV_ID, {"choose_test_days": True})])
+def test_warfarin_env__same_seed_same_episode_and_different_seed_differs(
+        env_id: str, kwargs: dict) -> None:
+    """One seed replays the episode (INR tests and events included); another seed differs."""
+    scenario = WarfarinScenario(events=EVENTFUL)
+    env = gym.make(env_id, scenario=scenario, **kwargs)
+    env.action_space.seed(0)
+    actions = [env.action_space.sample() for _ in range(90)]
+    first = rollout(env, 3, actions)
+    assert_same_trace(first, rollout(gym.make(env_id, scenario=scenario, **kwargs), 3, actions))
+    assert sum(info["inr_tested"] for _, _, info in first) >= 3
+    assert first[-1][2]["bleeding_events"] + first[-1][2]["thromboembolic_events"] >= 2
+    other = rollout(env, 4, actions)
+    assert other[0][0]["covariates"].tolist() != first[0][0]["covariates"].tolist()
+    assert [i["inr"] for _, _, i in other] != [i["inr"] for _, _, i in first]
+    assert_same_trace(first, rollout(env, 3, actions))
+
+
+def test_warfarin_env__episode_is_the_same_in_another_process() -> None:
+    """A seed gives the same rewards and measured INRs in a fresh interpreter."""
+    code = ("import gymnasium as gym, pkgym; e = gym.make('pkgym/Warfarin-v0'); e.reset(seed=11);"
+            "r = [e.step(d % 31)[1] for d in range(90)];"
+            "print(repr(sum(r)), e.unwrapped.core.observe()['inr_values'][0].tolist())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split(" ", 1)
+    env = gym.make(ENV_ID)
+    env.reset(seed=11)
+    here = sum(env.step(d % 31)[1] for d in range(90))
+    assert float(out[0]) == here
+    assert out[1].strip() == str(env.unwrapped.core.observe()["inr_values"][0].tolist())
+
+
+# ----- vector env ------------------------------------------------------------------------------
+def assert_slot(obs: dict | np.ndarray, info: dict, i: int, single_obs: dict,
+                single_info: dict) -> None:
+    """Slot i of a vector env's observation (or final_obs) and info equals a single env's."""
+    slot_obs = obs[i] if isinstance(obs, np.ndarray) else {key: obs[key][i] for key in obs}
+    assert slot_obs.keys() == single_obs.keys()
+    for key in single_obs:
+        np.testing.assert_array_equal(slot_obs[key], single_obs[key], err_msg=key)
+    for key in single_info:
+        np.testing.assert_array_equal(info[key][i], single_info[key], err_msg=key)
+
+
+def step_single(env: gym.Env, action: np.ndarray, same_step: bool, vec_out: tuple,
+                i: int) -> tuple[dict, dict, bool]:
+    """Step one single env beside vector slot i; check reward, flags and the final obs/info."""
+    _, reward, terminated, truncated, info = vec_out
+    single_obs, single_reward, single_term, single_trunc, single_info = env.step(action)
+    assert reward[i] == pytest.approx(single_reward, rel=1e-12, abs=1e-12)
+    assert (terminated[i], truncated[i]) == (single_term, single_trunc)
+    if single_trunc and same_step:  # SAME_STEP: the final step lands in final_obs/final_info
+        assert info["_final_obs"][i] and info["_final_info"][i]
+        assert_slot(info["final_obs"], info["final_info"], i, single_obs, single_info)
+        single_obs, single_info = env.reset()
+    return single_obs, single_info, single_trunc and not same_step
+
+
+@pytest.mark.parametrize("mode", ["NextStep", "SameStep"])
+@pytest.mark.parametrize("choose_test_days", [False, True])
+def test_warfarin_vector_env__matches_single_envs_step_by_step(
+        mode: str, choose_test_days: bool, rng) -> None:  # noqa: ANN001
+    """Vector slot i with seed s is a single env with seed s + i, through two autoresets."""
+    n, steps, kwargs = 4, 25, {"scenario": SHORT, "choose_test_days": choose_test_days}
+    vec = gym.make_vec(ENV_ID, num_envs=n, vectorization_mode="vector_entry_point",
+                       autoreset_mode=mode, **kwargs)
+    assert vec.metadata["autoreset_mode"] == gym.vector.AutoresetMode(mode)
+    singles = [gym.make(ENV_ID, **kwargs) for _ in range(n)]
+    size = (steps, n, 2) if choose_test_days else (steps, n)
+    actions = rng.integers(0, 28 if choose_test_days else 31, size=size)
+    obs, info = vec.reset(seed=100)
+    for i, env in enumerate(singles):
+        assert_slot(obs, info, i, *env.reset(seed=100 + i))
+    waiting, resets = np.zeros(n, dtype=bool), 0
+    for step in range(steps):
+        out = vec.step(actions[step])
+        for i, env in enumerate(singles):
+            if waiting[i]:  # NEXT_STEP: the finished env is reset and its action ignored
+                assert out[1][i] == 0.0 and not out[3][i]
+                single_obs, single_info = env.reset()
+                waiting[i], resets = False, resets + 1
+            else:
+                single_obs, single_info, waiting[i] = step_single(
+                    env, actions[step, i], mode == "SameStep", out, i)
+                resets += int(out[3][i] and mode == "SameStep")
+            assert_slot(out[0], out[4], i, single_obs, single_info)
+    assert resets == 2 * n
+
+
+def test_warfarin_vector_env__pins_patients_from_a_dataframe(warfarin_patient: dict) -> None:
+    """options["patients"] pins one patient per slot: covariates, genotype, truth and INR course."""
+    rows = [warfarin_patient, {**warfarin_patient, "cyp2c9": "*2/*2", "vkorc1": "G/G",
+                               "age_years": 80.0, "race": "black", "id": 43},
+            {**warfarin_patient, "cyp2c9": "*1/*1", "eta_CL": -0.4, "id": 44}]
+    vec = gym.make_vec(PGX_ID, num_envs=3, vectorization_mode="vector_entry_point")
+    obs, info = vec.reset(seed=0, options={"patients": pd.DataFrame(rows)})
+    params = patient_parameters(Hamberg2010(), rows)
+    np.testing.assert_allclose(info["clearance_l_per_h"], params.clearance_l_per_h, rtol=1e-12)
+    np.testing.assert_allclose(info["ec50_mg_per_l"], params.ec50_mg_per_l, rtol=1e-12)
+    assert info["patient_id"].tolist() == [42, 43, 44]
+    assert [np.flatnonzero(g).tolist() for g in obs["genotype"]] == [[2, 8], [3, 6], [0, 8]]
+    assert obs["covariates"][1, [0, 6]].tolist() == [80.0, 1.0]  # age, race "black"
+    inrs = [info["inr"]]
+    for _ in range(6):
+        inrs.append(vec.step(np.full(3, 12))[4]["inr"])
+    expected, _ = simulate_inr(params, Hamberg2010().structure, np.full((3, 6), 6.0))
+    np.testing.assert_allclose(np.array(inrs).T, expected, rtol=1e-12)
+
+
+# ----- the patient and the pharmacology --------------------------------------------------------
+def test_warfarin_env__pinned_patient_has_hamberg_parameters_and_exact_inr_course(
+        warfarin_patient: dict, quiet_clinic: WarfarinScenario, rng) -> None:  # noqa: ANN001
+    """A pinned patient's true CL, V, EC50 and INR course are Hamberg 2010's, to 1e-12."""
+    env = gym.make(ENV_ID, scenario=quiet_clinic)
+    levels = rng.integers(0, 31, size=40)
+    trace = rollout(env, 0, levels, {"patient": warfarin_patient})
+    info = trace[0][2]
+    params = patient_parameters(Hamberg2010(), [warfarin_patient])
+    for key in ("clearance_l_per_h", "central_volume_l", "ec50_mg_per_l", "mtt1_h", "mtt2_h"):
+        assert info[key] == pytest.approx(getattr(params, key)[0], rel=1e-12), key
+    cl = (0.174 + 0.0422) * (1 - 0.00571 * (64 - 71)) * np.exp(0.2)  # *1/*3, age 64, eta 0.2
+    assert info["clearance_l_per_h"] == pytest.approx(cl, rel=1e-12)
+    assert (info["patient_id"], info["cyp2c9"], info["vkorc1"]) == (42, 2, 2)
+    expected_inr, expected_conc = simulate_inr(params, Hamberg2010().structure,
+                                               0.5 * levels[None, :].astype(float))
+    np.testing.assert_allclose([i["inr"] for _, _, i in trace], expected_inr[0],
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose([i["s_warfarin_mg_per_l"] for _, _, i in trace],
+                               expected_conc[0], rtol=1e-12, atol=1e-15)
+    assert [i["dose_mg"] for _, _, i in trace[1:]] == (0.5 * levels).tolist()
+
+
+def test_warfarin_env__hamberg2007_scenario_runs_its_own_model(warfarin_patient: dict) -> None:
+    """model="hamberg2007" gives the 2007 INR course (to 1e-12), unlike 2010's, same doses."""
+    covariates = {k: v for k, v in warfarin_patient.items() if k not in ETAS}
+    levels = np.array([20] * 3 + [10] * 25)
+    courses = {}
+    for name, model in (("hamberg2010", Hamberg2010()), ("hamberg2007", Hamberg2007())):
+        patient = {**covariates, **dict.fromkeys(model.variability.eta_columns, 0.0)}
+        env = gym.make(ENV_ID, scenario=WarfarinScenario(model=name))
+        courses[name] = true_inr_course(env, levels, {"patient": patient})
+        expected, _ = simulate_inr(patient_parameters(model, [patient]), model.structure,
+                                   0.5 * levels[None, :].astype(float))
+        np.testing.assert_allclose(courses[name], expected[0], rtol=1e-12, atol=1e-12)
+    assert np.abs(courses["hamberg2007"] - courses["hamberg2010"]).max() > 0.2
+    assert courses["hamberg2007"][-1] > 1.5 and courses["hamberg2010"][-1] > 1.5
+
+
+# ----- what the clinic sees --------------------------------------------------------------------
+def test_warfarin_env__observation_holds_only_what_the_clinic_knows(
+        warfarin_patient: dict) -> None:
+    """No genotype or true parameters in Warfarin-v0; PGx adds the pinned patient's one-hots."""
+    clinic = {"covariates", "doses_mg", "inr_days", "inr_values", "inr_mask", "day",
+              "days_since_last_inr", "days_to_next_inr"}
+    obs, info = gym.make(ENV_ID).reset(seed=0, options={"patient": warfarin_patient})
+    assert set(obs) == clinic and "clearance_l_per_h" in info
+    # age, female, weight, height, race one-hot (white, asian, black, other), amiodarone, inducer
+    assert obs["covariates"].tolist() == [64.0, 1.0, 72.0, 165.0, 0, 1, 0, 0, 1.0, 0.0]
+    pgx, _ = gym.make(PGX_ID).reset(seed=0, options={"patient": warfarin_patient})
+    assert set(pgx) == clinic | {"genotype"}
+    assert np.flatnonzero(pgx["genotype"]).tolist() == [2, 6 + 2]  # *1/*3, then A/A
+    assert pgx["genotype"].sum() == 2.0
+
+
+def test_warfarin_env__default_schedule_tests_on_days_0_3_5_8_11_14_then_weekly(
+        quiet_clinic: WarfarinScenario) -> None:
+    """With no warfarin (INR out of range) INR is measured on 0, 3, 5, 8, 11, 14, 21, 28, ..."""
+    env = gym.make(ENV_ID, scenario=quiet_clinic)
+    trace = rollout(env, 0, [0] * 60)
+    days = [0, 3, 5, 8, 11, 14, 21, 28, 35, 42, 49, 56]
+    assert measured_days(trace) == days
+    obs, info = trace[0][0], trace[0][2]
+    assert info["inr_tested"] and info["inr_measured"] == pytest.approx(1.0)
+    assert obs["inr_mask"].sum() == 1 and obs["inr_values"][0] == 1.0 and obs["inr_days"][0] == 0
+    final = trace[-1][0]
+    assert final["inr_days"][:len(days)].tolist() == days and final["inr_mask"].sum() == len(days)
+    assert trace[15][0]["days_since_last_inr"][0] == 1 and trace[15][0]["days_to_next_inr"][0] == 6
+    noisy = rollout(gym.make(ENV_ID), 0, [0] * 60)
+    counts = [int(obs["inr_mask"].sum()) for obs, _, _ in noisy]
+    assert np.diff(counts).tolist() == [int(info["inr_tested"]) for _, _, info in noisy[1:]]
+    for obs, _, info in noisy:
+        n = int(obs["inr_mask"].sum())
+        assert (obs["days_since_last_inr"][0] == 0.0) == info["inr_tested"]
+        if info["inr_tested"]:
+            assert obs["inr_days"][n - 1] == info["day"]
+            assert obs["inr_values"][n - 1] == np.float32(info["inr_measured"])
+    values = noisy[-1][0]["inr_values"][:counts[-1]]
+    assert len(set(values.tolist())) > 3  # noisy results scatter around the true INR of 1
+
+
+def test_warfarin_env__schedule_extends_after_in_range_results(quiet_clinic: WarfarinScenario
+                                                               ) -> None:
+    """Each next test day follows MonitoringSchedule from the measured INRs (up to 4 weeks)."""
+    patient = {"age_years": 64.0, "is_female": 0, "weight_kg": 80.0, "height_cm": 178.0,
+               "race": "white", "cyp2c9": "*1/*1", "vkorc1": "G/A", "amiodarone": 0,
+               "enzyme_inducer": 0, **dict.fromkeys(ETAS, 0.0)}
+    env = gym.make(ENV_ID, scenario=quiet_clinic)
+    obs = rollout(env, 0, [10] * 90, {"patient": patient})[-1][0]
+    days = obs["inr_days"][obs["inr_mask"] > 0].astype(int)
+    values = obs["inr_values"][obs["inr_mask"] > 0]
+    streak, schedule = 0, MonitoringSchedule()
+    for day, value, next_day in zip(days[:-1], values[:-1], days[1:], strict=True):
+        streak = streak + 1 if 2.0 <= value <= 3.0 else 0
+        assert next_day == schedule.next_test_day(np.array([day]), np.array([streak]))[0]
+    assert np.diff(days).max() == 28
+
+
+def test_warfarin_env__chosen_test_interval_sets_the_next_test_and_each_test_costs() -> None:
+    """A choice k on a test morning puts the next test k days on; others are ignored; -test_cost."""
+    scenario = WarfarinScenario(inr_assay_log_sd=0.0, events=EventHazards(enabled=False),
+                                reward=InrRangeReward(test_cost=0.7))
+    env = gym.make(ENV_ID, scenario=scenario, choose_test_days=True)
+    choices = [3, 0, 0, 0, 1, 0, 6] + [0] * 13  # on test days 0, 4, 6: 4, 2, 7 days to the next
+    trace = rollout(env, 0, [np.array([0, k]) for k in choices])
+    assert measured_days(trace) == [0, 4, 6, 13, 14, 15, 16, 17, 18, 19, 20]
+    assert trace[1][0]["days_to_next_inr"][0] == 3
+    for (_, _, before), (_, reward, _) in zip(trace[:-1], trace[1:], strict=True):
+        # INR stays 1 without warfarin: -1 per INR unit below 2, -1 below 1.5, -0.7 per test
+        assert reward == pytest.approx(-2.0 - 0.7 * before["inr_tested"], abs=1e-12)
+
+
+# ----- assay noise -----------------------------------------------------------------------------
+def test_warfarin_env__assay_noise_is_log_normal_sd_020_and_never_changes_the_patient() -> None:
+    """log(measured / true) has SD ~0.20; noise off: rounded truth; patients unchanged."""
+    quiet = WarfarinScenario(n_days=20, inr_assay_log_sd=0.0)
+    noisy = WarfarinScenario(n_days=20)
+    runs = {}
+    for name, scenario in (("noisy", noisy), ("quiet", quiet)):
+        vec = gym.make_vec(ENV_ID, num_envs=300, vectorization_mode="vector_entry_point",
+                           scenario=scenario)
+        obs, info = vec.reset(seed=7)
+        infos, covariates = [info], obs["covariates"]
+        for _ in range(20):
+            infos.append(vec.step(np.full(300, 12))[4])
+        inr = np.array([i["inr"] for i in infos])
+        tested = np.array([i["inr_tested"] for i in infos])
+        measured = np.array([i["inr_measured"] for i in infos])
+        runs[name] = (covariates, inr, measured[tested], inr[tested])
+    np.testing.assert_array_equal(runs["noisy"][0], runs["quiet"][0])
+    np.testing.assert_array_equal(runs["noisy"][1], runs["quiet"][1])
+    _, _, measured, true = runs["quiet"]
+    np.testing.assert_array_equal(measured.astype(np.float32), report(true))
+    _, _, measured, true = runs["noisy"]
+    log_ratio = np.log(measured / true)
+    assert measured.size > 1500 and abs(log_ratio.mean()) < 0.02
+    assert 0.19 < log_ratio.std() < 0.215
+
+
+# ----- reward and events -----------------------------------------------------------------------
+def expected_reward(weights: InrRangeReward, low: float, high: float, before: dict,
+                    after: dict) -> float:
+    """The env card's reward computed from the infos around one step."""
+    inr = after["inr"]
+    distance = max(low - inr, 0.0) + max(inr - high, 0.0)
+    return (weights.in_range_bonus * (low <= inr <= high)
+            - weights.distance_penalty_per_inr * distance
+            - weights.high_inr_penalty * (inr > weights.high_inr_threshold)
+            - weights.low_inr_penalty * (inr < weights.low_inr_threshold)
+            - weights.bleeding_penalty * after["bleeding_event"]
+            - weights.thromboembolism_penalty * after["thromboembolic_event"]
+            - weights.test_cost * before["inr_tested"])
+
+
+@pytest.mark.parametrize("weights", [
+    InrRangeReward(),
+    InrRangeReward(in_range_bonus=2.0, distance_penalty_per_inr=0.5, high_inr_threshold=3.5,
+                   high_inr_penalty=5.0, low_inr_threshold=1.8, low_inr_penalty=0.25,
+                   bleeding_penalty=100.0, thromboembolism_penalty=30.0, test_cost=0.4)])
+def test_warfarin_env__reward_is_the_documented_formula(weights: InrRangeReward,
+                                                       warfarin_patient: dict) -> None:
+    """Reward = bonus in range - distance - high/low penalties - events - test cost, from info."""
+    scenario = WarfarinScenario(target_inr=(2.0, 3.0), events=EVENTFUL, reward=weights)
+    levels = np.r_[[30] * 8, [0] * 12, [12] * 30, [4] * 40]  # overshoot, fall, settle, fall
+    trace = rollout(gym.make(ENV_ID, scenario=scenario), 5, levels,
+                    {"patient": warfarin_patient})
+    for (_, _, before), (_, reward, after) in zip(trace[:-1], trace[1:], strict=True):
+        assert reward == pytest.approx(expected_reward(weights, 2.0, 3.0, before, after),
+                                       abs=1e-12)
+    infos = [info for _, _, info in trace[1:]]
+    inr = np.array([i["inr"] for i in infos])
+    assert (inr > 4).any() and (inr < 1.5).any() and ((inr >= 2) & (inr <= 3)).any()
+    assert infos[-1]["bleeding_events"] > 0 and infos[-1]["thromboembolic_events"] > 0
+
+
+def test_warfarin_env__events_follow_their_hazards_and_their_own_stream() -> None:
+    """Huge rates give an event every day, counted; disabled none; the INR course never moves."""
+    levels = np.full(30, 10)
+    traces = {name: rollout(gym.make(ENV_ID, scenario=WarfarinScenario(events=events)), 2, levels)
+              for name, events in (
+                  ("default", EventHazards()),
+                  ("bleeding", EventHazards(bleeding_per_year_in_range=1e4)),
+                  ("clots", EventHazards(thromboembolism_per_year_in_range=1e4)),
+                  ("off", EventHazards(bleeding_per_year_in_range=1e4,
+                                       thromboembolism_per_year_in_range=1e4, enabled=False)))}
+    last = {name: trace[-1][2] for name, trace in traces.items()}
+    assert (last["bleeding"]["bleeding_events"], last["clots"]["thromboembolic_events"]) == (30, 30)
+    assert all(info["bleeding_event"] for _, _, info in traces["bleeding"][1:])
+    assert last["bleeding"]["thromboembolic_events"] == last["default"]["thromboembolic_events"]
+    assert last["off"]["bleeding_events"] == last["off"]["thromboembolic_events"] == 0
+    for trace in traces.values():
+        for (obs, _, info), (ref_obs, _, ref_info) in zip(trace, traces["default"], strict=True):
+            assert info["inr"] == ref_info["inr"]
+            np.testing.assert_array_equal(obs["inr_values"], ref_obs["inr_values"])
+
+
+# ----- bad input -------------------------------------------------------------------------------
+@pytest.mark.parametrize(("kwargs", "action", "match"), [
+    ({}, np.nan, r"integer level\(s\) in 0\.\.30"), ({}, -1, r"in 0\.\.30"),
+    ({}, 31, r"in 0\.\.30"), ({}, 2.5, "integer level"), ({}, np.array([1, 2]), "1 integer"),
+    ({"continuous": True}, np.array([np.nan]), "finite"),
+    ({"continuous": True}, np.array([1.5]), r"\[-1, 1\]"),
+    ({"continuous": True}, np.array([0.1, 0.2]), r"number\(s\) in \[-1, 1\]"),
+    ({"choose_test_days": True}, np.array([3, 2, 1]), r"integer pair\(s\)"),
+    ({"choose_test_days": True}, 5, r"days to next INR - 1 in 0\.\.27"),
+    ({"choose_test_days": True}, np.array([3, 28]), r"days to next INR - 1 must be in 0\.\.27"),
+    ({"choose_test_days": True}, np.array([31, 0]), r"in 0\.\.30")])
+def test_warfarin_env__bad_actions_raise_a_clear_error(kwargs: dict, action, match: str) -> None:  # noqa: ANN001
+    """NaN, negative, out-of-range, non-integer and wrongly shaped actions name what is allowed."""
+    env = gym.make(ENV_ID, **kwargs)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=match):
+        env.unwrapped.step(action)
+
+
+def test_warfarin_env__stepping_after_truncation_asks_for_reset() -> None:
+    """After n_days the episode is truncated, never terminated, and a further step is an error."""
+    env = gym.make(ENV_ID)
+    env.reset(seed=0)
+    flags = [env.step(10)[2:4] for _ in range(90)]
+    assert flags == [(False, False)] * 89 + [(False, True)]
+    with pytest.raises(RuntimeError, match=r"truncated.*reset\(\)"):
+        env.step(10)
+    _, info = env.reset()
+    assert info["day"] == 0
+
+
+def test_warfarin_env__bad_options_and_pinned_patients_name_the_field(
+        warfarin_patient: dict) -> None:
+    """Unknown options, unknown fields, bad labels and out-of-range covariates are errors."""
+    env = gym.make(ENV_ID)
+    cases = [({"patien": {}}, r"unknown reset option\(s\) \['patien'\]; allowed: \('patient',\)"),
+             ({"patient": {**warfarin_patient, "shoe_size": 42}}, r"\['shoe_size'\].*eta_EC50"),
+             ({"patient": {**warfarin_patient, "eta_V1": 0.1}}, r"\['eta_V1'\]"),
+             ({"patient": {**warfarin_patient, "cyp2c9": "*1/*4"}}, r"cyp2c9.*'\*1/\*4'.*\*3/\*3"),
+             ({"patient": {**warfarin_patient, "vkorc1": "A/G"}}, r"vkorc1.*'A/G'.*'G/A'"),
+             ({"patient": {**warfarin_patient, "race": "martian"}}, r"race.*'white'"),
+             ({"patient": {**warfarin_patient, "age_years": 5.0}}, r"age_years.*\[18\.0, 110\.0\]")]
+    for options, match in cases:
+        with pytest.raises(ValueError, match=match):
+            env.reset(seed=0, options=options)
+    vec = gym.make_vec(ENV_ID, num_envs=2, vectorization_mode="vector_entry_point")
+    with pytest.raises(ValueError, match=r"one entry per reset env \(2 of 2\), got 1"):
+        vec.reset(seed=0, options={"patients": pd.DataFrame([warfarin_patient])})
+    with pytest.raises(ValueError, match="discrete actions"):
+        gym.make(ENV_ID, continuous=True, choose_test_days=True)
+
+
+@pytest.mark.parametrize(("fields", "match"), [
+    ({"n_days": 0}, r"n_days must be in 1\.\.3650, got 0"),
+    ({"target_inr": (3.0, 2.0)}, r"target_inr must be 0 < low < high"),
+    ({"population": "kids"}, r"population: 'kids' is not one of \['iwpc', 'us_clinic'\]"),
+    ({"model": "hamberg2099"}, r"model: 'hamberg2099' is not one of \['hamberg2007', "),
+    ({"inr_assay_log_sd": -0.1}, r"inr_assay_log_sd must be in \[0, 2\]"),
+    ({"dose_step_mg": 0.0}, "dose_step_mg")])
+def test_warfarin_scenario__bad_fields_name_the_field_and_allowed_values(fields: dict,
+                                                                        match: str) -> None:
+    """Scenario fields out of their domain raise, naming the field and what is allowed."""
+    with pytest.raises(ValueError, match=match):
+        WarfarinScenario(**fields)
+
+
+# ----- scenario files --------------------------------------------------------------------------
+def test_warfarin_env__yaml_scenario_configures_the_env(tmp_path, warfarin_patient: dict) -> None:  # noqa: ANN001
+    """A YAML file sets horizon, target, reward weights and model; others are refused clearly."""
+    path = tmp_path / "clinic.yaml"
+    path.write_text(f"env: {ENV_ID}\nn_days: 12\ntarget_inr: [1.5, 2.5]\nmodel: hamberg2007\n"
+                    "reward:\n  test_cost: 0.3\n  in_range_bonus: 2.0\n")
+    env = gym.make(ENV_ID, scenario=str(path))
+    scenario = env.unwrapped.core.settings.scenario
+    assert scenario == WarfarinScenario(n_days=12, target_inr=(1.5, 2.5), model="hamberg2007",
+                                        reward=InrRangeReward(test_cost=0.3, in_range_bonus=2.0))
+    assert env.observation_space["doses_mg"].shape == (12,)
+    patient = {**{k: v for k, v in warfarin_patient.items() if k not in ETAS},
+               **dict.fromkeys(Hamberg2007().variability.eta_columns, 0.0)}
+    trace = rollout(env, 0, [10] * 12, {"patient": patient})
+    assert trace[0][2]["mtt1_h"] == 11.6  # the 2007 model's MTT1 (2010: 28.6 h)
+    assert [info["day"] for _, _, info in trace] == list(range(13))
+    with pytest.raises(RuntimeError, match="truncated"):
+        env.step(10)
+    assert all(info["in_therapeutic_range"] == (1.5 <= info["inr"] <= 2.5)
+               for _, _, info in trace)
+    assert gym.make(PGX_ID, scenario=path).unwrapped.core.settings.genotype_guided
+    cases = {"scenarios/vancomycin_adult.yaml": "VancomycinScenario cannot configure "
+                                                "pkgym/Warfarin-v0"}
+    for text, message in {"n_dayz: 3": r"clinic\.yaml\.n_dayz: unknown field; allowed: \[",
+                          "reward:\n  test_cots: 1": r"clinic\.yaml\.reward\.test_cots: unknown",
+                          "events:\n  enabled: maybe": "events.enabled: expected true or false",
+                          "env: pkgym/Nope-v0": "not allowed here"}.items():
+        bad = tmp_path / "clinic.yaml"
+        bad.write_text(text if text.startswith("env") else f"env: {ENV_ID}\n{text}\n")
+        cases[str(bad)] = message
+    for file, message in cases.items():
+        with pytest.raises(ValueError, match=message):
+            gym.make(ENV_ID, scenario=file)
+
+
+# ----- render and dataset ----------------------------------------------------------------------
+def test_warfarin_env__renders_and_exports_the_episode_as_a_nonmem_dataset(
+        warfarin_patient: dict) -> None:
+    """Text and RGB renders work; one dose row per non-zero dose, one DV row per INR."""
+    env = gym.make(ENV_ID, render_mode="ansi")
+    levels = [10, 0, 8, 8, 0, 6, 6, 6, 0, 7, 7, 7, 7, 7, 7, 7]
+    obs = rollout(env, 2, levels, {"patient": warfarin_patient})[-1][0]
+    text = env.render()
+    assert text.startswith("day 16/90") and "last dose 3.5 mg" in text
+    table = env.unwrapped.episode_dataset()
+    doses, levels_table = table[table["EVID"] == 1], table[table["EVID"] == 0]
+    assert doses["AMT"].tolist() == [0.5 * lv for lv in levels if lv]
+    assert doses["TIME"].tolist() == [24.0 * d for d, lv in enumerate(levels) if lv]
+    assert doses["CMT"].eq(1).all() and levels_table["CMT"].eq(2).all()
+    measured = obs["inr_mask"] > 0
+    assert levels_table["TIME"].tolist() == (24.0 * obs["inr_days"][measured]).tolist()
+    np.testing.assert_allclose(levels_table["DV"], obs["inr_values"][measured], atol=1e-6)
+    assert table["ID"].eq(42).all() and table["CYP2C9"].eq("*1/*3").all()
+    for time in set(doses["TIME"]) & set(levels_table["TIME"]):  # pre-dose INR first
+        assert table.loc[table["TIME"] == time, "EVID"].tolist() == [0, 1]
+    assert len(set(doses["TIME"]) & set(levels_table["TIME"])) >= 3
+    frame = gym.make(ENV_ID, render_mode="rgb_array")
+    frame.reset(seed=2)
+    frame.step(10)
+    image = frame.render()
+    assert image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8
+    assert image.std() > 0
