@@ -54,13 +54,18 @@ class WarfarinEnv(DosingEnv):
     enzyme-inducer use (:mod:`pkgym.populations.warfarin`). Pin a patient with
     ``reset(options={"patient": row})``, ``row`` holding ``age_years``, ``is_female``,
     ``weight_kg``, ``height_cm``, ``race``, ``cyp2c9``, ``vkorc1``, ``amiodarone``,
-    ``enzyme_inducer`` and optionally ``eta_CL``, ``eta_V``, ``eta_EC50``, ``id``.
+    ``enzyme_inducer`` and optionally ``eta_CL``, ``eta_V``, ``eta_EC50``, ``id`` (etas not
+    given are drawn from the slot's patient stream, as for a new patient). Amiodarone and
+    enzyme inducers are observed, as the IWPC algorithms use them, but Hamberg's models have
+    no term for them: they do not change the simulated patient.
 
     ## Action Space
     ``Discrete(31)``: level k gives 0.5 k mg (0-15 mg) today. ``continuous=True``:
     ``Box(-1, 1, (1,))``, dose ``(a + 1) / 2 * 15`` mg. ``choose_test_days=True``:
     ``MultiDiscrete([31, 28])``, the dose level and, read on mornings with an INR test only,
     the days until the next test minus 1 (1-28 days); each test costs ``reward.test_cost``.
+    In that mode ``days_to_next_inr`` on a test morning shows the clinic's default schedule
+    until the policy's choice replaces it.
 
     ## Observation Space
     A ``Dict`` of float32 arrays, what the clinic knows:

@@ -16,6 +16,7 @@ against ``solve_ivp`` at tight tolerance.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -30,6 +31,12 @@ MAX_CHAIN = 6
 """Longest transit chain a model may have (Hamberg 2007's first chain)."""
 PK_STATES = 3
 """Depot, central and peripheral S-warfarin amounts, mg (peripheral unused by 1-cmt models)."""
+
+
+@functools.lru_cache(maxsize=16)
+def _gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes and weights on [-1, 1] (cached: envs build constants at reset)."""
+    return np.polynomial.legendre.leggauss(n)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +70,7 @@ class DayQuadrature:
             >>> s.shape, round(float(w.sum()), 12)
             ((35,), 24.0)
         """
-        x, w = np.polynomial.legendre.leggauss(self.nodes_per_panel)
+        x, w = _gauss_legendre(self.nodes_per_panel)
         edges = np.asarray(self.breakpoints_h)
         low, high = edges[:-1, None], edges[1:, None]
         nodes = (low + high) / 2 + (high - low) / 2 * x[None, :]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
@@ -41,13 +41,17 @@ class ByGroup(CovariateSpec):
 
     column: str
     specs: Mapping[int | str, ScalarCovariateSpec]
+    _labels: bool = field(init=False, repr=False, compare=False, default=False)
 
     def __post_init__(self) -> None:
-        """Check the specs and freeze them."""
+        """Check the specs, freeze them and note whether they write labels."""
         if not self.specs or not all(isinstance(s, ScalarCovariateSpec)
                                      for s in self.specs.values()):
             raise ValueError("specs must map each group value to a scalar covariate spec")
         object.__setattr__(self, "specs", MappingProxyType(dict(self.specs)))
+        probes = (spec.from_uniforms(np.full((1, spec.n_draws), 0.5))
+                  for spec in self.specs.values())
+        object.__setattr__(self, "_labels", not all(p.dtype.kind in "biuf" for p in probes))
 
     @property
     def n_draws(self) -> int:
@@ -57,9 +61,7 @@ class ByGroup(CovariateSpec):
     @property
     def output_dtype(self) -> type:
         """``np.float64``, or ``object`` when any spec writes non-numeric values (labels)."""
-        probes = (spec.from_uniforms(np.full((1, spec.n_draws), 0.5))
-                  for spec in self.specs.values())
-        return np.float64 if all(p.dtype.kind in "biuf" for p in probes) else object
+        return object if self._labels else np.float64
 
     @property
     def required_columns(self) -> tuple[str, ...]:

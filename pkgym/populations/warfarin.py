@@ -271,7 +271,13 @@ def genotype_codes(labels: ArrayLike | pd.Series, allowed: tuple[str, ...], *,
         raise ValueError(f"allowed must be non-empty and without repeats, got {allowed!r}")
     values = np.asarray(labels.to_numpy() if isinstance(labels, pd.Series) else labels,
                         dtype=object)
-    codes = pd.Index(vocabulary, dtype=object).get_indexer(values.reshape(-1))
+    flat = values.reshape(-1)
+    if flat.size <= 64:  # small batches (an env's reset): a dict is far cheaper than pandas
+        lookup = {label: code for code, label in enumerate(vocabulary)}
+        codes = np.array([lookup.get(v, -1) if isinstance(v, str) else -1 for v in flat],
+                         dtype=np.int64)
+    else:
+        codes = pd.Index(vocabulary, dtype=object).get_indexer(flat)
     if np.any(codes < 0):
         unknown = sorted({repr(v) for v in values.reshape(-1)[codes < 0]})
         shown = ", ".join(unknown[:10]) + (", ..." if len(unknown) > 10 else "")
