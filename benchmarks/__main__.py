@@ -6,6 +6,7 @@ from benchmarks import (
     bench_vancomycin,
     bench_warfarin,
     vancomycin_baselines,
+    warfarin_baselines,
 )
 
 if __name__ == "__main__":
@@ -13,4 +14,5 @@ if __name__ == "__main__":
     bench_vancomycin.main()
     vancomycin_baselines.main()
     bench_warfarin.main()
+    warfarin_baselines.main()
     bench_evaluation.main()

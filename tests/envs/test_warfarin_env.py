@@ -532,3 +532,15 @@ def test_warfarin_env__renders_and_exports_the_episode_as_a_nonmem_dataset(
     image = frame.render()
     assert image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8
     assert image.std() > 0
+
+
+def test_warfarin_scenario_files__load_and_the_us_clinic_file_states_the_defaults() -> None:
+    """Shipped warfarin scenarios are valid; the US-clinic file spells out every default."""
+    from pathlib import Path
+
+    from pkgym.scenarios import load_scenario
+
+    root = Path(__file__).resolve().parents[2] / "scenarios"
+    assert load_scenario(root / "warfarin_us_clinic.yaml") == WarfarinScenario()
+    pgx = load_scenario(root / "warfarin_iwpc_pgx.yaml")
+    assert (pgx.population, pgx.assay_log_sd) == ("iwpc", 0.05)

@@ -116,3 +116,22 @@ def test_make_policy__baselines_follow_the_scenario_interval_and_infusion_limits
     results = evaluate([make_policy("oracle", core)], ENV_ID, _cohort(4, 3), 1,
                        env_kwargs={"scenario": scenario})
     assert results.filter(like="in_target_range_").iloc[:, 6:].to_numpy().mean() > 0.8
+
+
+def test_cli_evaluate__scores_warfarin_policies_by_time_in_range(tmp_path: Path) -> None:
+    """On the warfarin env the summary reports Rosendaal TTR, extreme INRs, events and tests."""
+    out = tmp_path / "warfarin"
+    result = subprocess.run(
+        [sys.executable, "-m", "pkgym.cli", "evaluate", "--env", "pkgym/WarfarinPGx-v0",
+         "--policy", "fixed_5mg", "--policy", "iwpc_pgx+aurora", "--n-patients", "6",
+         "--seed", "3", "--out", str(out)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    summary = pd.read_csv(out / "summary.csv")
+    assert set(summary["score"]) == {
+        "time_in_therapeutic_range", "ttr_measured_rosendaal", "percent_days_inr_above_4",
+        "percent_days_inr_below_1_5", "bleeding_events", "thromboembolic_events", "inr_tests",
+        "return"}
+    results = pd.read_csv(out / "results.csv")
+    assert results["time_in_therapeutic_range"].between(0, 1).all()
+    assert (results.loc[results["policy"] == "fixed_5mg", "dose_mg_0"] == 5.0).all()
+    assert "TTR (true INR, Rosendaal)" in (out / "summary.md").read_text()
