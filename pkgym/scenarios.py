@@ -127,3 +127,31 @@ def load_scenario(path: str | os.PathLike, env_id: str | None = None) -> Any:
         allowed = [env_id] if env_id else sorted(SCENARIO_TYPES)
         raise ValueError(f"{file}: env: {env!r} is not allowed here; allowed: {allowed}")
     return from_mapping(SCENARIO_TYPES[env], data, path=file.name)
+
+
+def resolve_scenario(scenario: Any, scenario_type: type[T], env_id: str) -> T:
+    """A scenario object from an instance, a YAML path, or ``None`` (the defaults).
+
+    A YAML file may name any environment whose scenario type is ``scenario_type`` (a
+    warfarin file configures both warfarin environments).
+
+    Examples:
+        >>> import pkgym
+        >>> from pkgym.envs.vancomycin_ward import VancomycinScenario
+        >>> resolve_scenario("scenarios/vancomycin_renal_impairment.yaml", VancomycinScenario,
+        ...                  "pkgym/Vancomycin-v0").population
+        'renal_impairment'
+    """
+    if scenario is None:
+        return scenario_type()
+    if isinstance(scenario, scenario_type):
+        return scenario
+    if not isinstance(scenario, str | os.PathLike):
+        raise ValueError(f"scenario must be a {scenario_type.__name__}, a YAML path or None, "
+                         f"got {type(scenario).__name__}")
+    loaded = load_scenario(scenario)
+    if not isinstance(loaded, scenario_type):
+        raise ValueError(f"{scenario}: a {type(loaded).__name__} cannot configure {env_id}; "
+                         f"its env key must name an environment configured by "
+                         f"{scenario_type.__name__}")
+    return loaded

@@ -19,7 +19,7 @@ from pkgym.models.vancomycin import Goti2018
 from pkgym.models.vancomycin_course import CourseConfig, daily_troughs
 from pkgym.populations import Population
 from pkgym.populations.vancomycin import ADULT_INPATIENTS, RENAL_IMPAIRMENT
-from pkgym.scenarios import load_scenario
+from pkgym.scenarios import resolve_scenario as resolve
 
 POPULATIONS = {"adult_inpatients": ADULT_INPATIENTS, "renal_impairment": RENAL_IMPAIRMENT}
 """Named populations a scenario may use."""
@@ -152,18 +152,13 @@ class VancomycinScenario:
 
 def resolve_scenario(scenario: VancomycinScenario | str | os.PathLike | None,
                      env_id: str) -> VancomycinScenario:
-    """A scenario object from an object, a YAML path, or ``None`` (the defaults).
+    """The scenario from an object, a YAML path or ``None`` (see ``scenarios.resolve_scenario``).
 
     Examples:
-        >>> resolve_scenario("scenarios/vancomycin_renal_impairment.yaml",
-        ...                  "pkgym/Vancomycin-v0").population
-        'renal_impairment'
+        >>> resolve_scenario(None, "any id").n_steps
+        14
     """
-    if scenario is None:
-        return VancomycinScenario()
-    if isinstance(scenario, VancomycinScenario):
-        return scenario
-    return load_scenario(scenario, env_id)
+    return resolve(scenario, VancomycinScenario, env_id)
 
 
 def ward_settings(scenario: VancomycinScenario,

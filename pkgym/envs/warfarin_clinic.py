@@ -17,7 +17,7 @@ from pkgym.envs.base import ObservationModel, RewardFn
 from pkgym.envs.warfarin_day import event_probability, next_test_day
 from pkgym.models.warfarin import Hamberg2007, Hamberg2010
 from pkgym.populations.warfarin import CYP2C9_DIPLOTYPES, VKORC1_GENOTYPES, WARFARIN_POPULATIONS
-from pkgym.scenarios import load_scenario
+from pkgym.scenarios import resolve_scenario as resolve
 
 DAYS_PER_YEAR = 365.25
 INR_HIGH = 25.0
@@ -286,21 +286,13 @@ def clinic_parameters(scenario: WarfarinScenario) -> tuple[np.ndarray, ...]:
 
 def resolve_scenario(scenario: WarfarinScenario | str | os.PathLike | None,
                      env_id: str) -> WarfarinScenario:
-    """A scenario object from an object, a YAML path, or ``None`` (the defaults).
+    """The scenario from an object, a YAML path or ``None`` (see ``scenarios.resolve_scenario``).
 
     Examples:
-        >>> resolve_scenario(None, "pkgym/Warfarin-v0").n_days
+        >>> resolve_scenario(None, "any id").n_days
         90
     """
-    if scenario is None:
-        return WarfarinScenario()
-    if isinstance(scenario, WarfarinScenario):
-        return scenario
-    loaded = load_scenario(scenario)
-    if not isinstance(loaded, WarfarinScenario):
-        raise ValueError(f"{scenario}: a {type(loaded).__name__} cannot configure {env_id}; its "
-                         "env key must name a warfarin environment")
-    return loaded
+    return resolve(scenario, WarfarinScenario, env_id)
 
 
 COVARIATE_HIGHS = np.array([120.0, 1.0, 300.0, 250.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
