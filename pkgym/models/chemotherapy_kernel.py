@@ -10,6 +10,7 @@ hours since the first cycle began (the tumour's resistance term ``exp(-lambda t)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numba
 import numpy as np
@@ -104,32 +105,64 @@ def rhs(t: float, y: np.ndarray, p: np.ndarray, out: np.ndarray) -> None:  # pra
 
 
 @numba.njit(nogil=True)  # not cached: numba cannot cache a call taking a compiled function
+def _advance_one(k: int, rows: np.ndarray, doses_mg: np.ndarray, dose_days: np.ndarray,
+                 n_days: np.ndarray, infusion_h: float, times_h: np.ndarray, states: np.ndarray,
+                 params: np.ndarray, rtol: float, atol: float, max_steps: int,
+                 daily_anc: np.ndarray) -> None:  # pragma: no cover - compiled
+    """One cycle of patient ``rows[k]`` (see :func:`advance_cycles`)."""
+    p = rows[k]
+    y, theta = states[p], params[p]
+    t, h = times_h[p], 0.05
+    for d in range(daily_anc.shape[1]):
+        if d >= n_days[k]:
+            daily_anc[k, d] = np.nan
+            continue
+        end = t + HOURS_PER_DAY
+        if d == dose_days[k] and doses_mg[k] > 0.0:
+            theta[RATE] = doses_mg[k] / infusion_h
+            h = dopri5_segment(rhs, t, t + infusion_h, y, theta, rtol, atol, 0.01, max_steps)
+            theta[RATE] = 0.0
+            t, h = t + infusion_h, 0.01
+        h = dopri5_segment(rhs, t, end, y, theta, rtol, atol, h, max_steps)
+        t = end
+        daily_anc[k, d] = y[CIRC]
+    times_h[p] = t
+
+
+@numba.njit(nogil=True)
+def _advance_serial(rows, doses_mg, dose_days, n_days, infusion_h, times_h, states,  # noqa: ANN001
+                    params, rtol, atol, max_steps, daily_anc) -> None:  # pragma: no cover
+    for k in range(rows.shape[0]):
+        _advance_one(k, rows, doses_mg, dose_days, n_days, infusion_h, times_h, states, params,
+                     rtol, atol, max_steps, daily_anc)
+
+
+@numba.njit(nogil=True, parallel=True)
+def _advance_parallel(rows, doses_mg, dose_days, n_days, infusion_h, times_h,  # noqa: ANN001
+                      states, params, rtol, atol, max_steps, daily_anc) -> None:  # pragma: no cover
+    for k in numba.prange(rows.shape[0]):
+        _advance_one(k, rows, doses_mg, dose_days, n_days, infusion_h, times_h, states, params,
+                     rtol, atol, max_steps, daily_anc)
+
+
+PARALLEL_FROM = 64
+"""Batches of at least this many patients run on all of numba's threads."""
+
+
 def advance_cycles(rows: np.ndarray, doses_mg: np.ndarray, dose_days: np.ndarray,
                    n_days: np.ndarray, infusion_h: float, times_h: np.ndarray,
                    states: np.ndarray, params: np.ndarray, rtol: float, atol: float,
-                   max_steps: int, daily_anc: np.ndarray) -> None:  # pragma: no cover
+                   max_steps: int, daily_anc: np.ndarray) -> None:
     """Run one cycle of ``n_days[k]`` days for patient ``rows[k]`` (in place).
 
     The dose ``doses_mg[k]`` is infused over ``infusion_h`` from the start of day
     ``dose_days[k]``. ``times_h`` (hours since treatment start) and ``states`` advance;
     ``daily_anc[k, d]`` receives the neutrophil count at the end of day d (NaN after the
-    cycle's last day).
+    cycle's last day). Large batches run on all of numba's threads.
     """
-    for k in range(rows.shape[0]):
-        p = rows[k]
-        y, theta = states[p], params[p]
-        t, h = times_h[p], 0.05
-        for d in range(daily_anc.shape[1]):
-            if d >= n_days[k]:
-                daily_anc[k, d] = np.nan
-                continue
-            end = t + HOURS_PER_DAY
-            if d == dose_days[k] and doses_mg[k] > 0.0:
-                theta[RATE] = doses_mg[k] / infusion_h
-                h = dopri5_segment(rhs, t, t + infusion_h, y, theta, rtol, atol, 0.01, max_steps)
-                theta[RATE] = 0.0
-                t, h = t + infusion_h, 0.01
-            h = dopri5_segment(rhs, t, end, y, theta, rtol, atol, h, max_steps)
-            t = end
-            daily_anc[k, d] = y[CIRC]
-        times_h[p] = t
+    kernel: Any = _advance_serial
+    if rows.shape[0] >= PARALLEL_FROM and numba.get_num_threads() > 1:
+        kernel = _advance_parallel
+    kernel(np.asarray(rows, np.int64), np.asarray(doses_mg, np.float64),
+           np.asarray(dose_days, np.int64), np.asarray(n_days, np.int64), float(infusion_h),
+           times_h, states, params, float(rtol), float(atol), int(max_steps), daily_anc)

@@ -1,0 +1,43 @@
+"""Adults receiving docetaxel: covariates of the PK (Bruno 1996), myelosuppression (Kloft
+2006) and tumour (Claret 2009) models.
+
+Sex 50/50 and height/weight jointly by sex (NHANES means, :class:`BodySize`); age normal
+mean 60, SD 10 y, truncated to 18-90 (an *assumed* oncology-trial age spread); BSA by
+Mosteller. alpha1-acid glycoprotein log-normal, median 1.34 g/L (Kloft's reference value),
+CV 30%, 0.5-3.5 g/L (*assumed* spread; Bruno's subgroup above 2.27 g/L falls in it); hepatic
+impairment (transaminases >= 1.5 x ULN with alkaline phosphatase >= 2.5 x ULN, the label's
+definition) in 5% (*assumed*). Baseline tumour size (sum of longest diameters) log-normal,
+median 70 mm, CV 50%, 10-300 mm (*assumed*; typical of solid-tumour trials).
+"""
+
+from __future__ import annotations
+
+from pkgym.populations.body_size import BodySize
+from pkgym.populations.cohort import CohortSchema, ColumnRule
+from pkgym.populations.derived import bsa_mosteller_m2
+from pkgym.populations.distributions import Bernoulli, BoundedLogNormal, BoundedNormal
+from pkgym.populations.population import Population
+
+DOCETAXEL_PATIENTS = Population(
+    covariates={
+        "is_female": Bernoulli(p=0.5),
+        "age_years": BoundedNormal(mean=60.0, sd=10.0, low=18.0, high=90.0),
+        "body_size": BodySize(),
+        "aag_g_per_l": BoundedLogNormal(median=1.34, cv=0.3, low=0.5, high=3.5),
+        "hepatic_impairment": Bernoulli(p=0.05),
+        "baseline_sld_mm": BoundedLogNormal(median=70.0, cv=0.5, low=10.0, high=300.0),
+    },
+    derived={"bsa_m2": lambda c: bsa_mosteller_m2(c["height_cm"], c["weight_kg"])},
+)
+"""The default population of ``pkgym/Chemotherapy-v0``."""
+
+CHEMOTHERAPY_COHORT_SCHEMA = CohortSchema(columns={
+    "is_female": ColumnRule(low=0, high=1, unit="0/1", integer=True),
+    "age_years": ColumnRule(low=18.0, high=100.0, unit="years"),
+    "height_cm": ColumnRule(low=120.0, high=230.0, unit="cm"),
+    "weight_kg": ColumnRule(low=30.0, high=250.0, unit="kg"),
+    "aag_g_per_l": ColumnRule(low=0.1, high=5.0, unit="g/L"),
+    "hepatic_impairment": ColumnRule(low=0, high=1, unit="0/1", integer=True),
+    "baseline_sld_mm": ColumnRule(low=1.0, high=500.0, unit="mm"),
+})
+"""Columns a user's docetaxel cohort CSV must have (BSA is computed by Mosteller)."""
