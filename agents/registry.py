@@ -4,6 +4,8 @@
 * ``fixed_5mg``, ``aurora``, ``iwpc_clinical+aurora``, ``iwpc_pgx+aurora``, ... (the Ravvaz
   2017 protocol arms of :func:`agents.warfarin_protocols.ravvaz_arms`), ``map``, ``oracle``:
   the warfarin baselines.
+* ``constant``, ``threshold``: the ``pkgym/ChemoImmune-v0`` baselines
+  (:mod:`agents.chemo_immune_baselines`).
 * ``sb3:PATH.zip``: a Stable-Baselines3 model; its actions become doses through the env.
 * ``module:callable``: a class (instantiated without arguments) satisfying
   :class:`pkgym.evaluation.policy.Policy`, or a function ``f(observation) -> doses_mg``.
@@ -22,9 +24,11 @@ from pkgym.envs.base import DosingCore
 from pkgym.evaluation.policy import Policy
 
 BASELINES = ("label", "trough", "map", "oracle")
+CHEMOTHERAPY_BASELINES = ("label", "map", "oracle", "fixed_100")
 WARFARIN_BASELINES = ("fixed_5mg", "aurora", "iwpc_clinical+aurora", "iwpc_pgx+aurora",
                       "iwpc_clinical+intermountain", "iwpc_pgx+intermountain",
                       "eupact_pgx+aurora", "eupact_pgx+intermountain", "map", "oracle")
+CHEMO_IMMUNE_BASELINES = ("constant", "threshold")
 
 
 class CallablePolicy:
@@ -92,10 +96,17 @@ def make_policy(spec: str, core: DosingCore, continuous: bool = False) -> Policy
         >>> make_policy("math:floor", core).name
         'math:floor'
     """
+    from pkgym.envs.chemotherapy_core import ChemotherapyCore
     from pkgym.envs.warfarin_core import WarfarinCore
 
+    if isinstance(core, ChemotherapyCore) and spec in CHEMOTHERAPY_BASELINES:
+        return _chemotherapy_baseline(spec, core)
     if isinstance(core, WarfarinCore) and spec in WARFARIN_BASELINES:
         return _warfarin_baseline(spec, core)
+    from pkgym.envs.chemo_immune_core import ChemoImmuneCore
+
+    if isinstance(core, ChemoImmuneCore) and spec in CHEMO_IMMUNE_BASELINES:
+        return _chemo_immune_baseline(spec, core)
     if spec in BASELINES:
         return _baseline(spec, core)
     kind, sep, target = spec.partition(":")
@@ -162,3 +173,38 @@ def _warfarin_baseline(name: str, core: Any) -> Policy:
         raise ValueError(f"{name!r} reads the genotype: use pkgym/WarfarinPGx-v0 (available "
                          f"here: {sorted(arms)})")
     return arms[name]
+
+
+def _chemo_immune_baseline(name: str, core: Any) -> Policy:
+    """A ChemoImmune baseline: the maximum dose every day, or the normal-cell threshold rule.
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> core = gym.make("pkgym/ChemoImmune-v0").unwrapped.core
+        >>> _chemo_immune_baseline("threshold", core).floor
+        0.75
+    """
+    from agents.chemo_immune_baselines import ConstantDosePolicy, ThresholdPolicy
+
+    full = float(core.dose_levels_mg.max())
+    if name == "constant":
+        return ConstantDosePolicy(full)
+    return ThresholdPolicy(core.settings.scenario.normal_cell_floor, full_dose=full)
+
+
+def _chemotherapy_baseline(name: str, core: Any) -> Policy:
+    """A docetaxel baseline built for the env's dose levels, label dose and delay option."""
+    from agents.chemotherapy_baselines import ChemoOraclePolicy, FixedPercentPolicy, \
+        LabelRulesPolicy
+    from agents.chemotherapy_mipd import ChemoMapPolicy
+
+    scenario, delay = core.settings.scenario, core.settings.allow_delay
+    levels = np.asarray(scenario.dose_levels_percent)
+    factories: dict[str, Callable[[], Policy]] = {
+        "label": lambda: LabelRulesPolicy(levels, len(scenario.lab_days), allow_delay=delay),
+        "map": lambda: ChemoMapPolicy(scenario, allow_delay=delay),
+        "oracle": lambda: ChemoOraclePolicy(levels, scenario.label_dose_mg_per_m2,
+                                            scenario.pk.infusion_h, scenario.cycle_days,
+                                            allow_delay=delay),
+        "fixed_100": lambda: FixedPercentPolicy(100.0, allow_delay=delay)}
+    return factories[name]()

@@ -64,6 +64,7 @@ class ChemotherapyEnv(DosingEnv):
     | ``anc_1e9_per_l``, ``anc_mask`` | (n_cycles * 3,) | counts on days 1, 8, 15 of each cycle |
     | ``sld_mm``, ``sld_mask`` | (n_scans,) | tumour scans: baseline, then every 2 cycles |
     | ``dose_percent``, ``delayed`` | (n_cycles,) | doses given (% of label), delays (0/1) |
+    | ``febrile_neutropenia`` | (n_cycles,) | 1 if the cycle had a febrile neutropenia |
     | ``cycle`` | (1,) | cycles given so far |
 
     Counts carry the model's log-normal residual error (SD 0.424); scans a 10% CV.

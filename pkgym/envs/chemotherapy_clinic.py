@@ -185,7 +185,8 @@ class ClinicLabs(ObservationModel):
             "anc_1e9_per_l": box(n_labs, ANC_HIGH), "anc_mask": box(n_labs, 1.0),
             "sld_mm": box(s.n_scans, SLD_HIGH_MM), "sld_mask": box(s.n_scans, 1.0),
             "dose_percent": box(s.n_cycles, max(s.dose_levels_percent)),
-            "delayed": box(s.n_cycles, 1.0), "cycle": box(1, s.n_cycles)})
+            "delayed": box(s.n_cycles, 1.0), "febrile_neutropenia": box(s.n_cycles, 1.0),
+            "cycle": box(1, s.n_cycles)})
 
     def __call__(self, records: Any, settings: Any) -> dict[str, np.ndarray]:
         """Batched observation of all patients."""
@@ -194,4 +195,5 @@ class ClinicLabs(ObservationModel):
                 "sld_mm": records.sld_measured.copy(), "sld_mask": records.sld_mask.copy(),
                 "dose_percent": records.dose_percent.astype(np.float32),
                 "delayed": records.delayed.astype(np.float32),
+                "febrile_neutropenia": records.febrile.astype(np.float32),
                 "cycle": records.cycle[:, None].astype(np.float32)}

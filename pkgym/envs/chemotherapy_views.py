@@ -65,6 +65,7 @@ def info(records: Any, settings: Any, rows: np.ndarray) -> dict[str, np.ndarray]
         "slope_l_per_mg": params[:, SLOPE].copy(), "gamma": params[:, GAMMA].copy(),
         "tumour_growth_per_h": params[:, KL].copy(), "tumour_kill_l_per_mg_per_h":
             params[:, KD].copy(), "tumour_resistance_per_h": params[:, LAMBDA].copy(),
+        "model_parameters": params.copy(), "bsa_m2": r.covariates["bsa_m2"][rows].copy(),
         "state": r.states[rows].copy(), "time_h": r.time_h[rows].copy(),
         "patient_id": r.patient_id[rows].copy(), "seed_entropy": r.seed_entropy[rows],
     }

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 
 from pkgym.envs.base import DosingCore
+from pkgym.envs.chemo_immune_core import ChemoImmuneCore
+from pkgym.envs.chemotherapy_core import ChemotherapyCore
 from pkgym.envs.vancomycin_core import VancomycinCore
 from pkgym.envs.warfarin_core import WarfarinCore
 from pkgym.evaluation.metrics import time_in_range_rosendaal
@@ -120,6 +122,102 @@ def warfarin_outcomes(target_inr: tuple[float, float]) -> OutcomeSpec:
         in_range_key="in_therapeutic_range")
 
 
+def _last_valid(values: np.ndarray) -> np.ndarray:
+    """Each row's last non-NaN value (its episode's final value), shape (n,)."""
+    valid = ~np.isnan(values)
+    last = valid.shape[1] - 1 - np.argmax(valid[:, ::-1], axis=1)
+    return values[np.arange(values.shape[0]), last]
+
+
+def chemotherapy_scores(steps: StepTable, first_info: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Final tumour size, grade 4 neutropenia, febrile neutropenia, dose intensity, progression.
+
+    Examples:
+        >>> nan = np.nan
+        >>> steps = {"sld_relative": np.array([[0.9, 0.8, nan]]),
+        ...          "grade4_neutropenia": np.array([[0.0, 1.0, nan]]),
+        ...          "febrile_neutropenia": np.array([[0.0, 0.0, nan]]),
+        ...          "relative_dose_intensity": np.array([[1.0, 0.9, nan]]),
+        ...          "progressed": np.array([[0.0, 1.0, nan]])}
+        >>> scores = chemotherapy_scores(steps, {})
+        >>> float(scores["final_sld_relative"][0]), float(scores["grade4_neutropenia"][0])
+        (0.8, 1.0)
+    """
+    as_float = {key: np.asarray(value, dtype=np.float64) for key, value in steps.items()}
+    return {
+        "final_sld_relative": _last_valid(as_float["sld_relative"]),
+        "grade4_neutropenia": (np.nan_to_num(as_float["grade4_neutropenia"]) > 0).any(axis=1)
+        .astype(np.float64),
+        "febrile_neutropenia_events": np.nansum(as_float["febrile_neutropenia"], axis=1),
+        "relative_dose_intensity": _last_valid(as_float["relative_dose_intensity"]),
+        "progressed": _last_valid(as_float["progressed"]),
+    }
+
+
+CHEMOTHERAPY_OUTCOMES = OutcomeSpec(
+    step_metrics=("dose_percent", "sld_relative", "anc_nadir_1e9_per_l", "neutropenia_grade",
+                  "grade4_neutropenia", "febrile_neutropenia", "relative_dose_intensity",
+                  "progressed"),
+    scores={"final_sld_relative": "final tumour size / baseline",
+            "grade4_neutropenia": "share with grade 4 neutropenia",
+            "febrile_neutropenia_events": "febrile neutropenia events",
+            "relative_dose_intensity": "relative dose intensity",
+            "progressed": "share progressed", "return": "return"},
+    episode_scores=chemotherapy_scores, level_key="anc_nadir_1e9_per_l",
+    level_label="ANC nadir of the cycle (x10^9/L)", target_range=(0.5, 2.0),
+    in_range_key="grade4_neutropenia", dose_key="dose_percent")
+"""``pkgym/Chemotherapy-v0``: tumour response, neutropenia and dose intensity."""
+
+
+def chemo_immune_scores(steps: StepTable, first_info: Mapping[str, Any],
+                        eradicated_below: float = 1e-3) -> dict[str, np.ndarray]:
+    """Final tumour relative to the start, lowest normal cells, days below the floor, drug.
+
+    Steps after a patient's episode ended early are NaN and ignored (the last valid day is
+    the final one).
+
+    Examples:
+        >>> steps = {"tumour_cells": np.array([[0.3, 0.1, 0.0005], [0.3, 0.5, np.nan]]),
+        ...          "normal_cells": np.array([[0.8, 0.7, 0.9], [0.8, 0.7, np.nan]]),
+        ...          "normal_below_floor": np.array([[0.0, 1.0, 0.0], [0.0, 1.0, np.nan]]),
+        ...          "dose": np.array([[1.0, 0.5, 0.0], [1.0, 1.0, np.nan]])}
+        >>> first = {"tumour_cells": np.array([0.2, 0.25]), "normal_cells": np.array([0.9, 0.9])}
+        >>> s = chemo_immune_scores(steps, first)
+        >>> {k: s[k].round(4).tolist() for k in ("final_tumour_relative", "min_normal_cells",
+        ...                                      "days_below_normal_floor", "total_drug",
+        ...                                      "tumour_eradicated")}
+        {'final_tumour_relative': [0.0025, 2.0], 'min_normal_cells': [0.7, 0.7],
+         'days_below_normal_floor': [1.0, 1.0], 'total_drug': [1.5, 2.0],
+         'tumour_eradicated': [1.0, 0.0]}
+    """
+    table = {key: np.asarray(value, dtype=np.float64) for key, value in steps.items()}
+    tumour = table["tumour_cells"]
+    valid = ~np.isnan(tumour)
+    last = valid.shape[1] - 1 - np.argmax(valid[:, ::-1], axis=1)
+    final = tumour[np.arange(tumour.shape[0]), last]
+    normal = np.column_stack([np.asarray(first_info["normal_cells"], dtype=np.float64),
+                              table["normal_cells"]])
+    return {"final_tumour_relative": final / np.asarray(first_info["tumour_cells"], np.float64),
+            "min_normal_cells": np.nanmin(normal, axis=1),
+            "days_below_normal_floor": np.nansum(table["normal_below_floor"], axis=1),
+            "total_drug": np.nansum(table["dose"], axis=1),
+            "tumour_eradicated": (final < eradicated_below).astype(np.float64)}
+
+
+CHEMO_IMMUNE_OUTCOMES = OutcomeSpec(
+    step_metrics=("tumour_cells", "normal_cells", "immune_cells", "drug_level", "dose",
+                  "normal_below_floor", "normal_above_floor"),
+    scores={"final_tumour_relative": "final tumour / start",
+            "tumour_eradicated": "tumour < 0.001 at the end",
+            "min_normal_cells": "lowest normal cells",
+            "days_below_normal_floor": "days with normal cells below the floor",
+            "total_drug": "total drug (units)", "return": "return"},
+    episode_scores=chemo_immune_scores, level_key="tumour_cells",
+    level_label="true tumour burden (normalised)", target_range=(0.0, 1e-3),
+    in_range_key="normal_above_floor", dose_key="dose")
+"""``pkgym/ChemoImmune-v0``: tumour response, normal-cell toxicity and drug use."""
+
+
 def outcome_spec(core: DosingCore) -> OutcomeSpec:
     """The outcome spec of an environment's core.
 
@@ -132,5 +230,9 @@ def outcome_spec(core: DosingCore) -> OutcomeSpec:
         return VANCOMYCIN_OUTCOMES
     if isinstance(core, WarfarinCore):
         return warfarin_outcomes(core.settings.scenario.target_inr)
+    if isinstance(core, ChemoImmuneCore):
+        return CHEMO_IMMUNE_OUTCOMES
+    if isinstance(core, ChemotherapyCore):
+        return CHEMOTHERAPY_OUTCOMES
     raise ValueError(f"no outcome spec for {type(core).__name__}; known: VancomycinCore, "
                      "WarfarinCore")

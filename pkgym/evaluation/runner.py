@@ -29,6 +29,9 @@ def run_policy(policy: Policy, env_id: str, cohort: pd.DataFrame, seed: int,
         seed: root seed of the noise streams (slot i uses ``seed + i``).
         env_kwargs: extra ``make_vec`` keyword arguments (e.g. ``scenario``).
 
+    A patient whose episode ended early (terminated) keeps its results: later steps of its
+    env slot (a new patient after the autoreset) are NaN in its columns and add no reward.
+
     Returns:
         Columns ``id``, ``policy``, ``<metric>_<step>`` for each step metric of the env's
         :class:`~pkgym.evaluation.outcomes.OutcomeSpec` and each step (0-based), its score
@@ -59,15 +62,15 @@ def run_policy(policy: Policy, env_id: str, cohort: pd.DataFrame, seed: int,
     first_info = {key: np.asarray(value) for key, value in info.items()}
     columns: dict[str, Any] = {"id": cohort["id"].to_numpy(), "policy": policy.name}
     steps: dict[str, list[np.ndarray]] = {key: [] for key in spec.step_metrics}
-    total, done = np.zeros(n), np.zeros(n, dtype=bool)
-    while not done.all():
+    total, alive = np.zeros(n), np.ones(n, dtype=bool)
+    while alive.any():
         decisions = np.asarray(policy.act(obs, info), dtype=np.float64)
         obs, reward, terminated, truncated, info = env.step(
             core.encode_decisions(decisions, shell.continuous))
-        total += reward
-        done = terminated | truncated
+        total += np.where(alive, reward, 0.0)
         for key in spec.step_metrics:
-            steps[key].append(np.asarray(info[key]))
+            steps[key].append(_while_alive(np.asarray(info[key]), alive))
+        alive &= ~(terminated | truncated)
     env.close()
     table = {key: np.stack(values, axis=1) for key, values in steps.items()}
     for key, values in table.items():
@@ -75,3 +78,10 @@ def run_policy(policy: Policy, env_id: str, cohort: pd.DataFrame, seed: int,
     columns.update(spec.episode_scores(table, first_info))
     columns["return"] = total
     return pd.DataFrame(columns)
+
+
+def _while_alive(values: np.ndarray, alive: np.ndarray) -> np.ndarray:
+    """``values`` where the patient's episode is still running, NaN after it ended."""
+    if alive.all():
+        return values
+    return np.where(alive, values.astype(np.float64), np.nan)
