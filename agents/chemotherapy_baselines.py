@@ -164,7 +164,8 @@ class FixedPercentPolicy:
 
     def __init__(self, percent: float = 100.0, *, allow_delay: bool = False) -> None:
         """Always ``percent`` of the label dose."""
-        self.name, self.percent, self.allow_delay = f"fixed_{percent:g}", float(percent), allow_delay
+        self.name, self.percent = f"fixed_{percent:g}", float(percent)
+        self.allow_delay = allow_delay
 
     def reset(self, n_envs: int) -> None:
         """Stateless."""

@@ -194,8 +194,11 @@ def _chemo_immune_baseline(name: str, core: Any) -> Policy:
 
 def _chemotherapy_baseline(name: str, core: Any) -> Policy:
     """A docetaxel baseline built for the env's dose levels, label dose and delay option."""
-    from agents.chemotherapy_baselines import ChemoOraclePolicy, FixedPercentPolicy, \
-        LabelRulesPolicy
+    from agents.chemotherapy_baselines import (
+        ChemoOraclePolicy,
+        FixedPercentPolicy,
+        LabelRulesPolicy,
+    )
     from agents.chemotherapy_mipd import ChemoMapPolicy
 
     scenario, delay = core.settings.scenario, core.settings.allow_delay
