@@ -14,6 +14,7 @@ import numpy as np
 from gymnasium import spaces
 
 from pkgym.envs.base import ObservationModel, RewardFn
+from pkgym.models.chemotherapy import FEBRILE_NEUTROPENIA_PER_DAY
 from pkgym.models.chemotherapy_kernel import SolverTolerances
 from pkgym.models.docetaxel import Bruno1996
 from pkgym.models.myelosuppression import FribergDocetaxel
@@ -23,8 +24,6 @@ from pkgym.scenarios import resolve_scenario as resolve
 
 POPULATIONS = {"docetaxel_patients": DOCETAXEL_PATIENTS}
 """Named populations a scenario may use."""
-GRADE4_ANC_1E9_PER_L = 0.5
-"""CTCAE v5 grade 4 neutropenia: ANC < 0.5 x10^9/L."""
 ANC_HIGH, SLD_HIGH_MM = 50.0, 1000.0
 """Observation bounds (beyond what the model produces)."""
 
@@ -86,10 +85,9 @@ class ChemotherapyScenario:
         lab_days: days after the cycle start with a neutrophil count (0: before the dose).
         scan_every_cycles: a tumour scan after every this many cycles (and at baseline).
         anc_assay_log_sd: SD of log of measured ANC; ``None``: the model's residual (0.424).
-        febrile_neutropenia_per_day: daily hazard of febrile neutropenia while ANC < 0.5,
-            calibrated: 2000 simulated patients on 100 mg/m2 for 6 cycles give 11.6% with an
-            episode (docetaxel label: 11% at 100 mg/m2); the same run has grade 4 neutropenia
-            in 72% in cycle 1 (label: 75.4%), median nadir 0.22 x10^9/L.
+        febrile_neutropenia_per_day: daily hazard of febrile neutropenia while ANC < 0.5
+            (``FEBRILE_NEUTROPENIA_PER_DAY``, calibrated to the label); the calibration run had
+            grade 4 neutropenia in 72% in cycle 1 (label: 75.4%), median nadir 0.22 x10^9/L.
         reward, pk, myelosuppression, tumour, solver: the reward weights, model parameters
             and integrator tolerances.
     """
@@ -103,7 +101,7 @@ class ChemotherapyScenario:
     lab_days: tuple[int, ...] = (0, 7, 14)
     scan_every_cycles: int = 2
     anc_assay_log_sd: float | None = None
-    febrile_neutropenia_per_day: float = 0.0064
+    febrile_neutropenia_per_day: float = FEBRILE_NEUTROPENIA_PER_DAY
     reward: TumourControlReward = field(default_factory=TumourControlReward)
     pk: Bruno1996 = field(default_factory=Bruno1996)
     myelosuppression: FribergDocetaxel = field(default_factory=FribergDocetaxel)

@@ -19,13 +19,12 @@ from matplotlib.figure import Figure
 from pkgym.envs import chemotherapy_views
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
 from pkgym.envs.chemotherapy_clinic import (
-    GRADE4_ANC_1E9_PER_L,
     POPULATIONS,
     ChemotherapyScenario,
     CycleOutcome,
 )
 from pkgym.envs.chemotherapy_records import measure_anc, measure_sld, new_records, pinned_patient
-from pkgym.models.chemotherapy import DocetaxelPatientModel
+from pkgym.models.chemotherapy import GRADE4_ANC_1E9_PER_L, DocetaxelPatientModel
 from pkgym.models.chemotherapy_kernel import CIRC, SLD, advance_cycles
 from pkgym.populations import Population
 

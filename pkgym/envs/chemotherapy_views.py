@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from pkgym.envs.chemotherapy_clinic import GRADE4_ANC_1E9_PER_L
 from pkgym.envs.nonmem import nonmem_dataset
+from pkgym.models.chemotherapy import GRADE4_ANC_1E9_PER_L
 from pkgym.models.chemotherapy_kernel import (
     CIRC,
     CIRC0,

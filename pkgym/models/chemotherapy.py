@@ -26,6 +26,11 @@ from pkgym.models.myelosuppression import FribergDocetaxel
 from pkgym.models.tumour import Claret2009
 from pkgym.populations.variability import BetweenSubjectVariability
 
+FEBRILE_NEUTROPENIA_PER_DAY = 0.0064
+"""Daily hazard of febrile neutropenia while ANC < 0.5 x10^9/L: 2000 simulated patients on
+100 mg/m2 for 6 cycles give 11.6% with an episode (docetaxel label: 11% at 100 mg/m2)."""
+GRADE4_ANC_1E9_PER_L = 0.5
+"""CTCAE v5 grade 4 neutropenia: ANC < 0.5 x10^9/L."""
 COVARIATES = ("is_female", "age_years", "bsa_m2", "aag_g_per_l", "hepatic_impairment",
               "baseline_sld_mm")
 """Covariates the joint model needs, each (n,)."""
@@ -105,3 +110,56 @@ class DocetaxelPatientModel:
                            tolerances.atol, tolerances.max_steps, anc[:, c])
             sld[:, c] = states[:, -1]
         return anc.reshape(n, -1), sld
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DoseLimitingToxicity:
+    """The cycle-1 dose-limiting toxicity of docetaxel dose-finding.
+
+    A DLT is grade 4 neutropenia (ANC < 0.5 x10^9/L) lasting more than
+    ``grade4_days_limit`` days, or febrile neutropenia (daily hazard
+    ``febrile_neutropenia_per_day`` while ANC < 0.5), in the first cycle.
+    """
+
+    grade4_days_limit: int = 7
+    febrile_neutropenia_per_day: float = FEBRILE_NEUTROPENIA_PER_DAY
+    cycle_days: int = 21
+
+    def __post_init__(self) -> None:
+        """Limits within the cycle; hazard in [0, 1]."""
+        if not 0 <= self.grade4_days_limit < self.cycle_days:
+            raise ValueError(f"grade4_days_limit must be in 0..{self.cycle_days - 1}")
+        if not 0 <= self.febrile_neutropenia_per_day <= 1:
+            raise ValueError("febrile_neutropenia_per_day must be in [0, 1]")
+
+    def probability(self, model: DocetaxelPatientModel, covariates: Mapping[str, np.ndarray],
+                    etas: np.ndarray | None, dose_mg_per_m2: np.ndarray) -> np.ndarray:
+        """Each patient's probability of a cycle-1 DLT at the given dose (mg/m2), shape (n,).
+
+        Deterministic given the patient: 1 if grade 4 lasts too long, else the chance of
+        febrile neutropenia over the grade-4 days.
+
+        Examples:
+            >>> cov = {"is_female": [0, 0], "age_years": [60.0] * 2, "bsa_m2": [1.8] * 2,
+            ...        "aag_g_per_l": [1.34] * 2, "hepatic_impairment": [0, 0],
+            ...        "baseline_sld_mm": [70.0] * 2}
+            >>> p = DoseLimitingToxicity().probability(DocetaxelPatientModel(), cov, None,
+            ...                                        np.array([100.0, 250.0]))
+            >>> round(float(p[0]), 4), float(p[1])
+            (0.0254, 1.0)
+        """
+        days = self.grade4_days(model, covariates, etas, dose_mg_per_m2)
+        febrile = -np.expm1(np.log1p(-self.febrile_neutropenia_per_day) * days)
+        return np.where(days > self.grade4_days_limit, 1.0, febrile)
+
+    def grade4_days(self, model: DocetaxelPatientModel, covariates: Mapping[str, np.ndarray],
+                    etas: np.ndarray | None, dose_mg_per_m2: np.ndarray) -> np.ndarray:
+        """Days of cycle 1 ending with ANC < 0.5 x10^9/L, shape (n,)."""
+        dose = np.asarray(dose_mg_per_m2, dtype=np.float64)
+        bsa = np.asarray(covariates["bsa_m2"], dtype=np.float64)
+        if dose.shape != bsa.shape or not np.all(np.isfinite(dose)) or np.any(dose < 0):
+            raise ValueError(f"dose_mg_per_m2 must be finite, >= 0, one per patient {bsa.shape}")
+        params = model.parameters(covariates, etas)
+        anc, _ = model.run_cycles(params, np.asarray(covariates["baseline_sld_mm"], np.float64),
+                                  (dose * bsa)[:, None], self.cycle_days)
+        return (anc < GRADE4_ANC_1E9_PER_L).sum(axis=1)

@@ -1,5 +1,6 @@
-"""Adults receiving docetaxel: covariates of the PK (Bruno 1996), myelosuppression (Kloft
-2006) and tumour (Claret 2009) models.
+"""Adults receiving docetaxel: covariates of the PK, myelosuppression and tumour models.
+
+The covariates of Bruno 1996 (PK), Kloft 2006 (neutrophils) and Claret 2009 (tumour).
 
 Sex 50/50 and height/weight jointly by sex (NHANES means, :class:`BodySize`); age normal
 mean 60, SD 10 y, truncated to 18-90 (an *assumed* oncology-trial age spread); BSA by
