@@ -1,6 +1,7 @@
 """Run every benchmark: ``python -m benchmarks``."""
 
 from benchmarks import (
+    bench_chemotherapy,
     bench_evaluation,
     bench_sim,
     bench_vancomycin,
@@ -15,4 +16,5 @@ if __name__ == "__main__":
     vancomycin_baselines.main()
     bench_warfarin.main()
     warfarin_baselines.main()
+    bench_chemotherapy.main()
     bench_evaluation.main()

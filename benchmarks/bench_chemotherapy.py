@@ -1,0 +1,84 @@
+"""``pkgym/Chemotherapy-v0`` throughput and the docetaxel baselines on 500 held-out patients.
+
+One step is a 21-day cycle of the joint PK / neutrophil / tumour ODE, integrated per patient
+by a compiled Dormand-Prince (rtol 1e-7). No numeric target was set (issue 6); the figures
+are reported in cycles and in patient-days.
+"""
+
+from __future__ import annotations
+
+import time
+
+import gymnasium as gym
+import numpy as np
+
+import pkgym  # noqa: F401
+from agents.registry import CHEMOTHERAPY_BASELINES, make_policy
+from pkgym.evaluation.cohorts import sample_cohort
+from pkgym.evaluation.evaluate import evaluate
+from pkgym.evaluation.outcomes import outcome_spec
+from pkgym.evaluation.report import summarise
+
+ENV_ID = "pkgym/Chemotherapy-v0"
+FULL_DOSE = 3
+"""Discrete action of 100% of the label dose."""
+COHORT_SEED, NOISE_SEED, N_PATIENTS = 50_000_000, 60_000_000, 500
+
+
+def single_env_cycles_per_s(episodes: int = 40) -> float:
+    """Cycles per second of one env (resets included)."""
+    env = gym.make(ENV_ID).unwrapped
+    env.reset(seed=0)
+    env.step(FULL_DOSE)  # compile before timing
+    start, cycles = time.perf_counter(), 0
+    for episode in range(episodes):
+        env.reset(seed=episode)
+        done = False
+        while not done:
+            _, _, terminated, truncated, _ = env.step(FULL_DOSE)
+            cycles, done = cycles + 1, terminated or truncated
+    return cycles / (time.perf_counter() - start)
+
+
+def batched_cycles_per_s(n: int = 10_000, steps: int = 3) -> float:
+    """Patient-cycles per second of the vector env at ``n`` patients."""
+    vec = gym.make_vec(ENV_ID, num_envs=n, vectorization_mode="vector_entry_point")
+    vec.reset(seed=0)
+    start = time.perf_counter()
+    for _ in range(steps):
+        vec.step(np.full(n, FULL_DOSE))
+    return n * steps / (time.perf_counter() - start)
+
+
+def baselines_table() -> str:
+    """Mean [95% CI] of each score per baseline on held-out patients."""
+    core = gym.make(ENV_ID).unwrapped.core
+    cohort = sample_cohort(core.settings.population, core.settings.model.variability,
+                           N_PATIENTS, COHORT_SEED)
+    policies = [make_policy(name, core) for name in CHEMOTHERAPY_BASELINES]
+    results = evaluate(policies, ENV_ID, cohort, NOISE_SEED)
+    summary = summarise(results, "fixed_100", outcome_spec(core).scores, seed=NOISE_SEED)
+    lines = ["| policy | score | mean [95% CI] |", "|---|---|---|"]
+    for (policy, score), row in summary.iterrows():
+        lines.append(f"| {policy} | {row['label']} | {row['mean']:.3f} "
+                     f"[{row['low']:.3f}, {row['high']:.3f}] |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Print the figures."""
+    print("\nChemotherapy-v0")
+    single = single_env_cycles_per_s()
+    print(f"single env: {single:,.0f} cycles/s ({21 * single:,.0f} patient-days/s)")
+    batched = batched_cycles_per_s()
+    print(f"vector env, 10 000 patients: {batched:,.0f} patient-cycles/s "
+          f"({21 * batched:,.0f} patient-days/s)")
+    start = time.perf_counter()
+    table = baselines_table()
+    print(f"\nbaselines on {N_PATIENTS} held-out patients ({time.perf_counter() - start:.0f} s; "
+          "the oracle reads the hidden state)")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
