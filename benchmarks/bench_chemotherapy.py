@@ -59,7 +59,7 @@ def baselines_table() -> str:
     results = evaluate(policies, ENV_ID, cohort, NOISE_SEED)
     summary = summarise(results, "fixed_100", outcome_spec(core).scores, seed=NOISE_SEED)
     lines = ["| policy | score | mean [95% CI] |", "|---|---|---|"]
-    for (policy, score), row in summary.iterrows():
+    for (policy, _score), row in summary.iterrows():
         lines.append(f"| {policy} | {row['label']} | {row['mean']:.3f} "
                      f"[{row['low']:.3f}, {row['high']:.3f}] |")
     return "\n".join(lines)

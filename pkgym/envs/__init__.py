@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from gymnasium.envs.registration import register, registry
 
+from pkgym.envs.chemo_immune import ENV_ID as CHEMO_IMMUNE_ID
+from pkgym.envs.chemo_immune import ChemoImmuneEnv, ChemoImmuneVectorEnv
+from pkgym.envs.chemo_immune_clinic import ChemoImmuneScenario
+from pkgym.envs.chemotherapy import ENV_ID as CHEMOTHERAPY_ID
+from pkgym.envs.chemotherapy import ChemotherapyEnv, ChemotherapyVectorEnv
+from pkgym.envs.chemotherapy_clinic import ChemotherapyScenario
 from pkgym.envs.vancomycin import ENV_ID as VANCOMYCIN_ID
 from pkgym.envs.vancomycin import VancomycinEnv, VancomycinVectorEnv
 from pkgym.envs.vancomycin_ward import VancomycinScenario
@@ -21,16 +27,23 @@ from pkgym.scenarios import SCENARIO_TYPES
 __all__ = ["VANCOMYCIN_ID", "WARFARIN_ID", "WARFARIN_PGX_ID", "VancomycinEnv",
            "VancomycinScenario", "VancomycinVectorEnv", "WarfarinEnv", "WarfarinPGxEnv",
            "WarfarinPGxVectorEnv", "WarfarinScenario", "WarfarinVectorEnv"]
+__all__ += ["CHEMOTHERAPY_ID", "ChemotherapyEnv", "ChemotherapyScenario",
+            "ChemotherapyVectorEnv"]
+__all__ += ["CHEMO_IMMUNE_ID", "ChemoImmuneEnv", "ChemoImmuneScenario", "ChemoImmuneVectorEnv"]
 
 SCENARIO_TYPES[VANCOMYCIN_ID] = VancomycinScenario
 SCENARIO_TYPES[WARFARIN_ID] = WarfarinScenario
 SCENARIO_TYPES[WARFARIN_PGX_ID] = WarfarinScenario
+SCENARIO_TYPES[CHEMO_IMMUNE_ID] = ChemoImmuneScenario
+SCENARIO_TYPES[CHEMOTHERAPY_ID] = ChemotherapyScenario
 
 # No TimeLimit: the horizon comes from the scenario and each env truncates itself.
 _ENTRY_POINTS = {
     VANCOMYCIN_ID: ("pkgym.envs.vancomycin", "VancomycinEnv", "VancomycinVectorEnv"),
     WARFARIN_ID: ("pkgym.envs.warfarin", "WarfarinEnv", "WarfarinVectorEnv"),
     WARFARIN_PGX_ID: ("pkgym.envs.warfarin", "WarfarinPGxEnv", "WarfarinPGxVectorEnv"),
+    CHEMOTHERAPY_ID: ("pkgym.envs.chemotherapy", "ChemotherapyEnv", "ChemotherapyVectorEnv"),
+    CHEMO_IMMUNE_ID: ("pkgym.envs.chemo_immune", "ChemoImmuneEnv", "ChemoImmuneVectorEnv"),
 }
 for _id, (_module, _single, _vector) in _ENTRY_POINTS.items():
     if _id not in registry:
