@@ -116,13 +116,21 @@ class LabelRulesPolicy:
 
     reads_hidden_state = False
 
-    def __init__(self, levels_percent: np.ndarray, n_labs_per_cycle: int = 3, *,
+    def __init__(self, levels_percent: np.ndarray, lab_days: tuple[int, ...] = (0, 7, 14), *,
                  allow_delay: bool = False, start_percent: float = 100.0) -> None:
-        """Start at ``start_percent``; step down through ``levels_percent`` (never below 50%)."""
+        """Start at ``start_percent``; step down through ``levels_percent`` (never below 50%).
+
+        ``lab_days`` are the env's (scenario) count days; day 0 is the pre-dose count.
+        """
+        if 0 not in lab_days:
+            raise ValueError(f"lab_days must include day 0 (the pre-dose count), got {lab_days}")
         self.name = "label"
         self.levels = np.asarray(levels_percent, np.float64)
         self.floor = float(self.levels[self.levels >= 50.0].min())
-        self.n_labs, self.allow_delay, self.start = n_labs_per_cycle, allow_delay, start_percent
+        self.n_labs, self.day0 = len(lab_days), lab_days.index(0)
+        order = [k for k in np.argsort(lab_days) if lab_days[k] > 0]
+        self.after_dose = np.asarray(order, dtype=np.int64)  # slots of post-dose counts, by day
+        self.allow_delay, self.start = allow_delay, start_percent
         self.reset(0)
 
     def reset(self, n_envs: int) -> None:
@@ -132,19 +140,21 @@ class LabelRulesPolicy:
     def act(self, observation: Mapping[str, np.ndarray],
             info: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
         """Each env's dose (and delay) for the coming cycle from its counts and events."""
-        cycle = np.asarray(observation["cycle"])[:, 0].astype(np.int64)
+        anc = np.asarray(observation["anc_1e9_per_l"], np.float64)
+        n_cycles = anc.shape[1] // self.n_labs
+        cycle = np.minimum(np.asarray(observation["cycle"])[:, 0].astype(np.int64), n_cycles - 1)
         if self.current.size != cycle.size:
             self.reset(cycle.size)
         self.current[cycle == 0] = self.start
-        anc = np.asarray(observation["anc_1e9_per_l"], np.float64)
-        mask = np.asarray(observation["anc_mask"]) > 0
+        low = (anc < GRADE4_ANC) & (np.asarray(observation["anc_mask"]) > 0)
         rows, last = np.arange(cycle.size), np.maximum(cycle - 1, 0)
         febrile = np.asarray(observation["febrile_neutropenia"])[rows, last] > 0
-        first = last * self.n_labs
-        window = np.stack([anc[rows, first + j] for j in range(1, self.n_labs)], axis=1)
-        prolonged = np.any((window[:, :-1] < GRADE4_ANC) & (window[:, 1:] < GRADE4_ANC), axis=1)
+        window = low[rows[:, None], (last * self.n_labs)[:, None] + self.after_dose[None, :]]
+        prolonged = np.any(window[:, :-1] & window[:, 1:], axis=1)
         reduce = (cycle > 0) & (febrile | prolonged)
-        low_start = mask[rows, cycle * self.n_labs] & (anc[rows, cycle * self.n_labs] < START_ANC)
+        today = cycle * self.n_labs + self.day0
+        measured = np.asarray(observation["anc_mask"])[rows, today] > 0
+        low_start = measured & (anc[rows, today] < START_ANC)
         self.current = np.where(reduce, self._lower(self.current), self.current)
         percent = self.current.copy()
         if self.allow_delay:

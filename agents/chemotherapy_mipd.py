@@ -48,7 +48,8 @@ class ChemoMapPolicy:
         """The highest safe dose for every env on its current MAP estimate."""
         s = self.scenario
         covariates = self._covariates(observation)
-        cycle = np.asarray(observation["cycle"])[:, 0].astype(np.int64)
+        cycle = np.minimum(np.asarray(observation["cycle"])[:, 0].astype(np.int64),
+                           s.n_cycles - 1)  # a finished episode: plan as for its last cycle
         eta = np.zeros((cycle.size, len(self.model.variability.names)))
         eta[:, list(ESTIMATED)] = self._estimate(observation, covariates, cycle)
         params = self.model.parameters(covariates, eta)

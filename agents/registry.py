@@ -204,7 +204,7 @@ def _chemotherapy_baseline(name: str, core: Any) -> Policy:
     scenario, delay = core.settings.scenario, core.settings.allow_delay
     levels = np.asarray(scenario.dose_levels_percent)
     factories: dict[str, Callable[[], Policy]] = {
-        "label": lambda: LabelRulesPolicy(levels, len(scenario.lab_days), allow_delay=delay),
+        "label": lambda: LabelRulesPolicy(levels, scenario.lab_days, allow_delay=delay),
         "map": lambda: ChemoMapPolicy(scenario, allow_delay=delay),
         "oracle": lambda: ChemoOraclePolicy(levels, scenario.label_dose_mg_per_m2,
                                             scenario.pk.infusion_h, scenario.cycle_days,
