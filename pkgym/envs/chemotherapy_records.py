@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pkgym.envs.chemotherapy_clinic import COVARIATES, ChemotherapyScenario
+from pkgym.envs.chemotherapy_clinic import COVARIATES, SLD_HIGH_MM, ChemotherapyScenario
 from pkgym.models.chemotherapy import DocetaxelPatientModel
 from pkgym.models.chemotherapy_kernel import CIRC, SLD, initial_states
 from pkgym.populations.chemotherapy import CHEMOTHERAPY_COHORT_SCHEMA
@@ -170,9 +170,13 @@ def measure_anc(records: ChemoRecords, scenario: ChemotherapyScenario, rows: np.
 
 def measure_sld(records: ChemoRecords, scenario: ChemotherapyScenario, rows: np.ndarray,
                 slots: np.ndarray, true_sld: np.ndarray) -> np.ndarray:
-    """Record scans (true SLD with the tumour model's CV, to 1 mm); return the measured SLD."""
+    """Record scans (true SLD with the tumour model's CV, to 1 mm, reported up to 1000 mm).
+
+    Returns the measured SLD.
+    """
     cv = scenario.tumour.measurement_cv
-    measured = np.maximum(np.round(true_sld * (1 + cv * records.sld_normals[rows, slots])), 0)
+    measured = np.clip(np.round(true_sld * (1 + cv * records.sld_normals[rows, slots])), 0,
+                       SLD_HIGH_MM)
     records.sld_measured[rows, slots] = measured
     records.sld_mask[rows, slots] = 1.0
     return measured

@@ -15,8 +15,9 @@ not be opened):
   27-42% lower CL). A later form with albumin exists; not found.
 * **Volumes and distribution clearances**: Bruno's typical micro-constants as used to drive
   Friberg 2002 (``radivot/myelo``): V1 7.4 L, k12 1.06, k21 1.51, k13 1.26, k31 0.084 /h, taken
-  as absolute values; they reproduce the label's half-lives (4 min, 36 min, 11 h), Cmax
-  (3.7 mg/L) and AUC (4.6 mg h/L) after 100 mg/m2 at 1.8 m2.
+  as absolute values. After 100 mg/m2 at 1.8 m2 the typical patient (AAG 1.34 g/L, 60 y) has
+  half-lives of 5 min, 33 min and 10.2 h, Cmax 3.5 mg/L and AUC 4.5 mg h/L (label: 4 min,
+  36 min, 11.1 h, 3.7 mg/L, 4.6 mg h/L).
 * **IIV**: 35% CV on CL (Rudek 2004: CL 42.8 +/- 14.9 L/h; the label reports about 50%):
   an assumed value; Bruno's omega was not found.
 """

@@ -516,7 +516,7 @@ def test_cli_evaluate__label_and_oracle_write_chemotherapy_scores(tmp_path: Path
 
 
 def test_label_rules__a_finished_episode_and_unmeasured_slots_are_handled():
-    """cycle == n_cycles (the last observation) gives a decision; unmeasured zeros are not low."""
+    """A finished episode (cycle == n_cycles) gets a decision; unmeasured zeros are not low."""
     policy = LabelRulesPolicy(LEVELS)
     finished = _observation(N_CYCLES - 1)
     finished["cycle"][:] = N_CYCLES

@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pkgym.envs.chemotherapy_clinic import ChemotherapyScenario
 from pkgym.envs.vancomycin_ward import VancomycinScenario
 from pkgym.envs.warfarin_clinic import EventHazards, WarfarinScenario
 from pkgym.models.kidney import KidneyInjuryParams
+from pkgym.models.tumour import Claret2009
 from pkgym.models.vancomycin import Goti2018
 
 TYPICAL_PATIENT = {"age_years": 50.0, "is_female": 0, "weight_kg": 70.0, "height_cm": 175.0,
@@ -52,3 +54,22 @@ def warfarin_patient() -> dict:
 def quiet_clinic() -> WarfarinScenario:
     """A warfarin clinic without assay noise or clinical events."""
     return WarfarinScenario(inr_assay_log_sd=0.0, events=EventHazards(enabled=False))
+
+
+DOCETAXEL_PATIENT = {"is_female": 0, "age_years": 60.0, "height_cm": 180.0, "weight_kg": 64.8,
+                     "aag_g_per_l": 1.34, "hepatic_impairment": 0, "baseline_sld_mm": 70.0,
+                     "eta_CL": -0.3, "eta_CIRC0": 0.1, "eta_MTT": -0.05, "eta_SLOPE": 0.2,
+                     "eta_KL": 0.5, "eta_KD": 0.3, "eta_LAMBDA": -0.2, "id": 7}
+
+
+@pytest.fixture
+def docetaxel_patient() -> dict:
+    """A 60-year-old man of BSA 1.8 m2 (180 cm, 64.8 kg), AAG 1.34 g/L, non-zero etas."""
+    return dict(DOCETAXEL_PATIENT)
+
+
+@pytest.fixture
+def quiet_oncology() -> ChemotherapyScenario:
+    """A docetaxel clinic without assay or scan noise and without febrile neutropenia."""
+    return ChemotherapyScenario(anc_assay_log_sd=0.0, tumour=Claret2009(measurement_cv=0.0),
+                                febrile_neutropenia_per_day=0.0)

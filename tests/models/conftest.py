@@ -18,6 +18,7 @@ import pytest
 from scipy.integrate import solve_ivp
 from scipy.linalg import block_diag
 
+from pkgym.models.chemotherapy import DocetaxelPatientModel
 from pkgym.models.warfarin import Hamberg2007, Hamberg2010, HambergModel, WarfarinParameters
 
 ABSORPTION_RATE_PER_H = 2.0
@@ -157,3 +158,92 @@ def warfarin_reference() -> dict[str, WarfarinCourse]:
     solved = solve_reference(courses)
     return {type(model).__name__: WarfarinCourse(model, *args, *result)
             for model, args, result in zip(models, inputs, solved, strict=True)}
+
+
+# ----- docetaxel: an independent solve_ivp course of the joint chemotherapy model ---------------
+# Written from the docstrings of pkgym.models.docetaxel, .myelosuppression and .tumour, not from
+# the compiled kernel: three-compartment PK with a 1-h infusion of each cycle's dose at the start
+# of the cycle, the Friberg chain with E = Slope C (C = A1 / V1, mg/L) and the Claret tumour
+# dy/dt = KL y - KD exp(-lambda t) C y, t in hours since the first dose. Only the individual
+# parameters come from the package (each `parameters` method, checked by hand elsewhere).
+
+DOCETAXEL_SOLVER = {"method": "Radau", "rtol": 1e-10, "atol": 1e-12}
+DOCETAXEL_COVARIATES = {"is_female": [0, 1], "age_years": [60.0, 45.0], "bsa_m2": [1.8, 1.6],
+                        "aag_g_per_l": [1.34, 1.9], "hepatic_impairment": [0, 1],
+                        "baseline_sld_mm": [70.0, 40.0]}
+DOCETAXEL_ETAS = ((0.0,) * 7, (0.3, -0.2, 0.1, 0.4, 0.5, -0.3, 0.2))
+DOCETAXEL_DOSES_MG = ((180.0, 0.0, 135.0), (120.0, 160.0, 60.0))
+"""Row 0: the typical man (100 mg/m2, a skipped cycle, 75 mg/m2); row 1: a hepatically
+impaired woman with high AAG and non-zero etas on every parameter."""
+
+
+@dataclass(frozen=True)
+class DocetaxelCourse:
+    """Reference course of the patients above over 21-day cycles."""
+
+    covariates: dict  # name -> (n,)
+    etas: np.ndarray  # (n, 7)
+    doses_mg: np.ndarray  # (n, n_cycles)
+    daily_anc: np.ndarray  # (n, n_cycles * 21), ANC at the end of each day
+    sld_mm: np.ndarray  # (n, n_cycles), tumour size at the end of each cycle
+    first_nadir_h: np.ndarray  # (n,), time of the lowest ANC in cycle 1 (dense output)
+
+
+def _docetaxel_rhs(pk, myelo, tumour, i: int):  # noqa: ANN001, ANN202
+    """Right-hand side f(t, y, rate) of patient i, from the module docstrings' equations."""
+    cl, v1 = pk.clearance_l_per_h[i], pk.central_volume_l[i]
+    q2, v2, q3, v3 = (pk.q2_l_per_h[i], pk.peripheral2_volume_l[i], pk.q3_l_per_h[i],
+                      pk.peripheral3_volume_l[i])
+    ktr, circ0 = 4.0 / myelo.mtt_h[i], myelo.circ0_1e9_per_l[i]
+    slope, gamma = myelo.slope_l_per_mg[i], myelo.gamma[i]
+    kl, kd, lam = (tumour.growth_per_h[i], tumour.kill_l_per_mg_per_h[i],
+                   tumour.resistance_per_h[i])
+
+    def rhs(t: float, y: np.ndarray, rate: float) -> list[float]:
+        a1, a2, a3, prol, t1, t2, t3, circ, sld = y
+        c = a1 / v1
+        to2, to3 = q2 * (c - a2 / v2), q3 * (c - a3 / v3)
+        return [rate - cl * c - to2 - to3, to2, to3,
+                ktr * prol * (1 - slope * c) * (circ0 / circ) ** gamma - ktr * prol,
+                ktr * (prol - t1), ktr * (t1 - t2), ktr * (t2 - t3), ktr * (t3 - circ),
+                (kl - kd * np.exp(-lam * t) * c) * sld]
+
+    return rhs, circ0
+
+
+def solve_docetaxel_reference(model: DocetaxelPatientModel, covariates: dict, etas: np.ndarray,
+                              doses_mg: np.ndarray, cycle_days: int = 21) -> DocetaxelCourse:
+    """Daily ANC, end-of-cycle tumour size and cycle-1 nadir time of each patient."""
+    c = {key: np.asarray(value, dtype=np.float64) for key, value in covariates.items()}
+    pk = model.pk.parameters(c["bsa_m2"], c["aag_g_per_l"], c["age_years"],
+                             c["hepatic_impairment"], etas[:, 0])
+    myelo = model.myelosuppression.parameters(c["is_female"], c["aag_g_per_l"], etas[:, 1:4])
+    tumour = model.tumour.parameters(etas[:, 4:7])
+    n, n_cycles = doses_mg.shape
+    anc, sld, nadir_h = np.empty((n, n_cycles * cycle_days)), np.empty((n, n_cycles)), []
+    infusion_h, days = model.pk.infusion_h, 24.0 * np.arange(1, cycle_days + 1)
+    for i in range(n):
+        rhs, circ0 = _docetaxel_rhs(pk, myelo, tumour, i)
+        y = np.array([0, 0, 0, *[circ0] * 5, c["baseline_sld_mm"][i]], dtype=np.float64)
+        for k in range(n_cycles):
+            start = 24.0 * cycle_days * k
+            infused = solve_ivp(rhs, (start, start + infusion_h), y, args=(doses_mg[i, k],),
+                                **DOCETAXEL_SOLVER)
+            rest = solve_ivp(rhs, (start + infusion_h, start + days[-1]), infused.y[:, -1],
+                             args=(0.0,), t_eval=start + days, dense_output=k == 0,
+                             **DOCETAXEL_SOLVER)
+            assert infused.success and rest.success, rest.message
+            anc[i, k * cycle_days:(k + 1) * cycle_days] = rest.y[7]
+            y = rest.y[:, -1]
+            sld[i, k] = y[8]
+            if k == 0:
+                fine = np.linspace(infusion_h, days[-1], 20_001)
+                nadir_h.append(fine[rest.sol(fine)[7].argmin()])
+    return DocetaxelCourse(covariates, etas, doses_mg, anc, sld, np.array(nadir_h))
+
+
+@pytest.fixture(scope="module")
+def docetaxel_reference() -> DocetaxelCourse:
+    """Two patients, three cycles (see ``DOCETAXEL_DOSES_MG``), solved once per module."""
+    return solve_docetaxel_reference(DocetaxelPatientModel(), DOCETAXEL_COVARIATES,
+                                     np.array(DOCETAXEL_ETAS), np.array(DOCETAXEL_DOSES_MG))
