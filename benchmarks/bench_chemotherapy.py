@@ -1,4 +1,4 @@
-"""``pkgym/Chemotherapy-v0`` throughput and the docetaxel baselines on 500 held-out patients.
+"""Chemotherapy throughput (``Chemotherapy-v0``, ``ChemoImmune-v0``) and the docetaxel baselines.
 
 One step is a 21-day cycle of the joint PK / neutrophil / tumour ODE, integrated per patient
 by a compiled Dormand-Prince (rtol 1e-7). No numeric target was set (issue 6); the figures
@@ -20,6 +20,7 @@ from pkgym.evaluation.outcomes import outcome_spec
 from pkgym.evaluation.report import summarise
 
 ENV_ID = "pkgym/Chemotherapy-v0"
+IMMUNE_ID = "pkgym/ChemoImmune-v0"
 FULL_DOSE = 3
 """Discrete action of 100% of the label dose."""
 COHORT_SEED, NOISE_SEED, N_PATIENTS = 50_000_000, 60_000_000, 500
@@ -50,6 +51,27 @@ def batched_cycles_per_s(n: int = 10_000, steps: int = 3) -> float:
     return n * steps / (time.perf_counter() - start)
 
 
+def chemo_immune_steps_per_s(n: int = 10_000, episodes: int = 5) -> tuple[float, float]:
+    """``pkgym/ChemoImmune-v0``: single-env steps/s and batched patient-days/s at ``n``."""
+    env = gym.make(IMMUNE_ID).unwrapped
+    env.reset(seed=0)
+    env.step(10)
+    start, steps = time.perf_counter(), 0
+    for episode in range(episodes):
+        env.reset(seed=episode)
+        done = False
+        while not done:
+            _, _, terminated, truncated, _ = env.step(10)
+            steps, done = steps + 1, terminated or truncated
+    single = steps / (time.perf_counter() - start)
+    vec = gym.make_vec(IMMUNE_ID, num_envs=n, vectorization_mode="vector_entry_point")
+    vec.reset(seed=0)
+    start = time.perf_counter()
+    for _ in range(20):
+        vec.step(np.full(n, 10))
+    return single, 20 * n / (time.perf_counter() - start)
+
+
 def baselines_table() -> str:
     """Mean [95% CI] of each score per baseline on held-out patients."""
     core = gym.make(ENV_ID).unwrapped.core
@@ -73,6 +95,9 @@ def main() -> None:
     batched = batched_cycles_per_s()
     print(f"vector env, 10 000 patients: {batched:,.0f} patient-cycles/s "
           f"({21 * batched:,.0f} patient-days/s)")
+    single, batched = chemo_immune_steps_per_s()
+    print(f"\nChemoImmune-v0\nsingle env: {single:,.0f} steps/s (one day each); vector env, "
+          f"10 000 patients: {batched:,.0f} patient-days/s")
     start = time.perf_counter()
     table = baselines_table()
     print(f"\nbaselines on {N_PATIENTS} held-out patients ({time.perf_counter() - start:.0f} s; "

@@ -24,7 +24,7 @@ _E1, _E3, _E4, _E5, _E6, _E7 = (71 / 57600, -71 / 16695, 71 / 1920, -17253 / 339
                                 22 / 525, -1 / 40)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(nogil=True)  # not cached: its compiled RHS argument cannot be pickled in a cache
 def dopri5_segment(rhs, t0: float, t1: float, y: np.ndarray, params: np.ndarray,  # noqa: ANN001
                    rtol: float, atol: float, first_step: float,
                    max_steps: int) -> float:  # pragma: no cover - compiled
