@@ -39,7 +39,8 @@ class ChemotherapyEnv(DosingEnv):
     :mod:`pkgym.models.myelosuppression`) and a Claret 2009 tumour growth inhibition model
     (:mod:`pkgym.models.tumour`). The joint ODE is integrated per patient by a compiled
     Dormand-Prince 5(4), rtol 1e-7 (ANC error vs ``solve_ivp`` ~1e-7 relative). Febrile
-    neutropenia occurs with a daily hazard while ANC < 0.5 (calibrated to the label's 11% at 100 mg/m2).
+    neutropenia occurs with a daily hazard while ANC < 0.5 (calibrated to the label's 11% at
+    100 mg/m2).
 
     ## Population
     Adults with height and weight by sex, BSA (Mosteller), AAG, hepatic impairment and a
