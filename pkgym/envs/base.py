@@ -12,6 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 import gymnasium as gym
@@ -57,11 +58,20 @@ class DosingCore(ABC):
         n_patients: batch size N.
         observation_space: the observation space of ONE patient (a ``spaces.Dict``).
         dose_levels_mg: doses of the discrete action levels.
+        records, settings: the batched records and the env's settings, which the injected
+            ``observation_model`` and the drug's ``views`` module read.
+        observation_model: the injected :class:`ObservationModel`.
+        views: a module with ``render_text``, ``render_figure`` and ``episode_dataset``, each
+            ``(records, settings, row)``: the drug's presentation of one patient.
     """
 
     n_patients: int
     observation_space: spaces.Dict
     dose_levels_mg: np.ndarray
+    records: Any
+    settings: Any
+    observation_model: ObservationModel
+    views: ModuleType
 
     @abstractmethod
     def reset_patients(self, rows: np.ndarray, streams: Sequence[EpisodeStreams],
@@ -72,9 +82,9 @@ class DosingCore(ABC):
     def step(self, rows: np.ndarray, doses_mg: np.ndarray) -> tuple[np.ndarray, ...]:
         """Advance ``rows`` one decision step; return (reward, terminated, truncated) for them."""
 
-    @abstractmethod
     def observe(self) -> dict[str, np.ndarray]:
-        """Batched observation of all patients (float32)."""
+        """Batched observation of all patients (float32), by the injected observation model."""
+        return self.observation_model(self.records, self.settings)
 
     @abstractmethod
     def info(self) -> dict[str, np.ndarray]:
@@ -100,17 +110,17 @@ class DosingCore(ABC):
         """The actions that give ``decisions`` (a policy's output; default: doses in mg)."""
         return doses_to_actions(decisions, self.dose_levels_mg, continuous)
 
-    @abstractmethod
     def render_text(self, row: int) -> str:
         """One patient's state as text."""
+        return self.views.render_text(self.records, self.settings, row)
 
-    @abstractmethod
     def render_figure(self, row: int) -> Figure:
         """One patient's course as a matplotlib figure."""
+        return self.views.render_figure(self.records, self.settings, row)
 
-    @abstractmethod
     def episode_dataset(self, row: int) -> pd.DataFrame:
         """One patient's episode as a NONMEM-style dataset."""
+        return self.views.episode_dataset(self.records, self.settings, row)
 
 
 def make_action_space(levels_mg: np.ndarray, continuous: bool) -> spaces.Space:

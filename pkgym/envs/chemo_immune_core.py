@@ -14,10 +14,8 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from matplotlib.figure import Figure
 
-from pkgym.envs import chemo_immune_views as views
+from pkgym.envs import chemo_immune_views
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
 from pkgym.envs.chemo_immune_clinic import CELL_HIGH, ChemoImmuneScenario, ChemoOutcome
 from pkgym.models.tumour_immune import DePillis2003, TumourImmuneParameters, advance_rows
@@ -80,6 +78,8 @@ class ChemoImmuneCore(DosingCore):
 
     Doses are infusion rates in drug units/day (``dose_levels_mg`` keeps the base's name).
     """
+
+    views = chemo_immune_views
 
     def __init__(self, n_patients: int, settings: ChemoSettings, reward_fn: RewardFn,
                  observation_model: ObservationModel) -> None:
@@ -146,29 +146,13 @@ class ChemoImmuneCore(DosingCore):
         rec.reward[rows] = reward
         return reward, stopped, (day + 1 >= scenario.n_days) & ~stopped
 
-    def observe(self) -> dict[str, np.ndarray]:
-        """The clinic's view of every patient (see the env card)."""
-        return self.observation_model(self.records, self.settings)
-
     def info(self) -> dict[str, np.ndarray]:
         """Clinical metrics of the last day and the true, hidden state of every patient."""
-        return views.info(self.records, self.settings)
+        return chemo_immune_views.info(self.records, self.settings)
 
     def info_row(self, row: int) -> dict[str, Any]:
         """:meth:`info` of one patient with plain Python values."""
-        return views.info_row(self.records, self.settings, row)
-
-    def render_text(self, row: int) -> str:
-        """One patient's state as a line of text."""
-        return views.render_text(self.records, self.settings, row)
-
-    def render_figure(self, row: int) -> Figure:
-        """One patient's course: true and measured cells, the floor, and the doses."""
-        return views.render_figure(self.records, self.settings, row)
-
-    def episode_dataset(self, row: int) -> pd.DataFrame:
-        """One patient's episode as a NONMEM-style dataset."""
-        return views.episode_dataset(self.records, self.settings, row)
+        return chemo_immune_views.info_row(self.records, self.settings, row)
 
 
 PATIENT_KEYS = ("tumour_at_start",)

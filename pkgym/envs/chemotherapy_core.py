@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from gymnasium import spaces
-from matplotlib.figure import Figure
 
 from pkgym.envs import chemotherapy_views
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
@@ -51,6 +49,8 @@ class ChemotherapyCore(DosingCore):
     Decisions are doses in % of the label dose (shape (n,)), with a 0/1 delay column when
     ``allow_delay`` (shape (n, 2)).
     """
+
+    views = chemotherapy_views
 
     def __init__(self, n_patients: int, settings: OncologySettings, reward_fn: RewardFn,
                  observation_model: ObservationModel) -> None:
@@ -200,25 +200,9 @@ class ChemotherapyCore(DosingCore):
         return progressed
 
     # ----- views ---------------------------------------------------------------------------
-    def observe(self) -> dict[str, np.ndarray]:
-        """The clinic's view of every patient (see the env card)."""
-        return self.observation_model(self.records, self.settings)
-
     def info(self) -> dict[str, np.ndarray]:
         """Clinical metrics of the last cycle and the true, hidden state of every patient."""
         return chemotherapy_views.info(self.records, self.settings, np.arange(self.n_patients))
-
-    def render_text(self, row: int) -> str:
-        """One patient's state as a line of text."""
-        return chemotherapy_views.render_text(self.records, self.settings, row)
-
-    def render_figure(self, row: int) -> Figure:
-        """One patient's course: ANC by day, counts, tumour size and doses."""
-        return chemotherapy_views.render_figure(self.records, self.settings, row)
-
-    def episode_dataset(self, row: int) -> pd.DataFrame:
-        """One patient's episode as a NONMEM-style dataset with covariates."""
-        return chemotherapy_views.episode_dataset(self.records, self.settings, row)
 
 
 def oncology_settings(scenario: ChemotherapyScenario, population: Population | None,

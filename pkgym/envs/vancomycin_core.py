@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from pkgym.envs import vancomycin_views
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
@@ -130,6 +129,8 @@ class WardSettings:
 class VancomycinCore(DosingCore):
     """N vancomycin patients advanced together (see :class:`pkgym.envs.base.DosingCore`)."""
 
+    views = vancomycin_views
+
     def __init__(self, n_patients: int, settings: WardSettings, reward_fn: RewardFn,
                  observation_model: ObservationModel) -> None:
         """Allocate N drug-free placeholder patients; ``reset_patients`` draws real ones."""
@@ -243,9 +244,6 @@ class VancomycinCore(DosingCore):
         return rec
 
     # ----- views ---------------------------------------------------------------------------
-    def observe(self) -> dict[str, np.ndarray]:
-        """The ward's view of every patient (see the env card)."""
-        return self.observation_model(self.records, self.settings)
 
     def info(self) -> dict[str, np.ndarray]:
         """Clinical metrics of the last step and the true, hidden state of every patient.
@@ -309,18 +307,6 @@ class VancomycinCore(DosingCore):
                 float(course.intercompartmental_clearance_l_per_h[row, 0]),
             "patient_id": int(rec.patient_id[row]), "seed_entropy": rec.seed_entropy[row],
         }
-
-    def render_text(self, row: int) -> str:
-        """One patient's state as a line of text."""
-        return vancomycin_views.render_text(self.records, self.settings, row)
-
-    def render_figure(self, row: int) -> Figure:
-        """One patient's course: true and measured levels, doses and creatinine."""
-        return vancomycin_views.render_figure(self.records, self.settings, row)
-
-    def episode_dataset(self, row: int) -> pd.DataFrame:
-        """One patient's episode as a NONMEM-style dataset with covariates."""
-        return vancomycin_views.episode_dataset(self.records, self.settings, row)
 
 
 def _patient_arrays(patients: CoursePatients) -> tuple[np.ndarray, ...]:

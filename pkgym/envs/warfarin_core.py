@@ -13,9 +13,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from gymnasium import spaces
-from matplotlib.figure import Figure
 
 from pkgym.envs import warfarin_views
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
@@ -49,6 +47,8 @@ class ClinicSettings:
 
 class WarfarinCore(DosingCore):
     """N warfarin patients advanced day by day (see :class:`pkgym.envs.base.DosingCore`)."""
+
+    views = warfarin_views
 
     def __init__(self, n_patients: int, settings: ClinicSettings, reward_fn: RewardFn,
                  observation_model: ObservationModel) -> None:
@@ -156,9 +156,6 @@ class WarfarinCore(DosingCore):
         return reward, np.zeros(rows.size, dtype=bool), rec.day[rows] >= scenario.n_days
 
     # ----- views ---------------------------------------------------------------------------
-    def observe(self) -> dict[str, np.ndarray]:
-        """The clinic's view of every patient (see the env card)."""
-        return self.observation_model(self.records, self.settings)
 
     def info(self) -> dict[str, np.ndarray]:
         """Clinical metrics of the last day and the true, hidden state of every patient."""
@@ -167,18 +164,6 @@ class WarfarinCore(DosingCore):
     def info_row(self, row: int) -> dict[str, Any]:
         """:meth:`info` of one patient with plain Python values."""
         return warfarin_views.info_row(self.records, self.settings, row)
-
-    def render_text(self, row: int) -> str:
-        """One patient's state as a line of text."""
-        return warfarin_views.render_text(self.records, self.settings, row)
-
-    def render_figure(self, row: int) -> Figure:
-        """One patient's course: true and measured INR, target range and doses."""
-        return warfarin_views.render_figure(self.records, self.settings, row)
-
-    def episode_dataset(self, row: int) -> pd.DataFrame:
-        """One patient's episode as a NONMEM-style dataset with covariates."""
-        return warfarin_views.episode_dataset(self.records, self.settings, row)
 
 
 def _put(target: Any, rows: np.ndarray, part: Any) -> None:
