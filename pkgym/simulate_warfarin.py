@@ -185,7 +185,7 @@ def simulate_warfarin(cohort: pd.DataFrame, model: HambergModel,
     doses = np.full((len(cohort), regimen.n_days), float(regimen.dose_mg))
     inr, conc = simulate_inr(params, model.structure, doses)
     n, mornings = inr.shape
-    days = np.arange(mornings, dtype=np.float64)
+    days = np.arange(mornings)
     return pd.DataFrame({
         "id": np.repeat(cohort["id"].to_numpy(), mornings),
         "day": np.tile(days, n),
