@@ -6,6 +6,10 @@
   the warfarin baselines.
 * ``constant``, ``threshold``: the ``pkgym/ChemoImmune-v0`` baselines
   (:mod:`agents.chemo_immune_baselines`).
+* ``none``, ``fixed``, ``stepped_care``, ``oracle``: the ``pkgym/Depression-v0`` baselines
+  (:mod:`agents.depression_baselines`).
+* ``none``, ``naltrexone_50mg``, ``stepped_care``, ``oracle``: the ``pkgym/Addiction-v0``
+  baselines (:mod:`agents.addiction_baselines`).
 * ``sb3:PATH.zip``: a Stable-Baselines3 model; its actions become doses through the env.
 * ``module:callable``: a class (instantiated without arguments) satisfying
   :class:`pkgym.evaluation.policy.Policy`, or a function ``f(observation) -> doses_mg``.
@@ -29,6 +33,8 @@ WARFARIN_BASELINES = ("fixed_5mg", "aurora", "iwpc_clinical+aurora", "iwpc_pgx+a
                       "iwpc_clinical+intermountain", "iwpc_pgx+intermountain",
                       "eupact_pgx+aurora", "eupact_pgx+intermountain", "map", "oracle")
 CHEMO_IMMUNE_BASELINES = ("constant", "threshold")
+ADDICTION_BASELINES = ("none", "naltrexone_50mg", "stepped_care", "oracle")
+DEPRESSION_BASELINES = ("none", "fixed", "stepped_care", "oracle")
 
 
 class CallablePolicy:
@@ -107,6 +113,14 @@ def make_policy(spec: str, core: DosingCore, continuous: bool = False) -> Policy
 
     if isinstance(core, ChemoImmuneCore) and spec in CHEMO_IMMUNE_BASELINES:
         return _chemo_immune_baseline(spec, core)
+    from pkgym.envs.depression_core import DepressionCore
+
+    if isinstance(core, DepressionCore) and spec in DEPRESSION_BASELINES:
+        return _depression_baseline(spec, core)
+    from pkgym.envs.addiction_core import AddictionCore
+
+    if isinstance(core, AddictionCore) and spec in ADDICTION_BASELINES:
+        return _addiction_baseline(spec, core)
     if spec in BASELINES:
         return _baseline(spec, core)
     kind, sep, target = spec.partition(":")
@@ -210,4 +224,52 @@ def _chemotherapy_baseline(name: str, core: Any) -> Policy:
                                             scenario.pk.infusion_h, scenario.cycle_days,
                                             allow_delay=delay),
         "fixed_100": lambda: FixedPercentPolicy(100.0, allow_delay=delay)}
+    return factories[name]()
+
+
+def _depression_baseline(name: str, core: Any) -> Policy:
+    """An escitalopram baseline built for the env's dose levels, horizon, model and reward.
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> core = gym.make("pkgym/Depression-v0").unwrapped.core
+        >>> _depression_baseline("stepped_care", core).levels.tolist()
+        [0.0, 5.0, 10.0, 15.0, 20.0]
+    """
+    from agents.depression_baselines import (
+        DepressionOraclePolicy,
+        FixedDosePolicy,
+        NoTreatmentPolicy,
+        SteppedCarePolicy,
+    )
+
+    scenario = core.settings.scenario
+    factories: dict[str, Callable[[], Policy]] = {
+        "none": NoTreatmentPolicy, "fixed": lambda: FixedDosePolicy(10.0),
+        "stepped_care": lambda: SteppedCarePolicy(core.dose_levels_mg),
+        "oracle": lambda: DepressionOraclePolicy(core.dose_levels_mg, scenario.n_weeks,
+                                                 scenario.model, scenario.reward)}
+    return factories[name]()
+
+
+def _addiction_baseline(name: str, core: Any) -> Policy:
+    """An Addiction-v0 baseline: no treatment, naltrexone 50 mg, stepped care, or the oracle.
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> core = gym.make("pkgym/Addiction-v0").unwrapped.core
+        >>> _addiction_baseline("stepped_care", core).step_after
+        2
+    """
+    from agents.addiction_baselines import (
+        AddictionOraclePolicy,
+        FixedTreatmentPolicy,
+        SteppedCarePolicy,
+    )
+
+    factories: dict[str, Callable[[], Policy]] = {
+        "none": lambda: FixedTreatmentPolicy(0),
+        "naltrexone_50mg": lambda: FixedTreatmentPolicy(2),
+        "stepped_care": lambda: SteppedCarePolicy(),
+        "oracle": lambda: AddictionOraclePolicy(core.settings.scenario)}
     return factories[name]()

@@ -1,7 +1,9 @@
 """Run every benchmark: ``python -m benchmarks``."""
 
 from benchmarks import (
+    bench_addiction,
     bench_chemotherapy,
+    bench_depression,
     bench_evaluation,
     bench_sim,
     bench_vancomycin,
@@ -17,4 +19,6 @@ if __name__ == "__main__":
     bench_warfarin.main()
     warfarin_baselines.main()
     bench_chemotherapy.main()
+    bench_depression.main()
     bench_evaluation.main()
+    bench_addiction.main()

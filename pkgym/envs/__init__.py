@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from gymnasium.envs.registration import register, registry
 
+from pkgym.envs.addiction import ENV_ID as ADDICTION_ID
+from pkgym.envs.addiction import AddictionEnv, AddictionVectorEnv
+from pkgym.envs.addiction_clinic import AddictionScenario
 from pkgym.envs.chemo_immune import ENV_ID as CHEMO_IMMUNE_ID
 from pkgym.envs.chemo_immune import ChemoImmuneEnv, ChemoImmuneVectorEnv
 from pkgym.envs.chemo_immune_clinic import ChemoImmuneScenario
 from pkgym.envs.chemotherapy import ENV_ID as CHEMOTHERAPY_ID
 from pkgym.envs.chemotherapy import ChemotherapyEnv, ChemotherapyVectorEnv
 from pkgym.envs.chemotherapy_clinic import ChemotherapyScenario
+from pkgym.envs.depression import ENV_ID as DEPRESSION_ID
+from pkgym.envs.depression import DepressionEnv, DepressionVectorEnv
+from pkgym.envs.depression_clinic import DepressionScenario
 from pkgym.envs.vancomycin import ENV_ID as VANCOMYCIN_ID
 from pkgym.envs.vancomycin import VancomycinEnv, VancomycinVectorEnv
 from pkgym.envs.vancomycin_ward import VancomycinScenario
@@ -30,12 +36,16 @@ __all__ = ["VANCOMYCIN_ID", "WARFARIN_ID", "WARFARIN_PGX_ID", "VancomycinEnv",
 __all__ += ["CHEMOTHERAPY_ID", "ChemotherapyEnv", "ChemotherapyScenario",
             "ChemotherapyVectorEnv"]
 __all__ += ["CHEMO_IMMUNE_ID", "ChemoImmuneEnv", "ChemoImmuneScenario", "ChemoImmuneVectorEnv"]
+__all__ += ["DEPRESSION_ID", "DepressionEnv", "DepressionScenario", "DepressionVectorEnv"]
+__all__ += ["ADDICTION_ID", "AddictionEnv", "AddictionScenario", "AddictionVectorEnv"]
 
 SCENARIO_TYPES[VANCOMYCIN_ID] = VancomycinScenario
 SCENARIO_TYPES[WARFARIN_ID] = WarfarinScenario
 SCENARIO_TYPES[WARFARIN_PGX_ID] = WarfarinScenario
 SCENARIO_TYPES[CHEMO_IMMUNE_ID] = ChemoImmuneScenario
 SCENARIO_TYPES[CHEMOTHERAPY_ID] = ChemotherapyScenario
+SCENARIO_TYPES[ADDICTION_ID] = AddictionScenario
+SCENARIO_TYPES[DEPRESSION_ID] = DepressionScenario
 
 # No TimeLimit: the horizon comes from the scenario and each env truncates itself.
 _ENTRY_POINTS = {
@@ -44,6 +54,8 @@ _ENTRY_POINTS = {
     WARFARIN_PGX_ID: ("pkgym.envs.warfarin", "WarfarinPGxEnv", "WarfarinPGxVectorEnv"),
     CHEMOTHERAPY_ID: ("pkgym.envs.chemotherapy", "ChemotherapyEnv", "ChemotherapyVectorEnv"),
     CHEMO_IMMUNE_ID: ("pkgym.envs.chemo_immune", "ChemoImmuneEnv", "ChemoImmuneVectorEnv"),
+    ADDICTION_ID: ("pkgym.envs.addiction", "AddictionEnv", "AddictionVectorEnv"),
+    DEPRESSION_ID: ("pkgym.envs.depression", "DepressionEnv", "DepressionVectorEnv"),
 }
 for _id, (_module, _single, _vector) in _ENTRY_POINTS.items():
     if _id not in registry:

@@ -13,9 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from pkgym.envs.addiction_core import AddictionCore
 from pkgym.envs.base import DosingCore
 from pkgym.envs.chemo_immune_core import ChemoImmuneCore
 from pkgym.envs.chemotherapy_core import ChemotherapyCore
+from pkgym.envs.depression_core import DepressionCore
 from pkgym.envs.vancomycin_core import VancomycinCore
 from pkgym.envs.warfarin_core import WarfarinCore
 from pkgym.evaluation.metrics import time_in_range_rosendaal
@@ -218,6 +220,72 @@ CHEMO_IMMUNE_OUTCOMES = OutcomeSpec(
 """``pkgym/ChemoImmune-v0``: tumour response, normal-cell toxicity and drug use."""
 
 
+def depression_scores(steps: StepTable, first_info: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Final true symptom score, change from baseline, response, remission, side effects.
+
+    Examples:
+        >>> steps = {"symptom_score": np.array([[25.0, 14.0], [28.0, 26.0]]),
+        ...          "adverse_probability": np.array([[0.1, 0.3], [0.0, 0.0]])}
+        >>> s = depression_scores(steps, {"symptom_score": np.array([30.0, 30.0])})
+        >>> s["change_from_baseline"].tolist(), s["response"].tolist(), s["remission"].tolist()
+        ([-16.0, -4.0], [1.0, 0.0], [0.0, 0.0])
+        >>> s["side_effect_burden"].round(2).tolist()
+        [0.2, 0.0]
+    """
+    score = np.asarray(steps["symptom_score"], dtype=np.float64)
+    final = _last_valid(score)
+    baseline = np.asarray(first_info["symptom_score"], dtype=np.float64)
+    return {"final_symptom_score": final, "change_from_baseline": final - baseline,
+            "response": (final <= 0.5 * baseline).astype(np.float64),
+            "remission": (final <= 10.0).astype(np.float64),
+            "side_effect_burden": np.nanmean(
+                np.asarray(steps["adverse_probability"], dtype=np.float64), axis=1)}
+
+
+DEPRESSION_OUTCOMES = OutcomeSpec(
+    step_metrics=("symptom_score", "madrs_measured", "response_bias", "reward_sensitivity",
+                  "adverse_probability", "adverse_event", "dose_mg", "remission"),
+    scores={"final_symptom_score": "final MADRS (true)",
+            "change_from_baseline": "MADRS change from baseline",
+            "response": "response rate (>= 50% reduction)",
+            "remission": "remission rate (MADRS <= 10)",
+            "side_effect_burden": "mean weekly side-effect probability", "return": "return"},
+    episode_scores=depression_scores, level_key="symptom_score",
+    level_label="true MADRS", target_range=(0.0, 10.0), in_range_key="remission")
+"""``pkgym/Depression-v0``: symptom relief, response, remission and side effects."""
+
+
+def addiction_scores(steps: StepTable, first_info: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Abstinent-day share, use days, positive-test share, final drug value, burden.
+
+    Examples:
+        >>> steps = {"use_days": np.array([[7, 0]]), "urine_positive": np.array([[1, 0]]),
+        ...          "value_drug": np.array([[3.0, 2.5]]),
+        ...          "treatment_burden": np.array([[0.5, 0.5]])}
+        >>> s = addiction_scores(steps, {})
+        >>> float(s["abstinent_days_fraction"][0]), float(s["final_drug_value"][0])
+        (0.5, 2.5)
+    """
+    use = np.asarray(steps["use_days"], dtype=np.float64)
+    return {"abstinent_days_fraction": 1.0 - use.mean(axis=1) / 7.0,
+            "use_days": use.sum(axis=1),
+            "positive_urine_fraction": np.asarray(steps["urine_positive"], np.float64).mean(axis=1),
+            "final_drug_value": _last_valid(np.asarray(steps["value_drug"], dtype=np.float64)),
+            "treatment_burden": np.asarray(steps["treatment_burden"], np.float64).sum(axis=1)}
+
+
+ADDICTION_OUTCOMES = OutcomeSpec(
+    step_metrics=("use_days", "reported_use_days", "urine_positive", "value_drug",
+                  "value_natural", "treatment", "treatment_burden", "blocked_fraction"),
+    scores={"abstinent_days_fraction": "share of abstinent days", "use_days": "use days",
+            "positive_urine_fraction": "share of positive urine tests",
+            "final_drug_value": "final V(drug)", "treatment_burden": "treatment burden",
+            "return": "return"},
+    episode_scores=addiction_scores, level_key="use_days", level_label="use days per week",
+    target_range=(0.0, 0.0), in_range_key="urine_positive", dose_key="treatment")
+"""``pkgym/Addiction-v0``: abstinence, urine tests, learned drug value and burden."""
+
+
 def outcome_spec(core: DosingCore) -> OutcomeSpec:
     """The outcome spec of an environment's core.
 
@@ -234,5 +302,9 @@ def outcome_spec(core: DosingCore) -> OutcomeSpec:
         return CHEMO_IMMUNE_OUTCOMES
     if isinstance(core, ChemotherapyCore):
         return CHEMOTHERAPY_OUTCOMES
+    if isinstance(core, AddictionCore):
+        return ADDICTION_OUTCOMES
+    if isinstance(core, DepressionCore):
+        return DEPRESSION_OUTCOMES
     raise ValueError(f"no outcome spec for {type(core).__name__}; known: VancomycinCore, "
                      "WarfarinCore")

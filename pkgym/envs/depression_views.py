@@ -1,0 +1,126 @@
+"""Views of the depression clinic's records: ``info``, text, a figure and a NONMEM dataset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from pkgym.envs.nonmem import nonmem_dataset
+
+HOURS_PER_WEEK, REMISSION_MADRS = 168.0, 10.0
+"""MADRS <= 10: remission (the usual cut-off, e.g. Hawley et al. 2002)."""
+
+
+def info(records: Any, settings: Any, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """Clinical metrics of the last week and the hidden truth of ``rows`` (fresh arrays).
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> env = gym.make("pkgym/Depression-v0")
+        >>> _, first = env.reset(seed=0)
+        >>> first["week"], first["dose_mg"], first["symptom_score"] == first["baseline_score"]
+        (0, 0.0, True)
+    """
+    r = records
+    week = r.week[rows]
+    last, started = np.maximum(week - 1, 0), week > 0
+    score, baseline = r.score[rows, week], r.score[rows, 0]
+    p = r.params
+
+    def last_week(values: np.ndarray) -> np.ndarray:
+        return np.where(started, values[rows, last], 0.0)
+
+    return {
+        "week": week.copy(), "dose_mg": last_week(r.doses_mg),
+        "concentration_mg_per_l": last_week(r.concentration_mg_per_l),
+        "occupancy": last_week(r.occupancy), "effect": r.effect[rows].copy(),
+        "amount_mg": r.amount_mg[rows].copy(),
+        "adverse_probability": last_week(r.adverse_probability),
+        "adverse_event": np.where(started, r.adverse_event[rows, last], False),
+        "symptom_score": score.copy(), "baseline_score": baseline.copy(),
+        "madrs_measured": r.madrs_measured[rows, week].astype(np.float64),
+        "response_bias": r.bias_measured[rows, week].astype(np.float64),
+        "accuracy": r.accuracy_measured[rows, week].astype(np.float64),
+        "response": score <= 0.5 * baseline, "remission": score <= REMISSION_MADRS,
+        "reward_sensitivity": r.rho[rows, week].copy(),
+        "baseline_reward_sensitivity": p["rho0"][rows].copy(),
+        "learning_rate": p["epsilon"][rows].copy(),
+        "instruction_sensitivity": p["gamma"][rows].copy(),
+        "clearance_l_per_h": p["clearance_l_per_h"][rows].copy(),
+        "drug_emax": p["emax"][rows].copy(),
+        "patient_id": r.patient_id[rows].copy(), "seed_entropy": r.seed_entropy[rows],
+    }
+
+
+def render_text(records: Any, settings: Any, row: int) -> str:
+    """A line: week, last dose, true and rated score, response bias, true rho, side effects.
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> env = gym.make("pkgym/Depression-v0", render_mode="ansi")
+        >>> _ = env.reset(seed=0)
+        >>> env.render()[:10]
+        'week 0/12 '
+    """
+    r, week = records, int(records.week[row])
+    dose = r.doses_mg[row, week - 1] if week else 0.0
+    return (f"week {week}/{settings.scenario.n_weeks}  last dose {dose:g} mg/day  MADRS true "
+            f"{r.score[row, week]:.1f} rated {r.madrs_measured[row, week]:.0f}  response bias "
+            f"{r.bias_measured[row, week]:+.3f}  rho {r.rho[row, week]:.3f}  adverse events "
+            f"{int(r.adverse_event[row, :week].sum())}")
+
+
+def render_figure(records: Any, settings: Any, row: int) -> Figure:
+    """True and rated MADRS with the remission line (top); doses and response bias (bottom).
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> env = gym.make("pkgym/Depression-v0")
+        >>> _ = env.reset(seed=0)
+        >>> _ = env.step(2)
+        >>> core = env.unwrapped.core
+        >>> len(render_figure(core.records, core.settings, 0).axes)
+        3
+    """
+    r, week = records, int(records.week[row])
+    weeks = np.arange(week + 1)
+    fig = Figure(figsize=(8, 5), dpi=80)
+    top, bottom = fig.subplots(2, 1, gridspec_kw={"height_ratios": [3, 2]})
+    top.plot(weeks, r.score[row, :week + 1], marker="o", label="true score")
+    top.plot(weeks, r.madrs_measured[row, :week + 1], marker="x", linestyle="", label="rated")
+    top.axhline(REMISSION_MADRS, color="tab:green", linestyle="--", label="remission")
+    top.set(ylabel="MADRS", ylim=(0, 60), title=f"escitalopram, week {week}")
+    top.legend(loc="upper right", fontsize=8)
+    bottom.bar(np.arange(week) + 0.5, r.doses_mg[row, :week], width=0.6, alpha=0.4)
+    bottom.set(xlabel="week", ylabel="dose (mg/day)")
+    bias = bottom.twinx()
+    bias.plot(weeks, r.bias_measured[row, :week + 1], color="tab:red", marker=".")
+    bias.set_ylabel("PRT response bias")
+    fig.tight_layout()
+    return fig
+
+
+def episode_dataset(records: Any, settings: Any, row: int) -> pd.DataFrame:
+    """Daily doses (CMT 1, oral) and rated MADRS (DV, CMT 2: the effect), with covariates.
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> env = gym.make("pkgym/Depression-v0")
+        >>> _ = env.reset(seed=0)
+        >>> _ = env.step(2)
+        >>> env.unwrapped.episode_dataset()[["TIME", "AMT", "EVID", "CMT"]].values.tolist()[:2]
+        [[0.0, 0.0, 0.0, 2.0], [0.0, 10.0, 1.0, 1.0]]
+    """
+    r, week = records, int(records.week[row])
+    daily = np.repeat(r.doses_mg[row, :week], 7)
+    visits = np.flatnonzero(r.assessed[row] > 0)
+    c = r.covariates
+    covariates = {"AGE": float(c["age_years"][row]), "SEX": float(c["is_female"][row]),
+                  "WT": float(c["weight_kg"][row])}
+    return nonmem_dataset(int(r.patient_id[row]), 24.0 * np.arange(daily.size), daily,
+                          np.zeros(daily.size), HOURS_PER_WEEK * visits,
+                          r.madrs_measured[row, visits].astype(np.float64), covariates,
+                          dose_cmt=1, observation_cmt=2)
