@@ -24,6 +24,20 @@ _E1, _E3, _E4, _E5, _E6, _E7 = (71 / 57600, -71 / 16695, 71 / 1920, -17253 / 339
                                 22 / 525, -1 / 40)
 
 
+@numba.njit(cache=True, nogil=True)
+def _error_norm(h: float, k: tuple, y: np.ndarray, new: np.ndarray, rtol: float,
+                atol: float) -> float:  # pragma: no cover - compiled
+    """RMS of the embedded error estimate over the tolerance scale (HNW eq. II.4.11)."""
+    k1, k3, k4, k5, k6, k7 = k
+    norm = 0.0
+    for i in range(y.shape[0]):
+        error = h * (_E1 * k1[i] + _E3 * k3[i] + _E4 * k4[i] + _E5 * k5[i] + _E6 * k6[i]
+                     + _E7 * k7[i])
+        scale = atol + rtol * max(abs(y[i]), abs(new[i]))
+        norm += (error / scale) ** 2
+    return np.sqrt(norm / y.shape[0])
+
+
 @numba.njit(nogil=True)  # not cached: its compiled RHS argument cannot be pickled in a cache
 def dopri5_segment(rhs, t0: float, t1: float, y: np.ndarray, params: np.ndarray,  # noqa: ANN001
                    rtol: float, atol: float, first_step: float,
@@ -64,13 +78,7 @@ def dopri5_segment(rhs, t0: float, t1: float, y: np.ndarray, params: np.ndarray,
             new[i] = y[i] + h * (_B1 * k1[i] + _B3 * k3[i] + _B4 * k4[i] + _B5 * k5[i]
                                  + _B6 * k6[i])
         rhs(t1 if last else t + h, new, params, k7)
-        norm = 0.0
-        for i in range(n):
-            error = h * (_E1 * k1[i] + _E3 * k3[i] + _E4 * k4[i] + _E5 * k5[i] + _E6 * k6[i]
-                         + _E7 * k7[i])
-            scale = atol + rtol * max(abs(y[i]), abs(new[i]))
-            norm += (error / scale) ** 2
-        norm = np.sqrt(norm / n)
+        norm = _error_norm(h, (k1, k3, k4, k5, k6, k7), y, new, rtol, atol)
         if norm <= 1.0:
             t = t1 if last else t + h
             for i in range(n):
