@@ -73,10 +73,39 @@ class DosingCore(ABC):
     observation_model: ObservationModel
     views: ModuleType
 
-    @abstractmethod
     def reset_patients(self, rows: np.ndarray, streams: Sequence[EpisodeStreams],
                        patients: Sequence[Mapping[str, Any] | None]) -> None:
-        """Start new episodes for ``rows``: new (or pinned) patients drawn from their streams."""
+        """Start new episodes for ``rows``: new (or pinned) patients drawn from their streams.
+
+        The template every drug core fills in: :meth:`episode_draws` takes one episode's
+        random numbers from a slot's streams, :meth:`pin_patient` validates a pinned patient,
+        :meth:`new_records` builds the records of fresh episodes, written into ``rows``.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.size == 0:
+            return
+        per_slot = [self.episode_draws(slot) for slot in streams]
+        draws = {key: np.stack([d[key] for d in per_slot]) for key in per_slot[0]}
+        pinned = [None if p is None else self.pin_patient(p) for p in patients]
+        entropy = np.array([slot.seed_entropy for slot in streams], dtype=object)
+        part = self.new_records(draws, pinned, entropy)
+        if rows.size == self.n_patients and np.array_equal(rows, np.arange(self.n_patients)):
+            self.records = part
+        else:
+            write_rows(self.records, rows, part)
+
+    def episode_draws(self, streams: EpisodeStreams) -> dict[str, np.ndarray]:
+        """All of one episode's random numbers, from one slot's three streams."""
+        raise NotImplementedError(f"{type(self).__name__} must define episode_draws")
+
+    def pin_patient(self, patient: Mapping[str, Any]) -> dict[str, Any]:
+        """A pinned patient's validated fields (covariates, etas, id)."""
+        raise NotImplementedError(f"{type(self).__name__} must define pin_patient")
+
+    def new_records(self, draws: dict[str, np.ndarray], pinned: list[dict[str, Any] | None],
+                    seed_entropy: np.ndarray) -> Any:
+        """Records of fresh episodes for the drawn (or pinned) patients."""
+        raise NotImplementedError(f"{type(self).__name__} must define new_records")
 
     @abstractmethod
     def step(self, rows: np.ndarray, doses_mg: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -121,6 +150,30 @@ class DosingCore(ABC):
     def episode_dataset(self, row: int) -> pd.DataFrame:
         """One patient's episode as a NONMEM-style dataset."""
         return self.views.episode_dataset(self.records, self.settings, row)
+
+
+def write_rows(target: Any, rows: np.ndarray, part: Any, skip: tuple[str, ...] = ()) -> None:
+    """Write ``part``'s per-patient arrays into ``rows`` of ``target``'s, in place.
+
+    Walks dataclasses (except fields named in ``skip``) and dicts down to their arrays.
+
+    Examples:
+        >>> target = {"dose": np.zeros(3), "level": np.zeros((3, 2))}
+        >>> write_rows(target, np.array([1]), {"dose": np.ones(1), "level": np.ones((1, 2))})
+        >>> target["dose"].tolist()
+        [0.0, 1.0, 0.0]
+    """
+    if hasattr(target, "__dataclass_fields__"):
+        for name in target.__dataclass_fields__:
+            if name not in skip:
+                write_rows(getattr(target, name), rows, getattr(part, name), skip)
+    elif isinstance(target, dict):
+        for key, value in target.items():
+            write_rows(value, rows, part[key], skip)
+    elif isinstance(target, np.ndarray):
+        target[rows] = part
+    else:
+        raise TypeError(f"cannot write rows into {type(target).__name__}")
 
 
 def make_action_space(levels_mg: np.ndarray, continuous: bool) -> spaces.Space:

@@ -10,7 +10,7 @@ plus array work.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -95,26 +95,17 @@ class ChemoImmuneCore(DosingCore):
         self.records = new_records(settings, None, [None] * self.n_patients,
                                    np.zeros(self.n_patients, dtype=object))
 
-    def reset_patients(self, rows: np.ndarray, streams: Sequence[EpisodeStreams],
-                       patients: Sequence[Mapping[str, Any] | None]) -> None:
-        """New episodes for ``rows``: patients drawn from their slots' streams, or pinned."""
-        rows = np.asarray(rows, dtype=np.int64)
-        if rows.size == 0:
-            return
-        per_slot = [self._episode_draws(s) for s in streams]
-        draws = {key: np.stack([d[key] for d in per_slot]) for key in per_slot[0]}
-        pinned = [None if p is None else pinned_patient(p, self.settings) for p in patients]
-        entropy = np.array([s.seed_entropy for s in streams], dtype=object)
-        part = new_records(self.settings, draws, pinned, entropy)
-        if rows.size == self.n_patients and np.array_equal(rows, np.arange(self.n_patients)):
-            self.records = part
-            return
-        for f in fields(self.records):
-            value, new = getattr(self.records, f.name), getattr(part, f.name)
-            target = value.table if f.name == "params" else value
-            target[rows] = new.table if f.name == "params" else new
 
-    def _episode_draws(self, streams: EpisodeStreams) -> dict[str, np.ndarray]:
+    def pin_patient(self, patient: Mapping[str, Any]) -> dict[str, Any]:
+        """A pinned patient's validated covariates, etas and id."""
+        return pinned_patient(patient, self.settings)
+
+    def new_records(self, draws: dict[str, np.ndarray], pinned: list[dict[str, Any] | None],
+                    seed_entropy: np.ndarray) -> Any:
+        """Records of fresh episodes for the drawn (or pinned) patients."""
+        return new_records(self.settings, draws, pinned, seed_entropy)
+
+    def episode_draws(self, streams: EpisodeStreams) -> dict[str, np.ndarray]:
         """All of one episode's random numbers, from the slot's patient and noise streams."""
         n_days = self.settings.scenario.n_days
         return {"covariates": streams.patient.random(self.settings.population.n_draws),

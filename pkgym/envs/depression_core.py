@@ -191,29 +191,17 @@ class DepressionCore(DosingCore):
         self.records = new_records(settings, None, [None] * self.n_patients,
                                    np.zeros(self.n_patients, object))
 
-    def reset_patients(self, rows: np.ndarray, streams: Sequence[EpisodeStreams],
-                       patients: Sequence[Mapping[str, Any] | None]) -> None:
-        """New episodes for ``rows``: patients drawn from their slots' streams, or pinned."""
-        rows = np.asarray(rows, dtype=np.int64)
-        if rows.size == 0:
-            return
-        per_slot = [self._episode_draws(st) for st in streams]
-        draws = {key: np.stack([d[key] for d in per_slot]) for key in per_slot[0]}
-        pinned = [None if p is None else pinned_patient(p) for p in patients]
-        entropy = np.array([st.seed_entropy for st in streams], dtype=object)
-        part = new_records(self.settings, draws, pinned, entropy)
-        if rows.size == self.n_patients and np.array_equal(rows, np.arange(self.n_patients)):
-            self.records = part
-            return
-        for name in self.records.__dataclass_fields__:
-            target, new = getattr(self.records, name), getattr(part, name)
-            if isinstance(target, dict):
-                for key in target:
-                    target[key][rows] = new[key]
-            else:
-                target[rows] = new
 
-    def _episode_draws(self, streams: EpisodeStreams) -> dict[str, np.ndarray]:
+    def pin_patient(self, patient: Mapping[str, Any]) -> dict[str, Any]:
+        """A pinned patient's validated covariates, etas and id."""
+        return pinned_patient(patient)
+
+    def new_records(self, draws: dict[str, np.ndarray], pinned: list[dict[str, Any] | None],
+                    seed_entropy: np.ndarray) -> Any:
+        """Records of fresh episodes for the drawn (or pinned) patients."""
+        return new_records(self.settings, draws, pinned, seed_entropy)
+
+    def episode_draws(self, streams: EpisodeStreams) -> dict[str, np.ndarray]:
         """All of one episode's random numbers, from the slot's three streams."""
         w = self.settings.scenario.n_weeks
         return {"covariates": streams.patient.random(self.settings.population.n_draws),

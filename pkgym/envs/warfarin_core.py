@@ -9,14 +9,14 @@ is array work plus one call of the compiled day (:mod:`pkgym.models.warfarin_ker
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from gymnasium import spaces
 
 from pkgym.envs import warfarin_views
-from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
+from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn, write_rows
 from pkgym.envs.warfarin_clinic import (
     MAX_TEST_INTERVAL_DAYS,
     InrOutcome,
@@ -28,6 +28,7 @@ from pkgym.envs.warfarin_records import new_records, pinned_patient, records_tup
 from pkgym.models.warfarin_kernel import advance_days, day_constants
 from pkgym.populations import Population
 from pkgym.populations.warfarin import WARFARIN_POPULATIONS
+from pkgym.sim.batch import take_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,25 +103,29 @@ class WarfarinCore(DosingCore):
         return np.stack([super().encode_decisions(decisions[:, 0], False), days - 1], axis=1)
 
     # ----- reset ---------------------------------------------------------------------------
+
     def reset_patients(self, rows: np.ndarray, streams: Sequence[EpisodeStreams],
                        patients: Sequence[Mapping[str, Any] | None]) -> None:
-        """New episodes for ``rows``: patients drawn from their slots' streams, or pinned."""
+        """New episodes for ``rows`` (the base's template), then their day constants."""
+        super().reset_patients(rows, streams, patients)
         rows = np.asarray(rows, dtype=np.int64)
-        if rows.size == 0:
-            return
-        per_slot = [self._episode_draws(s) for s in streams]
-        draws = {key: np.stack([d[key] for d in per_slot]) for key in per_slot[0]}
-        pinned = [None if p is None else pinned_patient(p, self.settings) for p in patients]
-        entropy = np.array([s.seed_entropy for s in streams], dtype=object)
-        part = new_records(self.settings, draws, pinned, entropy)
-        constants = day_constants(part.params, self.structure)
-        if rows.size == self.n_patients and np.array_equal(rows, np.arange(self.n_patients)):
-            self.records, self.constants = part, constants
-        else:
-            _put(self.records, rows, part)
-            _put(self.constants, rows, constants)
+        if rows.size:
+            constants = day_constants(take_rows(self.records.params, rows), self.structure)
+            if rows.size == self.n_patients:
+                self.constants = constants
+            else:
+                write_rows(self.constants, rows, constants, skip=("chain_lengths",))
 
-    def _episode_draws(self, streams: EpisodeStreams) -> dict[str, np.ndarray]:
+    def pin_patient(self, patient: Mapping[str, Any]) -> dict[str, Any]:
+        """A pinned patient's validated covariates, etas and id."""
+        return pinned_patient(patient, self.settings)
+
+    def new_records(self, draws: dict[str, np.ndarray], pinned: list[dict[str, Any] | None],
+                    seed_entropy: np.ndarray) -> Any:
+        """Records of fresh episodes for the drawn (or pinned) patients."""
+        return new_records(self.settings, draws, pinned, seed_entropy)
+
+    def episode_draws(self, streams: EpisodeStreams) -> dict[str, np.ndarray]:
         """All of one episode's random numbers, from the slot's three streams."""
         scenario = self.settings.scenario
         n_etas = len(scenario.hamberg.variability.names)
@@ -165,15 +170,6 @@ class WarfarinCore(DosingCore):
         """:meth:`info` of one patient with plain Python values."""
         return warfarin_views.info_row(self.records, self.settings, row)
 
-
-def _put(target: Any, rows: np.ndarray, part: Any) -> None:
-    """Write ``part``'s per-patient arrays into ``rows`` of ``target``'s, in place."""
-    for f in fields(target):
-        value, new = getattr(target, f.name), getattr(part, f.name)
-        if hasattr(value, "__dataclass_fields__"):
-            _put(value, rows, new)
-        elif isinstance(value, np.ndarray) and f.name != "chain_lengths":
-            value[rows] = new
 
 
 def clinic_settings(scenario: WarfarinScenario, population: Population | None,
