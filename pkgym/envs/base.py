@@ -25,6 +25,9 @@ from gymnasium.vector.utils import batch_space
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from pkgym.envs.actions import actions_to_doses, doses_to_actions, make_action_space
+from pkgym.sim.batch import write_rows
+
 RESET_OPTIONS = ("patient",)
 """Keys ``reset(options=...)`` accepts in a single env."""
 VECTOR_RESET_OPTIONS = ("reset_mask", "patients")
@@ -151,88 +154,6 @@ class DosingCore(ABC):
         """One patient's episode as a NONMEM-style dataset."""
         return self.views.episode_dataset(self.records, self.settings, row)
 
-
-def write_rows(target: Any, rows: np.ndarray, part: Any, skip: tuple[str, ...] = ()) -> None:
-    """Write ``part``'s per-patient arrays into ``rows`` of ``target``'s, in place.
-
-    Walks dataclasses (except fields named in ``skip``) and dicts down to their arrays.
-
-    Examples:
-        >>> target = {"dose": np.zeros(3), "level": np.zeros((3, 2))}
-        >>> write_rows(target, np.array([1]), {"dose": np.ones(1), "level": np.ones((1, 2))})
-        >>> target["dose"].tolist()
-        [0.0, 1.0, 0.0]
-    """
-    if hasattr(target, "__dataclass_fields__"):
-        for name in target.__dataclass_fields__:
-            if name not in skip:
-                write_rows(getattr(target, name), rows, getattr(part, name), skip)
-    elif isinstance(target, dict):
-        for key, value in target.items():
-            write_rows(value, rows, part[key], skip)
-    elif isinstance(target, np.ndarray):
-        target[rows] = part
-    else:
-        raise TypeError(f"cannot write rows into {type(target).__name__}")
-
-
-def make_action_space(levels_mg: np.ndarray, continuous: bool) -> spaces.Space:
-    """``Discrete`` over the dose levels, or ``Box(-1, 1, (1,))`` when ``continuous``.
-
-    The continuous action ``a`` gives the dose ``(a + 1) / 2 * max(levels_mg)`` mg (SB3
-    recommends a symmetric, normalised Box).
-
-    Examples:
-        >>> make_action_space(np.array([0.0, 250.0, 500.0]), False)
-        Discrete(3)
-    """
-    if continuous:
-        return spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
-    return spaces.Discrete(len(levels_mg))
-
-
-def actions_to_doses(actions: Any, levels_mg: np.ndarray, continuous: bool, n: int) -> np.ndarray:
-    """Doses (mg, shape (n,)) of a batch of actions, with a clear error for a bad action.
-
-    Examples:
-        >>> actions_to_doses(np.array([0, 2]), np.array([0.0, 250.0, 500.0]), False, 2).tolist()
-        [0.0, 500.0]
-    """
-    if type(actions) is int and not continuous and n == 1 and 0 <= actions < len(levels_mg):
-        return levels_mg[[actions]]  # the common single-env call, without array checks
-    array = np.asarray(actions)
-    if continuous:
-        if array.size != n or not np.issubdtype(array.dtype, np.number):
-            raise ValueError(f"action must be {n} number(s) in [-1, 1], got {actions!r}")
-        scaled = np.asarray(array, dtype=np.float64).reshape(n)
-        if not np.all(np.isfinite(scaled)) or np.any(np.abs(scaled) > 1.0 + 1e-6):
-            raise ValueError(f"action must be finite and in [-1, 1] (dose = (a + 1) / 2 * "
-                             f"{levels_mg.max():g} mg), got {scaled.tolist()[:5]}")
-        return (np.clip(scaled, -1.0, 1.0) + 1.0) / 2.0 * levels_mg.max()
-    flat = array.reshape(-1)
-    if flat.size != n or not np.issubdtype(flat.dtype, np.integer):
-        raise ValueError(f"action must be {n} integer level(s) in 0..{len(levels_mg) - 1}, "
-                         f"got {actions!r}")
-    if np.any((flat < 0) | (flat >= len(levels_mg))):
-        raise ValueError(f"action must be in 0..{len(levels_mg) - 1} (levels of "
-                         f"{levels_mg.tolist()} mg), got {flat.tolist()[:5]}")
-    return levels_mg[flat]
-
-
-def doses_to_actions(doses_mg: np.ndarray, levels_mg: np.ndarray, continuous: bool) -> np.ndarray:
-    """Actions giving the doses (mg): the nearest level, or the scaled continuous value.
-
-    Examples:
-        >>> doses_to_actions(np.array([0.0, 600.0]), np.array([0.0, 250.0, 500.0]), False).tolist()
-        [0, 2]
-    """
-    doses = np.asarray(doses_mg, dtype=np.float64)
-    if not np.all(np.isfinite(doses)) or np.any(doses < 0):
-        raise ValueError(f"doses_mg must be finite and >= 0, got {doses.tolist()[:5]}")
-    if continuous:
-        fraction = np.clip(doses / levels_mg.max(), 0.0, 1.0)
-        return (2.0 * fraction - 1.0).astype(np.float32)[:, None]
-    return np.abs(doses[:, None] - levels_mg[None, :]).argmin(axis=1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ import numpy as np
 from gymnasium import spaces
 
 from pkgym.envs import warfarin_views
-from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn, write_rows
+from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
 from pkgym.envs.warfarin_clinic import (
     MAX_TEST_INTERVAL_DAYS,
     InrOutcome,
@@ -28,7 +28,7 @@ from pkgym.envs.warfarin_records import new_records, pinned_patient, records_tup
 from pkgym.models.warfarin_kernel import advance_days, day_constants
 from pkgym.populations import Population
 from pkgym.populations.warfarin import WARFARIN_POPULATIONS
-from pkgym.sim.batch import take_rows
+from pkgym.sim.batch import take_rows, write_rows
 
 
 @dataclass(frozen=True, slots=True)

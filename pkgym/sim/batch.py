@@ -54,3 +54,26 @@ def put_rows(tree: T, rows: np.ndarray, part: T) -> T:
         out[rows] = part
         return cast(T, out)
     return tree
+
+def write_rows(target: Any, rows: np.ndarray, part: Any, skip: tuple[str, ...] = ()) -> None:
+    """Write ``part``'s per-patient arrays into ``rows`` of ``target``'s, in place.
+
+    Walks dataclasses (except fields named in ``skip``) and dicts down to their arrays.
+
+    Examples:
+        >>> target = {"dose": np.zeros(3), "level": np.zeros((3, 2))}
+        >>> write_rows(target, np.array([1]), {"dose": np.ones(1), "level": np.ones((1, 2))})
+        >>> target["dose"].tolist()
+        [0.0, 1.0, 0.0]
+    """
+    if hasattr(target, "__dataclass_fields__"):
+        for name in target.__dataclass_fields__:
+            if name not in skip:
+                write_rows(getattr(target, name), rows, getattr(part, name), skip)
+    elif isinstance(target, dict):
+        for key, value in target.items():
+            write_rows(value, rows, part[key], skip)
+    elif isinstance(target, np.ndarray):
+        target[rows] = part
+    else:
+        raise TypeError(f"cannot write rows into {type(target).__name__}")
