@@ -37,8 +37,9 @@ class ChemotherapyEnv(DosingEnv):
     function; :mod:`pkgym.models.docetaxel`) drives the Friberg et al. 2002 neutrophil model
     with Kloft 2006 docetaxel parameters (MTT 84 h, Slope 15.6 L/umol, feedback gamma 0.14;
     :mod:`pkgym.models.myelosuppression`) and a Claret 2009 tumour growth inhibition model
-    (:mod:`pkgym.models.tumour`). The joint ODE is integrated per patient by a compiled
-    Dormand-Prince 5(4), rtol 1e-7 (ANC error vs ``solve_ivp`` ~1e-7 relative). Febrile
+    (:mod:`pkgym.models.tumour`). The PK is solved exactly (modes of the three-compartment
+    system); the neutrophil and tumour equations are integrated per patient by a compiled
+    Dormand-Prince 5(4), rtol 1e-7 (error vs ``solve_ivp`` ~2e-7 relative). Febrile
     neutropenia occurs with a daily hazard while ANC < 0.5 (calibrated to the label's 11% at
     100 mg/m2).
 

@@ -1,10 +1,13 @@
 """Docetaxel cycles, compiled: PK (Bruno 1996), neutrophils (Friberg 2002) and tumour (Claret).
 
 One state per patient, ``(A1, A2, A3, Prol, T1, T2, T3, Circ, SLD)``: docetaxel amounts (mg),
-the Friberg compartments (x10^9/L) and the sum of longest diameters (mm). The joint ODE is
-nonlinear (feedback, tumour kill), so each patient is integrated by a compiled Dormand-Prince
-5(4) (:mod:`pkgym.sim.dopri5_njit`) day by day, splitting at the infusion end; time ``t`` is
-hours since the first cycle began (the tumour's resistance term ``exp(-lambda t)`` needs it).
+the Friberg compartments (x10^9/L) and the sum of longest diameters (mm). The PK is linear,
+so it is solved exactly: on each segment (a day, split at the infusion end) the amounts are
+decomposed into the modes of the three-compartment system (``eigh`` of its symmetrised
+matrix) and the concentration is a sum of exponentials. Only the nonlinear neutrophil and
+tumour equations are integrated, by a compiled Dormand-Prince 5(4)
+(:mod:`pkgym.sim.dopri5_njit`), so the fast distribution phase no longer limits its step.
+Time ``t`` is hours since the first cycle began (the tumour's ``exp(-lambda t)`` needs it).
 """
 
 from __future__ import annotations
@@ -26,6 +29,11 @@ CIRC, SLD = 7, 8
 (K10, K12, K21, K13, K31, INV_V1, RATE, KTR, GAMMA, CIRC0, SLOPE, KL, KD, LAMBDA) = range(14)
 N_PARAMS = 14
 HOURS_PER_DAY = 24.0
+# The segment vector the compiled RHS reads: the parameters, then the PK modes and the
+# segment's start (filled per patient and segment by the kernel).
+MODE_RATES, MODE_WEIGHTS, MODE_INPUT, MODE_START, SEGMENT_T0 = 14, 17, 20, 23, 26
+TO_MODES, FROM_MODES = 27, 36
+SEGMENT_SIZE = 45
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,12 +96,27 @@ def initial_states(params: np.ndarray, baseline_sld_mm: np.ndarray) -> np.ndarra
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
+def concentration(t: float, e: np.ndarray) -> float:  # pragma: no cover - compiled
+    """Exact docetaxel concentration (mg/L) at ``t`` within a segment (segment vector ``e``)."""
+    tau = t - e[SEGMENT_T0]
+    conc = 0.0
+    for i in range(3):
+        rate = e[MODE_RATES + i]
+        modal = e[MODE_START + i] * np.exp(-rate * tau) - e[RATE] * e[MODE_INPUT + i] * \
+            np.expm1(-rate * tau) / rate
+        conc += e[MODE_WEIGHTS + i] * modal
+    return conc
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
 def rhs(t: float, y: np.ndarray, p: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
-    """The joint PK / Friberg / Claret right-hand side of one patient (module docstring)."""
-    conc = y[0] * p[INV_V1]
-    out[0] = (p[RATE] - (p[K10] + p[K12] + p[K13]) * y[0] + p[K21] * y[1] + p[K31] * y[2])
-    out[1] = p[K12] * y[0] - p[K21] * y[1]
-    out[2] = p[K13] * y[0] - p[K31] * y[2]
+    """Friberg and Claret right-hand side of one patient (``p``: the segment vector).
+
+    The PK amounts do not move within a segment: the kernel advances them exactly between
+    segments (:func:`pk_modes`).
+    """
+    conc = concentration(t, p)
+    out[0] = out[1] = out[2] = 0.0
     ktr = p[KTR]
     feedback = (p[CIRC0] / max(y[CIRC], 1e-12)) ** p[GAMMA]
     out[3] = ktr * y[3] * ((1.0 - p[SLOPE] * conc) * feedback - 1.0)
@@ -104,6 +127,55 @@ def rhs(t: float, y: np.ndarray, p: np.ndarray, out: np.ndarray) -> None:  # pra
     out[8] = (p[KL] - p[KD] * np.exp(-p[LAMBDA] * t) * conc) * y[SLD]
 
 
+@numba.njit(cache=True, nogil=True)
+def pk_modes(theta: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """The segment vector of a parameter row: the row, then the PK's modes (module docstring).
+
+    K = D^(1/2) S D^(-1/2) with D = diag(V1, V2, V3) and S symmetric; S = Q diag(-rates) Q^T.
+    """
+    e = np.zeros(SEGMENT_SIZE)
+    e[:N_PARAMS] = theta
+    v1 = 1.0 / theta[INV_V1]
+    volumes = np.array([v1, v1 * theta[K12] / theta[K21], v1 * theta[K13] / theta[K31]])
+    k = np.array([[-(theta[K10] + theta[K12] + theta[K13]), theta[K21], theta[K31]],
+                  [theta[K12], -theta[K21], 0.0], [theta[K13], 0.0, -theta[K31]]])
+    root = np.sqrt(volumes)
+    symmetric = np.empty((3, 3))
+    for i in range(3):
+        for j in range(3):
+            symmetric[i, j] = k[i, j] * root[j] / root[i]
+    values, q = np.linalg.eigh(0.5 * (symmetric + symmetric.T))
+    for i in range(3):
+        e[MODE_RATES + i] = -values[i]
+        for j in range(3):
+            e[FROM_MODES + 3 * i + j] = root[i] * q[i, j]  # amounts = FROM @ modes
+            e[TO_MODES + 3 * i + j] = q[j, i] / root[j]  # modes = TO @ amounts
+        e[MODE_WEIGHTS + i] = e[FROM_MODES + i] / v1
+        e[MODE_INPUT + i] = e[TO_MODES + 3 * i]
+    return e
+
+
+@numba.njit(nogil=True)  # not cached: numba cannot cache a call taking a compiled function
+def _segment(t0: float, t1: float, y: np.ndarray, e: np.ndarray, rtol: float, atol: float,
+             h: float, max_steps: int) -> float:  # pragma: no cover - compiled
+    """Integrate one segment: modes of the amounts at t0, Dormand-Prince, exact amounts at t1."""
+    for i in range(3):
+        e[MODE_START + i] = (e[TO_MODES + 3 * i] * y[0] + e[TO_MODES + 3 * i + 1] * y[1]
+                             + e[TO_MODES + 3 * i + 2] * y[2])
+    e[SEGMENT_T0] = t0
+    h = dopri5_segment(rhs, t0, t1, y, e, rtol, atol, h, max_steps)
+    tau = t1 - t0
+    modes = np.empty(3)
+    for i in range(3):
+        rate = e[MODE_RATES + i]
+        modes[i] = e[MODE_START + i] * np.exp(-rate * tau) - e[RATE] * e[MODE_INPUT + i] * \
+            np.expm1(-rate * tau) / rate
+    for i in range(3):
+        y[i] = (e[FROM_MODES + 3 * i] * modes[0] + e[FROM_MODES + 3 * i + 1] * modes[1]
+                + e[FROM_MODES + 3 * i + 2] * modes[2])
+    return h
+
+
 @numba.njit(nogil=True)  # not cached: numba cannot cache a call taking a compiled function
 def _advance_one(k: int, rows: np.ndarray, doses_mg: np.ndarray, dose_days: np.ndarray,
                  n_days: np.ndarray, infusion_h: float, times_h: np.ndarray, states: np.ndarray,
@@ -111,7 +183,8 @@ def _advance_one(k: int, rows: np.ndarray, doses_mg: np.ndarray, dose_days: np.n
                  daily_anc: np.ndarray) -> None:  # pragma: no cover - compiled
     """One cycle of patient ``rows[k]`` (see :func:`advance_cycles`)."""
     p = rows[k]
-    y, theta = states[p], params[p]
+    y, e = states[p], pk_modes(params[p])
+    e[RATE] = 0.0
     t, h = times_h[p], 0.05
     for d in range(daily_anc.shape[1]):
         if d >= n_days[k]:
@@ -119,11 +192,11 @@ def _advance_one(k: int, rows: np.ndarray, doses_mg: np.ndarray, dose_days: np.n
             continue
         end = t + HOURS_PER_DAY
         if d == dose_days[k] and doses_mg[k] > 0.0:
-            theta[RATE] = doses_mg[k] / infusion_h
-            h = dopri5_segment(rhs, t, t + infusion_h, y, theta, rtol, atol, 0.01, max_steps)
-            theta[RATE] = 0.0
+            e[RATE] = doses_mg[k] / infusion_h
+            h = _segment(t, t + infusion_h, y, e, rtol, atol, 0.01, max_steps)
+            e[RATE] = 0.0
             t, h = t + infusion_h, 0.01
-        h = dopri5_segment(rhs, t, end, y, theta, rtol, atol, h, max_steps)
+        h = _segment(t, end, y, e, rtol, atol, h, max_steps)
         t = end
         daily_anc[k, d] = y[CIRC]
     times_h[p] = t

