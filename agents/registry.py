@@ -102,31 +102,12 @@ def make_policy(spec: str, core: DosingCore, continuous: bool = False) -> Policy
         >>> make_policy("math:floor", core).name
         'math:floor'
     """
-    from pkgym.envs.chemotherapy_core import ChemotherapyCore
-    from pkgym.envs.warfarin_core import WarfarinCore
-
-    if isinstance(core, ChemotherapyCore) and spec in CHEMOTHERAPY_BASELINES:
-        return _chemotherapy_baseline(spec, core)
-    if isinstance(core, WarfarinCore) and spec in WARFARIN_BASELINES:
-        return _warfarin_baseline(spec, core)
-    from pkgym.envs.chemo_immune_core import ChemoImmuneCore
-
-    if isinstance(core, ChemoImmuneCore) and spec in CHEMO_IMMUNE_BASELINES:
-        return _chemo_immune_baseline(spec, core)
-    from pkgym.envs.depression_core import DepressionCore
-
-    if isinstance(core, DepressionCore) and spec in DEPRESSION_BASELINES:
-        return _depression_baseline(spec, core)
-    from pkgym.envs.addiction_core import AddictionCore
-
-    if isinstance(core, AddictionCore) and spec in ADDICTION_BASELINES:
-        return _addiction_baseline(spec, core)
-    if spec in BASELINES:
-        return _baseline(spec, core)
+    names, factory = _env_baselines(core)
+    if spec in names:
+        return factory(spec, core)
     kind, sep, target = spec.partition(":")
     if not sep or not target:
-        names = WARFARIN_BASELINES if isinstance(core, WarfarinCore) else BASELINES
-        raise ValueError(f"policy must be one of {names}, 'sb3:PATH.zip' or "
+        raise ValueError(f"policy must be one of this env's baselines {names}, 'sb3:PATH.zip' or "
                          f"'module:callable', got {spec!r}")
     if kind == "sb3":
         return SB3Policy(target, core, continuous)
@@ -142,6 +123,28 @@ def make_policy(spec: str, core: DosingCore, continuous: bool = False) -> Policy
     if callable(obj):
         return CallablePolicy(spec, obj)
     raise ValueError(f"policy {spec!r}: {target} is neither a class nor a function")
+
+
+def _env_baselines(core: DosingCore) -> tuple[tuple[str, ...], Callable[[str, Any], Policy]]:
+    """The baseline names of the env's core type, and the factory that builds them."""
+    from pkgym.envs.addiction_core import AddictionCore
+    from pkgym.envs.chemo_immune_core import ChemoImmuneCore
+    from pkgym.envs.chemotherapy_core import ChemotherapyCore
+    from pkgym.envs.depression_core import DepressionCore
+    from pkgym.envs.vancomycin_core import VancomycinCore
+    from pkgym.envs.warfarin_core import WarfarinCore
+
+    table: tuple[tuple[type, tuple[str, ...], Callable[[str, Any], Policy]], ...] = (
+        (VancomycinCore, BASELINES, _baseline),
+        (WarfarinCore, WARFARIN_BASELINES, _warfarin_baseline),
+        (ChemotherapyCore, CHEMOTHERAPY_BASELINES, _chemotherapy_baseline),
+        (ChemoImmuneCore, CHEMO_IMMUNE_BASELINES, _chemo_immune_baseline),
+        (DepressionCore, DEPRESSION_BASELINES, _depression_baseline),
+        (AddictionCore, ADDICTION_BASELINES, _addiction_baseline))
+    for core_type, names, factory in table:
+        if isinstance(core, core_type):
+            return names, factory
+    return (), _baseline
 
 
 def _baseline(name: str, core: DosingCore) -> Policy:
