@@ -9,6 +9,7 @@ import warnings
 import gymnasium as gym
 import numpy as np
 import pytest
+from contract import assert_slot
 from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
@@ -84,14 +85,6 @@ def test_depression_env__episode_is_the_same_in_another_process() -> None:
     assert out[1].strip() == f"{obs['madrs'][0].tolist()} {obs['response_bias'][0].tolist()}"
 
 
-def assert_slot(obs: dict | np.ndarray, info: dict, i: int, single_obs: dict,
-                single_info: dict) -> None:
-    """Slot i of a vector env's observation (or final_obs) and info equals a single env's."""
-    slot_obs = obs[i] if isinstance(obs, np.ndarray) else {key: obs[key][i] for key in obs}
-    for key in single_obs:
-        np.testing.assert_array_equal(slot_obs[key], single_obs[key], err_msg=key)
-    for key in single_info:
-        np.testing.assert_array_equal(info[key][i], single_info[key], err_msg=key)
 
 
 @pytest.mark.parametrize("mode", ["NextStep", "SameStep"])
