@@ -19,7 +19,13 @@ from pkgym.envs.addiction_clinic import (
     AddictionScenario,
 )
 from pkgym.models.addiction import DRUG, choice_probabilities, choose, td_day, untreated_rewards
-from pkgym.models.addiction_treatment import advance_amounts, blocked_fraction, occupancies
+from pkgym.models.addiction_treatment import (
+    CM_TEST_DAYS,
+    advance_amounts,
+    blocked_fraction,
+    occupancies,
+    vouchers,
+)
 
 NONE, NALTREXONE_50, CONTINGENCY_MANAGEMENT = 0, 2, 6
 
@@ -143,6 +149,8 @@ class AddictionOraclePolicy:
         base = untreated_rewards(model, p["reward_sensitivity"])
         days = uniforms.shape[-1]
         used = np.zeros((s * n, days), dtype=bool)
+        streak = np.tile(np.asarray(info.get("cm_streak", np.zeros(n)), np.int64), s) \
+            if CONTINGENCY[action] else np.zeros(s * n, np.int64)
         for day in range(days):
             taken = DAILY_DOSES_MG[action] * (uniforms[1, :, :, day].reshape(-1, 1)
                                               < pharmacology.adherence)
@@ -153,10 +161,10 @@ class AddictionOraclePolicy:
                              uniforms[0, :, :, day].reshape(-1))
             used[:, day] = options == DRUG - 1
             rewards = base[np.arange(s * n), options]
-            if day % DAYS_PER_WEEK == DAYS_PER_WEEK - 1 and CONTINGENCY[action]:
-                window = used[:, day + 1 - self.scenario.urine_window_days:day + 1]
-                recent = window.any(axis=1)
-                rewards = rewards + pharmacology.voucher_reward * ~recent
+            if day % DAYS_PER_WEEK in CM_TEST_DAYS and CONTINGENCY[action]:
+                window = used[:, max(day - 2, 0):day + 1]
+                pay, streak = vouchers(~window.any(axis=1), streak, pharmacology)
+                rewards = rewards + pay
             values = td_day(values, options, rewards, p["dopamine_surge"], blocked,
                             p["learning_rate"], model.discount_per_day)
         abstinent = (days - used.sum(axis=1)).reshape(s, n).mean(axis=0)

@@ -37,7 +37,13 @@ from pkgym.models.addiction import (
     td_day,
     untreated_rewards,
 )
-from pkgym.models.addiction_treatment import advance_amounts, blocked_fraction, occupancies
+from pkgym.models.addiction_treatment import (
+    CM_TEST_DAYS,
+    advance_amounts,
+    blocked_fraction,
+    occupancies,
+    vouchers,
+)
 from pkgym.populations import Population
 
 
@@ -68,6 +74,7 @@ class AddictionRecords:
         used: true use each day.  # (n, n_weeks, 7)
         reported: self-reported use days each week.  # (n, n_weeks)
         urine_positive: the weekly test.  # (n, n_weeks)
+        cm_streak: consecutive negative contingency-management tests (0 off CM).  # (n,)
         actions: the treatment each week, -1 for weeks to come.  # (n, n_weeks)
         taken: drug doses taken each day, mg.  # (n, n_weeks, 7, 2)
         occupancy: each drug's mean occupancy each week.  # (n, n_weeks, 2)
@@ -86,6 +93,7 @@ class AddictionRecords:
     used: np.ndarray
     reported: np.ndarray
     urine_positive: np.ndarray
+    cm_streak: np.ndarray
     actions: np.ndarray
     taken: np.ndarray
     occupancy: np.ndarray
@@ -185,6 +193,8 @@ def simulate_week(rec: AddictionRecords, rows: np.ndarray, week: np.ndarray,
     retention, a50 = pharmacology.daily_retention, pharmacology.half_occupancy_amounts_mg
     values, amounts, index = rec.values[rows], rec.amounts[rows], np.arange(rows.size)
     occupancy_sum = np.zeros((rows.size, 2))
+    on_cm = CONTINGENCY[actions]
+    streak = np.where(on_cm, rec.cm_streak[rows], 0)
     for day in range(DAYS_PER_WEEK):
         taken = DAILY_DOSES_MG[actions] * (rec.adherence_uniforms[rows, week, day, None]
                                            < pharmacology.adherence)
@@ -199,12 +209,16 @@ def simulate_week(rec: AddictionRecords, rows: np.ndarray, week: np.ndarray,
         if day == DAYS_PER_WEEK - 1:
             positive = urine_test(rec.used[rows, week], rec.test_uniforms[rows, week], scenario)
             rec.urine_positive[rows, week] = positive
-            rewards = rewards + pharmacology.voucher_reward * (CONTINGENCY[actions] & ~positive)
+        elif day in CM_TEST_DAYS:
+            positive = np.asarray(rec.used[rows, week, max(day - 2, 0):day + 1].any(axis=1))
+        if day in CM_TEST_DAYS:
+            pay, tested_streak = vouchers(~positive, streak, pharmacology)
+            rewards, streak = rewards + np.where(on_cm, pay, 0.0), np.where(on_cm, tested_streak, 0)
         values = td_day(values, options, rewards, patients["dopamine_surge"],
                         blocked_fraction(occupancy), patients["learning_rate"],
                         model.discount_per_day)
         rec.taken[rows, week, day] = taken
-    rec.values[rows], rec.amounts[rows] = values, amounts
+    rec.values[rows], rec.amounts[rows], rec.cm_streak[rows] = values, amounts, streak
     rec.occupancy[rows, week] = occupancy_sum / DAYS_PER_WEEK
     reports = rec.used[rows, week] & (rec.report_uniforms[rows, week]
                                       < scenario.report_probability)
@@ -287,7 +301,7 @@ def new_records(settings: AddictionSettings, draws: Mapping[str, np.ndarray] | N
         report_uniforms=zeros if draws is None else draws["report"],
         test_uniforms=np.ones(weeks[:2]) if draws is None else draws["test"],
         used=np.zeros(weeks, dtype=bool), reported=np.zeros(weeks[:2], dtype=np.int64),
-        urine_positive=np.zeros(weeks[:2], dtype=bool),
+        urine_positive=np.zeros(weeks[:2], dtype=bool), cm_streak=np.zeros(n, dtype=np.int64),
         actions=np.full(weeks[:2], -1, dtype=np.int64), taken=np.zeros((*weeks, 2)),
         occupancy=np.zeros((n, scenario.n_weeks, 2)), prior_use_fraction=prior,
         week=np.zeros(n, dtype=np.int64), reward=np.zeros(n), patient_id=ids,

@@ -37,6 +37,7 @@ def info(records: Any, settings: Any) -> dict[str, np.ndarray]:
         "abstinent_days": np.where(started, 7 - use_days, 0),
         "reported_use_days": np.where(started, r.reported[rows, last], 0),
         "urine_positive": started & r.urine_positive[rows, last],
+        "cm_streak": r.cm_streak[rows].copy(),
         "naltrexone_occupancy": occupancy[:, 0], "buprenorphine_occupancy": occupancy[:, 1],
         "blocked_fraction": blocked,
         "dopamine_effective": r.params[:, 1] * (1.0 - blocked),

@@ -12,10 +12,13 @@
   (Greenwald et al. 2003, Neuropsychopharmacology 28:2000: about 80% at 16 mg, 94% at
   32 mg). Occupancy by either drug blocks that fraction of the street drug's reward and D
   (see :func:`pkgym.models.addiction.td_day`).
-* Contingency management: a voucher (extra reward, reward units) for the option chosen on
-  the test day when the weekly urine test is negative (after Higgins et al. 1994, Arch Gen
-  Psychiatry 51:568, and Petry et al. 2000; its size in the patient's reward units is
-  assumed).
+* Contingency management (Higgins et al. 1994, Arch Gen Psychiatry 51:568; Petry et al.
+  2000): urine tests three times a week (days 3, 5 and 7 of the step, ``CM_TEST_DAYS``, each
+  covering the last three days; the day-7 one is the clinic's weekly test) and a voucher,
+  added to the reward of the option chosen that day, for each negative test. Vouchers
+  escalate with consecutive negatives and fall back after a positive one (Higgins: $2.50,
+  +$1.25 per consecutive negative, reset by a positive): ``voucher_reward +
+  voucher_increment * streak``, in the patient's reward units (the sizes are assumed).
 
 Each drug is taken on a day with an adherence probability (assumed: oral naltrexone 0.7,
 its poor adherence being the known limit of the oral form; supervised buprenorphine 0.9).
@@ -31,6 +34,8 @@ import numpy as np
 
 HOURS_PER_DAY = 24.0
 DRUGS = ("naltrexone", "buprenorphine")
+CM_TEST_DAYS = (2, 4, 6)
+"""Days of the week (0-based) with a contingency-management urine test."""
 
 
 def _unit(unit: str) -> dict[str, str]:
@@ -48,7 +53,9 @@ class TreatmentPharmacology:
         buprenorphine_half_life_h, buprenorphine_reference_dose_mg,
             buprenorphine_reference_occupancy: the same for buprenorphine (32 h, 16 mg, 0.8).
         naltrexone_adherence, buprenorphine_adherence: probability a day's dose is taken.
-        voucher_reward: contingency-management reward for a negative test, reward units.
+        voucher_reward: contingency-management reward for a first negative test, reward
+            units.
+        voucher_increment: its increase per consecutive negative test, reward units.
     """
 
     naltrexone_half_life_h: float = field(default=13.0, metadata=_unit("h"))
@@ -60,6 +67,7 @@ class TreatmentPharmacology:
     naltrexone_adherence: float = field(default=0.7, metadata=_unit("1"))
     buprenorphine_adherence: float = field(default=0.9, metadata=_unit("1"))
     voucher_reward: float = field(default=3.0, metadata=_unit("reward"))
+    voucher_increment: float = field(default=1.5, metadata=_unit("reward"))
 
     def __post_init__(self) -> None:
         """Half-lives and doses > 0, occupancies in (0, 1), adherence in [0, 1]."""
@@ -73,8 +81,9 @@ class TreatmentPharmacology:
         for name in ("naltrexone_adherence", "buprenorphine_adherence"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
-        if not (math.isfinite(self.voucher_reward) and self.voucher_reward >= 0):
-            raise ValueError(f"voucher_reward must be finite and >= 0, got {self.voucher_reward}")
+        for name in ("voucher_reward", "voucher_increment"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
+                raise ValueError(f"{name} must be finite and >= 0, got {getattr(self, name)}")
 
     @property
     def daily_retention(self) -> np.ndarray:
@@ -150,3 +159,18 @@ def blocked_fraction(occupancy: np.ndarray) -> np.ndarray:
         [0.75]
     """
     return 1.0 - np.prod(1.0 - occupancy, axis=1)
+
+
+def vouchers(negative: np.ndarray, streak: np.ndarray,
+             pharmacology: TreatmentPharmacology) -> tuple[np.ndarray, np.ndarray]:
+    """Contingency-management vouchers (reward units) for one test day, and the new streaks.
+
+    Examples:
+        >>> pay, streak = vouchers(np.array([True, True, False]), np.array([0, 2, 5]),
+        ...                        TreatmentPharmacology())
+        >>> pay.tolist(), streak.tolist()
+        ([3.0, 6.0, 0.0], [1, 3, 0])
+    """
+    pay = np.where(negative, pharmacology.voucher_reward
+                   + pharmacology.voucher_increment * streak, 0.0)
+    return pay, np.where(negative, streak + 1, 0)

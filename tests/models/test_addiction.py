@@ -83,3 +83,15 @@ def test_redish2004__patients_vary_and_reject_bad_values() -> None:
         assert "learning_rate" in str(error)
     else:
         raise AssertionError("no error")
+
+
+def test_vouchers__escalate_with_consecutive_negatives_and_reset_on_a_positive() -> None:
+    """Higgins-style schedule: base, base + increment, ...; a positive test pays 0 and resets."""
+    from pkgym.models.addiction_treatment import TreatmentPharmacology, vouchers
+
+    pharmacology = TreatmentPharmacology(voucher_reward=2.5, voucher_increment=1.25)
+    streak, paid = np.zeros(1, dtype=np.int64), []
+    for negative in (True, True, True, False, True):
+        pay, streak = vouchers(np.array([negative]), streak, pharmacology)
+        paid.append(float(pay[0]))
+    assert paid == [2.5, 3.75, 5.0, 0.0, 2.5]
