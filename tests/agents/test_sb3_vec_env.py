@@ -44,3 +44,19 @@ def test_pkgym_vec_env__ppo_learns_on_the_batched_env_reproducibly() -> None:
         model.learn(256)
         params.append(torch.nn.utils.parameters_to_vector(model.policy.parameters()))
     assert torch.equal(params[0], params[1])
+
+
+@pytest.mark.parametrize(("env_id", "kwargs"), [
+    ("pkgym/Warfarin-v0", {}), ("pkgym/WarfarinPGx-v0", {"choose_test_days": True}),
+    ("pkgym/Chemotherapy-v0", {"allow_delay": True}), ("pkgym/ChemoImmune-v0", {}),
+    ("pkgym/Addiction-v0", {}), ("pkgym/Depression-v0", {})])
+def test_make_sb3_vec_env__ppo_trains_on_every_environment(env_id: str, kwargs: dict) -> None:
+    """PPO collects rollouts and updates on each batched env (Dict observations, any action)."""
+    venv = make_sb3_vec_env(env_id, 4, **kwargs)
+    venv.seed(0)
+    model = PPO("MultiInputPolicy", venv, n_steps=16, batch_size=32, n_epochs=1, seed=0,
+                device="cpu")
+    model.learn(64)
+    assert model.num_timesteps >= 64
+    actions, _ = model.predict(venv.reset(), deterministic=True)
+    assert venv.action_space.contains(actions[0])
