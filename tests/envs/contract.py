@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gymnasium as gym
 import numpy as np
 
 
@@ -14,3 +15,27 @@ def assert_slot(obs: dict | np.ndarray, info: dict, i: int, single_obs: dict,
         np.testing.assert_array_equal(slot_obs[key], single_obs[key], err_msg=key)
     for key in single_info:
         np.testing.assert_array_equal(info[key][i], single_info[key], err_msg=key)
+
+def rollout_episode(env: gym.Env, seed: int, actions: list, options: dict | None = None) -> list:
+    """(observation, reward, terminated, truncated, info) of each step until the episode ends."""
+    obs, info = env.reset(seed=seed, options=options)
+    trace = [(obs, 0.0, False, False, info)]
+    for action in actions:
+        obs, reward, terminated, truncated, info = env.step(action)
+        trace.append((obs, reward, terminated, truncated, info))
+        if terminated or truncated:
+            break
+    return trace
+
+
+
+def assert_same_trace(first: list, second: list) -> None:
+    """Two rollouts are identical: observations, rewards, flags and infos (arrays included)."""
+    assert len(first) == len(second)
+    for (obs_a, *rest_a, info_a), (obs_b, *rest_b, info_b) in zip(first, second, strict=True):
+        assert obs_a.keys() == obs_b.keys() and info_a.keys() == info_b.keys()
+        for key in obs_a:
+            np.testing.assert_array_equal(obs_a[key], obs_b[key], err_msg=key)
+        assert rest_a == rest_b
+        for key in info_a:
+            np.testing.assert_array_equal(info_a[key], info_b[key], err_msg=key)

@@ -9,7 +9,8 @@ import warnings
 import gymnasium as gym
 import numpy as np
 import pytest
-from contract import assert_slot
+from contract import assert_same_trace, assert_slot
+from contract import rollout_episode as rollout
 from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
@@ -29,28 +30,6 @@ KINETIC_ETAS = ("eta_CL", "eta_MTT", "eta_SLOPE", "eta_KL", "eta_KD", "eta_LAMBD
 """Random effects that the clinic cannot see at baseline (eta_CIRC0 moves the first count)."""
 
 
-def rollout(env: gym.Env, seed: int, actions: list, options: dict | None = None) -> list:
-    """(observation, reward, terminated, truncated, info) of each step until the episode ends."""
-    obs, info = env.reset(seed=seed, options=options)
-    trace = [(obs, 0.0, False, False, info)]
-    for action in actions:
-        obs, reward, terminated, truncated, info = env.step(action)
-        trace.append((obs, reward, terminated, truncated, info))
-        if terminated or truncated:
-            break
-    return trace
-
-
-def assert_same_trace(first: list, second: list) -> None:
-    """Two rollouts are identical: observations, rewards, flags and infos (arrays included)."""
-    assert len(first) == len(second)
-    for (obs_a, *rest_a, info_a), (obs_b, *rest_b, info_b) in zip(first, second, strict=True):
-        assert obs_a.keys() == obs_b.keys() and info_a.keys() == info_b.keys()
-        for key in obs_a:
-            np.testing.assert_array_equal(obs_a[key], obs_b[key], err_msg=key)
-        assert rest_a == rest_b
-        for key in info_a:
-            np.testing.assert_array_equal(info_a[key], info_b[key], err_msg=key)
 
 
 def pinned_rows(patient: dict) -> np.ndarray:
