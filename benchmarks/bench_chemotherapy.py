@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 
 import gymnasium as gym
-import numpy as np
 
 import pkgym  # noqa: F401
 from agents.registry import CHEMOTHERAPY_BASELINES, make_policy
+from benchmarks.throughput import batched_steps_per_s, single_env_steps_per_s
 from pkgym.evaluation.cohorts import sample_cohort
 from pkgym.evaluation.evaluate import evaluate
 from pkgym.evaluation.outcomes import outcome_spec
@@ -21,55 +21,11 @@ from pkgym.evaluation.report import summarise
 
 ENV_ID = "pkgym/Chemotherapy-v0"
 IMMUNE_ID = "pkgym/ChemoImmune-v0"
+FULL_IMMUNE_DOSE = 10
+"""Discrete action of the full daily infusion (level 1.0) in ChemoImmune-v0."""
 FULL_DOSE = 3
 """Discrete action of 100% of the label dose."""
 COHORT_SEED, NOISE_SEED, N_PATIENTS = 50_000_000, 60_000_000, 500
-
-
-def single_env_cycles_per_s(episodes: int = 40) -> float:
-    """Cycles per second of one env (resets included)."""
-    env = gym.make(ENV_ID).unwrapped
-    env.reset(seed=0)
-    env.step(FULL_DOSE)  # compile before timing
-    start, cycles = time.perf_counter(), 0
-    for episode in range(episodes):
-        env.reset(seed=episode)
-        done = False
-        while not done:
-            _, _, terminated, truncated, _ = env.step(FULL_DOSE)
-            cycles, done = cycles + 1, terminated or truncated
-    return cycles / (time.perf_counter() - start)
-
-
-def batched_cycles_per_s(n: int = 10_000, steps: int = 3) -> float:
-    """Patient-cycles per second of the vector env at ``n`` patients."""
-    vec = gym.make_vec(ENV_ID, num_envs=n, vectorization_mode="vector_entry_point")
-    vec.reset(seed=0)
-    start = time.perf_counter()
-    for _ in range(steps):
-        vec.step(np.full(n, FULL_DOSE))
-    return n * steps / (time.perf_counter() - start)
-
-
-def chemo_immune_steps_per_s(n: int = 10_000, episodes: int = 5) -> tuple[float, float]:
-    """``pkgym/ChemoImmune-v0``: single-env steps/s and batched patient-days/s at ``n``."""
-    env = gym.make(IMMUNE_ID).unwrapped
-    env.reset(seed=0)
-    env.step(10)
-    start, steps = time.perf_counter(), 0
-    for episode in range(episodes):
-        env.reset(seed=episode)
-        done = False
-        while not done:
-            _, _, terminated, truncated, _ = env.step(10)
-            steps, done = steps + 1, terminated or truncated
-    single = steps / (time.perf_counter() - start)
-    vec = gym.make_vec(IMMUNE_ID, num_envs=n, vectorization_mode="vector_entry_point")
-    vec.reset(seed=0)
-    start = time.perf_counter()
-    for _ in range(20):
-        vec.step(np.full(n, 10))
-    return single, 20 * n / (time.perf_counter() - start)
 
 
 def baselines_table() -> str:
@@ -90,12 +46,13 @@ def baselines_table() -> str:
 def main() -> None:
     """Print the figures."""
     print("\nChemotherapy-v0")
-    single = single_env_cycles_per_s()
+    single = single_env_steps_per_s(ENV_ID, FULL_DOSE, episodes=40)
     print(f"single env: {single:,.0f} cycles/s ({21 * single:,.0f} patient-days/s)")
-    batched = batched_cycles_per_s()
+    batched = batched_steps_per_s(ENV_ID, FULL_DOSE, n=10_000, steps=3)
     print(f"vector env, 10 000 patients: {batched:,.0f} patient-cycles/s "
           f"({21 * batched:,.0f} patient-days/s)")
-    single, batched = chemo_immune_steps_per_s()
+    single = single_env_steps_per_s(IMMUNE_ID, FULL_IMMUNE_DOSE, episodes=5)
+    batched = batched_steps_per_s(IMMUNE_ID, FULL_IMMUNE_DOSE, n=10_000, steps=20)
     print(f"\nChemoImmune-v0\nsingle env: {single:,.0f} steps/s (one day each); vector env, "
           f"10 000 patients: {batched:,.0f} patient-days/s")
     start = time.perf_counter()

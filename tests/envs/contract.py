@@ -1,4 +1,4 @@
-"""Assertions shared by the environment contract tests (one copy for every env)."""
+"""Rollouts and assertions shared by the environment contract tests (one copy for every env)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ def assert_slot(obs: dict | np.ndarray, info: dict, i: int, single_obs: dict,
         np.testing.assert_array_equal(slot_obs[key], single_obs[key], err_msg=key)
     for key in single_info:
         np.testing.assert_array_equal(info[key][i], single_info[key], err_msg=key)
+
 
 def rollout_episode(env: gym.Env, seed: int, actions: list, options: dict | None = None) -> list:
     """(observation, reward, terminated, truncated, info) of each step until the episode ends."""
