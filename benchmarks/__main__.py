@@ -6,6 +6,7 @@ from benchmarks import (
     bench_depression,
     bench_evaluation,
     bench_sim,
+    bench_training,
     bench_vancomycin,
     bench_warfarin,
     vancomycin_baselines,
@@ -22,3 +23,4 @@ if __name__ == "__main__":
     bench_depression.main()
     bench_evaluation.main()
     bench_addiction.main()
+    bench_training.main()
