@@ -10,7 +10,10 @@
   (:mod:`agents.depression_baselines`).
 * ``none``, ``naltrexone_50mg``, ``stepped_care``, ``oracle``: the ``pkgym/Addiction-v0``
   baselines (:mod:`agents.addiction_baselines`).
-* ``sb3:PATH.zip``: a Stable-Baselines3 model; its actions become doses through the env.
+* ``sb3:PATH.zip``: a Stable-Baselines3 model (:class:`agents.sb3_policy.SB3Policy`); its
+  actions become doses through the env.
+* ``vae_mipd:PATH``: precision dosing with a trained patient VAE (``vae.pt`` or its
+  directory; :class:`agents.vae_mipd.VAEMIPDPolicy`), vancomycin and warfarin.
 * ``module:callable``: a class (instantiated without arguments) satisfying
   :class:`pkgym.evaluation.policy.Policy`, or a function ``f(observation) -> doses_mg``.
 """
@@ -18,12 +21,13 @@
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from agents.sb3_policy import SB3Policy
 from pkgym.envs.base import DosingCore
 from pkgym.evaluation.policy import Policy
 
@@ -57,42 +61,12 @@ class CallablePolicy:
                                (n,)).copy()
 
 
-class SB3Policy:
-    """A trained Stable-Baselines3 model acting deterministically; actions mapped to mg."""
-
-    reads_hidden_state = False
-
-    def __init__(self, path: str, core: DosingCore, continuous: bool) -> None:
-        """Load the model at ``path`` (PPO, A2C, DQN or SAC, tried in that order)."""
-        from stable_baselines3 import A2C, DQN, PPO, SAC
-
-        errors = []
-        for algorithm in (PPO, A2C, DQN, SAC):
-            try:
-                self.model = algorithm.load(path, device="cpu")
-                break
-            except Exception as error:  # noqa: BLE001 - try the next algorithm
-                errors.append(f"{algorithm.__name__}: {error}")
-        else:
-            raise ValueError(f"sb3:{path} is not a loadable SB3 model ({'; '.join(errors)})")
-        self.name = f"sb3:{Path(path).stem}"
-        self.training_cohorts = getattr(self.model, "training_cohorts", ())
-        self.levels, self.continuous = core.dose_levels_mg, continuous
-
-    def reset(self, n_envs: int) -> None:
-        """Feed-forward policies keep no state."""
-
-    def act(self, observation: Mapping[str, np.ndarray],
-            info: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
-        """Deterministic actions, as doses in mg."""
-        actions, _ = self.model.predict(dict(observation), deterministic=True)
-        if self.continuous:
-            return (np.clip(np.ravel(actions), -1, 1) + 1) / 2 * self.levels.max()
-        return self.levels[np.ravel(actions).astype(int)]
-
-
-def make_policy(spec: str, core: DosingCore, continuous: bool = False) -> Policy:
+def make_policy(spec: str, core: DosingCore, continuous: bool = False, *,
+                env_id: str | None = None, scenario: str | os.PathLike | None = None) -> Policy:
     """The policy named by ``spec`` (see the module docstring).
+
+    ``env_id`` and ``scenario`` name the env the policy will act in; an ``sb3:`` model trained
+    by ``pkgym train`` refuses another env or scenario (:class:`agents.sb3_policy.SB3Policy`).
 
     Examples:
         >>> import gymnasium as gym, pkgym
@@ -110,7 +84,11 @@ def make_policy(spec: str, core: DosingCore, continuous: bool = False) -> Policy
         raise ValueError(f"policy must be one of this env's baselines {names}, 'sb3:PATH.zip' or "
                          f"'module:callable', got {spec!r}")
     if kind == "sb3":
-        return SB3Policy(target, core, continuous)
+        return SB3Policy(target, core, continuous, env_id=env_id, scenario=scenario)
+    if kind == "vae_mipd":
+        from agents.vae_mipd import VAEMIPDPolicy
+
+        return VAEMIPDPolicy(target, core, env_id=env_id, scenario=scenario)
     try:
         obj = getattr(importlib.import_module(kind), target)
     except (ImportError, AttributeError) as error:

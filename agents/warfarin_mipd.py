@@ -21,7 +21,7 @@ import numpy as np
 
 from agents.warfarin_iwpc import read_covariates, read_genotypes
 from agents.warfarin_mpc import DEFAULT_DOSES_MG, HORIZON_DAYS, TARGET_INR, best_constant_dose
-from pkgym.models.warfarin import HambergModel
+from pkgym.models.warfarin import HambergModel, WarfarinParameters
 from pkgym.models.warfarin_kernel import day_constants, initial_state, run_days
 from pkgym.populations.warfarin import (
     ALLELE_FREQUENCIES_1000G,
@@ -101,6 +101,29 @@ class WarfarinMapPolicy:
     def act(self, observation: Mapping[str, np.ndarray],
             info: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
         """Today's dose for every env (and the next test day, if asked to choose it)."""
+        day = self.update(observation)
+        doses = np.zeros(day.size)
+        for today in np.unique(day):
+            rows = np.flatnonzero(day == today)
+            doses[rows] = self._plan(observation, rows, int(today))
+        if self.test_every_days is None:
+            return doses
+        return np.stack([doses, np.full(day.size, float(self.test_every_days))], axis=1)
+
+    def update(self, observation: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The estimation half of :meth:`act`: returns each env's day, (n_envs,) int.
+
+        Patients on day 0 get their prior (``eta`` its mean); those with an INR this morning
+        (day > 0) get their MAP etas, warm-started at the previous ones, in ``self.eta``.
+
+        Examples:
+            >>> from pkgym.models.warfarin import Hamberg2010
+            >>> policy = WarfarinMapPolicy(Hamberg2010())
+            >>> obs = {"covariates": np.array([[70.0, 1, 60, 160, 1, 0, 0, 0, 0, 0]]),
+            ...        "day": np.zeros((1, 1)), "days_since_last_inr": np.zeros((1, 1))}
+            >>> policy.update(obs).tolist(), bool(policy.eta[0, 0] < 0)  # genotype-mixture mean
+            ([0], True)
+        """
         day = np.asarray(observation["day"])[:, 0].astype(np.int64)
         if self.eta.shape[0] != day.size:
             self.reset(day.size)
@@ -110,13 +133,7 @@ class WarfarinMapPolicy:
         fresh = (np.asarray(observation["days_since_last_inr"])[:, 0] == 0) & (day > 0)
         if fresh.any():
             self.eta[fresh] = self._estimate(observation, np.flatnonzero(fresh))
-        doses = np.zeros(day.size)
-        for today in np.unique(day):
-            rows = np.flatnonzero(day == today)
-            doses[rows] = self._plan(observation, rows, int(today))
-        if self.test_every_days is None:
-            return doses
-        return np.stack([doses, np.full(day.size, float(self.test_every_days))], axis=1)
+        return day
 
     def _start(self, observation: Mapping[str, np.ndarray], rows: np.ndarray) -> None:
         """Prior of new patients from their race (and genotype, when observed)."""
@@ -141,15 +158,26 @@ class WarfarinMapPolicy:
         self.prior_var[rows[:, None], [self._cl, self._ec50]] += var
         self.eta[rows] = self.prior_mean[rows]
 
-    def _params(self, ages: np.ndarray, etas: np.ndarray):  # noqa: ANN202
-        """Parameters of reference-genotype patients (*1/*1, G/G) with these etas."""
+    def reference_parameters(self, ages: np.ndarray, etas: np.ndarray) -> WarfarinParameters:
+        """Parameters of reference-genotype patients (*1/*1, G/G) with these etas.
+
+        The etas this policy estimates carry the genotype effect (see the module docstring),
+        so these are its patients' individual parameters; ages in years, (m,); etas (m, k).
+
+        Examples:
+            >>> from pkgym.models.warfarin import Hamberg2010
+            >>> policy = WarfarinMapPolicy(Hamberg2010())
+            >>> p = policy.reference_parameters(np.array([71.0]), np.zeros((1, 3)))
+            >>> p.clearance_l_per_h.round(3).tolist()
+            [0.348]
+        """
         zeros = np.zeros(ages.size, dtype=np.int64)
         return self.model.parameters(zeros, zeros, ages, etas)
 
     def _predicted_inr(self, ages: np.ndarray, etas: np.ndarray, doses: np.ndarray) -> np.ndarray:
         """Morning INRs (m, days + 1) of patients with these etas given these doses."""
         structure = self.model.structure
-        constants = day_constants(self._params(ages, etas), structure)
+        constants = day_constants(self.reference_parameters(ages, etas), structure)
         pk, chains = initial_state(ages.size)
         inr, _ = run_days(constants, structure, pk, chains, doses)
         return np.column_stack([np.full(ages.size, structure.baseline_inr), inr])
@@ -209,7 +237,7 @@ class WarfarinMapPolicy:
         """Dose of ``rows`` (all on day ``today``) from their estimated current state."""
         ages = read_covariates(observation)["age_years"][rows]
         structure = self.model.structure
-        params = self._params(ages, self.eta[rows])
+        params = self.reference_parameters(ages, self.eta[rows])
         pk, chains = initial_state(rows.size)
         if today:
             doses = np.asarray(observation["doses_mg"], dtype=np.float64)[rows, :today]

@@ -9,6 +9,7 @@ from benchmarks import (
     bench_training,
     bench_vancomycin,
     bench_warfarin,
+    vae_quality,
     vancomycin_baselines,
     warfarin_baselines,
 )
@@ -24,3 +25,4 @@ if __name__ == "__main__":
     bench_evaluation.main()
     bench_addiction.main()
     bench_training.main()
+    vae_quality.main([])

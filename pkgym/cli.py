@@ -186,7 +186,8 @@ def _evaluate(args: argparse.Namespace) -> int:
                        **env_kwargs)  # type: ignore[arg-type]
     core = cast(DosingVectorEnv, vec.unwrapped).core
     settings = cast(Any, core).settings
-    policies = [make_policy(spec, core) for spec in args.policy]
+    policies = [make_policy(spec, core, env_id=args.env, scenario=args.scenario)
+                for spec in args.policy]
     cohort = sample_cohort(settings.population, settings.model.variability, args.n_patients,
                            args.seed)
     results = evaluate(policies, args.env, cohort, args.seed, env_kwargs=env_kwargs,
@@ -201,6 +202,154 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_benchmark(commands: argparse._SubParsersAction) -> None:
+    bench = commands.add_parser(
+        "benchmark", help="train RL algorithms on envs over seeds; leaderboard of normalised "
+                          "scores",
+        description="Train every algorithm on every env once per seed, evaluate the models and "
+                    "the env's baselines on one held-out cohort, and write per-env tables, a "
+                    "leaderboard (IQM of scores normalised to label dosing = 0 and oracle = 1, "
+                    "95% stratified-bootstrap CIs) and performance profiles. Rerunning skips "
+                    "finished runs.")
+    bench.add_argument("--envs", nargs="+", required=True, metavar="ID",
+                       help="environment ids, e.g. pkgym/Vancomycin-v0 pkgym/Warfarin-v0")
+    bench.add_argument("--algos", nargs="+", required=True, metavar="ALGO",
+                       help="RL algorithms, e.g. ppo a2c dqn")
+    bench.add_argument("--seeds", nargs="+", type=int, required=True, metavar="S",
+                       help="training seeds (one run per env, algorithm and seed)")
+    bench.add_argument("--timesteps", type=int, required=True, help="training steps per run")
+    bench.add_argument("--out", type=Path, required=True, help="output directory")
+    bench.add_argument("--n-patients", type=int, default=200,
+                       help="held-out evaluation cohort size per env (default 200)")
+    bench.add_argument("--eval-seed", type=int, default=0,
+                       help="seed of the evaluation cohorts (evaluation seed space) and noise")
+    bench.add_argument("--scenario", nargs="+", type=Path, default=[], metavar="YAML",
+                       help="scenario files; each applies to the env its 'env' key names")
+    bench.add_argument("--baselines", nargs="*", metavar="NAME",
+                       help="context baselines for every env (default: each env's own); the "
+                            "label and oracle references always run")
+    bench.add_argument("--n-envs", type=int, help="parallel training envs per run")
+    bench.add_argument("--n-training-patients", type=int,
+                       help="training cohort size per run (default: the trainer's)")
+    bench.add_argument("--hyperparams", type=Path, help="hyperparameter YAML for training")
+    bench.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda")
+    bench.set_defaults(func=_benchmark)
+
+
+def _benchmark(args: argparse.Namespace) -> int:
+    from agents.benchmark import BenchmarkConfig, run_benchmark
+
+    config = BenchmarkConfig(
+        env_ids=tuple(args.envs), algos=tuple(args.algos), seeds=tuple(args.seeds),
+        timesteps=args.timesteps, out_dir=args.out, n_patients=args.n_patients,
+        eval_seed=args.eval_seed, scenarios=tuple(args.scenario),
+        baselines=None if args.baselines is None else tuple(args.baselines),
+        n_envs=args.n_envs, n_training_patients=args.n_training_patients,
+        hyperparams_file=args.hyperparams, device=args.device)
+    written = run_benchmark(config)
+    print((args.out / "leaderboard.md").read_text(encoding="utf-8"))
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _add_train(commands: argparse._SubParsersAction) -> None:
+    tr = commands.add_parser(
+        "train", help="train a Stable-Baselines3 agent on a pkgym env",
+        description="Train PPO, A2C, DQN, SAC or recurrent PPO on a finite training cohort, "
+                    "validate on held-out patients, checkpoint, and write OUT/model.zip with "
+                    "OUT/model.json (env, scenario, cohorts, versions).")
+    tr.add_argument("--env", required=True, help="environment id, e.g. pkgym/Vancomycin-v0")
+    tr.add_argument("--scenario", type=Path, help="scenario YAML of the env")
+    tr.add_argument("--algo", required=True, help="ppo, a2c, dqn, sac or recurrent_ppo")
+    tr.add_argument("--timesteps", type=int, required=True, help="total env steps")
+    tr.add_argument("--seed", type=int, default=0, help="seed of the run (default 0)")
+    tr.add_argument("--n-envs", type=int, help="parallel patients (default: the hyperparams')")
+    tr.add_argument("--encoder", default="raw", help="raw (default) or vae")
+    tr.add_argument("--vae", type=Path, help="trained VAE (with --encoder vae)")
+    tr.add_argument("--fine-tune-encoder", action="store_true",
+                    help="let the RL loss update the VAE encoder")
+    tr.add_argument("--out", type=Path, required=True, help="output directory")
+    tr.add_argument("--resume", action="store_true",
+                    help="continue from the latest checkpoint in OUT/checkpoints")
+    tr.add_argument("--eval-freq", type=int,
+                    help="env steps between validations (default 25000; 0 = none)")
+    tr.add_argument("--n-validation", type=int, help="validation patients (default 200)")
+    tr.add_argument("--n-training-patients", type=int,
+                    help="training cohort size (default 10000)")
+    tr.add_argument("--checkpoint-freq", type=int,
+                    help="env steps between checkpoints (default 50000; 0 = none)")
+    tr.add_argument("--hyperparams", type=Path,
+                    help="hyperparameter YAML (default: agents/hyperparams/ALGO.yml)")
+    tr.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
+    tr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    tr.set_defaults(func=_train)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from agents.training import TrainConfig, train
+
+    optional = {"n_envs": args.n_envs, "eval_freq": args.eval_freq,
+                "n_validation_patients": args.n_validation,
+                "n_training_patients": args.n_training_patients,
+                "checkpoint_freq": args.checkpoint_freq}
+    config = TrainConfig(
+        env_id=args.env, algo=args.algo, timesteps=args.timesteps, seed=args.seed,
+        encoder=args.encoder, vae_path=args.vae, fine_tune_encoder=args.fine_tune_encoder,
+        scenario=args.scenario, out_dir=args.out, hyperparams_file=args.hyperparams,
+        resume=args.resume, device=args.device, progress_bar=not args.no_progress,
+        **{key: value for key, value in optional.items() if value is not None})
+    result = train(config)
+    print(f"trained {args.algo} on {args.env} for {result.metadata['timesteps']} steps in "
+          f"{result.wall_time_s:.0f} s")
+    if result.learning_curve is not None:
+        last = result.learning_curve.iloc[-1]
+        print(f"validation at {last['timesteps']} steps: mean return {last['mean_return']:.3f} "
+              f"(95% CI {last['ci95_low_return']:.3f} to {last['ci95_high_return']:.3f}), "
+              f"{last['score_name']} {last['mean_score']:.3f}")
+    written = [result.model_path, result.model_path.with_suffix(".json")]
+    if result.best_model_path is not None:
+        written += [result.best_model_path, args.out / "learning_curve.csv"]
+    written += [args.out / "logs"] + ([args.out / "checkpoints"]
+                                       if (args.out / "checkpoints").is_dir() else [])
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _add_train_vae(commands: argparse._SubParsersAction) -> None:
+    tv = commands.add_parser(
+        "train-vae", help="train the patient VAE (latent state from sparse drug levels)",
+        description="Simulate a training cohort under diverse regimens, fit the VAE that encodes "
+                    "observed histories and decodes exposure courses, validate on held-out "
+                    "patients and write OUT/vae.pt with OUT/vae.json.")
+    tv.add_argument("--env", required=True,
+                    help="pkgym/Vancomycin-v0, pkgym/Warfarin-v0 or pkgym/WarfarinPGx-v0")
+    tv.add_argument("--n-patients", type=int, required=True,
+                    help="training patients (vancomycin: 4000 take about 25 s)")
+    tv.add_argument("--seed", type=int, default=0, help="seed of cohorts and fit (default 0)")
+    tv.add_argument("--scenario", type=Path, help="scenario YAML of the env")
+    tv.add_argument("--epochs", type=int, default=40, help="training epochs (default 40)")
+    tv.add_argument("--latent-dim", type=int, default=8, help="latent dimensions (default 8)")
+    tv.add_argument("--beta", type=float, default=1.0, help="KL weight (default 1)")
+    tv.add_argument("--out", type=Path, required=True, help="output directory")
+    tv.set_defaults(func=_train_vae)
+
+
+def _train_vae(args: argparse.Namespace) -> int:
+    from agents.vae import load_vae
+    from agents.vae_training import train_vae
+
+    path = train_vae(args.env, args.n_patients, args.seed, args.out, scenario=args.scenario,
+                     epochs=args.epochs, latent_dim=args.latent_dim, beta=args.beta)
+    meta = load_vae(path).metadata
+    scores = meta["validation"]
+    by_levels = ", ".join(f"{k}: {v:.3f}" for k, v in scores["rmse_log_by_levels"].items())
+    print(f"trained the VAE in {meta['train_seconds']:.0f} s (best epoch {meta['best_epoch']}); "
+          f"held-out RMSE of the log exposure {scores['rmse_log']:.3f} (by measured levels "
+          f"{by_levels})")
+    print(f"wrote {path}, {path.with_suffix('.json')}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``pkgym`` argument parser with every subcommand.
 
@@ -212,6 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     _add_simulate(commands)
     _add_evaluate(commands)
+    _add_benchmark(commands)
+    _add_train(commands)
+    _add_train_vae(commands)
     return parser
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +88,55 @@ def test_simulate__vancomycin_typical_patient_and_scenario_cohort(tmp_path: Path
     assert pd.read_csv(cohort)["id"].nunique() == 30
     bad = run_cli("simulate", "vancomycin", "--covariate", "age=3", "--out", str(out))
     assert bad.returncode == 2 and "age_years" in bad.stderr
+
+
+def test_benchmark__env_without_oracle_and_unknown_algo_are_refused(tmp_path: Path) -> None:
+    """``benchmark`` exits 2 naming the supported envs or algorithms; nothing is written."""
+    out = tmp_path / "bench"
+    common = ["--seeds", "0", "--timesteps", "64", "--out", str(out)]
+    result = run_cli("benchmark", "--envs", "pkgym/ChemoImmune-v0", "--algos", "ppo", *common)
+    assert result.returncode == 2 and "pkgym/Vancomycin-v0" in result.stderr
+    assert "ChemoImmune-v0 has no oracle" in result.stderr
+    result = run_cli("benchmark", "--envs", "pkgym/Vancomycin-v0", "--algos", "muzero", *common)
+    assert result.returncode == 2 and "algos must be" in result.stderr and "ppo" in result.stderr
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_benchmark__tiny_real_run_prints_the_leaderboard(tmp_path: Path) -> None:
+    """A tiny real benchmark through the console entry point writes and prints the board."""
+    out = tmp_path / "bench"
+    result = run_cli("benchmark", "--envs", "pkgym/Vancomycin-v0", "--algos", "ppo", "--seeds",
+                     "0", "--timesteps", "256", "--n-patients", "10", "--baselines", "--out",
+                     str(out))
+    assert result.returncode == 0, result.stderr
+    assert "| ppo | algorithm | 1 x 1 |" in result.stdout
+    assert (out / "leaderboard.csv").exists() and (out / "performance_profile.png").exists()
+
+
+def test_train__tiny_run_writes_the_model_curve_and_checkpoints(tmp_path: Path) -> None:
+    """``pkgym train`` trains a tiny A2C and writes model.zip/json, the curve, checkpoints."""
+    out = tmp_path / "train"
+    result = run_cli("train", "--env", "pkgym/Vancomycin-v0", "--algo", "a2c", "--n-envs", "4",
+                     "--timesteps", "112", "--eval-freq", "56", "--n-validation", "4",
+                     "--n-training-patients", "8", "--checkpoint-freq", "56", "--device", "cpu",
+                     "--no-progress", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "trained a2c on pkgym/Vancomycin-v0 for 112 steps" in result.stdout
+    assert f"wrote {out / 'model.zip'}, {out / 'model.json'}" in result.stdout
+    assert json.loads((out / "model.json").read_text())["n_envs"] == 4
+    assert len(pd.read_csv(out / "learning_curve.csv")) == 2
+    assert (out / "checkpoints" / "model_112_steps.zip").exists()
+
+
+def test_train_vae__tiny_run_writes_the_vae_and_refuses_other_envs(tmp_path: Path) -> None:
+    """``pkgym train-vae`` writes vae.pt and vae.json; an env without levels exits 2."""
+    done = run_cli("train-vae", "--env", "pkgym/Vancomycin-v0", "--n-patients", "20",
+                   "--epochs", "1", "--latent-dim", "4", "--out", str(tmp_path / "vae"))
+    assert done.returncode == 0, done.stderr
+    saved = json.loads((tmp_path / "vae" / "vae.json").read_text())
+    assert saved["config"]["latent_dim"] == 4 and (tmp_path / "vae" / "vae.pt").is_file()
+    assert "held-out RMSE" in done.stdout
+    refused = run_cli("train-vae", "--env", "pkgym/Depression-v0", "--n-patients", "20",
+                      "--out", str(tmp_path / "other"))
+    assert refused.returncode == 2 and "pkgym/Vancomycin-v0" in refused.stderr

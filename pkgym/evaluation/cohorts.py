@@ -1,7 +1,8 @@
 """Held-out cohorts and the leakage guard: training and evaluation never share patients.
 
-Cohort roots live in two disjoint seed spaces: ``SeedSequence(seed, spawn_key=(space,))``
-with space 0 for training and 1 for evaluation, so no evaluation patient can be a training
+Cohort roots live in disjoint seed spaces: ``SeedSequence(seed, spawn_key=(space,))`` with
+space 0 for training, 1 for evaluation and 2 for validation (the held-out patients that pick
+checkpoints during training), so no evaluation patient can be a training or validation
 patient, whatever the seeds. A trained model records the cohorts it saw (``CohortId``);
 evaluating it on one of them raises :class:`LeakageError`.
 """
@@ -16,8 +17,9 @@ import pandas as pd
 
 from pkgym.populations import BetweenSubjectVariability, Population
 
-TRAINING, EVALUATION = 0, 1
-"""Seed spaces of training and evaluation cohorts."""
+TRAINING, EVALUATION, VALIDATION = 0, 1, 2
+"""Seed spaces of training, evaluation and validation (model selection) cohorts."""
+SEED_SPACES = (TRAINING, EVALUATION, VALIDATION)
 
 
 class LeakageError(ValueError):
@@ -47,14 +49,15 @@ class CohortId:
 
 
 def cohort_root(seed: int, space: int) -> np.random.SeedSequence:
-    """Root seed of a cohort in a seed space (``TRAINING`` or ``EVALUATION``).
+    """Root seed of a cohort in a seed space (``TRAINING``, ``EVALUATION`` or ``VALIDATION``).
 
     Examples:
-        >>> cohort_root(7, EVALUATION).spawn_key
-        (1,)
+        >>> cohort_root(7, EVALUATION).spawn_key, cohort_root(7, VALIDATION).spawn_key
+        ((1,), (2,))
     """
-    if space not in (TRAINING, EVALUATION):
-        raise ValueError(f"space must be TRAINING (0) or EVALUATION (1), got {space}")
+    if space not in SEED_SPACES:
+        raise ValueError(f"space must be TRAINING (0), EVALUATION (1) or VALIDATION (2), got "
+                         f"{space}")
     if int(seed) < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
     return np.random.SeedSequence(int(seed), spawn_key=(space,))
