@@ -51,9 +51,9 @@ class EnvPlan:
 
 
 PLANS = {
-    "pkgym/Vancomycin-v0": EnvPlan(300_000, 20_000, ("label", "trough", "map", "oracle"),
+    "pkgym/Vancomycin-v0": EnvPlan(300_000, 25_000, ("label", "trough", "map", "oracle"),
                                    "label", 4000),
-    "pkgym/Warfarin-v0": EnvPlan(450_000, 30_000, ("fixed_5mg", "aurora",
+    "pkgym/Warfarin-v0": EnvPlan(300_000, 25_000, ("fixed_5mg", "aurora",
                                                    "iwpc_clinical+aurora", "map", "oracle"),
                                  "aurora", 3000),
 }
@@ -69,10 +69,11 @@ def slug(env_id: str) -> str:
     return env_id.split("/")[1].split("-")[0].lower()
 
 
-def train_all(out: Path, quick: bool) -> dict[str, float]:
+def train_all(out: Path, quick: bool, env_ids: list[str]) -> dict[str, float]:
     """Every VAE and every RL run (skipping finished ones); wall time per step kind."""
     clock: dict[str, float] = {}
-    for env_id, plan in PLANS.items():
+    for env_id in env_ids:
+        plan = PLANS[env_id]
         for seed in SEEDS:
             vae_dir = out / "vae" / slug(env_id) / f"seed{seed}"
             if not (vae_dir / "vae.json").exists():
@@ -198,8 +199,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("out/experiments"))
     parser.add_argument("--quick", action="store_true", help="tiny budgets (a smoke test)")
+    parser.add_argument("--envs", nargs="+", choices=list(PLANS), default=list(PLANS),
+                        help="train these envs only (to run envs in parallel processes)")
+    parser.add_argument("--train-only", action="store_true", help="stop after training")
     args = parser.parse_args(argv)
-    clock = train_all(args.out, args.quick)
+    clock = train_all(args.out, args.quick, args.envs)
+    if args.train_only:
+        return
     n_patients = 40 if args.quick else N_EVAL_PATIENTS
     results = pd.concat([evaluate_env(env_id, args.out, n_patients).assign(env=env_id)
                          for env_id in PLANS], ignore_index=True)
