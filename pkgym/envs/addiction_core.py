@@ -275,14 +275,14 @@ def new_records(settings: AddictionSettings, draws: Mapping[str, np.ndarray] | N
     """
     scenario, n = settings.scenario, seed_entropy.shape[0]
     model, weeks = scenario.redish, (n, scenario.n_weeks, DAYS_PER_WEEK)
-    etas = np.zeros((n, len(VARIED)))
+    etas, variability = np.zeros((n, len(VARIED))), model.variability
     if draws is not None:
-        etas = model.variability.etas_from_normals(draws["eta"])
+        etas = variability.etas_from_normals(draws["eta"])
     ids = np.full(n, -1, dtype=np.int64)
     for k, row in enumerate(pinned):
         if row is not None:
             ids[k] = int(row.get("id", -1))
-            for j, name in enumerate(model.variability.eta_columns):
+            for j, name in enumerate(variability.eta_columns):
                 etas[k, j] = row.get(name, etas[k, j])
     patients = model.patients(etas)
     values = drug_naive_values(model, patients["reward_sensitivity"])

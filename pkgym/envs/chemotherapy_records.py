@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from pkgym.envs.chemotherapy_clinic import COVARIATES, SLD_HIGH_MM, ChemotherapyScenario
+from pkgym.envs.pinning import validate_pinned
 from pkgym.models.chemotherapy import DocetaxelPatientModel
 from pkgym.models.chemotherapy_kernel import CIRC, SLD, initial_states
 from pkgym.populations.chemotherapy import CHEMOTHERAPY_COHORT_SCHEMA
-from pkgym.populations.cohort import validate_cohort
 from pkgym.populations.derived import bsa_mosteller_m2
 
 PATIENT_KEYS = ("is_female", "age_years", "height_cm", "weight_kg", "aag_g_per_l",
@@ -91,9 +90,8 @@ def pinned_patient(given: Mapping[str, Any], model: DocetaxelPatientModel) -> di
     if unknown:
         raise ValueError(f"unknown patient field(s) {unknown}; allowed: "
                          f"{PATIENT_KEYS + tuple(eta_keys) + ('id',)}")
-    frame = validate_cohort(pd.DataFrame([{key: row.get(key) for key in PATIENT_KEYS}]),
-                            CHEMOTHERAPY_COHORT_SCHEMA)
-    out = {key: float(frame[key].iloc[0]) for key in PATIENT_KEYS}
+    covariates = validate_pinned(row, CHEMOTHERAPY_COHORT_SCHEMA)
+    out = {key: float(covariates[key]) for key in PATIENT_KEYS}
     out.update({key: float(row[key]) for key in (*eta_keys, "id") if key in row})
     return out
 

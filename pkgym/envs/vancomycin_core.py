@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from pkgym.envs import vancomycin_views
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
+from pkgym.envs.pinning import validate_pinned
 from pkgym.models.kidney import (
     KidneyInjuryParams,
     initial_kidney_state,
@@ -27,7 +27,6 @@ from pkgym.models.vancomycin import Goti2018
 from pkgym.models.vancomycin_course import CourseConfig, CoursePatients, CourseState, start_course
 from pkgym.models.vancomycin_kernel import advance_ward, pack_constants, take_labs
 from pkgym.populations import Population, ResidualError
-from pkgym.populations.cohort import validate_cohort
 from pkgym.populations.vancomycin import VANCOMYCIN_COHORT_SCHEMA
 from pkgym.sim.batch import put_rows, take_rows
 
@@ -328,9 +327,8 @@ def _pinned_row(pinned: Mapping[str, Any]) -> dict[str, float]:
     if unknown:
         raise ValueError(f"unknown patient field(s) {unknown}; allowed: "
                          f"{PATIENT_KEYS + OPTIONAL_PATIENT_KEYS}")
-    frame = validate_cohort(pd.DataFrame([{key: given.get(key) for key in PATIENT_KEYS}]),
-                            VANCOMYCIN_COHORT_SCHEMA)
-    row = {key: float(frame[key].iloc[0]) for key in PATIENT_KEYS}
+    covariates = validate_pinned(given, VANCOMYCIN_COHORT_SCHEMA)
+    row = {key: float(covariates[key]) for key in PATIENT_KEYS}
     row.update({key: float(given[key]) for key in ("eta_CL", "eta_V1", "eta_V2", "id")
                 if key in given})
     return row

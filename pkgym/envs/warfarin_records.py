@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from pkgym.envs.pinning import validate_pinned
 from pkgym.envs.warfarin_clinic import clinic_parameters
 from pkgym.envs.warfarin_day import measure_due
 from pkgym.models.warfarin import WarfarinParameters
 from pkgym.models.warfarin_kernel import initial_state
-from pkgym.populations.cohort import validate_cohort
 from pkgym.populations.warfarin import (
     CYP2C9_DIPLOTYPES,
     RACES,
@@ -122,9 +121,8 @@ def pinned_patient(given: Mapping[str, Any], settings: Any) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"unknown patient field(s) {unknown}; allowed: "
                          f"{PATIENT_KEYS + tuple(eta_keys) + ('id',)}")
-    frame = validate_cohort(pd.DataFrame([{key: row.get(key) for key in PATIENT_KEYS}]),
-                            WARFARIN_COHORT_SCHEMA)
-    out: dict[str, Any] = {key: frame[key].iloc[0] for key in PATIENT_KEYS}
+    covariates = validate_pinned(row, WARFARIN_COHORT_SCHEMA)
+    out: dict[str, Any] = {key: covariates[key] for key in PATIENT_KEYS}
     out.update({key: float(row[key]) for key in (*eta_keys, "id") if key in row})
     return out
 

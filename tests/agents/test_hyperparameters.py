@@ -23,7 +23,8 @@ def test_load_hyperparams__packaged_files_cover_the_envs_and_a_default(algo: str
     assert sources == {"pkgym/Vancomycin-v0", "pkgym/Warfarin-v0", "default"}
     hp = load_hyperparams(algo, "pkgym/Warfarin-v0")
     assert hp.n_envs >= 1 and 0.9 <= hp.algo_kwargs["gamma"] < 1
-    assert hp.env_kwargs["continuous"] is (algo == "sac")
+    # Warfarin's 31 levels: the policy-gradient agents dose on the continuous scale; DQN cannot
+    assert hp.env_kwargs["continuous"] is (algo in ("sac", "ppo", "recurrent_ppo"))
     assert default_hyperparams_file(algo).is_file()
     build_policy_kwargs(hp)
 
