@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -41,6 +41,8 @@ from agents.warfarin_iwpc import read_covariates
 from agents.warfarin_mipd import WarfarinMapPolicy
 from pkgym.envs.base import DosingCore
 from pkgym.models.warfarin_kernel import HOURS_PER_DAY, simulate_inr
+
+_Map = TypeVar("_Map", MapBayesianPolicy, WarfarinMapPolicy)
 
 SUPPORTED_ENVS = ("pkgym/Vancomycin-v0", "pkgym/Warfarin-v0", "pkgym/WarfarinPGx-v0")
 _DOSE_TOLERANCE_MG = 1e-3  # float32 doses of the observation against the regimen's float64
@@ -132,14 +134,14 @@ def _check_etas(etas: np.ndarray, n: int) -> np.ndarray:
 
 # ----- vancomycin ---------------------------------------------------------------------------
 
-def _vancomycin_policy(core: DosingCore) -> MapBayesianPolicy:
-    """The env's ``map`` baseline (its model, interval and infusion limits)."""
+def _map_policy(core: DosingCore, kind: type[_Map]) -> _Map:
+    """The env's ``map`` baseline (its model, interval, infusion limits, prior, assay error)."""
     from agents.registry import make_policy
 
     policy = make_policy("map", core)
-    if not isinstance(policy, MapBayesianPolicy):
+    if not isinstance(policy, kind):
         raise ValueError(f"core: its 'map' baseline is {type(policy).__name__}, not "
-                         "MapBayesianPolicy")
+                         f"{kind.__name__}")
     return policy
 
 
@@ -162,17 +164,6 @@ def _vancomycin_course(policy: MapBayesianPolicy, history: PatientHistory, etas:
 
 
 # ----- warfarin -----------------------------------------------------------------------------
-
-def _warfarin_policy(core: DosingCore) -> WarfarinMapPolicy:
-    """The env's ``map`` baseline (its model, prior and INR error)."""
-    from agents.registry import make_policy
-
-    policy = make_policy("map", core)
-    if not isinstance(policy, WarfarinMapPolicy):
-        raise ValueError(f"core: its 'map' baseline is {type(policy).__name__}, not "
-                         "WarfarinMapPolicy")
-    return policy
-
 
 def _as_of_day(observation: Mapping[str, np.ndarray], day: int) -> dict[str, np.ndarray]:
     """The observation each patient had on ``day`` (for those who have reached it).
@@ -230,11 +221,11 @@ def map_etas(core: DosingCore, observation: Mapping[str, np.ndarray]) -> np.ndar
         [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
     """
     if _env_kind(core) == "vancomycin":
-        policy = _vancomycin_policy(core)
+        policy = _map_policy(core, MapBayesianPolicy)
         return np.array([map_estimate(h, policy.model).etas
                          for h in _histories(policy, observation)]).reshape(-1, 3)
     _batch_size(observation)
-    return _warfarin_etas(_warfarin_policy(core), observation)
+    return _warfarin_etas(_map_policy(core, WarfarinMapPolicy), observation)
 
 
 def forecast_exposure(core: DosingCore, observation: Mapping[str, np.ndarray],
@@ -267,10 +258,10 @@ def forecast_exposure(core: DosingCore, observation: Mapping[str, np.ndarray],
     doses = _check_regimen(core, observation, regimen_doses_mg)
     eta = _check_etas(etas, doses.shape[0])
     if _env_kind(core) == "vancomycin":
-        policy, grid_h = _vancomycin_policy(core), exposure_grid_h(core)
+        policy, grid_h = _map_policy(core, MapBayesianPolicy), exposure_grid_h(core)
         return np.array([_vancomycin_course(policy, history, eta[i], doses[i], grid_h)
                          for i, history in enumerate(_histories(policy, observation))])
-    policy = _warfarin_policy(core)
+    policy = _map_policy(core, WarfarinMapPolicy)
     params = policy.reference_parameters(read_covariates(observation)["age_years"], eta)
     inr, _ = simulate_inr(params, policy.model.structure, doses)
     return inr[:, 1:]
@@ -323,11 +314,11 @@ def map_log_clearance(core: DosingCore, observation: Mapping[str, np.ndarray]) -
     """
     etas = map_etas(core, observation)
     if _env_kind(core) == "vancomycin":
-        policy = _vancomycin_policy(core)
+        policy = _map_policy(core, MapBayesianPolicy)
         histories = _histories(policy, observation)
         crcl = np.array([h.daily_creatinine_clearance_ml_per_min[-1] for h in histories])
         dialysis = np.array([h.on_dialysis for h in histories])
         return np.log(policy.model.clearance(crcl, dialysis, etas[:, 0]))
-    policy = _warfarin_policy(core)
+    policy = _map_policy(core, WarfarinMapPolicy)
     ages = read_covariates(observation)["age_years"]
     return np.log(policy.reference_parameters(ages, etas).clearance_l_per_h)
