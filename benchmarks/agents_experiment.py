@@ -7,8 +7,9 @@ latent state of a patient VAE (frozen encoder), recurrent PPO, and VAE-MIPD (the
 dose chosen by decoding each candidate). Every run validates on its own fixed validation
 cohort during training (learning curves); then every policy and the env's baselines are
 evaluated on one held-out cohort with shared noise (paired). Finished steps are skipped when
-the command is run again. Writes ``results.md``, ``summary.csv``, ``results.csv``,
-``learning_curves.csv`` and ``learning_curves.png`` under ``--out``.
+the command is run again (evaluations are cached per env). Writes ``results.md``,
+``summary.csv``, ``results.csv``, ``learning_curves.csv`` and ``learning_curves.png`` under
+``--out``.
 """
 
 from __future__ import annotations
@@ -200,15 +201,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("out/experiments"))
     parser.add_argument("--quick", action="store_true", help="tiny budgets (a smoke test)")
     parser.add_argument("--envs", nargs="+", choices=list(PLANS), default=list(PLANS),
-                        help="train these envs only (to run envs in parallel processes)")
+                        help="train and evaluate these envs only (run envs in parallel "
+                             "processes; the report is written once every env is evaluated)")
     parser.add_argument("--train-only", action="store_true", help="stop after training")
     args = parser.parse_args(argv)
     clock = train_all(args.out, args.quick, args.envs)
     if args.train_only:
         return
     n_patients = 40 if args.quick else N_EVAL_PATIENTS
-    results = pd.concat([evaluate_env(env_id, args.out, n_patients).assign(env=env_id)
-                         for env_id in PLANS], ignore_index=True)
+    for env_id in args.envs:
+        cached = args.out / f"results_{slug(env_id)}.csv"
+        if not cached.exists():
+            write_table(evaluate_env(env_id, args.out, n_patients).assign(env=env_id), cached)
+    missing = [e for e in PLANS if not (args.out / f"results_{slug(e)}.csv").exists()]
+    if missing:
+        print(f"evaluated {args.envs}; the report waits for {missing}")
+        return
+    results = pd.concat([pd.read_csv(args.out / f"results_{slug(e)}.csv") for e in PLANS],
+                        ignore_index=True)
     curves = learning_curves(args.out)
     sections, summaries, references = [], [], {}
     for env_id in PLANS:
