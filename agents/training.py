@@ -117,11 +117,14 @@ def _train(config: TrainConfig) -> tuple[Any, dict[str, Any], ValidationCallback
     callbacks = _callbacks(config, core, validation, env_kwargs, metadata, start)
     validator = next((c for c in callbacks if isinstance(c, ValidationCallback)), None)
     # 6. Learn up to the total step count; validate the final model; save it.
-    _learn(model, config, callbacks, start, metadata)
-    if validator is not None and validator.last_timesteps != model.num_timesteps:
-        validator.init_callback(model)
-        validator.validate()
-    model.logger.dump(model.num_timesteps)  # what was recorded since SB3's last dump
+    try:
+        _learn(model, config, callbacks, start, metadata)
+        if validator is not None and validator.last_timesteps != model.num_timesteps:
+            validator.init_callback(model)
+            validator.validate()
+        model.logger.dump(model.num_timesteps)  # what was recorded since SB3's last dump
+    finally:
+        model.logger.close()  # the CSV and TensorBoard files, even after Ctrl-C
     save_model(model, out / "model.zip", metadata)
     return model, dict(model.pkgym_metadata), validator
 
