@@ -159,7 +159,8 @@ def plot_curves(curves: pd.DataFrame, references: dict[str, dict[str, float]], p
             ax.fill_between(stats.index, stats["min"], stats["max"], alpha=0.2)
         for name, value in references[env_id].items():
             ax.axhline(value, ls="--", lw=1, color="grey")
-            ax.annotate(name, (0, value), fontsize=8, color="grey", va="bottom")
+            ax.annotate(name, (0.01, value), xycoords=("axes fraction", "data"), fontsize=8,
+                        color="grey", va="bottom")
         ax.set(title=env_id, xlabel="environment steps", ylabel="validation return (mean)")
         ax.legend(fontsize=8)
     fig.tight_layout()
