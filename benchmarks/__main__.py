@@ -7,6 +7,7 @@ from benchmarks import (
     bench_evaluation,
     bench_sim,
     bench_training,
+    bench_trials,
     bench_vancomycin,
     bench_warfarin,
     vae_quality,
@@ -25,4 +26,5 @@ if __name__ == "__main__":
     bench_evaluation.main()
     bench_addiction.main()
     bench_training.main()
+    bench_trials.main([])
     vae_quality.main([])
