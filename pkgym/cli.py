@@ -350,6 +350,61 @@ def _train_vae(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_trial(commands: argparse._SubParsersAction) -> None:
+    trial = commands.add_parser(
+        "trial", help="operating characteristics of a phase I dose-finding design",
+        description="Simulate many phase I trials of one design under a dose-finding scenario "
+                    "(fixed true DLT rates, or mechanistic ones from docetaxel virtual "
+                    "patients); write operating_characteristics.csv/.md and selection.png.")
+    trial.add_argument("--design", required=True, choices=("3+3", "crm", "boin", "thompson"),
+                       help="dose-finding design")
+    trial.add_argument("--scenario", type=Path, required=True,
+                       help="dose-finding scenario YAML (e.g. scenarios/dose_finding_classic.yaml)")
+    trial.add_argument("--n-trials", type=int, default=10000,
+                       help="number of simulated trials (>= 2; default 10000)")
+    trial.add_argument("--seed", type=int, default=0, help="root seed (>= 0; default 0)")
+    trial.add_argument("--out", type=Path, required=True, help="output folder")
+    trial.set_defaults(func=_trial)
+
+
+def _trial(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from pkgym.trials.mechanistic import load_trial_scenario
+    from pkgym.trials.operating_characteristics import operating_characteristics
+    from pkgym.trials.report import (
+        make_design,
+        markdown_report,
+        per_dose_table,
+        plot_selection,
+        simulate_in_chunks,
+        write_text,
+    )
+
+    if args.seed < 0:
+        raise ValueError(f"seed must be >= 0, got {args.seed}")
+    scenario, doses = load_trial_scenario(args.scenario)
+    design = make_design(args.design, scenario)
+    chunk = 1000
+
+    def bar(starts: Any) -> Any:
+        return tqdm(starts, total=-(-args.n_trials // chunk), unit="chunk", file=sys.stderr,
+                    desc=f"{args.design} ({chunk} trials/chunk)")
+
+    results = simulate_in_chunks(design, scenario, args.n_trials, args.seed, chunk_size=chunk,
+                                 progress=bar)
+    oc = operating_characteristics(results, scenario)
+    table = per_dose_table(oc, scenario, doses)
+    title = f"{args.design} on {args.scenario.stem} (seed {args.seed})"
+    markdown = markdown_report(table, oc, title)
+    written = [write_table(table, args.out / "operating_characteristics.csv"),
+               write_text(markdown, args.out / "operating_characteristics.md"),
+               plot_selection(table, scenario, title, args.out / "selection.png")]
+    print(markdown, end="")
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``pkgym`` argument parser with every subcommand.
 
@@ -364,6 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_benchmark(commands)
     _add_train(commands)
     _add_train_vae(commands)
+    _add_trial(commands)
     return parser
 
 

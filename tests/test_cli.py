@@ -140,3 +140,21 @@ def test_train_vae__tiny_run_writes_the_vae_and_refuses_other_envs(tmp_path: Pat
     refused = run_cli("train-vae", "--env", "pkgym/Depression-v0", "--n-patients", "20",
                       "--out", str(tmp_path / "other"))
     assert refused.returncode == 2 and "pkgym/Vancomycin-v0" in refused.stderr
+
+
+def test_trial__writes_operating_characteristics(tmp_path: Path) -> None:
+    """``pkgym trial`` with a tiny n writes the CSV, Markdown and PNG; bad keys exit 2."""
+    out = tmp_path / "boin"
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "dose_finding_classic.yaml"
+    result = run_cli("trial", "--design", "boin", "--scenario", str(scenario), "--n-trials", "20",
+                     "--seed", "1", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(out / "operating_characteristics.csv")
+    assert len(table) == 5 and table["true_mtd"].tolist() == [False, True, False, False, False]
+    assert "% correct selection" in (out / "operating_characteristics.md").read_text()
+    assert (out / "selection.png").read_bytes()[:4] == b"\x89PNG"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("true_dlt_probabilities: [0.1, 0.3]\ntarget_dlt_rate: 0.3\ncohort: 3\n")
+    failed = run_cli("trial", "--design", "crm", "--scenario", str(bad), "--n-trials", "20",
+                     "--out", str(tmp_path / "x"))
+    assert failed.returncode == 2 and "unknown field" in failed.stderr

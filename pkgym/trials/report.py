@@ -1,0 +1,247 @@
+"""Operating-characteristics reports of phase I designs: chunked simulation, tables, a plot.
+
+The trials are simulated in chunks of ``chunk_size`` (trial k always uses stream child k of
+the root seed, see :func:`~pkgym.trials.operating_characteristics.simulate_trials`), so the
+results do not depend on the chunk size; the chunks drive the progress bar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pkgym.io import write_atomic
+from pkgym.trials.boin import BoinDesign
+from pkgym.trials.crm import CrmDesign, indifference_skeleton
+from pkgym.trials.operating_characteristics import (
+    OperatingCharacteristics,
+    TrialResults,
+    simulate_trials,
+)
+from pkgym.trials.scenarios import DoseFindingScenario
+from pkgym.trials.state import DoseFindingDesign
+from pkgym.trials.thompson import ThompsonSamplingDesign
+from pkgym.trials.three_plus_three import ThreePlusThreeDesign
+
+DESIGNS = ("3+3", "crm", "boin", "thompson")
+"""Design names of :func:`make_design`."""
+
+
+def make_design(name: str, scenario: DoseFindingScenario) -> DoseFindingDesign:
+    """A design with its published defaults, targeting the scenario's DLT rate.
+
+    CRM uses the indifference-interval skeleton (half-width 0.05, prior MTD the middle level).
+
+    Args:
+        name: One of :data:`DESIGNS`.
+        scenario: Supplies the target DLT rate and the number of dose levels.
+
+    Examples:
+        >>> scenario = DoseFindingScenario(true_dlt_probabilities=(0.1, 0.3, 0.5),
+        ...                                target_dlt_rate=0.3)
+        >>> type(make_design("crm", scenario)).__name__
+        'CrmDesign'
+    """
+    target = scenario.target_dlt_rate
+    if name == "3+3":
+        return ThreePlusThreeDesign()
+    if name == "boin":
+        return BoinDesign(target=target)
+    if name == "thompson":
+        return ThompsonSamplingDesign(target=target)
+    if name == "crm":
+        half_width = min(0.05, 0.5 * min(target, 1 - target))
+        prior_mtd = (scenario.n_doses + 1) // 2
+        skeleton = indifference_skeleton(target, half_width, prior_mtd, scenario.n_doses)
+        return CrmDesign(skeleton=tuple(float(p) for p in skeleton), target=target)
+    raise ValueError(f"design must be one of {list(DESIGNS)}, got {name!r}")
+
+
+def simulate_in_chunks(
+    design: DoseFindingDesign,
+    scenario: DoseFindingScenario,
+    n_trials: int,
+    seed: int,
+    *,
+    chunk_size: int = 1000,
+    progress: Callable[[Iterable[int]], Iterable[int]] | None = None,
+) -> TrialResults:
+    """Simulate ``n_trials`` trials in chunks; identical to one call for any ``chunk_size``.
+
+    Args:
+        design: A dose-finding design.
+        scenario: True DLT probabilities and size rules.
+        n_trials: Number of trials (>= 2).
+        seed: Root seed (>= 0).
+        chunk_size: Trials per chunk (>= 1).
+        progress: Wraps the iterable of chunk starts, e.g. a ``tqdm`` factory.
+
+    Examples:
+        >>> scenario = DoseFindingScenario(true_dlt_probabilities=(0.1, 0.3, 0.5),
+        ...                                target_dlt_rate=0.3, max_sample_size=18)
+        >>> a = simulate_in_chunks(BoinDesign(target=0.3), scenario, 30, 1, chunk_size=7)
+        >>> b = simulate_trials(BoinDesign(target=0.3), scenario, 30, 1)
+        >>> bool(np.array_equal(a.selected, b.selected) and np.array_equal(a.dlts, b.dlts))
+        True
+    """
+    if n_trials < 2:
+        raise ValueError(f"n_trials must be >= 2, got {n_trials}")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    starts: Iterable[int] = range(0, n_trials, chunk_size)
+    parts = [simulate_trials(design, scenario, min(chunk_size, n_trials - s), seed, first_trial=s)
+             for s in (progress(starts) if progress else starts)]
+    return TrialResults(
+        patients=np.concatenate([p.patients for p in parts]),
+        dlts=np.concatenate([p.dlts for p in parts]),
+        selected=np.concatenate([p.selected for p in parts]),
+        seed_entropy=parts[0].seed_entropy,
+    )
+
+
+def per_dose_table(
+    oc: OperatingCharacteristics, scenario: DoseFindingScenario, doses: Iterable[float] | None
+) -> pd.DataFrame:
+    """One row per dose level: truth, selection % and patients treated, with MC SEs.
+
+    Args:
+        oc: Operating characteristics of the simulated trials.
+        scenario: The scenario they were simulated under.
+        doses: Dose of each level, mg/m2, or ``None`` when the truth is a fixed table.
+
+    Examples:
+        >>> from pkgym.trials.operating_characteristics import operating_characteristics
+        >>> scenario = DoseFindingScenario(true_dlt_probabilities=(0.1, 0.3, 0.5),
+        ...                                target_dlt_rate=0.3, max_sample_size=18)
+        >>> results = simulate_trials(BoinDesign(target=0.3), scenario, 100, 1)
+        >>> table = per_dose_table(operating_characteristics(results, scenario), scenario, None)
+        >>> table["true_mtd"].tolist()
+        [False, True, False]
+    """
+    table = pd.DataFrame({
+        "level": np.arange(1, scenario.n_doses + 1),
+        "true_dlt_rate": scenario.true_dlt_probabilities,
+        "true_mtd": np.arange(scenario.n_doses) == scenario.true_mtd,
+        "selection_percent": oc.selection_percent,
+        "selection_percent_se": oc.selection_percent_se,
+        "mean_patients": oc.mean_patients_per_dose,
+        "mean_patients_se": oc.mean_patients_per_dose_se,
+    })
+    if doses is not None:
+        table.insert(1, "dose_mg_per_m2", list(doses))
+    return table
+
+
+def summary_rows(oc: OperatingCharacteristics) -> list[tuple[str, float, float]]:
+    """(name, value, MC SE) of the trial-level operating characteristics.
+
+    Examples:
+        >>> from pkgym.trials.operating_characteristics import operating_characteristics
+        >>> scenario = DoseFindingScenario(true_dlt_probabilities=(0.1, 0.3, 0.5),
+        ...                                target_dlt_rate=0.3, max_sample_size=18)
+        >>> oc = operating_characteristics(
+        ...     simulate_trials(BoinDesign(target=0.3), scenario, 100, 1), scenario)
+        >>> [row[0] for row in summary_rows(oc)][:2]
+        ['% correct selection', '% no selection (early stop)']
+    """
+    return [
+        ("% correct selection", oc.percent_correct_selection, oc.percent_correct_selection_se),
+        ("% no selection (early stop)", oc.no_selection_percent, oc.no_selection_percent_se),
+        ("% patients treated above MTD", oc.percent_treated_above_mtd,
+         oc.percent_treated_above_mtd_se),
+        ("mean DLTs", oc.mean_dlts, oc.mean_dlts_se),
+        ("mean sample size", oc.mean_sample_size, oc.mean_sample_size_se),
+    ]
+
+
+def markdown_report(
+    table: pd.DataFrame, oc: OperatingCharacteristics, title: str
+) -> str:
+    """The per-dose table and the summary as Markdown, each value with ``± MC SE``.
+
+    Examples:
+        >>> from pkgym.trials.operating_characteristics import operating_characteristics
+        >>> scenario = DoseFindingScenario(true_dlt_probabilities=(0.1, 0.3, 0.5),
+        ...                                target_dlt_rate=0.3, max_sample_size=18)
+        >>> oc = operating_characteristics(
+        ...     simulate_trials(BoinDesign(target=0.3), scenario, 100, 1), scenario)
+        >>> markdown_report(per_dose_table(oc, scenario, None), oc, "BOIN").splitlines()[0]
+        '# BOIN'
+    """
+    dose = "dose (mg/m²) | " if "dose_mg_per_m2" in table else ""
+    lines = [f"# {title}", "", f"{oc.n_trials} simulated trials; ± is the Monte-Carlo SE.", "",
+             f"| level | {dose}true DLT rate | selected % | patients treated |",
+             "|---:|" + ("---:|" if dose else "") + "---:|---:|---:|"]
+    for row in table.itertuples():
+        mark = " (MTD)" if row.true_mtd else ""
+        given = f"{row.dose_mg_per_m2:g} | " if dose else ""
+        lines.append(
+            f"| {row.level}{mark} | {given}{row.true_dlt_rate:.3f} | "
+            f"{row.selection_percent:.1f} ± {row.selection_percent_se:.1f} | "
+            f"{row.mean_patients:.2f} ± {row.mean_patients_se:.2f} |"
+        )
+    lines += ["", "| characteristic | value |", "|---|---:|"]
+    lines += [f"| {name} | {value:.2f} ± {se:.2f} |" for name, value, se in summary_rows(oc)]
+    return "\n".join(lines) + "\n"
+
+
+def write_text(text: str, path: str | Path) -> Path:
+    """Write UTF-8 text atomically (``pkgym.io.write_atomic``).
+
+    Examples:
+        >>> import tempfile, os
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     write_text("# OC", os.path.join(folder, "oc.md")).read_text()
+        '# OC'
+    """
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    return write_atomic(path, write)
+
+
+def plot_selection(
+    table: pd.DataFrame, scenario: DoseFindingScenario, title: str, path: str | Path
+) -> Path:
+    """Write a PNG (atomically): selection % bars with SEs, the true DLT curve, the target.
+
+    Examples:
+        >>> import tempfile, os
+        >>> from pkgym.trials.operating_characteristics import operating_characteristics
+        >>> scenario = DoseFindingScenario(true_dlt_probabilities=(0.1, 0.3, 0.5),
+        ...                                target_dlt_rate=0.3, max_sample_size=18)
+        >>> oc = operating_characteristics(
+        ...     simulate_trials(BoinDesign(target=0.3), scenario, 100, 1), scenario)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     png = plot_selection(per_dose_table(oc, scenario, None), scenario, "BOIN",
+        ...                          os.path.join(folder, "s.png"))
+        ...     png.stat().st_size > 0
+        True
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, left = plt.subplots(figsize=(6.4, 4.0))
+    labels = [f"{d:g}" for d in table.get("dose_mg_per_m2", table["level"])]
+    x = np.arange(len(table))
+    left.bar(x, table["selection_percent"], yerr=table["selection_percent_se"], color="tab:blue",
+             alpha=0.7, label="selected as MTD (%)")
+    left.set(xticks=x, xticklabels=labels, ylabel="selected as MTD (%)", ylim=(0, 100),
+             xlabel="dose (mg/m²)" if "dose_mg_per_m2" in table else "dose level", title=title)
+    right = left.twinx()
+    right.plot(x, table["true_dlt_rate"], "o-", color="tab:red", label="true DLT rate")
+    right.axhline(scenario.target_dlt_rate, color="tab:red", ls="--", lw=1, label="target")
+    right.set(ylabel="true DLT rate", ylim=(0, 1))
+    left.legend(handles=[*left.get_legend_handles_labels()[0], *right.get_lines()],
+                loc="upper left", fontsize="small")
+    fig.tight_layout()
+    try:
+        return write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
+    finally:
+        plt.close(fig)
