@@ -61,8 +61,8 @@ class CallablePolicy:
                                (n,)).copy()
 
 
-def make_policy(spec: str, core: DosingCore, continuous: bool = False, *,
-                env_id: str | None = None, scenario: str | os.PathLike | None = None) -> Policy:
+def make_policy(spec: str, core: DosingCore, *, env_id: str | None = None,
+                scenario: str | os.PathLike | None = None) -> Policy:
     """The policy named by ``spec`` (see the module docstring).
 
     ``env_id`` and ``scenario`` name the env the policy will act in; an ``sb3:`` model trained
@@ -84,7 +84,7 @@ def make_policy(spec: str, core: DosingCore, continuous: bool = False, *,
         raise ValueError(f"policy must be one of this env's baselines {names}, 'sb3:PATH.zip' or "
                          f"'module:callable', got {spec!r}")
     if kind == "sb3":
-        return SB3Policy(target, core, continuous, env_id=env_id, scenario=scenario)
+        return SB3Policy(target, core, env_id=env_id, scenario=scenario)
     if kind == "vae_mipd":
         from agents.vae_mipd import VAEMIPDPolicy
 

@@ -26,10 +26,11 @@ from pkgym.envs.base import DosingCore
 class SB3Policy:
     """A trained SB3 model acting deterministically; its actions become doses through the env.
 
+    Discrete or continuous follows the model's own action space.
+
     Args:
         path: the model's ``.zip``.
         core: the core of the env it will act in (dose levels, action decoding, history).
-        continuous: kept for the registry's signature; the model's own action space decides.
         env_id: the evaluated env's id; checked against the model's (when not given, it is
             inferred from ``core`` where unambiguous).
         scenario: the evaluated env's scenario file (``None``: the defaults); its SHA-256 is
@@ -38,8 +39,7 @@ class SB3Policy:
 
     reads_hidden_state = False
 
-    def __init__(self, path: str | os.PathLike, core: DosingCore, continuous: bool = False,
-                 *, env_id: str | None = None,
+    def __init__(self, path: str | os.PathLike, core: DosingCore, *, env_id: str | None = None,
                  scenario: str | os.PathLike | None = None) -> None:
         """Load the model (by its description when there is one) and check it fits the env."""
         metadata = read_metadata(path)
