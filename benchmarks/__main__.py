@@ -4,6 +4,7 @@ from benchmarks import (
     bench_addiction,
     bench_chemotherapy,
     bench_depression,
+    bench_dose_finding_env,
     bench_evaluation,
     bench_sim,
     bench_training,
@@ -23,6 +24,7 @@ if __name__ == "__main__":
     warfarin_baselines.main()
     bench_chemotherapy.main()
     bench_depression.main()
+    bench_dose_finding_env.main()
     bench_evaluation.main()
     bench_addiction.main()
     bench_training.main()

@@ -16,6 +16,9 @@ from pkgym.envs.chemotherapy_clinic import ChemotherapyScenario
 from pkgym.envs.depression import ENV_ID as DEPRESSION_ID
 from pkgym.envs.depression import DepressionEnv, DepressionVectorEnv
 from pkgym.envs.depression_clinic import DepressionScenario
+from pkgym.envs.dose_finding import ENV_ID as DOSE_FINDING_ID
+from pkgym.envs.dose_finding import DoseFindingEnv, DoseFindingVectorEnv
+from pkgym.envs.dose_finding_clinic import DoseFindingEnvScenario
 from pkgym.envs.vancomycin import ENV_ID as VANCOMYCIN_ID
 from pkgym.envs.vancomycin import VancomycinEnv, VancomycinVectorEnv
 from pkgym.envs.vancomycin_ward import VancomycinScenario
@@ -38,6 +41,8 @@ __all__ += ["CHEMOTHERAPY_ID", "ChemotherapyEnv", "ChemotherapyScenario",
 __all__ += ["CHEMO_IMMUNE_ID", "ChemoImmuneEnv", "ChemoImmuneScenario", "ChemoImmuneVectorEnv"]
 __all__ += ["DEPRESSION_ID", "DepressionEnv", "DepressionScenario", "DepressionVectorEnv"]
 __all__ += ["ADDICTION_ID", "AddictionEnv", "AddictionScenario", "AddictionVectorEnv"]
+__all__ += ["DOSE_FINDING_ID", "DoseFindingEnv", "DoseFindingEnvScenario",
+            "DoseFindingVectorEnv"]
 
 SCENARIO_TYPES[VANCOMYCIN_ID] = VancomycinScenario
 SCENARIO_TYPES[WARFARIN_ID] = WarfarinScenario
@@ -46,6 +51,7 @@ SCENARIO_TYPES[CHEMO_IMMUNE_ID] = ChemoImmuneScenario
 SCENARIO_TYPES[CHEMOTHERAPY_ID] = ChemotherapyScenario
 SCENARIO_TYPES[ADDICTION_ID] = AddictionScenario
 SCENARIO_TYPES[DEPRESSION_ID] = DepressionScenario
+SCENARIO_TYPES[DOSE_FINDING_ID] = DoseFindingEnvScenario
 
 # No TimeLimit: the horizon comes from the scenario and each env truncates itself.
 _ENTRY_POINTS = {
@@ -56,6 +62,7 @@ _ENTRY_POINTS = {
     CHEMO_IMMUNE_ID: ("pkgym.envs.chemo_immune", "ChemoImmuneEnv", "ChemoImmuneVectorEnv"),
     ADDICTION_ID: ("pkgym.envs.addiction", "AddictionEnv", "AddictionVectorEnv"),
     DEPRESSION_ID: ("pkgym.envs.depression", "DepressionEnv", "DepressionVectorEnv"),
+    DOSE_FINDING_ID: ("pkgym.envs.dose_finding", "DoseFindingEnv", "DoseFindingVectorEnv"),
 }
 for _id, (_module, _single, _vector) in _ENTRY_POINTS.items():
     if _id not in registry:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -80,6 +81,24 @@ def sample_cohort(population: Population, variability: BetweenSubjectVariability
     cohort = pd.concat([covariates, etas], axis=1)
     cohort.attrs.update(covariates.attrs)
     return cohort
+
+
+def env_cohort(settings: Any, n: int, seed: int, space: int = EVALUATION) -> pd.DataFrame:
+    """``n`` pinnable rows of an env, from its core's ``settings``: patients, or trials.
+
+    An env whose settings define ``sample_cohort(n, root)`` (``pkgym/DoseFinding-v0``, whose
+    "patients" are trials) samples its own rows; every other env samples its population's
+    covariates and its model's random effects (:func:`sample_cohort`).
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> settings = gym.make("pkgym/DoseFinding-v0").unwrapped.core.settings
+        >>> cohort_id(env_cohort(settings, 4, seed=3)).spawn_key
+        (1,)
+    """
+    if hasattr(settings, "sample_cohort"):
+        return settings.sample_cohort(n, cohort_root(seed, space))
+    return sample_cohort(settings.population, settings.model.variability, n, seed, space)
 
 
 def cohort_id(cohort: pd.DataFrame) -> CohortId:
