@@ -158,3 +158,72 @@ def test_trial__writes_operating_characteristics(tmp_path: Path) -> None:
     failed = run_cli("trial", "--design", "crm", "--scenario", str(bad), "--n-trials", "20",
                      "--out", str(tmp_path / "x"))
     assert failed.returncode == 2 and "unknown field" in failed.stderr
+
+
+def test_trial__virtual_trial_of_vancomycin_arms_writes_power_next_to_type_one_error(
+        tmp_path: Path) -> None:
+    """``pkgym trial --arms label,trough`` writes trials, characteristics and the plot."""
+    out = tmp_path / "vt"
+    result = run_cli("trial", "--env", "pkgym/Vancomycin-v0", "--arms", "label,trough",
+                     "--max-patients", "36", "--pool", "40", "--n-trials", "50",
+                     "--futility-z", "-1", "--seed", "1", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "| reject H0: trough vs label |" in result.stdout
+    assert "endpoint pool" in result.stderr  # the progress bar
+    trials = pd.read_csv(out / "virtual_trial.csv")
+    assert len(trials) == 100 and set(trials["scenario"]) == {"simulated", "under_null"}
+    table = pd.read_csv(out / "operating_characteristics.csv").set_index("characteristic")
+    assert {"simulated", "simulated_se", "under_null", "under_null_se"} <= set(table.columns)
+    assert table.loc["reject any (family-wise)", "under_null"] == trials.loc[
+        trials["scenario"] == "under_null", "rejected"].mean()
+    assert table.loc["expected N (total)", "simulated"] <= 36
+    assert "in_target_range_fraction" in (out / "operating_characteristics.md").read_text()
+    assert (out / "power.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--design", "boin", "--arms", "label,map"], ["--arms", "not allowed with", "--design"]),
+    ([], ["--design", "--arms", "required"]),
+    (["--arms", "label,map", "--max-patients", "30"], ["--env is required"]),
+    (["--arms", "label", "--env", "pkgym/Vancomycin-v0", "--max-patients", "30"], ["--arms"]),
+    (["--arms", "label,trough,map", "--env", "pkgym/Vancomycin-v0", "--max-patients", "30",
+      "--allocation", "neyman"], ["allocation", "thall_wathen"]),
+    (["--arms", "label,label", "--env", "pkgym/Vancomycin-v0", "--max-patients", "30"],
+     ["distinct"]),
+    (["--arms", "label,nope", "--env", "pkgym/Vancomycin-v0", "--max-patients", "30"],
+     ["policy must be one of", "trough"]),
+    (["--arms", "label,map", "--env", "pkgym/Vancomycin-v0", "--max-patients", "30",
+      "--allocation", "urn"], ["--allocation", "thall_wathen"]),
+    (["--design", "crm", "--max-patients", "30"], ["--max-patients", "only with --arms"]),
+    (["--design", "bayes", "--scenario", "scenarios/dose_finding_classic.yaml"],
+     ["design must be one of", "boin"]),
+])
+def test_trial__bad_flags_exit_2_naming_the_flag(tmp_path: Path, args: list[str],
+                                                 words: list[str],
+                                                 capsys: pytest.CaptureFixture) -> None:
+    """Both or neither mode, missing or bad virtual-trial flags: exit 2, nothing written.
+
+    Run in-process (``pkgym.cli.main``) to skip a subprocess start per case.
+    """
+    from pkgym.cli import main
+
+    out = tmp_path / "x"
+    try:
+        code = main(["trial", *args, "--n-trials", "5", "--out", str(out)])
+    except SystemExit as exit_:  # argparse's own errors
+        code = exit_.code
+    stderr = capsys.readouterr().err
+    assert code == 2, stderr
+    for word in words:
+        assert word in stderr, (args, stderr)
+    assert not out.exists()
+
+
+def test_trial__flag_choices_match_the_library() -> None:
+    """The CLI's choices for --alternative/--spending/--allocation are the library's."""
+    from pkgym import cli
+    from pkgym.trials import group_sequential, virtual_trial_design
+
+    assert cli.ALTERNATIVES == virtual_trial_design.ALTERNATIVES
+    assert cli.ALLOCATIONS == virtual_trial_design.ALLOCATIONS
+    assert cli.SPENDING_FUNCTIONS == group_sequential.SPENDING_FUNCTIONS

@@ -5,6 +5,7 @@ Phase I dose finding, and group-sequential virtual trials of dosing policies (is
 
 from __future__ import annotations
 
+from pkgym.trials.allocation import probability_best
 from pkgym.trials.boin import BoinDesign, boin_boundaries, isotonic_rates
 from pkgym.trials.crm import CrmDesign, indifference_skeleton
 from pkgym.trials.endpoints import (
@@ -33,6 +34,7 @@ from pkgym.trials.state import DoseFindingDesign, TrialState
 from pkgym.trials.thompson import ThompsonSamplingDesign
 from pkgym.trials.three_plus_three import ThreePlusThreeDesign, three_plus_three_exact
 from pkgym.trials.virtual_trial import (
+    ComparisonOutcome,
     TrialOutcome,
     VirtualTrialCharacteristics,
     VirtualTrialDesign,
@@ -44,6 +46,7 @@ from pkgym.trials.virtual_trial import (
 __all__ = [
     "BernoulliEndpoints",
     "BoinDesign",
+    "ComparisonOutcome",
     "CrmDesign",
     "DoseFindingDesign",
     "DoseFindingScenario",
@@ -66,6 +69,7 @@ __all__ = [
     "isotonic_rates",
     "load_dose_finding_scenario",
     "operating_characteristics",
+    "probability_best",
     "run_sequential_trial",
     "run_virtual_trial",
     "simulate_endpoint_pool",

@@ -13,12 +13,13 @@ check error rates quickly.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 import gymnasium as gym
 import numpy as np
+from tqdm import tqdm
 
 from pkgym.envs.base import DosingVectorEnv
 from pkgym.evaluation.cohorts import EVALUATION, sample_cohort
@@ -110,7 +111,9 @@ class BernoulliEndpoints:
 
 
 def simulate_endpoint_pool(env_id: str, policies: Sequence[Policy], endpoint: str,
-                           n_patients: int, seed: int) -> EndpointPool:
+                           n_patients: int, seed: int, *,
+                           env_kwargs: Mapping[str, Any] | None = None,
+                           progress: bool = False) -> EndpointPool:
     """Run every arm's policy on the same ``n_patients`` evaluation-space patients.
 
     Args:
@@ -119,6 +122,8 @@ def simulate_endpoint_pool(env_id: str, policies: Sequence[Policy], endpoint: st
         endpoint: a score column of :func:`~pkgym.evaluation.runner.run_policy`'s table.
         n_patients: pool size.
         seed: cohort seed (EVALUATION space) and root seed of the env noise streams.
+        env_kwargs: extra env keyword arguments (e.g. ``scenario``), for the cohort and runs.
+        progress: show a progress bar over the policies (on stderr).
 
     Examples:
         >>> import pkgym
@@ -133,15 +138,16 @@ def simulate_endpoint_pool(env_id: str, policies: Sequence[Policy], endpoint: st
     """
     if n_patients < 1:
         raise ValueError(f"n_patients must be >= 1, got {n_patients}")
-    env = gym.make_vec(env_id, num_envs=1, vectorization_mode="vector_entry_point")
+    env = gym.make_vec(env_id, num_envs=1, vectorization_mode="vector_entry_point",
+                       **dict(env_kwargs or {}))
     settings = cast(DosingVectorEnv, env.unwrapped).core.settings
     env.close()
     cohort = sample_cohort(settings.population, settings.model.variability, n_patients, seed,
                            EVALUATION)
     done: dict[int, np.ndarray] = {}
-    for policy in policies:
+    for policy in tqdm(policies, desc="endpoint pool (policies)", disable=not progress):
         if id(policy) not in done:
-            table = run_policy(policy, env_id, cohort, seed)
+            table = run_policy(policy, env_id, cohort, seed, env_kwargs)
             if endpoint not in table.columns:
                 scores = [c for c in table.columns if not c[-1].isdigit()]
                 raise ValueError(f"endpoint must be one of {scores}, got {endpoint!r}")

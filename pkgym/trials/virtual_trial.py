@@ -1,28 +1,36 @@
-"""Virtual two-arm trials of dosing policies with group-sequential efficacy monitoring.
+"""Virtual group-sequential trials of dosing policies: two arms, or many arms against a control.
 
-A :class:`VirtualTrialDesign` compares an experimental arm with a control arm on one endpoint
-(an env score such as vancomycin ``in_target_range_fraction``). Patients are enrolled in blocks;
-at each planned look (a fraction of the maximum sample size) the two-sample Welch t-statistic of
-the mean difference (experimental minus control), mapped to the normal quantile with the same tail
-probability under its Welch-Satterthwaite degrees of freedom, is compared with Lan-DeMets
-O'Brien-Fleming (or Pocock) boundaries from :mod:`pkgym.trials.group_sequential`, and the trial
-stops for efficacy when it crosses. Boundaries are used at the planned fractions (sample-size
-based). The t-to-z mapping makes each look's test exact for normal endpoints; the joint law is
-the canonical one only asymptotically, and bounded or skewed endpoints with a handful of patients
-per arm at the first look can still be somewhat liberal (measure it with a null source).
+A :class:`VirtualTrialDesign` compares ``k - 1 >= 1`` experimental arms with one control arm
+(arm 0) on one endpoint (an env score such as vancomycin ``in_target_range_fraction``), a
+many-to-one multi-arm multi-stage (MAMS) trial (Magirr, Jaki & Whitehead 2012, Biometrika
+99:494; Wason, Stecchina & Jaki 2016, Stat Methods Med Res 25:716). Patients are enrolled in
+blocks; at each planned look (a fraction of the maximum total sample size) each active
+experimental arm's Welch t-statistic against the control (mean difference, experimental minus
+control), mapped to the normal quantile with the same tail probability under its
+Welch-Satterthwaite degrees of freedom, is compared with Lan-DeMets O'Brien-Fleming (or Pocock)
+boundaries from :mod:`pkgym.trials.group_sequential`.
 
-Allocation is either equal (permuted blocks) or response-adaptive towards the Neyman allocation
-``rho = sigma_E / (sigma_E + sigma_C)`` (the variance-minimising target for a difference of means;
-Neyman 1934; as a response-adaptive target for continuous outcomes see Zhang & Rosenberger 2006,
-Biometrics 62:562, and Hu & Rosenberger 2006, *The Theory of Response-Adaptive Randomization*,
-ch. 5): after a burn-in of equal allocation, each block allocates ``rho`` (estimated from the
-outcomes so far, capped to ``allocation_bounds``) with random rounding. The target depends only on
-the arms' standard deviations, not on the mean difference, so the z-test keeps its level.
+Family-wise error: each comparison's boundaries spend ``alpha / (k - 1)`` (Bonferroni), which
+bounds the probability of any false rejection by ``alpha`` whatever the correlation through the
+shared control (conservative: the exact Dunnett-type boundaries of Magirr et al. are lower).
+With two arms this is the ordinary two-arm design.
 
-:func:`run_virtual_trial` runs one trial on newly simulated patients;
-:func:`simulate_virtual_trials` estimates power (or type I error), expected sample size and
-stopping probabilities, with Monte-Carlo standard errors, from any
-:class:`~pkgym.trials.endpoints.EndpointSource`.
+Decisions: an arm that crosses its boundary is declared different from control (superior for a
+one-sided ``"greater"`` test) and *dropped*, its decision made; optional non-binding futility
+(``futility_z``) drops an arm whose z is below it at an interim look. Boundaries ignore futility,
+so the FWER is preserved and power falls slightly. The trial stops when no experimental arm is
+left or at the last look; the patients of the later looks then go to the remaining arms.
+Boundaries are used at the planned total-sample-size fractions; when arms are dropped a
+comparison's actual information fractions drift from them, an approximation that the Bonferroni
+margin absorbs (measure it with a null source, as the tests do). The t-to-z mapping makes each
+look's test exact for normal endpoints; bounded or skewed endpoints with a handful of patients
+per arm at the first look can still be somewhat liberal.
+
+Allocation rules (equal, two-arm Neyman, multi-arm Thall-Wathen) live in
+:mod:`pkgym.trials.allocation`. :func:`run_virtual_trial` runs one trial on newly simulated
+patients; :func:`simulate_virtual_trials` estimates per-comparison power (or type I error), the
+family-wise rejection rate, expected sample sizes and stopping probabilities, with Monte-Carlo
+standard errors, from any :class:`~pkgym.trials.endpoints.EndpointSource`.
 """
 
 from __future__ import annotations
@@ -35,140 +43,32 @@ import pandas as pd
 from scipy import special
 
 from pkgym.evaluation.policy import Policy
+from pkgym.trials.allocation import allocation_probabilities, randomise
 from pkgym.trials.endpoints import EndpointSource, simulate_endpoint_pool
-from pkgym.trials.group_sequential import (
-    SPENDING_FUNCTIONS,
-    GroupSequentialBoundaries,
-    spending_boundaries,
-    stagewise_p_values,
+from pkgym.trials.group_sequential import GroupSequentialBoundaries, stagewise_p_values
+from pkgym.trials.virtual_trial_design import (
+    ALLOCATIONS,
+    ALTERNATIVES,
+    MULTI_ARM_ALLOCATIONS,
+    ComparisonOutcome,
+    TrialOutcome,
+    VirtualTrialDesign,
 )
 from pkgym.utils import as_generator
 
-ALTERNATIVES = ("two-sided", "greater", "less")
-ALLOCATIONS = ("equal", "neyman")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VirtualTrialDesign:
-    """A two-arm group-sequential trial of dosing policies.
-
-    Attributes:
-        env_id: the registered pkgym env the patients live in.
-        arms: names of the (control, experimental) arms, for reports.
-        endpoint: the score column compared (higher is better for ``"greater"``).
-        max_patients: maximum total sample size (both arms).
-        fractions: sample-size fractions of the looks, increasing, the last 1.
-        alpha: type I error (two-sided total for ``"two-sided"``).
-        alternative: ``"two-sided"``, ``"greater"`` or ``"less"`` (experimental vs control).
-        spending: Lan-DeMets spending, ``"obrien_fleming"`` or ``"pocock"``.
-        allocation: ``"equal"`` or ``"neyman"`` (response-adaptive).
-        block_size: patients per randomisation block.
-        burn_in: patients allocated equally before adaptive allocation starts.
-        allocation_bounds: lowest and highest probability of the experimental arm.
-    """
-
-    env_id: str
-    arms: tuple[str, str]
-    endpoint: str
-    max_patients: int
-    fractions: tuple[float, ...] = (1 / 3, 2 / 3, 1.0)
-    alpha: float = 0.05
-    alternative: str = "two-sided"
-    spending: str = "obrien_fleming"
-    allocation: str = "equal"
-    block_size: int = 4
-    burn_in: int = 20
-    allocation_bounds: tuple[float, float] = (0.2, 0.8)
-
-    def __post_init__(self) -> None:
-        """Validate the choices and sizes."""
-        for field, value, allowed in (("alternative", self.alternative, ALTERNATIVES),
-                                      ("spending", self.spending, SPENDING_FUNCTIONS),
-                                      ("allocation", self.allocation, ALLOCATIONS)):
-            if value not in allowed:
-                raise ValueError(f"{field} must be one of {allowed}, got {value!r}")
-        if len(self.arms) != 2:
-            raise ValueError(f"arms must name (control, experimental), got {self.arms}")
-        if self.block_size < 1 or self.burn_in < 0:
-            raise ValueError(f"block_size must be >= 1 and burn_in >= 0, got {self.block_size}, "
-                             f"{self.burn_in}")
-        low, high = self.allocation_bounds
-        if not 0.0 < low <= 0.5 <= high < 1.0:
-            raise ValueError(f"allocation_bounds must satisfy 0 < low <= 0.5 <= high < 1, got "
-                             f"{self.allocation_bounds}")
-        sizes = self.look_sizes
-        if sizes[0] < 4 or np.any(np.diff(sizes) <= 0):
-            raise ValueError(f"max_patients must give >= 4 patients at the first look and "
-                             f"distinct looks, got look sizes {sizes.tolist()}")
-
-    @property
-    def sided(self) -> int:
-        """2 for a two-sided alternative, else 1."""
-        return 2 if self.alternative == "two-sided" else 1
-
-    @property
-    def look_sizes(self) -> np.ndarray:
-        """Total patients enrolled at each look, shape (K,).
-
-        Examples:
-            >>> VirtualTrialDesign(env_id="e", arms=("a", "b"), endpoint="y",
-            ...                    max_patients=90).look_sizes.tolist()
-            [30, 60, 90]
-        """
-        return np.round(np.asarray(self.fractions) * self.max_patients).astype(int)
-
-    def boundaries(self) -> GroupSequentialBoundaries:
-        """The efficacy boundaries of this design.
-
-        Examples:
-            >>> d = VirtualTrialDesign(env_id="e", arms=("a", "b"), endpoint="y",
-            ...                        max_patients=90, alpha=0.025, alternative="greater")
-            >>> [round(z, 3) for z in d.boundaries().z_bounds]
-            [3.71, 2.511, 1.993]
-        """
-        return spending_boundaries(self.fractions, self.alpha, self.sided, self.spending)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TrialOutcome:
-    """What one trial concluded.
-
-    Attributes:
-        rejected: H0 rejected (efficacy boundary crossed).
-        stopped_look: the 1-based look at which the trial ended.
-        n_enrolled: patients enrolled when it ended.
-        n_per_arm: (control, experimental) patients.
-        estimate: mean endpoint difference, experimental minus control.
-        standard_error: Welch standard error of ``estimate``.
-        z: the oriented z-equivalent statistic at the last look (large favours the
-            alternative).
-        ci_low: lower end of the repeated confidence interval ``estimate -/+ q_k SE``
-            (Jennison & Turnbull 2000, ch. 9), simultaneous over looks; ``q_k`` is the Welch t
-            quantile with the tail probability of the boundary ``c_k``.
-        ci_high: upper end of that interval.
-        p_value: stage-wise-ordering p-value.
-    """
-
-    rejected: bool
-    stopped_look: int
-    n_enrolled: int
-    n_per_arm: tuple[int, int]
-    estimate: float
-    standard_error: float
-    z: float
-    ci_low: float
-    ci_high: float
-    p_value: float
+__all__ = ["ALLOCATIONS", "ALTERNATIVES", "MULTI_ARM_ALLOCATIONS", "ComparisonOutcome",
+           "TrialOutcome", "VirtualTrialCharacteristics", "VirtualTrialDesign",
+           "run_sequential_trial", "run_virtual_trial", "simulate_virtual_trials"]
 
 
 def run_sequential_trial(design: VirtualTrialDesign, source: EndpointSource,
-              seed: int | np.random.Generator | None,
-              boundaries: GroupSequentialBoundaries | None = None) -> TrialOutcome:
-    """Enrol, allocate and test at each look until a boundary is crossed or the trial is full.
+                         seed: int | np.random.Generator | None,
+                         boundaries: GroupSequentialBoundaries | None = None) -> TrialOutcome:
+    """Enrol, allocate and test at each look until no experimental arm is left or it is full.
 
     Args:
         design: the trial design.
-        source: potential outcomes of the enrolled patients, shape (n, 2) per call.
+        source: potential outcomes of the enrolled patients, shape (n, n_arms) per call.
         seed: seed or Generator for patient draws and randomisation.
         boundaries: precomputed ``design.boundaries()`` (saves time over many trials).
 
@@ -180,34 +80,94 @@ def run_sequential_trial(design: VirtualTrialDesign, source: EndpointSource,
     """
     bounds = boundaries or design.boundaries()
     outcome = _run(design, source, as_generator(seed), bounds)
-    p_value = stagewise_p_values(bounds, np.array([outcome.stopped_look]), np.array([outcome.z]))
-    return replace(outcome, p_value=float(p_value[0]))
+    comparisons = tuple(replace(c, p_value=float(_adjusted_p_values(
+        design, bounds, np.array([c.decision_look]), np.array([c.z]))[0]))
+        for c in outcome.comparisons)
+    return replace(outcome, comparisons=comparisons)
+
+
+@dataclass(frozen=True, slots=True)
+class _Statistic:
+    """A comparison's Welch statistics at one look."""
+
+    estimate: float
+    standard_error: float
+    df: float
+    z: float
 
 
 def _run(design: VirtualTrialDesign, source: EndpointSource, rng: np.random.Generator,
          bounds: GroupSequentialBoundaries) -> TrialOutcome:
-    """One trial, without its p-value (NaN)."""
-    outcomes = np.asarray(source(design.max_patients, rng), dtype=np.float64)  # (n, 2)
+    """One trial, without its p-values (NaN)."""
+    outcomes = np.asarray(source(design.max_patients, rng), dtype=np.float64)  # (n, n_arms)
+    if outcomes.ndim != 2 or outcomes.shape[1] != design.n_arms:
+        raise ValueError(f"source must give one column per arm ({design.n_arms}), got shape "
+                         f"{outcomes.shape}")
     arms = np.zeros(design.max_patients, dtype=np.int64)
-    sign = -1.0 if design.alternative == "less" else 1.0
-    enrolled = 0
+    active = np.ones(design.n_arms, dtype=bool)  # the control (arm 0) always enrols
+    decisions: dict[int, tuple[int, bool, bool, _Statistic]] = {}
+    enrolled, n_looks = 0, len(design.fractions)
     for look, size in enumerate(design.look_sizes, start=1):
-        for start in range(enrolled, size, design.block_size):
-            stop = min(start + design.block_size, size)
-            p = _allocation_probability(design, outcomes[:start], arms[:start])
-            arms[start:stop] = _randomise(stop - start, p, rng)
-        enrolled = size
-        estimate, se, df = _welch(outcomes[np.arange(size), arms[:size]], arms[:size])
-        z = _z_equivalent(sign * estimate / se, df) if se > 0 else 0.0
-        crossed = (abs(z) if design.sided == 2 else z) >= bounds.z_bounds[look - 1]
-        if crossed or look == len(design.fractions):
+        _enrol(design, outcomes, arms, active, enrolled, int(size), rng)
+        enrolled = int(size)
+        revealed = outcomes[np.arange(size), arms[:size]]
+        for arm in np.flatnonzero(active[1:]) + 1:
+            statistic = _compare(design, revealed, arms[:size], int(arm))
+            z = abs(statistic.z) if design.sided == 2 else statistic.z
+            crossed = z >= bounds.z_bounds[look - 1]
+            futile = (not crossed and look < n_looks and design.futility_z is not None
+                      and statistic.z < design.futility_z)
+            if crossed or futile or look == n_looks:
+                active[arm] = False
+                decisions[int(arm)] = (look, bool(crossed), bool(futile), statistic)
+        if not active[1:].any():
             break
-    bound = -float(special.stdtrit(df, special.ndtr(-bounds.z_bounds[look - 1])))
-    n_experimental = int(arms[:enrolled].sum())
-    return TrialOutcome(rejected=bool(crossed), stopped_look=look, n_enrolled=int(enrolled),
-                        n_per_arm=(int(enrolled) - n_experimental, n_experimental),
-                        estimate=estimate, standard_error=se, z=z, ci_low=estimate - bound * se,
-                        ci_high=estimate + bound * se, p_value=float("nan"))
+    return _outcome(design, bounds, arms[:enrolled], look, decisions)
+
+
+def _enrol(design: VirtualTrialDesign, outcomes: np.ndarray, arms: np.ndarray,
+           active: np.ndarray, enrolled: int, size: int, rng: np.random.Generator) -> None:
+    """Randomise patients ``enrolled..size`` block by block (fills ``arms`` in place)."""
+    equal = active / active.sum()
+    for start in range(enrolled, size, design.block_size):
+        stop = min(start + design.block_size, size)
+        p = equal if design.allocation == "equal" or start < design.burn_in else \
+            allocation_probabilities(design, outcomes[:start], arms[:start], active)
+        arms[start:stop] = randomise(stop - start, p, rng)
+
+
+def _compare(design: VirtualTrialDesign, revealed: np.ndarray, arms: np.ndarray,
+             arm: int) -> _Statistic:
+    """Welch statistics of ``arm`` versus the control on the revealed outcomes."""
+    estimate, se, df = _welch(revealed[arms == 0], revealed[arms == arm])
+    sign = -1.0 if design.alternative == "less" else 1.0
+    z = _z_equivalent(sign * estimate / se, df) if se > 0 else 0.0
+    return _Statistic(estimate, se, df, z)
+
+
+def _outcome(design: VirtualTrialDesign, bounds: GroupSequentialBoundaries, arms: np.ndarray,
+             look: int, decisions: dict[int, tuple[int, bool, bool, _Statistic]]) -> TrialOutcome:
+    """Assemble the trial's outcome from each arm's decision."""
+    counts = np.bincount(arms, minlength=design.n_arms)
+    comparisons = []
+    for arm in range(1, design.n_arms):
+        decision_look, crossed, futile, s = decisions[arm]
+        bound = -float(special.stdtrit(s.df, special.ndtr(-bounds.z_bounds[decision_look - 1])))
+        comparisons.append(ComparisonOutcome(
+            arm=design.arms[arm], rejected=crossed, futile=futile, decision_look=decision_look,
+            n_experimental=int(counts[arm]), estimate=s.estimate, standard_error=s.standard_error,
+            z=s.z, ci_low=s.estimate - bound * s.standard_error,
+            ci_high=s.estimate + bound * s.standard_error, p_value=float("nan")))
+    return TrialOutcome(rejected=any(c.rejected for c in comparisons), stopped_look=look,
+                        n_enrolled=len(arms), n_per_arm=tuple(int(n) for n in counts),
+                        comparisons=tuple(comparisons))
+
+
+def _adjusted_p_values(design: VirtualTrialDesign, bounds: GroupSequentialBoundaries,
+                       looks: np.ndarray, zs: np.ndarray) -> np.ndarray:
+    """Stage-wise p-values of one comparison, times ``k - 1`` (Bonferroni), at most 1."""
+    raw = stagewise_p_values(bounds, looks, zs)
+    return raw if design.n_comparisons == 1 else np.minimum(raw * design.n_comparisons, 1.0)
 
 
 def run_virtual_trial(design: VirtualTrialDesign, policies: Sequence[Policy],
@@ -220,7 +180,7 @@ def run_virtual_trial(design: VirtualTrialDesign, policies: Sequence[Policy],
 
     Args:
         design: the trial design.
-        policies: the (control, experimental) policies.
+        policies: one policy per arm, control first.
         seed: seed of the cohort (EVALUATION space), its noise and the randomisation.
 
     Examples:
@@ -235,8 +195,9 @@ def run_virtual_trial(design: VirtualTrialDesign, policies: Sequence[Policy],
         >>> run_virtual_trial(d, [Fixed(1000.0), Fixed(1500.0)], seed=0).n_enrolled <= 12
         True
     """
-    if len(policies) != 2:
-        raise ValueError(f"policies must be (control, experimental), got {len(policies)}")
+    if len(policies) != design.n_arms:
+        raise ValueError(f"policies must give one policy per arm ({design.n_arms}, control "
+                         f"first), got {len(policies)}")
     pool = simulate_endpoint_pool(design.env_id, policies, design.endpoint, design.max_patients,
                                   seed)
     return run_sequential_trial(design, pool, seed)
@@ -247,19 +208,35 @@ class VirtualTrialCharacteristics:
     """Monte-Carlo operating characteristics of a design.
 
     Attributes:
-        rejection_rate: P(reject H0): power, or type I error under a null source.
+        arms: the design's arm names, control first.
+        rejection_rate: P(reject H0 for at least one comparison): power to find any arm, or the
+            family-wise type I error under a null source; with two arms the usual power.
         rejection_rate_se: its Monte-Carlo standard error.
+        comparison_rejection_rates: P(reject H0) per experimental arm (power per comparison).
+            # (k - 1,)
+        comparison_rejection_rate_ses: their Monte-Carlo standard errors.  # (k - 1,)
         expected_n: mean total sample size.
         expected_n_se: its Monte-Carlo standard error.
+        expected_n_per_arm: mean patients per arm, control first.  # (k,)
+        expected_n_per_arm_ses: their Monte-Carlo standard errors.  # (k,)
         stop_probabilities: P(trial ends at look k).  # (K,)
         seed: the root seed.
-        trials: one row per simulated trial (the :class:`TrialOutcome` fields).
+        trials: one row per simulated trial: ``rejected`` (any), ``stopped_look``,
+            ``n_enrolled``, ``n_control`` and, per comparison, ``n_experimental``,
+            ``rejected``, ``estimate``, ``standard_error``, ``z``, ``ci_low``, ``ci_high``,
+            ``p_value``, ``futile``, ``decision_look``, suffixed by
+            ``design.comparison_suffixes`` (no suffix with two arms).
     """
 
+    arms: tuple[str, ...]
     rejection_rate: float
     rejection_rate_se: float
+    comparison_rejection_rates: tuple[float, ...]
+    comparison_rejection_rate_ses: tuple[float, ...]
     expected_n: float
     expected_n_se: float
+    expected_n_per_arm: tuple[float, ...]
+    expected_n_per_arm_ses: tuple[float, ...]
     stop_probabilities: tuple[float, ...]
     seed: int
     trials: pd.DataFrame
@@ -271,7 +248,8 @@ def simulate_virtual_trials(design: VirtualTrialDesign, source: EndpointSource, 
 
     Args:
         design: the trial design.
-        source: endpoint source (e.g. an :class:`~pkgym.trials.endpoints.EndpointPool` from
+        source: endpoint source with one column per arm (e.g. an
+            :class:`~pkgym.trials.endpoints.EndpointPool` from
             :func:`~pkgym.trials.endpoints.simulate_endpoint_pool`, or a synthetic law).
         n_trials: number of simulated trials.
         seed: root seed.
@@ -288,33 +266,54 @@ def simulate_virtual_trials(design: VirtualTrialDesign, source: EndpointSource, 
     bounds = design.boundaries()
     children = np.random.SeedSequence(seed).spawn(n_trials)
     rows = [_run(design, source, np.random.default_rng(child), bounds) for child in children]
-    trials = pd.DataFrame([_as_row(row) for row in rows])
-    trials["p_value"] = stagewise_p_values(bounds, trials["stopped_look"].to_numpy(),
-                                           trials["z"].to_numpy())
-    rejected = trials["rejected"].to_numpy(dtype=np.float64)
-    sizes = trials["n_enrolled"].to_numpy(dtype=np.float64)
+    trials = pd.DataFrame([_as_row(row, design.comparison_suffixes) for row in rows])
+    for suffix in design.comparison_suffixes:
+        trials[f"p_value{suffix}"] = _adjusted_p_values(
+            design, bounds, trials[f"decision_look{suffix}"].to_numpy(),
+            trials[f"z{suffix}"].to_numpy())
     looks = trials["stopped_look"].to_numpy()
     stops = tuple(float(np.mean(looks == k)) for k in range(1, len(design.fractions) + 1))
+    rejected = _mean_and_se(trials, ["rejected"])
+    per_comparison = _mean_and_se(trials, [f"rejected{s}" for s in design.comparison_suffixes])
+    per_arm = _mean_and_se(trials, ["n_control"]
+                           + [f"n_experimental{s}" for s in design.comparison_suffixes])
+    total = _mean_and_se(trials, ["n_enrolled"])
     return VirtualTrialCharacteristics(
-        rejection_rate=float(rejected.mean()),
-        rejection_rate_se=float(rejected.std(ddof=1) / np.sqrt(n_trials)),
-        expected_n=float(sizes.mean()), expected_n_se=float(sizes.std(ddof=1) / np.sqrt(n_trials)),
-        stop_probabilities=stops, seed=int(seed), trials=trials)
+        arms=design.arms, rejection_rate=rejected[0][0], rejection_rate_se=rejected[1][0],
+        comparison_rejection_rates=per_comparison[0],
+        comparison_rejection_rate_ses=per_comparison[1], expected_n=total[0][0],
+        expected_n_se=total[1][0], expected_n_per_arm=per_arm[0],
+        expected_n_per_arm_ses=per_arm[1], stop_probabilities=stops, seed=int(seed),
+        trials=trials)
 
 
-def _as_row(outcome: TrialOutcome) -> dict[str, float | int | bool]:
-    """Flatten a TrialOutcome into a table row."""
-    control, experimental = outcome.n_per_arm
-    return {"rejected": outcome.rejected, "stopped_look": outcome.stopped_look,
-            "n_enrolled": outcome.n_enrolled, "n_control": control,
-            "n_experimental": experimental, "estimate": outcome.estimate,
-            "standard_error": outcome.standard_error, "z": outcome.z, "ci_low": outcome.ci_low,
-            "ci_high": outcome.ci_high, "p_value": outcome.p_value}
+def _mean_and_se(trials: pd.DataFrame,
+                 columns: list[str]) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Column means and their Monte-Carlo standard errors."""
+    values = trials[columns].to_numpy(dtype=np.float64)  # (n_trials, n_columns)
+    means = values.mean(axis=0)
+    ses = values.std(axis=0, ddof=1) / np.sqrt(len(values))
+    return tuple(float(m) for m in means), tuple(float(s) for s in ses)
 
 
-def _welch(values: np.ndarray, arms: np.ndarray) -> tuple[float, float, float]:
-    """Mean difference (arm 1 minus arm 0), its Welch SE (0 if undefined) and Welch df."""
-    groups = [values[arms == a] for a in (0, 1)]
+def _as_row(outcome: TrialOutcome, suffixes: tuple[str, ...]) -> dict[str, float | int | bool]:
+    """Flatten a TrialOutcome into a table row (per-comparison columns suffixed)."""
+    row: dict[str, float | int | bool] = {
+        "rejected": outcome.rejected, "stopped_look": outcome.stopped_look,
+        "n_enrolled": outcome.n_enrolled, "n_control": outcome.n_per_arm[0]}
+    for c, suffix in zip(outcome.comparisons, suffixes, strict=True):
+        row.update({f"n_experimental{suffix}": c.n_experimental, f"rejected{suffix}": c.rejected,
+                    f"estimate{suffix}": c.estimate,
+                    f"standard_error{suffix}": c.standard_error, f"z{suffix}": c.z,
+                    f"ci_low{suffix}": c.ci_low, f"ci_high{suffix}": c.ci_high,
+                    f"p_value{suffix}": c.p_value, f"futile{suffix}": c.futile,
+                    f"decision_look{suffix}": c.decision_look})
+    return row
+
+
+def _welch(control: np.ndarray, experimental: np.ndarray) -> tuple[float, float, float]:
+    """Mean difference (experimental minus control), its Welch SE (0 if undefined) and df."""
+    groups = (control, experimental)
     if min(len(g) for g in groups) < 2:
         return 0.0, 0.0, 1.0
     estimate = float(groups[1].mean() - groups[0].mean())
@@ -329,27 +328,3 @@ def _welch(values: np.ndarray, arms: np.ndarray) -> tuple[float, float, float]:
 def _z_equivalent(t_statistic: float, df: float) -> float:
     """The normal quantile with the same tail probability as a Welch t (small-sample safe)."""
     return -float(special.ndtri(special.stdtr(df, -t_statistic)))
-
-
-def _allocation_probability(design: VirtualTrialDesign, outcomes: np.ndarray,
-                            arms: np.ndarray) -> float:
-    """P(experimental) for the next block: 1/2, or the capped estimated Neyman allocation."""
-    if design.allocation == "equal" or len(arms) < design.burn_in:
-        return 0.5
-    revealed = outcomes[np.arange(len(arms)), arms]
-    counts = np.bincount(arms, minlength=2)
-    if counts.min() < 2:
-        return 0.5
-    sums = np.bincount(arms, weights=revealed, minlength=2)
-    squares = np.bincount(arms, weights=revealed ** 2, minlength=2)
-    sds = np.sqrt(np.maximum(squares - sums ** 2 / counts, 0.0) / (counts - 1))
-    if sds.sum() <= 0:
-        return 0.5
-    low, high = design.allocation_bounds
-    return float(np.clip(sds[1] / sds.sum(), low, high))
-
-
-def _randomise(n: int, p: float, rng: np.random.Generator) -> np.ndarray:
-    """A block of ``n`` assignments with ``n p`` (randomly rounded) experimental, permuted."""
-    n_experimental = int(np.floor(n * p + rng.random()))
-    return rng.permutation(np.repeat([0, 1], [n - n_experimental, n_experimental]))
