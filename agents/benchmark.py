@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 import pkgym  # noqa: F401  (registers the envs)
 from agents.benchmark_tables import write_outputs, write_text
 from pkgym.envs.base import DosingCore, DosingVectorEnv
-from pkgym.evaluation.cohorts import sample_cohort
+from pkgym.evaluation.cohorts import env_cohort
 from pkgym.evaluation.evaluate import evaluate
 from pkgym.io import write_table
 from pkgym.scenarios import load_scenario
@@ -228,8 +228,7 @@ def _env_setup(config: BenchmarkConfig, env_id: str) -> EnvSetup:
     core = cast(DosingVectorEnv, vec.unwrapped).core
     vec.close()
     settings = cast(Any, core).settings
-    cohort = sample_cohort(settings.population, settings.model.variability, config.n_patients,
-                           config.eval_seed)
+    cohort = env_cohort(settings, config.n_patients, config.eval_seed)
     reference = REFERENCES[env_id]
     context = reference.context if config.baselines is None else config.baselines
     names = (reference.label, reference.oracle,

@@ -10,6 +10,8 @@
   (:mod:`agents.depression_baselines`).
 * ``none``, ``naltrexone_50mg``, ``stepped_care``, ``oracle``: the ``pkgym/Addiction-v0``
   baselines (:mod:`agents.addiction_baselines`).
+* ``boin``, ``crm``: the ``pkgym/DoseFinding-v0`` baselines (phase I designs acting as the
+  env's policy, :mod:`agents.dose_finding_baselines`).
 * ``sb3:PATH.zip``: a Stable-Baselines3 model (:class:`agents.sb3_policy.SB3Policy`); its
   actions become doses through the env.
 * ``vae_mipd:PATH``: precision dosing with a trained patient VAE (``vae.pt`` or its
@@ -27,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.dose_finding_baselines import DOSE_FINDING_BASELINES
 from agents.sb3_policy import SB3Policy
 from pkgym.envs.base import DosingCore
 from pkgym.evaluation.policy import Policy
@@ -109,6 +112,7 @@ def _env_baselines(core: DosingCore) -> tuple[tuple[str, ...], Callable[[str, An
     from pkgym.envs.chemo_immune_core import ChemoImmuneCore
     from pkgym.envs.chemotherapy_core import ChemotherapyCore
     from pkgym.envs.depression_core import DepressionCore
+    from pkgym.envs.dose_finding_core import DoseFindingCore
     from pkgym.envs.vancomycin_core import VancomycinCore
     from pkgym.envs.warfarin_core import WarfarinCore
 
@@ -118,7 +122,8 @@ def _env_baselines(core: DosingCore) -> tuple[tuple[str, ...], Callable[[str, An
         (ChemotherapyCore, CHEMOTHERAPY_BASELINES, _chemotherapy_baseline),
         (ChemoImmuneCore, CHEMO_IMMUNE_BASELINES, _chemo_immune_baseline),
         (DepressionCore, DEPRESSION_BASELINES, _depression_baseline),
-        (AddictionCore, ADDICTION_BASELINES, _addiction_baseline))
+        (AddictionCore, ADDICTION_BASELINES, _addiction_baseline),
+        (DoseFindingCore, DOSE_FINDING_BASELINES, _dose_finding_baseline))
     for core_type, names, factory in table:
         if isinstance(core, core_type):
             return names, factory
@@ -254,3 +259,10 @@ def _addiction_baseline(name: str, core: Any) -> Policy:
         "stepped_care": lambda: SteppedCarePolicy(),
         "oracle": lambda: AddictionOraclePolicy(core.settings.scenario)}
     return factories[name]()
+
+
+def _dose_finding_baseline(name: str, core: Any) -> Policy:
+    """BOIN or CRM acting as the ``pkgym/DoseFinding-v0`` policy, for the env's trial size."""
+    from agents.dose_finding_baselines import dose_finding_baseline
+
+    return dose_finding_baseline(name, core.settings)

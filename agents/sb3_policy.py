@@ -108,6 +108,7 @@ def infer_env_id(core: DosingCore) -> str | None:
         CHEMO_IMMUNE_ID,
         CHEMOTHERAPY_ID,
         DEPRESSION_ID,
+        DOSE_FINDING_ID,
         VANCOMYCIN_ID,
         WARFARIN_ID,
         WARFARIN_PGX_ID,
@@ -116,6 +117,7 @@ def infer_env_id(core: DosingCore) -> str | None:
     from pkgym.envs.chemo_immune_core import ChemoImmuneCore
     from pkgym.envs.chemotherapy_core import ChemotherapyCore
     from pkgym.envs.depression_core import DepressionCore
+    from pkgym.envs.dose_finding_core import DoseFindingCore
     from pkgym.envs.vancomycin_core import VancomycinCore
     from pkgym.envs.warfarin_core import WarfarinCore
 
@@ -123,7 +125,7 @@ def infer_env_id(core: DosingCore) -> str | None:
         return WARFARIN_PGX_ID if core.settings.genotype_guided else WARFARIN_ID
     table = ((VancomycinCore, VANCOMYCIN_ID), (ChemoImmuneCore, CHEMO_IMMUNE_ID),
              (ChemotherapyCore, CHEMOTHERAPY_ID), (DepressionCore, DEPRESSION_ID),
-             (AddictionCore, ADDICTION_ID))
+             (AddictionCore, ADDICTION_ID), (DoseFindingCore, DOSE_FINDING_ID))
     return next((env_id for kind, env_id in table if isinstance(core, kind)), None)
 
 

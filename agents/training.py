@@ -51,7 +51,7 @@ from agents.model_metadata import (
 from agents.sb3_vec_env import PkgymVecEnv
 from agents.train_config import TrainConfig, TrainResult
 from pkgym.envs.base import DosingCore
-from pkgym.evaluation.cohorts import TRAINING, VALIDATION, cohort_id, sample_cohort
+from pkgym.evaluation.cohorts import TRAINING, VALIDATION, cohort_id, env_cohort
 from pkgym.evaluation.outcomes import outcome_spec
 
 RESUME_MUST_MATCH = ("env_id", "algo", "encoder", "scenario_sha256", "vae_sha256",
@@ -98,7 +98,7 @@ def _train(config: TrainConfig) -> tuple[Any, dict[str, Any], ValidationCallback
     core = probe_core(config.env_id, env_kwargs)
     settings: Any = core.settings
     training, validation = (
-        sample_cohort(settings.population, settings.model.variability, n, config.seed, space)
+        env_cohort(settings, n, config.seed, space)
         for n, space in ((config.n_training_patients, TRAINING),
                          (config.n_validation_patients, VALIDATION)))
     # 3. The batched env, its slots seeded from the run's seed, patients from the cohort.

@@ -18,6 +18,7 @@ from pkgym.envs.base import DosingCore
 from pkgym.envs.chemo_immune_core import ChemoImmuneCore
 from pkgym.envs.chemotherapy_core import ChemotherapyCore
 from pkgym.envs.depression_core import DepressionCore
+from pkgym.envs.dose_finding_core import DoseFindingCore
 from pkgym.envs.vancomycin_core import VancomycinCore
 from pkgym.envs.warfarin_core import WarfarinCore
 from pkgym.evaluation.metrics import time_in_range_rosendaal
@@ -286,6 +287,40 @@ ADDICTION_OUTCOMES = OutcomeSpec(
 """``pkgym/Addiction-v0``: abstinence, urine tests, learned drug value and burden."""
 
 
+def dose_finding_scores(steps: StepTable, first_info: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Per trial: correct MTD, no MTD named, patients, share above the MTD, DLTs.
+
+    Examples:
+        >>> steps = {"correct_selection": np.array([[0.0, 1.0]]), "selected": np.array([[-1, 2]]),
+        ...          "n_patients": np.array([[6, 6]]), "patients_above_mtd": np.array([[3, 3]]),
+        ...          "n_dlts": np.array([[1, 1]])}
+        >>> s = dose_finding_scores(steps, {})
+        >>> float(s["correct_selection"][0]), float(s["above_mtd_fraction"][0])
+        (1.0, 0.5)
+    """
+    final = {key: _last_valid(np.asarray(steps[key], dtype=np.float64))
+             for key in ("correct_selection", "selected", "n_patients", "patients_above_mtd",
+                         "n_dlts")}
+    return {"correct_selection": final["correct_selection"],
+            "no_selection": (final["selected"] == -1).astype(np.float64),
+            "n_patients": final["n_patients"],
+            "above_mtd_fraction": final["patients_above_mtd"] / final["n_patients"],
+            "n_dlts": final["n_dlts"]}
+
+
+DOSE_FINDING_OUTCOMES = OutcomeSpec(
+    step_metrics=("assigned_level", "selected", "correct_selection", "n_patients",
+                  "patients_above_mtd", "n_dlts"),
+    scores={"correct_selection": "share of trials naming the true MTD",
+            "no_selection": "share of trials naming no MTD", "n_patients": "patients treated",
+            "above_mtd_fraction": "share of patients treated above the MTD",
+            "n_dlts": "DLTs", "return": "return"},
+    episode_scores=dose_finding_scores, level_key="assigned_level",
+    level_label="dose level (0-based)", target_range=(0.0, 0.0),
+    in_range_key="correct_selection", dose_key="assigned_level")
+"""``pkgym/DoseFinding-v0``: the operating characteristics of a design, per trial."""
+
+
 def outcome_spec(core: DosingCore) -> OutcomeSpec:
     """The outcome spec of an environment's core.
 
@@ -306,5 +341,7 @@ def outcome_spec(core: DosingCore) -> OutcomeSpec:
         return ADDICTION_OUTCOMES
     if isinstance(core, DepressionCore):
         return DEPRESSION_OUTCOMES
+    if isinstance(core, DoseFindingCore):
+        return DOSE_FINDING_OUTCOMES
     raise ValueError(f"no outcome spec for {type(core).__name__}; known: VancomycinCore, "
                      "WarfarinCore")

@@ -1,0 +1,99 @@
+"""Phase I designs as ``pkgym/DoseFinding-v0`` policies, and env policies as designs.
+
+BOIN and CRM run every trial to its maximum sample size unless their safety rule stops it
+with no MTD, which is exactly what the env's actions express (a level, or stop with no
+MTD); 3+3, which stops early *with* an MTD, is not one of them. The inverse adapter,
+:class:`pkgym.trials.learned.PolicyDesign`, scores any env policy with the trial simulator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from pkgym.envs.dose_finding_clinic import DoseFindingEnvScenario
+from pkgym.trials.learned import PolicyDesign, env_scenario_for
+from pkgym.trials.scenarios import DoseFindingScenario
+from pkgym.trials.state import DoseFindingDesign, TrialState
+
+DOSE_FINDING_BASELINES = ("boin", "crm")
+
+
+class DesignPolicy:
+    """A trial design choosing the env's actions from the observed counts.
+
+    After a cohort: the design's stop rule gives the stop action (``n_doses``), otherwise its
+    next level; once the trial is full: its selected MTD (stop where it selects none).
+
+    Args:
+        design: a design whose early stops name no MTD (BOIN, CRM).
+        settings: the env's scenario (number of levels and maximum sample size).
+        name: the policy's name in result tables.
+    """
+
+    reads_hidden_state = False
+
+    def __init__(self, design: DoseFindingDesign, settings: DoseFindingEnvScenario,
+                 name: str) -> None:
+        """Keep the design and the trial size it needs to know when a trial is full."""
+        self.design, self.name = design, name
+        self.n_doses, self.max_sample_size = settings.n_doses, settings.max_sample_size
+
+    def reset(self, n_envs: int) -> None:
+        """Stateless: the observation holds the whole trial."""
+
+    def act(self, observation: Mapping[str, np.ndarray],
+            info: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+        """Levels (``n_doses``: stop) for the batch of trials, as float64 decisions."""
+        patients = np.rint(observation["patients"]).astype(np.int64)
+        dlts = np.rint(observation["dlts"]).astype(np.int64)
+        state = TrialState.from_counts(patients, dlts, np.argmax(observation["level"], axis=1))
+        full = patients.sum(axis=1) >= self.max_sample_size
+        selected = self.design.select_mtd(state)
+        going = np.where(self.design.stop(state), self.n_doses, self.design.next_dose(state))
+        final = np.where(selected < 0, self.n_doses, selected)
+        return np.where(full, final, going).astype(np.float64)
+
+
+def dose_finding_baseline(name: str, settings: DoseFindingEnvScenario) -> DesignPolicy:
+    """BOIN or CRM with the defaults of ``pkgym trial`` for the env's levels and target.
+
+    Examples:
+        >>> dose_finding_baseline("boin", DoseFindingEnvScenario()).name
+        'boin'
+    """
+    from pkgym.trials.report import make_design
+
+    if name not in DOSE_FINDING_BASELINES:
+        raise ValueError(f"policy must be one of {DOSE_FINDING_BASELINES}, got {name!r}")
+    placeholder = tuple(float(p) for p in np.linspace(0.05, 0.95, settings.n_doses))
+    trial = settings.trial(settings.true_dlt_probabilities or placeholder)
+    return DesignPolicy(make_design(name, trial), settings, name)
+
+
+def learned_design(spec: str, scenario: DoseFindingScenario) -> PolicyDesign:
+    """A ``pkgym/DoseFinding-v0`` policy (``sb3:PATH.zip``, ``module:callable``) as a design.
+
+    A trained model must have been trained on trials of this scenario's shape (levels,
+    cohort size, maximum sample size, target): its observation space must be the env's.
+
+    Examples:
+        >>> scenario = DoseFindingScenario(true_dlt_probabilities=(0.1, 0.3, 0.5),
+        ...                                target_dlt_rate=0.3)
+        >>> learned_design("numpy:zeros_like", scenario).name
+        'numpy:zeros_like'
+    """
+    import gymnasium as gym
+
+    from agents.registry import make_policy
+
+    env = gym.make("pkgym/DoseFinding-v0", scenario=env_scenario_for(scenario))
+    core = env.unwrapped.core  # type: ignore[attr-defined]
+    policy = make_policy(spec, core)
+    model = getattr(policy, "model", None)
+    if model is not None and model.observation_space != core.observation_space:
+        raise ValueError(f"design {spec}: the model observes {model.observation_space}, but "
+                         f"this scenario's trials give {core.observation_space} (levels, "
+                         "cohort size, sample size or target differ from its training)")
+    return PolicyDesign(policy, scenario)
