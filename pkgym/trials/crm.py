@@ -52,22 +52,37 @@ def indifference_skeleton(
     return skeleton
 
 
+ESTIMATES = ("posterior_mean", "plug_in")
+"""How the CRM estimates the DLT probabilities: the posterior mean of each p_d, or dfcrm's
+plug-in skeleton_d ** exp(E[a | data])."""
+SELECTIONS = ("estimate", "next_dose")
+"""How the final MTD is chosen: the level whose estimate is closest to the target (any level,
+as dfcrm's ``crm``), or the recommendation for a next cohort, with the escalation limit (the
+dose-transition-pathway convention of dtpcrm and precautionary)."""
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class CrmDesign:
-    """Bayesian CRM with no skipping of untried doses and an overdose stopping rule.
+    """Bayesian CRM with no skipping of untried doses, and optional stopping rules.
 
-    Next dose: the level whose posterior mean DLT probability is closest to the target, at most
-    one level above the highest level tried so far. Stop when Pr(p_1 > target | data) >
-    ``safety_cutoff`` (0.9, the overdose rule commonly added to the CRM in comparisons with
-    BOIN; the exact source was not verified here); no MTD is then selected. Otherwise the MTD
-    is the level (any level, as dfcrm's ``crm``) with posterior mean closest to the target.
+    Next dose: the level whose estimated DLT probability is closest to the target, at most
+    one level above the highest level tried so far. The defaults stop when Pr(p_1 > target |
+    data) > ``safety_cutoff`` (0.9, the overdose rule commonly added to the CRM in comparisons
+    with BOIN; the exact source was not verified here) and then select no MTD; 1.0 turns the
+    rule off. Braun's (2020) calibrated design, reproduced in ``tests/trials``, uses the
+    plug-in estimate, stops once any level has 10 patients or the lowest level 5, and selects
+    the next-dose recommendation.
 
     Attributes:
         skeleton: Prior guesses of the DLT probabilities, increasing in (0, 1) (n_doses,).
         target: Target DLT probability.
         prior_variance: Variance sigma^2 of the normal prior on a (dfcrm default 1.34).
-        safety_cutoff: Posterior probability for the overdose stopping rule.
+        safety_cutoff: Posterior probability for the overdose stopping rule (1.0: none).
         n_grid: Quadrature grid points over a (uniform on +-8 prior SDs).
+        estimate: One of :data:`ESTIMATES`.
+        select: One of :data:`SELECTIONS`.
+        stop_patients_at_level: Stop once any level has this many patients (``None``: never).
+        stop_patients_at_lowest: Stop once the lowest level has this many (``None``: never).
 
     Examples:
         >>> design = CrmDesign(skeleton=(0.05, 0.12, 0.25, 0.4, 0.55), target=0.25)
@@ -81,9 +96,13 @@ class CrmDesign:
     prior_variance: float = 1.34
     safety_cutoff: float = 0.9
     n_grid: int = 801
+    estimate: str = "posterior_mean"
+    select: str = "estimate"
+    stop_patients_at_level: int | None = None
+    stop_patients_at_lowest: int | None = None
 
     def __post_init__(self) -> None:
-        """Validate the skeleton, target and prior."""
+        """Validate the skeleton, target, prior and rules, naming the allowed values."""
         skeleton = np.asarray(self.skeleton, dtype=np.float64)
         if skeleton.ndim != 1 or np.any((skeleton <= 0) | (skeleton >= 1)):
             raise ValueError(f"skeleton must be probabilities in (0, 1), got {self.skeleton}")
@@ -97,6 +116,13 @@ class CrmDesign:
             raise ValueError(f"safety_cutoff must be in (0, 1], got {self.safety_cutoff}")
         if self.n_grid < 51:
             raise ValueError(f"n_grid must be >= 51, got {self.n_grid}")
+        for name, allowed in (("estimate", ESTIMATES), ("select", SELECTIONS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        for name in ("stop_patients_at_level", "stop_patients_at_lowest"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be None or >= 1, got {value}")
 
     def _grid(self) -> tuple[np.ndarray, np.ndarray]:
         """Grid over a and its log prior-times-trapezoid weights."""
@@ -107,7 +133,10 @@ class CrmDesign:
         return a, np.log(weights) - 0.5 * a**2 / self.prior_variance
 
     def posterior(self, state: TrialState) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean DLT probability per dose (n_trials, n_doses) and Pr(p_1 > target).
+        """Estimated DLT probability per dose (n_trials, n_doses) and Pr(p_1 > target).
+
+        The estimate is the posterior mean of each p_d, or the plug-in
+        ``skeleton ** exp(E[a | data])`` (``estimate="plug_in"``, dfcrm).
 
         Examples:
             >>> design = CrmDesign(skeleton=(0.1, 0.2, 0.3), target=0.2)
@@ -124,25 +153,43 @@ class CrmDesign:
         log_post = state.dlts @ log_p.T + (state.patients - state.dlts) @ log_q.T + log_weights
         post = np.exp(log_post - log_post.max(axis=1, keepdims=True))
         post /= post.sum(axis=1, keepdims=True)  # (n_trials, n_grid)
-        means = post @ np.exp(log_p)
+        if self.estimate == "plug_in":
+            estimates = skeleton[None, :] ** np.exp(post @ a)[:, None]
+        else:
+            estimates = post @ np.exp(log_p)
         too_toxic = log_p[:, 0] > np.log(self.target)
-        return means, post[:, too_toxic].sum(axis=1)
+        return estimates, post[:, too_toxic].sum(axis=1)
 
     def next_dose(self, state: TrialState) -> np.ndarray:
-        """Posterior-mean-closest level, capped at one above the highest level tried."""
-        means, _ = self.posterior(state)
-        best = np.abs(means - self.target).argmin(axis=1)
+        """Estimate-closest level, capped at one above the highest level tried."""
+        estimates, _ = self.posterior(state)
+        return self._capped(state, np.abs(estimates - self.target).argmin(axis=1))
+
+    @staticmethod
+    def _capped(state: TrialState, levels: np.ndarray) -> np.ndarray:
+        """``levels`` lowered to one above the highest level tried (no skipping)."""
         tried = state.patients > 0
         highest = np.where(tried.any(axis=1), tried.shape[1] - 1 - tried[:, ::-1].argmax(axis=1), 0)
-        return np.minimum(best, np.minimum(highest + 1, tried.shape[1] - 1))
+        return np.minimum(levels, np.minimum(highest + 1, tried.shape[1] - 1))
 
     def stop(self, state: TrialState) -> np.ndarray:
-        """Stop when Pr(p_1 > target | data) > safety_cutoff."""
+        """Stop for the safety rule or once a level reaches its patient limit."""
         _, overdose = self.posterior(state)
-        return overdose > self.safety_cutoff
+        stop = self._unsafe(overdose)
+        if self.stop_patients_at_level is not None:
+            stop |= state.patients.max(axis=1) >= self.stop_patients_at_level
+        if self.stop_patients_at_lowest is not None:
+            stop |= state.patients[:, 0] >= self.stop_patients_at_lowest
+        return stop
 
     def select_mtd(self, state: TrialState) -> np.ndarray:
-        """Posterior-mean-closest level; -1 where the safety rule holds."""
-        means, overdose = self.posterior(state)
-        best = np.abs(means - self.target).argmin(axis=1)
-        return np.where(overdose > self.safety_cutoff, -1, best)
+        """The estimate-closest level (or the next-dose recommendation); -1 on a safety stop."""
+        estimates, overdose = self.posterior(state)
+        best = np.abs(estimates - self.target).argmin(axis=1)
+        if self.select == "next_dose":
+            best = self._capped(state, best)
+        return np.where(self._unsafe(overdose), -1, best)
+
+    def _unsafe(self, overdose: np.ndarray) -> np.ndarray:
+        """Where the safety rule holds (never with ``safety_cutoff`` 1.0)."""
+        return (overdose > self.safety_cutoff) & (self.safety_cutoff < 1.0)

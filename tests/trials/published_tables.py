@@ -31,3 +31,25 @@ SIMFASTBOIN_VIGNETTE_BOIN = {
     "mean_patients_per_dose": (6.8, 11.9, 7.7, 1.8, 0.1),
     "mean_sample_size": 28.4,
 }
+
+BRAUN_CRM_EXACT = {
+    "source": "Norris DC (2021) 'MCSE-Free CRM Performance and Safety Assessment', vignette of "
+    "the R package precautionary (docs/articles/MCSE-Free.html): complete path enumeration, "
+    "hence exact, of the calibrated CRM of Braun TM (2020) 'A simulation-free approach to "
+    "assessing the performance of the continual reassessment method' (p. 8 and Appendix 1). "
+    "Empiric (power) model, N(0, 0.85^2) prior, target 0.25, cohorts of 2 up to 30 patients "
+    "starting at dose 1, no skipping when escalating, stop once dose 1 has >= 5 patients or any "
+    "dose >= 10; the MTD is the final recommendation (the next cohort's dose). Scenario: the "
+    "skeleton itself (true MTD dose 3). An R-package vignette, not a journal table.",
+    "skeleton": (0.03, 0.11, 0.25, 0.42, 0.58, 0.71),
+    "prior_sd": 0.85,
+    "target": 0.25,
+    "cohort_size": 2,
+    "max_sample_size": 30,
+    "stop_patients_at_lowest": 5,
+    "stop_patients_at_level": 10,
+    "selection_probability": (0.010420, 0.248309, 0.560418, 0.172114, 0.008630, 0.000109),
+    "fraction_at_mtd": 0.3895,  # mean over trials of (cohorts at dose 3) / (cohorts)
+    "fraction_above_mtd": 0.1971,  # mean over trials of (cohorts at doses 4-6) / (cohorts)
+    "dlt_rate_above_mtd": 0.442,  # E[DLTs at doses 4-6] / E[patients at doses 4-6]
+}
