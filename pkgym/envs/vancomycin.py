@@ -21,10 +21,12 @@ ENV_ID = "pkgym/Vancomycin-v0"
 
 
 def _core(n: int, scenario: Any, population: Population | None, reward_fn: RewardFn | None,
-          observation_model: ObservationModel | None) -> VancomycinCore:
+          observation_model: ObservationModel | None, backend: str,
+          device: str | None) -> VancomycinCore:
     resolved = resolve_scenario(scenario, ENV_ID)
     return VancomycinCore(n, ward_settings(resolved, population), reward_fn or resolved.reward,
-                          observation_model or WardObservation())
+                          observation_model or WardObservation(), backend=backend,
+                          device=device)
 
 
 class VancomycinEnv(DosingEnv):
@@ -93,8 +95,11 @@ class VancomycinEnv(DosingEnv):
     ## Arguments
     ``scenario`` (a :class:`VancomycinScenario`, a YAML path or ``None``), ``population``,
     ``reward_fn``, ``observation_model`` (injected strategies), ``continuous``,
-    ``render_mode`` (``"ansi"`` or ``"rgb_array"``). ``info`` carries the true AUC24,
-    CL and volumes, creatinine, AKI flags and whether AUC24 was in range.
+    ``render_mode`` (``"ansi"`` or ``"rgb_array"``), ``backend`` (``"numpy"``, the default,
+    or ``"torch"``: the PK interval of all patients as one float64 tensor computation, equal
+    to the default to 1e-10) and ``device`` (the torch device; ``None`` picks ``"cuda"``
+    when available, else ``"cpu"``). ``info`` carries the true AUC24, CL and volumes,
+    creatinine, AKI flags and whether AUC24 was in range.
 
     ## Version History
     * v0: initial version.
@@ -103,22 +108,26 @@ class VancomycinEnv(DosingEnv):
     def __init__(self, scenario: VancomycinScenario | str | os.PathLike | None = None, *,
                  population: Population | None = None, reward_fn: RewardFn | None = None,
                  observation_model: ObservationModel | None = None, continuous: bool = False,
-                 render_mode: str | None = None) -> None:
+                 render_mode: str | None = None, backend: str = "numpy",
+                 device: str | None = None) -> None:
         """Build the ward from ``scenario`` and the injected strategies (see the class doc)."""
-        super().__init__(_core(1, scenario, population, reward_fn, observation_model),
+        super().__init__(_core(1, scenario, population, reward_fn, observation_model, backend,
+                               device),
                          continuous=continuous, render_mode=render_mode)
 
 
 class VancomycinVectorEnv(DosingVectorEnv):
-    """``num_envs`` vancomycin patients stepped in one numpy call (see :class:`VancomycinEnv`)."""
+    """``num_envs`` vancomycin patients stepped in one batched call (see :class:`VancomycinEnv`)."""
 
     def __init__(self, num_envs: int = 1,
                  scenario: VancomycinScenario | str | os.PathLike | None = None, *,
                  population: Population | None = None, reward_fn: RewardFn | None = None,
                  observation_model: ObservationModel | None = None, continuous: bool = False,
                  render_mode: str | None = None,
-                 autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP) -> None:
-        """Build ``num_envs`` patients of the same ward."""
-        super().__init__(_core(num_envs, scenario, population, reward_fn, observation_model),
+                 autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+                 backend: str = "numpy", device: str | None = None) -> None:
+        """Build ``num_envs`` patients of the same ward (``backend`` as in the env card)."""
+        super().__init__(_core(num_envs, scenario, population, reward_fn, observation_model,
+                               backend, device),
                          continuous=continuous, render_mode=render_mode,
                          autoreset_mode=autoreset_mode)

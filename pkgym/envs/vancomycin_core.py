@@ -8,6 +8,7 @@ reset, so the step is pure array work and toggling noise never changes the patie
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ import numpy as np
 from pkgym.envs import vancomycin_views
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
 from pkgym.envs.pinning import validate_pinned
+from pkgym.envs.vancomycin_device import advance_ward_on_device
 from pkgym.models.kidney import (
     KidneyInjuryParams,
     initial_kidney_state,
@@ -28,6 +30,7 @@ from pkgym.models.vancomycin_course import CourseConfig, CoursePatients, CourseS
 from pkgym.models.vancomycin_kernel import advance_ward, pack_constants, take_labs
 from pkgym.populations import Population, ResidualError
 from pkgym.populations.vancomycin import VANCOMYCIN_COHORT_SCHEMA
+from pkgym.sim.backend import check_backend, resolve_device
 from pkgym.sim.batch import put_rows, take_rows
 
 PLACEHOLDER = {"age_years": 50.0, "is_female": 0.0, "weight_kg": 70.0, "height_cm": 170.0,
@@ -126,15 +129,26 @@ class WardSettings:
 
 
 class VancomycinCore(DosingCore):
-    """N vancomycin patients advanced together (see :class:`pkgym.envs.base.DosingCore`)."""
+    """N vancomycin patients advanced together (see :class:`pkgym.envs.base.DosingCore`).
+
+    ``backend="numpy"`` (default) steps every patient in one compiled loop; ``"torch"`` runs
+    the PK interval of all patients as one float64 tensor computation on ``device`` (CUDA
+    when present, unless given) and agrees with the default to rounding
+    (:mod:`pkgym.envs.vancomycin_device`).
+    """
 
     views = vancomycin_views
 
     def __init__(self, n_patients: int, settings: WardSettings, reward_fn: RewardFn,
-                 observation_model: ObservationModel) -> None:
+                 observation_model: ObservationModel, *, backend: str = "numpy",
+                 device: str | None = None) -> None:
         """Allocate N drug-free placeholder patients; ``reset_patients`` draws real ones."""
         if n_patients < 1:
             raise ValueError(f"n_patients must be >= 1, got {n_patients}")
+        self.backend = check_backend(backend)
+        if backend == "numpy" and device is not None:
+            raise ValueError(f'device applies to backend="torch" only, got device={device!r}')
+        self.device = resolve_device(device) if backend == "torch" else None
         self.n_patients, self.settings = int(n_patients), settings
         self.reward_fn, self.observation_model = reward_fn, observation_model
         self.dose_levels_mg = settings.dose_levels_mg
@@ -227,7 +241,9 @@ class VancomycinCore(DosingCore):
     def _advance(self, rec: WardRecords, doses: np.ndarray) -> WardRecords:
         """The compiled interval (in place on ``rec``), then the injected reward."""
         course, kidney = rec.course, rec.course.kidney
-        advance_ward(
+        step = advance_ward if self.backend == "numpy" else functools.partial(
+            advance_ward_on_device, backend=self.backend, device=self.device)
+        step(
             self._constants, self.settings.config.sample_slots, doses,
             (course.step, course.amounts_mg, course.clearance_l_per_h, course.volumes_l,
              course.intercompartmental_clearance_l_per_h, course.auc_by_step_mg_h_per_l,

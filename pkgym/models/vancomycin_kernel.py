@@ -323,30 +323,54 @@ def advance_ward(k: np.ndarray, sample_slots: np.ndarray, doses_mg: np.ndarray,
         metrics: (auc24_mg_h_per_l, auc24_over_mic, in_target_range, distance_to_range,
             aki (n,)); overwritten.
     """
-    step, amounts, clearance, volumes, q, aucs, baseline, scr, injury = course
-    interval, per_day = k[INTERVAL_H], int(k[STEPS_PER_DAY])
+    step, amounts, clearance, volumes, q, aucs, _, _, _ = course
+    interval = k[INTERVAL_H]
     for p in range(doses_mg.shape[0]):
         s, dose = step[p], doses_mg[p]
-        day = int(s * interval // 24.0)
         duration = max(k[MIN_INFUSION_H], dose / k[MAX_RATE_MG_PER_H])
-        history[0][p, s], history[1][p, s], history[2][p, s] = dose, duration, clearance[p]
-        history[3][p, s, 0], history[3][p, s, 1] = amounts[p, 0], amounts[p, 1]
+        record_history(history, p, s, dose, duration, clearance[p], amounts)
         offsets = (interval - TROUGH_BEFORE_H, min(duration + PEAK_AFTER_END_H, interval))
         trough, peak, amounts[p, 0], amounts[p, 1], aucs[p, s] = pk_interval(
             amounts[p, 0], amounts[p, 1], clearance[p], volumes[p, 0], volumes[p, 1], q[p, 0],
             dose, duration, interval, offsets[0], offsets[1])
-        auc24 = 0.0
-        for j in range(max(s - per_day + 1, 0), s + 1):
-            auc24 += aucs[p, j]
-        step[p] = s + 1
-        aki = False
-        if (s + 1) % per_day == 0:
-            aki = _close_day(k, p, day, auc24, patients, (baseline, scr, injury), noise[0],
-                             clearance)
-            if day + 1 < int(k[N_DAYS]):
-                _take_labs(k, p, day + 1, scr[p], patients, noise[2], labs)
-        for column, level in ((0, trough), (1, peak)):
-            if sample_slots[s, column] >= 0:
-                _measure(k, p, sample_slots[s, column], level, s * interval + offsets[column],
-                         noise[1], assays)
-        _score(k, p, auc24, aki, metrics)
+        finish_step(k, p, (trough, peak), (s * interval + offsets[0], s * interval + offsets[1]),
+                    sample_slots, course, patients, noise, assays, labs, metrics)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def record_history(history: tuple, p: int, s: int, dose: float, duration: float,
+                   clearance: float, amounts: np.ndarray) -> None:
+    """Write step ``s`` of patient ``p``'s dose, infusion, clearance and starting amounts."""
+    history[0][p, s], history[1][p, s], history[2][p, s] = dose, duration, clearance
+    history[3][p, s, 0], history[3][p, s, 1] = amounts[p, 0], amounts[p, 1]
+
+
+@numba.njit(cache=True, error_model="numpy")
+def finish_step(k: np.ndarray, p: int, levels: tuple, times_h: tuple, sample_slots: np.ndarray,
+                course: tuple, patients: tuple, noise: tuple, assays: tuple, labs: tuple,
+                metrics: tuple) -> None:
+    """Everything after patient ``p``'s PK interval (its AUC already in ``course``).
+
+    The 24-h AUC, the day's kidney update and next-morning labs at a day's end, the trough
+    and peak levels due (``levels`` at ``times_h``), and the step's score; shared by both
+    backends, so the torch path differs from numpy only in the PK interval.
+    """
+    step, _, clearance, _, _, aucs, baseline, scr, injury = course
+    interval, per_day = k[INTERVAL_H], int(k[STEPS_PER_DAY])
+    s = step[p]
+    day = int(s * interval // 24.0)
+    auc24 = 0.0
+    for j in range(max(s - per_day + 1, 0), s + 1):
+        auc24 += aucs[p, j]
+    step[p] = s + 1
+    aki = False
+    if (s + 1) % per_day == 0:
+        aki = _close_day(k, p, day, auc24, patients, (baseline, scr, injury), noise[0],
+                         clearance)
+        if day + 1 < int(k[N_DAYS]):
+            _take_labs(k, p, day + 1, scr[p], patients, noise[2], labs)
+    for column in range(2):
+        if sample_slots[s, column] >= 0:
+            _measure(k, p, sample_slots[s, column], levels[column], times_h[column], noise[1],
+                     assays)
+    _score(k, p, auc24, aki, metrics)
