@@ -36,23 +36,48 @@ def actions_to_doses(actions: Any, levels_mg: np.ndarray, continuous: bool, n: i
     """
     if type(actions) is int and not continuous and n == 1 and 0 <= actions < len(levels_mg):
         return levels_mg[[actions]]  # the common single-env call, without array checks
-    array = np.asarray(actions)
     if continuous:
-        if array.size != n or not np.issubdtype(array.dtype, np.number):
-            raise ValueError(f"action must be {n} number(s) in [-1, 1], got {actions!r}")
-        scaled = np.asarray(array, dtype=np.float64).reshape(n)
-        if not np.all(np.isfinite(scaled)) or np.any(np.abs(scaled) > 1.0 + 1e-6):
-            raise ValueError(f"action must be finite and in [-1, 1] (dose = (a + 1) / 2 * "
-                             f"{levels_mg.max():g} mg), got {scaled.tolist()[:5]}")
-        return (np.clip(scaled, -1.0, 1.0) + 1.0) / 2.0 * levels_mg.max()
-    flat = array.reshape(-1)
+        scaled = continuous_actions(actions, n, f"dose = (a + 1) / 2 * {levels_mg.max():g} mg")
+        return (scaled + 1.0) / 2.0 * levels_mg.max()
+    return levels_mg[discrete_actions(actions, n, len(levels_mg),
+                                      f"levels of {levels_mg.tolist()} mg")]
+
+
+def continuous_actions(actions: Any, n: int, meaning: str) -> np.ndarray:
+    """A batch of ``n`` continuous actions as float64 in [-1, 1] (a hair over is clipped).
+
+    Raises a ``ValueError`` that shows ``meaning`` (what an action stands for) when the batch
+    has the wrong size, is not numeric, is not finite or leaves [-1, 1].
+
+    Examples:
+        >>> continuous_actions([[0.5], [1.0000001]], 2, "dose").tolist()
+        [0.5, 1.0]
+    """
+    array = np.asarray(actions)
+    if array.size != n or not np.issubdtype(array.dtype, np.number):
+        raise ValueError(f"action must be {n} number(s) in [-1, 1], got {actions!r}")
+    scaled = np.asarray(array, dtype=np.float64).reshape(n)
+    if not np.all(np.isfinite(scaled)) or np.any(np.abs(scaled) > 1.0 + 1e-6):
+        raise ValueError(f"action must be finite and in [-1, 1] ({meaning}), got "
+                         f"{scaled.tolist()[:5]}")
+    return np.clip(scaled, -1.0, 1.0)
+
+
+def discrete_actions(actions: Any, n: int, n_actions: int, meaning: str) -> np.ndarray:
+    """A batch of ``n`` integer actions in ``0..n_actions - 1`` as int64, or a clear error.
+
+    Examples:
+        >>> discrete_actions(np.array([0, 2]), 2, 3, "levels").tolist()
+        [0, 2]
+    """
+    flat = np.asarray(actions).reshape(-1)
     if flat.size != n or not np.issubdtype(flat.dtype, np.integer):
-        raise ValueError(f"action must be {n} integer level(s) in 0..{len(levels_mg) - 1}, "
+        raise ValueError(f"action must be {n} integer level(s) in 0..{n_actions - 1}, "
                          f"got {actions!r}")
-    if np.any((flat < 0) | (flat >= len(levels_mg))):
-        raise ValueError(f"action must be in 0..{len(levels_mg) - 1} (levels of "
-                         f"{levels_mg.tolist()} mg), got {flat.tolist()[:5]}")
-    return levels_mg[flat]
+    if np.any((flat < 0) | (flat >= n_actions)):
+        raise ValueError(f"action must be in 0..{n_actions - 1} ({meaning}), got "
+                         f"{flat.tolist()[:5]}")
+    return flat.astype(np.int64)
 
 
 def doses_to_actions(doses_mg: np.ndarray, levels_mg: np.ndarray, continuous: bool) -> np.ndarray:

@@ -18,6 +18,7 @@ import numpy as np
 from gymnasium import spaces
 
 from pkgym.envs import dose_finding_views
+from pkgym.envs.actions import continuous_actions, discrete_actions
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
 from pkgym.envs.dose_finding_clinic import CohortOutcome, DoseFindingEnvScenario, pinned_truth
 from pkgym.models.dose_toxicity import closest_levels
@@ -115,22 +116,12 @@ def actions_to_levels(actions: Any, n_doses: int, continuous: bool, n: int) -> n
     """
     if type(actions) is int and not continuous and n == 1 and 0 <= actions <= n_doses:
         return np.array([actions], dtype=np.int64)  # the common single-env call
-    array = np.asarray(actions)
     if continuous:
-        if array.size != n or not np.issubdtype(array.dtype, np.number):
-            raise ValueError(f"action must be {n} number(s) in [-1, 1], got {actions!r}")
-        scaled = np.asarray(array, dtype=np.float64).reshape(n)
-        if not np.all(np.isfinite(scaled)) or np.any(np.abs(scaled) > 1.0 + 1e-6):
-            raise ValueError(f"action must be finite and in [-1, 1] (level = round((a + 1) / 2"
-                             f" * {n_doses}), {n_doses} = stop), got {scaled.tolist()[:5]}")
-        return np.rint((np.clip(scaled, -1.0, 1.0) + 1.0) / 2.0 * n_doses).astype(np.int64)
-    flat = array.reshape(-1)
-    if flat.size != n or not np.issubdtype(flat.dtype, np.integer):
-        raise ValueError(f"action must be {n} integer level(s) in 0..{n_doses}, got {actions!r}")
-    if np.any((flat < 0) | (flat > n_doses)):
-        raise ValueError(f"action must be in 0..{n_doses} (dose levels 0..{n_doses - 1}, "
-                         f"{n_doses} = stop), got {flat.tolist()[:5]}")
-    return flat.astype(np.int64)
+        scaled = continuous_actions(actions, n, f"level = round((a + 1) / 2 * {n_doses}), "
+                                                f"{n_doses} = stop")
+        return np.rint((scaled + 1.0) / 2.0 * n_doses).astype(np.int64)
+    return discrete_actions(actions, n, n_doses + 1,
+                            f"dose levels 0..{n_doses - 1}, {n_doses} = stop")
 
 
 class DoseFindingCore(DosingCore):
