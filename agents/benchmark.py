@@ -7,7 +7,9 @@ env's baselines, all on the same patients and noise streams. A run's score is it
 episode return on that cohort, normalised per env so that the env's label-dosing reference
 scores 0 and its oracle 1 (:data:`REFERENCES`). The leaderboard ranks algorithms by the
 interquartile mean of the normalised scores over ``(n_runs=seeds, n_tasks=envs)`` with
-stratified-bootstrap intervals (:mod:`agents.leaderboard`).
+stratified-bootstrap intervals (:mod:`agents.leaderboard`). The runs go one after another
+in this process or, with ``backend="ray"``, one Ray task each, with the same results
+(:mod:`agents.benchmark_runs`).
 
 Outputs (all written atomically; a rerun skips every run whose ``model.zip`` and
 ``evaluation.csv`` exist, and baselines are evaluated once per env)::
@@ -41,6 +43,7 @@ from pkgym.envs.base import DosingCore, DosingVectorEnv
 from pkgym.evaluation.cohorts import env_cohort
 from pkgym.evaluation.evaluate import evaluate
 from pkgym.io import write_table
+from pkgym.scale.backend import check_backend
 from pkgym.scenarios import load_scenario
 
 
@@ -112,6 +115,10 @@ class BenchmarkConfig:
         device: torch device of training (``auto``, ``cpu``, ``cuda``).
         reps: bootstrap replicates of every interval.
         progress: show progress bars.
+        backend: where the training runs go: ``local`` (one after another in this process)
+            or ``ray`` (one Ray task per run; see :mod:`agents.benchmark_runs`).
+        ray_address: an existing Ray cluster (``auto``, ``ray://host:10001``); None with
+            ``ray``: a local instance using every CPU.
     """
 
     env_ids: tuple[str, ...]
@@ -129,6 +136,8 @@ class BenchmarkConfig:
     device: str = "auto"
     reps: int = 2000
     progress: bool = True
+    backend: str = "local"
+    ray_address: str | None = None
 
     def __post_init__(self) -> None:
         """Check every field before anything is trained; map scenarios to their envs."""
@@ -146,6 +155,7 @@ class BenchmarkConfig:
             if getattr(self, name) is not None and int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1 (or None), got {getattr(self, name)}")
         _scenarios_by_env(self.scenarios, self.env_ids)
+        check_backend(self.backend, self.ray_address)
 
     @property
     def scenario_by_env(self) -> dict[str, Path]:
@@ -221,7 +231,7 @@ class EnvSetup:
     baselines: tuple[str, ...]
 
 
-def _env_setup(config: BenchmarkConfig, env_id: str) -> EnvSetup:
+def env_setup(config: BenchmarkConfig, env_id: str) -> EnvSetup:
     """The env's core and its held-out cohort (EVALUATION seed space, ``eval_seed``)."""
     kwargs = config.env_kwargs(env_id)
     vec = gym.make_vec(env_id, num_envs=1, vectorization_mode="vector_entry_point", **kwargs)
@@ -290,36 +300,6 @@ def _check_training(config: BenchmarkConfig) -> None:
             load_hyperparams(algo, env_id, config.hyperparams_file)
 
 
-def _train_run(config: BenchmarkConfig, env_id: str, algo: str, seed: int) -> Path:
-    """Train one run with :func:`agents.training.train`; the path of its ``model.zip``."""
-    from agents import training
-
-    return Path(training.train(train_config(config, env_id, algo, seed)).model_path)
-
-
-def _run_results(config: BenchmarkConfig, setup: EnvSetup, algo: str, seed: int
-                ) -> tuple[pd.DataFrame, bool]:
-    """One run's per-patient results and whether they were cached (training skipped).
-
-    A run is finished when its ``model.zip`` and ``evaluation.csv`` exist. A trained model
-    (``model.zip`` and ``model.json``) without an evaluation is evaluated, not retrained.
-    """
-    from agents.registry import make_policy
-
-    folder = run_directory(config.out_dir, setup.env_id, algo, seed)
-    model, results = folder / "model.zip", folder / "evaluation.csv"
-    if model.exists() and results.exists():
-        return pd.read_csv(results), True
-    if not (model.exists() and (folder / "model.json").exists()):
-        model = _train_run(config, setup.env_id, algo, seed)
-    policy = make_policy(f"sb3:{model}", setup.core, env_id=setup.env_id,
-                         scenario=config.scenario_by_env.get(setup.env_id))
-    table = evaluate([policy], setup.env_id, setup.cohort, config.eval_seed,
-                     env_kwargs=setup.env_kwargs)
-    write_table(table.assign(policy=algo, kind="algorithm", seed=seed), results)
-    return pd.read_csv(results), False
-
-
 MANIFEST_KEYS = ("n_patients", "eval_seed", "timesteps")
 
 
@@ -369,21 +349,15 @@ def run_benchmark(config: BenchmarkConfig) -> list[Path]:
         ...
         ValueError: env_ids must be distinct values from [...] (ChemoImmune-v0 has no oracle ...
     """
+    from agents.benchmark_runs import run_tables  # imports this module
+
     _check_training(config)
     check_manifest(config)
-    setups = {env_id: _env_setup(config, env_id) for env_id in config.env_ids}
+    setups = {env_id: env_setup(config, env_id) for env_id in config.env_ids}
     results = {env_id: [_baseline_results(config, setup)] for env_id, setup in
                tqdm(setups.items(), desc="baselines", unit="env", disable=not config.progress)}
-    runs = [(env_id, algo, seed) for env_id in config.env_ids for algo in config.algos
-            for seed in config.seeds]
-    with tqdm(total=len(runs), desc="runs", unit="run", disable=not config.progress) as bar:
-        for env_id, algo, seed in runs:
-            bar.set_postfix_str(f"{env_slug(env_id)} {algo} seed{seed}")
-            table, cached = _run_results(config, setups[env_id], algo, seed)
-            if cached:
-                bar.write(f"skip {env_slug(env_id)} {algo} seed{seed}: finished earlier")
-            results[env_id].append(_slim(table, setups[env_id]))
-            bar.update()
+    for env_id, runs in run_tables(config).items():
+        results[env_id] += [_slim(table, setups[env_id]) for table in runs]
     tables = {env_id: pd.concat(parts, ignore_index=True) for env_id, parts in results.items()}
     return write_outputs(tables, config, {e: s.reference for e, s in setups.items()})
 

@@ -6,6 +6,7 @@ from benchmarks import (
     bench_depression,
     bench_dose_finding_env,
     bench_evaluation,
+    bench_scale,
     bench_sim,
     bench_training,
     bench_trials,
@@ -26,6 +27,7 @@ if __name__ == "__main__":
     bench_depression.main()
     bench_dose_finding_env.main()
     bench_evaluation.main()
+    bench_scale.main()
     bench_addiction.main()
     bench_training.main()
     bench_trials.main([])

@@ -160,45 +160,99 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     ev.add_argument("--env", required=True, help="environment id, e.g. pkgym/Vancomycin-v0")
     ev.add_argument("--policy", action="append", required=True, metavar="NAME",
                     help="label, trough, map, oracle, sb3:PATH.zip or module:callable")
-    ev.add_argument("--n-patients", type=int, default=500, help="cohort size (default 500)")
+    ev.add_argument("--n-patients", type=int, help="cohort size (default 500)")
+    ev.add_argument("--cohort", type=Path,
+                    help="a cohort file (.csv or .parquet, one row per patient, 'id' column) "
+                         "instead of a sampled cohort")
     ev.add_argument("--seed", type=int, default=0,
                     help="seed of the evaluation cohort (evaluation seed space) and its noise")
     ev.add_argument("--scenario", type=Path, help="scenario YAML")
     ev.add_argument("--reference", help="policy the differences refer to (default: the first)")
     ev.add_argument("--out", type=Path, required=True, help="output directory")
+    _add_scale_options(ev, "patients")
     ev.set_defaults(func=_evaluate)
 
 
-def _evaluate(args: argparse.Namespace) -> int:
-    import gymnasium as gym
+def _add_scale_options(parser: argparse.ArgumentParser, unit: str) -> None:
+    """``--backend``, ``--ray-address`` and ``--shard-size`` of ``evaluate`` and ``trial``."""
+    parser.add_argument("--backend", choices=("local", "ray"), default="local",
+                        help="local: shards one after another here; ray: one Ray task per "
+                             "shard, identical results (default local)")
+    parser.add_argument("--ray-address", metavar="ADDRESS",
+                        help="existing Ray cluster: 'auto' (from a node of it) or "
+                             "'ray://HEAD:10001' (default: start a local Ray)")
+    parser.add_argument("--shard-size", type=int, default=1000,
+                        help=f"{unit} per shard (default 1000); results do not depend on it")
 
+
+def _check_scale_options(args: argparse.Namespace) -> None:
+    """Refuse a shard size below 1, or ``--ray-address`` without ``--backend ray``."""
+    if args.shard_size < 1:
+        raise ValueError(f"--shard-size must be >= 1, got {args.shard_size}")
+    if args.ray_address is not None and args.backend != "ray":
+        raise ValueError("--ray-address applies only with --backend ray")
+
+
+def _scale_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The sharding keyword arguments of ``pkgym.scale`` from the flags."""
+    return {"shard_size": args.shard_size, "backend": args.backend,
+            "ray_address": args.ray_address, "progress": True}
+
+
+def _read_cohort(path: Path) -> Any:
+    """A user's cohort file (``--cohort``), CSV or Parquet, with an ``id`` column."""
+    import pandas as pd
+
+    if path.suffix.lower() not in (".csv", ".parquet") or not path.is_file():
+        raise ValueError(f"--cohort must be an existing .csv or .parquet file, got {path}")
+    cohort = pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
+    if "id" not in cohort.columns or len(cohort) == 0 or not cohort["id"].is_unique:
+        raise ValueError(f"--cohort {path} must have rows and a unique 'id' column")
+    return cohort
+
+
+def _evaluate(args: argparse.Namespace) -> int:
     from agents.registry import make_policy
-    from pkgym.envs.base import DosingVectorEnv
-    from pkgym.evaluation.cohorts import env_cohort
-    from pkgym.evaluation.evaluate import evaluate
     from pkgym.evaluation.outcomes import outcome_spec
     from pkgym.evaluation.report import summarise, summary_markdown, write_report
+    from pkgym.scale.evaluation import check_sampled_cohort, env_core, evaluate_sharded
 
-    if args.n_patients < 1:
-        raise ValueError(f"--n-patients must be >= 1, got {args.n_patients}")
-    env_kwargs = {} if args.scenario is None else {"scenario": str(args.scenario)}
-    vec = gym.make_vec(args.env, num_envs=1, vectorization_mode="vector_entry_point",
-                       **env_kwargs)  # type: ignore[arg-type]
-    core = cast(DosingVectorEnv, vec.unwrapped).core
-    settings = cast(Any, core).settings
+    _check_scale_options(args)
+    cohort, n_patients = _evaluation_cohort(args)
+    core = env_core(args.env, args.scenario)
     policies = [make_policy(spec, core, env_id=args.env, scenario=args.scenario)
                 for spec in args.policy]
-    cohort = env_cohort(settings, args.n_patients, args.seed)
-    results = evaluate(policies, args.env, cohort, args.seed, env_kwargs=env_kwargs,
-                       progress=True)
+    names = [policy.name for policy in policies]
+    if len(set(names)) != len(names):
+        raise ValueError(f"--policy: the policies must have distinct names, got {names}")
+    if cohort is None:
+        check_sampled_cohort(policies, n_patients, args.seed)
+    results = evaluate_sharded(args.policy, args.env, args.seed, args.out,
+                               make_policy=make_policy, scenario=args.scenario, cohort=cohort,
+                               n_patients=None if cohort is not None else n_patients,
+                               **_scale_options(args))
     reference = args.reference or policies[0].name
     spec = outcome_spec(core)
     summary = summarise(results, reference, spec.scores, seed=args.seed)
-    markdown = summary_markdown(summary, reference, args.n_patients)
-    written = write_report(results, summary, markdown, args.out, spec)
+    markdown = summary_markdown(summary, reference, n_patients)
+    written = [*write_report(results, summary, markdown, args.out, spec),
+               args.out / "results.parquet", args.out / "shards"]
     print(markdown)
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
+
+
+def _evaluation_cohort(args: argparse.Namespace) -> tuple[Any, int]:
+    """The user's ``--cohort`` file (or ``None``: sample one) and the number of patients."""
+    if args.cohort is None:
+        n_patients = 500 if args.n_patients is None else args.n_patients
+        if n_patients < 1:
+            raise ValueError(f"--n-patients must be >= 1, got {n_patients}")
+        return None, n_patients
+    if args.n_patients is not None:
+        raise ValueError("--n-patients does not apply with --cohort (the file sets the cohort)")
+    cohort = _read_cohort(args.cohort)
+    return cohort, len(cohort)
 
 
 def _add_benchmark(commands: argparse._SubParsersAction) -> None:
@@ -232,6 +286,13 @@ def _add_benchmark(commands: argparse._SubParsersAction) -> None:
                        help="training cohort size per run (default: the trainer's)")
     bench.add_argument("--hyperparams", type=Path, help="hyperparameter YAML for training")
     bench.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda")
+    bench.add_argument("--backend", choices=("local", "ray"), default="local",
+                       help="local: runs one after another here; ray: one Ray task per run, "
+                            "same results (default local)")
+    bench.add_argument("--ray-address", metavar="ADDR",
+                       help="existing Ray cluster ('auto', 'ray://host:10001'; default: a "
+                            "local Ray). Runs return their model and evaluation to OUT; input "
+                            "files must exist at the same paths on every node")
     bench.set_defaults(func=_benchmark)
 
 
@@ -244,10 +305,57 @@ def _benchmark(args: argparse.Namespace) -> int:
         eval_seed=args.eval_seed, scenarios=tuple(args.scenario),
         baselines=None if args.baselines is None else tuple(args.baselines),
         n_envs=args.n_envs, n_training_patients=args.n_training_patients,
-        hyperparams_file=args.hyperparams, device=args.device)
+        hyperparams_file=args.hyperparams, device=args.device, backend=args.backend,
+        ray_address=args.ray_address)
     written = run_benchmark(config)
     print((args.out / "leaderboard.md").read_text(encoding="utf-8"))
     print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _add_tune(commands: argparse._SubParsersAction) -> None:
+    tune = commands.add_parser(
+        "tune", help="seeded hyperparameter search with Ray Tune",
+        description="Sample hyperparameters from a YAML search space (each key of the "
+                    "algorithm's section: {uniform: [lo, hi]}, {loguniform: [lo, hi]} or "
+                    "{choice: [...]}), train one run per sample and score it by its best "
+                    "validation return; write OUT/tune_results.csv and "
+                    "OUT/best_hyperparams.yml. The same seed proposes the same samples.")
+    tune.add_argument("--env", required=True, help="environment id, e.g. pkgym/Vancomycin-v0")
+    tune.add_argument("--algo", required=True, help="ppo, a2c, dqn, sac or recurrent_ppo")
+    tune.add_argument("--space", type=Path, required=True, help="search-space YAML")
+    tune.add_argument("--num-samples", type=int, required=True, help="number of trials")
+    tune.add_argument("--timesteps", type=int, required=True, help="training steps per trial")
+    tune.add_argument("--out", type=Path, required=True, help="output directory")
+    tune.add_argument("--seed", type=int, default=0, help="search and training seed (default 0)")
+    tune.add_argument("--eval-freq", type=int, default=0,
+                      help="env steps between validations (default 0: the final model only)")
+    tune.add_argument("--hyperparams", type=Path,
+                      help="base hyperparameter YAML (default: the packaged file)")
+    tune.add_argument("--n-training-patients", type=int,
+                      help="training cohort size per trial (default: the trainer's)")
+    tune.add_argument("--n-validation-patients", type=int, default=200,
+                      help="validation cohort scoring each trial (default 200)")
+    tune.add_argument("--ray-address", metavar="ADDR",
+                      help="existing Ray cluster ('auto', 'ray://host:10001'; default: local)")
+    tune.add_argument("--dry-run", action="store_true",
+                      help="only write the configurations the seed proposes; train nothing")
+    tune.set_defaults(func=_tune)
+
+
+def _tune(args: argparse.Namespace) -> int:
+    from agents.tuning import TuneConfig, propose_trial, read_space, run_search, run_trial
+
+    config = TuneConfig(
+        env_id=args.env, algo=args.algo, space=read_space(args.space),
+        num_samples=args.num_samples, timesteps=args.timesteps, out_dir=args.out,
+        seed=args.seed, eval_freq=args.eval_freq, hyperparams_file=args.hyperparams,
+        n_training_patients=args.n_training_patients,
+        n_validation_patients=args.n_validation_patients, ray_address=args.ray_address)
+    table = run_search(config, propose_trial if args.dry_run else run_trial)
+    print(table.to_string(index=False))
+    print(f"wrote {args.out / 'tune_results.csv'}" +
+          ("" if args.dry_run else f", {args.out / 'best_hyperparams.yml'}"))
     return 0
 
 
@@ -390,6 +498,7 @@ def _add_trial(commands: argparse._SubParsersAction) -> None:
                       help="non-binding futility: drop an arm whose z is below this at an "
                            "interim look (default: none)")
     arms.add_argument("--pool", type=int, help="patients simulated per arm (default 1000)")
+    _add_scale_options(trial, "trials (and, with --arms, pool patients)")
     trial.set_defaults(func=_trial)
 
 
@@ -408,6 +517,7 @@ def _trial(args: argparse.Namespace) -> int:
     """Dispatch to the phase I or the virtual-trial mode, after checking the flags fit it."""
     if args.seed < 0:
         raise ValueError(f"--seed must be >= 0, got {args.seed}")
+    _check_scale_options(args)
     arms_only = [f"--{name.replace('_', '-')}" for name in
                  ("env", "endpoint", "max_patients", "looks", "alpha", "alternative",
                   "spending", "allocation", "futility_z", "pool")
@@ -430,10 +540,7 @@ def _trial(args: argparse.Namespace) -> int:
 
 def _virtual_trial(args: argparse.Namespace) -> int:
     """Simulate the endpoint pool, the trials as simulated and under the null; write, print."""
-    from tqdm import tqdm
-
-    from pkgym.trials.endpoints import simulate_endpoint_pool
-    from pkgym.trials.virtual_trial import simulate_virtual_trials
+    from pkgym.scale.trials import simulate_endpoint_pool_sharded, simulate_virtual_trials_sharded
     from pkgym.trials.virtual_trial_report import null_pool, write_virtual_trial_report
 
     design, core = _virtual_trial_design(args)
@@ -444,14 +551,15 @@ def _virtual_trial(args: argparse.Namespace) -> int:
         raise ValueError(f"--n-trials must be >= 2, got {args.n_trials}")
     from agents.registry import make_policy
 
-    policies = [make_policy(spec, core, env_id=args.env, scenario=args.scenario)
-                for spec in design.arms]
-    env_kwargs = {} if args.scenario is None else {"scenario": str(args.scenario)}
-    pool = simulate_endpoint_pool(args.env, policies, design.endpoint, args.pool, args.seed,
-                                  env_kwargs=env_kwargs, progress=True)
-    simulated, null = (simulate_virtual_trials(design, source, args.n_trials, args.seed)
-                       for source in tqdm((pool, null_pool(pool)), file=sys.stderr,
-                                          desc=f"trials ({args.n_trials} per scenario)"))
+    for spec in design.arms:  # refuse a bad spec before any shard runs
+        make_policy(spec, core, env_id=args.env, scenario=args.scenario)
+    pool = simulate_endpoint_pool_sharded(args.env, design.arms, design.endpoint, args.pool,
+                                          args.seed, make_policy=make_policy,
+                                          scenario=args.scenario, **_scale_options(args))
+    simulated, null = (simulate_virtual_trials_sharded(design, source, args.n_trials, args.seed,
+                                                       desc=f"trials ({name})",
+                                                       **_scale_options(args))
+                       for name, source in (("as simulated", pool), ("null", null_pool(pool))))
     title = (f"{' vs '.join(design.arms)} on {args.env}: {design.endpoint}, N max "
              f"{design.max_patients}, {args.looks} looks, {design.allocation} allocation "
              f"(pool {args.pool}, seed {args.seed})")
@@ -491,35 +599,16 @@ def _virtual_trial_design(args: argparse.Namespace):  # noqa: ANN202
 
 def _phase_one_trial(args: argparse.Namespace) -> int:
     """Operating characteristics of one phase I design under a dose-finding scenario."""
-    from tqdm import tqdm
-
+    from pkgym.scale.trials import simulate_phase_one_sharded
     from pkgym.trials.mechanistic import load_trial_scenario
     from pkgym.trials.operating_characteristics import operating_characteristics
-    from pkgym.trials.report import (
-        make_design,
-        markdown_report,
-        per_dose_table,
-        plot_selection,
-        simulate_in_chunks,
-        write_text,
-    )
+    from pkgym.trials.report import markdown_report, per_dose_table, plot_selection, write_text
 
     scenario, doses = load_trial_scenario(args.scenario)
-    if ":" in args.design:  # a learned design: a pkgym/DoseFinding-v0 policy
-        from agents.dose_finding_baselines import learned_design
-
-        design: Any = learned_design(args.design, scenario)
-    else:
-        design = make_design(args.design, scenario)
+    phase_one_design(args.design, scenario)  # refuse a bad design before any shard runs
     n_trials = 10000 if args.n_trials is None else args.n_trials
-    chunk = 1000
-
-    def bar(starts: Any) -> Any:
-        return tqdm(starts, total=-(-n_trials // chunk), unit="chunk", file=sys.stderr,
-                    desc=f"{args.design} ({chunk} trials/chunk)")
-
-    results = simulate_in_chunks(design, scenario, n_trials, args.seed, chunk_size=chunk,
-                                 progress=bar)
+    results = simulate_phase_one_sharded(args.design, scenario, n_trials, args.seed,
+                                         make_design=phase_one_design, **_scale_options(args))
     oc = operating_characteristics(results, scenario)
     table = per_dose_table(oc, scenario, doses)
     title = f"{args.design} on {args.scenario.stem} (seed {args.seed})"
@@ -530,6 +619,20 @@ def _phase_one_trial(args: argparse.Namespace) -> int:
     print(markdown, end="")
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
+
+
+def phase_one_design(spec: str, scenario: Any) -> Any:
+    """The phase I design ``--design`` names: a published one, or a learned policy (``a:b``).
+
+    Module-level so that the shards of ``pkgym trial --design`` can rebuild it in a worker.
+    """
+    from pkgym.trials.report import make_design
+
+    if ":" in spec:  # a learned design: a pkgym/DoseFinding-v0 policy
+        from agents.dose_finding_baselines import learned_design
+
+        return learned_design(spec, scenario)
+    return make_design(spec, scenario)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -544,6 +647,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_simulate(commands)
     _add_evaluate(commands)
     _add_benchmark(commands)
+    _add_tune(commands)
     _add_train(commands)
     _add_train_vae(commands)
     _add_trial(commands)

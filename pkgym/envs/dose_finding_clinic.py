@@ -130,9 +130,10 @@ class DoseFindingEnvScenario:
             cohort_size=self.cohort_size, max_sample_size=self.max_sample_size,
             start_level=self.start_level)
 
-    def sample_cohort(self, n: int, root: np.random.SeedSequence) -> pd.DataFrame:
-        """``n`` pinnable trials from ``root`` (:func:`sample_trial_cohort`)."""
-        return sample_trial_cohort(self, n, root)
+    def sample_cohort(self, n: int, root: np.random.SeedSequence,
+                      start: int = 0) -> pd.DataFrame:
+        """Pinnable trials ``start .. start+n-1`` from ``root`` (:func:`sample_trial_cohort`)."""
+        return sample_trial_cohort(self, n, root, start)
 
     @property
     def max_cohorts(self) -> int:

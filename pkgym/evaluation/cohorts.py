@@ -65,8 +65,11 @@ def cohort_root(seed: int, space: int) -> np.random.SeedSequence:
 
 
 def sample_cohort(population: Population, variability: BetweenSubjectVariability, n: int,
-                  seed: int, space: int = EVALUATION) -> pd.DataFrame:
+                  seed: int, space: int = EVALUATION, *, start: int = 0) -> pd.DataFrame:
     """Covariates and random effects of ``n`` patients from a seed space, with its identity.
+
+    ``start`` gives patients ``start .. start+n-1`` (a shard of a larger cohort): patient k is
+    the same patient in any slice.
 
     Examples:
         >>> from pkgym.models.vancomycin import Goti2018
@@ -74,21 +77,27 @@ def sample_cohort(population: Population, variability: BetweenSubjectVariability
         >>> cohort = sample_cohort(ADULT_INPATIENTS, Goti2018().variability, 3, seed=1)
         >>> cohort_id(cohort).spawn_key, "eta_CL" in cohort.columns
         ((1,), True)
+        >>> whole = sample_cohort(ADULT_INPATIENTS, Goti2018().variability, 5, seed=1)
+        >>> part = sample_cohort(ADULT_INPATIENTS, Goti2018().variability, 2, seed=1, start=3)
+        >>> part.equals(whole.iloc[3:].reset_index(drop=True))
+        True
     """
     root = cohort_root(seed, space)
-    covariates = population.sample(n, root)
-    etas = variability.sample_etas(root, n)
+    covariates = population.sample(n, root, start=start)
+    etas = variability.sample_etas(root, n, start=start)
     cohort = pd.concat([covariates, etas], axis=1)
     cohort.attrs.update(covariates.attrs)
     return cohort
 
 
-def env_cohort(settings: Any, n: int, seed: int, space: int = EVALUATION) -> pd.DataFrame:
+def env_cohort(settings: Any, n: int, seed: int, space: int = EVALUATION, *,
+               start: int = 0) -> pd.DataFrame:
     """``n`` pinnable rows of an env, from its core's ``settings``: patients, or trials.
 
-    An env whose settings define ``sample_cohort(n, root)`` (``pkgym/DoseFinding-v0``, whose
-    "patients" are trials) samples its own rows; every other env samples its population's
-    covariates and its model's random effects (:func:`sample_cohort`).
+    An env whose settings define ``sample_cohort(n, root, start)`` (``pkgym/DoseFinding-v0``,
+    whose "patients" are trials) samples its own rows; every other env samples its
+    population's covariates and its model's random effects (:func:`sample_cohort`). ``start``
+    gives rows ``start .. start+n-1`` of the cohort (a shard): row k is the same in any slice.
 
     Examples:
         >>> import gymnasium as gym, pkgym
@@ -97,8 +106,9 @@ def env_cohort(settings: Any, n: int, seed: int, space: int = EVALUATION) -> pd.
         (1,)
     """
     if hasattr(settings, "sample_cohort"):
-        return settings.sample_cohort(n, cohort_root(seed, space))
-    return sample_cohort(settings.population, settings.model.variability, n, seed, space)
+        return settings.sample_cohort(n, cohort_root(seed, space), start)
+    return sample_cohort(settings.population, settings.model.variability, n, seed, space,
+                         start=start)
 
 
 def cohort_id(cohort: pd.DataFrame) -> CohortId:

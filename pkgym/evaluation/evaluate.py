@@ -19,7 +19,8 @@ from pkgym.evaluation.runner import run_policy
 
 
 def evaluate(policies: Sequence[Policy], env_id: str, cohort: pd.DataFrame, seed: int, *,
-             env_kwargs: Mapping[str, Any] | None = None, progress: bool = False) -> pd.DataFrame:
+             env_kwargs: Mapping[str, Any] | None = None, progress: bool = False,
+             first_row: int = 0) -> pd.DataFrame:
     """Run every policy on ``cohort``; one row per (policy, patient).
 
     A policy that carries ``training_cohorts`` (a trained model) is checked first: evaluating
@@ -32,6 +33,9 @@ def evaluate(policies: Sequence[Policy], env_id: str, cohort: pd.DataFrame, seed
         seed: root seed of the noise streams, shared by all policies.
         env_kwargs: extra env keyword arguments (e.g. ``scenario``).
         progress: show a progress bar.
+        first_row: index of ``cohort``'s first row in the whole cohort when it is a shard;
+            row k of the whole cohort then gets the same noise in any shard
+            (:func:`~pkgym.evaluation.runner.run_policy`).
 
     Returns:
         The :func:`run_policy` columns plus ``reads_hidden_state``.
@@ -59,7 +63,7 @@ def evaluate(policies: Sequence[Policy], env_id: str, cohort: pd.DataFrame, seed
         check_no_leakage(cohort, trained_on)
     tables = []
     for policy in tqdm(policies, desc="policies", disable=not progress):
-        table = run_policy(policy, env_id, cohort, seed, env_kwargs)
+        table = run_policy(policy, env_id, cohort, seed, env_kwargs, first_row=first_row)
         table.insert(2, "reads_hidden_state", bool(policy.reads_hidden_state))
         tables.append(table)
     return pd.concat(tables, ignore_index=True)

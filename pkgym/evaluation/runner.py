@@ -19,15 +19,18 @@ from pkgym.evaluation.policy import Policy
 
 
 def run_policy(policy: Policy, env_id: str, cohort: pd.DataFrame, seed: int,
-               env_kwargs: Mapping[str, Any] | None = None) -> pd.DataFrame:
+               env_kwargs: Mapping[str, Any] | None = None, *,
+               first_row: int = 0) -> pd.DataFrame:
     """One episode per cohort row; one result row per patient.
 
     Args:
         policy: the policy (decisions, usually doses in mg, from batched observations).
         env_id: a registered pkgym env id.
         cohort: patients to pin, one row each (``id`` column required).
-        seed: root seed of the noise streams (slot i uses ``seed + i``).
+        seed: root seed of the noise streams (slot i uses ``seed + first_row + i``).
         env_kwargs: extra ``make_vec`` keyword arguments (e.g. ``scenario``).
+        first_row: index of ``cohort``'s first row in the whole cohort when it is a shard
+            (rows ``first_row ..``), so that a row gets the same noise streams in any shard.
 
     A patient whose episode ended early (terminated) keeps its results: later steps of its
     env slot (a new patient after the autoreset) are NaN in its columns and add no reward.
@@ -52,11 +55,14 @@ def run_policy(policy: Policy, env_id: str, cohort: pd.DataFrame, seed: int,
     if "id" not in cohort.columns or len(cohort) == 0:
         raise ValueError("cohort must be a non-empty DataFrame with an 'id' column")
     n = len(cohort)
+    if first_row < 0:
+        raise ValueError(f"first_row must be >= 0, got {first_row}")
     env = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point",
                        **dict(env_kwargs or {}))
     shell = cast(DosingVectorEnv, env.unwrapped)
     core = shell.core
-    obs, info = env.reset(seed=seed, options={"patients": cohort.reset_index(drop=True)})
+    seeds: Any = [seed + first_row + i for i in range(n)]  # VectorEnv.reset takes a list
+    obs, info = env.reset(seed=seeds, options={"patients": cohort.reset_index(drop=True)})
     policy.reset(n)
     spec = outcome_spec(core)
     first_info = {key: np.asarray(value) for key, value in info.items()}

@@ -113,8 +113,12 @@ class BernoulliEndpoints:
 def simulate_endpoint_pool(env_id: str, policies: Sequence[Policy], endpoint: str,
                            n_patients: int, seed: int, *,
                            env_kwargs: Mapping[str, Any] | None = None,
-                           progress: bool = False) -> EndpointPool:
+                           progress: bool = False, start: int = 0) -> EndpointPool:
     """Run every arm's policy on the same ``n_patients`` evaluation-space patients.
+
+    ``start`` simulates patients ``start .. start+n_patients-1`` of a larger pool (a shard):
+    patient k has the same covariates, random effects and noise streams in any shard, so
+    stacking the shards' outcomes gives the whole pool's.
 
     Args:
         env_id: a registered pkgym env id.
@@ -124,6 +128,7 @@ def simulate_endpoint_pool(env_id: str, policies: Sequence[Policy], endpoint: st
         seed: cohort seed (EVALUATION space) and root seed of the env noise streams.
         env_kwargs: extra env keyword arguments (e.g. ``scenario``), for the cohort and runs.
         progress: show a progress bar over the policies (on stderr).
+        start: index of the first patient (>= 0).
 
     Examples:
         >>> import pkgym
@@ -143,11 +148,11 @@ def simulate_endpoint_pool(env_id: str, policies: Sequence[Policy], endpoint: st
     settings = cast(DosingVectorEnv, env.unwrapped).core.settings
     env.close()
     cohort = sample_cohort(settings.population, settings.model.variability, n_patients, seed,
-                           EVALUATION)
+                           EVALUATION, start=start)
     done: dict[int, np.ndarray] = {}
     for policy in tqdm(policies, desc="endpoint pool (policies)", disable=not progress):
         if id(policy) not in done:
-            table = run_policy(policy, env_id, cohort, seed, env_kwargs)
+            table = run_policy(policy, env_id, cohort, seed, env_kwargs, first_row=start)
             if endpoint not in table.columns:
                 scores = [c for c in table.columns if not c[-1].isdigit()]
                 raise ValueError(f"endpoint must be one of {scores}, got {endpoint!r}")

@@ -58,7 +58,8 @@ from pkgym.utils import as_generator
 
 __all__ = ["ALLOCATIONS", "ALTERNATIVES", "MULTI_ARM_ALLOCATIONS", "ComparisonOutcome",
            "TrialOutcome", "VirtualTrialCharacteristics", "VirtualTrialDesign",
-           "run_sequential_trial", "run_virtual_trial", "simulate_virtual_trials"]
+           "run_sequential_trial", "run_virtual_trial", "simulate_trial_rows",
+           "simulate_virtual_trials", "summarise_virtual_trials"]
 
 
 def run_sequential_trial(design: VirtualTrialDesign, source: EndpointSource,
@@ -263,10 +264,51 @@ def simulate_virtual_trials(design: VirtualTrialDesign, source: EndpointSource, 
     """
     if n_trials < 2:
         raise ValueError(f"n_trials must be >= 2, got {n_trials}")
+    return summarise_virtual_trials(design, simulate_trial_rows(design, source, n_trials, seed),
+                                    seed)
+
+
+def simulate_trial_rows(design: VirtualTrialDesign, source: EndpointSource, n_trials: int,
+                        seed: int, *, first_trial: int = 0) -> pd.DataFrame:
+    """One row per trial for trials ``first_trial .. first_trial+n_trials-1`` (no p-values).
+
+    Trial k draws from child k of ``SeedSequence(seed)`` (``spawn_key=(k,)``), so it is the
+    same trial however many trials are simulated and in whichever chunk: concatenating the
+    rows of consecutive chunks gives the rows of one call, which is what lets the trials run
+    as shards (:mod:`pkgym.scale.trials`). ``p_value`` columns are NaN until
+    :func:`summarise_virtual_trials` fills them in.
+
+    Examples:
+        >>> from pkgym.trials.endpoints import GaussianEndpoints
+        >>> d = VirtualTrialDesign(env_id="e", arms=("a", "b"), endpoint="y", max_patients=40)
+        >>> source = GaussianEndpoints((0.0, 0.5), (1.0, 1.0))
+        >>> whole = simulate_trial_rows(d, source, 5, seed=3)
+        >>> tail = simulate_trial_rows(d, source, 2, seed=3, first_trial=3)
+        >>> tail.equals(whole.iloc[3:].reset_index(drop=True))
+        True
+    """
+    if n_trials < 1 or first_trial < 0:
+        raise ValueError(f"n_trials must be >= 1 and first_trial >= 0, got {n_trials} and "
+                         f"{first_trial}")
     bounds = design.boundaries()
-    children = np.random.SeedSequence(seed).spawn(n_trials)
+    root = np.random.SeedSequence(seed)
+    children = (np.random.SeedSequence(root.entropy, spawn_key=(first_trial + k,))
+                for k in range(n_trials))
     rows = [_run(design, source, np.random.default_rng(child), bounds) for child in children]
-    trials = pd.DataFrame([_as_row(row, design.comparison_suffixes) for row in rows])
+    return pd.DataFrame([_as_row(row, design.comparison_suffixes) for row in rows])
+
+
+def summarise_virtual_trials(design: VirtualTrialDesign, trials: pd.DataFrame,
+                             seed: int) -> VirtualTrialCharacteristics:
+    """Operating characteristics of the rows of :func:`simulate_trial_rows` (>= 2 trials).
+
+    Fills in each comparison's stage-wise p-values (Bonferroni-adjusted) and estimates the
+    rejection rates, sample sizes and stopping probabilities with Monte-Carlo SEs.
+    """
+    if len(trials) < 2:
+        raise ValueError(f"n_trials must be >= 2, got {len(trials)}")
+    bounds = design.boundaries()
+    trials = trials.reset_index(drop=True)
     for suffix in design.comparison_suffixes:
         trials[f"p_value{suffix}"] = _adjusted_p_values(
             design, bounds, trials[f"decision_look{suffix}"].to_numpy(),

@@ -69,7 +69,7 @@ def test_make_policy__names_baselines_and_rejects_unknown_specs() -> None:
 
 
 def test_cli_evaluate__writes_results_summary_and_report(tmp_path: Path) -> None:
-    """``pkgym evaluate`` with a baseline and a user callable writes all four outputs."""
+    """``pkgym evaluate`` with a baseline and a user callable writes all outputs and shards."""
     out = tmp_path / "eval"
     (tmp_path / "my_policies.py").write_text("def half_gram(observation):\n    return 500.0\n")
     result = subprocess.run(
@@ -79,7 +79,8 @@ def test_cli_evaluate__writes_results_summary_and_report(tmp_path: Path) -> None
         env={**os.environ, "PYTHONPATH": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in out.iterdir()) == ["report.html", "results.csv",
-                                                    "summary.csv", "summary.md"]
+                                                    "results.parquet", "shards", "summary.csv",
+                                                    "summary.md"]
     results = pd.read_csv(out / "results.csv")
     assert results.groupby("policy").size().to_dict() == {"label": 8,
                                                           "my_policies:half_gram": 8}
