@@ -221,7 +221,7 @@ def test_trial__bad_flags_exit_2_naming_the_flag(tmp_path: Path, args: list[str]
 
 def test_trial__flag_choices_match_the_library() -> None:
     """The CLI's choices for --alternative/--spending/--allocation are the library's."""
-    from pkgym import cli
+    from pkgym.commands import trial as cli
     from pkgym.trials import group_sequential, virtual_trial_design
 
     assert cli.ALTERNATIVES == virtual_trial_design.ALTERNATIVES

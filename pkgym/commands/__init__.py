@@ -1,0 +1,1 @@
+"""The ``pkgym`` subcommands, one module per family; :mod:`pkgym.cli` assembles them."""

@@ -1,0 +1,111 @@
+"""``pkgym evaluate``: policies on a held-out cohort, locally or in shards on Ray."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def add_evaluate(commands: argparse._SubParsersAction) -> None:
+    """The ``evaluate`` subcommand: policies on a held-out cohort."""
+    ev = commands.add_parser(
+        "evaluate", help="paired evaluation of dosing policies on a held-out cohort",
+        description="Run policies on the same held-out patients with the same noise; write "
+                    "results.csv, summary.csv, summary.md and report.html.")
+    ev.add_argument("--env", required=True, help="environment id, e.g. pkgym/Vancomycin-v0")
+    ev.add_argument("--policy", action="append", required=True, metavar="NAME",
+                    help="label, trough, map, oracle, sb3:PATH.zip or module:callable")
+    ev.add_argument("--n-patients", type=int, help="cohort size (default 500)")
+    ev.add_argument("--cohort", type=Path,
+                    help="a cohort file (.csv or .parquet, one row per patient, 'id' column) "
+                         "instead of a sampled cohort")
+    ev.add_argument("--seed", type=int, default=0,
+                    help="seed of the evaluation cohort (evaluation seed space) and its noise")
+    ev.add_argument("--scenario", type=Path, help="scenario YAML")
+    ev.add_argument("--reference", help="policy the differences refer to (default: the first)")
+    ev.add_argument("--out", type=Path, required=True, help="output directory")
+    add_scale_options(ev, "patients")
+    ev.set_defaults(func=_evaluate)
+
+
+def add_scale_options(parser: argparse.ArgumentParser, unit: str) -> None:
+    """``--backend``, ``--ray-address`` and ``--shard-size`` of ``evaluate`` and ``trial``."""
+    parser.add_argument("--backend", choices=("local", "ray"), default="local",
+                        help="local: shards one after another here; ray: one Ray task per "
+                             "shard, identical results (default local)")
+    parser.add_argument("--ray-address", metavar="ADDRESS",
+                        help="existing Ray cluster: 'auto' (from a node of it) or "
+                             "'ray://HEAD:10001' (default: start a local Ray)")
+    parser.add_argument("--shard-size", type=int, default=1000,
+                        help=f"{unit} per shard (default 1000); results do not depend on it")
+
+
+def check_scale_options(args: argparse.Namespace) -> None:
+    """Refuse a shard size below 1, or ``--ray-address`` without ``--backend ray``."""
+    if args.shard_size < 1:
+        raise ValueError(f"--shard-size must be >= 1, got {args.shard_size}")
+    if args.ray_address is not None and args.backend != "ray":
+        raise ValueError("--ray-address applies only with --backend ray")
+
+
+def scale_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The sharding keyword arguments of ``pkgym.scale`` from the flags."""
+    return {"shard_size": args.shard_size, "backend": args.backend,
+            "ray_address": args.ray_address, "progress": True}
+
+
+def _read_cohort(path: Path) -> Any:
+    """A user's cohort file (``--cohort``), CSV or Parquet, with an ``id`` column."""
+    import pandas as pd
+
+    if path.suffix.lower() not in (".csv", ".parquet") or not path.is_file():
+        raise ValueError(f"--cohort must be an existing .csv or .parquet file, got {path}")
+    cohort = pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
+    if "id" not in cohort.columns or len(cohort) == 0 or not cohort["id"].is_unique:
+        raise ValueError(f"--cohort {path} must have rows and a unique 'id' column")
+    return cohort
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from agents.registry import make_policy
+    from pkgym.evaluation.outcomes import outcome_spec
+    from pkgym.evaluation.report import summarise, summary_markdown, write_report
+    from pkgym.scale.evaluation import check_sampled_cohort, env_core, evaluate_sharded
+
+    check_scale_options(args)
+    cohort, n_patients = _evaluation_cohort(args)
+    core = env_core(args.env, args.scenario)
+    policies = [make_policy(spec, core, env_id=args.env, scenario=args.scenario)
+                for spec in args.policy]
+    names = [policy.name for policy in policies]
+    if len(set(names)) != len(names):
+        raise ValueError(f"--policy: the policies must have distinct names, got {names}")
+    if cohort is None:
+        check_sampled_cohort(policies, n_patients, args.seed)
+    results = evaluate_sharded(args.policy, args.env, args.seed, args.out,
+                               make_policy=make_policy, scenario=args.scenario, cohort=cohort,
+                               n_patients=None if cohort is not None else n_patients,
+                               **scale_options(args))
+    reference = args.reference or policies[0].name
+    spec = outcome_spec(core)
+    summary = summarise(results, reference, spec.scores, seed=args.seed)
+    markdown = summary_markdown(summary, reference, n_patients)
+    written = [*write_report(results, summary, markdown, args.out, spec),
+               args.out / "results.parquet", args.out / "shards"]
+    print(markdown)
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _evaluation_cohort(args: argparse.Namespace) -> tuple[Any, int]:
+    """The user's ``--cohort`` file (or ``None``: sample one) and the number of patients."""
+    if args.cohort is None:
+        n_patients = 500 if args.n_patients is None else args.n_patients
+        if n_patients < 1:
+            raise ValueError(f"--n-patients must be >= 1, got {n_patients}")
+        return None, n_patients
+    if args.n_patients is not None:
+        raise ValueError("--n-patients does not apply with --cohort (the file sets the cohort)")
+    cohort = _read_cohort(args.cohort)
+    return cohort, len(cohort)

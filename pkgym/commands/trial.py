@@ -1,0 +1,189 @@
+"""``pkgym trial``: phase I designs' operating characteristics, or a virtual trial."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any, cast
+
+from pkgym.commands.evaluate import add_scale_options, check_scale_options, scale_options
+from pkgym.io import write_table
+
+
+def add_trial(commands: argparse._SubParsersAction) -> None:
+    """The ``trial`` subcommand: a phase I design, or a virtual trial of policies."""
+    trial = commands.add_parser(
+        "trial", help="operating characteristics of a phase I dose-finding design, or of a "
+                      "virtual group-sequential trial of dosing policies",
+        description="Phase I (--design): simulate many trials of one dose-finding design under "
+                    "a scenario; write operating_characteristics.csv/.md and selection.png. "
+                    "Virtual trial (--arms): simulate every arm's policy on one pool of "
+                    "evaluation patients, then many group-sequential trials (arm 0 the "
+                    "control, each other arm compared with it, Bonferroni-split alpha), as "
+                    "simulated and under the null; write virtual_trial.csv, "
+                    "operating_characteristics.csv/.md and power.png.")
+    mode = trial.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--design", help="phase I design: 3+3, crm, boin, thompson, or a "
+                      "learned one: a pkgym/DoseFinding-v0 policy spec (sb3:PATH.zip, ...)")
+    mode.add_argument("--arms", metavar="SPEC,SPEC[,...]",
+                      help="virtual trial arms, control first: policy specs as for "
+                           "`pkgym evaluate --policy` (label, trough, map, sb3:PATH.zip, ...)")
+    trial.add_argument("--scenario", type=Path,
+                       help="with --design: dose-finding scenario YAML (required, e.g. "
+                            "scenarios/dose_finding_classic.yaml); with --arms: env scenario YAML")
+    trial.add_argument("--n-trials", type=int,
+                       help="simulated trials (>= 2; default 10000 with --design, 2000 with "
+                            "--arms)")
+    trial.add_argument("--seed", type=int, default=0, help="root seed (>= 0; default 0)")
+    trial.add_argument("--out", type=Path, required=True, help="output folder")
+    arms = trial.add_argument_group("virtual trial (--arms) options")
+    arms.add_argument("--env", help="environment id, e.g. pkgym/Vancomycin-v0 (required)")
+    arms.add_argument("--endpoint", help="score compared (default: the env's first score, "
+                                         "e.g. in_target_range_fraction, "
+                                         "time_in_therapeutic_range)")
+    arms.add_argument("--max-patients", type=int, help="maximum total sample size (required)")
+    arms.add_argument("--looks", type=int, help="equally spaced analyses (default 3)")
+    arms.add_argument("--alpha", type=float, help="family-wise type I error (default 0.05)")
+    arms.add_argument("--alternative", choices=ALTERNATIVES, help="default two-sided")
+    arms.add_argument("--spending", choices=SPENDING_FUNCTIONS, help="default obrien_fleming")
+    arms.add_argument("--allocation", choices=ALLOCATIONS,
+                      help="equal (default), neyman (two arms) or thall_wathen")
+    arms.add_argument("--futility-z", type=float,
+                      help="non-binding futility: drop an arm whose z is below this at an "
+                           "interim look (default: none)")
+    arms.add_argument("--pool", type=int, help="patients simulated per arm (default 1000)")
+    add_scale_options(trial, "trials (and, with --arms, pool patients)")
+    trial.set_defaults(func=_trial)
+
+
+ALTERNATIVES = ("two-sided", "greater", "less")
+SPENDING_FUNCTIONS = ("obrien_fleming", "pocock")
+ALLOCATIONS = ("equal", "neyman", "thall_wathen")
+"""Choices of the virtual trial flags (checked against pkgym.trials in the tests)."""
+
+VIRTUAL_TRIAL_DEFAULTS = {"looks": 3, "alpha": 0.05, "alternative": "two-sided",
+                          "spending": "obrien_fleming", "allocation": "equal", "pool": 1000,
+                          "n_trials": 2000}
+"""Defaults of the ``--arms`` options."""
+
+
+def _trial(args: argparse.Namespace) -> int:
+    """Dispatch to the phase I or the virtual-trial mode, after checking the flags fit it."""
+    if args.seed < 0:
+        raise ValueError(f"--seed must be >= 0, got {args.seed}")
+    check_scale_options(args)
+    arms_only = [f"--{name.replace('_', '-')}" for name in
+                 ("env", "endpoint", "max_patients", "looks", "alpha", "alternative",
+                  "spending", "allocation", "futility_z", "pool")
+                 if getattr(args, name) is not None]
+    if args.design is not None:
+        if arms_only:
+            raise ValueError(f"{', '.join(arms_only)} apply only with --arms, not --design")
+        if args.scenario is None:
+            raise ValueError("--scenario (a dose-finding scenario YAML) is required with "
+                             "--design")
+        return _phase_one_trial(args)
+    for flag, value in (("--env", args.env), ("--max-patients", args.max_patients)):
+        if value is None:
+            raise ValueError(f"{flag} is required with --arms")
+    for name, value in VIRTUAL_TRIAL_DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    return _virtual_trial(args)
+
+
+def _virtual_trial(args: argparse.Namespace) -> int:
+    """Simulate the endpoint pool, the trials as simulated and under the null; write, print."""
+    from pkgym.scale.trials import simulate_endpoint_pool_sharded, simulate_virtual_trials_sharded
+    from pkgym.trials.virtual_trial_report import null_pool, write_virtual_trial_report
+
+    design, core = _virtual_trial_design(args)
+    if args.pool < args.max_patients:
+        raise ValueError(f"--pool must be >= --max-patients ({args.max_patients}), got "
+                         f"{args.pool}")
+    if args.n_trials < 2:
+        raise ValueError(f"--n-trials must be >= 2, got {args.n_trials}")
+    from agents.registry import make_policy
+
+    for spec in design.arms:  # refuse a bad spec before any shard runs
+        make_policy(spec, core, env_id=args.env, scenario=args.scenario)
+    pool = simulate_endpoint_pool_sharded(args.env, design.arms, design.endpoint, args.pool,
+                                          args.seed, make_policy=make_policy,
+                                          scenario=args.scenario, **scale_options(args))
+    simulated, null = (simulate_virtual_trials_sharded(design, source, args.n_trials, args.seed,
+                                                       desc=f"trials ({name})",
+                                                       **scale_options(args))
+                       for name, source in (("as simulated", pool), ("null", null_pool(pool))))
+    title = (f"{' vs '.join(design.arms)} on {args.env}: {design.endpoint}, N max "
+             f"{design.max_patients}, {args.looks} looks, {design.allocation} allocation "
+             f"(pool {args.pool}, seed {args.seed})")
+    markdown, written = write_virtual_trial_report(design, simulated, null, title, args.out)
+    print(markdown, end="")
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _virtual_trial_design(args: argparse.Namespace):  # noqa: ANN202
+    """The design the flags describe, and the env's core (to build the policies)."""
+    import gymnasium as gym
+
+    from pkgym.envs.base import DosingVectorEnv
+    from pkgym.evaluation.outcomes import outcome_spec
+    from pkgym.trials.virtual_trial import VirtualTrialDesign
+
+    specs = tuple(spec.strip() for spec in args.arms.split(","))
+    if len(specs) < 2 or not all(specs):
+        raise ValueError(f"--arms must list >= 2 comma-separated policy specs, control first, "
+                         f"got {args.arms!r}")
+    if args.looks < 1:
+        raise ValueError(f"--looks must be >= 1, got {args.looks}")
+    env_kwargs = {} if args.scenario is None else {"scenario": str(args.scenario)}
+    vec = gym.make_vec(args.env, num_envs=1, vectorization_mode="vector_entry_point",
+                       **env_kwargs)  # type: ignore[arg-type]
+    core = cast(DosingVectorEnv, vec.unwrapped).core
+    vec.close()
+    endpoint = args.endpoint or next(iter(outcome_spec(core).scores))
+    design = VirtualTrialDesign(
+        env_id=args.env, arms=specs, endpoint=endpoint, max_patients=args.max_patients,
+        fractions=tuple((k + 1) / args.looks for k in range(args.looks)), alpha=args.alpha,
+        alternative=args.alternative, spending=args.spending, allocation=args.allocation,
+        futility_z=args.futility_z)
+    return design, core
+
+
+def _phase_one_trial(args: argparse.Namespace) -> int:
+    """Operating characteristics of one phase I design under a dose-finding scenario."""
+    from pkgym.scale.trials import simulate_phase_one_sharded
+    from pkgym.trials.mechanistic import load_trial_scenario
+    from pkgym.trials.operating_characteristics import operating_characteristics
+    from pkgym.trials.report import markdown_report, per_dose_table, plot_selection, write_text
+
+    scenario, doses = load_trial_scenario(args.scenario)
+    phase_one_design(args.design, scenario)  # refuse a bad design before any shard runs
+    n_trials = 10000 if args.n_trials is None else args.n_trials
+    results = simulate_phase_one_sharded(args.design, scenario, n_trials, args.seed,
+                                         make_design=phase_one_design, **scale_options(args))
+    oc = operating_characteristics(results, scenario)
+    table = per_dose_table(oc, scenario, doses)
+    title = f"{args.design} on {args.scenario.stem} (seed {args.seed})"
+    markdown = markdown_report(table, oc, title)
+    written = [write_table(table, args.out / "operating_characteristics.csv"),
+               write_text(markdown, args.out / "operating_characteristics.md"),
+               plot_selection(table, scenario, title, args.out / "selection.png")]
+    print(markdown, end="")
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def phase_one_design(spec: str, scenario: Any) -> Any:
+    """The phase I design ``--design`` names: a published one, or a learned policy (``a:b``).
+
+    Module-level so that the shards of ``pkgym trial --design`` can rebuild it in a worker.
+    """
+    from pkgym.trials.report import make_design
+
+    if ":" in spec:  # a learned design: a pkgym/DoseFinding-v0 policy
+        from agents.dose_finding_baselines import learned_design
+
+        return learned_design(spec, scenario)
+    return make_design(spec, scenario)
