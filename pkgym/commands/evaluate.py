@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 
-def add_evaluate(commands: argparse._SubParsersAction) -> None:
-    """The ``evaluate`` subcommand: policies on a held-out cohort."""
+def add_evaluate(commands: argparse._SubParsersAction, *,
+                 make_policy: Callable[..., Any]) -> None:
+    """The ``evaluate`` subcommand: policies on a held-out cohort.
+
+    ``make_policy`` builds a policy from its spec (``agents.registry.make_policy``, handed in
+    by :mod:`pkgym.cli`, so that pkgym never imports agents).
+    """
     ev = commands.add_parser(
         "evaluate", help="paired evaluation of dosing policies on a held-out cohort",
         description="Run policies on the same held-out patients with the same noise; write "
@@ -26,7 +33,7 @@ def add_evaluate(commands: argparse._SubParsersAction) -> None:
     ev.add_argument("--reference", help="policy the differences refer to (default: the first)")
     ev.add_argument("--out", type=Path, required=True, help="output directory")
     add_scale_options(ev, "patients")
-    ev.set_defaults(func=_evaluate)
+    ev.set_defaults(func=partial(_evaluate, make_policy=make_policy))
 
 
 def add_scale_options(parser: argparse.ArgumentParser, unit: str) -> None:
@@ -67,8 +74,8 @@ def _read_cohort(path: Path) -> Any:
     return cohort
 
 
-def _evaluate(args: argparse.Namespace) -> int:
-    from agents.registry import make_policy
+def _evaluate(args: argparse.Namespace, make_policy: Callable[..., Any]) -> int:
+    """Sample (or read) the cohort, run the policies in shards, summarise and write."""
     from pkgym.evaluation.outcomes import outcome_spec
     from pkgym.evaluation.report import summarise, summary_markdown, write_report
     from pkgym.scale.evaluation import check_sampled_cohort, env_core, evaluate_sharded

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -10,8 +12,14 @@ from pkgym.commands.evaluate import add_scale_options, check_scale_options, scal
 from pkgym.io import write_table
 
 
-def add_trial(commands: argparse._SubParsersAction) -> None:
-    """The ``trial`` subcommand: a phase I design, or a virtual trial of policies."""
+def add_trial(commands: argparse._SubParsersAction, *, make_policy: Callable[..., Any],
+              make_design: Callable[[str, Any], Any]) -> None:
+    """The ``trial`` subcommand: a phase I design, or a virtual trial of policies.
+
+    ``make_policy`` builds an arm's policy and ``make_design`` the ``--design`` (both handed
+    in by :mod:`pkgym.cli`, which alone loads agents; ``make_design`` must be picklable by
+    reference so that Ray workers can rebuild the design).
+    """
     trial = commands.add_parser(
         "trial", help="operating characteristics of a phase I dose-finding design, or of a "
                       "virtual group-sequential trial of dosing policies",
@@ -53,7 +61,7 @@ def add_trial(commands: argparse._SubParsersAction) -> None:
                            "interim look (default: none)")
     arms.add_argument("--pool", type=int, help="patients simulated per arm (default 1000)")
     add_scale_options(trial, "trials (and, with --arms, pool patients)")
-    trial.set_defaults(func=_trial)
+    trial.set_defaults(func=partial(_trial, make_policy=make_policy, make_design=make_design))
 
 
 ALTERNATIVES = ("two-sided", "greater", "less")
@@ -67,7 +75,8 @@ VIRTUAL_TRIAL_DEFAULTS = {"looks": 3, "alpha": 0.05, "alternative": "two-sided",
 """Defaults of the ``--arms`` options."""
 
 
-def _trial(args: argparse.Namespace) -> int:
+def _trial(args: argparse.Namespace, make_policy: Callable[..., Any],
+           make_design: Callable[[str, Any], Any]) -> int:
     """Dispatch to the phase I or the virtual-trial mode, after checking the flags fit it."""
     if args.seed < 0:
         raise ValueError(f"--seed must be >= 0, got {args.seed}")
@@ -82,17 +91,17 @@ def _trial(args: argparse.Namespace) -> int:
         if args.scenario is None:
             raise ValueError("--scenario (a dose-finding scenario YAML) is required with "
                              "--design")
-        return _phase_one_trial(args)
+        return _phase_one_trial(args, make_design)
     for flag, value in (("--env", args.env), ("--max-patients", args.max_patients)):
         if value is None:
             raise ValueError(f"{flag} is required with --arms")
     for name, value in VIRTUAL_TRIAL_DEFAULTS.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
-    return _virtual_trial(args)
+    return _virtual_trial(args, make_policy)
 
 
-def _virtual_trial(args: argparse.Namespace) -> int:
+def _virtual_trial(args: argparse.Namespace, make_policy: Callable[..., Any]) -> int:
     """Simulate the endpoint pool, the trials as simulated and under the null; write, print."""
     from pkgym.scale.trials import simulate_endpoint_pool_sharded, simulate_virtual_trials_sharded
     from pkgym.trials.virtual_trial_report import null_pool, write_virtual_trial_report
@@ -103,8 +112,6 @@ def _virtual_trial(args: argparse.Namespace) -> int:
                          f"{args.pool}")
     if args.n_trials < 2:
         raise ValueError(f"--n-trials must be >= 2, got {args.n_trials}")
-    from agents.registry import make_policy
-
     for spec in design.arms:  # refuse a bad spec before any shard runs
         make_policy(spec, core, env_id=args.env, scenario=args.scenario)
     pool = simulate_endpoint_pool_sharded(args.env, design.arms, design.endpoint, args.pool,
@@ -151,7 +158,7 @@ def _virtual_trial_design(args: argparse.Namespace):  # noqa: ANN202
     return design, core
 
 
-def _phase_one_trial(args: argparse.Namespace) -> int:
+def _phase_one_trial(args: argparse.Namespace, make_design: Callable[[str, Any], Any]) -> int:
     """Operating characteristics of one phase I design under a dose-finding scenario."""
     from pkgym.scale.trials import simulate_phase_one_sharded
     from pkgym.trials.mechanistic import load_trial_scenario
@@ -159,10 +166,10 @@ def _phase_one_trial(args: argparse.Namespace) -> int:
     from pkgym.trials.report import markdown_report, per_dose_table, plot_selection, write_text
 
     scenario, doses = load_trial_scenario(args.scenario)
-    phase_one_design(args.design, scenario)  # refuse a bad design before any shard runs
+    make_design(args.design, scenario)  # refuse a bad design before any shard runs
     n_trials = 10000 if args.n_trials is None else args.n_trials
     results = simulate_phase_one_sharded(args.design, scenario, n_trials, args.seed,
-                                         make_design=phase_one_design, **scale_options(args))
+                                         make_design=make_design, **scale_options(args))
     oc = operating_characteristics(results, scenario)
     table = per_dose_table(oc, scenario, doses)
     title = f"{args.design} on {args.scenario.stem} (seed {args.seed})"
@@ -173,17 +180,3 @@ def _phase_one_trial(args: argparse.Namespace) -> int:
     print(markdown, end="")
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
-
-
-def phase_one_design(spec: str, scenario: Any) -> Any:
-    """The phase I design ``--design`` names: a published one, or a learned policy (``a:b``).
-
-    Module-level so that the shards of ``pkgym trial --design`` can rebuild it in a worker.
-    """
-    from pkgym.trials.report import make_design
-
-    if ":" in spec:  # a learned design: a pkgym/DoseFinding-v0 policy
-        from agents.dose_finding_baselines import learned_design
-
-        return learned_design(spec, scenario)
-    return make_design(spec, scenario)

@@ -1,4 +1,7 @@
-"""``pkgym train``, ``train-vae``, ``benchmark`` and ``tune``: the agents' commands."""
+"""``pkgym train``, ``train-vae``, ``benchmark`` and ``tune``: the agents' subcommands.
+
+:mod:`pkgym.cli` adds them to its parser; they live here because they run agents code.
+"""
 
 from __future__ import annotations
 
