@@ -4,11 +4,11 @@
 [--torch-threads N]``
 
 Two tables: steps/s of the vector env (one step advances every patient), and patient-steps/s
-of :func:`pkgym.sim.interval.infuse_compartments` alone (numpy arrays in and out), plus the
-torch kernel on tensors already on the device (what a caller keeping its state there gets).
-Torch runs on the CPU, and on CUDA when torch sees a GPU. Resets are not timed. The header
-gives torch's CPU threads and the load average: torch's OpenMP threads slow down badly when
-the cores are shared (``--torch-threads 1`` is then the fairer CPU figure).
+of :func:`pkgym.sim.interval.infuse_compartments` and its torch twin alone (numpy arrays in
+and out), plus the torch kernel on tensors already on the device (what a caller keeping its
+state there gets). Torch runs on the CPU, and on CUDA when torch sees a GPU. Resets are not
+timed. The header gives torch's CPU threads and the load average: torch's OpenMP threads
+slow down badly when the cores are shared (``--torch-threads 1`` is then the fairer CPU figure).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import gymnasium as gym
 import numpy as np
 
 import pkgym  # noqa: F401
-from pkgym.sim.backend import load_torch
+from pkgym.accel.backend import load_torch
 from pkgym.sim.interval import infuse_compartments
 
 ENV_ID = "pkgym/Vancomycin-v0"
@@ -80,12 +80,16 @@ def interval_patient_steps_per_s(n: int, backend: str, device: str | None,
                                  repeats: int = 10) -> tuple[float, float | None]:
     """Patient-steps/s of ``infuse_compartments``; and of its tensor kernel on the device."""
     args = _interval_inputs(n)
-    through_numpy = _per_s(lambda: infuse_compartments(*args, backend=backend, device=device),
+    function = infuse_compartments
+    if backend == "torch":
+        from pkgym.accel.interval_torch import infuse_compartments as function  # noqa: N813
+    options = {} if backend == "numpy" else {"device": device}
+    through_numpy = _per_s(lambda: function(*args, **options),
                            lambda: None, repeats)
     if backend == "numpy":
         return n * through_numpy, None
     torch = load_torch()
-    from pkgym.sim.interval_torch import as_tensor, infuse_compartments_tensors
+    from pkgym.accel.interval_torch import as_tensor, infuse_compartments_tensors
 
     tensors = [as_tensor(a, str(device)) if isinstance(a, np.ndarray) else a for a in args]
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)

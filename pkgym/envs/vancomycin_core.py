@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from pkgym.accel.backend import check_backend, resolve_device
 from pkgym.envs import vancomycin_views
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
 from pkgym.envs.pinning import validate_pinned
@@ -30,7 +31,6 @@ from pkgym.models.vancomycin_course import CourseConfig, CoursePatients, CourseS
 from pkgym.models.vancomycin_kernel import advance_ward, pack_constants, take_labs
 from pkgym.populations import Population, ResidualError
 from pkgym.populations.vancomycin import VANCOMYCIN_COHORT_SCHEMA
-from pkgym.sim.backend import check_backend, resolve_device
 from pkgym.sim.batch import put_rows, take_rows
 
 PLACEHOLDER = {"age_years": 50.0, "is_female": 0.0, "weight_kg": 70.0, "height_cm": 170.0,
@@ -242,7 +242,7 @@ class VancomycinCore(DosingCore):
         """The compiled interval (in place on ``rec``), then the injected reward."""
         course, kidney = rec.course, rec.course.kidney
         step = advance_ward if self.backend == "numpy" else functools.partial(
-            advance_ward_on_device, backend=self.backend, device=self.device)
+            advance_ward_on_device, device=self.device)
         step(
             self._constants, self.settings.config.sample_slots, doses,
             (course.step, course.amounts_mg, course.clearance_l_per_h, course.volumes_l,

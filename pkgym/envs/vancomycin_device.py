@@ -3,7 +3,7 @@
 The default step (:func:`pkgym.models.vancomycin_kernel.advance_ward`) runs the exact
 two-compartment interval patient by patient in one compiled loop. With ``backend="torch"``
 the interval of every patient runs instead as one batched tensor computation
-(:func:`pkgym.sim.interval.infuse_compartments`, on CUDA when present); the per-patient
+(:func:`pkgym.accel.interval_torch.infuse_compartments`, on CUDA when present); the per-patient
 bookkeeping that follows (the 24-h AUC window, the end-of-day kidneys, assays, labs and
 metrics) stays in a compiled loop built from the same kernel pieces as ``advance_ward``, so
 the two backends agree to rounding. State stays in the core's numpy records: each step
@@ -23,17 +23,16 @@ from pkgym.models.vancomycin_kernel import (
     finish_step,
     record_history,
 )
-from pkgym.sim.interval import infuse_compartments
 
 
 def advance_ward_on_device(k: np.ndarray, sample_slots: np.ndarray, doses_mg: np.ndarray,
                            course: tuple, patients: tuple, noise: tuple, history: tuple,
-                           assays: tuple, labs: tuple, metrics: tuple, *, backend: str,
+                           assays: tuple, labs: tuple, metrics: tuple, *,
                            device: str | None) -> None:
-    """:func:`pkgym.models.vancomycin_kernel.advance_ward` with the PK on ``backend``.
+    """:func:`pkgym.models.vancomycin_kernel.advance_ward` with the PK on torch (``device``).
 
-    Same arguments, same in-place writes; ``backend`` and ``device`` as in
-    :func:`pkgym.sim.interval.infuse_compartments`.
+    Same arguments, same in-place writes; ``device`` as in
+    :class:`pkgym.envs.vancomycin_core.VancomycinCore`.
 
     Examples:
         >>> import gymnasium as gym, pkgym
@@ -48,8 +47,10 @@ def advance_ward_on_device(k: np.ndarray, sample_slots: np.ndarray, doses_mg: np
     durations = np.maximum(k[MIN_INFUSION_H], doses_mg / k[MAX_RATE_MG_PER_H])
     offsets = np.stack([np.full(doses_mg.shape, interval - TROUGH_BEFORE_H),
                         np.minimum(durations + PEAK_AFTER_END_H, interval)], axis=1)
+    from pkgym.accel.interval_torch import infuse_compartments  # torch only when asked for
+
     out = infuse_compartments(clearance, volumes, q, amounts, doses_mg, durations, interval,
-                              offsets, backend=backend, device=device)
+                              offsets, device=device)
     record_ward(k, sample_slots, doses_mg, durations, offsets,
                 (out.concentrations_mg_per_l, out.amounts_mg, out.auc_mg_h_per_l), course,
                 patients, noise, history, assays, labs, metrics)
@@ -72,7 +73,7 @@ def record_ward(k: np.ndarray, sample_slots: np.ndarray, doses_mg: np.ndarray,
         durations_h: infusion duration of each dose, h, (n,).
         offsets_h: trough and peak offsets inside the interval, h, (n, 2).
         pk: (levels at the offsets (n, 2) mg/L, end amounts (n, 2) mg, interval AUC (n,)
-            mg*h/L), from :func:`pkgym.sim.interval.infuse_compartments`.
+            mg*h/L), from :func:`pkgym.accel.interval_torch.infuse_compartments`.
         course: the course arrays; updated.
         patients: the patients' fixed arrays.
         noise: the episode's pre-drawn uniforms and normals.

@@ -3,7 +3,6 @@
 Pure functions on float64 arrays whose leading axis is the patient; no RNG, no I/O.
 """
 
-from pkgym.sim.backend import BACKENDS
 from pkgym.sim.doses import IV, ORAL, ROUTES, DoseSchedule, regular_schedule
 from pkgym.sim.integrate import SolverConfig, integrate, integrate_final
 from pkgym.sim.interval import infuse_compartments, infuse_interval
@@ -18,7 +17,7 @@ from pkgym.sim.modal import (
 )
 
 __all__ = [
-    "BACKENDS", "IV", "ORAL", "ROUTES", "DoseSchedule", "LinearPKParams", "LinearPKSolution",
+    "IV", "ORAL", "ROUTES", "DoseSchedule", "LinearPKParams", "LinearPKSolution",
     "LinearPKState", "ModalBasis", "SolverConfig", "advance_modes", "compartment_params",
     "empty_state", "infuse_compartments", "infuse_interval", "integrate", "integrate_final",
     "modal_basis", "regular_schedule", "simulate_linear", "step_factors",

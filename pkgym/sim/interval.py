@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pkgym.sim.backend import check_backend, resolve_device
 from pkgym.sim.modal import ModalBasis, expm1_ratio, modal_basis_unchecked
 
 
@@ -40,7 +39,7 @@ def _infusion_response(basis: ModalBasis, rate: np.ndarray, duration: np.ndarray
     return basis.input_weights[:, None, :] * rate[:, None, None] * gain
 
 
-def _check_infusions(dose: np.ndarray, duration: np.ndarray, interval_h: float) -> None:
+def check_infusions(dose: np.ndarray, duration: np.ndarray, interval_h: float) -> None:
     """Reject durations outside (0, interval_h] and negative or non-finite doses."""
     if np.any(duration <= 0) or np.any(duration > interval_h):
         raise ValueError(f"duration_h must be in (0, interval_h={interval_h}]")
@@ -56,9 +55,6 @@ def infuse_interval(
     duration_h: np.ndarray,
     interval_h: float,
     offsets_h: np.ndarray,
-    *,
-    backend: str = "numpy",
-    device: str | None = None,
 ) -> IntervalResult:
     """Advance every patient over one interval that starts with a zero-order infusion.
 
@@ -71,9 +67,6 @@ def infuse_interval(
         interval_h: length of the interval, h.
         offsets_h: times inside the interval at which to read the level, (n, k), in
             [0, interval_h]; use k = 0 for none.
-        backend: ``"numpy"`` (the reference) or ``"torch"`` (float64 tensors, same result
-            to rounding; see :mod:`pkgym.sim.backend`).
-        device: torch device for ``backend="torch"``; ``None`` picks CUDA when present.
 
     Examples:
         >>> from pkgym.sim.modal import compartment_params, modal_basis
@@ -84,14 +77,7 @@ def infuse_interval(
         19.0325
     """
     dose, duration = np.asarray(dose_mg, np.float64), np.asarray(duration_h, np.float64)
-    _check_infusions(dose, duration, interval_h)
-    if check_backend(backend) == "torch":
-        from pkgym.sim.interval_torch import infuse_interval_torch
-
-        end, levels, auc = infuse_interval_torch(basis, modes, clearance_l_per_h, dose,
-                                                 duration, interval_h, offsets_h,
-                                                 resolve_device(device))
-        return IntervalResult(end, levels, auc)
+    check_infusions(dose, duration, interval_h)
     rate, lam = dose / duration, basis.eigenvalues_per_h
     ends = np.full((dose.size, 1), float(interval_h))
     times = np.concatenate([np.asarray(offsets_h, np.float64).reshape(dose.size, -1), ends], 1)
@@ -128,15 +114,13 @@ def infuse_compartments(
     duration_h: np.ndarray,
     interval_h: float,
     offsets_h: np.ndarray,
-    *,
-    backend: str = "numpy",
-    device: str | None = None,
 ) -> CompartmentIntervalResult:
     """One infusion interval from compartment amounts: the hot path of intermittent dosing.
 
-    The whole step of an intermittent-infusion ward in one call (and so one device trip
-    with ``backend="torch"``): the modal basis of today's parameters, the amounts into
-    modes, :func:`infuse_interval`, and back to amounts clipped at 0.
+    The whole step of an intermittent-infusion ward in one call (its torch twin,
+    :func:`pkgym.accel.interval_torch.infuse_compartments`, is one device trip): the modal
+    basis of today's parameters, the amounts into modes, :func:`infuse_interval`, and back
+    to amounts clipped at 0.
 
     Args:
         clearance_l_per_h: elimination clearance, L/h, (n,).
@@ -147,8 +131,6 @@ def infuse_compartments(
         duration_h: infusion duration, h, (n,), in (0, interval_h].
         interval_h: length of the interval, h.
         offsets_h: times inside the interval at which to read the level, h, (n, k).
-        backend: ``"numpy"`` (the reference) or ``"torch"`` (see :mod:`pkgym.sim.backend`).
-        device: torch device for ``backend="torch"``; ``None`` picks CUDA when present.
 
     Examples:
         >>> out = infuse_compartments(np.array([5.0]), np.array([[50.0]]), np.zeros((1, 0)),
@@ -156,20 +138,7 @@ def infuse_compartments(
         ...                           12.0, np.array([[1.0]]))
         >>> round(float(out.concentrations_mg_per_l[0, 0]), 4)  # 1000/5 (1 - e^-0.1)
         19.0325
-        >>> same = infuse_compartments(np.array([5.0]), np.array([[50.0]]), np.zeros((1, 0)),
-        ...                            np.zeros((1, 1)), np.array([1000.0]), np.array([1.0]),
-        ...                            12.0, np.array([[1.0]]), backend="torch", device="cpu")
-        >>> bool(abs(same.auc_mg_h_per_l[0] - out.auc_mg_h_per_l[0]) < 1e-10)
-        True
     """
-    if check_backend(backend) == "torch":
-        _check_infusions(np.asarray(dose_mg, np.float64), np.asarray(duration_h, np.float64),
-                         interval_h)
-        from pkgym.sim.interval_torch import infuse_compartments_torch
-
-        return CompartmentIntervalResult(*infuse_compartments_torch(
-            clearance_l_per_h, volumes_l, intercompartmental_clearance_l_per_h, amounts_mg,
-            dose_mg, duration_h, interval_h, offsets_h, resolve_device(device)))
     basis = modal_basis_unchecked(clearance_l_per_h, volumes_l,
                                   intercompartmental_clearance_l_per_h,
                                   np.ones(np.shape(clearance_l_per_h)[0]))  # IV only: ka unused

@@ -1,9 +1,9 @@
-"""Which array library runs a batched sim function: numpy (default) or torch (CPU or CUDA).
+"""Which array library runs an env's batched numerics: numpy (default) or torch (CPU or CUDA).
 
-The numpy path is the reference and stays byte-identical whatever is chosen elsewhere. The
-torch path computes the same closed forms on float64 tensors, on CUDA when it is present,
-and hands numpy arrays back. torch is imported only when ``backend="torch"`` is asked for,
-by :mod:`pkgym.sim.interval_torch`, so ``import pkgym.sim`` never loads it.
+The numpy path (:mod:`pkgym.sim`) is the reference and stays byte-identical whatever is chosen
+elsewhere. The torch path (:mod:`pkgym.accel.interval_torch`) computes the same closed forms
+on float64 tensors, on CUDA when it is present, and hands numpy arrays back. This module does
+not import torch until a device is resolved, so ``import pkgym`` never loads it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""The torch backend of :mod:`pkgym.sim.interval`: the same closed forms on float64 tensors.
+"""The torch twin of :mod:`pkgym.sim.interval`: the same closed forms on float64 tensors.
 
-Imported only for ``backend="torch"`` (see :mod:`pkgym.sim.backend`). Every function mirrors
+Imported only for ``backend="torch"`` (see :mod:`pkgym.accel.backend`). Every function mirrors
 its numpy twin operation for operation (:func:`pkgym.sim.modal.modal_basis_unchecked`,
 :func:`pkgym.sim.interval.infuse_interval`), so the two agree to rounding (tests hold them
 to 1e-10 in float64). Functions ending in ``_tensors`` take and return tensors already on
@@ -14,6 +14,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from pkgym.accel.backend import resolve_device
+from pkgym.sim.interval import CompartmentIntervalResult, IntervalResult, check_infusions
 from pkgym.sim.modal import ModalBasis
 
 DTYPE = torch.float64
@@ -180,3 +182,35 @@ def infuse_compartments_torch(clearance_l_per_h: np.ndarray, volumes_l: np.ndarr
     back = torch.cat([out[0], out[1], out[2][:, None]], dim=1).cpu().numpy()
     m, k = widths[1], widths[6]
     return back[:, :m], back[:, m:m + k], back[:, m + k]
+
+
+def infuse_interval(basis: ModalBasis, modes: np.ndarray, clearance_l_per_h: np.ndarray,
+                    dose_mg: np.ndarray, duration_h: np.ndarray, interval_h: float,
+                    offsets_h: np.ndarray, *, device: str | None = None) -> IntervalResult:
+    """:func:`pkgym.sim.interval.infuse_interval` on torch (``device``: CUDA when present)."""
+    dose, duration = np.asarray(dose_mg, np.float64), np.asarray(duration_h, np.float64)
+    check_infusions(dose, duration, interval_h)
+    return IntervalResult(*infuse_interval_torch(basis, modes, clearance_l_per_h, dose, duration,
+                                                 interval_h, offsets_h, resolve_device(device)))
+
+
+def infuse_compartments(clearance_l_per_h: np.ndarray, volumes_l: np.ndarray,
+                        intercompartmental_clearance_l_per_h: np.ndarray, amounts_mg: np.ndarray,
+                        dose_mg: np.ndarray, duration_h: np.ndarray, interval_h: float,
+                        offsets_h: np.ndarray, *,
+                        device: str | None = None) -> CompartmentIntervalResult:
+    """:func:`pkgym.sim.interval.infuse_compartments` on torch, within 1e-10 of it.
+
+    Examples:
+        >>> out = infuse_compartments(np.array([5.0]), np.array([[50.0]]), np.zeros((1, 0)),
+        ...                           np.zeros((1, 1)), np.array([1000.0]), np.array([1.0]),
+        ...                           12.0, np.array([[1.0]]), device="cpu")
+        >>> round(float(out.concentrations_mg_per_l[0, 0]), 4)  # 1000/5 (1 - e^-0.1)
+        19.0325
+    """
+    check_infusions(np.asarray(dose_mg, np.float64), np.asarray(duration_h, np.float64),
+                    interval_h)
+    amounts, levels, auc = infuse_compartments_torch(
+        clearance_l_per_h, volumes_l, intercompartmental_clearance_l_per_h, amounts_mg, dose_mg,
+        duration_h, interval_h, offsets_h, resolve_device(device))
+    return CompartmentIntervalResult(amounts, levels, auc)

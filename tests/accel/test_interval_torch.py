@@ -1,4 +1,4 @@
-"""The torch backend of the interval solutions equals the numpy reference to 1e-10 (CPU)."""
+"""The torch twins of the interval solutions equal the numpy reference to 1e-10 (CPU)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from pkgym.sim.backend import BACKENDS, check_backend, resolve_device
+from pkgym.accel import interval_torch
+from pkgym.accel.backend import check_backend, resolve_device
 from pkgym.sim.interval import infuse_compartments, infuse_interval
 from pkgym.sim.modal import modal_basis_unchecked
 
@@ -59,7 +60,7 @@ def test_infuse_compartments__torch_equals_numpy_to_1e_10(n_peripheral: int,
     args = (p["clearance"], p["volumes"], p["q"], p["amounts"], d["doses"], d["durations"],
             interval_h, d["offsets"])
     reference = infuse_compartments(*args)
-    result = infuse_compartments(*args, backend="torch", device="cpu")
+    result = interval_torch.infuse_compartments(*args, device="cpu")
     for name in ("amounts_mg", "concentrations_mg_per_l", "auc_mg_h_per_l"):
         _assert_close(getattr(result, name), getattr(reference, name))
     assert np.all(reference.auc_mg_h_per_l[d["doses"] > 0] > 0)  # not a trivial comparison
@@ -74,7 +75,7 @@ def test_infuse_interval__torch_equals_numpy_to_1e_10_from_a_given_basis(
     basis = modal_basis_unchecked(p["clearance"], p["volumes"], p["q"], np.ones(N))
     modes = np.einsum("nij,nj->ni", basis.to_modal, p["amounts"])
     args = (basis, modes, p["clearance"], d["doses"], d["durations"], 12.0, d["offsets"])
-    reference, result = infuse_interval(*args), infuse_interval(*args, backend="torch")
+    reference, result = infuse_interval(*args), interval_torch.infuse_interval(*args)
     for name in ("modes", "concentrations_mg_per_l", "auc_mg_h_per_l"):
         _assert_close(getattr(result, name), getattr(reference, name))
 
@@ -83,22 +84,18 @@ def test_infuse_compartments__torch_handles_no_offsets_and_validates_like_numpy(
     """No offsets give an empty (n, 0) level table; bad durations raise on both backends."""
     args = (np.array([4.0]), np.array([[50.0, 40.0]]), np.array([[6.0]]), np.zeros((1, 2)),
             np.array([1000.0]), np.array([1.0]), 12.0, np.zeros((1, 0)))
-    out = infuse_compartments(*args, backend="torch", device="cpu")
+    out = interval_torch.infuse_compartments(*args, device="cpu")
     assert out.concentrations_mg_per_l.shape == (1, 0)
     _assert_close(out.auc_mg_h_per_l, infuse_compartments(*args).auc_mg_h_per_l)
-    for backend in BACKENDS:
+    for function in (infuse_compartments, interval_torch.infuse_compartments):
         with pytest.raises(ValueError, match="duration_h"):
-            infuse_compartments(*args[:5], np.array([13.0]), 12.0, args[7], backend=backend)
+            function(*args[:5], np.array([13.0]), 12.0, args[7])
 
 
 def test_check_backend__rejects_unknown_names_listing_the_allowed_ones() -> None:
-    """A bad backend raises a ValueError naming numpy and torch, from the sim functions too."""
+    """A bad backend raises a ValueError naming numpy and torch."""
     with pytest.raises(ValueError, match=r"\('numpy', 'torch'\).*'cupy'"):
         check_backend("cupy")
-    with pytest.raises(ValueError, match="backend must be one of"):
-        infuse_compartments(np.array([4.0]), np.array([[50.0]]), np.zeros((1, 0)),
-                            np.zeros((1, 1)), np.array([1.0]), np.array([1.0]), 12.0,
-                            np.zeros((1, 0)), backend="jax")
 
 
 def test_resolve_device__honours_an_explicit_device_and_defaults_to_cuda_when_present() -> None:
@@ -114,7 +111,7 @@ def test_resolve_device__honours_an_explicit_device_and_defaults_to_cuda_when_pr
 
 def test_load_torch__says_what_to_install_when_torch_cannot_be_imported(monkeypatch) -> None:  # noqa: ANN001
     """With torch unimportable, asking for the torch backend raises an ImportError naming it."""
-    from pkgym.sim.backend import load_torch
+    from pkgym.accel.backend import load_torch
 
     monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(ImportError, match=r'backend="torch" needs PyTorch'):
