@@ -229,13 +229,17 @@ def run_search(config: TuneConfig, trial: Trial = run_trial) -> pd.DataFrame:
                                   verbose=0))
     grid = tuner.fit()
     results = [grid[index] for index in range(len(grid))]
-    errors = [str(result.error) for result in results if result.error is not None]
-    if errors:
-        raise RuntimeError(f"{len(errors)} trial(s) failed; first: {errors[0]}")
+    # the last line of a trial's traceback is its exception, e.g. "ValueError: ..."
+    errors = [str(result.error).strip().splitlines()[-1] for result in results
+              if result.error is not None]
     rows = sorted(({"trial": r.metrics["trial"], **_plain(r.config or {}),
-                    "score": r.metrics["score"]} for r in results if r.metrics is not None),
-                  key=lambda row: row["trial"])
-    write_outputs(config, rows)
+                    "score": r.metrics["score"]} for r in results
+                   if r.error is None and r.metrics), key=lambda row: row["trial"])
+    if rows:
+        write_outputs(config, rows)
+    if errors:  # a sampled configuration the algorithm refuses is a bad search space
+        raise ValueError(f"{len(errors)} of {len(results)} trial(s) failed (the others' "
+                         f"results are written); first error: {errors[0]}")
     return pd.DataFrame(rows)
 
 

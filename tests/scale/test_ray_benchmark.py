@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 import agents.benchmark_runs
@@ -118,6 +119,24 @@ def test_run_search__same_seed_proposes_same_configurations(local_ray: Any,
         assert (tmp_path / "first" / name).exists(), name
     best = yaml.safe_load((tmp_path / "first/best_hyperparams.yml").read_text())[VANCOMYCIN]
     assert best["n_steps"] in (7, 14) and isinstance(best["n_steps"], int)
+
+
+def test_run_search__a_failed_trial_is_a_clear_error_after_writing_the_others(
+        local_ray: Any, tmp_path: Path) -> None:
+    """Failed trials raise a ValueError naming the first error; the others are written."""
+    from agents.tuning import TuneConfig, propose_trial, run_search
+
+    def fail_on_large_steps(values: dict, config: Any) -> dict:
+        """A dry run refusing n_steps 14 (defined here: Ray ships it by value)."""
+        if values["n_steps"] == 14:
+            raise ValueError("n_steps 14 is not allowed here")
+        return propose_trial(values, config)
+
+    config = TuneConfig(env_id=VANCOMYCIN, algo="a2c", space=SPACE, num_samples=8,
+                        timesteps=28, out_dir=tmp_path / "out", seed=0)  # 5 of 8 draw 14
+    with pytest.raises(ValueError, match=r"trial\(s\) failed .* n_steps 14 is not allowed"):
+        run_search(config, fail_on_large_steps)
+    assert len(pd.read_csv(tmp_path / "out" / "tune_results.csv")) == 3
 
 
 @pytest.mark.parametrize(("space", "message"), [
