@@ -99,6 +99,22 @@ def _scalar(hint: Any, value: Any, path: str) -> Any:
     raise ValueError(f"{path}: unsupported type {hint!r}")
 
 
+def read_yaml(path: str | os.PathLike) -> Any:
+    """The parsed content of a YAML file; a missing file or bad YAML is a ``ValueError``.
+
+    Examples:
+        >>> read_yaml("scenarios/dose_finding_classic.yaml")["target_dlt_rate"]
+        0.3
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(f"scenario file {str(file)!r} does not exist")
+    try:
+        return yaml.safe_load(file.read_text())
+    except yaml.YAMLError as error:
+        raise ValueError(f"{file}: not valid YAML: {error}") from None
+
+
 def load_scenario(path: str | os.PathLike, env_id: str | None = None) -> Any:
     """Read a scenario YAML file into its environment's frozen scenario dataclass.
 
@@ -112,12 +128,7 @@ def load_scenario(path: str | os.PathLike, env_id: str | None = None) -> Any:
         10.0
     """
     file = Path(path)
-    if not file.is_file():
-        raise ValueError(f"scenario file {str(file)!r} does not exist")
-    try:
-        data = yaml.safe_load(file.read_text())
-    except yaml.YAMLError as error:
-        raise ValueError(f"{file}: not valid YAML: {error}") from None
+    data = read_yaml(file)
     if not isinstance(data, dict) or "env" not in data:
         raise ValueError(f"{file}: a scenario is a mapping with an 'env' key naming the "
                          f"environment, one of {sorted(SCENARIO_TYPES)}")

@@ -21,11 +21,10 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from pkgym.models.chemotherapy import DocetaxelPatientModel, DoseLimitingToxicity
 from pkgym.populations.chemotherapy import DOCETAXEL_PATIENTS
-from pkgym.scenarios import from_mapping
+from pkgym.scenarios import from_mapping, read_yaml
 from pkgym.trials.scenarios import DoseFindingScenario
 
 
@@ -169,7 +168,7 @@ def load_trial_scenario(path: str | Path) -> tuple[DoseFindingScenario, tuple[fl
         The scenario, and the dose of each level (mg/m2) or ``None`` for a fixed-truth table.
 
     Examples:
-        >>> import tempfile, os
+        >>> import tempfile, os, yaml
         >>> with tempfile.TemporaryDirectory() as folder:
         ...     file = os.path.join(folder, "s.yaml")
         ...     text = yaml.safe_dump({"true_dlt_probabilities": [0.1, 0.3],
@@ -179,10 +178,7 @@ def load_trial_scenario(path: str | Path) -> tuple[DoseFindingScenario, tuple[fl
         >>> scenario.true_mtd, doses
         (1, None)
     """
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except yaml.YAMLError as error:
-        raise ValueError(f"{path}: not valid YAML ({error})") from None
+    data = read_yaml(path)
     if isinstance(data, dict) and "mechanistic_truth" in data:
         spec = from_mapping(MechanisticDoseFinding, data, path="dose_finding_scenario")
         return spec.scenario(), spec.mechanistic_truth.dose_levels_mg_per_m2

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from pkgym.models.dose_toxicity import DoseFindingScenario
-from pkgym.scenarios import from_mapping
+from pkgym.scenarios import from_mapping, read_yaml
 
 __all__ = ["DoseFindingScenario", "load_dose_finding_scenario"]
 
@@ -23,7 +21,7 @@ def load_dose_finding_scenario(path: str | Path) -> DoseFindingScenario:
         path: YAML file whose keys are the fields of :class:`DoseFindingScenario`.
 
     Examples:
-        >>> import tempfile, os
+        >>> import tempfile, os, yaml
         >>> with tempfile.TemporaryDirectory() as folder:
         ...     file = os.path.join(folder, "s.yaml")
         ...     text = yaml.safe_dump({"true_dlt_probabilities": [0.1, 0.3],
@@ -32,8 +30,5 @@ def load_dose_finding_scenario(path: str | Path) -> DoseFindingScenario:
         ...     load_dose_finding_scenario(file).true_mtd
         1
     """
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except yaml.YAMLError as error:
-        raise ValueError(f"{path}: not valid YAML ({error})") from None
+    data = read_yaml(path)
     return from_mapping(DoseFindingScenario, data, path="dose_finding_scenario")
