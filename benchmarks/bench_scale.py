@@ -28,8 +28,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import ray
-
 from agents.registry import make_policy
 from pkgym.scale.backend import run_shards
 from pkgym.scale.evaluation import EvaluationShard, run_evaluation_shard
@@ -72,6 +70,8 @@ def evaluation_seconds(backend: str, repeats: int = 3) -> float:
 
 def ray_costs(workers: int) -> dict[str, float]:
     """Start-up, warm-up (first shard per worker), per-task overhead and the cohort's time."""
+    import ray  # the [ray] extra; the rest of `python -m benchmarks` runs without it
+
     costs = {"startup_s": timed(lambda: ray.init(num_cpus=workers, include_dashboard=False,
                                                  log_to_driver=False))}
     with tempfile.TemporaryDirectory() as folder:
@@ -118,6 +118,8 @@ def evaluation_report() -> list[str]:
 
 def sweep_report(timesteps: int = 2048) -> list[str]:
     """A tiny benchmark sweep, local vs Ray with 2 workers; the speed-up of its runs."""
+    import ray
+
     seconds = {"local": sweep_seconds("local", timesteps)}
     startup_s = timed(lambda: ray.init(num_cpus=2, include_dashboard=False,
                                        log_to_driver=False))
@@ -146,6 +148,11 @@ def sweep_seconds(backend: str, timesteps: int) -> float:
 
 def main() -> None:
     """Print the evaluation throughput table, the projection and the sweep speed-up."""
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        print("bench_scale skipped: Ray is not installed (pip install -e '.[ray]')")
+        return
     print("\n".join(["", *evaluation_report(), *sweep_report()]))
 
 
