@@ -79,6 +79,8 @@ REFERENCES: dict[str, EnvReference] = {
                                         ("none", "stepped_care")),
     "pkgym/Addiction-v0": EnvReference("naltrexone_50mg", "oracle", "abstinent_days_fraction",
                                        ("none", "stepped_care")),
+    # BOIN is the design most trials now use; the oracle is the nonparametric optimal benchmark
+    "pkgym/DoseFinding-v0": EnvReference("boin", "oracle", "correct_selection", ("crm",)),
 }
 """Normalisation references per env; envs without an oracle (ChemoImmune-v0) are absent."""
 

@@ -9,15 +9,17 @@ MTD); 3+3, which stops early *with* an MTD, is not one of them. The inverse adap
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
 from pkgym.envs.dose_finding_clinic import DoseFindingEnvScenario
+from pkgym.models.dose_toxicity import closest_levels
 from pkgym.trials.learned import PolicyDesign, env_scenario_for
 from pkgym.trials.scenarios import DoseFindingScenario
 from pkgym.trials.state import DoseFindingDesign, TrialState
 
-DOSE_FINDING_BASELINES = ("boin", "crm")
+DOSE_FINDING_BASELINES = ("boin", "crm", "oracle")
 
 
 class DesignPolicy:
@@ -56,8 +58,40 @@ class DesignPolicy:
         return np.where(full, final, going).astype(np.float64)
 
 
-def dose_finding_baseline(name: str, settings: DoseFindingEnvScenario) -> DesignPolicy:
-    """BOIN or CRM with the defaults of ``pkgym trial`` for the env's levels and target.
+class OptimalBenchmarkPolicy:
+    """The nonparametric optimal benchmark: an upper bound for designs, not a design.
+
+    O'Quigley J, Paoletti X, Maccario J (2002). Non-parametric optimal design in dose finding
+    studies. Biostatistics 3:51-56. It reads every trial patient's latent tolerance (the
+    env's ``dlt_uniforms``: patient i has a DLT at level j iff u_i < p_j), so it knows each
+    patient's outcome at every level; it estimates p_j by the share of the N patients with
+    a DLT at level j and names the level closest to the target. It treats every cohort at
+    that level (the env still escalates one level at a time).
+    """
+
+    reads_hidden_state = True
+
+    def __init__(self, settings: DoseFindingEnvScenario) -> None:
+        """Keep the target the MTD is chosen against."""
+        self.name, self.target = "oracle", settings.target_dlt_rate
+
+    def reset(self, n_envs: int) -> None:
+        """Stateless: each step's info holds the whole trial."""
+
+    def act(self, observation: Mapping[str, np.ndarray],
+            info: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+        """The benchmark's MTD level for every trial (float64 decisions)."""
+        if info is None or "dlt_uniforms" not in info:
+            raise ValueError("the oracle needs the env's info (dlt_uniforms, "
+                             "true_dlt_probabilities)")
+        uniforms = np.asarray(info["dlt_uniforms"], dtype=np.float64)  # (n, N)
+        truth = np.asarray(info["true_dlt_probabilities"], dtype=np.float64)  # (n, K)
+        estimates = (uniforms[:, :, None] < truth[:, None, :]).mean(axis=1)
+        return closest_levels(estimates, self.target).astype(np.float64)
+
+
+def dose_finding_baseline(name: str, settings: DoseFindingEnvScenario) -> Any:
+    """BOIN or CRM with the defaults of ``pkgym trial``, or the optimal benchmark (oracle).
 
     Examples:
         >>> dose_finding_baseline("boin", DoseFindingEnvScenario()).name
@@ -67,6 +101,8 @@ def dose_finding_baseline(name: str, settings: DoseFindingEnvScenario) -> Design
 
     if name not in DOSE_FINDING_BASELINES:
         raise ValueError(f"policy must be one of {DOSE_FINDING_BASELINES}, got {name!r}")
+    if name == "oracle":
+        return OptimalBenchmarkPolicy(settings)
     placeholder = tuple(float(p) for p in np.linspace(0.05, 0.95, settings.n_doses))
     trial = settings.trial(settings.true_dlt_probabilities or placeholder)
     return DesignPolicy(make_design(name, trial), settings, name)

@@ -10,8 +10,8 @@
   (:mod:`agents.depression_baselines`).
 * ``none``, ``naltrexone_50mg``, ``stepped_care``, ``oracle``: the ``pkgym/Addiction-v0``
   baselines (:mod:`agents.addiction_baselines`).
-* ``boin``, ``crm``: the ``pkgym/DoseFinding-v0`` baselines (phase I designs acting as the
-  env's policy, :mod:`agents.dose_finding_baselines`).
+* ``boin``, ``crm``, ``oracle``: the ``pkgym/DoseFinding-v0`` baselines (phase I designs as the
+  env's policy, and the nonparametric optimal benchmark; :mod:`agents.dose_finding_baselines`).
 * ``sb3:PATH.zip``: a Stable-Baselines3 model (:class:`agents.sb3_policy.SB3Policy`); its
   actions become doses through the env.
 * ``vae_mipd:PATH``: precision dosing with a trained patient VAE (``vae.pt`` or its

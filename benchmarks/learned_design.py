@@ -4,7 +4,8 @@
    pseudo-uniform dose-toxicity curves (Clertant & O'Quigley 2017), 5 levels, target 0.3,
    cohorts of 3, 36 patients; a finished seed is reused (resumable).
 2. Random scenarios: every design meets the same held-out curves (EVALUATION seed space) and
-   the same DLT uniforms, through the env; paired differences against BOIN with 95% CIs.
+   the same DLT uniforms, through the env; paired differences against BOIN with 95% CIs. The
+   oracle is the nonparametric optimal benchmark (O'Quigley, Paoletti & Maccario 2002).
    ``ppo_mean`` averages the seeds per trial; the seed with the best final validation return
    (its own VALIDATION trials) is the one a user would deploy.
 3. Fixed scenarios (the MTD at each level in turn): operating characteristics of every
@@ -61,9 +62,9 @@ def random_scenarios(models: list[Path], n_trials: int) -> pd.DataFrame:
     """Per-trial outcomes of every design on one held-out cohort of random curves."""
     core = gym.make(ENV_ID).unwrapped.core
     cohort = env_cohort(core.settings, n_trials, seed=0)
-    policies = [make_policy(name, core) for name in ("boin", "crm")]
+    policies = [make_policy(name, core) for name in ("boin", "crm", "oracle")]
     policies += [make_policy(f"sb3:{path}", core, env_id=ENV_ID) for path in models]
-    for policy, path in zip(policies[2:], models, strict=True):
+    for policy, path in zip(policies[3:], models, strict=True):
         policy.name = f"ppo_{path.parent.name.rsplit('_', 1)[1]}"
     return evaluate(policies, ENV_ID, cohort, seed=0, progress=True)
 
@@ -76,7 +77,7 @@ def paired_table(results: pd.DataFrame) -> pd.DataFrame:
     wide[[(s, "ppo_mean") for s in scores]] = np.stack(
         [wide[s][learned].mean(axis=1) for s in scores], axis=1)
     rows = []
-    for policy in ["boin", "crm", *learned, "ppo_mean"]:
+    for policy in ["boin", "crm", *learned, "ppo_mean", "oracle"]:
         row: dict[str, object] = {"design": policy}
         for score in scores:
             values = wide[(score, policy)].to_numpy(dtype=float)

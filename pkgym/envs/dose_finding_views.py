@@ -33,6 +33,8 @@ def info(records: Any, settings: Any) -> dict[str, np.ndarray]:
         "cohort": r.cohort.copy(),
         "correct_selection": r.finished & (r.selected == r.true_mtd),
         "trial_id": r.trial_id.copy(), "seed_entropy": r.seed_entropy.copy(),
+        # each trial patient's latent tolerance: a DLT at level j iff uniform < p_j (hidden)
+        "dlt_uniforms": r.dlt_uniforms.reshape(r.dlt_uniforms.shape[0], -1).copy(),
     }
 
 
