@@ -168,9 +168,7 @@ class CrmDesign:
     @staticmethod
     def _capped(state: TrialState, levels: np.ndarray) -> np.ndarray:
         """``levels`` lowered to one above the highest level tried (no skipping)."""
-        tried = state.patients > 0
-        highest = np.where(tried.any(axis=1), tried.shape[1] - 1 - tried[:, ::-1].argmax(axis=1), 0)
-        return np.minimum(levels, np.minimum(highest + 1, tried.shape[1] - 1))
+        return np.minimum(levels, np.minimum(state.highest_tried + 1, state.patients.shape[1] - 1))
 
     def stop(self, state: TrialState) -> np.ndarray:
         """Stop for the safety rule or once a level reaches its patient limit."""

@@ -98,9 +98,7 @@ class PolicyDesign:
         The ``final`` recommendation is lowered to the highest level tried.
         """
         levels = np.minimum(self.decisions(state), self.n_doses - 1)
-        tried = state.patients > 0
-        highest = np.where(tried.any(axis=1), tried.shape[1] - 1 - tried[:, ::-1].argmax(axis=1),
-                           0)
+        highest = state.highest_tried
         if final:
             return np.minimum(levels, highest)
         return levels if self.allow_skipping else np.minimum(levels, highest + 1)

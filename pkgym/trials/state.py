@@ -64,6 +64,22 @@ class TrialState:
         )
 
 
+    @property
+    def highest_tried(self) -> np.ndarray:
+        """Highest level with a patient in each trial (n_trials,), 0 before any patient.
+
+        The no-skipping rules of CRM, Thompson sampling and learned designs cap the next
+        level at one above it.
+
+        Examples:
+            >>> TrialState.from_counts([[3, 3, 0], [0, 0, 0]], [[0, 1, 0], [0, 0, 0]],
+            ...                        [1, 0]).highest_tried.tolist()
+            [1, 0]
+        """
+        tried = self.patients > 0
+        return np.where(tried.any(axis=1), tried.shape[1] - 1 - tried[:, ::-1].argmax(axis=1), 0)
+
+
 class DoseFindingDesign(Protocol):
     """What the simulator needs from a design; every method is batched over trials."""
 

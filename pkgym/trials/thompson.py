@@ -65,9 +65,7 @@ class ThompsonSamplingDesign:
             state.uniforms,
         )
         n_doses = state.patients.shape[1]
-        tried = state.patients > 0
-        highest = np.where(tried.any(axis=1), n_doses - 1 - tried[:, ::-1].argmax(axis=1), 0)
-        limit = np.minimum(highest + 1, self._ceiling(state) - 1)  # (n_trials,)
+        limit = np.minimum(state.highest_tried + 1, self._ceiling(state) - 1)  # (n_trials,)
         admissible = np.arange(n_doses)[None, :] <= limit[:, None]
         distances = np.where(admissible, np.abs(draws - self.target), np.inf)
         return np.where(limit >= 0, distances.argmin(axis=1), 0)
