@@ -50,12 +50,18 @@ class DesignPolicy:
         """Levels (``n_doses``: stop) for the batch of trials, as float64 decisions."""
         patients = np.rint(observation["patients"]).astype(np.int64)
         dlts = np.rint(observation["dlts"]).astype(np.int64)
-        state = TrialState.from_counts(patients, dlts, np.argmax(observation["level"], axis=1))
+        levels = np.argmax(observation["level"], axis=1)
         full = patients.sum(axis=1) >= self.max_sample_size
-        selected = self.design.select_mtd(state)
-        going = np.where(self.design.stop(state), self.n_doses, self.design.next_dose(state))
-        final = np.where(selected < 0, self.n_doses, selected)
-        return np.where(full, final, going).astype(np.float64)
+        decisions = np.empty(full.size, dtype=np.float64)
+        if full.any():  # the recommendation, only where the trial is full
+            done = TrialState.from_counts(patients[full], dlts[full], levels[full])
+            selected = self.design.select_mtd(done)
+            decisions[full] = np.where(selected < 0, self.n_doses, selected)
+        if not full.all():  # the next cohort's level, or stop
+            going = TrialState.from_counts(patients[~full], dlts[~full], levels[~full])
+            decisions[~full] = np.where(self.design.stop(going), self.n_doses,
+                                        self.design.next_dose(going))
+        return decisions
 
 
 class OptimalBenchmarkPolicy:
