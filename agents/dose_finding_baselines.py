@@ -109,9 +109,7 @@ def dose_finding_baseline(name: str, settings: DoseFindingEnvScenario) -> Any:
         raise ValueError(f"policy must be one of {DOSE_FINDING_BASELINES}, got {name!r}")
     if name == "oracle":
         return OptimalBenchmarkPolicy(settings)
-    placeholder = tuple(float(p) for p in np.linspace(0.05, 0.95, settings.n_doses))
-    trial = settings.trial(settings.true_dlt_probabilities or placeholder)
-    return DesignPolicy(make_design(name, trial), settings, name)
+    return DesignPolicy(make_design(name, settings.shape_scenario()), settings, name)
 
 
 def learned_design(spec: str, scenario: DoseFindingScenario) -> PolicyDesign:

@@ -121,7 +121,7 @@ class DoseFindingEnvScenario:
                              f"n_doses={self.n_doses} and target_dlt_rate={self.target_dlt_rate}"
                              f", got {self.random_truth.n_doses} and "
                              f"{self.random_truth.target_dlt_rate}")
-        self.trial(self.true_dlt_probabilities or _placeholder(self.n_doses))
+        self.shape_scenario()
 
     def trial(self, probabilities: tuple[float, ...]) -> DoseFindingScenario:
         """The trial simulator's scenario for a truth (validates the truth and size rules)."""
@@ -134,6 +134,13 @@ class DoseFindingEnvScenario:
                       start: int = 0) -> pd.DataFrame:
         """Pinnable trials ``start .. start+n-1`` from ``root`` (:func:`sample_trial_cohort`)."""
         return sample_trial_cohort(self, n, root, start)
+
+    def shape_scenario(self) -> DoseFindingScenario:
+        """The trial scenario of these size rules and target, for what needs no truth.
+
+        Its truth is the fixed curve, or (random truth) an increasing placeholder curve.
+        """
+        return self.trial(self.true_dlt_probabilities or _placeholder(self.n_doses))
 
     @property
     def max_cohorts(self) -> int:

@@ -143,7 +143,7 @@ class DoseFindingCore(DosingCore):
         self.dose_levels_mg = np.arange(1, scenario.n_doses + 1, dtype=np.float64)
         self.observation_space = observation_model.space(scenario)
         n, shape = self.n_patients, (scenario.max_cohorts, scenario.cohort_size)
-        truth = np.tile(np.linspace(0.05, 0.95, scenario.n_doses), (n, 1))
+        truth = np.tile(scenario.shape_scenario().true_dlt_probabilities, (n, 1))
         self.records = new_records(scenario, truth, np.ones((n, *shape)),
                                    np.full(n, -1, np.int64), np.zeros(n, object))
 
