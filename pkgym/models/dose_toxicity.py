@@ -13,6 +13,8 @@ import dataclasses
 
 import numpy as np
 
+CANDIDATES_PER_ROUND = 32
+"""Candidate curves drawn per pending curve and numpy call in :class:`RandomDoseToxicity`."""
 PROBABILITY_BOUNDS = (1e-4, 1.0 - 1e-4)
 """Random curves with a level outside these bounds are rejected and redrawn (see
 :class:`RandomDoseToxicity`): the probabilities stay strictly inside (0, 1) and strictly
@@ -165,23 +167,35 @@ class RandomDoseToxicity:
         bounds = self._bounds(rng, mtds)
         curves = np.empty((n, self.n_doses))
         pending = np.arange(n)
-        low, high = PROBABILITY_BOUNDS
-        for round_ in range(1, self.max_rounds + 1):
+        # step 3 for many candidates at once (a draw is one candidate; the first accepted wins)
+        width = min(CANDIDATES_PER_ROUND, self.rounds_per_bound, self.max_rounds)
+        for draws in range(width, self.max_rounds + width, width):
             if pending.size == 0:
                 return curves
-            uniforms = rng.random((pending.size, self.n_doses))
-            drawn = np.sort(uniforms, axis=1) * bounds[pending, None]
-            ok = ((closest_levels(drawn, self.target_dlt_rate) == mtds[pending])
-                  & np.all((drawn >= low) & (drawn <= high), axis=1)
-                  & np.all(np.diff(drawn, axis=1) > 0, axis=1))
-            curves[pending[ok]] = drawn[ok]
-            pending = pending[~ok]
-            if round_ % self.rounds_per_bound == 0 and pending.size:
+            accepted, first = self._candidates(rng, mtds[pending], bounds[pending], width)
+            curves[pending[accepted]] = first[accepted]
+            pending = pending[~accepted]
+            if draws % self.rounds_per_bound < width and pending.size:
                 bounds[pending] = self._bounds(rng, mtds[pending])
         if pending.size == 0:
             return curves
         raise RuntimeError(f"{pending.size} curve(s) still rejected after {self.max_rounds} "
                            "rounds; raise max_rounds")
+
+    def _candidates(self, rng: np.random.Generator, mtds: np.ndarray, bounds: np.ndarray,
+                    width: int) -> tuple[np.ndarray, np.ndarray]:
+        """Step 3 with ``width`` sorted uniform candidates on [0, B] per pending curve.
+
+        Returns whether a candidate has the drawn MTD (n,), and the first that has (n, n_doses).
+        """
+        n, d = mtds.size, self.n_doses
+        drawn = np.sort(rng.random((n, width, d)), axis=2) * bounds[:, None, None]
+        flat = drawn.reshape(n * width, d)
+        low, high = PROBABILITY_BOUNDS
+        ok = ((closest_levels(flat, self.target_dlt_rate) == np.repeat(mtds, width))
+              & np.all((flat >= low) & (flat <= high), axis=1)
+              & np.all(np.diff(flat, axis=1) > 0, axis=1)).reshape(n, width)
+        return ok.any(axis=1), drawn[np.arange(n), ok.argmax(axis=1)]
 
     def _bounds(self, rng: np.random.Generator, mtds: np.ndarray) -> np.ndarray:
         """Step 2: the upper bound B = phi + (1 - phi) M per curve, M ~ Beta(max(J - j, .5), 1)."""
