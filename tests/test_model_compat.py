@@ -1,0 +1,24 @@
+"""A model zip saved by pkgym before the package reorganisation still loads and acts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+import pkgym  # noqa: F401
+from agents.registry import make_policy
+
+MODEL = Path(__file__).parent / "data" / "ppo_vancomycin_0383c29" / "model.zip"
+
+
+def test_sb3_model_from_0383c29__loads_and_doses() -> None:
+    """PPO saved on main 0383c29 (policy_kwargs pickled as agents.encoders) doses 4 patients."""
+    vec = gym.make_vec("pkgym/Vancomycin-v0", num_envs=4, vectorization_mode="vector_entry_point")
+    observation, info = vec.reset(seed=5)
+    policy = make_policy(f"sb3:{MODEL}", vec.unwrapped.core, env_id="pkgym/Vancomycin-v0")
+    policy.reset(4)
+    doses = policy.act(observation, info)
+    assert doses.shape == (4,)
+    assert np.all(np.isin(doses, vec.unwrapped.core.dose_levels_mg))
