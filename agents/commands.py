@@ -52,7 +52,7 @@ def add_benchmark(commands: argparse._SubParsersAction) -> None:
 
 
 def _benchmark(args: argparse.Namespace) -> int:
-    from agents.benchmark import BenchmarkConfig, run_benchmark
+    from agents.benchmark.runner import BenchmarkConfig, run_benchmark
 
     config = BenchmarkConfig(
         env_ids=tuple(args.envs), algos=tuple(args.algos), seeds=tuple(args.seeds),
@@ -100,7 +100,7 @@ def add_tune(commands: argparse._SubParsersAction) -> None:
 
 
 def _tune(args: argparse.Namespace) -> int:
-    from agents.tuning import TuneConfig, propose_trial, read_space, run_search, run_trial
+    from agents.rl.tuning import TuneConfig, propose_trial, read_space, run_search, run_trial
 
     config = TuneConfig(
         env_id=args.env, algo=args.algo, space=read_space(args.space),
@@ -143,14 +143,14 @@ def add_train(commands: argparse._SubParsersAction) -> None:
     tr.add_argument("--checkpoint-freq", type=int,
                     help="env steps between checkpoints (default 50000; 0 = none)")
     tr.add_argument("--hyperparams", type=Path,
-                    help="hyperparameter YAML (default: agents/hyperparams/ALGO.yml)")
+                    help="hyperparameter YAML (default: agents/rl/hyperparams/ALGO.yml)")
     tr.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
     tr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     tr.set_defaults(func=_train)
 
 
 def _train(args: argparse.Namespace) -> int:
-    from agents.training import TrainConfig, train
+    from agents.rl.training import TrainConfig, train
 
     optional = {"n_envs": args.n_envs, "eval_freq": args.eval_freq,
                 "n_validation_patients": args.n_validation,
@@ -200,8 +200,8 @@ def add_train_vae(commands: argparse._SubParsersAction) -> None:
 
 
 def _train_vae(args: argparse.Namespace) -> int:
-    from agents.vae import load_vae
-    from agents.vae_training import train_vae
+    from agents.vae.model import load_vae
+    from agents.vae.training import train_vae
 
     path = train_vae(args.env, args.n_patients, args.seed, args.out, scenario=args.scenario,
                      epochs=args.epochs, latent_dim=args.latent_dim, beta=args.beta)

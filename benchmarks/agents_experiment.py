@@ -28,10 +28,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 import pkgym  # noqa: E402, F401
-from agents.registry import make_policy  # noqa: E402
-from agents.train_config import TrainConfig  # noqa: E402
-from agents.training import train  # noqa: E402
-from agents.vae_training import train_vae  # noqa: E402
+from agents.policies.registry import make_policy  # noqa: E402
+from agents.rl.train_config import TrainConfig  # noqa: E402
+from agents.rl.training import train  # noqa: E402
+from agents.vae.training import train_vae  # noqa: E402
 from pkgym.envs.base import DosingVectorEnv  # noqa: E402
 from pkgym.evaluation.cohorts import sample_cohort  # noqa: E402
 from pkgym.evaluation.evaluate import evaluate  # noqa: E402

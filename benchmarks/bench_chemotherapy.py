@@ -12,7 +12,7 @@ import time
 import gymnasium as gym
 
 import pkgym  # noqa: F401
-from agents.registry import CHEMOTHERAPY_BASELINES, make_policy
+from agents.policies.registry import CHEMOTHERAPY_BASELINES, make_policy
 from benchmarks.throughput import batched_steps_per_s, single_env_steps_per_s
 from pkgym.evaluation.cohorts import sample_cohort
 from pkgym.evaluation.evaluate import evaluate

@@ -10,7 +10,7 @@ import time
 import gymnasium as gym
 
 import pkgym  # noqa: F401
-from agents.registry import BASELINES, make_policy
+from agents.policies.registry import BASELINES, make_policy
 from pkgym.evaluation.cohorts import sample_cohort
 from pkgym.evaluation.runner import run_policy
 from pkgym.models.vancomycin import Goti2018

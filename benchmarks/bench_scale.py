@@ -28,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agents.registry import make_policy
+from agents.policies.registry import make_policy
 from pkgym.scale.backend import run_shards
 from pkgym.scale.evaluation import EvaluationShard, run_evaluation_shard
 from pkgym.scale.shards import plan_shards
@@ -135,8 +135,8 @@ def sweep_report(timesteps: int = 2048) -> list[str]:
 
 def sweep_seconds(backend: str, timesteps: int) -> float:
     """Seconds of the sweep's four runs (training + evaluation) on ``backend``."""
-    from agents.benchmark import BenchmarkConfig
-    from agents.benchmark_runs import run_tables
+    from agents.benchmark.runner import BenchmarkConfig
+    from agents.benchmark.runs import run_tables
 
     with tempfile.TemporaryDirectory() as folder:
         config = BenchmarkConfig(

@@ -16,8 +16,8 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
 import pkgym  # noqa: F401
-from agents.encoders import ScaledDictExtractor
-from agents.sb3_vec_env import make_sb3_vec_env
+from agents.rl.encoders import ScaledDictExtractor
+from agents.rl.sb3_vec_env import make_sb3_vec_env
 
 CASES = (("pkgym/Vancomycin-v0", (16, 64, 256)), ("pkgym/Warfarin-v0", (16, 64, 256)))
 TIMESTEPS = 65_536

@@ -20,7 +20,7 @@ import gymnasium as gym
 import pandas as pd
 
 import pkgym  # noqa: F401
-from agents.registry import make_policy
+from agents.policies.registry import make_policy
 from pkgym.io import write_table
 from pkgym.trials.endpoints import EndpointPool, simulate_endpoint_pool
 from pkgym.trials.virtual_trial import VirtualTrialDesign, simulate_virtual_trials

@@ -52,7 +52,7 @@ def batched_patient_steps_per_s(n: int = 10_000, episodes: int = 3) -> tuple[flo
 
 def map_decision_ms(patients: int = 20) -> tuple[float, float]:
     """Median and 95th percentile of the MAP policy's time per decision (ms)."""
-    from agents.mipd import MapBayesianPolicy
+    from agents.policies.vancomycin.map import MapBayesianPolicy
 
     vec = gym.make_vec(ENV_ID, num_envs=1, vectorization_mode="vector_entry_point")
     policy, times = MapBayesianPolicy(), []

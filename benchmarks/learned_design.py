@@ -1,6 +1,6 @@
 """A learned phase I design (PPO on ``pkgym/DoseFinding-v0``) against 3+3, BOIN and CRM.
 
-1. Train PPO (``agents/hyperparams/ppo.yml``) for ``--timesteps`` per seed on random
+1. Train PPO (``agents/rl/hyperparams/ppo.yml``) for ``--timesteps`` per seed on random
    pseudo-uniform dose-toxicity curves (Clertant & O'Quigley 2017), 5 levels, target 0.3,
    cohorts of 3, 36 patients; a finished seed is reused (resumable).
 2. Random scenarios: every design meets the same held-out curves (EVALUATION seed space) and
@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 
 import pkgym  # noqa: F401
-from agents.registry import make_policy
-from agents.train_config import TrainConfig
-from agents.training import train
+from agents.policies.registry import make_policy
+from agents.rl.train_config import TrainConfig
+from agents.rl.training import train
 from pkgym.evaluation.cohorts import env_cohort
 from pkgym.evaluation.evaluate import evaluate
 from pkgym.io import write_table

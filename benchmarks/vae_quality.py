@@ -38,8 +38,8 @@ import gymnasium as gym
 import numpy as np
 import pandas as pd
 
-from agents.vae import PatientVAE, load_vae
-from agents.vae_training import train_vae
+from agents.vae.model import PatientVAE, load_vae
+from agents.vae.training import train_vae
 from benchmarks.vae_quality_data import (
     METHODS,
     DecisionPoint,

@@ -12,8 +12,8 @@ the step at which the ``c``-th level has just arrived; ``c = 0`` is the last ste
 first one (the latest forecast without a level, with nearly the same future as ``c = 1``).
 There three forecasts of the whole course are made under the regimen actually given:
 
-* ``vae``: the VAE's latent mean decoded (:class:`agents.vae.PatientVAE`);
-* ``map``: the Bayesian MAP forecast (:func:`agents.map_forecast.map_forecast`);
+* ``vae``: the VAE's latent mean decoded (:class:`agents.vae.model.PatientVAE`);
+* ``map``: the Bayesian MAP forecast (:func:`agents.policies.map_forecast.map_forecast`);
 * ``population``: the same MAP forecast with the levels removed from the observation (the
   population-typical patient given the covariates and labs; equal to ``map`` at ``c = 0``).
 """
@@ -31,10 +31,10 @@ import torch
 from gymnasium.vector import AutoresetMode
 
 import pkgym  # noqa: F401
-from agents.map_forecast import map_forecast, map_log_clearance
-from agents.registry import make_policy
-from agents.vae import LOG_FLOOR, PatientVAE, history_tensors, single_thread
-from agents.vae_training import EXPOSURE_OFFSETS
+from agents.policies.map_forecast import map_forecast, map_log_clearance
+from agents.policies.registry import make_policy
+from agents.vae.model import LOG_FLOOR, PatientVAE, history_tensors, single_thread
+from agents.vae.training import EXPOSURE_OFFSETS
 from pkgym.envs.base import DosingCore, DosingVectorEnv
 from pkgym.wrappers import exposure_grid, observed_history, true_exposure
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 import pkgym  # noqa: F401
-from agents.registry import BASELINES, make_policy
+from agents.policies.registry import BASELINES, make_policy
 from pkgym.evaluation.cohorts import sample_cohort
 from pkgym.evaluation.evaluate import evaluate
 from pkgym.models.vancomycin import Goti2018

@@ -15,7 +15,7 @@ import gymnasium as gym
 import pandas as pd
 
 import pkgym  # noqa: F401
-from agents.registry import make_policy
+from agents.policies.registry import make_policy
 from pkgym.evaluation.cohorts import sample_cohort
 from pkgym.evaluation.evaluate import evaluate
 from pkgym.evaluation.outcomes import outcome_spec

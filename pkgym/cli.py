@@ -13,8 +13,8 @@ from pkgym.commands.trial import add_trial
 
 
 def make_policy(spec: str, core: Any, **kwargs: Any) -> Any:
-    """``agents.registry.make_policy``, loaded lazily: the CLI is pkgym's one door to agents."""
-    from agents.registry import make_policy as factory
+    """``agents.policies.registry.make_policy``, loaded lazily: the CLI is the door to agents."""
+    from agents.policies.registry import make_policy as factory
 
     return factory(spec, core, **kwargs)
 
@@ -25,7 +25,7 @@ def phase_one_design(spec: str, scenario: Any) -> Any:
     Module-level so that the shards of ``pkgym trial --design`` can rebuild it in a Ray worker.
     """
     if ":" in spec:  # a pkgym/DoseFinding-v0 policy (sb3:PATH.zip, module:callable)
-        from agents.dose_finding_baselines import learned_design
+        from agents.policies.dose_finding.baselines import learned_design
 
         return learned_design(spec, scenario)
     from pkgym.trials.report import make_design

@@ -148,7 +148,7 @@ def resolve_scenario(scenario: Any, scenario_type: type[T], env_id: str) -> T:
 
     Examples:
         >>> import pkgym
-        >>> from pkgym.envs.vancomycin_ward import VancomycinScenario
+        >>> from pkgym.envs.vancomycin.clinic import VancomycinScenario
         >>> resolve_scenario("scenarios/vancomycin_renal_impairment.yaml", VancomycinScenario,
         ...                  "pkgym/Vancomycin-v0").population
         'renal_impairment'

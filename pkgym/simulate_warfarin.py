@@ -220,7 +220,7 @@ def warfarin_setting(scenario: str | os.PathLike | None = None) -> WarfarinSetti
     """
     if scenario is None:
         return WarfarinSetting(Hamberg2010(), US_ANTICOAGULATION_CLINIC)
-    from pkgym.envs.warfarin_clinic import resolve_scenario
+    from pkgym.envs.warfarin.clinic import resolve_scenario
 
     resolved = resolve_scenario(scenario, "pkgym/Warfarin-v0")
     return WarfarinSetting(resolved.hamberg, WARFARIN_POPULATIONS[resolved.population],

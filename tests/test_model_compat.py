@@ -8,13 +8,13 @@ import gymnasium as gym
 import numpy as np
 
 import pkgym  # noqa: F401
-from agents.registry import make_policy
+from agents.policies.registry import make_policy
 
 MODEL = Path(__file__).parent / "data" / "ppo_vancomycin_0383c29" / "model.zip"
 
 
 def test_sb3_model_from_0383c29__loads_and_doses() -> None:
-    """PPO saved on main 0383c29 (policy_kwargs pickled as agents.encoders) doses 4 patients."""
+    """PPO saved on main 0383c29 (policy_kwargs pickled as agents.rl.encoders) doses 4 patients."""
     vec = gym.make_vec("pkgym/Vancomycin-v0", num_envs=4, vectorization_mode="vector_entry_point")
     observation, info = vec.reset(seed=5)
     policy = make_policy(f"sb3:{MODEL}", vec.unwrapped.core, env_id="pkgym/Vancomycin-v0")

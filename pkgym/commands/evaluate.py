@@ -13,7 +13,8 @@ def add_evaluate(commands: argparse._SubParsersAction, *,
                  make_policy: Callable[..., Any]) -> None:
     """The ``evaluate`` subcommand: policies on a held-out cohort.
 
-    ``make_policy`` builds a policy from its spec (``agents.registry.make_policy``, handed in
+    ``make_policy`` builds a policy from its spec (``agents.policies.registry.make_policy``, handed
+    in
     by :mod:`pkgym.cli`, so that pkgym never imports agents).
     """
     ev = commands.add_parser(

@@ -94,8 +94,8 @@ def _model(args: argparse.Namespace):  # noqa: ANN202
     if args.model != "vancomycin":
         raise ValueError(f"--scenario applies to drug models (vancomycin, warfarin), not "
                          f"{args.model}")
-    from pkgym.envs.vancomycin import ENV_ID
-    from pkgym.envs.vancomycin_ward import POPULATIONS, resolve_scenario
+    from pkgym.envs.vancomycin.clinic import POPULATIONS, resolve_scenario
+    from pkgym.envs.vancomycin.env import ENV_ID
     from pkgym.models.catalogue import vancomycin_model
 
     scenario = resolve_scenario(args.scenario, ENV_ID)

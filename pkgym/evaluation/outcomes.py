@@ -13,14 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from pkgym.envs.addiction_core import AddictionCore
+from pkgym.envs.addiction.core import AddictionCore
 from pkgym.envs.base import DosingCore
-from pkgym.envs.chemo_immune_core import ChemoImmuneCore
-from pkgym.envs.chemotherapy_core import ChemotherapyCore
-from pkgym.envs.depression_core import DepressionCore
-from pkgym.envs.dose_finding_core import DoseFindingCore
-from pkgym.envs.vancomycin_core import VancomycinCore
-from pkgym.envs.warfarin_core import WarfarinCore
+from pkgym.envs.chemo_immune.core import ChemoImmuneCore
+from pkgym.envs.chemotherapy.core import ChemotherapyCore
+from pkgym.envs.depression.core import DepressionCore
+from pkgym.envs.dose_finding.core import DoseFindingCore
+from pkgym.envs.vancomycin.core import VancomycinCore
+from pkgym.envs.warfarin.core import WarfarinCore
 from pkgym.evaluation.metrics import time_in_range_rosendaal
 
 StepTable = Mapping[str, np.ndarray]

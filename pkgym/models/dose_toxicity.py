@@ -4,7 +4,7 @@ The true MTD follows the convention of the BOIN and CRM papers (Liu & Yuan 2015;
 the dose level whose true DLT probability is closest to the target; ties go to the lower level.
 
 This module sits below both the trial simulator (:mod:`pkgym.trials`) and the dose-finding
-environment (:mod:`pkgym.envs.dose_finding`), which score designs against the same truth.
+environment (:mod:`pkgym.envs.dose_finding.env`), which score designs against the same truth.
 """
 
 from __future__ import annotations

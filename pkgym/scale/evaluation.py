@@ -47,7 +47,7 @@ from pkgym.scale.shards import (
 
 PolicyFactory = Callable[..., Policy]
 """Builds a policy from its spec: ``make_policy(spec, core, env_id=..., scenario=...)``, as
-``agents.registry.make_policy`` does (a module-level function, so that it pickles)."""
+``agents.policies.registry.make_policy`` does (a module-level function, so that it pickles)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -189,7 +189,7 @@ def evaluate_sharded(policy_specs: Sequence[str], env_id: str, seed: int,
         env_id: a registered pkgym env id.
         seed: cohort seed (seed space ``space``) and root seed of the noise streams.
         out_dir: output folder; shards go to ``out_dir/shards``.
-        make_policy: the policy factory (e.g. ``agents.registry.make_policy``).
+        make_policy: the policy factory (e.g. ``agents.policies.registry.make_policy``).
         n_patients: cohort size, sampled by the workers (give this or ``cohort``).
         cohort: a user's cohort (``id`` column), sliced and shipped to the workers.
         scenario: the env's scenario YAML (must be readable by every worker).
@@ -204,7 +204,7 @@ def evaluate_sharded(policy_specs: Sequence[str], env_id: str, seed: int,
 
     Examples:
         >>> import tempfile
-        >>> from agents.registry import make_policy
+        >>> from agents.policies.registry import make_policy
         >>> out = Path(tempfile.mkdtemp())
         >>> table = evaluate_sharded(["label"], "pkgym/Vancomycin-v0", 0, out, n_patients=3,
         ...                          make_policy=make_policy, shard_size=2)

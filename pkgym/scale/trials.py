@@ -143,7 +143,7 @@ def simulate_endpoint_pool_sharded(env_id: str, arms: Sequence[str], endpoint: s
         endpoint: a score of the env's outcome spec, or ``"return"``.
         n_patients: pool size (>= 1).
         seed: cohort seed (EVALUATION space) and root seed of the noise streams.
-        make_policy: the policy factory (e.g. ``agents.registry.make_policy``).
+        make_policy: the policy factory (e.g. ``agents.policies.registry.make_policy``).
         scenario: the env's scenario YAML (must be readable by every worker).
         shard_size: patients per shard (>= 1).
         backend: ``"local"`` or ``"ray"``.

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pkgym.envs.dose_finding_clinic import DoseFindingEnvScenario, TrialCounts
+from pkgym.envs.dose_finding.clinic import DoseFindingEnvScenario, TrialCounts
 from pkgym.evaluation.policy import Policy
 from pkgym.trials.scenarios import DoseFindingScenario
 from pkgym.trials.state import TrialState

@@ -3,7 +3,7 @@
 * Vancomycin: the true plasma concentration (mg/L) every hour, ``t = 1, 2, ...,
   n_steps * interval_h`` (168 h by default); the exact modal solution of the ward's model
   with the clearance each interval started with (as the env's kernel and
-  :func:`pkgym.envs.vancomycin_views.true_profile` use).
+  :func:`pkgym.envs.vancomycin.views.true_profile` use).
 * Warfarin: the true INR each morning of day ``d = 1 .. n_days`` (``t = 24 d`` h), before
   that day's dose; day 0 is the first dose. ``info["inr"]`` after step ``k`` (the dose of
   day ``k``) is the INR of the morning of day ``k + 1``: the grid's ``k``-th entry.
@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from pkgym.envs.base import DosingCore
-from pkgym.envs.vancomycin_core import VancomycinCore
-from pkgym.envs.warfarin_core import WarfarinCore
+from pkgym.envs.vancomycin.core import VancomycinCore
+from pkgym.envs.warfarin.core import WarfarinCore
 from pkgym.sim.interval import infuse_interval
 from pkgym.sim.modal import modal_basis_unchecked
 from pkgym.wrappers.history import HOURS_PER_DAY, SUPPORTED_ENV_IDS

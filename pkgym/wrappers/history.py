@@ -2,7 +2,7 @@
 
 Every supported env's observation already holds the whole observed history with masks;
 :func:`observed_history` rewrites it as the same eight float32 arrays for every drug, so a
-history encoder (the VAE of :mod:`agents.vae`) needs no per-drug code:
+history encoder (the VAE of :mod:`agents.vae.model`) needs no per-drug code:
 
 | key | shape | meaning |
 |---|---|---|
@@ -32,8 +32,8 @@ from gymnasium.vector import AutoresetMode, VectorObservationWrapper, VectorWrap
 from gymnasium.vector.utils import batch_space
 
 from pkgym.envs.base import DosingCore
-from pkgym.envs.vancomycin_core import VancomycinCore
-from pkgym.envs.warfarin_core import WarfarinCore
+from pkgym.envs.vancomycin.core import VancomycinCore
+from pkgym.envs.warfarin.core import WarfarinCore
 
 HISTORY_KEYS = ("context", "level_values", "level_times_h", "level_mask",
                 "dose_amounts_mg", "dose_times_h", "dose_mask", "time_h")
@@ -225,7 +225,7 @@ class VectorObservationHistoryWrapper(VectorObservationWrapper):
     Works in both of pkgym's autoreset modes. Gymnasium's ``VectorObservationWrapper``
     refuses ``SAME_STEP`` because it cannot see ``info["final_obs"]``; this wrapper maps the
     terminal observations there too (one dict per finished env), so the wrapped env can go
-    to SB3 through :mod:`agents.sb3_vec_env`. ``metadata`` (with ``autoreset_mode``) is the
+    to SB3 through :mod:`agents.rl.sb3_vec_env`. ``metadata`` (with ``autoreset_mode``) is the
     wrapped env's.
 
     Examples:

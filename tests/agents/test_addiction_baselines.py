@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 import pkgym  # noqa: F401
-from agents.addiction_baselines import SteppedCarePolicy
-from agents.registry import make_policy
-from pkgym.envs.addiction_clinic import AddictionScenario
+from agents.policies.addiction.baselines import SteppedCarePolicy
+from agents.policies.registry import make_policy
+from pkgym.envs.addiction.clinic import AddictionScenario
 from pkgym.evaluation.cohorts import sample_cohort
 from pkgym.evaluation.runner import run_policy
 

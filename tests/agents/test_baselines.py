@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 
 import pkgym  # noqa: F401  (registers pkgym/Vancomycin-v0)
-from agents.baselines import (
+from agents.policies.vancomycin.baselines import (
     LabelDosingPolicy,
     TroughGuidedPolicy,
     camera2_regimen,
 )
-from agents.mipd import MapBayesianPolicy
-from agents.oracle import OraclePolicy, predict_two_intervals
+from agents.policies.vancomycin.map import MapBayesianPolicy
+from agents.policies.vancomycin.oracle import OraclePolicy, predict_two_intervals
 from pkgym.envs.base import doses_to_actions
-from pkgym.envs.vancomycin_ward import VancomycinScenario
+from pkgym.envs.vancomycin.clinic import VancomycinScenario
 from pkgym.evaluation.policy import Policy
 
 ENV_ID = "pkgym/Vancomycin-v0"

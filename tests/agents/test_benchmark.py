@@ -8,19 +8,19 @@ from typing import Any
 import pandas as pd
 import pytest
 
-import agents.training
-from agents.benchmark import BenchmarkConfig, check_manifest, run_benchmark, run_directory
+import agents.rl.training
+from agents.benchmark.runner import BenchmarkConfig, check_manifest, run_benchmark, run_directory
 
 VANCOMYCIN = "pkgym/Vancomycin-v0"
 OUTPUTS = ("benchmark.json", "runs.csv", "Vancomycin-v0.csv", "Vancomycin-v0.md",
            "leaderboard.csv", "leaderboard.md", "performance_profile.png")
 
 
-REAL_TRAIN = agents.training.train
+REAL_TRAIN = agents.rl.training.train
 
 
 class CountingTrainer:
-    """Wraps the real ``agents.training.train``: counts calls, can interrupt one run."""
+    """Wraps the real ``agents.rl.training.train``: counts calls, can interrupt one run."""
 
     def __init__(self, interrupt_seed: int | None = None) -> None:
         """Interrupt (as Ctrl-C would) when asked to train ``interrupt_seed``."""
@@ -46,9 +46,9 @@ def _config(out: Path, **overrides: Any) -> BenchmarkConfig:
 
 @pytest.fixture
 def trainer(monkeypatch: pytest.MonkeyPatch) -> CountingTrainer:
-    """The counting stand-in, patched into ``agents.training``."""
+    """The counting stand-in, patched into ``agents.rl.training``."""
     fake = CountingTrainer()
-    monkeypatch.setattr(agents.training, "train", fake)
+    monkeypatch.setattr(agents.rl.training, "train", fake)
     return fake
 
 
@@ -83,7 +83,7 @@ def test_run_benchmark__trained_model_without_evaluation_is_evaluated_not_retrai
 def test_run_benchmark__interrupted_run_leaves_no_half_written_files(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Ctrl-C while training seed 1 keeps seed 0's files, writes nothing partial; resume works."""
-    monkeypatch.setattr(agents.training, "train", CountingTrainer(interrupt_seed=1))
+    monkeypatch.setattr(agents.rl.training, "train", CountingTrainer(interrupt_seed=1))
     with pytest.raises(KeyboardInterrupt):
         run_benchmark(_config(tmp_path))
     assert (run_directory(tmp_path, VANCOMYCIN, "ppo", 0) / "evaluation.csv").exists()
@@ -91,7 +91,7 @@ def test_run_benchmark__interrupted_run_leaves_no_half_written_files(
     assert not (tmp_path / "leaderboard.csv").exists()
     assert not list(tmp_path.rglob("*.tmp"))
     resumed = CountingTrainer()
-    monkeypatch.setattr(agents.training, "train", resumed)
+    monkeypatch.setattr(agents.rl.training, "train", resumed)
     run_benchmark(_config(tmp_path))
     assert resumed.calls == [(VANCOMYCIN, "ppo", 1)]
     assert len(pd.read_csv(tmp_path / "Vancomycin-v0.csv")) == 1 + 2 + 2  # mean, seeds, refs

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 from training_helpers import tiny_config
 
-from agents.callbacks import CURVE_COLUMNS, latest_checkpoint
-from agents.training import train
+from agents.rl.callbacks import CURVE_COLUMNS, latest_checkpoint
+from agents.rl.training import train
 
 
 def test_validation_callback__writes_the_curve_and_keeps_the_best_model(tmp_path: Path) -> None:

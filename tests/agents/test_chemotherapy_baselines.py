@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import pkgym  # noqa: F401  (registers pkgym/Chemotherapy-v0)
-from agents.chemotherapy_baselines import (
+from agents.policies.chemotherapy.baselines import (
     PLANNING_SOLVER,
     ChemoOraclePolicy,
     FixedPercentPolicy,
@@ -22,10 +22,10 @@ from agents.chemotherapy_baselines import (
     forecast_nadir,
     highest_safe_percent,
 )
-from agents.chemotherapy_mipd import ChemoMapPolicy
-from agents.registry import CHEMOTHERAPY_BASELINES, make_policy
-from pkgym.envs.chemotherapy_clinic import ChemotherapyScenario
-from pkgym.envs.chemotherapy_records import PLACEHOLDER
+from agents.policies.chemotherapy.map import ChemoMapPolicy
+from agents.policies.registry import CHEMOTHERAPY_BASELINES, make_policy
+from pkgym.envs.chemotherapy.clinic import ChemotherapyScenario
+from pkgym.envs.chemotherapy.records import PLACEHOLDER
 from pkgym.evaluation.cohorts import sample_cohort
 from pkgym.evaluation.evaluate import evaluate
 from pkgym.evaluation.outcomes import CHEMOTHERAPY_OUTCOMES

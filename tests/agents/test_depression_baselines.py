@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 import pkgym  # noqa: F401  (registers pkgym/Depression-v0)
-from agents.depression_baselines import SteppedCarePolicy
-from agents.registry import DEPRESSION_BASELINES, make_policy
+from agents.policies.depression.baselines import SteppedCarePolicy
+from agents.policies.registry import DEPRESSION_BASELINES, make_policy
 from pkgym.evaluation.cohorts import sample_cohort
 from pkgym.evaluation.evaluate import evaluate
 from pkgym.evaluation.policy import Policy

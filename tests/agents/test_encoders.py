@@ -12,10 +12,10 @@ from gymnasium.vector import AutoresetMode
 from stable_baselines3 import DQN, PPO
 
 import pkgym  # noqa: F401  (registers the envs)
-from agents.encoders import VAEFeaturesExtractor, load_vae_weights, vae_policy_kwargs
-from agents.sb3_vec_env import PkgymVecEnv
-from agents.vae import PatientVAE, history_tensors, load_vae
-from agents.vae_training import save_vae, tiny_config
+from agents.rl.encoders import VAEFeaturesExtractor, load_vae_weights, vae_policy_kwargs
+from agents.rl.sb3_vec_env import PkgymVecEnv
+from agents.vae.model import PatientVAE, history_tensors, load_vae
+from agents.vae.training import save_vae, tiny_config
 from pkgym.wrappers import VectorObservationHistoryWrapper, observed_history
 
 VANCOMYCIN = "pkgym/Vancomycin-v0"
@@ -121,7 +121,7 @@ def test_vae_extractor__batch_of_histories_is_finite(tiny_vae_path: Path) -> Non
 @pytest.fixture(autouse=True)
 def _one_torch_thread():  # noqa: ANN202
     """Tiny networks: one torch thread (several stall on busy shared cores)."""
-    from agents.vae import single_thread
+    from agents.vae.model import single_thread
 
     with single_thread():
         yield

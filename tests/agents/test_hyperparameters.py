@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.hyperparameters import (
+from agents.rl.hyperparameters import (
     ALGORITHMS,
     build_policy_kwargs,
     default_hyperparams_file,

@@ -8,9 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agents.benchmark import EnvReference
-from agents.benchmark_tables import algorithm_scores, baseline_scores, env_table, run_summary
-from agents.leaderboard import (
+from agents.benchmark.leaderboard import (
     ProfileBand,
     aggregate_scores,
     as_run_scores,
@@ -19,6 +17,8 @@ from agents.leaderboard import (
     profile_band,
     profile_thresholds,
 )
+from agents.benchmark.runner import EnvReference
+from agents.benchmark.tables import algorithm_scores, baseline_scores, env_table, run_summary
 from pkgym.io import write_atomic
 
 REFERENCES = {"A": EnvReference("label", "oracle", "ttr"),

@@ -11,9 +11,9 @@ import yaml
 from training_helpers import tiny_config
 
 import pkgym  # noqa: F401
-from agents.dose_finding_baselines import learned_design
-from agents.registry import make_policy
-from agents.training import train
+from agents.policies.dose_finding.baselines import learned_design
+from agents.policies.registry import make_policy
+from agents.rl.training import train
 from pkgym.cli import main
 from pkgym.evaluation.cohorts import env_cohort
 from pkgym.evaluation.evaluate import evaluate

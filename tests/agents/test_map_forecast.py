@@ -10,17 +10,17 @@ import pandas as pd
 import pytest
 
 import pkgym  # noqa: F401  (registers the envs)
-from agents.map_forecast import (
+from agents.policies.map_forecast import (
     exposure_grid_h,
     forecast_exposure,
     map_etas,
     map_forecast,
     map_log_clearance,
 )
-from agents.registry import make_policy
-from agents.warfarin_mipd import genotype_log_effects
-from pkgym.envs.vancomycin_views import true_profile
-from pkgym.envs.vancomycin_ward import VancomycinScenario
+from agents.policies.registry import make_policy
+from agents.policies.warfarin.map import genotype_log_effects
+from pkgym.envs.vancomycin.clinic import VancomycinScenario
+from pkgym.envs.vancomycin.views import true_profile
 from pkgym.models.kidney import KidneyInjuryParams
 
 VANCO, WARFARIN, WARFARIN_PGX = "pkgym/Vancomycin-v0", "pkgym/Warfarin-v0", "pkgym/WarfarinPGx-v0"

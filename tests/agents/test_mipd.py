@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import pkgym  # noqa: F401  (registers pkgym/Vancomycin-v0)
-from agents.mipd import (
+from agents.policies.vancomycin.map import (
     DEFAULT_CANDIDATE_DOSES_MG,
     MapBayesianPolicy,
     choose_dose,
@@ -17,7 +17,7 @@ from agents.mipd import (
     next_day_regimens,
     posterior_objective,
 )
-from agents.mipd_predict import (
+from agents.policies.vancomycin.map_predict import (
     PatientHistory,
     predict_auc,
     predict_aucs,

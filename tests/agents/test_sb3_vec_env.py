@@ -9,7 +9,7 @@ import torch
 from stable_baselines3 import PPO
 
 import pkgym  # noqa: F401
-from agents.sb3_vec_env import PatientCycle, make_sb3_vec_env
+from agents.rl.sb3_vec_env import PatientCycle, make_sb3_vec_env
 
 
 def test_pkgym_vec_env__terminal_observation_and_clinical_info_reach_sb3() -> None:

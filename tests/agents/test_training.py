@@ -1,4 +1,4 @@
-"""``agents.training.train``: every algorithm, saving and loading, determinism, resume, guards."""
+"""``agents.rl.training.train``: every algorithm, saving, loading, determinism, resume, guards."""
 
 from __future__ import annotations
 
@@ -14,17 +14,17 @@ import torch
 from stable_baselines3.common.callbacks import BaseCallback
 from training_helpers import ENV_ID, tiny_config
 
-import agents.training as training
+import agents.rl.training as training
 import pkgym  # noqa: F401
-from agents.encoders import VAEFeaturesExtractor
-from agents.hyperparameters import algorithm_class
-from agents.registry import make_policy
-from agents.sb3_policy import SB3Policy
-from agents.train_config import TrainConfig
-from agents.training import train
-from agents.vae import PatientVAE, load_vae
-from agents.vae_training import save_vae
-from agents.vae_training import tiny_config as tiny_vae_config
+from agents.policies.registry import make_policy
+from agents.rl.encoders import VAEFeaturesExtractor
+from agents.rl.hyperparameters import algorithm_class
+from agents.rl.sb3_policy import SB3Policy
+from agents.rl.train_config import TrainConfig
+from agents.rl.training import train
+from agents.vae.model import PatientVAE, load_vae
+from agents.vae.training import save_vae
+from agents.vae.training import tiny_config as tiny_vae_config
 from pkgym.evaluation.cohorts import (
     EVALUATION,
     TRAINING,

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from agents.vae import PatientVAE, history_tensors, load_vae
-from agents.vae_data import simulate_vae_data
-from agents.vae_training import _cohort, _env_core, save_vae, tiny_config, train_vae
+from agents.vae.data import simulate_vae_data
+from agents.vae.model import PatientVAE, history_tensors, load_vae
+from agents.vae.training import _cohort, _env_core, save_vae, tiny_config, train_vae
 from pkgym.wrappers import HISTORY_KEYS
 
 VANCOMYCIN = "pkgym/Vancomycin-v0"

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 import pkgym  # noqa: F401  (registers the envs)
-from agents.registry import make_policy
-from agents.vae import PatientVAE, single_thread
-from agents.vae_mipd import VAEMIPDPolicy, window_weights
-from agents.vae_training import _cohort, tiny_config
+from agents.policies.registry import make_policy
+from agents.vae.mipd import VAEMIPDPolicy, window_weights
+from agents.vae.model import PatientVAE, single_thread
+from agents.vae.training import _cohort, tiny_config
 from pkgym.evaluation.cohorts import LeakageError, check_no_leakage, sample_cohort
 from pkgym.evaluation.runner import run_policy
 

@@ -10,9 +10,13 @@ import pandas as pd
 import pytest
 
 import pkgym  # noqa: F401  (registers the warfarin envs)
-from agents.registry import WARFARIN_BASELINES, make_policy
-from agents.warfarin_mipd import WarfarinMapPolicy, genotype_log_effects, genotype_probabilities
-from agents.warfarin_mpc import (
+from agents.policies.registry import WARFARIN_BASELINES, make_policy
+from agents.policies.warfarin.map import (
+    WarfarinMapPolicy,
+    genotype_log_effects,
+    genotype_probabilities,
+)
+from agents.policies.warfarin.mpc import (
     DEFAULT_DOSES_MG,
     HORIZON_DAYS,
     TARGET_INR,
@@ -20,8 +24,8 @@ from agents.warfarin_mpc import (
     best_constant_dose,
 )
 from pkgym.envs.base import doses_to_actions
-from pkgym.envs.warfarin_clinic import WarfarinScenario
-from pkgym.envs.warfarin_records import PLACEHOLDER
+from pkgym.envs.warfarin.clinic import WarfarinScenario
+from pkgym.envs.warfarin.records import PLACEHOLDER
 from pkgym.evaluation.cohorts import sample_cohort
 from pkgym.evaluation.evaluate import evaluate
 from pkgym.evaluation.policy import Policy

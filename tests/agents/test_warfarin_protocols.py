@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pytest
 
-from agents.warfarin_iwpc import (
+from agents.policies.warfarin.iwpc import (
     EuPactInitiation,
     FixedInitiation,
     IwpcInitiation,
@@ -16,7 +16,7 @@ from agents.warfarin_iwpc import (
     iwpc_modified_weekly_dose_mg,
     iwpc_pharmacogenetic_weekly_dose_mg,
 )
-from agents.warfarin_protocols import (
+from agents.policies.warfarin.protocols import (
     AuroraInitiation,
     AuroraPolicy,
     FixedDosePolicy,

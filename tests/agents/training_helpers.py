@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from agents.train_config import TrainConfig
+from agents.rl.train_config import TrainConfig
 
 ENV_ID = "pkgym/Vancomycin-v0"
 

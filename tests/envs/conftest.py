@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pkgym.envs.chemotherapy_clinic import ChemotherapyScenario
-from pkgym.envs.vancomycin_ward import VancomycinScenario
-from pkgym.envs.warfarin_clinic import EventHazards, WarfarinScenario
+from pkgym.envs.chemotherapy.clinic import ChemotherapyScenario
+from pkgym.envs.vancomycin.clinic import VancomycinScenario
+from pkgym.envs.warfarin.clinic import EventHazards, WarfarinScenario
 from pkgym.models.kidney import KidneyInjuryParams
 from pkgym.models.tumour import Claret2009
 from pkgym.models.vancomycin import Goti2018

@@ -15,7 +15,7 @@ from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import pkgym  # noqa: F401
-from pkgym.envs.addiction_clinic import AddictionScenario
+from pkgym.envs.addiction.clinic import AddictionScenario
 
 ENV_ID = "pkgym/Addiction-v0"
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import pkgym  # noqa: F401
-from pkgym.envs.chemo_immune_clinic import (
+from pkgym.envs.chemo_immune.clinic import (
     ChemoImmuneScenario,
     ChemoSolver,
     TumourReductionReward,

@@ -15,7 +15,7 @@ from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import pkgym  # noqa: F401
-from pkgym.envs.chemotherapy_clinic import ChemotherapyScenario, TumourControlReward
+from pkgym.envs.chemotherapy.clinic import ChemotherapyScenario, TumourControlReward
 from pkgym.models.chemotherapy import DocetaxelPatientModel
 from pkgym.models.chemotherapy_kernel import CIRC0, SolverTolerances
 from pkgym.models.tumour import Claret2009

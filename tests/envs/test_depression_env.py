@@ -15,7 +15,7 @@ from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import pkgym  # noqa: F401
-from pkgym.envs.depression_clinic import DepressionScenario, SymptomReliefReward
+from pkgym.envs.depression.clinic import DepressionScenario, SymptomReliefReward
 from pkgym.models.depression_drug import DepressionPatientModel, SymptomScale, symptom_score
 from pkgym.scenarios import load_scenario
 

@@ -13,7 +13,7 @@ from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import pkgym  # noqa: F401
-from pkgym.envs.dose_finding_clinic import DoseFindingEnvScenario, DoseFindingReward
+from pkgym.envs.dose_finding.clinic import DoseFindingEnvScenario, DoseFindingReward
 from pkgym.models.dose_toxicity import RandomDoseToxicity
 from pkgym.scenarios import load_scenario
 from pkgym.trials import BoinDesign, DoseFindingScenario, TrialState, simulate_trials

@@ -13,7 +13,7 @@ from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import pkgym  # noqa: F401
-from pkgym.envs.vancomycin_ward import VancomycinScenario
+from pkgym.envs.vancomycin.clinic import VancomycinScenario
 from pkgym.models.vancomycin import Goti2018
 from pkgym.sim import regular_schedule, simulate_linear
 

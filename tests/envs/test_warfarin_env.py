@@ -15,7 +15,7 @@ from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import pkgym  # noqa: F401
-from pkgym.envs.warfarin_clinic import (
+from pkgym.envs.warfarin.clinic import (
     EventHazards,
     InrRangeReward,
     MonitoringSchedule,

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import pkgym  # noqa: F401
-from agents.registry import make_policy
+from agents.policies.registry import make_policy
 from pkgym.evaluation.cohorts import (
     EVALUATION,
     TRAINING,
@@ -94,7 +94,7 @@ def test_make_policy__loads_an_sb3_model_and_evaluates_it(tmp_path: Path) -> Non
     import gymnasium as gym
     from stable_baselines3 import PPO
 
-    from agents.sb3_vec_env import make_sb3_vec_env
+    from agents.rl.sb3_vec_env import make_sb3_vec_env
 
     model = PPO("MultiInputPolicy", make_sb3_vec_env(ENV_ID, 2), n_steps=16, batch_size=16,
                 seed=0, device="cpu")
@@ -109,7 +109,7 @@ def test_make_policy__baselines_follow_the_scenario_interval_and_infusion_limits
     """Built for an 8-h, 750 mg/h ward, the baselines use that interval and those limits."""
     import gymnasium as gym
 
-    from pkgym.envs.vancomycin_ward import VancomycinScenario
+    from pkgym.envs.vancomycin.clinic import VancomycinScenario
 
     scenario = VancomycinScenario(interval_h=8.0, n_steps=21, max_infusion_rate_mg_per_h=750.0)
     core = gym.make(ENV_ID, scenario=scenario).unwrapped.core

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pkgym.envs.vancomycin.kernel import advance_ward, measure_level, pack_constants
 from pkgym.models.kidney import (
     KidneyInjuryParams,
     initial_kidney_state,
@@ -18,7 +19,6 @@ from pkgym.models.vancomycin_course import (
     advance_interval,
     start_course,
 )
-from pkgym.models.vancomycin_kernel import advance_ward, measure_level, pack_constants
 from pkgym.populations import ResidualError
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-import agents.benchmark_runs
-from agents.benchmark import BenchmarkConfig, run_benchmark, run_directory
+import agents.benchmark.runs
+from agents.benchmark.runner import BenchmarkConfig, run_benchmark, run_directory
 
 ray = pytest.importorskip("ray")
 
@@ -65,13 +65,13 @@ def test_run_benchmark__ray_rerun_submits_no_finished_run(
     """A rerun on Ray submits only the new seed; finished runs keep their files."""
     _, remote = both_backends
     submitted: list[str] = []
-    real = agents.benchmark_runs.run_shards
+    real = agents.benchmark.runs.run_shards
 
     def recording(function: Any, tasks: Any, **kwargs: Any) -> Any:
         submitted.extend(task.label for task in tasks)
         return real(function, tasks, **kwargs)
 
-    monkeypatch.setattr(agents.benchmark_runs, "run_shards", recording)
+    monkeypatch.setattr(agents.benchmark.runs, "run_shards", recording)
     files = [run_directory(remote, VANCOMYCIN, a, s) / n for a, s in RUNS
              for n in ("model.zip", "evaluation.csv")]
     stamps = [path.stat().st_mtime_ns for path in files]
@@ -95,7 +95,7 @@ SPACE = {"learning_rate": {"loguniform": [1.0e-4, 1.0e-2]}, "n_steps": {"choice"
 
 def _search(out: Path, tmp_path: Path, seed: int, dry_run: bool = False) -> Any:
     """Two tiny A2C trials (28 steps: one update; 8 training and 2 validation patients)."""
-    from agents.tuning import TuneConfig, propose_trial, run_search, run_trial
+    from agents.rl.tuning import TuneConfig, propose_trial, run_search, run_trial
 
     base = tmp_path / "a2c_tiny.yml"
     base.write_text("default:\n  n_envs: 4\n  n_steps: 7\n  policy_kwargs: {net_arch: [32]}\n")
@@ -124,7 +124,7 @@ def test_run_search__same_seed_proposes_same_configurations(local_ray: Any,
 def test_run_search__a_failed_trial_is_a_clear_error_after_writing_the_others(
         local_ray: Any, tmp_path: Path) -> None:
     """Failed trials raise a ValueError naming the first error; the others are written."""
-    from agents.tuning import TuneConfig, propose_trial, run_search
+    from agents.rl.tuning import TuneConfig, propose_trial, run_search
 
     def fail_on_large_steps(values: dict, config: Any) -> dict:
         """A dry run refusing n_steps 14 (defined here: Ray ships it by value)."""
@@ -146,7 +146,7 @@ def test_run_search__a_failed_trial_is_a_clear_error_after_writing_the_others(
 ])
 def test_tune_config__rejects_bad_space(tmp_path: Path, space: Any, message: str) -> None:
     """Unknown distributions, bad bounds and keys the algorithm lacks fail before Ray runs."""
-    from agents.tuning import TuneConfig
+    from agents.rl.tuning import TuneConfig
 
     with pytest.raises(ValueError, match=message):
         TuneConfig(env_id=VANCOMYCIN, algo="a2c", space=space, num_samples=1, timesteps=8,

@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from agents.registry import make_policy
+from agents.policies.registry import make_policy
 from pkgym.cli import main
 from pkgym.evaluation.cohorts import env_cohort
 from pkgym.evaluation.evaluate import evaluate

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from agents.registry import make_policy
+from agents.policies.registry import make_policy
 from pkgym.cli import main
 from pkgym.scale.evaluation import env_core
 from pkgym.scale.trials import simulate_endpoint_pool_sharded, simulate_phase_one_sharded

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import pkgym  # noqa: F401
-from agents.dose_finding_baselines import DesignPolicy, dose_finding_baseline
-from agents.registry import make_policy
+from agents.policies.dose_finding.baselines import DesignPolicy, dose_finding_baseline
+from agents.policies.registry import make_policy
 from pkgym.trials.learned import PolicyDesign, env_scenario_for
 from pkgym.trials.operating_characteristics import simulate_trials
 from pkgym.trials.report import make_design

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import pkgym  # noqa: F401  (registers the envs)
-from agents.registry import make_policy
+from agents.policies.registry import make_policy
 from pkgym.trials.endpoints import (
     BernoulliEndpoints,
     EndpointPool,

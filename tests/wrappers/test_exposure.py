@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import pkgym  # noqa: F401  (registers the envs)
-from pkgym.envs.vancomycin_views import true_profile
+from pkgym.envs.vancomycin.views import true_profile
 from pkgym.wrappers import exposure_grid, true_exposure
 
 

@@ -11,7 +11,7 @@ from gymnasium.utils.env_checker import check_env
 from gymnasium.vector import AutoresetMode
 
 import pkgym  # noqa: F401  (registers the envs)
-from agents.sb3_vec_env import PkgymVecEnv
+from agents.rl.sb3_vec_env import PkgymVecEnv
 from pkgym.wrappers import (
     HISTORY_KEYS,
     ObservationHistoryWrapper,

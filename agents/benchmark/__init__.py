@@ -1,0 +1,1 @@
+"""Multi-env, multi-seed RL benchmarks and leaderboards."""

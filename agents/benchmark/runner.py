@@ -1,0 +1,370 @@
+"""``pkgym benchmark``: train RL algorithms on pkgym envs over seeds and rank them.
+
+For every (env, algorithm, seed) the run trains with :func:`agents.rl.training.train` into
+``OUT/runs/<env>/<algo>/seed<S>/`` and is evaluated on one held-out cohort per env (sampled
+in the EVALUATION seed space, so no trained model has seen its patients) together with the
+env's baselines, all on the same patients and noise streams. A run's score is its mean
+episode return on that cohort, normalised per env so that the env's label-dosing reference
+scores 0 and its oracle 1 (:data:`REFERENCES`). The leaderboard ranks algorithms by the
+interquartile mean of the normalised scores over ``(n_runs=seeds, n_tasks=envs)`` with
+stratified-bootstrap intervals (:mod:`agents.benchmark.leaderboard`). The runs go one after another
+in this process or, with ``backend="ray"``, one Ray task each, with the same results
+(:mod:`agents.benchmark.runs`).
+
+Outputs (all written atomically; a rerun skips every run whose ``model.zip`` and
+``evaluation.csv`` exist, and baselines are evaluated once per env)::
+
+    OUT/benchmark.json              settings every cached result depends on
+    OUT/runs/<env>/<algo>/seed<S>/  model.zip, model.json (training), evaluation.csv
+    OUT/runs/<env>/baselines/<name>.csv
+    OUT/runs.csv                    one row per (env, policy, seed): means with 95% CIs
+    OUT/<env>.csv, OUT/<env>.md     per-env table
+    OUT/leaderboard.csv, .md        IQM of normalised scores per algorithm (+ baselines)
+    OUT/performance_profile.png
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import gymnasium as gym
+import pandas as pd
+import yaml
+from tqdm.auto import tqdm
+
+import pkgym  # noqa: F401  (registers the envs)
+from agents.benchmark.tables import write_outputs, write_text
+from pkgym.envs.base import DosingCore, DosingVectorEnv
+from pkgym.evaluation.cohorts import env_cohort
+from pkgym.evaluation.evaluate import evaluate
+from pkgym.io import write_table
+from pkgym.scale.backend import check_backend
+from pkgym.scenarios import load_scenario
+
+
+@dataclass(frozen=True, slots=True)
+class EnvReference:
+    """How one env is scored: the 0 and 1 of its normalised score and its clinical score.
+
+    Attributes:
+        label: baseline scoring 0 (dosing as the drug label says).
+        oracle: baseline scoring 1 (reads the true patient: an upper bound).
+        clinical_score: the env's main clinical score column (``outcome_spec(core).scores``).
+        context: further baselines evaluated for context by default.
+    """
+
+    label: str
+    oracle: str
+    clinical_score: str
+    context: tuple[str, ...] = ()
+
+
+REFERENCES: dict[str, EnvReference] = {
+    "pkgym/Vancomycin-v0": EnvReference("label", "oracle", "in_target_range_fraction",
+                                        ("trough", "map")),
+    # The warfarin label says start 2-5 mg and adjust to the INR; Aurora is that adjustment
+    # written as a nomogram.
+    "pkgym/Warfarin-v0": EnvReference("aurora", "oracle", "time_in_therapeutic_range",
+                                      ("fixed_5mg", "iwpc_clinical+aurora", "map")),
+    "pkgym/WarfarinPGx-v0": EnvReference("aurora", "oracle", "time_in_therapeutic_range",
+                                         ("fixed_5mg", "iwpc_pgx+aurora", "map")),
+    "pkgym/Chemotherapy-v0": EnvReference("label", "oracle", "final_sld_relative",
+                                          ("fixed_100", "map")),
+    "pkgym/Depression-v0": EnvReference("fixed", "oracle", "remission",
+                                        ("none", "stepped_care")),
+    "pkgym/Addiction-v0": EnvReference("naltrexone_50mg", "oracle", "abstinent_days_fraction",
+                                       ("none", "stepped_care")),
+    # BOIN is the design most trials now use; the oracle is the nonparametric optimal benchmark
+    "pkgym/DoseFinding-v0": EnvReference("boin", "oracle", "correct_selection", ("crm",)),
+}
+"""Normalisation references per env; envs without an oracle (ChemoImmune-v0) are absent."""
+
+def supported_algos() -> tuple[str, ...]:
+    """The algorithm names :func:`agents.rl.training.train` accepts.
+
+    Examples:
+        >>> "ppo" in supported_algos()
+        True
+    """
+    from agents.rl.hyperparameters import ALGORITHMS
+
+    return tuple(ALGORITHMS)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BenchmarkConfig:
+    """What to train, where, and how to evaluate it (``pkgym benchmark`` options).
+
+    Attributes:
+        env_ids: envs to benchmark (keys of :data:`REFERENCES`).
+        algos: RL algorithms (see :func:`supported_algos`).
+        seeds: training seeds; each (env, algo) is trained once per seed.
+        timesteps: training budget of every run (env steps).
+        out_dir: output directory (see the module docstring).
+        n_patients: size of each env's held-out evaluation cohort.
+        eval_seed: seed of the evaluation cohort (EVALUATION seed space) and its noise.
+        scenarios: scenario YAML files; each applies to the env its ``env`` key names.
+        baselines: context baselines for every env; None: each env's default
+            (:attr:`EnvReference.context`). The label and oracle references always run.
+        n_envs: parallel training envs per run; None: the hyperparameter file's.
+        n_training_patients: training cohort size per run; None: the trainer's default.
+        hyperparams_file: hyperparameter YAML passed to the trainer.
+        device: torch device of training (``auto``, ``cpu``, ``cuda``).
+        reps: bootstrap replicates of every interval.
+        progress: show progress bars.
+        backend: where the training runs go: ``local`` (one after another in this process)
+            or ``ray`` (one Ray task per run; see :mod:`agents.benchmark.runs`).
+        ray_address: an existing Ray cluster (``auto``, ``ray://host:10001``); None with
+            ``ray``: a local instance using every CPU.
+    """
+
+    env_ids: tuple[str, ...]
+    algos: tuple[str, ...]
+    seeds: tuple[int, ...]
+    timesteps: int
+    out_dir: Path
+    n_patients: int = 200
+    eval_seed: int = 0
+    scenarios: tuple[Path, ...] = ()
+    baselines: tuple[str, ...] | None = None
+    n_envs: int | None = None
+    n_training_patients: int | None = None
+    hyperparams_file: Path | None = None
+    device: str = "auto"
+    reps: int = 2000
+    progress: bool = True
+    backend: str = "local"
+    ray_address: str | None = None
+
+    def __post_init__(self) -> None:
+        """Check every field before anything is trained; map scenarios to their envs."""
+        _check_names("env_ids", self.env_ids, tuple(REFERENCES),
+                     " (ChemoImmune-v0 has no oracle to normalise against)")
+        _check_names("algos", self.algos, supported_algos())
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
+            raise ValueError(f"seeds must be distinct integers >= 0, got {list(self.seeds)}")
+        for name in ("timesteps", "n_patients", "reps"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.eval_seed < 0:
+            raise ValueError(f"eval_seed must be >= 0, got {self.eval_seed}")
+        for name in ("n_envs", "n_training_patients"):
+            if getattr(self, name) is not None and int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1 (or None), got {getattr(self, name)}")
+        _scenarios_by_env(self.scenarios, self.env_ids)
+        check_backend(self.backend, self.ray_address)
+
+    @property
+    def scenario_by_env(self) -> dict[str, Path]:
+        """Each scenario file keyed by the env it names."""
+        return _scenarios_by_env(self.scenarios, self.env_ids)
+
+    def env_kwargs(self, env_id: str) -> dict[str, Any]:
+        """Keyword arguments of ``gym.make_vec`` for ``env_id`` (its scenario, if any).
+
+        Examples:
+            >>> config = BenchmarkConfig(env_ids=("pkgym/Vancomycin-v0",), algos=("ppo",),
+            ...     seeds=(0,), timesteps=64, out_dir=Path("out"),
+            ...     scenarios=(Path("scenarios/vancomycin_adult.yaml"),))
+            >>> config.env_kwargs("pkgym/Vancomycin-v0")
+            {'scenario': 'scenarios/vancomycin_adult.yaml'}
+        """
+        scenario = self.scenario_by_env.get(env_id)
+        return {} if scenario is None else {"scenario": str(scenario)}
+
+
+def _check_names(field_name: str, names: Sequence[str], allowed: Sequence[str],
+                 note: str = "") -> None:
+    """Non-empty, distinct and all allowed, else a ValueError naming the allowed values."""
+    unknown = [name for name in names if name not in allowed]
+    if not names or unknown or len(set(names)) != len(names):
+        raise ValueError(f"{field_name} must be distinct values from {list(allowed)}{note}; "
+                         f"got {list(names)}")
+
+
+def _scenarios_by_env(paths: Sequence[Path], env_ids: Sequence[str]) -> dict[str, Path]:
+    """Each scenario file keyed by the env its ``env`` key names (one per env, benchmarked)."""
+    out: dict[str, Path] = {}
+    for path in paths:
+        data = yaml.safe_load(Path(path).read_text()) if Path(path).is_file() else None
+        env = data.get("env") if isinstance(data, dict) else None
+        if not isinstance(env, str) or env not in env_ids or env in out:
+            raise ValueError(f"scenarios: {str(path)!r} names env {env!r}; each scenario must "
+                             f"name a distinct env among --envs {list(env_ids)}")
+        load_scenario(path, env)  # a bad field fails now, not after hours of training
+        out[env] = Path(path)
+    return out
+
+
+def env_slug(env_id: str) -> str:
+    """The env's directory and file name.
+
+    Examples:
+        >>> env_slug("pkgym/Vancomycin-v0")
+        'Vancomycin-v0'
+    """
+    return env_id.rsplit("/", 1)[-1]
+
+
+def run_directory(out_dir: Path, env_id: str, algo: str, seed: int) -> Path:
+    """Where one run's model and evaluation live.
+
+    Examples:
+        >>> run_directory(Path("out"), "pkgym/Vancomycin-v0", "ppo", 3).as_posix()
+        'out/runs/Vancomycin-v0/ppo/seed3'
+    """
+    return Path(out_dir) / "runs" / env_slug(env_id) / algo / f"seed{seed}"
+
+
+@dataclass(frozen=True, slots=True)
+class EnvSetup:
+    """One env's evaluation setting: its core, held-out cohort and baselines."""
+
+    env_id: str
+    env_kwargs: dict[str, Any]
+    reference: EnvReference
+    core: DosingCore
+    cohort: pd.DataFrame  # (n_patients, covariates + random effects)
+    baselines: tuple[str, ...]
+
+
+def env_setup(config: BenchmarkConfig, env_id: str) -> EnvSetup:
+    """The env's core and its held-out cohort (EVALUATION seed space, ``eval_seed``)."""
+    kwargs = config.env_kwargs(env_id)
+    vec = gym.make_vec(env_id, num_envs=1, vectorization_mode="vector_entry_point", **kwargs)
+    core = cast(DosingVectorEnv, vec.unwrapped).core
+    vec.close()
+    settings = cast(Any, core).settings
+    cohort = env_cohort(settings, config.n_patients, config.eval_seed)
+    reference = REFERENCES[env_id]
+    context = reference.context if config.baselines is None else config.baselines
+    names = (reference.label, reference.oracle,
+             *(n for n in context if n not in (reference.label, reference.oracle)))
+    return EnvSetup(env_id, kwargs, reference, core, cohort, tuple(dict.fromkeys(names)))
+
+
+def _baseline_results(config: BenchmarkConfig, setup: EnvSetup) -> pd.DataFrame:
+    """Every baseline's per-patient results on the cohort, cached in ``runs/<env>/baselines``."""
+    from agents.policies.registry import make_policy
+
+    tables = []
+    folder = Path(config.out_dir) / "runs" / env_slug(setup.env_id) / "baselines"
+    for name in setup.baselines:
+        path = folder / f"{name}.csv"
+        if not path.exists():
+            policy = make_policy(name, setup.core)
+            table = evaluate([policy], setup.env_id, setup.cohort, config.eval_seed,
+                             env_kwargs=setup.env_kwargs)
+            write_table(table.assign(policy=name, kind="baseline", seed=-1), path)
+        tables.append(_slim(pd.read_csv(path), setup))
+    return pd.concat(tables, ignore_index=True)
+
+
+def train_config(config: BenchmarkConfig, env_id: str, algo: str, seed: int) -> Any:
+    """The :class:`agents.rl.training.TrainConfig` of one run (validated by its constructor).
+
+    The run is judged only by the benchmark's held-out evaluation of its final model, so it
+    skips validation during training (``eval_freq=0``); an interrupted run continues from its
+    latest checkpoint.
+
+    Examples:
+        >>> config = BenchmarkConfig(env_ids=("pkgym/Vancomycin-v0",), algos=("ppo",),
+        ...                          seeds=(3,), timesteps=256, out_dir=Path("out"), n_envs=4)
+        >>> run = train_config(config, "pkgym/Vancomycin-v0", "ppo", 3)
+        >>> run.out_dir.as_posix(), run.seed, run.n_envs, run.eval_freq, run.resume
+        ('out/runs/Vancomycin-v0/ppo/seed3', 3, 4, 0, False)
+    """
+    from agents.rl.callbacks import latest_checkpoint
+    from agents.rl.training import TrainConfig
+
+    out = run_directory(config.out_dir, env_id, algo, seed)
+    options = {"n_envs": config.n_envs, "hyperparams_file": config.hyperparams_file,
+               "n_training_patients": config.n_training_patients}
+    return TrainConfig(
+        env_id=env_id, algo=algo, timesteps=config.timesteps, seed=seed, out_dir=out,
+        scenario=config.scenario_by_env.get(env_id), eval_freq=0, device=config.device,
+        resume=latest_checkpoint(out / "checkpoints") is not None,
+        **{k: v for k, v in options.items() if v is not None})
+
+
+def _check_training(config: BenchmarkConfig) -> None:
+    """Build every run's training settings and hyperparameters now, before anything runs."""
+    from agents.rl.hyperparameters import load_hyperparams
+
+    for env_id in config.env_ids:
+        for algo in config.algos:
+            train_config(config, env_id, algo, config.seeds[0])
+            load_hyperparams(algo, env_id, config.hyperparams_file)
+
+
+MANIFEST_KEYS = ("n_patients", "eval_seed", "timesteps")
+
+
+def check_manifest(config: BenchmarkConfig) -> Path:
+    """Record (or, on a rerun, check) the settings every cached result depends on.
+
+    Cached runs and baselines are only valid for the same cohort size and seed, training
+    budget and scenario files; a rerun that changes them must use another ``out_dir``.
+
+    Examples:
+        >>> import tempfile
+        >>> out = Path(tempfile.mkdtemp())
+        >>> def config(n_patients):
+        ...     return BenchmarkConfig(env_ids=("pkgym/Vancomycin-v0",), algos=("ppo",),
+        ...                            seeds=(0,), timesteps=256, out_dir=out,
+        ...                            n_patients=n_patients)
+        >>> check_manifest(config(50)).name
+        'benchmark.json'
+        >>> check_manifest(config(60))
+        Traceback (most recent call last):
+        ...
+        ValueError: out_dir '...' holds results made with other settings (n_patients); use ...
+    """
+    path = Path(config.out_dir) / "benchmark.json"
+    scenarios = {env: (None if (p := config.scenario_by_env.get(env)) is None
+                       else hashlib.sha256(p.read_bytes()).hexdigest()) for env in config.env_ids}
+    current = {**{k: getattr(config, k) for k in MANIFEST_KEYS}, "scenarios": scenarios}
+    if path.exists():
+        saved = json.loads(path.read_text())
+        changed = [k for k in MANIFEST_KEYS if saved.get(k) != current[k]]
+        changed += [f"scenario of {env}" for env, text in scenarios.items()
+                    if env in saved.get("scenarios", {}) and saved["scenarios"][env] != text]
+        if changed:
+            raise ValueError(f"out_dir {str(config.out_dir)!r} holds results made with other "
+                             f"settings ({', '.join(changed)}); use another --out")
+        current["scenarios"] = {**saved.get("scenarios", {}), **scenarios}
+    return write_text(path, json.dumps(current, indent=2, sort_keys=True))
+
+
+def run_benchmark(config: BenchmarkConfig) -> list[Path]:
+    """Train, evaluate and rank every (env, algorithm, seed); the paths of the summaries.
+
+    Examples:
+        >>> BenchmarkConfig(env_ids=("pkgym/ChemoImmune-v0",), algos=("ppo",), seeds=(0,),
+        ...                 timesteps=64, out_dir=Path("out"))
+        Traceback (most recent call last):
+        ...
+        ValueError: env_ids must be distinct values from [...] (ChemoImmune-v0 has no oracle ...
+    """
+    from agents.benchmark.runs import run_tables  # imports this module
+
+    _check_training(config)
+    check_manifest(config)
+    setups = {env_id: env_setup(config, env_id) for env_id in config.env_ids}
+    results = {env_id: [_baseline_results(config, setup)] for env_id, setup in
+               tqdm(setups.items(), desc="baselines", unit="env", disable=not config.progress)}
+    for env_id, runs in run_tables(config).items():
+        results[env_id] += [_slim(table, setups[env_id]) for table in runs]
+    tables = {env_id: pd.concat(parts, ignore_index=True) for env_id, parts in results.items()}
+    return write_outputs(tables, config, {e: s.reference for e, s in setups.items()})
+
+
+def _slim(table: pd.DataFrame, setup: EnvSetup) -> pd.DataFrame:
+    """The columns the summaries use: patient, policy, kind, seed, return, clinical score."""
+    columns = ["id", "policy", "kind", "seed", "return", setup.reference.clinical_score]
+    return table[columns]

@@ -1,0 +1,1 @@
+"""Dosing policies by drug: clinical baselines, Bayesian MAP dosing and oracles."""

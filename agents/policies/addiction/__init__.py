@@ -1,0 +1,1 @@
+"""Addiction dosing policies: baselines, and MAP dosing and oracles where the drug has them."""

@@ -1,0 +1,1 @@
+"""Chemo immune dosing policies: baselines, and MAP dosing and oracles where the drug has them."""

@@ -1,0 +1,1 @@
+"""Chemotherapy dosing policies: baselines, and MAP dosing and oracles where the drug has them."""

@@ -1,0 +1,1 @@
+"""Dose finding dosing policies: baselines, and MAP dosing and oracles where the drug has them."""

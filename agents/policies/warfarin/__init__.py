@@ -1,0 +1,1 @@
+"""Warfarin dosing policies: baselines, and MAP dosing and oracles where the drug has them."""

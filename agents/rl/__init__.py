@@ -1,0 +1,1 @@
+"""Reinforcement learning with SB3: training, the VecEnv adapter, callbacks, hyperparameters."""

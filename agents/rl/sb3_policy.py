@@ -1,0 +1,160 @@
+"""A trained Stable-Baselines3 model as a pkgym :class:`~pkgym.evaluation.policy.Policy`.
+
+``pkgym train`` saves ``model.zip`` with ``model.json`` beside it (:mod:`agents.rl.model_metadata`).
+With that description the policy loads the right algorithm (RecurrentPPO included), keeps
+one LSTM state per env, feeds a VAE-encoder model the observed history it was trained on,
+refuses an env or scenario other than the one it was trained on, and exposes the cohorts it
+saw (``training_cohorts``) so that :func:`pkgym.evaluation.evaluate.evaluate` runs the
+leakage guard. A zip without a description is loaded as before (PPO, A2C, DQN, SAC or
+RecurrentPPO, tried in that order).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from agents.rl.model_metadata import file_sha256, read_metadata, training_cohorts
+from pkgym.envs.base import DosingCore
+
+
+class SB3Policy:
+    """A trained SB3 model acting deterministically; its actions become doses through the env.
+
+    Discrete or continuous follows the model's own action space.
+
+    Args:
+        path: the model's ``.zip``.
+        core: the core of the env it will act in (dose levels, action decoding, history).
+        env_id: the evaluated env's id; checked against the model's (when not given, it is
+            inferred from ``core`` where unambiguous).
+        scenario: the evaluated env's scenario file (``None``: the defaults); its SHA-256 is
+            checked against the model's when ``env_id`` is given.
+    """
+
+    reads_hidden_state = False
+
+    def __init__(self, path: str | os.PathLike, core: DosingCore, *, env_id: str | None = None,
+                 scenario: str | os.PathLike | None = None) -> None:
+        """Load the model (by its description when there is one) and check it fits the env."""
+        metadata = read_metadata(path)
+        if metadata is not None:
+            _check_env(metadata, core, env_id, scenario, explicit=env_id is not None)
+        model = _load(path, metadata)
+        self._setup(model, core, metadata, f"sb3:{Path(path).stem}")
+
+    @classmethod
+    def from_model(cls, model: Any, core: DosingCore, metadata: Mapping[str, Any] | None,
+                   name: str = "sb3:current") -> SB3Policy:
+        """The policy of a model in memory (the validation callback's current model)."""
+        policy = cls.__new__(cls)
+        policy._setup(model, core, metadata, name)
+        return policy
+
+    def _setup(self, model: Any, core: DosingCore, metadata: Mapping[str, Any] | None,
+               name: str) -> None:
+        self.model, self.core, self.name = model, core, name
+        self.metadata = dict(metadata or {})
+        self.training_cohorts = (training_cohorts(self.metadata) if metadata is not None
+                                 else tuple(getattr(model, "training_cohorts", ())))
+        self.continuous = isinstance(model.action_space, spaces.Box)
+        self.recurrent = type(model).__name__ == "RecurrentPPO"
+        self.uses_history = self.metadata.get("encoder") == "vae"
+        self._state: Any = None
+        self._starts: np.ndarray | None = None
+
+    def reset(self, n_envs: int) -> None:
+        """Forget the previous patients: clear the LSTM states of ``n_envs`` new episodes."""
+        self._state, self._starts = None, np.ones(n_envs, dtype=bool)
+
+    def act(self, observation: Mapping[str, np.ndarray],
+            info: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+        """Deterministic actions for the batch, as the env's decisions (doses in mg)."""
+        obs = dict(observation)
+        n = len(next(iter(obs.values())))
+        if self.uses_history:
+            from pkgym.wrappers.history import observed_history
+
+            obs = observed_history(self.core, obs)
+        if self.recurrent:
+            if self._starts is None or self._starts.shape != (n,):
+                self.reset(n)
+            actions, self._state = self.model.predict(
+                obs, state=self._state, episode_start=self._starts, deterministic=True)
+            self._starts = np.zeros(n, dtype=bool)
+        else:
+            actions, _ = self.model.predict(obs, deterministic=True)
+        if self.continuous:
+            actions = np.clip(np.asarray(actions, dtype=np.float64).reshape(n), -1.0, 1.0)
+        return np.asarray(self.core.decode_actions(actions, self.continuous, n),
+                          dtype=np.float64)
+
+
+def infer_env_id(core: DosingCore) -> str | None:
+    """The registered pkgym env id a core belongs to (``None`` for a core of another env).
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> infer_env_id(gym.make("pkgym/WarfarinPGx-v0").unwrapped.core)
+        'pkgym/WarfarinPGx-v0'
+    """
+    from pkgym.envs import (
+        ADDICTION_ID,
+        CHEMO_IMMUNE_ID,
+        CHEMOTHERAPY_ID,
+        DEPRESSION_ID,
+        DOSE_FINDING_ID,
+        VANCOMYCIN_ID,
+        WARFARIN_ID,
+        WARFARIN_PGX_ID,
+    )
+    from pkgym.envs.addiction.core import AddictionCore
+    from pkgym.envs.chemo_immune.core import ChemoImmuneCore
+    from pkgym.envs.chemotherapy.core import ChemotherapyCore
+    from pkgym.envs.depression.core import DepressionCore
+    from pkgym.envs.dose_finding.core import DoseFindingCore
+    from pkgym.envs.vancomycin.core import VancomycinCore
+    from pkgym.envs.warfarin.core import WarfarinCore
+
+    if isinstance(core, WarfarinCore):
+        return WARFARIN_PGX_ID if core.settings.genotype_guided else WARFARIN_ID
+    table = ((VancomycinCore, VANCOMYCIN_ID), (ChemoImmuneCore, CHEMO_IMMUNE_ID),
+             (ChemotherapyCore, CHEMOTHERAPY_ID), (DepressionCore, DEPRESSION_ID),
+             (AddictionCore, ADDICTION_ID), (DoseFindingCore, DOSE_FINDING_ID))
+    return next((env_id for kind, env_id in table if isinstance(core, kind)), None)
+
+
+def _check_env(metadata: Mapping[str, Any], core: DosingCore, env_id: str | None,
+               scenario: str | os.PathLike | None, explicit: bool) -> None:
+    """Refuse an env, or (given ``env_id``) a scenario, other than the model's."""
+    evaluated = env_id if explicit else infer_env_id(core)
+    if evaluated is not None and evaluated != metadata["env_id"]:
+        raise ValueError(f"the model was trained on {metadata['env_id']}, not {evaluated}: "
+                         "evaluate it on the env it was trained on")
+    if explicit and file_sha256(scenario) != metadata.get("scenario_sha256"):
+        trained = metadata.get("scenario") or "the default scenario"
+        given = scenario or "the default scenario"
+        raise ValueError(f"the model was trained under {trained} (sha256 "
+                         f"{metadata.get('scenario_sha256')}), not {given}: evaluate it under "
+                         "the scenario it was trained on")
+
+
+def _load(path: str | os.PathLike, metadata: Mapping[str, Any] | None) -> Any:
+    """The model, by the algorithm its description names, else by trying each algorithm."""
+    from agents.rl.hyperparameters import ALGORITHMS, algorithm_class
+
+    if not Path(path).is_file():
+        raise ValueError(f"sb3:{path}: no such file")
+    names = [metadata["algo"]] if metadata is not None else list(ALGORITHMS)
+    errors = []
+    for name in names:
+        try:
+            return algorithm_class(name).load(path, device="cpu")
+        except Exception as error:  # noqa: BLE001 - try the next algorithm
+            errors.append(f"{name}: {error}")
+    raise ValueError(f"sb3:{path} is not a loadable SB3 model ({'; '.join(errors)})")

@@ -1,0 +1,1 @@
+"""The patient VAE: model, training data, training and VAE-based dosing."""

@@ -1,0 +1,250 @@
+"""Self-supervised training data for the patient VAE (:mod:`agents.vae.model`), simulated in batch.
+
+Virtual patients of a pinned cohort are dosed by virtual clinicians: most follow a random
+piecewise-constant regimen (a base dose drawn over the clinically plausible part of the
+action range, changed at random steps, now and then a loading dose or a held dose), the
+rest follow the env's label-like protocols (vancomycin: CAMERA2 label, trough-guided;
+warfarin: fixed 5 mg, Aurora, IWPC + Aurora). During each episode the canonical history
+(:func:`pkgym.wrappers.observed_history`) is kept at random decision points, more often
+where a level has just been measured (and at the first dose, where only covariates are
+known); after the episode the full regimen and the true exposure course
+(:func:`pkgym.wrappers.true_exposure`) are kept once per patient. Only the kept cuts are
+stored, so memory is about ``cuts per patient x history size`` (Warfarin's 90-slot
+histories included).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+import gymnasium as gym
+import numpy as np
+import pandas as pd
+from gymnasium.vector import AutoresetMode
+
+from pkgym.envs.base import DosingCore, DosingVectorEnv
+from pkgym.envs.vancomycin.core import VancomycinCore
+from pkgym.wrappers import (
+    HISTORY_KEYS,
+    exposure_grid,
+    history_layout,
+    observed_history,
+    true_exposure,
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Behaviour:
+    """How the virtual clinicians of one env dose (see the module doc).
+
+    Attributes:
+        dose_range_mg: the plausible base doses, drawn log-uniformly.
+        change_probability: chance per step that a random regimen changes its dose.
+        change_log_sd: SD of the log of the change factor (else a fresh base dose).
+        loading_probability: chance that the first dose is 1.5-2x the base dose.
+        hold_probability: chance per step of a held dose (0 mg).
+        label_policies: registry names of the label-like protocols.
+        label_fraction: share of patients dosed by a label-like protocol.
+        cut_probability: chance that a decision point is kept.
+        measured_cut_probability: the same where a level was just measured, and at step 0.
+    """
+
+    dose_range_mg: tuple[float, float]
+    change_probability: float
+    change_log_sd: float = 0.3
+    loading_probability: float = 0.0
+    hold_probability: float = 0.0
+    label_policies: tuple[str, ...] = ()
+    label_fraction: float = 0.25
+    cut_probability: float = 0.2
+    measured_cut_probability: float = 0.8
+
+
+VANCOMYCIN_BEHAVIOUR = Behaviour(dose_range_mg=(250.0, 2500.0), change_probability=0.15,
+                                 loading_probability=0.3, hold_probability=0.03,
+                                 label_policies=("label", "trough"))
+WARFARIN_BEHAVIOUR = Behaviour(dose_range_mg=(1.0, 12.0), change_probability=0.05,
+                               hold_probability=0.02,
+                               label_policies=("fixed_5mg", "aurora", "iwpc_clinical+aurora"),
+                               cut_probability=0.03, measured_cut_probability=0.5)
+
+
+def default_behaviour(core: DosingCore) -> Behaviour:
+    """The virtual clinicians of the env of ``core``.
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> default_behaviour(gym.make("pkgym/Warfarin-v0").unwrapped.core).label_policies[0]
+        'fixed_5mg'
+    """
+    history_layout(core)  # ValueError naming the supported envs for any other
+    return VANCOMYCIN_BEHAVIOUR if isinstance(core, VancomycinCore) else WARFARIN_BEHAVIOUR
+
+
+@dataclass(frozen=True, slots=True)
+class VAEData:
+    """Histories cut at decision points, with each patient's full regimen and true course.
+
+    Attributes:
+        histories: canonical histories at the cuts (:data:`pkgym.wrappers.HISTORY_KEYS`),
+            float32.  # each (n_samples, ...)
+        patient_index: row of ``regimens_mg``/``exposures`` of each cut.  # (n_samples,)
+        cut_step: decision steps taken before the cut.  # (n_samples,)
+        log_clearance: true log clearance (L/h) at the cut, for probing.  # (n_samples,)
+        regimens_mg: dose given at every step of the episode.  # (n_patients, n_steps)
+        exposures: true exposure on the grid.  # (n_patients, n_grid)
+        grid_times_h: the exposure grid (h since the first dose).  # (n_grid,)
+        unit: the exposure's unit (``"mg/L"`` or ``"INR"``).
+    """
+
+    histories: dict[str, np.ndarray]
+    patient_index: np.ndarray
+    cut_step: np.ndarray
+    log_clearance: np.ndarray
+    regimens_mg: np.ndarray
+    exposures: np.ndarray
+    grid_times_h: np.ndarray
+    unit: str
+
+    @property
+    def n_samples(self) -> int:
+        """Number of kept cuts."""
+        return int(self.patient_index.size)
+
+
+class RandomRegimens:
+    """Per-patient random piecewise-constant doses (the random virtual clinicians)."""
+
+    def __init__(self, behaviour: Behaviour, levels_mg: np.ndarray, n: int,
+                 rng: np.random.Generator) -> None:
+        """Draw each of ``n`` patients' base dose."""
+        self.behaviour, self.levels, self.rng = behaviour, np.asarray(levels_mg), rng
+        self.current_mg = self._fresh(n)
+        self.step = 0
+
+    def _fresh(self, n: int) -> np.ndarray:
+        low, high = np.log(self.behaviour.dose_range_mg)
+        return np.exp(self.rng.uniform(low, high, n))
+
+    def next_doses(self) -> np.ndarray:
+        """This step's doses (mg, on the dose levels) of every patient."""
+        b, rng, n = self.behaviour, self.rng, self.current_mg.size
+        if self.step > 0:
+            change = rng.random(n) < b.change_probability
+            factor = np.exp(rng.normal(0.0, b.change_log_sd, n))
+            fresh = rng.random(n) < 0.3
+            proposal = np.where(fresh, self._fresh(n), self.current_mg * factor)
+            self.current_mg = np.where(change, proposal, self.current_mg)
+        doses = self.current_mg.copy()
+        if self.step == 0:
+            doses *= np.where(rng.random(n) < b.loading_probability, rng.uniform(1.5, 2.0, n), 1)
+        doses = np.where(rng.random(n) < b.hold_probability, 0.0, doses)
+        self.step += 1
+        nearest = np.abs(doses[:, None] - self.levels[None]).argmin(axis=1)
+        return self.levels[nearest]
+
+
+def simulate_vae_data(env_id: str, cohort: pd.DataFrame, rng: np.random.Generator, *,
+                      env_kwargs: Mapping[str, Any] | None = None,
+                      behaviour: Behaviour | None = None,
+                      chunk_size: int = 2000) -> VAEData:
+    """Dose ``cohort`` (one episode per row) and keep histories, regimens and true courses.
+
+    Args:
+        env_id: ``pkgym/Vancomycin-v0``, ``pkgym/Warfarin-v0`` or ``pkgym/WarfarinPGx-v0``.
+        cohort: patients to pin (:func:`pkgym.evaluation.cohorts.sample_cohort`).
+        rng: source of the regimens, the cuts and the env's noise seeds.
+        env_kwargs: extra ``make_vec`` arguments (e.g. ``scenario``).
+        behaviour: the virtual clinicians (default: :func:`default_behaviour`).
+        chunk_size: patients simulated at once (bounds memory).
+
+    Examples:
+        >>> import pkgym
+        >>> from pkgym.evaluation.cohorts import TRAINING, sample_cohort
+        >>> from pkgym.models.vancomycin import Goti2018
+        >>> from pkgym.populations.vancomycin import ADULT_INPATIENTS
+        >>> cohort = sample_cohort(ADULT_INPATIENTS, Goti2018().variability, 8, 0, TRAINING)
+        >>> data = simulate_vae_data("pkgym/Vancomycin-v0", cohort, np.random.default_rng(0))
+        >>> data.regimens_mg.shape, data.exposures.shape, data.n_samples > 8
+        ((8, 14), (8, 168), True)
+    """
+    if len(cohort) == 0:
+        raise ValueError("cohort must hold at least one patient")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    parts = [_simulate_chunk(env_id, cohort.iloc[start:start + chunk_size], start, rng,
+                             dict(env_kwargs or {}), behaviour)
+             for start in range(0, len(cohort), chunk_size)]
+    first = parts[0]
+    return VAEData(
+        histories={key: np.concatenate([p.histories[key] for p in parts]) for key in HISTORY_KEYS},
+        patient_index=np.concatenate([p.patient_index for p in parts]),
+        cut_step=np.concatenate([p.cut_step for p in parts]),
+        log_clearance=np.concatenate([p.log_clearance for p in parts]),
+        regimens_mg=np.concatenate([p.regimens_mg for p in parts]),
+        exposures=np.concatenate([p.exposures for p in parts]),
+        grid_times_h=first.grid_times_h, unit=first.unit)
+
+
+def _simulate_chunk(env_id: str, cohort: pd.DataFrame, offset: int, rng: np.random.Generator,
+                    env_kwargs: dict[str, Any], behaviour: Behaviour | None) -> VAEData:
+    """One batched episode of the patients of ``cohort`` (rows ``offset ..`` of the data)."""
+    n = len(cohort)
+    vec = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point",
+                       autoreset_mode=AutoresetMode.NEXT_STEP, **env_kwargs)
+    shell = cast(DosingVectorEnv, vec.unwrapped)
+    core = shell.core
+    behaviour = default_behaviour(core) if behaviour is None else behaviour
+    obs, info = vec.reset(seed=int(rng.integers(2**31)),
+                          options={"patients": cohort.reset_index(drop=True)})
+    clinicians = VirtualClinicians(behaviour, core, n, rng)
+    kept: list[tuple[dict[str, np.ndarray], np.ndarray, int, np.ndarray]] = []
+    measured = np.zeros(n)
+    for k in range(history_layout(core).n_doses):
+        history = observed_history(core, obs)
+        now = history["level_mask"].sum(axis=1)
+        fresh = (now > measured) | (k == 0)
+        measured = now
+        chance = np.where(fresh, behaviour.measured_cut_probability, behaviour.cut_probability)
+        rows = np.flatnonzero(rng.random(n) < chance)
+        kept.append(({key: value[rows] for key, value in history.items()}, rows, k,
+                     np.log(np.asarray(info["clearance_l_per_h"], dtype=np.float64)[rows])))
+        doses = clinicians.doses(obs, info)
+        obs, _, _, _, info = vec.step(core.encode_decisions(doses, shell.continuous))
+    times, unit = exposure_grid(core)
+    data = VAEData(
+        histories={key: np.concatenate([h[key] for h, *_ in kept]) for key in HISTORY_KEYS},
+        patient_index=np.concatenate([rows for _, rows, _, _ in kept]) + offset,
+        cut_step=np.concatenate([np.full(rows.size, k) for _, rows, k, _ in kept]),
+        log_clearance=np.concatenate([cl for *_, cl in kept]),
+        regimens_mg=observed_history(core, obs)["dose_amounts_mg"],
+        exposures=true_exposure(core).astype(np.float32), grid_times_h=times, unit=unit)
+    vec.close()
+    return data
+
+
+class VirtualClinicians:
+    """Each patient's clinician: a random regimen, or one of the label-like protocols."""
+
+    def __init__(self, behaviour: Behaviour, core: DosingCore, n: int,
+                 rng: np.random.Generator) -> None:
+        """Assign each of ``n`` patients a clinician (``behaviour.label_fraction`` protocols)."""
+        from agents.policies.registry import make_policy
+
+        self.labels = [make_policy(name, core) for name in behaviour.label_policies]
+        for policy in self.labels:
+            policy.reset(n)
+        self.kind = np.where(rng.random(n) < behaviour.label_fraction,
+                             rng.integers(1, len(self.labels) + 1, n) if self.labels else 0, 0)
+        self.random = RandomRegimens(behaviour, core.dose_levels_mg, n, rng)
+
+    def doses(self, observation: Mapping[str, np.ndarray],
+              info: Mapping[str, np.ndarray]) -> np.ndarray:
+        """This step's dose of every patient, mg."""
+        doses = self.random.next_doses()
+        for j, policy in enumerate(self.labels, start=1):
+            chosen = np.asarray(policy.act(observation, info), np.float64)
+            doses = np.where(self.kind == j, chosen, doses)
+        return doses

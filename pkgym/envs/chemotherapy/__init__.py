@@ -1,0 +1,11 @@
+"""``pkgym/Chemotherapy-v0``: docetaxel every three weeks.
+
+One package per environment, the same rooms in every one: ``env`` (card and shells),
+``core`` (the batched :class:`~pkgym.envs.base.DosingCore`), ``records`` (what the clinic
+holds about each patient), ``clinic`` (scenario, reward, observation model) and ``views``
+(text, figure, NONMEM-style dataset).
+"""
+
+from pkgym.envs.chemotherapy.env import ENV_ID, ChemotherapyEnv, ChemotherapyVectorEnv
+
+__all__ = ["ENV_ID", "ChemotherapyEnv", "ChemotherapyVectorEnv"]

@@ -1,0 +1,180 @@
+"""What the oncology clinic holds for each patient: who they are, doses, counts and scans.
+
+Batched arrays (n patients first) that the core fills in place cycle by cycle. Measured
+values are kept in float32 as reported, so an observation is a copy; the true course stays
+float64.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pkgym.envs.chemotherapy.clinic import COVARIATES, SLD_HIGH_MM, ChemotherapyScenario
+from pkgym.envs.pinning import validate_pinned
+from pkgym.models.chemotherapy import DocetaxelPatientModel
+from pkgym.models.chemotherapy_kernel import CIRC, SLD, initial_states
+from pkgym.populations.chemotherapy import CHEMOTHERAPY_COHORT_SCHEMA
+from pkgym.populations.derived import bsa_mosteller_m2
+
+PATIENT_KEYS = ("is_female", "age_years", "height_cm", "weight_kg", "aag_g_per_l",
+                "hepatic_impairment", "baseline_sld_mm")
+"""Covariates a pinned patient must give (etas ``eta_<name>`` and ``id`` are optional)."""
+PLACEHOLDER = {"is_female": 0.0, "age_years": 60.0, "height_cm": 175.0, "weight_kg": 80.0,
+               "aag_g_per_l": 1.34, "hepatic_impairment": 0.0, "baseline_sld_mm": 70.0}
+
+
+@dataclass(slots=True)
+class ChemoRecords:
+    """Everything that happened to each patient, true and measured (batched, in place).
+
+    Attributes:
+        covariates: the patients' covariates by name, each (n,) (BSA included).
+        etas: random effects (n, 7). params: packed model parameters (n, 14).
+        covariates_f32: what the clinic sees of them (n, 7).
+        states, time_h: true model state (n, 9) and hours since treatment start (n,).
+        cycle: cycles given so far (n,).
+        dose_percent, dose_mg, delayed: per cycle (n, n_cycles).
+        daily_anc: true ANC at the end of each day of each cycle (n, n_cycles, max days).
+        sld_true: true tumour size at baseline and after each cycle (n, n_cycles + 1).
+        anc_measured, anc_mask: lab results, slot c * n_labs + k (float32).
+        sld_measured, sld_mask: scans, baseline first (float32). sld_nadir: smallest scan.
+        progressed: progression seen at a scan (n,).
+        febrile, grade4_days: per cycle (n, n_cycles).
+        reward: the last cycle's reward (n,).
+        anc_normals, sld_normals, fn_uniforms: the episode's pre-drawn noise.
+        patient_id, seed_entropy: cohort id (-1 when drawn) and slot seed entropy (n,).
+    """
+
+    covariates: dict[str, np.ndarray]
+    etas: np.ndarray
+    params: np.ndarray
+    covariates_f32: np.ndarray
+    states: np.ndarray
+    time_h: np.ndarray
+    cycle: np.ndarray
+    dose_percent: np.ndarray
+    dose_mg: np.ndarray
+    delayed: np.ndarray
+    daily_anc: np.ndarray
+    sld_true: np.ndarray
+    anc_measured: np.ndarray
+    anc_mask: np.ndarray
+    sld_measured: np.ndarray
+    sld_mask: np.ndarray
+    sld_nadir: np.ndarray
+    progressed: np.ndarray
+    febrile: np.ndarray
+    grade4_days: np.ndarray
+    reward: np.ndarray
+    anc_normals: np.ndarray
+    sld_normals: np.ndarray
+    fn_uniforms: np.ndarray
+    patient_id: np.ndarray
+    seed_entropy: np.ndarray
+
+
+def pinned_patient(given: Mapping[str, Any], model: DocetaxelPatientModel) -> dict[str, float]:
+    """A pinned patient's covariates (validated against the cohort schema), etas and id.
+
+    Examples:
+        >>> pinned_patient({**PLACEHOLDER, "eta_CL": 0.2}, DocetaxelPatientModel())["eta_CL"]
+        0.2
+    """
+    row = dict(given.items())
+    eta_keys = model.variability.eta_columns
+    unknown = sorted(set(row) - set(PATIENT_KEYS) - set(eta_keys) - {"id", "bsa_m2"})
+    if unknown:
+        raise ValueError(f"unknown patient field(s) {unknown}; allowed: "
+                         f"{PATIENT_KEYS + tuple(eta_keys) + ('id',)}")
+    covariates = validate_pinned(row, CHEMOTHERAPY_COHORT_SCHEMA)
+    out = {key: float(covariates[key]) for key in PATIENT_KEYS}
+    out.update({key: float(row[key]) for key in (*eta_keys, "id") if key in row})
+    return out
+
+
+def _patient_table(settings: Any, draws: Mapping[str, np.ndarray] | None,
+                   pinned: list[dict[str, float] | None] | None,
+                   n: int) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Covariates, etas and ids of n new patients: drawn, pinned over drawn, or placeholders."""
+    variability = settings.model.variability
+    if draws is None:
+        table = {key: np.full(n, value) for key, value in PLACEHOLDER.items()}
+        etas = np.zeros((n, len(variability.names)))
+    else:
+        table = dict(settings.population.from_uniforms(draws["covariates"]))
+        etas = variability.etas_from_normals(draws["eta"])
+    table = {key: np.asarray(table[key], dtype=np.float64).copy() for key in PATIENT_KEYS}
+    ids = np.full(n, -1, dtype=np.int64)
+    for k, row in enumerate(pinned or []):
+        if row is None:
+            continue
+        for key in PATIENT_KEYS:
+            table[key][k] = row[key]
+        ids[k] = int(row.get("id", -1))
+        for j, name in enumerate(variability.eta_columns):
+            etas[k, j] = row.get(name, etas[k, j])
+    table["bsa_m2"] = bsa_mosteller_m2(table["height_cm"], table["weight_kg"])
+    return table, etas, ids
+
+
+def new_records(settings: Any, draws: Mapping[str, np.ndarray] | None,
+                pinned: list[dict[str, float] | None] | None,
+                seed_entropy: np.ndarray) -> ChemoRecords:
+    """Records of fresh episodes before cycle 1: baseline ANC and baseline scan measured.
+
+    ``draws=None`` builds noise-free placeholder patients (before the first reset).
+    """
+    s: ChemotherapyScenario = settings.scenario
+    n = seed_entropy.shape[0]
+    covariates, etas, ids = _patient_table(settings, draws, pinned, n)
+    params = settings.model.parameters(covariates, etas)
+    states = initial_states(params, covariates["baseline_sld_mm"])
+    n_labs, max_days = s.n_cycles * len(s.lab_days), s.max_cycle_days
+    noise = draws or {"anc": np.zeros((n, n_labs)), "sld": np.zeros((n, s.n_scans)),
+                      "fn": np.ones((n, s.n_cycles, max_days))}
+    per_cycle = np.zeros((n, s.n_cycles))
+    records = ChemoRecords(
+        covariates=covariates, etas=etas, params=params,
+        covariates_f32=np.column_stack([covariates[k] for k in COVARIATES]).astype(np.float32),
+        states=states, time_h=np.zeros(n), cycle=np.zeros(n, dtype=np.int64),
+        dose_percent=per_cycle.copy(), dose_mg=per_cycle.copy(), delayed=per_cycle.astype(bool),
+        daily_anc=np.full((n, s.n_cycles, max_days), np.nan),
+        sld_true=np.column_stack([covariates["baseline_sld_mm"], per_cycle]),
+        anc_measured=np.zeros((n, n_labs), np.float32), anc_mask=np.zeros((n, n_labs), np.float32),
+        sld_measured=np.zeros((n, s.n_scans), np.float32),
+        sld_mask=np.zeros((n, s.n_scans), np.float32), sld_nadir=np.zeros(n),
+        progressed=np.zeros(n, dtype=bool), febrile=per_cycle.astype(bool),
+        grade4_days=per_cycle.astype(np.int64), reward=np.zeros(n),
+        anc_normals=noise["anc"], sld_normals=noise["sld"], fn_uniforms=noise["fn"],
+        patient_id=ids, seed_entropy=seed_entropy)
+    rows = np.arange(n)
+    measure_anc(records, s, rows, np.zeros(n, np.int64), states[:, CIRC])
+    sld = measure_sld(records, s, rows, np.zeros(n, np.int64), states[:, SLD])
+    records.sld_nadir[:] = sld
+    return records
+
+
+def measure_anc(records: ChemoRecords, scenario: ChemotherapyScenario, rows: np.ndarray,
+                slots: np.ndarray, true_anc: np.ndarray) -> None:
+    """Record lab results (true ANC with log-normal assay error) in ``slots`` of ``rows``."""
+    noise = records.anc_normals[rows, slots]
+    records.anc_measured[rows, slots] = true_anc * np.exp(scenario.assay_log_sd * noise)
+    records.anc_mask[rows, slots] = 1.0
+
+
+def measure_sld(records: ChemoRecords, scenario: ChemotherapyScenario, rows: np.ndarray,
+                slots: np.ndarray, true_sld: np.ndarray) -> np.ndarray:
+    """Record scans (true SLD with the tumour model's CV, to 1 mm, reported up to 1000 mm).
+
+    Returns the measured SLD.
+    """
+    cv = scenario.tumour.measurement_cv
+    measured = np.clip(np.round(true_sld * (1 + cv * records.sld_normals[rows, slots])), 0,
+                       SLD_HIGH_MM)
+    records.sld_measured[rows, slots] = measured
+    records.sld_mask[rows, slots] = 1.0
+    return measured

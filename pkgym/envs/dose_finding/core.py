@@ -1,0 +1,215 @@
+"""The batched core of ``pkgym/DoseFinding-v0``: N phase I trials, one cohort per step.
+
+A "patient" row of :class:`pkgym.envs.base.DosingCore` is a whole trial here. Randomness
+(STYLE 14): each episode draws its true curve from the slot's ``patient`` stream (skipped
+when the truth is fixed) and all its DLT uniforms, (max_cohorts, cohort_size), from the
+``events`` stream at reset. Cohort c's patient i has a DLT when its uniform is below the
+true probability of the assigned level, exactly as in
+:func:`pkgym.trials.operating_characteristics.simulate_trials`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from pkgym.envs.actions import continuous_actions, discrete_actions
+from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
+from pkgym.envs.dose_finding import views as dose_finding_views
+from pkgym.envs.dose_finding.clinic import CohortOutcome, DoseFindingEnvScenario, pinned_truth
+from pkgym.models.dose_toxicity import closest_levels
+
+
+@dataclass(slots=True)
+class TrialRecords:
+    """Everything that happened in each trial, true and observed (batched, in place).
+
+    Attributes:
+        truth: true DLT probability of each level (n, n_doses). true_mtd: (n,).
+        patients, dlts: patients treated and DLTs per level (n, n_doses), int64.
+        level: last assigned level (n,). highest_tried: highest level treated so far (n,).
+        cohort: cohorts treated so far (n,).
+        requested, assigned: the last step's requested and assigned level (n_doses = stop).
+        selected: recommended MTD, -1 until the end or when stopped (n,). finished: (n,).
+        cohort_levels: level of each cohort, -1 for cohorts not treated (n, max_cohorts).
+        cohort_dlts: DLT of each patient of each cohort (n, max_cohorts, cohort_size), bool.
+        dlt_uniforms: the episode's pre-drawn DLT uniforms (n, max_cohorts, cohort_size).
+        trial_id, seed_entropy: pinned id (-1 when drawn) and slot seed entropy (n,).
+    """
+
+    truth: np.ndarray
+    true_mtd: np.ndarray
+    patients: np.ndarray
+    dlts: np.ndarray
+    level: np.ndarray
+    highest_tried: np.ndarray
+    cohort: np.ndarray
+    requested: np.ndarray
+    assigned: np.ndarray
+    selected: np.ndarray
+    finished: np.ndarray
+    cohort_levels: np.ndarray
+    cohort_dlts: np.ndarray
+    dlt_uniforms: np.ndarray
+    trial_id: np.ndarray
+    seed_entropy: np.ndarray
+
+
+def new_records(scenario: DoseFindingEnvScenario, truth: np.ndarray, uniforms: np.ndarray,
+                trial_ids: np.ndarray, seed_entropy: np.ndarray) -> TrialRecords:
+    """Records of fresh trials after the first cohort, treated at ``start_level``."""
+    n, d, s = truth.shape[0], scenario.n_doses, scenario
+    start = np.full(n, s.start_level, dtype=np.int64)
+    records = TrialRecords(
+        truth=truth, true_mtd=closest_levels(truth, s.target_dlt_rate),
+        patients=np.zeros((n, d), np.int64), dlts=np.zeros((n, d), np.int64),
+        level=start.copy(), highest_tried=start.copy(), cohort=np.zeros(n, np.int64),
+        requested=start.copy(), assigned=start.copy(), selected=np.full(n, -1, np.int64),
+        finished=np.zeros(n, bool), cohort_levels=np.full((n, s.max_cohorts), -1, np.int64),
+        cohort_dlts=np.zeros((n, s.max_cohorts, s.cohort_size), bool), dlt_uniforms=uniforms,
+        trial_id=trial_ids, seed_entropy=seed_entropy)
+    treat_cohort(records, np.arange(n), start)
+    return records
+
+
+def treat_cohort(records: TrialRecords, rows: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Treat the next cohort of ``rows`` at ``levels``; return its DLT counts (n_rows,)."""
+    r, cohort = records, records.cohort[rows]
+    toxic = r.dlt_uniforms[rows, cohort] < r.truth[rows, levels][:, None]
+    count = toxic.sum(axis=1)
+    cohort_size = toxic.shape[1]
+    r.patients[rows, levels] += cohort_size
+    r.dlts[rows, levels] += count
+    r.cohort_levels[rows, cohort], r.cohort_dlts[rows, cohort] = levels, toxic
+    r.level[rows], r.cohort[rows] = levels, cohort + 1
+    r.highest_tried[rows] = np.maximum(r.highest_tried[rows], levels)
+    return count
+
+
+def assign_levels(records: TrialRecords, rows: np.ndarray, requested: np.ndarray,
+                  scenario: DoseFindingEnvScenario) -> np.ndarray:
+    """Assigned levels: the requested ones, lowered to (highest tried + 1) unless skipping.
+
+    A stop request (``n_doses``) keeps the current level. Once a trial is full the level is
+    its recommended MTD, lowered to the highest level tried (never an untested dose).
+    """
+    stop = requested == scenario.n_doses
+    assigned = np.where(stop, records.level[rows], requested)
+    if not scenario.allow_skipping:
+        assigned = np.minimum(assigned, records.highest_tried[rows] + 1)
+    full = records.patients[rows].sum(axis=1) >= scenario.max_sample_size
+    return np.where(full & ~stop, np.minimum(assigned, records.highest_tried[rows]), assigned)
+
+
+def actions_to_levels(actions: Any, n_doses: int, continuous: bool, n: int) -> np.ndarray:
+    """Levels (n,) of a batch of actions (``n_doses``: stop), with a clear error for bad ones.
+
+    A continuous action ``a`` in [-1, 1] gives ``round((a + 1) / 2 * n_doses)``.
+
+    Examples:
+        >>> actions_to_levels(np.array([[-1.0], [1.0]]), 5, True, 2).tolist()
+        [0, 5]
+    """
+    if type(actions) is int and not continuous and n == 1 and 0 <= actions <= n_doses:
+        return np.array([actions], dtype=np.int64)  # the common single-env call
+    if continuous:
+        scaled = continuous_actions(actions, n, f"level = round((a + 1) / 2 * {n_doses}), "
+                                                f"{n_doses} = stop")
+        return np.rint((scaled + 1.0) / 2.0 * n_doses).astype(np.int64)
+    return discrete_actions(actions, n, n_doses + 1,
+                            f"dose levels 0..{n_doses - 1}, {n_doses} = stop")
+
+
+class DoseFindingCore(DosingCore):
+    """N phase I trials advanced one cohort per step (see :class:`DosingCore`).
+
+    Decisions are levels, shape (n,): 0..n_doses-1 the next cohort's level, n_doses stop.
+    ``dose_levels_mg`` holds the 1-based level numbers (the trial has no mg scale).
+    """
+
+    views = dose_finding_views
+
+    def __init__(self, n_trials: int, scenario: DoseFindingEnvScenario, reward_fn: RewardFn,
+                 observation_model: ObservationModel) -> None:
+        """Allocate N placeholder trials; ``reset_patients`` starts real ones."""
+        if n_trials < 1:
+            raise ValueError(f"n_trials must be >= 1, got {n_trials}")
+        self.n_patients, self.settings = int(n_trials), scenario
+        self.reward_fn, self.observation_model = reward_fn, observation_model
+        self.dose_levels_mg = np.arange(1, scenario.n_doses + 1, dtype=np.float64)
+        self.observation_space = observation_model.space(scenario)
+        n, shape = self.n_patients, (scenario.max_cohorts, scenario.cohort_size)
+        truth = np.tile(scenario.shape_scenario().true_dlt_probabilities, (n, 1))
+        self.records = new_records(scenario, truth, np.ones((n, *shape)),
+                                   np.full(n, -1, np.int64), np.zeros(n, object))
+
+    def episode_draws(self, streams: EpisodeStreams) -> dict[str, np.ndarray]:
+        """One episode's true curve (patient stream) and DLT uniforms (events stream)."""
+        s = self.settings
+        if s.true_dlt_probabilities is None:
+            truth = s.random_truth.sample(streams.patient, 1)[0]
+        else:
+            truth = np.asarray(s.true_dlt_probabilities, dtype=np.float64)
+        return {"truth": truth,
+                "uniforms": streams.events.random((s.max_cohorts, s.cohort_size))}
+
+    def pin_patient(self, patient: Mapping[str, Any]) -> dict[str, Any]:
+        """A pinned trial's validated true DLT probabilities and id."""
+        return pinned_truth(patient, self.settings)
+
+    def new_records(self, draws: dict[str, np.ndarray], pinned: list[dict[str, Any] | None],
+                    seed_entropy: np.ndarray) -> Any:
+        """Records of fresh trials for the drawn (or pinned) truths, after the first cohort."""
+        truth = draws["truth"].copy()
+        ids = np.full(truth.shape[0], -1, dtype=np.int64)
+        for k, row in enumerate(pinned):
+            if row is not None:
+                truth[k], ids[k] = row["true_dlt_probabilities"], row["id"]
+        return new_records(self.settings, truth, draws["uniforms"], ids, seed_entropy)
+
+    def action_space(self, continuous: bool) -> spaces.Space:
+        """``Discrete(n_doses + 1)`` (the last: stop), or ``Box(-1, 1, (1,))``."""
+        if continuous:
+            return spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
+        return spaces.Discrete(self.settings.n_doses + 1)
+
+    def decode_actions(self, actions: Any, continuous: bool, n: int) -> np.ndarray:
+        """Levels (n,) of a batch of actions; ``n_doses`` means stop."""
+        return actions_to_levels(actions, self.settings.n_doses, continuous, n)
+
+    def encode_decisions(self, decisions: np.ndarray, continuous: bool) -> np.ndarray:
+        """Actions giving the levels ``decisions`` (0..n_doses, the last: stop)."""
+        levels = np.asarray(decisions, dtype=np.int64)
+        if continuous:
+            return (2.0 * levels / self.settings.n_doses - 1.0).astype(np.float32)[:, None]
+        return levels
+
+    def step(self, rows: np.ndarray, doses_mg: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Stop, recommend (when the trial is full) or treat the next cohort of ``rows``."""
+        r, s = self.records, self.settings
+        if np.any(r.finished[rows]):
+            raise RuntimeError("the episode is over (terminated): call reset()")
+        requested = np.asarray(doses_mg, dtype=np.int64)
+        assigned = assign_levels(r, rows, requested, s)
+        stop = requested == s.n_doses
+        full = r.patients[rows].sum(axis=1) >= s.max_sample_size
+        treat = ~stop & ~full
+        dlts, above = np.zeros(rows.size, np.int64), np.zeros(rows.size, np.int64)
+        if treat.any():
+            dlts[treat] = treat_cohort(r, rows[treat], assigned[treat])
+            above[treat] = np.where(assigned[treat] > r.true_mtd[rows[treat]], s.cohort_size, 0)
+        done = stop | full
+        r.requested[rows], r.assigned[rows] = requested, assigned
+        r.selected[rows] = np.where(full & ~stop, assigned, -1)
+        r.finished[rows] = done
+        correct = done & (r.selected[rows] == r.true_mtd[rows])
+        reward = self.reward_fn(CohortOutcome(above, dlts, correct), assigned)
+        return np.asarray(reward, dtype=np.float64), done, np.zeros(rows.size, dtype=bool)
+
+    def info(self) -> dict[str, np.ndarray]:
+        """Trial metrics and the true (hidden) curve of every trial."""
+        return dose_finding_views.info(self.records, self.settings)

@@ -1,0 +1,177 @@
+"""The vancomycin ward: scenario, reward, observation model and the settings they build.
+
+Configuration flows one way (STYLE 11): a YAML file or keyword arguments give a frozen
+:class:`VancomycinScenario`, which :func:`ward_settings` turns into the core's settings.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+from gymnasium import spaces
+
+from pkgym.envs.base import ObservationModel, RewardFn
+from pkgym.envs.vancomycin.core import StepMetrics, WardRecords, WardSettings
+from pkgym.models.kidney import KidneyInjuryParams
+from pkgym.models.vancomycin import Goti2018
+from pkgym.models.vancomycin_course import CourseConfig, daily_troughs
+from pkgym.populations import Population
+from pkgym.populations.vancomycin import ADULT_INPATIENTS, RENAL_IMPAIRMENT
+from pkgym.scenarios import resolve_scenario as resolve
+
+POPULATIONS = {"adult_inpatients": ADULT_INPATIENTS, "renal_impairment": RENAL_IMPAIRMENT}
+"""Named populations a scenario may use."""
+SAMPLING_PLANS = ("trough_peak_4th", "daily_troughs")
+"""Named sampling plans; a scenario may also list ``[kind, dose number]`` pairs."""
+COVARIATES = ("age_years", "is_female", "weight_kg", "height_cm", "on_dialysis")
+COVARIATE_HIGHS = np.array([120.0, 1.0, 300.0, 250.0, 1.0])
+"""Upper bounds of the observation (values beyond physiology are clipped to them)."""
+CREATININE_HIGH_MG_PER_DL = 40.0
+LEVEL_HIGH_MG_PER_L = 500.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AucTargetReward(RewardFn):
+    """Per-interval reward from the true AUC24/MIC (2020 ASHP/IDSA target 400-600).
+
+    ``reward = in_range_bonus * in_range - penalty_per_100_outside * distance / 100
+    - aki_penalty * aki``, where ``distance`` is how far AUC24/MIC lies outside the range.
+    """
+
+    in_range_bonus: float = 1.0
+    penalty_per_100_outside: float = 1.0
+    aki_penalty: float = 10.0
+
+    def __call__(self, outcome: StepMetrics, doses_mg: np.ndarray) -> np.ndarray:
+        """Reward of each patient for one interval."""
+        return (self.in_range_bonus * outcome.in_target_range
+                - self.penalty_per_100_outside * outcome.distance_to_range / 100.0
+                - self.aki_penalty * outcome.aki)
+
+
+class WardObservation(ObservationModel):
+    """What the ward knows (float32): covariates, labs, doses, measured levels, time."""
+
+    def space(self, settings: WardSettings) -> spaces.Dict:
+        """The observation space of one patient under ``settings``."""
+        config = settings.config
+        def box(size: int, high: float | np.ndarray) -> spaces.Box:
+            return spaces.Box(0.0, np.broadcast_to(np.float32(high), (size,)), dtype=np.float32)
+
+        n_levels, horizon_h = len(config.sampling), config.n_steps * config.interval_h
+        return spaces.Dict({
+            "covariates": box(len(COVARIATES), COVARIATE_HIGHS),
+            "creatinine_mg_per_dl": box(config.n_days, CREATININE_HIGH_MG_PER_DL),
+            "creatinine_clearance_ml_per_min": box(
+                config.n_days, settings.model.creatinine_clearance_cap_ml_per_min),
+            "doses_mg": box(config.n_steps, settings.dose_levels_mg.max()),
+            "level_times_h": box(n_levels, horizon_h),
+            "levels_mg_per_l": box(n_levels, LEVEL_HIGH_MG_PER_L),
+            "level_mask": box(n_levels, 1.0), "time_h": box(1, horizon_h),
+        })
+
+    def __call__(self, records: WardRecords, settings: WardSettings) -> dict[str, np.ndarray]:
+        """Batched observation of all patients."""
+        p, f32 = records.patients, np.float32
+        covariates = np.stack([p.age_years, p.is_female, p.weight_kg, p.height_cm,
+                               p.on_dialysis], axis=1)
+        creatinine = np.minimum(records.creatinine_mg_per_dl, CREATININE_HIGH_MG_PER_DL)
+        return {
+            "covariates": np.minimum(covariates, COVARIATE_HIGHS).astype(f32),
+            "creatinine_mg_per_dl": creatinine.astype(f32),
+            "creatinine_clearance_ml_per_min": records.creatinine_clearance_ml_per_min.astype(f32),
+            "doses_mg": records.doses_mg.astype(f32),
+            "level_times_h": records.level_times_h.astype(f32),
+            "levels_mg_per_l": np.minimum(records.levels_mg_per_l, LEVEL_HIGH_MG_PER_L).astype(f32),
+            "level_mask": records.level_mask.astype(f32),
+            "time_h": (records.course.step[:, None] * settings.config.interval_h).astype(f32),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VancomycinScenario:
+    """Everything that defines a vancomycin ward (YAML fields have the same names).
+
+    Attributes:
+        population: one of ``POPULATIONS``.
+        interval_h: dosing interval (one decision step), h.
+        n_steps: decisions per episode (7 days of q12h by default).
+        max_dose_mg, dose_step_mg: action levels 0, step, ..., max.
+        max_infusion_rate_mg_per_h, min_infusion_h: infusion limits.
+        sampling: one of ``SAMPLING_PLANS`` or a tuple of (kind, dose number) pairs.
+        target_auc24_over_mic: the target range of AUC24/MIC, mg*h/L.
+        mic_mg_per_l: the pathogen's MIC.
+        creatinine_assay_cv: analytical CV of serum creatinine (Mercan et al. 2022).
+        reward: reward weights.
+        kidney: the exposure-AKI hazard and creatinine variability.
+        model: the Goti 2018 parameters.
+    """
+
+    population: str = "adult_inpatients"
+    interval_h: float = 12.0
+    n_steps: int = 14
+    max_dose_mg: float = 3000.0
+    dose_step_mg: float = 250.0
+    max_infusion_rate_mg_per_h: float = 1000.0
+    min_infusion_h: float = 1.0
+    sampling: str | tuple[tuple[str, int], ...] = "trough_peak_4th"
+    target_auc24_over_mic: tuple[float, float] = (400.0, 600.0)
+    mic_mg_per_l: float = 1.0
+    creatinine_assay_cv: float = 0.025
+    reward: AucTargetReward = field(default_factory=AucTargetReward)
+    kidney: KidneyInjuryParams = field(default_factory=KidneyInjuryParams)
+    model: Goti2018 = field(default_factory=Goti2018)
+
+    def __post_init__(self) -> None:
+        """Validate the fields that are not checked by the objects they build."""
+        if self.population not in POPULATIONS:
+            raise ValueError(f"population: {self.population!r} is not one of {sorted(POPULATIONS)}")
+        if isinstance(self.sampling, str) and self.sampling not in SAMPLING_PLANS:
+            raise ValueError(f"sampling: {self.sampling!r} is not one of {SAMPLING_PLANS} or a "
+                             "list of [kind, dose number] pairs")
+        if not 0 < self.dose_step_mg <= self.max_dose_mg:
+            raise ValueError(f"dose_step_mg must be in (0, max_dose_mg={self.max_dose_mg}]")
+        low, high = self.target_auc24_over_mic
+        if not 0 < low < high:
+            raise ValueError(f"target_auc24_over_mic must be 0 < low < high, got {(low, high)}")
+        if self.mic_mg_per_l <= 0 or self.creatinine_assay_cv < 0:
+            raise ValueError("mic_mg_per_l must be > 0 and creatinine_assay_cv >= 0")
+        self.course_config()
+
+    def course_config(self) -> CourseConfig:
+        """The course timing and sampling plan."""
+        plans = {"trough_peak_4th": (("trough", 4), ("peak", 4)),
+                 "daily_troughs": daily_troughs(self.n_steps, self.interval_h)}
+        sampling = plans[self.sampling] if isinstance(self.sampling, str) else self.sampling
+        return CourseConfig(interval_h=self.interval_h, n_steps=self.n_steps,
+                            max_infusion_rate_mg_per_h=self.max_infusion_rate_mg_per_h,
+                            min_infusion_h=self.min_infusion_h, sampling=sampling)
+
+
+def resolve_scenario(scenario: VancomycinScenario | str | os.PathLike | None,
+                     env_id: str) -> VancomycinScenario:
+    """The scenario from an object, a YAML path or ``None`` (see ``scenarios.resolve_scenario``).
+
+    Examples:
+        >>> resolve_scenario(None, "any id").n_steps
+        14
+    """
+    return resolve(scenario, VancomycinScenario, env_id)
+
+
+def ward_settings(scenario: VancomycinScenario,
+                  population: Population | None = None) -> WardSettings:
+    """The core's settings for a scenario (an injected population replaces the named one).
+
+    Examples:
+        >>> ward_settings(VancomycinScenario(dose_step_mg=500.0)).dose_levels_mg.tolist()
+        [0.0, 500.0, 1000.0, 1500.0, 2000.0, 2500.0, 3000.0]
+    """
+    return WardSettings(
+        config=scenario.course_config(), model=scenario.model, kidney=scenario.kidney,
+        population=population or POPULATIONS[scenario.population],
+        assay=scenario.model.residual_error, creatinine_assay_cv=scenario.creatinine_assay_cv,
+        dose_levels_mg=np.arange(0.0, scenario.max_dose_mg + 1e-9, scenario.dose_step_mg),
+        target_auc24_over_mic=scenario.target_auc24_over_mic, mic_mg_per_l=scenario.mic_mg_per_l)

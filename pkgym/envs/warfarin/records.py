@@ -1,0 +1,224 @@
+"""What the warfarin clinic holds for each patient: who they are, what was given and measured.
+
+The records are batched arrays (n patients first) that the core fills in place day by day.
+Observation-side arrays (doses, INR results) are kept in float32 as the clinic reports them,
+so building an observation is a copy; the true course stays float64.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pkgym.envs.pinning import validate_pinned
+from pkgym.envs.warfarin.clinic import clinic_parameters
+from pkgym.envs.warfarin.kernel import measure_due
+from pkgym.models.warfarin import WarfarinParameters
+from pkgym.models.warfarin_kernel import initial_state
+from pkgym.populations.warfarin import (
+    CYP2C9_DIPLOTYPES,
+    RACES,
+    VKORC1_GENOTYPES,
+    WARFARIN_COHORT_SCHEMA,
+    genotype_codes,
+)
+
+PATIENT_KEYS = ("age_years", "is_female", "weight_kg", "height_cm", "race", "cyp2c9",
+                "vkorc1", "amiodarone", "enzyme_inducer")
+"""Covariates a pinned patient must give (etas ``eta_<name>`` and ``id`` are optional)."""
+PLACEHOLDER = {"age_years": 60.0, "is_female": 0.0, "weight_kg": 80.0, "height_cm": 175.0,
+               "race": "white", "cyp2c9": "*1/*1", "vkorc1": "G/A", "amiodarone": 0.0,
+               "enzyme_inducer": 0.0}
+"""The patient every slot holds before its first reset."""
+
+
+@dataclass(slots=True)
+class ClinicPatients:
+    """Fixed characteristics of each patient (all (n,) except ``etas``).
+
+    ``race``, ``cyp2c9`` and ``vkorc1`` are indices into ``RACES``, ``CYP2C9_DIPLOTYPES`` and
+    ``VKORC1_GENOTYPES``.
+    """
+
+    age_years: np.ndarray
+    is_female: np.ndarray
+    weight_kg: np.ndarray
+    height_cm: np.ndarray
+    race: np.ndarray
+    cyp2c9: np.ndarray
+    vkorc1: np.ndarray
+    amiodarone: np.ndarray
+    enzyme_inducer: np.ndarray
+    etas: np.ndarray  # (n, n_etas)
+
+
+@dataclass(slots=True)
+class ClinicRecords:
+    """Everything that happened to each patient, true and measured (batched, in place).
+
+    Attributes:
+        patients, params: who the patients are and their true PK/PD parameters.
+        covariates_f32, genotype_f32: what the clinic sees of them (n, 10) and (n, 9).
+        pk, chains: true drug amounts (n, 3) and transit-chain state (n, 2, 6).
+        day: the current morning (0 = first day).  # (n,)
+        doses_mg, doses_f32: dose given each day (float64 and the observation's float32).
+            # (n, n_days)
+        inr, concentration: true INR and S-warfarin (mg/L) each morning.  # (n, n_days + 1)
+        inr_days, inr_values, inr_mask: the k-th measured INR's day, value, presence
+            (float32).  # (n, n_days)
+        n_tests, last_test_day, next_test_day, in_range_streak: the clinic's schedule
+            state.  # (n,)
+        bleeding, thromboembolism: events during each day.  # (n, n_days)
+        reward: the last step's reward.  # (n,)
+        assay_normals, event_uniforms: the episode's pre-drawn noise.  # (n, n_days[, 2])
+        patient_id: cohort id of a pinned patient, -1 for a drawn one.  # (n,)
+        seed_entropy: root seed entropy of the env slot (Python ints).  # (n,)
+    """
+
+    patients: ClinicPatients
+    covariates_f32: np.ndarray
+    genotype_f32: np.ndarray
+    params: WarfarinParameters
+    pk: np.ndarray
+    chains: np.ndarray
+    day: np.ndarray
+    doses_mg: np.ndarray
+    doses_f32: np.ndarray
+    inr: np.ndarray
+    concentration: np.ndarray
+    inr_days: np.ndarray
+    inr_values: np.ndarray
+    inr_mask: np.ndarray
+    n_tests: np.ndarray
+    last_test_day: np.ndarray
+    next_test_day: np.ndarray
+    in_range_streak: np.ndarray
+    bleeding: np.ndarray
+    thromboembolism: np.ndarray
+    reward: np.ndarray
+    assay_normals: np.ndarray
+    event_uniforms: np.ndarray
+    patient_id: np.ndarray
+    seed_entropy: np.ndarray
+
+
+def pinned_patient(given: Mapping[str, Any], settings: Any) -> dict[str, Any]:
+    """A pinned patient's covariates (validated against the cohort schema), etas and id.
+
+    Examples:
+        >>> from pkgym.envs.warfarin.core import clinic_settings
+        >>> from pkgym.envs.warfarin.clinic import WarfarinScenario
+        >>> settings = clinic_settings(WarfarinScenario(), None, False, False)
+        >>> pinned_patient({**PLACEHOLDER, "eta_CL": 0.1}, settings)["eta_CL"]
+        0.1
+    """
+    row = dict(given.items())
+    eta_keys = settings.model.variability.eta_columns
+    unknown = sorted(set(row) - set(PATIENT_KEYS) - set(eta_keys) - {"id"})
+    if unknown:
+        raise ValueError(f"unknown patient field(s) {unknown}; allowed: "
+                         f"{PATIENT_KEYS + tuple(eta_keys) + ('id',)}")
+    covariates = validate_pinned(row, WARFARIN_COHORT_SCHEMA)
+    out: dict[str, Any] = {key: covariates[key] for key in PATIENT_KEYS}
+    out.update({key: float(row[key]) for key in (*eta_keys, "id") if key in row})
+    return out
+
+
+def _patient_table(settings: Any, draws: Mapping[str, np.ndarray] | None,
+                   pinned: list[dict[str, Any] | None] | None, n: int) -> dict[str, np.ndarray]:
+    """Covariates and etas of n new patients: drawn, pinned over drawn, or placeholders."""
+    variability = settings.model.variability
+    if draws is None:
+        table = {key: np.array([value] * n, dtype=object if isinstance(value, str) else float)
+                 for key, value in PLACEHOLDER.items()}
+        etas = np.zeros((n, len(variability.names)))
+    else:
+        table = dict(settings.population.from_uniforms(draws["covariates"]))
+        etas = variability.etas_from_normals(draws["eta"])
+    table = {key: np.asarray(table[key]).astype(object if key in ("race", "cyp2c9", "vkorc1")
+                                                else np.float64) for key in PATIENT_KEYS}
+    table["id"] = np.full(n, -1, dtype=np.int64)
+    for k, row in enumerate(pinned or []):
+        if row is None:
+            continue
+        for key in (*PATIENT_KEYS, "id"):
+            if key in row:
+                table[key][k] = row[key]
+        for j, name in enumerate(variability.eta_columns):
+            if name in row:
+                etas[k, j] = row[name]
+    table["etas"] = etas
+    return table
+
+
+def new_records(settings: Any, draws: Mapping[str, np.ndarray] | None,
+                pinned: list[dict[str, Any] | None] | None,
+                seed_entropy: np.ndarray) -> ClinicRecords:
+    """Records of fresh episodes at day 0 with the baseline INR measured.
+
+    ``draws=None`` builds noise-free placeholder patients (before the first reset).
+    """
+    n, n_days = seed_entropy.shape[0], settings.scenario.n_days
+    t = _patient_table(settings, draws, pinned, n)
+    patients = ClinicPatients(
+        t["age_years"], t["is_female"], t["weight_kg"], t["height_cm"],
+        genotype_codes(t["race"], RACES, name="race"),
+        genotype_codes(t["cyp2c9"], CYP2C9_DIPLOTYPES, name="cyp2c9"),
+        genotype_codes(t["vkorc1"], VKORC1_GENOTYPES, name="vkorc1"),
+        t["amiodarone"], t["enzyme_inducer"], t["etas"])
+    params = settings.model.parameters(patients.cyp2c9, patients.vkorc1, patients.age_years,
+                                       patients.etas)
+    pk, chains = initial_state(n)
+    structure = settings.model.structure
+    inr = np.zeros((n, n_days + 1))
+    inr[:, 0] = structure.baseline_inr
+    per_day = np.zeros((n, n_days))
+    covariates, genotype = clinic_covariates(patients)
+    records = ClinicRecords(
+        patients=patients, covariates_f32=covariates, genotype_f32=genotype, params=params,
+        pk=pk, chains=chains,
+        day=np.zeros(n, dtype=np.int64), doses_mg=per_day, doses_f32=per_day.astype(np.float32),
+        inr=inr, concentration=np.zeros((n, n_days + 1)),
+        inr_days=per_day.astype(np.float32), inr_values=per_day.astype(np.float32),
+        inr_mask=per_day.astype(np.float32), n_tests=np.zeros(n, dtype=np.int64),
+        last_test_day=np.full(n, -1, dtype=np.int64), next_test_day=np.zeros(n, dtype=np.int64),
+        in_range_streak=np.zeros(n, dtype=np.int64), bleeding=per_day.astype(bool),
+        thromboembolism=per_day.astype(bool), reward=np.zeros(n),
+        assay_normals=np.zeros((n, n_days)) if draws is None else draws["assay"],
+        event_uniforms=np.ones((n, n_days, 2)) if draws is None else draws["events"],
+        patient_id=t["id"].astype(np.int64), seed_entropy=seed_entropy)
+    measure_due(np.arange(n), records_tuple(records), clinic_parameters(settings.scenario))
+    return records
+
+
+def records_tuple(records: ClinicRecords) -> tuple[np.ndarray, ...]:
+    """The record arrays in the order :mod:`pkgym.envs.warfarin.kernel` takes them."""
+    r = records
+    return (r.day, r.doses_mg, r.doses_f32, r.inr, r.concentration, r.inr_days, r.inr_values,
+            r.inr_mask, r.n_tests, r.last_test_day, r.next_test_day, r.in_range_streak,
+            r.bleeding, r.thromboembolism, r.assay_normals, r.event_uniforms)
+
+
+def clinic_covariates(patients: ClinicPatients) -> tuple[np.ndarray, np.ndarray]:
+    """The covariates (n, 10) and genotype one-hots (n, 9) the clinic sees, float32.
+
+    Examples:
+        >>> p = ClinicPatients(*(np.array([v]) for v in (70.0, 1, 80, 170, 2, 5, 2, 1, 0)),
+        ...                    np.zeros((1, 3)))
+        >>> covariates, genotype = clinic_covariates(p)
+        >>> covariates[0].tolist(), np.flatnonzero(genotype[0]).tolist()
+        ([70.0, 1.0, 80.0, 170.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0], [5, 8])
+    """
+    n, rows = patients.age_years.shape[0], np.arange(patients.age_years.shape[0])
+    covariates = np.zeros((n, 4 + len(RACES) + 2), dtype=np.float32)
+    covariates[:, 0], covariates[:, 1] = patients.age_years, patients.is_female
+    covariates[:, 2], covariates[:, 3] = patients.weight_kg, patients.height_cm
+    covariates[rows, 4 + patients.race] = 1.0
+    covariates[:, 8], covariates[:, 9] = patients.amiodarone, patients.enzyme_inducer
+    genotype = np.zeros((n, len(CYP2C9_DIPLOTYPES) + len(VKORC1_GENOTYPES)), dtype=np.float32)
+    genotype[rows, patients.cyp2c9] = 1.0
+    genotype[rows, len(CYP2C9_DIPLOTYPES) + patients.vkorc1] = 1.0
+    return covariates, genotype
