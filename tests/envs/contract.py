@@ -40,3 +40,20 @@ def assert_same_trace(first: list, second: list) -> None:
         assert rest_a == rest_b
         for key in info_a:
             np.testing.assert_array_equal(info_a[key], info_b[key], err_msg=key)
+
+
+VARIANTS: dict[str, tuple[dict, ...]] = {
+    "pkgym/Vancomycin-v0": ({"continuous": True},),
+    "pkgym/Warfarin-v0": ({"continuous": True}, {"choose_test_days": True}),
+    "pkgym/WarfarinPGx-v0": ({"choose_test_days": True},),
+    "pkgym/Chemotherapy-v0": ({"continuous": True}, {"allow_delay": True}),
+    "pkgym/ChemoImmune-v0": ({"continuous": True},),
+    "pkgym/Depression-v0": ({"continuous": True},),
+    "pkgym/DoseFinding-v0": ({"continuous": True},),
+}
+
+
+def contract_cases() -> list[tuple[str, dict]]:
+    """(env id, constructor kwargs) of every registered env: defaults, then its variants."""
+    ids = sorted(env_id for env_id in gym.registry if env_id.startswith("pkgym/"))
+    return [(env_id, kwargs) for env_id in ids for kwargs in ({}, *VARIANTS.get(env_id, ()))]
