@@ -19,12 +19,12 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
+from contract import contract_cases
 from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import pkgym  # noqa: F401  (registers the envs)
 from pkgym.evaluation.cohorts import TRAINING, env_cohort
-from contract import contract_cases
 
 ROOT = Path(__file__).resolve().parents[2]
 NONMEM_COLUMNS = ["ID", "TIME", "AMT", "RATE", "DV", "MDV", "EVID", "CMT"]
@@ -92,12 +92,12 @@ def test_env__same_seed_same_episode_other_seed_differs(case: tuple[str, dict]) 
 @pytest.mark.parametrize("env_id", IDS)
 def test_env__episode_is_the_same_in_another_process(env_id: str) -> None:
     """A seed gives the same rewards in a fresh interpreter (no hidden process state)."""
-    code = ("import gymnasium as gym, pkgym; e = gym.make(%r); e.reset(seed=11); "
+    code = (f"import gymnasium as gym, pkgym; e = gym.make({env_id!r}); e.reset(seed=11); "
             "e.action_space.seed(11); r = []\n"
             "for _ in range(30):\n"
             "    o, x, te, tr, i = e.step(e.action_space.sample()); r.append(x)\n"
             "    if te or tr: break\n"
-            "print(repr([float(x) for x in r]))") % env_id
+            "print(repr([float(x) for x in r]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=ROOT).stdout
     here = [float(step[1]) for step in _rollout(gym.make(env_id), 11, 30)[1:]]
@@ -183,7 +183,7 @@ def test_env__bad_actions_raise_an_error_naming_the_action(case: tuple[str, dict
 
 @pytest.mark.parametrize("env_id", IDS)
 def test_env__renders_text_and_image_and_exports_a_nonmem_dataset(env_id: str) -> None:
-    """ansi gives text, rgb_array an image with content; the episode is a NONMEM-style table."""
+    """Text and image renders have content; the episode is a NONMEM-style table."""
     text_env = gym.make(env_id, render_mode="ansi")
     _rollout(text_env, 2, 3)
     assert isinstance(text_env.render(), str) and text_env.render()
