@@ -8,8 +8,7 @@ choice and adherence) and noise (self-report and urine-test errors). The learnin
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -24,16 +23,19 @@ from pkgym.envs.addiction.clinic import (
     AddictionScenario,
     WeekOutcome,
 )
+from pkgym.envs.addiction.records import (
+    AddictionRecords,
+    AddictionSettings,
+    new_records,
+    pinned_patient,
+    urine_test,
+)
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
 from pkgym.models.addiction import (
     DRUG,
-    N_STATES,
     VARIED,
-    Redish2004,
     choice_probabilities,
     choose,
-    drug_naive_values,
-    simulate_untreated,
     td_day,
     untreated_rewards,
 )
@@ -44,68 +46,6 @@ from pkgym.models.addiction_treatment import (
     occupancies,
     vouchers,
 )
-from pkgym.populations import Population
-
-
-@dataclass(frozen=True, slots=True)
-class AddictionSettings:
-    """Everything that defines the clinic except the policy (see the env card)."""
-
-    scenario: AddictionScenario
-    population: Population
-
-    @property
-    def model(self) -> Redish2004:
-        """The learner's parameters (they carry ``variability`` for cohort sampling)."""
-        return self.scenario.redish
-
-
-@dataclass(slots=True)
-class AddictionRecords:
-    """Everything that happened to each patient, true and measured (batched, in place).
-
-    Attributes:
-        params: alpha, D, beta, reward sensitivity (columns in ``VARIED`` order).  # (n, 4)
-        values: state values now (CHOICE, DRUG, NATURAL, ABSTAIN).  # (n, 4)
-        value_course: values at the start of each week and the end.  # (n, n_weeks + 1, 4)
-        amounts: naltrexone and buprenorphine in the body, mg.  # (n, 2)
-        choice_uniforms, adherence_uniforms, report_uniforms: pre-drawn.  # (n, n_weeks, 7)
-        test_uniforms: pre-drawn urine-test noise.  # (n, n_weeks)
-        used: true use each day.  # (n, n_weeks, 7)
-        reported: self-reported use days each week.  # (n, n_weeks)
-        urine_positive: the weekly test.  # (n, n_weeks)
-        cm_streak: consecutive negative contingency-management tests (0 off CM).  # (n,)
-        actions: the treatment each week, -1 for weeks to come.  # (n, n_weeks)
-        taken: drug doses taken each day, mg.  # (n, n_weeks, 7, 2)
-        occupancy: each drug's mean occupancy each week.  # (n, n_weeks, 2)
-        prior_use_fraction: share of burn-in days with use.  # (n,)
-        week, reward, patient_id, seed_entropy: per patient.  # (n,)
-    """
-
-    params: np.ndarray
-    values: np.ndarray
-    value_course: np.ndarray
-    amounts: np.ndarray
-    choice_uniforms: np.ndarray
-    adherence_uniforms: np.ndarray
-    report_uniforms: np.ndarray
-    test_uniforms: np.ndarray
-    used: np.ndarray
-    reported: np.ndarray
-    urine_positive: np.ndarray
-    cm_streak: np.ndarray
-    actions: np.ndarray
-    taken: np.ndarray
-    occupancy: np.ndarray
-    prior_use_fraction: np.ndarray
-    week: np.ndarray
-    reward: np.ndarray
-    patient_id: np.ndarray
-    seed_entropy: np.ndarray
-
-    def patients(self, rows: np.ndarray | slice = slice(None)) -> dict[str, np.ndarray]:
-        """The learner's individual parameters of ``rows`` by name."""
-        return {name: self.params[rows, k] for k, name in enumerate(VARIED)}
 
 
 class AddictionCore(DosingCore):
@@ -223,86 +163,3 @@ def simulate_week(rec: AddictionRecords, rows: np.ndarray, week: np.ndarray,
     reports = rec.used[rows, week] & (rec.report_uniforms[rows, week]
                                       < scenario.report_probability)
     rec.reported[rows, week] = reports.sum(axis=1)
-
-
-def urine_test(used: np.ndarray, uniforms: np.ndarray, scenario: AddictionScenario) -> np.ndarray:
-    """The weekly test: positive with ``sensitivity`` after use in the window, else ``1 - spec``.
-
-    Examples:
-        >>> used = np.array([[1, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 1]], dtype=bool)
-        >>> urine_test(used, np.array([0.5, 0.5]), AddictionScenario()).tolist()
-        [False, True]
-    """
-    recent = used[:, -scenario.urine_window_days:].any(axis=1)
-    threshold = np.where(recent, scenario.urine_sensitivity, 1 - scenario.urine_specificity)
-    return uniforms < threshold
-
-
-def pinned_patient(given: Mapping[str, Any], settings: AddictionSettings) -> dict[str, float]:
-    """A pinned patient's etas (``eta_<name>`` of ``VARIED``) and id, validated.
-
-    Examples:
-        >>> settings = AddictionSettings(AddictionScenario(), AddictionScenario().population)
-        >>> pinned_patient({"eta_dopamine_surge": 0.2, "id": 3}, settings)
-        {'eta_dopamine_surge': 0.2, 'id': 3.0}
-    """
-    allowed = (*settings.model.variability.eta_columns, "id")
-    row = dict(given.items())
-    unknown = sorted(set(row) - set(allowed))
-    if unknown:
-        raise ValueError(f"unknown patient field(s) {unknown}; allowed: {allowed}")
-    out: dict[str, float] = {}
-    for key, value in row.items():
-        number = float(value)
-        if not np.isfinite(number):
-            raise ValueError(f"patient field {key} must be finite, got {value!r}")
-        out[key] = number
-    return out
-
-
-def new_records(settings: AddictionSettings, draws: Mapping[str, np.ndarray] | None,
-                pinned: Sequence[dict[str, float] | None], seed_entropy: np.ndarray
-                ) -> AddictionRecords:
-    """Records of fresh episodes at week 0, after the untreated use history.
-
-    ``draws=None`` builds typical drug-naive patients (before the first reset).
-
-    Examples:
-        >>> settings = AddictionSettings(AddictionScenario(), AddictionScenario().population)
-        >>> records = new_records(settings, None, [None], np.zeros(1, dtype=object))
-        >>> records.values[0].round(2).tolist()
-        [2.22, 2.78, 2.78, 1.78]
-    """
-    scenario, n = settings.scenario, seed_entropy.shape[0]
-    model, weeks = scenario.redish, (n, scenario.n_weeks, DAYS_PER_WEEK)
-    etas, variability = np.zeros((n, len(VARIED))), model.variability
-    if draws is not None:
-        etas = variability.etas_from_normals(draws["eta"])
-    ids = np.full(n, -1, dtype=np.int64)
-    for k, row in enumerate(pinned):
-        if row is not None:
-            ids[k] = int(row.get("id", -1))
-            for j, name in enumerate(variability.eta_columns):
-                etas[k, j] = row.get(name, etas[k, j])
-    patients = model.patients(etas)
-    values = drug_naive_values(model, patients["reward_sensitivity"])
-    prior = np.zeros(n)
-    if draws is not None and scenario.burn_in_days:
-        values, chosen = simulate_untreated(model, patients, values, draws["burn_in"])
-        prior = (chosen == DRUG - 1).mean(axis=1)
-    course = np.zeros((n, scenario.n_weeks + 1, N_STATES))
-    course[:, 0] = values
-    zeros = np.zeros(weeks)
-    return AddictionRecords(
-        params=np.column_stack([patients[name] for name in VARIED]), values=values,
-        value_course=course, amounts=np.zeros((n, 2)),
-        choice_uniforms=zeros if draws is None else draws["choice"],
-        adherence_uniforms=zeros if draws is None else draws["adherence"],
-        report_uniforms=zeros if draws is None else draws["report"],
-        test_uniforms=np.ones(weeks[:2]) if draws is None else draws["test"],
-        used=np.zeros(weeks, dtype=bool), reported=np.zeros(weeks[:2], dtype=np.int64),
-        urine_positive=np.zeros(weeks[:2], dtype=bool), cm_streak=np.zeros(n, dtype=np.int64),
-        actions=np.full(weeks[:2], -1, dtype=np.int64), taken=np.zeros((*weeks, 2)),
-        occupancy=np.zeros((n, scenario.n_weeks, 2)), prior_use_fraction=prior,
-        week=np.zeros(n, dtype=np.int64), reward=np.zeros(n), patient_id=ids,
-        seed_entropy=seed_entropy)

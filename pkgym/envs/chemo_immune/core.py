@@ -9,68 +9,16 @@ plus array work.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
 from pkgym.envs.chemo_immune import views as chemo_immune_views
-from pkgym.envs.chemo_immune.clinic import CELL_HIGH, ChemoImmuneScenario, ChemoOutcome
-from pkgym.models.tumour_immune import DePillis2003, TumourImmuneParameters, advance_rows
-from pkgym.populations import Population
-
-
-@dataclass(frozen=True, slots=True)
-class ChemoSettings:
-    """Everything that defines the clinic except the policy (see the env card)."""
-
-    scenario: ChemoImmuneScenario
-    population: Population
-
-    @property
-    def model(self) -> DePillis2003:
-        """The de Pillis parameter set (it carries ``variability`` for cohort sampling)."""
-        return self.scenario.de_pillis
-
-
-@dataclass(slots=True)
-class ChemoRecords:
-    """Everything that happened to each patient, true and measured (batched, in place).
-
-    Attributes:
-        tumour_at_start: T at day 0 (the patient covariate).  # (n,)
-        etas: random effects on a2, a3, d2.  # (n, 3)
-        params: the true individual parameters.  # table (n, 16)
-        states: true (N, T, I, u) now.  # (n, 4)
-        course: true (N, T, I, u) each morning.  # (n, n_days + 1, 4)
-        measured: measured (N, T, I) each morning, float32.  # (n, n_days + 1, 3)
-        assay_normals: the episode's pre-drawn measurement noise.  # (n, n_days + 1, 3)
-        doses, doses_f32: infusion rate given each day (0 for days to come).  # (n, n_days)
-        below_floor: whether N was below the floor the morning after each day.  # (n, n_days)
-        day: the current morning (0 = first day).  # (n,)
-        stopped: whether the episode was terminated below the floor.  # (n,)
-        reward: the last step's reward.  # (n,)
-        patient_id: cohort id of a pinned patient, -1 for a drawn one.  # (n,)
-        seed_entropy: root seed entropy of the env slot (Python ints).  # (n,)
-    """
-
-    tumour_at_start: np.ndarray
-    etas: np.ndarray
-    params: TumourImmuneParameters
-    states: np.ndarray
-    course: np.ndarray
-    measured: np.ndarray
-    assay_normals: np.ndarray
-    doses: np.ndarray
-    doses_f32: np.ndarray
-    below_floor: np.ndarray
-    day: np.ndarray
-    stopped: np.ndarray
-    reward: np.ndarray
-    patient_id: np.ndarray
-    seed_entropy: np.ndarray
+from pkgym.envs.chemo_immune.clinic import ChemoOutcome
+from pkgym.envs.chemo_immune.records import ChemoSettings, measure, new_records, pinned_patient
+from pkgym.models.tumour_immune import advance_rows
 
 
 class ChemoImmuneCore(DosingCore):
@@ -144,111 +92,3 @@ class ChemoImmuneCore(DosingCore):
     def info_row(self, row: int) -> dict[str, Any]:
         """:meth:`info` of one patient with plain Python values."""
         return chemo_immune_views.info_row(self.records, self.settings, row)
-
-
-PATIENT_KEYS = ("tumour_at_start",)
-"""Covariates a pinned patient may give (etas ``eta_<name>`` and ``id`` too); absent ones are
-drawn from the slot's patient stream, as for a new patient."""
-
-
-def pinned_patient(given: Mapping[str, Any], settings: ChemoSettings) -> dict[str, float]:
-    """A pinned patient's tumour burden at day 0, etas and id, validated.
-
-    Examples:
-        >>> settings = chemo_settings(ChemoImmuneScenario(), None)
-        >>> pinned_patient({"tumour_at_start": 0.3, "eta_a2": 0.1}, settings)
-        {'tumour_at_start': 0.3, 'eta_a2': 0.1}
-    """
-    allowed = (*PATIENT_KEYS, *settings.model.variability.eta_columns, "id")
-    row = dict(given.items())
-    unknown = sorted(set(row) - set(allowed))
-    if unknown:
-        raise ValueError(f"unknown patient field(s) {unknown}; allowed: {allowed}")
-    out: dict[str, float] = {}
-    for key, value in row.items():
-        number = float(value)
-        if not np.isfinite(number):
-            raise ValueError(f"patient field {key} must be finite, got {value!r}")
-        out[key] = number
-    capacity = 1 / settings.model.b1_tumour_inverse_capacity
-    if "tumour_at_start" in out and not 0 < out["tumour_at_start"] <= capacity:
-        raise ValueError(f"patient field tumour_at_start must be in (0, 1/b1 = {capacity:g}], "
-                         f"got {out['tumour_at_start']}")
-    return out
-
-
-def new_records(settings: ChemoSettings, draws: Mapping[str, np.ndarray] | None,
-                pinned: Sequence[dict[str, float] | None], seed_entropy: np.ndarray
-                ) -> ChemoRecords:
-    """Records of fresh episodes at day 0 with the first measurement taken.
-
-    ``draws=None`` builds noise-free typical patients (before the first reset).
-
-    Examples:
-        >>> settings = chemo_settings(ChemoImmuneScenario(), None)
-        >>> records = new_records(settings, None, [{"tumour_at_start": 0.4}, None],
-        ...                       np.zeros(2, dtype=object))
-        >>> records.states.tolist()
-        [[0.9, 0.4, 0.005, 0.0], [0.9, 0.2, 0.005, 0.0]]
-    """
-    scenario, n = settings.scenario, seed_entropy.shape[0]
-    tumour, etas, ids = _patient_table(settings, draws, pinned, n)
-    params = scenario.de_pillis.parameters(n, etas)
-    states = np.column_stack([np.full(n, scenario.initial_normal_cells), tumour,
-                              np.full(n, scenario.initial_immune_cells), np.zeros(n)])
-    course = np.zeros((n, scenario.n_days + 1, 4))
-    course[:, 0] = states
-    normals = np.zeros((n, scenario.n_days + 1, 3)) if draws is None else draws["assay"]
-    per_day = np.zeros((n, scenario.n_days))
-    return ChemoRecords(
-        tumour_at_start=tumour, etas=etas, params=params, states=states, course=course,
-        measured=measure(course[:, :, :3], normals, scenario.measurement_log_sd),
-        assay_normals=normals,
-        doses=per_day, doses_f32=per_day.astype(np.float32),
-        below_floor=per_day.astype(bool), day=np.zeros(n, dtype=np.int64),
-        stopped=np.zeros(n, dtype=bool), reward=np.zeros(n), patient_id=ids,
-        seed_entropy=seed_entropy)
-
-
-def _patient_table(settings: ChemoSettings, draws: Mapping[str, np.ndarray] | None,
-                   pinned: Sequence[dict[str, float] | None], n: int
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Tumour burden at day 0, etas and ids of n new patients: drawn, then pinned over them."""
-    scenario, variability = settings.scenario, settings.model.variability
-    tumour = np.full(n, scenario.tumour_at_start_median)
-    etas = np.zeros((n, len(variability.names)))
-    if draws is not None:
-        covariates = settings.population.from_uniforms(draws["covariates"])
-        tumour = np.asarray(covariates.get("tumour_at_start", tumour), dtype=np.float64)
-        etas = variability.etas_from_normals(draws["eta"])
-    ids = np.full(n, -1, dtype=np.int64)
-    for k, row in enumerate(pinned):
-        if row is None:
-            continue
-        tumour[k] = row.get("tumour_at_start", tumour[k])
-        ids[k] = int(row.get("id", -1))
-        for j, name in enumerate(variability.eta_columns):
-            etas[k, j] = row.get(name, etas[k, j])
-    return tumour, etas, ids
-
-
-def measure(true_cells: np.ndarray, normals: np.ndarray, log_sd: float) -> np.ndarray:
-    """Measured cell levels: ``true * exp(log_sd * z)``, capped at ``CELL_HIGH``, float32.
-
-    Examples:
-        >>> measure(np.array([0.5, 0.5, 4.0]), np.array([0.0, 1.0, 3.0]), 0.1)
-        array([0.5      , 0.5525855, 5.       ], dtype=float32)
-    """
-    values = np.asarray(true_cells, dtype=np.float64) * np.exp(log_sd * normals)
-    return np.minimum(values, CELL_HIGH).astype(np.float32)
-
-
-def chemo_settings(scenario: ChemoImmuneScenario, population: Population | None
-                   ) -> ChemoSettings:
-    """The core's settings (an injected population replaces the scenario's).
-
-    Examples:
-        >>> chemo_settings(ChemoImmuneScenario(), None).population.n_draws
-        1
-    """
-    return ChemoSettings(scenario, population or scenario.population)

@@ -12,7 +12,8 @@ from pkgym.envs.chemo_immune.clinic import (
     ChemoImmuneScenario,
     resolve_scenario,
 )
-from pkgym.envs.chemo_immune.core import ChemoImmuneCore, chemo_settings
+from pkgym.envs.chemo_immune.core import ChemoImmuneCore
+from pkgym.envs.chemo_immune.records import chemo_settings
 from pkgym.populations import Population
 
 ENV_ID = "pkgym/ChemoImmune-v0"

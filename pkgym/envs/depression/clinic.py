@@ -7,7 +7,6 @@ Configuration flows one way (STYLE 11): a YAML file or keyword arguments give a 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +14,7 @@ import numpy as np
 from gymnasium import spaces
 
 from pkgym.envs.base import ObservationModel, RewardFn
-from pkgym.models.depression_drug import VARIABILITY_NAMES, DepressionPatientModel
+from pkgym.models.depression_drug import DepressionPatientModel
 from pkgym.populations import Bernoulli, BodySize, BoundedNormal, Population
 from pkgym.scenarios import resolve_scenario as resolve
 
@@ -105,36 +104,6 @@ def resolve_scenario(scenario: DepressionScenario | str | os.PathLike | None,
         12
     """
     return resolve(scenario, DepressionScenario, env_id)
-
-
-PATIENT_KEYS = ("age_years", "is_female", "weight_kg")
-ETA_KEYS = tuple(f"eta_{name}" for name in VARIABILITY_NAMES)
-BOUNDS = {"age_years": (18.0, 100.0), "is_female": (0.0, 1.0), "weight_kg": (30.0, 250.0)}
-
-
-def pinned_patient(given: Mapping[str, Any]) -> dict[str, float]:
-    """A pinned patient's covariates, optional etas and id, validated.
-
-    Examples:
-        >>> pinned_patient({"age_years": 30, "is_female": 1, "weight_kg": 60, "eta_rho": 0.1})
-        {'age_years': 30.0, 'is_female': 1.0, 'weight_kg': 60.0, 'eta_rho': 0.1}
-    """
-    row = dict(given.items())
-    unknown = sorted(set(row) - set(PATIENT_KEYS) - set(ETA_KEYS) - {"id", "height_cm"})
-    if unknown:
-        raise ValueError(f"unknown patient field(s) {unknown}; allowed: "
-                         f"{PATIENT_KEYS + ETA_KEYS + ('id', 'height_cm')}")
-    out: dict[str, float] = {}
-    for key in PATIENT_KEYS:
-        if key not in row:
-            raise ValueError(f"patient field {key!r} is missing; required: {PATIENT_KEYS}")
-        value = float(row[key])
-        low, high = BOUNDS[key]
-        if not low <= value <= high:
-            raise ValueError(f"patient {key}={value} is outside [{low}, {high}]")
-        out[key] = value
-    out.update({key: float(row[key]) for key in (*ETA_KEYS, "id") if key in row})
-    return out
 
 
 class ClinicAssessments(ObservationModel):

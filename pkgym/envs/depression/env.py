@@ -8,7 +8,8 @@ from gymnasium.vector import AutoresetMode
 
 from pkgym.envs.base import DosingEnv, DosingVectorEnv, ObservationModel, RewardFn
 from pkgym.envs.depression.clinic import ClinicAssessments, DepressionScenario, resolve_scenario
-from pkgym.envs.depression.core import DepressionCore, depression_settings
+from pkgym.envs.depression.core import DepressionCore
+from pkgym.envs.depression.records import depression_settings
 from pkgym.populations import Population
 
 ENV_ID = "pkgym/Depression-v0"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,10 +163,6 @@ def resolve_scenario(scenario: DoseFindingEnvScenario | str | os.PathLike | None
     return resolve(scenario, DoseFindingEnvScenario, env_id)
 
 
-PIN_KEYS = ("true_dlt_probabilities", "id")
-"""Keys of a pinned trial; a cohort row may give the curve as ``p_dlt_1`` .. ``p_dlt_J``."""
-
-
 def curve_columns(n_doses: int) -> tuple[str, ...]:
     """Cohort columns of a trial's true curve, ``p_dlt_1`` .. ``p_dlt_<n_doses>``."""
     return tuple(f"p_dlt_{level}" for level in range(1, n_doses + 1))
@@ -199,34 +194,6 @@ def sample_trial_cohort(scenario: DoseFindingEnvScenario, n: int,
     cohort["id"] = np.arange(start, start + n)
     cohort.attrs.update(seed_entropy=root.entropy, seed_spawn_key=root.spawn_key, start=start)
     return cohort
-
-
-def pinned_truth(given: Mapping[str, Any], scenario: DoseFindingEnvScenario) -> dict[str, Any]:
-    """A pinned trial's true DLT probabilities (validated) and optional id.
-
-    Examples:
-        >>> pinned_truth({"true_dlt_probabilities": [0.1, 0.2, 0.3, 0.4, 0.5]},
-        ...              DoseFindingEnvScenario())["true_dlt_probabilities"].tolist()
-        [0.1, 0.2, 0.3, 0.4, 0.5]
-    """
-    row = dict(given.items())
-    columns = curve_columns(scenario.n_doses)
-    if "true_dlt_probabilities" not in row and all(c in row for c in columns):
-        row["true_dlt_probabilities"] = [row.pop(c) for c in columns]
-    unknown = sorted(set(row) - set(PIN_KEYS))
-    if unknown:
-        raise ValueError(f"unknown patient field(s) {unknown}; allowed: {PIN_KEYS} (or "
-                         f"{columns[0]} .. {columns[-1]} for the curve)")
-    if "true_dlt_probabilities" not in row:
-        raise ValueError("patient field 'true_dlt_probabilities' is missing")
-    values = np.asarray(row["true_dlt_probabilities"], dtype=np.float64).reshape(-1)
-    if values.size != scenario.n_doses:
-        raise ValueError(f"patient true_dlt_probabilities must list n_doses={scenario.n_doses} "
-                         f"values, got {values.size}")
-    if not np.all(np.isfinite(values)):
-        raise ValueError(f"patient true_dlt_probabilities must be finite, got {values.tolist()}")
-    scenario.trial(tuple(values.tolist()))
-    return {"true_dlt_probabilities": values, "id": int(row.get("id", -1))}
 
 
 class TrialCounts(ObservationModel):

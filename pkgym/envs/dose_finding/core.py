@@ -11,7 +11,6 @@ true probability of the assigned level, exactly as in
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,74 +19,8 @@ from gymnasium import spaces
 from pkgym.envs.actions import continuous_actions, discrete_actions
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
 from pkgym.envs.dose_finding import views as dose_finding_views
-from pkgym.envs.dose_finding.clinic import CohortOutcome, DoseFindingEnvScenario, pinned_truth
-from pkgym.models.dose_toxicity import closest_levels
-
-
-@dataclass(slots=True)
-class TrialRecords:
-    """Everything that happened in each trial, true and observed (batched, in place).
-
-    Attributes:
-        truth: true DLT probability of each level (n, n_doses). true_mtd: (n,).
-        patients, dlts: patients treated and DLTs per level (n, n_doses), int64.
-        level: last assigned level (n,). highest_tried: highest level treated so far (n,).
-        cohort: cohorts treated so far (n,).
-        requested, assigned: the last step's requested and assigned level (n_doses = stop).
-        selected: recommended MTD, -1 until the end or when stopped (n,). finished: (n,).
-        cohort_levels: level of each cohort, -1 for cohorts not treated (n, max_cohorts).
-        cohort_dlts: DLT of each patient of each cohort (n, max_cohorts, cohort_size), bool.
-        dlt_uniforms: the episode's pre-drawn DLT uniforms (n, max_cohorts, cohort_size).
-        trial_id, seed_entropy: pinned id (-1 when drawn) and slot seed entropy (n,).
-    """
-
-    truth: np.ndarray
-    true_mtd: np.ndarray
-    patients: np.ndarray
-    dlts: np.ndarray
-    level: np.ndarray
-    highest_tried: np.ndarray
-    cohort: np.ndarray
-    requested: np.ndarray
-    assigned: np.ndarray
-    selected: np.ndarray
-    finished: np.ndarray
-    cohort_levels: np.ndarray
-    cohort_dlts: np.ndarray
-    dlt_uniforms: np.ndarray
-    trial_id: np.ndarray
-    seed_entropy: np.ndarray
-
-
-def new_records(scenario: DoseFindingEnvScenario, truth: np.ndarray, uniforms: np.ndarray,
-                trial_ids: np.ndarray, seed_entropy: np.ndarray) -> TrialRecords:
-    """Records of fresh trials after the first cohort, treated at ``start_level``."""
-    n, d, s = truth.shape[0], scenario.n_doses, scenario
-    start = np.full(n, s.start_level, dtype=np.int64)
-    records = TrialRecords(
-        truth=truth, true_mtd=closest_levels(truth, s.target_dlt_rate),
-        patients=np.zeros((n, d), np.int64), dlts=np.zeros((n, d), np.int64),
-        level=start.copy(), highest_tried=start.copy(), cohort=np.zeros(n, np.int64),
-        requested=start.copy(), assigned=start.copy(), selected=np.full(n, -1, np.int64),
-        finished=np.zeros(n, bool), cohort_levels=np.full((n, s.max_cohorts), -1, np.int64),
-        cohort_dlts=np.zeros((n, s.max_cohorts, s.cohort_size), bool), dlt_uniforms=uniforms,
-        trial_id=trial_ids, seed_entropy=seed_entropy)
-    treat_cohort(records, np.arange(n), start)
-    return records
-
-
-def treat_cohort(records: TrialRecords, rows: np.ndarray, levels: np.ndarray) -> np.ndarray:
-    """Treat the next cohort of ``rows`` at ``levels``; return its DLT counts (n_rows,)."""
-    r, cohort = records, records.cohort[rows]
-    toxic = r.dlt_uniforms[rows, cohort] < r.truth[rows, levels][:, None]
-    count = toxic.sum(axis=1)
-    cohort_size = toxic.shape[1]
-    r.patients[rows, levels] += cohort_size
-    r.dlts[rows, levels] += count
-    r.cohort_levels[rows, cohort], r.cohort_dlts[rows, cohort] = levels, toxic
-    r.level[rows], r.cohort[rows] = levels, cohort + 1
-    r.highest_tried[rows] = np.maximum(r.highest_tried[rows], levels)
-    return count
+from pkgym.envs.dose_finding.clinic import CohortOutcome, DoseFindingEnvScenario
+from pkgym.envs.dose_finding.records import TrialRecords, new_records, pinned_truth, treat_cohort
 
 
 def assign_levels(records: TrialRecords, rows: np.ndarray, requested: np.ndarray,
