@@ -52,7 +52,8 @@ def add_benchmark(commands: argparse._SubParsersAction) -> None:
 
 
 def _benchmark(args: argparse.Namespace) -> int:
-    from agents.benchmark.runner import BenchmarkConfig, run_benchmark
+    from agents.benchmark.driver import run_benchmark
+    from agents.benchmark.runner import BenchmarkConfig
 
     config = BenchmarkConfig(
         env_ids=tuple(args.envs), algos=tuple(args.algos), seeds=tuple(args.seeds),

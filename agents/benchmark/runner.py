@@ -1,32 +1,17 @@
-"""``pkgym benchmark``: train RL algorithms on pkgym envs over seeds and rank them.
+"""What ``pkgym benchmark`` runs: its settings, the envs' score references and the runs' places.
 
-For every (env, algorithm, seed) the run trains with :func:`agents.rl.training.train` into
-``OUT/runs/<env>/<algo>/seed<S>/`` and is evaluated on one held-out cohort per env (sampled
-in the EVALUATION seed space, so no trained model has seen its patients) together with the
-env's baselines, all on the same patients and noise streams. A run's score is its mean
-episode return on that cohort, normalised per env so that the env's label-dosing reference
-scores 0 and its oracle 1 (:data:`REFERENCES`). The leaderboard ranks algorithms by the
-interquartile mean of the normalised scores over ``(n_runs=seeds, n_tasks=envs)`` with
-stratified-bootstrap intervals (:mod:`agents.benchmark.leaderboard`). The runs go one after another
-in this process or, with ``backend="ray"``, one Ray task each, with the same results
-(:mod:`agents.benchmark.runs`).
-
-Outputs (all written atomically; a rerun skips every run whose ``model.zip`` and
-``evaluation.csv`` exist, and baselines are evaluated once per env)::
-
-    OUT/benchmark.json              settings every cached result depends on
-    OUT/runs/<env>/<algo>/seed<S>/  model.zip, model.json (training), evaluation.csv
-    OUT/runs/<env>/baselines/<name>.csv
-    OUT/runs.csv                    one row per (env, policy, seed): means with 95% CIs
-    OUT/<env>.csv, OUT/<env>.md     per-env table
-    OUT/leaderboard.csv, .md        IQM of normalised scores per algorithm (+ baselines)
-    OUT/performance_profile.png
+For every (env, algorithm, seed) a run trains with :func:`agents.rl.training.train` into
+``OUT/runs/<env>/<algo>/seed<S>/`` (:func:`run_directory`, :func:`train_config`) and is
+evaluated on one held-out cohort per env (:func:`env_setup`: sampled in the EVALUATION seed
+space, so no trained model has seen its patients) together with the env's baselines, all on
+the same patients and noise streams. A run's score is its mean episode return on that cohort,
+normalised per env so that the env's label-dosing reference scores 0 and its oracle 1
+(:data:`REFERENCES`). :func:`agents.benchmark.driver.run_benchmark` runs it all and ranks the
+algorithms (:mod:`agents.benchmark.tables`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,14 +20,10 @@ from typing import Any, cast
 import gymnasium as gym
 import pandas as pd
 import yaml
-from tqdm.auto import tqdm
 
 import pkgym  # noqa: F401  (registers the envs)
-from agents.benchmark.tables import write_outputs, write_text
 from pkgym.envs.base import DosingCore, DosingVectorEnv
 from pkgym.evaluation.cohorts import env_cohort
-from pkgym.evaluation.evaluate import evaluate
-from pkgym.io import write_table
 from pkgym.scale.backend import check_backend
 from pkgym.scenarios import load_scenario
 
@@ -248,23 +229,6 @@ def env_setup(config: BenchmarkConfig, env_id: str) -> EnvSetup:
     return EnvSetup(env_id, kwargs, reference, core, cohort, tuple(dict.fromkeys(names)))
 
 
-def _baseline_results(config: BenchmarkConfig, setup: EnvSetup) -> pd.DataFrame:
-    """Every baseline's per-patient results on the cohort, cached in ``runs/<env>/baselines``."""
-    from agents.policies.registry import make_policy
-
-    tables = []
-    folder = Path(config.out_dir) / "runs" / env_slug(setup.env_id) / "baselines"
-    for name in setup.baselines:
-        path = folder / f"{name}.csv"
-        if not path.exists():
-            policy = make_policy(name, setup.core)
-            table = evaluate([policy], setup.env_id, setup.cohort, config.eval_seed,
-                             env_kwargs=setup.env_kwargs)
-            write_table(table.assign(policy=name, kind="baseline", seed=-1), path)
-        tables.append(_slim(pd.read_csv(path), setup))
-    return pd.concat(tables, ignore_index=True)
-
-
 def train_config(config: BenchmarkConfig, env_id: str, algo: str, seed: int) -> Any:
     """The :class:`agents.rl.training.TrainConfig` of one run (validated by its constructor).
 
@@ -290,81 +254,3 @@ def train_config(config: BenchmarkConfig, env_id: str, algo: str, seed: int) -> 
         scenario=config.scenario_by_env.get(env_id), eval_freq=0, device=config.device,
         resume=latest_checkpoint(out / "checkpoints") is not None,
         **{k: v for k, v in options.items() if v is not None})
-
-
-def _check_training(config: BenchmarkConfig) -> None:
-    """Build every run's training settings and hyperparameters now, before anything runs."""
-    from agents.rl.hyperparameters import load_hyperparams
-
-    for env_id in config.env_ids:
-        for algo in config.algos:
-            train_config(config, env_id, algo, config.seeds[0])
-            load_hyperparams(algo, env_id, config.hyperparams_file)
-
-
-MANIFEST_KEYS = ("n_patients", "eval_seed", "timesteps")
-
-
-def check_manifest(config: BenchmarkConfig) -> Path:
-    """Record (or, on a rerun, check) the settings every cached result depends on.
-
-    Cached runs and baselines are only valid for the same cohort size and seed, training
-    budget and scenario files; a rerun that changes them must use another ``out_dir``.
-
-    Examples:
-        >>> import tempfile
-        >>> out = Path(tempfile.mkdtemp())
-        >>> def config(n_patients):
-        ...     return BenchmarkConfig(env_ids=("pkgym/Vancomycin-v0",), algos=("ppo",),
-        ...                            seeds=(0,), timesteps=256, out_dir=out,
-        ...                            n_patients=n_patients)
-        >>> check_manifest(config(50)).name
-        'benchmark.json'
-        >>> check_manifest(config(60))
-        Traceback (most recent call last):
-        ...
-        ValueError: out_dir '...' holds results made with other settings (n_patients); use ...
-    """
-    path = Path(config.out_dir) / "benchmark.json"
-    scenarios = {env: (None if (p := config.scenario_by_env.get(env)) is None
-                       else hashlib.sha256(p.read_bytes()).hexdigest()) for env in config.env_ids}
-    current = {**{k: getattr(config, k) for k in MANIFEST_KEYS}, "scenarios": scenarios}
-    if path.exists():
-        saved = json.loads(path.read_text())
-        changed = [k for k in MANIFEST_KEYS if saved.get(k) != current[k]]
-        changed += [f"scenario of {env}" for env, text in scenarios.items()
-                    if env in saved.get("scenarios", {}) and saved["scenarios"][env] != text]
-        if changed:
-            raise ValueError(f"out_dir {str(config.out_dir)!r} holds results made with other "
-                             f"settings ({', '.join(changed)}); use another --out")
-        current["scenarios"] = {**saved.get("scenarios", {}), **scenarios}
-    return write_text(path, json.dumps(current, indent=2, sort_keys=True))
-
-
-def run_benchmark(config: BenchmarkConfig) -> list[Path]:
-    """Train, evaluate and rank every (env, algorithm, seed); the paths of the summaries.
-
-    Examples:
-        >>> BenchmarkConfig(env_ids=("pkgym/ChemoImmune-v0",), algos=("ppo",), seeds=(0,),
-        ...                 timesteps=64, out_dir=Path("out"))
-        Traceback (most recent call last):
-        ...
-        ValueError: env_ids must be distinct values from [...] (ChemoImmune-v0 has no oracle ...
-    """
-    from agents.benchmark.runs import run_tables  # imports this module
-
-    _check_training(config)
-    check_manifest(config)
-    setups = {env_id: env_setup(config, env_id) for env_id in config.env_ids}
-    results = {env_id: [_baseline_results(config, setup)] for env_id, setup in
-               tqdm(setups.items(), desc="baselines", unit="env", disable=not config.progress)}
-    for env_id, runs in run_tables(config).items():
-        results[env_id] += [_slim(table, setups[env_id]) for table in runs]
-    tables = {env_id: pd.concat(parts, ignore_index=True) for env_id, parts in results.items()}
-    return write_outputs(tables, config, {e: s.reference for e, s in setups.items()})
-
-
-def _slim(table: pd.DataFrame, setup: EnvSetup) -> pd.DataFrame:
-    """The columns the summaries use: patient, policy, kind, seed, return, clinical score."""
-    columns = ["id", "policy", "kind", "seed", "return", setup.reference.clinical_score]
-    return table[columns]

@@ -1,4 +1,4 @@
-"""The tables, leaderboard and plot of ``pkgym benchmark`` (see :mod:`agents.benchmark.runner`).
+"""The tables, leaderboard and plot of ``pkgym benchmark`` (see :mod:`agents.benchmark.driver`).
 
 Input: per env, one row per (policy, patient) with columns ``id``, ``policy``, ``kind``
 (``"algorithm"`` or ``"baseline"``), ``seed`` (-1 for baselines), ``return`` and the env's

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 import agents.rl.training
-from agents.benchmark.runner import BenchmarkConfig, check_manifest, run_benchmark, run_directory
+from agents.benchmark.driver import check_manifest, run_benchmark
+from agents.benchmark.runner import BenchmarkConfig, run_directory
 
 VANCOMYCIN = "pkgym/Vancomycin-v0"
 OUTPUTS = ("benchmark.json", "runs.csv", "Vancomycin-v0.csv", "Vancomycin-v0.md",

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 import agents.benchmark.runs
-from agents.benchmark.runner import BenchmarkConfig, run_benchmark, run_directory
+from agents.benchmark.driver import run_benchmark
+from agents.benchmark.runner import BenchmarkConfig, run_directory
 
 ray = pytest.importorskip("ray")
 

@@ -1,0 +1,136 @@
+"""``pkgym benchmark``: train RL algorithms on pkgym envs over seeds and rank them.
+
+:func:`run_benchmark` checks every setting before anything trains, evaluates each env's
+baselines once on its held-out cohort, trains and evaluates every (env, algorithm, seed) run
+(:mod:`agents.benchmark.runs`; settings, references and places in
+:mod:`agents.benchmark.runner`) and writes the tables (:mod:`agents.benchmark.tables`). The
+leaderboard ranks algorithms by the interquartile mean of the normalised scores over
+``(n_runs=seeds, n_tasks=envs)`` with stratified-bootstrap intervals
+(:mod:`agents.benchmark.leaderboard`). The runs go one after another in this process or, with
+``backend="ray"``, one Ray task each, with the same results.
+
+Outputs (all written atomically; a rerun skips every run whose ``model.zip`` and
+``evaluation.csv`` exist, and baselines are evaluated once per env)::
+
+    OUT/benchmark.json              settings every cached result depends on
+    OUT/runs/<env>/<algo>/seed<S>/  model.zip, model.json (training), evaluation.csv
+    OUT/runs/<env>/baselines/<name>.csv
+    OUT/runs.csv                    one row per (env, policy, seed): means with 95% CIs
+    OUT/<env>.csv, OUT/<env>.md     per-env table
+    OUT/leaderboard.csv, .md        IQM of normalised scores per algorithm (+ baselines)
+    OUT/performance_profile.png
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from agents.benchmark.runner import (
+    BenchmarkConfig,
+    EnvSetup,
+    env_setup,
+    env_slug,
+    train_config,
+)
+from agents.benchmark.runs import run_tables
+from agents.benchmark.tables import write_outputs, write_text
+from pkgym.evaluation.evaluate import evaluate
+from pkgym.io import write_table
+
+
+def _baseline_results(config: BenchmarkConfig, setup: EnvSetup) -> pd.DataFrame:
+    """Every baseline's per-patient results on the cohort, cached in ``runs/<env>/baselines``."""
+    from agents.policies.registry import make_policy
+
+    tables = []
+    folder = Path(config.out_dir) / "runs" / env_slug(setup.env_id) / "baselines"
+    for name in setup.baselines:
+        path = folder / f"{name}.csv"
+        if not path.exists():
+            policy = make_policy(name, setup.core)
+            table = evaluate([policy], setup.env_id, setup.cohort, config.eval_seed,
+                             env_kwargs=setup.env_kwargs)
+            write_table(table.assign(policy=name, kind="baseline", seed=-1), path)
+        tables.append(_slim(pd.read_csv(path), setup))
+    return pd.concat(tables, ignore_index=True)
+
+
+def _check_training(config: BenchmarkConfig) -> None:
+    """Build every run's training settings and hyperparameters now, before anything runs."""
+    from agents.rl.hyperparameters import load_hyperparams
+
+    for env_id in config.env_ids:
+        for algo in config.algos:
+            train_config(config, env_id, algo, config.seeds[0])
+            load_hyperparams(algo, env_id, config.hyperparams_file)
+
+
+MANIFEST_KEYS = ("n_patients", "eval_seed", "timesteps")
+
+
+def check_manifest(config: BenchmarkConfig) -> Path:
+    """Record (or, on a rerun, check) the settings every cached result depends on.
+
+    Cached runs and baselines are only valid for the same cohort size and seed, training
+    budget and scenario files; a rerun that changes them must use another ``out_dir``.
+
+    Examples:
+        >>> import tempfile
+        >>> out = Path(tempfile.mkdtemp())
+        >>> def config(n_patients):
+        ...     return BenchmarkConfig(env_ids=("pkgym/Vancomycin-v0",), algos=("ppo",),
+        ...                            seeds=(0,), timesteps=256, out_dir=out,
+        ...                            n_patients=n_patients)
+        >>> check_manifest(config(50)).name
+        'benchmark.json'
+        >>> check_manifest(config(60))
+        Traceback (most recent call last):
+        ...
+        ValueError: out_dir '...' holds results made with other settings (n_patients); use ...
+    """
+    path = Path(config.out_dir) / "benchmark.json"
+    scenarios = {env: (None if (p := config.scenario_by_env.get(env)) is None
+                       else hashlib.sha256(p.read_bytes()).hexdigest()) for env in config.env_ids}
+    current = {**{k: getattr(config, k) for k in MANIFEST_KEYS}, "scenarios": scenarios}
+    if path.exists():
+        saved = json.loads(path.read_text())
+        changed = [k for k in MANIFEST_KEYS if saved.get(k) != current[k]]
+        changed += [f"scenario of {env}" for env, text in scenarios.items()
+                    if env in saved.get("scenarios", {}) and saved["scenarios"][env] != text]
+        if changed:
+            raise ValueError(f"out_dir {str(config.out_dir)!r} holds results made with other "
+                             f"settings ({', '.join(changed)}); use another --out")
+        current["scenarios"] = {**saved.get("scenarios", {}), **scenarios}
+    return write_text(path, json.dumps(current, indent=2, sort_keys=True))
+
+
+def run_benchmark(config: BenchmarkConfig) -> list[Path]:
+    """Train, evaluate and rank every (env, algorithm, seed); the paths of the summaries.
+
+    Examples:
+        >>> BenchmarkConfig(env_ids=("pkgym/ChemoImmune-v0",), algos=("ppo",), seeds=(0,),
+        ...                 timesteps=64, out_dir=Path("out"))
+        Traceback (most recent call last):
+        ...
+        ValueError: env_ids must be distinct values from [...] (ChemoImmune-v0 has no oracle ...
+    """
+    _check_training(config)
+    check_manifest(config)
+    setups = {env_id: env_setup(config, env_id) for env_id in config.env_ids}
+    results = {env_id: [_baseline_results(config, setup)] for env_id, setup in
+               tqdm(setups.items(), desc="baselines", unit="env", disable=not config.progress)}
+    for env_id, runs in run_tables(config).items():
+        results[env_id] += [_slim(table, setups[env_id]) for table in runs]
+    tables = {env_id: pd.concat(parts, ignore_index=True) for env_id, parts in results.items()}
+    return write_outputs(tables, config, {e: s.reference for e, s in setups.items()})
+
+
+def _slim(table: pd.DataFrame, setup: EnvSetup) -> pd.DataFrame:
+    """The columns the summaries use: patient, policy, kind, seed, return, clinical score."""
+    columns = ["id", "policy", "kind", "seed", "return", setup.reference.clinical_score]
+    return table[columns]
