@@ -34,7 +34,7 @@ import yaml
 
 import pkgym  # noqa: F401  (registers the environments)
 from agents.rl.hyperparameters import default_hyperparams_file, load_hyperparams
-from pkgym.io import write_table
+from pkgym.io import write_atomic, write_table
 
 DISTRIBUTIONS = ("uniform", "loguniform", "choice")
 """The search-space distributions a key can have."""
@@ -254,13 +254,12 @@ def _absolute(config: TuneConfig) -> TuneConfig:
 
 def write_outputs(config: TuneConfig, rows: list[dict[str, Any]]) -> list[Path]:
     """``tune_results.csv`` and (after training) ``best_hyperparams.yml``, the best section."""
-    from agents.benchmark.tables import write_text
-
     written = [write_table(pd.DataFrame(rows), config.out_dir / "tune_results.csv")]
     scored = [row for row in rows if row["score"] == row["score"]]  # NaN: not trained
     if scored:
         best = max(scored, key=lambda row: row["score"])
         section = {**config.base_section, **{key: best[key] for key in config.space}}
-        written.append(write_text(config.out_dir / "best_hyperparams.yml",
-                                  yaml.safe_dump({config.env_id: section}, sort_keys=False)))
+        text = yaml.safe_dump({config.env_id: section}, sort_keys=False)
+        written.append(write_atomic(config.out_dir / "best_hyperparams.yml",
+                                    lambda tmp: tmp.write_text(text, encoding="utf-8")))
     return written
