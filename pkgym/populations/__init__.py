@@ -2,9 +2,9 @@
 
 * :mod:`~pkgym.populations.streams`: per-patient random streams (patient k is the same in a
   cohort of 10 or 10 000; independent ``covariates``, ``bsv``, ``residual``, ``events``).
-* :mod:`~pkgym.populations.distributions` and :mod:`~pkgym.populations.body_size`: covariate
-  specs (bounded normal/log-normal, uniform, categorical, Bernoulli, Hardy-Weinberg
-  genotypes, height and weight jointly by sex).
+* :mod:`~pkgym.populations.distributions`, :mod:`~pkgym.populations.discrete` and
+  :mod:`~pkgym.populations.body_size`: covariate specs (bounded normal/log-normal, uniform;
+  categorical, Bernoulli, Hardy-Weinberg genotypes; height and weight jointly by sex).
 * :mod:`~pkgym.populations.derived`: Cockcroft-Gault, BSA, ideal and lean body weight.
 * :mod:`~pkgym.populations.variability`: log-normal etas with a full omega matrix.
 * :mod:`~pkgym.populations.residual`: additive/proportional/combined assay error, LLOQ.
@@ -49,13 +49,11 @@ from pkgym.populations.derived import (
     ideal_body_weight_kg,
     lean_body_weight_kg,
 )
+from pkgym.populations.discrete import Bernoulli, Categorical, Genotype
 from pkgym.populations.distributions import (
-    Bernoulli,
     BoundedLogNormal,
     BoundedNormal,
-    Categorical,
     CovariateSpec,
-    Genotype,
     ScalarCovariateSpec,
     Uniform,
     truncated_normal_ppf,

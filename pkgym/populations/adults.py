@@ -9,7 +9,8 @@ for a specific indication).
 from __future__ import annotations
 
 from pkgym.populations.body_size import BodySize
-from pkgym.populations.distributions import Bernoulli, BoundedNormal
+from pkgym.populations.discrete import Bernoulli
+from pkgym.populations.distributions import BoundedNormal
 from pkgym.populations.population import Population
 
 GENERAL_ADULTS = Population(covariates={

@@ -16,7 +16,8 @@ from __future__ import annotations
 from pkgym.populations.body_size import BodySize
 from pkgym.populations.cohort import CohortSchema, ColumnRule
 from pkgym.populations.derived import bsa_mosteller_m2
-from pkgym.populations.distributions import Bernoulli, BoundedLogNormal, BoundedNormal
+from pkgym.populations.discrete import Bernoulli
+from pkgym.populations.distributions import BoundedLogNormal, BoundedNormal
 from pkgym.populations.population import Population
 
 DOCETAXEL_PATIENTS = Population(

@@ -30,7 +30,7 @@ class ByGroup(CovariateSpec):
         >>> spec.columns_from_uniforms("scr", np.array([[0.5], [0.5]]),
         ...                            {"on_dialysis": np.array([0, 1])})["scr"].tolist()
         [1.0, 7.0]
-        >>> from pkgym.populations.distributions import Genotype
+        >>> from pkgym.populations.discrete import Genotype
         >>> by_race = ByGroup(column="race", specs={
         ...     "white": Genotype(allele_frequencies={"G": 0.6, "A": 0.4}),
         ...     "asian": Genotype(allele_frequencies={"G": 0.1, "A": 0.9})})

@@ -103,7 +103,8 @@ class Population:
             ``attrs`` holds ``seed_entropy``, ``seed_spawn_key`` and ``start``.
 
         Examples:
-            >>> from pkgym.populations.distributions import Bernoulli, Uniform
+            >>> from pkgym.populations.discrete import Bernoulli
+            >>> from pkgym.populations.distributions import Uniform
             >>> population = Population(covariates={"is_female": Bernoulli(p=0.5),
             ...                                     "age_years": Uniform(low=18.0, high=80.0)})
             >>> cohort = population.sample(10, seed=1)

@@ -20,7 +20,8 @@ from __future__ import annotations
 from pkgym.populations.body_size import BodySize, SexAnthropometry
 from pkgym.populations.cohort import CohortSchema, ColumnRule
 from pkgym.populations.conditional import ByGroup
-from pkgym.populations.distributions import Bernoulli, BoundedLogNormal, BoundedNormal
+from pkgym.populations.discrete import Bernoulli
+from pkgym.populations.distributions import BoundedLogNormal, BoundedNormal
 from pkgym.populations.population import Population
 
 INPATIENT_BODY_SIZE = BodySize(

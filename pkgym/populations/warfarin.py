@@ -43,7 +43,8 @@ from numpy.typing import ArrayLike
 from pkgym.populations.body_size import BodySize, SexAnthropometry
 from pkgym.populations.cohort import CohortSchema, ColumnRule
 from pkgym.populations.conditional import ByGroup
-from pkgym.populations.distributions import Bernoulli, BoundedNormal, Categorical, Genotype
+from pkgym.populations.discrete import Bernoulli, Categorical, Genotype
+from pkgym.populations.distributions import BoundedNormal
 from pkgym.populations.population import Population
 from pkgym.utils import check_finite, check_positive
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from pkgym.populations.conditional import ByGroup
-from pkgym.populations.distributions import Bernoulli, Categorical, Genotype, Uniform
+from pkgym.populations.discrete import Bernoulli, Categorical, Genotype
+from pkgym.populations.distributions import Uniform
 from pkgym.populations.population import Population
 from pkgym.populations.vancomycin import ADULT_INPATIENTS
 
