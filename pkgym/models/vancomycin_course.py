@@ -20,6 +20,7 @@ from pkgym.models.kidney import KidneyInjuryParams, KidneyState, advance_kidney_
 from pkgym.models.vancomycin import Goti2018
 from pkgym.sim.interval import infuse_interval
 from pkgym.sim.modal import ModalBasis, modal_basis_unchecked
+from pkgym.units import HOURS_PER_DAY
 
 SAMPLE_KINDS = ("trough", "peak")
 """A trough is taken 30 min before dose k; a peak 1 h after the end of dose k's infusion."""
@@ -76,12 +77,12 @@ class CourseConfig:
     @property
     def n_days(self) -> int:
         """Days covered by the course (creatinine is measured each morning)."""
-        return math.ceil(self.n_steps * self.interval_h / 24.0)
+        return math.ceil(self.n_steps * self.interval_h / HOURS_PER_DAY)
 
     @property
     def steps_per_day(self) -> int:
         """Dosing intervals per day."""
-        return round(24.0 / self.interval_h)
+        return round(HOURS_PER_DAY / self.interval_h)
 
     @property
     def sample_slots(self) -> np.ndarray:
@@ -114,7 +115,7 @@ def daily_troughs(n_steps: int = 14, interval_h: float = 12.0) -> tuple[tuple[st
         >>> daily_troughs(6, 12.0)
         (('trough', 3), ('trough', 5))
     """
-    per_day = round(24.0 / interval_h)
+    per_day = round(HOURS_PER_DAY / interval_h)
     return tuple(("trough", k) for k in range(per_day + 1, n_steps + 1, per_day))
 
 

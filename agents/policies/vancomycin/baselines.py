@@ -19,9 +19,9 @@ from collections.abc import Mapping
 import numpy as np
 
 from pkgym.models.vancomycin_course import TROUGH_BEFORE_H
+from pkgym.units import HOURS_PER_DAY
 from pkgym.utils import check_finite, check_non_negative, check_positive
 
-HOURS_PER_DAY = 24.0
 DOSE_STEP_MG, MAX_DOSE_MG = 250.0, 3000.0
 REFERENCE_WEIGHT_KG = 70.0
 """CAMERA2's band doses are for 70 kg; they are scaled by actual weight / 70."""

@@ -6,7 +6,8 @@ dose is the candidate whose predicted AUC over the next 24 h (the candidate give
 each later interval of that day, on top of the drug already in the body) is closest to the
 target (400-600 mg*h/L, Rybak et al. 2020 ASHP/IDSA consensus, Am J Health Syst Pharm 77:835).
 The policy sees only what the ward knows: covariates, measured creatinine, doses, levels.
-The exact prediction model lives in :mod:`agents.policies.vancomycin.map_predict`.
+The exact prediction model lives in :mod:`agents.policies.vancomycin.map_predict`, the
+patient's history in :mod:`agents.policies.vancomycin.patient_history`.
 
 Objective (the full -2 log posterior, as NONMEM's ``$EST METHOD=COND INTERACTION
 MAXEVAL=0``/POSTHOC and mapbayr compute it)::
@@ -28,15 +29,15 @@ import numpy as np
 from scipy.optimize import minimize
 
 from agents.policies.vancomycin.map_predict import (
-    HOURS_PER_DAY,
-    PatientHistory,
     Segments,
     check_etas,
     predict_aucs,
     segment_grid,
     simulate_history,
 )
+from agents.policies.vancomycin.patient_history import PatientHistory
 from pkgym.models.vancomycin import Goti2018
+from pkgym.units import HOURS_PER_DAY
 from pkgym.utils import check_non_negative, check_positive
 
 DEFAULT_CANDIDATE_DOSES_MG = np.arange(0.0, 3001.0, 250.0)

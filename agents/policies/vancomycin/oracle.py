@@ -13,13 +13,13 @@ import numpy as np
 
 from agents.policies.vancomycin.baselines import (
     DEFAULT_CANDIDATE_DOSES_MG,
-    HOURS_PER_DAY,
     _check_interval,
     _check_n_envs,
 )
 from pkgym.models.vancomycin_course import infusion_duration_h
 from pkgym.sim.interval import infuse_interval
 from pkgym.sim.modal import compartment_params, modal_basis
+from pkgym.units import HOURS_PER_DAY
 from pkgym.utils import check_finite, check_non_negative, check_positive
 
 ORACLE_INFO_KEYS = ("time_h", "central_amount_mg", "peripheral_amount_mg", "clearance_l_per_h",
