@@ -6,7 +6,7 @@ so it is solved exactly: on each segment (a day, split at the infusion end) the 
 decomposed into the modes of the three-compartment system (``eigh`` of its symmetrised
 matrix) and the concentration is a sum of exponentials. Only the nonlinear neutrophil and
 tumour equations are integrated, by a compiled Dormand-Prince 5(4)
-(:mod:`pkgym.sim.dopri5_njit`), so the fast distribution phase no longer limits its step.
+(:mod:`pkgym.sim.integrate_njit`), so the fast distribution phase no longer limits its step.
 Time ``t`` is hours since the first cycle began (the tumour's ``exp(-lambda t)`` needs it).
 """
 
@@ -21,7 +21,7 @@ import numpy as np
 from pkgym.models.docetaxel import DocetaxelPK
 from pkgym.models.myelosuppression import MyelosuppressionParams
 from pkgym.models.tumour import TumourParams
-from pkgym.sim.dopri5_njit import dopri5_segment
+from pkgym.sim.integrate_njit import dopri5_segment
 
 N_STATES = 9
 CIRC, SLD = 7, 8

@@ -47,6 +47,7 @@ from numpy.typing import ArrayLike
 
 from pkgym.populations.variability import BetweenSubjectVariability, omega_from_cv
 from pkgym.sim.integrate import SolverConfig, integrate_final
+from pkgym.sim.integrate_njit import rk4_segment
 
 DP2003 = "de Pillis & Radunskaya 2003, Math Comput Model 37:1221 (= J Theor Med 2001 3:79)"
 CHECKED = "; value as in DTRGym AhnODE and ReiL cancer_case (primary table not opened)"
@@ -248,26 +249,20 @@ def _derivative(y: np.ndarray, p: np.ndarray, v: float,
 
 
 @numba.njit(cache=True, nogil=True)
+def _derivative_rhs(t: float, y: np.ndarray, row: tuple,
+                    out: np.ndarray) -> None:  # pragma: no cover - compiled
+    """:func:`_derivative` as a stepper's ``rhs``: ``row`` is (parameters, infusion)."""
+    _derivative(y, row[0], row[1], out)
+
+
+@numba.njit(nogil=True)  # not cached: it hands a compiled RHS to the stepper
 def _rk4_rows(rows: np.ndarray, states: np.ndarray, infusion_per_day: np.ndarray,
               table: np.ndarray, n_steps: int, step_days: float) -> None:  # pragma: no cover
     """Classic RK4, ``n_steps`` steps of ``step_days``, for ``states[rows]`` in place."""
     work = np.empty((5, 4))
-    k1, k2, k3, k4, stage = work[0], work[1], work[2], work[3], work[4]
     for k in range(rows.shape[0]):
-        y, p, v = states[rows[k]], table[rows[k]], infusion_per_day[k]
-        for _ in range(n_steps):
-            _derivative(y, p, v, k1)
-            for j in range(4):
-                stage[j] = y[j] + 0.5 * step_days * k1[j]
-            _derivative(stage, p, v, k2)
-            for j in range(4):
-                stage[j] = y[j] + 0.5 * step_days * k2[j]
-            _derivative(stage, p, v, k3)
-            for j in range(4):
-                stage[j] = y[j] + step_days * k3[j]
-            _derivative(stage, p, v, k4)
-            for j in range(4):
-                y[j] += step_days / 6.0 * (k1[j] + 2.0 * k2[j] + 2.0 * k3[j] + k4[j])
+        rk4_segment(_derivative_rhs, 0.0, n_steps * step_days, n_steps, step_days,
+                    states[rows[k]], (table[rows[k]], infusion_per_day[k]), work)
 
 
 def rk4_steps(span_h: float, solver: SolverConfig) -> int:

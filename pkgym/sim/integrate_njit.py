@@ -1,10 +1,19 @@
-"""A compiled Dormand-Prince 5(4) step loop for one patient, for models with compiled RHS.
+"""Compiled Runge-Kutta steppers for one patient, for models whose right-hand side is compiled.
 
 :func:`pkgym.sim.integrate.integrate` serves numpy right-hand sides in batches; models whose
-hot loop is compiled (numba) need an integrator they can call per patient without leaving
-compiled code. :func:`dopri5_segment` is that integrator, with the same error norm and step
-control as ``integrate`` (Hairer, Norsett & Wanner, *Solving ODEs I*, II.4 and II.5). The
-right-hand side is passed as a compiled function ``rhs(t, y, params, out)``.
+hot loop is compiled (numba) need integrators they can call per patient without leaving
+compiled code. This module holds the package's only compiled steppers:
+
+- :func:`rk4_segment`: classic fixed-step RK4, the steps of ``integrate``'s ``"rk4"``
+  (bit for bit, tested on a shared problem);
+- :func:`dopri5_segment`: Dormand-Prince 5(4) with the error norm and step control of
+  ``integrate``'s ``"dopri5"`` (Hairer, Norsett & Wanner, *Solving ODEs I*, II.4 and II.5),
+  without its output-time bookkeeping.
+
+Both read their coefficients from :mod:`pkgym.sim.tableaus`. The right-hand side is a
+compiled function ``rhs(t, y, params, out)`` writing dy/dt into ``out``; ``params`` is passed
+through untouched (an array, or a tuple of arrays and scalars). A function that passes a
+compiled ``rhs`` to these steppers cannot be cached by numba (``cache=False``).
 """
 
 from __future__ import annotations
@@ -12,16 +21,53 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-_C2, _C3, _C4, _C5 = 1 / 5, 3 / 10, 4 / 5, 8 / 9
-_A21 = 1 / 5
-_A31, _A32 = 3 / 40, 9 / 40
-_A41, _A42, _A43 = 44 / 45, -56 / 15, 32 / 9
-_A51, _A52, _A53, _A54 = 19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729
-_A61, _A62, _A63, _A64, _A65 = 9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656
-_B1, _B3, _B4, _B5, _B6 = 35 / 384, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84
-# Error coefficients: 5th-order weights minus the embedded 4th-order ones.
-_E1, _E3, _E4, _E5, _E6, _E7 = (71 / 57600, -71 / 16695, 71 / 1920, -17253 / 339200,
-                                22 / 525, -1 / 40)
+from pkgym.sim.tableaus import DOPRI5_A, DOPRI5_C, DOPRI5_E
+
+__all__ = ["dopri5_segment", "rk4_segment"]
+
+_, _C2, _C3, _C4, _C5, _, _ = DOPRI5_C
+(_A21,) = DOPRI5_A[1]
+_A31, _A32 = DOPRI5_A[2]
+_A41, _A42, _A43 = DOPRI5_A[3]
+_A51, _A52, _A53, _A54 = DOPRI5_A[4]
+_A61, _A62, _A63, _A64, _A65 = DOPRI5_A[5]
+_B1, _, _B3, _B4, _B5, _B6 = DOPRI5_A[6]
+_E1, _, _E3, _E4, _E5, _E6, _E7 = DOPRI5_E
+
+
+@numba.njit(nogil=True)  # not cached: its compiled RHS argument cannot be pickled in a cache
+def rk4_segment(rhs, t0: float, t1: float, n_steps: int, step: float,  # noqa: ANN001
+                y: np.ndarray, params, work: np.ndarray) -> None:  # noqa: ANN001 # pragma: no cover
+    """Advance ``y`` (in place) from ``t0`` to ``t1`` by ``n_steps`` classic RK4 steps.
+
+    Step i starts at ``t0 + i * step``; the last stage of the last step is evaluated one
+    float before ``t1`` (its left limit), as :func:`pkgym.sim.integrate.integrate` does.
+
+    Args:
+        rhs: compiled ``rhs(t, y, params, out)``.
+        t0: start of the segment, in ``rhs``'s time unit.
+        t1: end of the segment (the last stage is evaluated just before it).
+        n_steps: number of steps, >= 0.
+        step: the step, ``(t1 - t0) / n_steps`` as the caller rounds it.
+        y: the state, shape (n_states,), advanced in place.
+        params: passed to ``rhs`` untouched.
+        work: scratch space, shape (5, n_states).
+    """
+    k1, k2, k3, k4, stage = work[0], work[1], work[2], work[3], work[4]
+    for i in range(n_steps):
+        t = t0 + i * step
+        rhs(t, y, params, k1)
+        for j in range(y.shape[0]):
+            stage[j] = y[j] + 0.5 * step * k1[j]
+        rhs(t + 0.5 * step, stage, params, k2)
+        for j in range(y.shape[0]):
+            stage[j] = y[j] + 0.5 * step * k2[j]
+        rhs(t + 0.5 * step, stage, params, k3)
+        for j in range(y.shape[0]):
+            stage[j] = y[j] + step * k3[j]
+        rhs(np.nextafter(t1, -np.inf) if i == n_steps - 1 else t + step, stage, params, k4)
+        for j in range(y.shape[0]):
+            y[j] += step / 6.0 * (k1[j] + 2.0 * k2[j] + 2.0 * k3[j] + k4[j])
 
 
 @numba.njit(cache=True, nogil=True)
