@@ -8,7 +8,6 @@ neutropenia). Each stream's draws for the whole episode are taken at reset.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,30 +16,17 @@ from gymnasium import spaces
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
 from pkgym.envs.chemotherapy import views as chemotherapy_views
 from pkgym.envs.chemotherapy.clinic import (
-    POPULATIONS,
-    ChemotherapyScenario,
     CycleOutcome,
 )
-from pkgym.envs.chemotherapy.records import measure_anc, measure_sld, new_records, pinned_patient
-from pkgym.models.chemotherapy import GRADE4_ANC_1E9_PER_L, DocetaxelPatientModel
+from pkgym.envs.chemotherapy.records import (
+    OncologySettings,
+    measure_anc,
+    measure_sld,
+    new_records,
+    pinned_patient,
+)
+from pkgym.models.chemotherapy import GRADE4_ANC_1E9_PER_L
 from pkgym.models.chemotherapy_kernel import CIRC, SLD, advance_cycles
-from pkgym.populations import Population
-
-
-@dataclass(frozen=True, slots=True)
-class OncologySettings:
-    """Everything that defines the clinic except the policy (see the env card)."""
-
-    scenario: ChemotherapyScenario
-    population: Population
-    allow_delay: bool
-
-    @property
-    def model(self) -> DocetaxelPatientModel:
-        """The joint patient model (it carries ``variability`` for cohort sampling)."""
-        s = self.scenario
-        return DocetaxelPatientModel(pk=s.pk, myelosuppression=s.myelosuppression,
-                                     tumour=s.tumour)
 
 
 class ChemotherapyCore(DosingCore):
@@ -191,15 +177,3 @@ class ChemotherapyCore(DosingCore):
     def info(self) -> dict[str, np.ndarray]:
         """Clinical metrics of the last cycle and the true, hidden state of every patient."""
         return chemotherapy_views.info(self.records, self.settings, np.arange(self.n_patients))
-
-
-def oncology_settings(scenario: ChemotherapyScenario, population: Population | None,
-                      allow_delay: bool) -> OncologySettings:
-    """The core's settings (an injected population replaces the scenario's named one).
-
-    Examples:
-        >>> oncology_settings(ChemotherapyScenario(), None, False).model.pk.infusion_h
-        1.0
-    """
-    return OncologySettings(scenario, population or POPULATIONS[scenario.population],
-                            allow_delay)

@@ -8,7 +8,8 @@ from gymnasium.vector import AutoresetMode
 
 from pkgym.envs.base import DosingEnv, DosingVectorEnv, ObservationModel, RewardFn
 from pkgym.envs.chemotherapy.clinic import ChemotherapyScenario, ClinicLabs, resolve_scenario
-from pkgym.envs.chemotherapy.core import ChemotherapyCore, oncology_settings
+from pkgym.envs.chemotherapy.core import ChemotherapyCore
+from pkgym.envs.chemotherapy.records import oncology_settings
 from pkgym.populations import Population
 
 ENV_ID = "pkgym/Chemotherapy-v0"

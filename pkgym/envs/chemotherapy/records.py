@@ -13,10 +13,16 @@ from typing import Any
 
 import numpy as np
 
-from pkgym.envs.chemotherapy.clinic import COVARIATES, SLD_HIGH_MM, ChemotherapyScenario
+from pkgym.envs.chemotherapy.clinic import (
+    COVARIATES,
+    POPULATIONS,
+    SLD_HIGH_MM,
+    ChemotherapyScenario,
+)
 from pkgym.envs.pinning import validate_pinned
 from pkgym.models.chemotherapy import DocetaxelPatientModel
 from pkgym.models.chemotherapy_kernel import CIRC, SLD, initial_states
+from pkgym.populations import Population
 from pkgym.populations.chemotherapy import CHEMOTHERAPY_COHORT_SCHEMA
 from pkgym.populations.derived import bsa_mosteller_m2
 
@@ -25,6 +31,34 @@ PATIENT_KEYS = ("is_female", "age_years", "height_cm", "weight_kg", "aag_g_per_l
 """Covariates a pinned patient must give (etas ``eta_<name>`` and ``id`` are optional)."""
 PLACEHOLDER = {"is_female": 0.0, "age_years": 60.0, "height_cm": 175.0, "weight_kg": 80.0,
                "aag_g_per_l": 1.34, "hepatic_impairment": 0.0, "baseline_sld_mm": 70.0}
+
+
+@dataclass(frozen=True, slots=True)
+class OncologySettings:
+    """Everything that defines the clinic except the policy (see the env card)."""
+
+    scenario: ChemotherapyScenario
+    population: Population
+    allow_delay: bool
+
+    @property
+    def model(self) -> DocetaxelPatientModel:
+        """The joint patient model (it carries ``variability`` for cohort sampling)."""
+        s = self.scenario
+        return DocetaxelPatientModel(pk=s.pk, myelosuppression=s.myelosuppression,
+                                     tumour=s.tumour)
+
+
+def oncology_settings(scenario: ChemotherapyScenario, population: Population | None,
+                      allow_delay: bool) -> OncologySettings:
+    """The core's settings (an injected population replaces the scenario's named one).
+
+    Examples:
+        >>> oncology_settings(ChemotherapyScenario(), None, False).model.pk.infusion_h
+        1.0
+    """
+    return OncologySettings(scenario, population or POPULATIONS[scenario.population],
+                            allow_delay)
 
 
 @dataclass(slots=True)

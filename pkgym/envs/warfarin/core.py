@@ -9,7 +9,6 @@ is array work plus one call of the compiled day (:mod:`pkgym.models.warfarin_ker
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,30 +19,17 @@ from pkgym.envs.warfarin import views as warfarin_views
 from pkgym.envs.warfarin.clinic import (
     MAX_TEST_INTERVAL_DAYS,
     InrOutcome,
-    WarfarinScenario,
     clinic_parameters,
 )
 from pkgym.envs.warfarin.kernel import clinic_day
-from pkgym.envs.warfarin.records import new_records, pinned_patient, records_tuple
+from pkgym.envs.warfarin.records import (
+    ClinicSettings,
+    new_records,
+    pinned_patient,
+    records_tuple,
+)
 from pkgym.models.warfarin_kernel import advance_days, day_constants
-from pkgym.populations import Population
-from pkgym.populations.warfarin import WARFARIN_POPULATIONS
 from pkgym.sim.batch import take_rows, write_rows
-
-
-@dataclass(frozen=True, slots=True)
-class ClinicSettings:
-    """Everything that defines the clinic except the policy (see the env card)."""
-
-    scenario: WarfarinScenario
-    population: Population
-    genotype_guided: bool
-    chooses_test_days: bool
-
-    @property
-    def model(self) -> Any:
-        """The Hamberg parameter set (it carries ``variability`` for cohort sampling)."""
-        return self.scenario.hamberg
 
 
 class WarfarinCore(DosingCore):
@@ -169,17 +155,3 @@ class WarfarinCore(DosingCore):
     def info_row(self, row: int) -> dict[str, Any]:
         """:meth:`info` of one patient with plain Python values."""
         return warfarin_views.info_row(self.records, self.settings, row)
-
-
-
-def clinic_settings(scenario: WarfarinScenario, population: Population | None,
-                    genotype_guided: bool, chooses_test_days: bool) -> ClinicSettings:
-    """The core's settings (an injected population replaces the scenario's named one).
-
-    Examples:
-        >>> from pkgym.envs.warfarin.clinic import WarfarinScenario
-        >>> clinic_settings(WarfarinScenario(), None, False, False).population.n_draws > 0
-        True
-    """
-    return ClinicSettings(scenario, population or WARFARIN_POPULATIONS[scenario.population],
-                          genotype_guided, chooses_test_days)

@@ -9,7 +9,8 @@ from gymnasium.vector import AutoresetMode
 
 from pkgym.envs.base import DosingEnv, DosingVectorEnv, ObservationModel, RewardFn
 from pkgym.envs.warfarin.clinic import ClinicObservation, WarfarinScenario, resolve_scenario
-from pkgym.envs.warfarin.core import WarfarinCore, clinic_settings
+from pkgym.envs.warfarin.core import WarfarinCore
+from pkgym.envs.warfarin.records import clinic_settings
 from pkgym.populations import Population
 
 ENV_ID = "pkgym/Warfarin-v0"

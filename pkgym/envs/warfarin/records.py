@@ -14,15 +14,17 @@ from typing import Any
 import numpy as np
 
 from pkgym.envs.pinning import validate_pinned
-from pkgym.envs.warfarin.clinic import clinic_parameters
+from pkgym.envs.warfarin.clinic import WarfarinScenario, clinic_parameters
 from pkgym.envs.warfarin.kernel import measure_due
 from pkgym.models.warfarin import WarfarinParameters
 from pkgym.models.warfarin_kernel import initial_state
+from pkgym.populations import Population
 from pkgym.populations.warfarin import (
     CYP2C9_DIPLOTYPES,
     RACES,
     VKORC1_GENOTYPES,
     WARFARIN_COHORT_SCHEMA,
+    WARFARIN_POPULATIONS,
     genotype_codes,
 )
 
@@ -33,6 +35,34 @@ PLACEHOLDER = {"age_years": 60.0, "is_female": 0.0, "weight_kg": 80.0, "height_c
                "race": "white", "cyp2c9": "*1/*1", "vkorc1": "G/A", "amiodarone": 0.0,
                "enzyme_inducer": 0.0}
 """The patient every slot holds before its first reset."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicSettings:
+    """Everything that defines the clinic except the policy (see the env card)."""
+
+    scenario: WarfarinScenario
+    population: Population
+    genotype_guided: bool
+    chooses_test_days: bool
+
+    @property
+    def model(self) -> Any:
+        """The Hamberg parameter set (it carries ``variability`` for cohort sampling)."""
+        return self.scenario.hamberg
+
+
+def clinic_settings(scenario: WarfarinScenario, population: Population | None,
+                    genotype_guided: bool, chooses_test_days: bool) -> ClinicSettings:
+    """The core's settings (an injected population replaces the scenario's named one).
+
+    Examples:
+        >>> from pkgym.envs.warfarin.clinic import WarfarinScenario
+        >>> clinic_settings(WarfarinScenario(), None, False, False).population.n_draws > 0
+        True
+    """
+    return ClinicSettings(scenario, population or WARFARIN_POPULATIONS[scenario.population],
+                          genotype_guided, chooses_test_days)
 
 
 @dataclass(slots=True)
@@ -109,7 +139,6 @@ def pinned_patient(given: Mapping[str, Any], settings: Any) -> dict[str, Any]:
     """A pinned patient's covariates (validated against the cohort schema), etas and id.
 
     Examples:
-        >>> from pkgym.envs.warfarin.core import clinic_settings
         >>> from pkgym.envs.warfarin.clinic import WarfarinScenario
         >>> settings = clinic_settings(WarfarinScenario(), None, False, False)
         >>> pinned_patient({**PLACEHOLDER, "eta_CL": 0.1}, settings)["eta_CL"]
