@@ -24,6 +24,7 @@ from agents.policies.chemotherapy.baselines import (
 from pkgym.envs.chemotherapy.clinic import COVARIATES, ChemotherapyScenario
 from pkgym.models.chemotherapy import DocetaxelPatientModel
 from pkgym.models.chemotherapy_kernel import CIRC, advance_cycles, initial_states
+from pkgym.sim.least_squares import levenberg_marquardt
 
 ESTIMATED = (1, 2, 3)
 """Indices of the estimated etas (CIRC0, MTT, SLOPE) in the joint variability."""
@@ -122,24 +123,8 @@ class ChemoMapPolicy:
         mask = np.asarray(observation["anc_mask"]) > 0
         counts = np.asarray(observation["anc_1e9_per_l"], np.float64)
         data = (np.log(np.where(mask, np.maximum(counts, 1e-3), 1.0)), mask)
-        eta, damping = np.zeros((n, k)), np.full(n, 1e-2)
         if not np.any(cycle > 0):
-            return eta
-        cost = (self._residuals(covariates, eta, observation, cycle, data) ** 2).sum(axis=1)
-        shifts = np.vstack([np.zeros(k), _STEP * np.eye(k)])
-        for _ in range(self.iterations):
-            trial_etas = (eta[:, None, :] + shifts[None]).reshape(n * (k + 1), k)
-            residuals = self._residuals(covariates, trial_etas, observation, cycle,
-                                        data).reshape(n, k + 1, -1)
-            base = residuals[:, 0]
-            jacobian = np.transpose((residuals[:, 1:] - base[:, None]) / _STEP, (0, 2, 1))
-            normal = np.einsum("mri,mrj->mij", jacobian, jacobian)
-            gradient = np.einsum("mri,mr->mi", jacobian, base)
-            lhs = normal + damping[:, None, None] * (normal * np.eye(k) + 1e-9 * np.eye(k))
-            trial = eta - np.linalg.solve(lhs, gradient[..., None])[..., 0]
-            trial_cost = (self._residuals(covariates, trial, observation, cycle, data) ** 2
-                          ).sum(axis=1)
-            better = trial_cost < cost
-            eta[better], cost[better] = trial[better], trial_cost[better]
-            damping = np.where(better, damping / 3.0, damping * 5.0)
-        return eta
+            return np.zeros((n, k))
+        return levenberg_marquardt(
+            lambda etas: self._residuals(covariates, etas, observation, cycle, data),
+            np.zeros((n, k)), iterations=self.iterations, step=_STEP)

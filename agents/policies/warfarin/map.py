@@ -34,6 +34,7 @@ from pkgym.populations.warfarin import (
     VKORC1_GENOTYPES,
     AlleleFrequencies,
 )
+from pkgym.sim.least_squares import levenberg_marquardt
 
 _STEP = 1e-4  # finite-difference step on eta
 
@@ -208,34 +209,15 @@ class WarfarinMapPolicy:
         days = np.where(mask, np.asarray(observation["inr_days"])[rows], 0).astype(np.int64)
         values = np.where(mask, np.asarray(observation["inr_values"], np.float64)[rows], 1.0)
         data = (np.minimum(days, today), np.log(np.maximum(values, 0.1)), mask)
-        eta, k = self.eta[rows].copy(), self._omega.size
-        damping = np.full(rows.size, 1e-2)
-        cost = (self._residuals(ages, eta, doses, data, rows) ** 2).sum(axis=1)
-        for _ in range(self.iterations):
-            jacobian, base = self._jacobian(ages, eta, doses, data, rows)
-            normal = np.einsum("mri,mrj->mij", jacobian, jacobian)
-            gradient = np.einsum("mri,mr->mi", jacobian, base)
-            lhs = normal + damping[:, None, None] * (normal * np.eye(k) + 1e-9 * np.eye(k))
-            trial = eta - np.linalg.solve(lhs, gradient[..., None])[..., 0]
-            trial_cost = (self._residuals(ages, trial, doses, data, rows) ** 2).sum(axis=1)
-            better = trial_cost < cost
-            eta[better], cost[better] = trial[better], trial_cost[better]
-            damping = np.where(better, damping / 3.0, damping * 5.0)
-        return eta
 
-    def _jacobian(self, ages: np.ndarray, eta: np.ndarray, doses: np.ndarray,
-                  data: tuple[np.ndarray, ...], rows: np.ndarray
-                  ) -> tuple[np.ndarray, np.ndarray]:
-        """Forward-difference Jacobian (m, R, k) and residuals (m, R), in one batch."""
-        m, k = eta.shape
-        shifted = np.repeat(eta[:, None, :], k + 1, axis=1) + _STEP * np.vstack(
-            [np.zeros(k), np.eye(k)])[None]
-        repeated = (np.repeat(ages, k + 1), shifted.reshape(m * (k + 1), k),
-                    np.repeat(doses, k + 1, axis=0),
-                    tuple(np.repeat(a, k + 1, axis=0) for a in data), np.repeat(rows, k + 1))
-        residuals = self._residuals(*repeated).reshape(m, k + 1, -1)
-        base = residuals[:, 0]
-        return np.transpose((residuals[:, 1:] - base[:, None]) / _STEP, (0, 2, 1)), base
+        def residuals(etas: np.ndarray) -> np.ndarray:
+            r = etas.shape[0] // rows.size  # points per patient, adjacent (np.repeat order)
+            return self._residuals(np.repeat(ages, r), etas, np.repeat(doses, r, axis=0),
+                                   tuple(np.repeat(a, r, axis=0) for a in data),
+                                   np.repeat(rows, r))
+
+        return levenberg_marquardt(residuals, self.eta[rows], iterations=self.iterations,
+                                   step=_STEP)
 
     def _plan(self, observation: Mapping[str, np.ndarray], rows: np.ndarray,
               today: int) -> np.ndarray:
