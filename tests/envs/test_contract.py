@@ -1,4 +1,4 @@
-"""The environment contract (DESIGN.md), one test for every registered environment.
+"""The environment contract (docs/architecture.md), one test for every registered environment.
 
 Every id in the registry, with each of its keyword variants, must pass both env checkers
 without warnings, replay a seed exactly (here and in a fresh interpreter), give the same
