@@ -1,9 +1,20 @@
-"""Gymnasium environments, registered on ``import pkgym`` as ``pkgym/<Name>-v0``."""
+"""Gymnasium environments, registered on ``import pkgym`` as ``pkgym/<Name>-v0``.
+
+Each env package declares its :class:`~pkgym.envs.registry.EnvSpec` (``SPECS``); this module
+only registers them (:func:`~pkgym.envs.registry.register_env`), in a fixed order.
+"""
 
 from __future__ import annotations
 
-from gymnasium.envs.registration import register, registry
-
+from pkgym.envs import (
+    addiction,
+    chemo_immune,
+    chemotherapy,
+    depression,
+    dose_finding,
+    vancomycin,
+    warfarin,
+)
 from pkgym.envs.addiction.clinic import AddictionScenario
 from pkgym.envs.addiction.env import ENV_ID as ADDICTION_ID
 from pkgym.envs.addiction.env import AddictionEnv, AddictionVectorEnv
@@ -19,6 +30,7 @@ from pkgym.envs.depression.env import DepressionEnv, DepressionVectorEnv
 from pkgym.envs.dose_finding.clinic import DoseFindingEnvScenario
 from pkgym.envs.dose_finding.env import ENV_ID as DOSE_FINDING_ID
 from pkgym.envs.dose_finding.env import DoseFindingEnv, DoseFindingVectorEnv
+from pkgym.envs.registry import register_env
 from pkgym.envs.vancomycin.clinic import VancomycinScenario
 from pkgym.envs.vancomycin.env import ENV_ID as VANCOMYCIN_ID
 from pkgym.envs.vancomycin.env import VancomycinEnv, VancomycinVectorEnv
@@ -31,7 +43,6 @@ from pkgym.envs.warfarin.env import (
     WarfarinPGxVectorEnv,
     WarfarinVectorEnv,
 )
-from pkgym.scenarios import SCENARIO_TYPES
 
 __all__ = ["VANCOMYCIN_ID", "WARFARIN_ID", "WARFARIN_PGX_ID", "VancomycinEnv",
            "VancomycinScenario", "VancomycinVectorEnv", "WarfarinEnv", "WarfarinPGxEnv",
@@ -44,27 +55,7 @@ __all__ += ["ADDICTION_ID", "AddictionEnv", "AddictionScenario", "AddictionVecto
 __all__ += ["DOSE_FINDING_ID", "DoseFindingEnv", "DoseFindingEnvScenario",
             "DoseFindingVectorEnv"]
 
-SCENARIO_TYPES[VANCOMYCIN_ID] = VancomycinScenario
-SCENARIO_TYPES[WARFARIN_ID] = WarfarinScenario
-SCENARIO_TYPES[WARFARIN_PGX_ID] = WarfarinScenario
-SCENARIO_TYPES[CHEMO_IMMUNE_ID] = ChemoImmuneScenario
-SCENARIO_TYPES[CHEMOTHERAPY_ID] = ChemotherapyScenario
-SCENARIO_TYPES[ADDICTION_ID] = AddictionScenario
-SCENARIO_TYPES[DEPRESSION_ID] = DepressionScenario
-SCENARIO_TYPES[DOSE_FINDING_ID] = DoseFindingEnvScenario
-
-# No TimeLimit: the horizon comes from the scenario and each env truncates itself.
-_ENTRY_POINTS = {
-    VANCOMYCIN_ID: ("pkgym.envs.vancomycin.env", "VancomycinEnv", "VancomycinVectorEnv"),
-    WARFARIN_ID: ("pkgym.envs.warfarin.env", "WarfarinEnv", "WarfarinVectorEnv"),
-    WARFARIN_PGX_ID: ("pkgym.envs.warfarin.env", "WarfarinPGxEnv", "WarfarinPGxVectorEnv"),
-    CHEMOTHERAPY_ID: ("pkgym.envs.chemotherapy.env", "ChemotherapyEnv", "ChemotherapyVectorEnv"),
-    CHEMO_IMMUNE_ID: ("pkgym.envs.chemo_immune.env", "ChemoImmuneEnv", "ChemoImmuneVectorEnv"),
-    ADDICTION_ID: ("pkgym.envs.addiction.env", "AddictionEnv", "AddictionVectorEnv"),
-    DEPRESSION_ID: ("pkgym.envs.depression.env", "DepressionEnv", "DepressionVectorEnv"),
-    DOSE_FINDING_ID: ("pkgym.envs.dose_finding.env", "DoseFindingEnv", "DoseFindingVectorEnv"),
-}
-for _id, (_module, _single, _vector) in _ENTRY_POINTS.items():
-    if _id not in registry:
-        register(id=_id, entry_point=f"{_module}:{_single}",
-                 vector_entry_point=f"{_module}:{_vector}", max_episode_steps=None)
+for _package in (vancomycin, warfarin, chemotherapy, chemo_immune, addiction, depression,
+                 dose_finding):
+    for _spec in _package.SPECS:
+        register_env(_spec)

@@ -6,6 +6,9 @@ Axes follow the rliable convention, written out and checked on every call:
   patient, shape ``(n_patients,)``; ``NaN`` marks a missing measurement;
 - aggregates take a score array of shape ``(n_scores,)`` or ``(n_seeds, n_scenarios)`` and
   reduce all of it to one float (as rliable's ``aggregate_*`` functions do).
+
+The Rosendaal time in range and the axis check it shares live in :mod:`pkgym.envs.outcomes`,
+below the envs whose outcome specs score with them, and are re-exported here.
 """
 
 from __future__ import annotations
@@ -15,25 +18,17 @@ from collections.abc import Callable
 import numpy as np
 from scipy import stats
 
+from pkgym.envs.outcomes import (  # noqa: F401  (re-exported)
+    PATIENT_AXES,
+    as_values,
+    time_in_range_rosendaal,
+)
+from pkgym.envs.outcomes import check_range as _check_range
+
 Metric = Callable[[np.ndarray], float]
 """An aggregate: score array ``(n_scores,)`` or ``(n_seeds, n_scenarios)`` to one float."""
 
-PATIENT_AXES = "(n_patients, n_times)"
 SCORE_AXES = "(n_scores,) or (n_seeds, n_scenarios)"
-
-
-def as_values(values: np.ndarray, name: str = "values") -> np.ndarray:
-    """Validate clinical measurements of shape ``(n_patients, n_times)`` as a float array.
-
-    Examples:
-        >>> as_values([[1.0, 2.0]]).shape
-        (1, 2)
-    """
-    arr = np.asarray(values, dtype=float)
-    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name} must have axes {PATIENT_AXES} with both non-empty, "
-                         f"got shape {arr.shape}")
-    return arr
 
 
 def as_scores(scores: np.ndarray, name: str = "scores") -> np.ndarray:
@@ -50,70 +45,6 @@ def as_scores(scores: np.ndarray, name: str = "scores") -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite (no NaN or inf)")
     return arr
-
-
-def _check_range(low: float, high: float) -> None:
-    if not low <= high:
-        raise ValueError(f"low must be <= high, got low={low}, high={high}")
-
-
-def _segment_fraction(v0: np.ndarray, v1: np.ndarray, low: float, high: float) -> np.ndarray:
-    """Fraction of each linear segment ``v0 -> v1`` that lies in ``[low, high]``."""
-    flat = v0 == v1
-    slope = np.where(flat, 1.0, v1 - v0)
-    t_low, t_high = (low - v0) / slope, (high - v0) / slope
-    enter = np.clip(np.minimum(t_low, t_high), 0.0, 1.0)
-    leave = np.clip(np.maximum(t_low, t_high), 0.0, 1.0)
-    inside_flat = ((v0 >= low) & (v0 <= high)).astype(float)
-    return np.where(flat, inside_flat, leave - enter)
-
-
-def _ttr_one(t: np.ndarray, v: np.ndarray, low: float, high: float) -> float:
-    """Rosendaal time in range of one patient; NaN measurements are skipped."""
-    keep = ~np.isnan(v)
-    t, v = t[keep], v[keep]
-    if t.size < 2:
-        return float("nan")
-    dt = np.diff(t)
-    return float(np.sum(dt * _segment_fraction(v[:-1], v[1:], low, high)) / np.sum(dt))
-
-
-def time_in_range_rosendaal(
-    times_h: np.ndarray, values: np.ndarray, low: float, high: float
-) -> np.ndarray:
-    """Fraction of time in ``[low, high]``, interpolating linearly between measurements.
-
-    The Rosendaal method (Rosendaal et al., Thromb Haemost 1993;69:236) assumes the measured
-    quantity (classically the INR) moves linearly between consecutive measurements and
-    counts the time that straight line spends in range. Missing measurements (``NaN``) are
-    skipped per patient; a patient with fewer than two measurements gets ``NaN``.
-
-    Args:
-        times_h: Measurement times in hours, ``(n_times,)`` shared by all patients or
-            ``(n_patients, n_times)``; strictly increasing along the time axis.
-        values: Measurements, ``(n_patients, n_times)``.
-        low: Lower bound of the target range (inclusive).
-        high: Upper bound of the target range (inclusive).
-
-    Returns:
-        Time in range per patient, ``(n_patients,)``, in ``[0, 1]``.
-
-    Examples:
-        >>> days = np.array([0.0, 240.0])
-        >>> time_in_range_rosendaal(days, np.array([[1.5, 3.5], [2.5, 2.5]]), 2.0, 3.0)
-        array([0.5, 1. ])
-    """
-    vals = as_values(values)
-    _check_range(low, high)
-    t = np.asarray(times_h, dtype=float)
-    if t.ndim == 1 and t.shape[0] == vals.shape[1]:
-        t = np.broadcast_to(t, vals.shape)
-    if t.shape != vals.shape:
-        raise ValueError(f"times_h must have axes (n_times,) or {PATIENT_AXES} matching values "
-                         f"{vals.shape}, got shape {t.shape}")
-    if np.any(np.isnan(t)) or np.any(np.diff(t, axis=1) <= 0):
-        raise ValueError("times_h must be finite and strictly increasing along n_times")
-    return np.array([_ttr_one(t[i], vals[i], low, high) for i in range(vals.shape[0])])
 
 
 def in_range(values: np.ndarray, low: float, high: float) -> np.ndarray:

@@ -9,18 +9,19 @@
 
 from __future__ import annotations
 
-from pkgym.wrappers.exposure import exposure_grid, true_exposure
+from pkgym.wrappers.exposure import exposure_env_ids, exposure_grid, true_exposure
 from pkgym.wrappers.history import (
     HISTORY_KEYS,
-    SUPPORTED_ENV_IDS,
     HistoryLayout,
     ObservationHistoryWrapper,
     VectorObservationHistoryWrapper,
+    history_env_ids,
     history_layout,
     history_space,
     observed_history,
 )
 
-__all__ = ["HISTORY_KEYS", "SUPPORTED_ENV_IDS", "HistoryLayout", "ObservationHistoryWrapper",
-           "VectorObservationHistoryWrapper", "exposure_grid", "history_layout",
-           "history_space", "observed_history", "true_exposure"]
+__all__ = ["HISTORY_KEYS", "HistoryLayout", "ObservationHistoryWrapper",
+           "VectorObservationHistoryWrapper", "exposure_env_ids", "exposure_grid",
+           "history_env_ids", "history_layout", "history_space", "observed_history",
+           "true_exposure"]

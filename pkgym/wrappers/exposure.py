@@ -10,19 +10,40 @@
 
 Both read the core's records, so they describe the episode the core holds now: with
 NEXT_STEP autoreset, the one just finished after its last step. Grid points the episode
-has not reached yet are NaN.
+has not reached yet are NaN. Each env's grid and course are its
+:class:`~pkgym.envs.adapters.ExposureAdapter` (in its package's ``views``, named by its
+registry entry); an env without one is refused.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from pkgym.envs.adapters import ExposureAdapter
 from pkgym.envs.base import DosingCore
-from pkgym.envs.vancomycin.core import VancomycinCore
-from pkgym.envs.warfarin.core import WarfarinCore
-from pkgym.sim.interval import infuse_interval
-from pkgym.sim.modal import modal_basis_unchecked
-from pkgym.wrappers.history import HOURS_PER_DAY, SUPPORTED_ENV_IDS
+from pkgym.envs.registry import UnknownEnvError, env_specs, spec_of
+
+
+def exposure_env_ids() -> tuple[str, ...]:
+    """The registered envs with a true exposure course.
+
+    Examples:
+        >>> exposure_env_ids()
+        ('pkgym/Vancomycin-v0', 'pkgym/Warfarin-v0', 'pkgym/WarfarinPGx-v0')
+    """
+    return tuple(spec.env_id for spec in env_specs() if spec.exposure is not None)
+
+
+def _adapter(core: DosingCore) -> ExposureAdapter:
+    """The exposure adapter of the env of ``core``; ValueError naming the supported envs."""
+    try:
+        adapter = spec_of(core).exposure
+    except UnknownEnvError:
+        adapter = None
+    if adapter is None:
+        raise ValueError(f"the exposure course supports the envs {exposure_env_ids()}; got a "
+                         f"{type(core).__name__}")
+    return adapter
 
 
 def exposure_grid(core: DosingCore) -> tuple[np.ndarray, str]:
@@ -37,15 +58,8 @@ def exposure_grid(core: DosingCore) -> tuple[np.ndarray, str]:
         >>> times[[0, -1]].tolist(), unit
         ([24.0, 2160.0], 'INR')
     """
-    if isinstance(core, VancomycinCore):
-        config = core.settings.config
-        horizon_h = config.n_steps * config.interval_h
-        return np.arange(1.0, np.floor(horizon_h + 1e-9) + 1.0), "mg/L"
-    if isinstance(core, WarfarinCore):
-        days = np.arange(1, core.settings.scenario.n_days + 1)
-        return days * HOURS_PER_DAY, "INR"
-    raise ValueError(f"the exposure course supports the envs {SUPPORTED_ENV_IDS}; got a "
-                     f"{type(core).__name__}")
+    adapter = _adapter(core)
+    return adapter.grid_h(core), adapter.unit
 
 
 def true_exposure(core: DosingCore) -> np.ndarray:
@@ -60,34 +74,4 @@ def true_exposure(core: DosingCore) -> np.ndarray:
         >>> bool(course[0, 0] == info["inr"]), bool(np.isnan(course[0, 1]))
         (True, True)
     """
-    if isinstance(core, VancomycinCore):
-        return _vancomycin_exposure(core)
-    if isinstance(core, WarfarinCore):
-        records, n_days = core.records, core.settings.scenario.n_days
-        reached = np.arange(1, n_days + 1)[None] <= records.day[:, None]
-        return np.where(reached, records.inr[:, 1:n_days + 1], np.nan)
-    exposure_grid(core)  # raises the ValueError naming the supported envs
-    raise AssertionError  # pragma: no cover
-
-
-def _vancomycin_exposure(core: VancomycinCore) -> np.ndarray:
-    """Hourly true concentrations, interval by interval, vectorised over patients."""
-    records, config = core.records, core.settings.config
-    course, interval = records.course, config.interval_h
-    times, _ = exposure_grid(core)
-    out = np.full((core.n_patients, times.size), np.nan)
-    for k in range(config.n_steps):
-        inside = (times > k * interval) & (times <= (k + 1) * interval)
-        rows = np.flatnonzero(course.step > k)
-        if not inside.any() or rows.size == 0:
-            continue
-        clearance = records.clearance_by_step_l_per_h[rows, k]
-        basis = modal_basis_unchecked(clearance, course.volumes_l[rows],
-                                      course.intercompartmental_clearance_l_per_h[rows],
-                                      np.ones(rows.size))  # IV only: ka unused
-        modes = np.einsum("nij,nj->ni", basis.to_modal, records.amounts_by_step_mg[rows, k])
-        offsets = np.broadcast_to(times[inside] - k * interval, (rows.size, int(inside.sum())))
-        result = infuse_interval(basis, modes, clearance, records.doses_mg[rows, k],
-                                 records.infusion_h[rows, k], interval, offsets)
-        out[np.ix_(rows, np.flatnonzero(inside))] = result.concentrations_mg_per_l
-    return out
+    return _adapter(core).true_course(core)

@@ -2,7 +2,10 @@
 
 Every supported env's observation already holds the whole observed history with masks;
 :func:`observed_history` rewrites it as the same eight float32 arrays for every drug, so a
-history encoder (the VAE of :mod:`agents.vae.model`) needs no per-drug code:
+history encoder (the VAE of :mod:`agents.vae.model`) needs no per-drug code. What differs
+between drugs (the context keys, the level key and unit, the time now) is the env's
+:class:`~pkgym.envs.adapters.HistoryAdapter`, in its package and named by its registry
+entry; an env without one (:func:`history_env_ids` lists those with one) is refused.
 
 | key | shape | meaning |
 |---|---|---|
@@ -31,20 +34,14 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorObservationWrapper, VectorWrapper
 from gymnasium.vector.utils import batch_space
 
+from pkgym.envs.adapters import HistoryAdapter
 from pkgym.envs.base import DosingCore
-from pkgym.envs.vancomycin.core import VancomycinCore
-from pkgym.envs.warfarin.core import WarfarinCore
+from pkgym.envs.registry import UnknownEnvError, env_specs, spec_of
 
 HISTORY_KEYS = ("context", "level_values", "level_times_h", "level_mask",
                 "dose_amounts_mg", "dose_times_h", "dose_mask", "time_h")
 """The keys of the canonical history, in order."""
-SUPPORTED_ENV_IDS = ("pkgym/Vancomycin-v0", "pkgym/Warfarin-v0", "pkgym/WarfarinPGx-v0")
-"""Envs whose observation maps to the canonical history."""
 HOURS_PER_DAY = 24.0
-VANCOMYCIN_CONTEXT_KEYS = ("covariates", "creatinine_mg_per_dl",
-                           "creatinine_clearance_ml_per_min")
-WARFARIN_CONTEXT_KEYS = ("covariates", "genotype")
-"""Observation keys concatenated into ``context`` (those the env's space holds)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,17 +71,31 @@ class HistoryLayout:
     max_dose_mg: float = float("inf")
 
 
-def _context_keys(core: DosingCore) -> tuple[str, ...]:
-    """The observation keys that make ``context``; ValueError for unsupported envs."""
-    keys: tuple[str, ...]
-    if isinstance(core, VancomycinCore):
-        keys = VANCOMYCIN_CONTEXT_KEYS
-    elif isinstance(core, WarfarinCore):
-        keys = WARFARIN_CONTEXT_KEYS
-    else:
-        raise ValueError(f"the observed history supports the envs {SUPPORTED_ENV_IDS}; got a "
+def history_env_ids() -> tuple[str, ...]:
+    """The registered envs whose observation maps to the canonical history.
+
+    Examples:
+        >>> history_env_ids()
+        ('pkgym/Vancomycin-v0', 'pkgym/Warfarin-v0', 'pkgym/WarfarinPGx-v0')
+    """
+    return tuple(spec.env_id for spec in env_specs() if spec.history is not None)
+
+
+def history_adapter(core: DosingCore) -> HistoryAdapter:
+    """The history adapter of the env of ``core``; ValueError naming the supported envs."""
+    try:
+        adapter = spec_of(core).history
+    except UnknownEnvError:
+        adapter = None
+    if adapter is None:
+        raise ValueError(f"the observed history supports the envs {history_env_ids()}; got a "
                          f"{type(core).__name__}")
-    return tuple(key for key in keys if key in core.observation_space.spaces)
+    return adapter
+
+
+def _context_keys(core: DosingCore, adapter: HistoryAdapter) -> tuple[str, ...]:
+    """The observation keys that make ``context`` (those the env's space holds)."""
+    return tuple(key for key in adapter.context_keys if key in core.observation_space.spaces)
 
 
 def history_layout(core: DosingCore) -> HistoryLayout:
@@ -99,13 +110,11 @@ def history_layout(core: DosingCore) -> HistoryLayout:
         >>> history_layout(gym.make("pkgym/Warfarin-v0").unwrapped.core).level_unit
         'INR'
     """
-    keys = _context_keys(core)
+    adapter = history_adapter(core)
+    keys = _context_keys(core, adapter)
     space = {key: cast(gym.spaces.Box, sub) for key, sub in core.observation_space.spaces.items()}
     highs = np.concatenate([np.asarray(space[k].high, dtype=np.float64).ravel() for k in keys])
-    if isinstance(core, VancomycinCore):
-        interval, unit, level_key = core.settings.config.interval_h, "mg/L", "levels_mg_per_l"
-    else:
-        interval, unit, level_key = HOURS_PER_DAY, "INR", "inr_values"
+    interval, unit, level_key = adapter.interval_h(core), adapter.level_unit, adapter.level_key
     n_doses = int(space["doses_mg"].shape[0])
     return HistoryLayout(
         n_context=int(highs.size), n_levels=int(space[level_key].shape[0]), n_doses=n_doses,
@@ -145,7 +154,7 @@ def observed_history(core: DosingCore,
     """The canonical history of a batched observation (pure: reads only ``observation``).
 
     Args:
-        core: the env's core (for its type, interval and keys; its state is not read).
+        core: the env's core (for its adapter, interval and keys; its state is not read).
         observation: the env's batched observation, each array (n, ...).
 
     Returns:
@@ -161,18 +170,11 @@ def observed_history(core: DosingCore,
         >>> history["dose_mask"][0, :3].tolist(), history["dose_amounts_mg"][0, 0].item()
         ([1.0, 0.0, 0.0], 1000.0)
     """
-    keys = _context_keys(core)
+    adapter = history_adapter(core)
+    keys = _context_keys(core, adapter)
     context = np.concatenate([np.asarray(observation[k], dtype=np.float32) for k in keys], axis=1)
-    if isinstance(core, VancomycinCore):
-        interval = core.settings.config.interval_h
-        time = np.asarray(observation["time_h"], dtype=np.float32)
-        values, times = observation["levels_mg_per_l"], observation["level_times_h"]
-        mask = observation["level_mask"]
-    else:
-        interval = HOURS_PER_DAY
-        time = np.asarray(observation["day"], dtype=np.float32) * np.float32(HOURS_PER_DAY)
-        values, mask = observation["inr_values"], observation["inr_mask"]
-        times = np.asarray(observation["inr_days"], dtype=np.float32) * np.float32(HOURS_PER_DAY)
+    interval = adapter.interval_h(core)
+    time, values, times, mask = adapter.read_levels(core, observation)
     mask = np.asarray(mask, dtype=np.float32)
     doses = np.asarray(observation["doses_mg"], dtype=np.float32)
     steps = np.arange(doses.shape[1])
@@ -187,10 +189,12 @@ def observed_history(core: DosingCore,
 def _core_of(env: Any) -> DosingCore:
     """The batched core behind a pkgym env (single or vector, possibly wrapped)."""
     core = getattr(env.unwrapped, "core", None)
-    if not isinstance(core, DosingCore):
-        raise ValueError(f"the history wrappers need a pkgym env ({SUPPORTED_ENV_IDS}), got "
-                         f"{env.unwrapped!r}")
-    return core
+    try:
+        spec_of(core)
+    except UnknownEnvError:
+        raise ValueError(f"the history wrappers need a pkgym env ({history_env_ids()}), got "
+                         f"{env.unwrapped!r}") from None
+    return cast(DosingCore, core)
 
 
 class ObservationHistoryWrapper(gym.ObservationWrapper[dict, Any, dict],
@@ -206,7 +210,7 @@ class ObservationHistoryWrapper(gym.ObservationWrapper[dict, Any, dict],
     """
 
     def __init__(self, env: gym.Env) -> None:
-        """Wrap ``env`` (one of :data:`SUPPORTED_ENV_IDS`)."""
+        """Wrap ``env`` (one of :func:`history_env_ids`)."""
         gym.utils.RecordConstructorArgs.__init__(self)
         gym.ObservationWrapper.__init__(self, env)
         self.core = _core_of(env)
@@ -239,7 +243,7 @@ class VectorObservationHistoryWrapper(VectorObservationWrapper):
     """
 
     def __init__(self, env: gym.vector.VectorEnv) -> None:
-        """Wrap ``env`` (one of :data:`SUPPORTED_ENV_IDS`, NEXT_STEP or SAME_STEP autoreset)."""
+        """Wrap ``env`` (one of :func:`history_env_ids`, NEXT_STEP or SAME_STEP autoreset)."""
         VectorWrapper.__init__(self, env)  # the base class's check would refuse SAME_STEP
         mode = env.metadata.get("autoreset_mode")
         if mode not in (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP):

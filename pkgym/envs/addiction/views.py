@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -9,6 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from pkgym.envs.nonmem import nonmem_dataset
+from pkgym.envs.outcomes import OutcomeSpec, StepTable, last_valid
 from pkgym.models.addiction import VARIED
 
 HOURS_PER_DAY, HOURS_PER_WEEK = 24.0, 168.0
@@ -137,3 +139,39 @@ def episode_dataset(records: Any, settings: Any, row: int) -> pd.DataFrame:
                                 dose_cmt=1, observation_cmt=3))
     table = pd.concat(parts, ignore_index=True)
     return table.sort_values(["TIME", "EVID", "CMT"], kind="stable").reset_index(drop=True)
+
+
+def addiction_scores(steps: StepTable, first_info: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Abstinent-day share, use days, positive-test share, final drug value, burden.
+
+    Examples:
+        >>> steps = {"use_days": np.array([[7, 0]]), "urine_positive": np.array([[1, 0]]),
+        ...          "value_drug": np.array([[3.0, 2.5]]),
+        ...          "treatment_burden": np.array([[0.5, 0.5]])}
+        >>> s = addiction_scores(steps, {})
+        >>> float(s["abstinent_days_fraction"][0]), float(s["final_drug_value"][0])
+        (0.5, 2.5)
+    """
+    use = np.asarray(steps["use_days"], dtype=np.float64)
+    return {"abstinent_days_fraction": 1.0 - use.mean(axis=1) / 7.0,
+            "use_days": use.sum(axis=1),
+            "positive_urine_fraction": np.asarray(steps["urine_positive"], np.float64).mean(axis=1),
+            "final_drug_value": last_valid(np.asarray(steps["value_drug"], dtype=np.float64)),
+            "treatment_burden": np.asarray(steps["treatment_burden"], np.float64).sum(axis=1)}
+
+
+ADDICTION_OUTCOMES = OutcomeSpec(
+    step_metrics=("use_days", "reported_use_days", "urine_positive", "value_drug",
+                  "value_natural", "treatment", "treatment_burden", "blocked_fraction"),
+    scores={"abstinent_days_fraction": "share of abstinent days", "use_days": "use days",
+            "positive_urine_fraction": "share of positive urine tests",
+            "final_drug_value": "final V(drug)", "treatment_burden": "treatment burden",
+            "return": "return"},
+    episode_scores=addiction_scores, level_key="use_days", level_label="use days per week",
+    target_range=(0.0, 0.0), in_range_key="urine_positive", dose_key="treatment")
+"""``pkgym/Addiction-v0``: abstinence, urine tests, learned drug value and burden."""
+
+
+def outcomes(core: Any) -> OutcomeSpec:
+    """The env's outcome spec, :data:`ADDICTION_OUTCOMES` under any scenario."""
+    return ADDICTION_OUTCOMES

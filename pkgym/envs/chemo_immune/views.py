@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -9,6 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from pkgym.envs.nonmem import nonmem_dataset
+from pkgym.envs.outcomes import OutcomeSpec, StepTable
 from pkgym.models.tumour_immune import SYMBOLS
 
 HOURS_PER_DAY = 24.0
@@ -155,3 +157,57 @@ def episode_dataset(records: Any, settings: Any, row: int) -> pd.DataFrame:
         dose_cmt=1, observation_cmt=cmt) for cmt in (2, 3, 4)]
     table = pd.concat(parts, ignore_index=True)
     return table.sort_values(["TIME", "EVID", "CMT"], kind="stable").reset_index(drop=True)
+
+
+def chemo_immune_scores(steps: StepTable, first_info: Mapping[str, Any],
+                        eradicated_below: float = 1e-3) -> dict[str, np.ndarray]:
+    """Final tumour relative to the start, lowest normal cells, days below the floor, drug.
+
+    Steps after a patient's episode ended early are NaN and ignored (the last valid day is
+    the final one).
+
+    Examples:
+        >>> steps = {"tumour_cells": np.array([[0.3, 0.1, 0.0005], [0.3, 0.5, np.nan]]),
+        ...          "normal_cells": np.array([[0.8, 0.7, 0.9], [0.8, 0.7, np.nan]]),
+        ...          "normal_below_floor": np.array([[0.0, 1.0, 0.0], [0.0, 1.0, np.nan]]),
+        ...          "dose": np.array([[1.0, 0.5, 0.0], [1.0, 1.0, np.nan]])}
+        >>> first = {"tumour_cells": np.array([0.2, 0.25]), "normal_cells": np.array([0.9, 0.9])}
+        >>> s = chemo_immune_scores(steps, first)
+        >>> {k: s[k].round(4).tolist() for k in ("final_tumour_relative", "min_normal_cells",
+        ...                                      "days_below_normal_floor", "total_drug",
+        ...                                      "tumour_eradicated")}
+        {'final_tumour_relative': [0.0025, 2.0], 'min_normal_cells': [0.7, 0.7],
+         'days_below_normal_floor': [1.0, 1.0], 'total_drug': [1.5, 2.0],
+         'tumour_eradicated': [1.0, 0.0]}
+    """
+    table = {key: np.asarray(value, dtype=np.float64) for key, value in steps.items()}
+    tumour = table["tumour_cells"]
+    valid = ~np.isnan(tumour)
+    last = valid.shape[1] - 1 - np.argmax(valid[:, ::-1], axis=1)
+    final = tumour[np.arange(tumour.shape[0]), last]
+    normal = np.column_stack([np.asarray(first_info["normal_cells"], dtype=np.float64),
+                              table["normal_cells"]])
+    return {"final_tumour_relative": final / np.asarray(first_info["tumour_cells"], np.float64),
+            "min_normal_cells": np.nanmin(normal, axis=1),
+            "days_below_normal_floor": np.nansum(table["normal_below_floor"], axis=1),
+            "total_drug": np.nansum(table["dose"], axis=1),
+            "tumour_eradicated": (final < eradicated_below).astype(np.float64)}
+
+
+CHEMO_IMMUNE_OUTCOMES = OutcomeSpec(
+    step_metrics=("tumour_cells", "normal_cells", "immune_cells", "drug_level", "dose",
+                  "normal_below_floor", "normal_above_floor"),
+    scores={"final_tumour_relative": "final tumour / start",
+            "tumour_eradicated": "tumour < 0.001 at the end",
+            "min_normal_cells": "lowest normal cells",
+            "days_below_normal_floor": "days with normal cells below the floor",
+            "total_drug": "total drug (units)", "return": "return"},
+    episode_scores=chemo_immune_scores, level_key="tumour_cells",
+    level_label="true tumour burden (normalised)", target_range=(0.0, 1e-3),
+    in_range_key="normal_above_floor", dose_key="dose")
+"""``pkgym/ChemoImmune-v0``: tumour response, normal-cell toxicity and drug use."""
+
+
+def outcomes(core: Any) -> OutcomeSpec:
+    """The env's outcome spec, :data:`CHEMO_IMMUNE_OUTCOMES` under any scenario."""
+    return CHEMO_IMMUNE_OUTCOMES

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -9,6 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from pkgym.envs.nonmem import nonmem_dataset
+from pkgym.envs.outcomes import OutcomeSpec, StepTable, last_valid
 from pkgym.models.chemotherapy import GRADE4_ANC_1E9_PER_L
 from pkgym.models.chemotherapy_kernel import (
     CIRC,
@@ -148,3 +150,48 @@ def episode_dataset(records: Any, settings: Any, row: int) -> pd.DataFrame:
                           np.full(cycle, s.pk.infusion_h), lab_times,
                           r.anc_measured[row, mask].astype(np.float64), dict(covariates),
                           dose_cmt=1, observation_cmt=8)
+
+
+def chemotherapy_scores(steps: StepTable, first_info: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Final tumour size, grade 4 neutropenia, febrile neutropenia, dose intensity, progression.
+
+    Examples:
+        >>> nan = np.nan
+        >>> steps = {"sld_relative": np.array([[0.9, 0.8, nan]]),
+        ...          "grade4_neutropenia": np.array([[0.0, 1.0, nan]]),
+        ...          "febrile_neutropenia": np.array([[0.0, 0.0, nan]]),
+        ...          "relative_dose_intensity": np.array([[1.0, 0.9, nan]]),
+        ...          "progressed": np.array([[0.0, 1.0, nan]])}
+        >>> scores = chemotherapy_scores(steps, {})
+        >>> float(scores["final_sld_relative"][0]), float(scores["grade4_neutropenia"][0])
+        (0.8, 1.0)
+    """
+    as_float = {key: np.asarray(value, dtype=np.float64) for key, value in steps.items()}
+    return {
+        "final_sld_relative": last_valid(as_float["sld_relative"]),
+        "grade4_neutropenia": (np.nan_to_num(as_float["grade4_neutropenia"]) > 0).any(axis=1)
+        .astype(np.float64),
+        "febrile_neutropenia_events": np.nansum(as_float["febrile_neutropenia"], axis=1),
+        "relative_dose_intensity": last_valid(as_float["relative_dose_intensity"]),
+        "progressed": last_valid(as_float["progressed"]),
+    }
+
+
+CHEMOTHERAPY_OUTCOMES = OutcomeSpec(
+    step_metrics=("dose_percent", "sld_relative", "anc_nadir_1e9_per_l", "neutropenia_grade",
+                  "grade4_neutropenia", "febrile_neutropenia", "relative_dose_intensity",
+                  "progressed"),
+    scores={"final_sld_relative": "final tumour size / baseline",
+            "grade4_neutropenia": "share with grade 4 neutropenia",
+            "febrile_neutropenia_events": "febrile neutropenia events",
+            "relative_dose_intensity": "relative dose intensity",
+            "progressed": "share progressed", "return": "return"},
+    episode_scores=chemotherapy_scores, level_key="anc_nadir_1e9_per_l",
+    level_label="ANC nadir of the cycle (x10^9/L)", target_range=(0.5, 2.0),
+    in_range_key="grade4_neutropenia", dose_key="dose_percent")
+"""``pkgym/Chemotherapy-v0``: tumour response, neutropenia and dose intensity."""
+
+
+def outcomes(core: Any) -> OutcomeSpec:
+    """The env's outcome spec, :data:`CHEMOTHERAPY_OUTCOMES` under any scenario."""
+    return CHEMOTHERAPY_OUTCOMES

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -9,6 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from pkgym.envs.nonmem import nonmem_dataset
+from pkgym.envs.outcomes import OutcomeSpec, StepTable, last_valid
 
 HOURS_PER_WEEK, REMISSION_MADRS = 168.0, 10.0
 """MADRS <= 10: remission (the usual cut-off, e.g. Hawley et al. 2002)."""
@@ -124,3 +126,43 @@ def episode_dataset(records: Any, settings: Any, row: int) -> pd.DataFrame:
                           np.zeros(daily.size), HOURS_PER_WEEK * visits,
                           r.madrs_measured[row, visits].astype(np.float64), covariates,
                           dose_cmt=1, observation_cmt=2)
+
+
+def depression_scores(steps: StepTable, first_info: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Final true symptom score, change from baseline, response, remission, side effects.
+
+    Examples:
+        >>> steps = {"symptom_score": np.array([[25.0, 14.0], [28.0, 26.0]]),
+        ...          "adverse_probability": np.array([[0.1, 0.3], [0.0, 0.0]])}
+        >>> s = depression_scores(steps, {"symptom_score": np.array([30.0, 30.0])})
+        >>> s["change_from_baseline"].tolist(), s["response"].tolist(), s["remission"].tolist()
+        ([-16.0, -4.0], [1.0, 0.0], [0.0, 0.0])
+        >>> s["side_effect_burden"].round(2).tolist()
+        [0.2, 0.0]
+    """
+    score = np.asarray(steps["symptom_score"], dtype=np.float64)
+    final = last_valid(score)
+    baseline = np.asarray(first_info["symptom_score"], dtype=np.float64)
+    return {"final_symptom_score": final, "change_from_baseline": final - baseline,
+            "response": (final <= 0.5 * baseline).astype(np.float64),
+            "remission": (final <= 10.0).astype(np.float64),
+            "side_effect_burden": np.nanmean(
+                np.asarray(steps["adverse_probability"], dtype=np.float64), axis=1)}
+
+
+DEPRESSION_OUTCOMES = OutcomeSpec(
+    step_metrics=("symptom_score", "madrs_measured", "response_bias", "reward_sensitivity",
+                  "adverse_probability", "adverse_event", "dose_mg", "remission"),
+    scores={"final_symptom_score": "final MADRS (true)",
+            "change_from_baseline": "MADRS change from baseline",
+            "response": "response rate (>= 50% reduction)",
+            "remission": "remission rate (MADRS <= 10)",
+            "side_effect_burden": "mean weekly side-effect probability", "return": "return"},
+    episode_scores=depression_scores, level_key="symptom_score",
+    level_label="true MADRS", target_range=(0.0, 10.0), in_range_key="remission")
+"""``pkgym/Depression-v0``: symptom relief, response, remission and side effects."""
+
+
+def outcomes(core: Any) -> OutcomeSpec:
+    """The env's outcome spec, :data:`DEPRESSION_OUTCOMES` under any scenario."""
+    return DEPRESSION_OUTCOMES

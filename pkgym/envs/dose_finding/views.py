@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ from matplotlib.figure import Figure
 
 from pkgym.envs.dose_finding.clinic import DLT_WINDOW_DAYS
 from pkgym.envs.nonmem import COLUMNS
+from pkgym.envs.outcomes import OutcomeSpec, StepTable, last_valid
 
 
 def info(records: Any, settings: Any) -> dict[str, np.ndarray]:
@@ -119,3 +121,42 @@ def episode_dataset(records: Any, settings: Any, row: int) -> pd.DataFrame:
         ["ID", "TIME"], kind="stable").reset_index(drop=True)
     table.insert(len(COLUMNS), "TRIAL", int(r.trial_id[row]))
     return table
+
+
+def dose_finding_scores(steps: StepTable, first_info: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Per trial: correct MTD, no MTD named, patients, share above the MTD, DLTs.
+
+    Examples:
+        >>> steps = {"correct_selection": np.array([[0.0, 1.0]]), "selected": np.array([[-1, 2]]),
+        ...          "n_patients": np.array([[6, 6]]), "patients_above_mtd": np.array([[3, 3]]),
+        ...          "n_dlts": np.array([[1, 1]])}
+        >>> s = dose_finding_scores(steps, {})
+        >>> float(s["correct_selection"][0]), float(s["above_mtd_fraction"][0])
+        (1.0, 0.5)
+    """
+    final = {key: last_valid(np.asarray(steps[key], dtype=np.float64))
+             for key in ("correct_selection", "selected", "n_patients", "patients_above_mtd",
+                         "n_dlts")}
+    return {"correct_selection": final["correct_selection"],
+            "no_selection": (final["selected"] == -1).astype(np.float64),
+            "n_patients": final["n_patients"],
+            "above_mtd_fraction": final["patients_above_mtd"] / final["n_patients"],
+            "n_dlts": final["n_dlts"]}
+
+
+DOSE_FINDING_OUTCOMES = OutcomeSpec(
+    step_metrics=("assigned_level", "selected", "correct_selection", "n_patients",
+                  "patients_above_mtd", "n_dlts"),
+    scores={"correct_selection": "share of trials naming the true MTD",
+            "no_selection": "share of trials naming no MTD", "n_patients": "patients treated",
+            "above_mtd_fraction": "share of patients treated above the MTD",
+            "n_dlts": "DLTs", "return": "return"},
+    episode_scores=dose_finding_scores, level_key="assigned_level",
+    level_label="dose level (0-based)", target_range=(0.0, 0.0),
+    in_range_key="correct_selection", dose_key="assigned_level")
+"""``pkgym/DoseFinding-v0``: the operating characteristics of a design, per trial."""
+
+
+def outcomes(core: Any) -> OutcomeSpec:
+    """The env's outcome spec, :data:`DOSE_FINDING_OUTCOMES` under any scenario."""
+    return DOSE_FINDING_OUTCOMES

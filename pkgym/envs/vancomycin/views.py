@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from pkgym.envs.adapters import ExposureAdapter, HistoryAdapter, ObservedLevels
 from pkgym.envs.nonmem import nonmem_dataset
+from pkgym.envs.outcomes import OutcomeSpec, StepTable
 from pkgym.sim.interval import infuse_interval
 from pkgym.sim.modal import modal_basis_unchecked
 
@@ -130,3 +133,88 @@ def episode_dataset(records: Any, settings: Any, row: int) -> pd.DataFrame:
         {"AGE": p.age_years[row], "SEX": int(p.is_female[row]), "WT": p.weight_kg[row],
          "HT": p.height_cm[row], "DIAL": int(p.on_dialysis[row]), "SCR": by_day(scr),
          "CRCL": by_day(crcl)})
+
+
+def _vancomycin_scores(steps: StepTable, first_info: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Share of intervals with AUC24 in range; whether an AKI ever happened."""
+    return {"in_target_range_fraction": steps["in_target_range"].mean(axis=1),
+            "had_aki": steps["aki"].any(axis=1).astype(np.float64)}
+
+
+VANCOMYCIN_OUTCOMES = OutcomeSpec(
+    step_metrics=("auc24_mg_h_per_l", "in_target_range", "aki", "dose_mg",
+                  "concentration_mg_per_l"),
+    scores={"in_target_range_fraction": "share of steps in target", "had_aki": "AKI",
+            "return": "return"},
+    episode_scores=_vancomycin_scores, level_key="concentration_mg_per_l",
+    level_label="level before dose (mg/L)", target_range=(10.0, 20.0),
+    in_range_key="in_target_range")
+"""``pkgym/Vancomycin-v0``: AUC24 target attainment and kidney injury."""
+
+
+def outcomes(core: Any) -> OutcomeSpec:
+    """The env's outcome spec, :data:`VANCOMYCIN_OUTCOMES` under any scenario."""
+    return VANCOMYCIN_OUTCOMES
+
+
+def _interval_h(core: Any) -> float:
+    """Time between doses, h (the scenario's interval)."""
+    return core.settings.config.interval_h
+
+
+def _read_levels(core: Any, observation: Mapping[str, np.ndarray]) -> ObservedLevels:
+    """The time now and the measured levels of a batched observation, h and mg/L."""
+    return ObservedLevels(time_h=np.asarray(observation["time_h"], dtype=np.float32),
+                          values=observation["levels_mg_per_l"],
+                          times_h=observation["level_times_h"], mask=observation["level_mask"])
+
+
+HISTORY = HistoryAdapter(
+    context_keys=("covariates", "creatinine_mg_per_dl", "creatinine_clearance_ml_per_min"),
+    level_key="levels_mg_per_l", level_unit="mg/L", interval_h=_interval_h,
+    read_levels=_read_levels)
+"""The canonical history: context is the covariates, then creatinine and CrCL by day."""
+
+
+def exposure_grid_h(core: Any) -> np.ndarray:
+    """The hours of the exposure course, ``1, 2, ..., n_steps * interval_h``.
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> exposure_grid_h(gym.make("pkgym/Vancomycin-v0").unwrapped.core)[[0, -1]].tolist()
+        [1.0, 168.0]
+    """
+    config = core.settings.config
+    horizon_h = config.n_steps * config.interval_h
+    return np.arange(1.0, np.floor(horizon_h + 1e-9) + 1.0)
+
+
+def true_exposure(core: Any) -> np.ndarray:
+    """Hourly true concentrations (n, T), mg/L, interval by interval, vectorised over patients.
+
+    The exact modal solution of the ward's model with the clearance each interval started
+    with (as the kernel and :func:`true_profile` use); NaN where not reached yet.
+    """
+    records, config = core.records, core.settings.config
+    course, interval = records.course, config.interval_h
+    times = exposure_grid_h(core)
+    out = np.full((core.n_patients, times.size), np.nan)
+    for k in range(config.n_steps):
+        inside = (times > k * interval) & (times <= (k + 1) * interval)
+        rows = np.flatnonzero(course.step > k)
+        if not inside.any() or rows.size == 0:
+            continue
+        clearance = records.clearance_by_step_l_per_h[rows, k]
+        basis = modal_basis_unchecked(clearance, course.volumes_l[rows],
+                                      course.intercompartmental_clearance_l_per_h[rows],
+                                      np.ones(rows.size))  # IV only: ka unused
+        modes = np.einsum("nij,nj->ni", basis.to_modal, records.amounts_by_step_mg[rows, k])
+        offsets = np.broadcast_to(times[inside] - k * interval, (rows.size, int(inside.sum())))
+        result = infuse_interval(basis, modes, clearance, records.doses_mg[rows, k],
+                                 records.infusion_h[rows, k], interval, offsets)
+        out[np.ix_(rows, np.flatnonzero(inside))] = result.concentrations_mg_per_l
+    return out
+
+
+EXPOSURE = ExposureAdapter(unit="mg/L", grid_h=exposure_grid_h, true_course=true_exposure)
+"""The true exposure course: the plasma concentration every hour."""

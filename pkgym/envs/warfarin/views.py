@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from pkgym.envs.adapters import ExposureAdapter, HistoryAdapter, ObservedLevels
 from pkgym.envs.nonmem import nonmem_dataset
+from pkgym.envs.outcomes import OutcomeSpec, StepTable, time_in_range_rosendaal
 from pkgym.populations.warfarin import CYP2C9_DIPLOTYPES, RACES, VKORC1_GENOTYPES
 
 HOURS_PER_DAY = 24.0
@@ -178,3 +181,111 @@ def episode_dataset(records: Any, settings: Any, row: int) -> pd.DataFrame:
         np.zeros(day), r.inr_days[row, mask].astype(np.float64) * HOURS_PER_DAY,
         np.round(r.inr_values[row, mask].astype(np.float64), settings.scenario.inr_report_decimals),
         covariates, dose_cmt=1, observation_cmt=2)
+
+
+def warfarin_scores(steps: StepTable, first_info: Mapping[str, Any],
+                    target: tuple[float, float] = (2.0, 3.0)) -> dict[str, np.ndarray]:
+    """Time in range (Rosendaal, true and measured INR), extreme-INR days, events, tests.
+
+    Examples:
+        >>> steps = {"inr": np.array([[1.5, 2.5, 4.5]]), "inr_tested": np.array([[0, 1, 0]]),
+        ...          "inr_measured": np.array([[0.0, 2.4, 0.0]]),
+        ...          "bleeding_event": np.zeros((1, 3)), "thromboembolic_event": np.zeros((1, 3))}
+        >>> first = {"inr": np.array([1.0]), "inr_measured": np.array([1.1]),
+        ...          "inr_tested": np.array([True])}
+        >>> s = warfarin_scores(steps, first)
+        >>> float(s["percent_days_inr_above_4"][0]), float(s["inr_tests"][0])
+        (33.33333333333333, 2.0)
+    """
+    low, high = target
+    inr = np.column_stack([np.asarray(first_info["inr"], dtype=np.float64), steps["inr"]])
+    days = np.arange(inr.shape[1], dtype=np.float64)
+    tested = np.column_stack([np.asarray(first_info["inr_tested"], dtype=bool),
+                              np.asarray(steps["inr_tested"], dtype=bool)])
+    measured = np.column_stack([np.asarray(first_info["inr_measured"], dtype=np.float64),
+                                steps["inr_measured"]])
+    measured = np.where(tested, measured, np.nan)
+    return {
+        "time_in_therapeutic_range": time_in_range_rosendaal(days, inr, low, high),
+        "ttr_measured_rosendaal": time_in_range_rosendaal(days, measured, low, high),
+        "percent_days_inr_above_4": 100.0 * (steps["inr"] > 4.0).mean(axis=1),
+        "percent_days_inr_below_1_5": 100.0 * (steps["inr"] < 1.5).mean(axis=1),
+        "bleeding_events": np.asarray(steps["bleeding_event"], dtype=np.float64).sum(axis=1),
+        "thromboembolic_events": np.asarray(steps["thromboembolic_event"],
+                                             dtype=np.float64).sum(axis=1),
+        "inr_tests": tested.sum(axis=1).astype(np.float64),
+    }
+
+
+def warfarin_outcomes(target_inr: tuple[float, float]) -> OutcomeSpec:
+    """``pkgym/Warfarin-v0`` and ``WarfarinPGx-v0``: INR time in range, extremes, events.
+
+    Examples:
+        >>> warfarin_outcomes((2.0, 3.0)).scores["time_in_therapeutic_range"]
+        'TTR (true INR, Rosendaal)'
+    """
+    return OutcomeSpec(
+        step_metrics=("inr", "in_therapeutic_range", "inr_tested", "inr_measured", "dose_mg",
+                      "bleeding_event", "thromboembolic_event", "s_warfarin_mg_per_l"),
+        scores={"time_in_therapeutic_range": "TTR (true INR, Rosendaal)",
+                "ttr_measured_rosendaal": "TTR (measured INR, Rosendaal)",
+                "percent_days_inr_above_4": "% days INR > 4",
+                "percent_days_inr_below_1_5": "% days INR < 1.5",
+                "bleeding_events": "major bleeds", "thromboembolic_events": "thromboembolisms",
+                "inr_tests": "INR tests", "return": "return"},
+        episode_scores=lambda steps, first: warfarin_scores(steps, first, target_inr),
+        level_key="inr", level_label="true INR", target_range=target_inr,
+        in_range_key="in_therapeutic_range")
+
+
+def outcomes(core: Any) -> OutcomeSpec:
+    """The outcome spec of the env's episodes, for its scenario's target INR range.
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> outcomes(gym.make("pkgym/Warfarin-v0").unwrapped.core).target_range
+        (2.0, 3.0)
+    """
+    return warfarin_outcomes(core.settings.scenario.target_inr)
+
+
+def _daily(core: Any) -> float:
+    """Time between doses, h: a day."""
+    return HOURS_PER_DAY
+
+
+def _read_levels(core: Any, observation: Mapping[str, np.ndarray]) -> ObservedLevels:
+    """The time now and the measured INRs of a batched observation (days as hours)."""
+    hours = np.float32(HOURS_PER_DAY)
+    return ObservedLevels(time_h=np.asarray(observation["day"], dtype=np.float32) * hours,
+                          values=observation["inr_values"],
+                          times_h=np.asarray(observation["inr_days"], dtype=np.float32) * hours,
+                          mask=observation["inr_mask"])
+
+
+HISTORY = HistoryAdapter(context_keys=("covariates", "genotype"), level_key="inr_values",
+                         level_unit="INR", interval_h=_daily, read_levels=_read_levels)
+"""The canonical history: context is the covariates (and the genotype in WarfarinPGx)."""
+
+
+def exposure_grid_h(core: Any) -> np.ndarray:
+    """The mornings of the exposure course, ``24 d`` h for d = 1 .. n_days.
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> exposure_grid_h(gym.make("pkgym/Warfarin-v0").unwrapped.core)[[0, -1]].tolist()
+        [24.0, 2160.0]
+    """
+    days = np.arange(1, core.settings.scenario.n_days + 1)
+    return days * HOURS_PER_DAY
+
+
+def true_exposure(core: Any) -> np.ndarray:
+    """The true INR of every patient each morning (n, n_days), NaN for days not reached."""
+    records, n_days = core.records, core.settings.scenario.n_days
+    reached = np.arange(1, n_days + 1)[None] <= records.day[:, None]
+    return np.where(reached, records.inr[:, 1:n_days + 1], np.nan)
+
+
+EXPOSURE = ExposureAdapter(unit="INR", grid_h=exposure_grid_h, true_course=true_exposure)
+"""The true exposure course: the INR each morning, before that day's dose."""
