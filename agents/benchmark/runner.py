@@ -6,8 +6,9 @@ evaluated on one held-out cohort per env (:func:`env_setup`: sampled in the EVAL
 space, so no trained model has seen its patients) together with the env's baselines, all on
 the same patients and noise streams. A run's score is its mean episode return on that cohort,
 normalised per env so that the env's label-dosing reference scores 0 and its oracle 1
-(:data:`REFERENCES`). :func:`agents.benchmark.driver.run_benchmark` runs it all and ranks the
-algorithms (:mod:`agents.benchmark.tables`).
+(:func:`references`: each env's registry entry states its own).
+:func:`agents.benchmark.driver.run_benchmark` runs it all and ranks the algorithms
+(:mod:`agents.benchmark.tables`).
 """
 
 from __future__ import annotations
@@ -23,47 +24,29 @@ import yaml
 
 import pkgym  # noqa: F401  (registers the envs)
 from pkgym.envs.base import DosingCore, DosingVectorEnv
+from pkgym.envs.registry import BenchmarkReference, env_specs
 from pkgym.evaluation.cohorts import env_cohort
 from pkgym.scale.backend import check_backend
 from pkgym.scenarios import load_scenario
 
+EnvReference = BenchmarkReference
+"""How one env is scored: its label (0), its oracle (1), its clinical score, its context."""
 
-@dataclass(frozen=True, slots=True)
-class EnvReference:
-    """How one env is scored: the 0 and 1 of its normalised score and its clinical score.
 
-    Attributes:
-        label: baseline scoring 0 (dosing as the drug label says).
-        oracle: baseline scoring 1 (reads the true patient: an upper bound).
-        clinical_score: the env's main clinical score column (``outcome_spec(core).scores``).
-        context: further baselines evaluated for context by default.
+def references() -> dict[str, EnvReference]:
+    """The normalisation reference of every registered env that has one, by env id.
+
+    Each env's registry entry states it (:attr:`pkgym.envs.registry.EnvSpec.reference`);
+    envs without an oracle (ChemoImmune-v0) have none and are not benchmarked.
+
+    Examples:
+        >>> references()["pkgym/Warfarin-v0"].label
+        'aurora'
+        >>> "pkgym/ChemoImmune-v0" in references()
+        False
     """
+    return {spec.env_id: spec.reference for spec in env_specs() if spec.reference is not None}
 
-    label: str
-    oracle: str
-    clinical_score: str
-    context: tuple[str, ...] = ()
-
-
-REFERENCES: dict[str, EnvReference] = {
-    "pkgym/Vancomycin-v0": EnvReference("label", "oracle", "in_target_range_fraction",
-                                        ("trough", "map")),
-    # The warfarin label says start 2-5 mg and adjust to the INR; Aurora is that adjustment
-    # written as a nomogram.
-    "pkgym/Warfarin-v0": EnvReference("aurora", "oracle", "time_in_therapeutic_range",
-                                      ("fixed_5mg", "iwpc_clinical+aurora", "map")),
-    "pkgym/WarfarinPGx-v0": EnvReference("aurora", "oracle", "time_in_therapeutic_range",
-                                         ("fixed_5mg", "iwpc_pgx+aurora", "map")),
-    "pkgym/Chemotherapy-v0": EnvReference("label", "oracle", "final_sld_relative",
-                                          ("fixed_100", "map")),
-    "pkgym/Depression-v0": EnvReference("fixed", "oracle", "remission",
-                                        ("none", "stepped_care")),
-    "pkgym/Addiction-v0": EnvReference("naltrexone_50mg", "oracle", "abstinent_days_fraction",
-                                       ("none", "stepped_care")),
-    # BOIN is the design most trials now use; the oracle is the nonparametric optimal benchmark
-    "pkgym/DoseFinding-v0": EnvReference("boin", "oracle", "correct_selection", ("crm",)),
-}
-"""Normalisation references per env; envs without an oracle (ChemoImmune-v0) are absent."""
 
 def supported_algos() -> tuple[str, ...]:
     """The algorithm names :func:`agents.rl.training.train` accepts.
@@ -82,7 +65,7 @@ class BenchmarkConfig:
     """What to train, where, and how to evaluate it (``pkgym benchmark`` options).
 
     Attributes:
-        env_ids: envs to benchmark (keys of :data:`REFERENCES`).
+        env_ids: envs to benchmark (keys of :func:`references`).
         algos: RL algorithms (see :func:`supported_algos`).
         seeds: training seeds; each (env, algo) is trained once per seed.
         timesteps: training budget of every run (env steps).
@@ -124,7 +107,7 @@ class BenchmarkConfig:
 
     def __post_init__(self) -> None:
         """Check every field before anything is trained; map scenarios to their envs."""
-        _check_names("env_ids", self.env_ids, tuple(REFERENCES),
+        _check_names("env_ids", self.env_ids, tuple(references()),
                      " (ChemoImmune-v0 has no oracle to normalise against)")
         _check_names("algos", self.algos, supported_algos())
         if not self.seeds or len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
@@ -222,7 +205,7 @@ def env_setup(config: BenchmarkConfig, env_id: str) -> EnvSetup:
     vec.close()
     settings = cast(Any, core).settings
     cohort = env_cohort(settings, config.n_patients, config.eval_seed)
-    reference = REFERENCES[env_id]
+    reference = references()[env_id]
     context = reference.context if config.baselines is None else config.baselines
     names = (reference.label, reference.oracle,
              *(n for n in context if n not in (reference.label, reference.oracle)))

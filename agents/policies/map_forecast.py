@@ -2,24 +2,18 @@
 
 Issue 8 compares the future exposure a VAE decodes with the forecast of the Bayesian MAP
 baseline from the same observations. :func:`map_forecast` fits the individual parameters
-exactly as the env's ``map`` baseline (:func:`agents.policies.registry.make_policy`) has them at the
-observation's decision step, simulates the whole episode under a given regimen, and returns
-the exposure on the grid of :func:`exposure_grid_h`:
+exactly as the env's ``map`` baseline (:func:`agents.policies.registry.make_policy`) has them
+at the observation's decision step, simulates the whole episode under a given regimen, and
+returns the exposure on the grid of :func:`exposure_grid_h`. The fit and the forecast of each
+drug are its agent hooks (:mod:`agents.env_hooks`), named by its registry entry:
 
 * ``pkgym/Vancomycin-v0``: the central concentration, mg/L, at hours 1, 2, ...,
-  ``n_steps * interval_h``. Fit: :func:`agents.policies.vancomycin.map.map_estimate` (Goti 2018
-  prior, the
-  measured levels, the CrCL measured each morning). Forecast: the baseline's exact
-  prediction :func:`agents.policies.vancomycin.map_predict.simulate_history`, dose k infused from
-  ``k * interval_h`` within the env's infusion limits, CL of each day from that day's
-  measured CrCL (later days: the latest measured one).
+  ``n_steps * interval_h`` (:mod:`agents.policies.vancomycin.hooks`).
 * ``pkgym/Warfarin-v0`` (and ``WarfarinPGx-v0``): the INR at ``24 d`` h, d = 1..n_days, the
-  morning of day d before that day's dose (day 0 is the first dose), which is the env's
-  ``info["inr"]`` after step d - 1. Fit: the etas the baseline's policy holds that day,
-  replayed INR by INR (:meth:`agents.policies.warfarin.map.WarfarinMapPolicy.update`: its
-  Levenberg-Marquardt estimate after each INR, warm-started at the previous one; the
-  genotype folded into the etas of a reference-genotype patient). Forecast:
-  :func:`pkgym.models.warfarin_kernel.simulate_inr`, the env's own day step.
+  morning of day d before that day's dose (:mod:`agents.policies.warfarin.hooks`).
+
+This module holds what every drug shares: checking the observation, the regimen and the
+etas, and the public API.
 
 With no measured level the fit is the prior mode: the population-typical patient given the
 covariates (without genotype, warfarin's prior is centred on the genotype mixture). Given the
@@ -31,43 +25,19 @@ and creatinine assay error after the last morning lab, and float32 covariates (~
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
-from typing import Any, TypeVar
+from types import ModuleType
 
 import numpy as np
 
-from agents.policies.vancomycin.map import MapBayesianPolicy, map_estimate
-from agents.policies.vancomycin.map_predict import PatientHistory, segment_grid, simulate_history
-from agents.policies.warfarin.iwpc import read_covariates
-from agents.policies.warfarin.map import WarfarinMapPolicy
+from agents.env_hooks import agent_hooks
 from pkgym.envs.base import DosingCore
-from pkgym.models.warfarin_kernel import HOURS_PER_DAY, simulate_inr
 
-_Map = TypeVar("_Map", MapBayesianPolicy, WarfarinMapPolicy)
-
-SUPPORTED_ENVS = ("pkgym/Vancomycin-v0", "pkgym/Warfarin-v0", "pkgym/WarfarinPGx-v0")
 _DOSE_TOLERANCE_MG = 1e-3  # float32 doses of the observation against the regimen's float64
 
 
-def _env_kind(core: DosingCore) -> str:
-    """``"vancomycin"`` or ``"warfarin"`` from the core's type; ValueError for other envs."""
-    from pkgym.envs.vancomycin.core import VancomycinCore
-    from pkgym.envs.warfarin.core import WarfarinCore
-
-    if isinstance(core, VancomycinCore):
-        return "vancomycin"
-    if isinstance(core, WarfarinCore):
-        return "warfarin"
-    raise ValueError(f"core: the MAP forecast supports {SUPPORTED_ENVS}, got "
-                     f"{type(core).__name__}")
-
-
-def _n_steps(core: DosingCore) -> int:
-    """Decision steps per episode of a supported env."""
-    settings: Any = core.settings
-    if _env_kind(core) == "vancomycin":
-        return int(settings.config.n_steps)
-    return int(settings.scenario.n_days)
+def _hooks(core: DosingCore) -> ModuleType:
+    """The env's agent hooks; ValueError naming the supported envs for other envs."""
+    return agent_hooks(core, "the MAP forecast")
 
 
 def exposure_grid_h(core: DosingCore) -> np.ndarray:
@@ -82,34 +52,28 @@ def exposure_grid_h(core: DosingCore) -> np.ndarray:
         >>> exposure_grid_h(gym.make("pkgym/Warfarin-v0").unwrapped.core)[[0, 1, -1]].tolist()
         [24.0, 48.0, 2160.0]
     """
-    settings: Any = core.settings
-    if _env_kind(core) == "vancomycin":
-        end_h = round(settings.config.n_steps * settings.config.interval_h)
-        return np.arange(1.0, end_h + 1.0)
-    return HOURS_PER_DAY * np.arange(1.0, settings.scenario.n_days + 1.0)
+    return _hooks(core).exposure_grid_h(core)
 
 
-def _batch_size(observation: Mapping[str, np.ndarray]) -> int:
-    """Rows of a batched observation; ValueError for an unbatched one."""
+def batch_size(observation: Mapping[str, np.ndarray]) -> int:
+    """Rows of a batched observation; ValueError for an unbatched one.
+
+    Examples:
+        >>> batch_size({"covariates": np.zeros((3, 2))})
+        3
+    """
     if "covariates" not in observation or np.ndim(observation["covariates"]) != 2:
         raise ValueError("observation must be the batched env's Dict observation: "
                          "'covariates' of shape (n_patients, n_covariates)")
     return int(np.shape(observation["covariates"])[0])
 
 
-def _steps_taken(core: DosingCore, observation: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Decision steps already taken by each patient, (n,) int."""
-    if _env_kind(core) == "vancomycin":
-        interval_h = core.settings.config.interval_h  # type: ignore[attr-defined]
-        return np.rint(np.asarray(observation["time_h"], np.float64)[:, 0] / interval_h
-                       ).astype(np.int64)
-    return np.asarray(observation["day"])[:, 0].astype(np.int64)
-
-
 def _check_regimen(core: DosingCore, observation: Mapping[str, np.ndarray],
                    regimen_doses_mg: np.ndarray) -> np.ndarray:
     """The regimen as float64 (n, n_steps), its first k doses those already given."""
-    n, n_steps = _batch_size(observation), _n_steps(core)
+    n = batch_size(observation)
+    hooks = _hooks(core)
+    n_steps = hooks.n_steps(core)
     doses = np.asarray(regimen_doses_mg, dtype=np.float64)
     if doses.shape != (n, n_steps):
         raise ValueError(f"regimen_doses_mg must have shape (n_patients={n}, n_steps={n_steps}),"
@@ -117,7 +81,7 @@ def _check_regimen(core: DosingCore, observation: Mapping[str, np.ndarray],
     if not np.all(np.isfinite(doses)) or np.any(doses < 0):
         raise ValueError("regimen_doses_mg must be finite and >= 0 mg")
     given = np.asarray(observation["doses_mg"], dtype=np.float64)
-    past = np.arange(n_steps)[None] < _steps_taken(core, observation)[:, None]
+    past = np.arange(n_steps)[None] < hooks.steps_taken(core, observation)[:, None]
     if given.shape != doses.shape or np.any(
             past & (np.abs(doses - given) > _DOSE_TOLERANCE_MG + 1e-6 * given)):
         raise ValueError("regimen_doses_mg[i, :k] must equal the doses already given "
@@ -131,71 +95,6 @@ def _check_etas(etas: np.ndarray, n: int) -> np.ndarray:
     if eta.shape != (n, 3) or not np.all(np.isfinite(eta)):
         raise ValueError(f"etas must be finite with shape (n_patients={n}, 3), got {eta.shape}")
     return eta
-
-
-# ----- vancomycin ---------------------------------------------------------------------------
-
-def _map_policy(core: DosingCore, kind: type[_Map]) -> _Map:
-    """The env's ``map`` baseline (its model, interval, infusion limits, prior, assay error)."""
-    from agents.policies.registry import make_policy
-
-    policy = make_policy("map", core)
-    if not isinstance(policy, kind):
-        raise ValueError(f"core: its 'map' baseline is {type(policy).__name__}, not "
-                         f"{kind.__name__}")
-    return policy
-
-
-def _histories(policy: MapBayesianPolicy, observation: Mapping[str, np.ndarray]
-               ) -> list[PatientHistory]:
-    """Each patient's :class:`PatientHistory`, built as the baseline builds it."""
-    return [PatientHistory.from_observation(
-        {key: np.asarray(value)[i] for key, value in observation.items()}, policy.interval_h,
-        **policy.infusion_limits) for i in range(_batch_size(observation))]
-
-
-def _vancomycin_course(policy: MapBayesianPolicy, history: PatientHistory, etas: np.ndarray,
-                       doses_mg: np.ndarray, grid_h: np.ndarray) -> np.ndarray:
-    """One patient's concentrations (mg/L) at ``grid_h`` under the whole regimen."""
-    course = replace(history, dose_times_h=policy.interval_h * np.arange(doses_mg.size),
-                     dose_amounts_mg=doses_mg,
-                     dose_durations_h=history.infusion_durations_h(doses_mg))
-    levels, _ = simulate_history(course, etas[None], segment_grid(course, grid_h), policy.model)
-    return levels[0]
-
-
-# ----- warfarin -----------------------------------------------------------------------------
-
-def _as_of_day(observation: Mapping[str, np.ndarray], day: int) -> dict[str, np.ndarray]:
-    """The observation each patient had on ``day`` (for those who have reached it).
-
-    Doses from ``day`` on and INRs after it are removed; ``days_since_last_inr`` is 0 where
-    an INR was measured that morning.
-    """
-    out = {key: np.array(value, copy=True) for key, value in observation.items()}
-    n = out["day"].shape[0]
-    out["day"] = np.full((n, 1), float(day), dtype=np.float32)
-    out["doses_mg"][:, day:] = 0.0
-    inr_days = np.asarray(observation["inr_days"])
-    mask = (np.asarray(observation["inr_mask"]) > 0.5) & (inr_days <= day)
-    for key in ("inr_days", "inr_values", "inr_mask"):
-        out[key] = np.where(mask, out[key], 0.0).astype(np.float32)
-    out["inr_mask"] = mask.astype(np.float32)
-    out["days_since_last_inr"] = np.where(np.any(mask & (inr_days == day), axis=1), 0.0,
-                                          1.0)[:, None].astype(np.float32)
-    return out
-
-
-def _warfarin_etas(policy: WarfarinMapPolicy, observation: Mapping[str, np.ndarray]
-                   ) -> np.ndarray:
-    """The etas the policy holds at each patient's day: its updates replayed, (n, 3)."""
-    n = _batch_size(observation)
-    policy.reset(n)
-    mask = np.asarray(observation["inr_mask"]) > 0.5
-    days = np.asarray(observation["inr_days"])[mask].astype(np.int64)
-    for day in np.unique(np.concatenate([[0], days[days > 0]])):
-        policy.update(_as_of_day(observation, int(day)))
-    return policy.eta.copy()
 
 
 # ----- public API ---------------------------------------------------------------------------
@@ -221,12 +120,7 @@ def map_etas(core: DosingCore, observation: Mapping[str, np.ndarray]) -> np.ndar
         >>> map_etas(env.unwrapped.core, obs).tolist()
         [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
     """
-    if _env_kind(core) == "vancomycin":
-        policy = _map_policy(core, MapBayesianPolicy)
-        return np.array([map_estimate(h, policy.model).etas
-                         for h in _histories(policy, observation)]).reshape(-1, 3)
-    _batch_size(observation)
-    return _warfarin_etas(_map_policy(core, WarfarinMapPolicy), observation)
+    return _hooks(core).map_etas(core, observation)
 
 
 def forecast_exposure(core: DosingCore, observation: Mapping[str, np.ndarray],
@@ -258,14 +152,7 @@ def forecast_exposure(core: DosingCore, observation: Mapping[str, np.ndarray],
     """
     doses = _check_regimen(core, observation, regimen_doses_mg)
     eta = _check_etas(etas, doses.shape[0])
-    if _env_kind(core) == "vancomycin":
-        policy, grid_h = _map_policy(core, MapBayesianPolicy), exposure_grid_h(core)
-        return np.array([_vancomycin_course(policy, history, eta[i], doses[i], grid_h)
-                         for i, history in enumerate(_histories(policy, observation))])
-    policy = _map_policy(core, WarfarinMapPolicy)
-    params = policy.reference_parameters(read_covariates(observation)["age_years"], eta)
-    inr, _ = simulate_inr(params, policy.model.structure, doses)
-    return inr[:, 1:]
+    return _hooks(core).forecast_exposure(core, observation, eta, doses)
 
 
 def map_forecast(core: DosingCore, observation: Mapping[str, np.ndarray],
@@ -314,12 +201,4 @@ def map_log_clearance(core: DosingCore, observation: Mapping[str, np.ndarray]) -
         array([3.48])
     """
     etas = map_etas(core, observation)
-    if _env_kind(core) == "vancomycin":
-        policy = _map_policy(core, MapBayesianPolicy)
-        histories = _histories(policy, observation)
-        crcl = np.array([h.daily_creatinine_clearance_ml_per_min[-1] for h in histories])
-        dialysis = np.array([h.on_dialysis for h in histories])
-        return np.log(policy.model.clearance(crcl, dialysis, etas[:, 0]))
-    policy = _map_policy(core, WarfarinMapPolicy)
-    ages = read_covariates(observation)["age_years"]
-    return np.log(policy.reference_parameters(ages, etas).clearance_l_per_h)
+    return _hooks(core).map_log_clearance(core, observation, etas)

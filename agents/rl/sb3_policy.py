@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from agents.env_hooks import find_spec
 from agents.rl.model_metadata import file_sha256, read_metadata, training_cohorts
 from pkgym.envs.base import DosingCore
 
@@ -103,30 +104,8 @@ def infer_env_id(core: DosingCore) -> str | None:
         >>> infer_env_id(gym.make("pkgym/WarfarinPGx-v0").unwrapped.core)
         'pkgym/WarfarinPGx-v0'
     """
-    from pkgym.envs import (
-        ADDICTION_ID,
-        CHEMO_IMMUNE_ID,
-        CHEMOTHERAPY_ID,
-        DEPRESSION_ID,
-        DOSE_FINDING_ID,
-        VANCOMYCIN_ID,
-        WARFARIN_ID,
-        WARFARIN_PGX_ID,
-    )
-    from pkgym.envs.addiction.core import AddictionCore
-    from pkgym.envs.chemo_immune.core import ChemoImmuneCore
-    from pkgym.envs.chemotherapy.core import ChemotherapyCore
-    from pkgym.envs.depression.core import DepressionCore
-    from pkgym.envs.dose_finding.core import DoseFindingCore
-    from pkgym.envs.vancomycin.core import VancomycinCore
-    from pkgym.envs.warfarin.core import WarfarinCore
-
-    if isinstance(core, WarfarinCore):
-        return WARFARIN_PGX_ID if core.settings.genotype_guided else WARFARIN_ID
-    table = ((VancomycinCore, VANCOMYCIN_ID), (ChemoImmuneCore, CHEMO_IMMUNE_ID),
-             (ChemotherapyCore, CHEMOTHERAPY_ID), (DepressionCore, DEPRESSION_ID),
-             (AddictionCore, ADDICTION_ID), (DoseFindingCore, DOSE_FINDING_ID))
-    return next((env_id for kind, env_id in table if isinstance(core, kind)), None)
+    spec = find_spec(core)
+    return None if spec is None else spec.env_id
 
 
 def _check_env(metadata: Mapping[str, Any], core: DosingCore, env_id: str | None,

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import pandas as pd
 
 import pkgym  # noqa: F401  (registers the environments)
 from agents.rl.hyperparameters import ALGORITHMS
+from pkgym.envs.registry import env_specs
 
 ENCODERS = ("raw", "vae")
 """Observation encoders: the scaled current observation, or the VAE's patient latent."""
@@ -78,8 +78,8 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, Path(value))
-        if self.env_id not in gym.registry or not self.env_id.startswith("pkgym/"):
-            pkgym_ids = sorted(k for k in gym.registry if k.startswith("pkgym/"))
+        pkgym_ids = [spec.env_id for spec in env_specs()]
+        if self.env_id not in pkgym_ids:
             raise ValueError(f"env_id must be a registered pkgym env {pkgym_ids}, got "
                              f"{self.env_id!r}")
         _check_choice("algo", self.algo, ALGORITHMS)

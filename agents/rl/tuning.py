@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import pandas as pd
 import yaml
 
 import pkgym  # noqa: F401  (registers the environments)
 from agents.rl.hyperparameters import default_hyperparams_file, load_hyperparams
+from pkgym.envs.registry import env_specs
 from pkgym.io import write_atomic, write_table
 
 DISTRIBUTIONS = ("uniform", "loguniform", "choice")
@@ -74,7 +74,7 @@ class TuneConfig:
 
     def __post_init__(self) -> None:
         """Check the env, the space and the numbers now, before Ray starts."""
-        if not self.env_id.startswith("pkgym/") or self.env_id not in gym.registry:
+        if self.env_id not in {spec.env_id for spec in env_specs()}:
             raise ValueError(f"env_id must be a registered pkgym env, got {self.env_id!r}")
         for name in ("num_samples", "timesteps"):
             if int(getattr(self, name)) < 1:

@@ -10,7 +10,8 @@ where a level has just been measured (and at the first dose, where only covariat
 known); after the episode the full regimen and the true exposure course
 (:func:`pkgym.wrappers.true_exposure`) are kept once per patient. Only the kept cuts are
 stored, so memory is about ``cuts per patient x history size`` (Warfarin's 90-slot
-histories included).
+histories included). Each env's clinicians (:class:`~agents.env_hooks.Behaviour`) are its
+agent hooks' ``VAE_BEHAVIOUR`` (e.g. :mod:`agents.policies.vancomycin.hooks`).
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ import numpy as np
 import pandas as pd
 from gymnasium.vector import AutoresetMode
 
+from agents.env_hooks import Behaviour, agent_hooks
 from pkgym.envs.base import DosingCore, DosingVectorEnv
-from pkgym.envs.vancomycin.core import VancomycinCore
 from pkgym.wrappers import (
     HISTORY_KEYS,
     exposure_grid,
@@ -35,44 +36,8 @@ from pkgym.wrappers import (
 )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Behaviour:
-    """How the virtual clinicians of one env dose (see the module doc).
-
-    Attributes:
-        dose_range_mg: the plausible base doses, drawn log-uniformly.
-        change_probability: chance per step that a random regimen changes its dose.
-        change_log_sd: SD of the log of the change factor (else a fresh base dose).
-        loading_probability: chance that the first dose is 1.5-2x the base dose.
-        hold_probability: chance per step of a held dose (0 mg).
-        label_policies: registry names of the label-like protocols.
-        label_fraction: share of patients dosed by a label-like protocol.
-        cut_probability: chance that a decision point is kept.
-        measured_cut_probability: the same where a level was just measured, and at step 0.
-    """
-
-    dose_range_mg: tuple[float, float]
-    change_probability: float
-    change_log_sd: float = 0.3
-    loading_probability: float = 0.0
-    hold_probability: float = 0.0
-    label_policies: tuple[str, ...] = ()
-    label_fraction: float = 0.25
-    cut_probability: float = 0.2
-    measured_cut_probability: float = 0.8
-
-
-VANCOMYCIN_BEHAVIOUR = Behaviour(dose_range_mg=(250.0, 2500.0), change_probability=0.15,
-                                 loading_probability=0.3, hold_probability=0.03,
-                                 label_policies=("label", "trough"))
-WARFARIN_BEHAVIOUR = Behaviour(dose_range_mg=(1.0, 12.0), change_probability=0.05,
-                               hold_probability=0.02,
-                               label_policies=("fixed_5mg", "aurora", "iwpc_clinical+aurora"),
-                               cut_probability=0.03, measured_cut_probability=0.5)
-
-
 def default_behaviour(core: DosingCore) -> Behaviour:
-    """The virtual clinicians of the env of ``core``.
+    """The virtual clinicians of the env of ``core`` (``VAE_BEHAVIOUR`` of its agent hooks).
 
     Examples:
         >>> import gymnasium as gym, pkgym
@@ -80,7 +45,7 @@ def default_behaviour(core: DosingCore) -> Behaviour:
         'fixed_5mg'
     """
     history_layout(core)  # ValueError naming the supported envs for any other
-    return VANCOMYCIN_BEHAVIOUR if isinstance(core, VancomycinCore) else WARFARIN_BEHAVIOUR
+    return agent_hooks(core, "the VAE's training data").VAE_BEHAVIOUR
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,9 @@ the candidate whose decoded exposure over the next window is closest to the targ
 * warfarin: the mean INR of the next 7 mornings (fewer at the end of the horizon) against
   the middle of the target range (2.5).
 
+Each env's window and target are its agent hooks' ``mipd_target``
+(:class:`~agents.env_hooks.ExposureTarget`, e.g. :mod:`agents.policies.vancomycin.hooks`).
+
 Ties go to the smaller dose. The policy reads only the observation (no hidden state) and
 keeps no memory between steps, so ``reset`` has nothing to forget.
 """
@@ -27,14 +30,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from agents.env_hooks import agent_hooks
 from agents.vae.model import PatientVAE, history_tensors, load_vae, single_thread
 from pkgym.envs.base import DosingCore
-from pkgym.envs.vancomycin.core import VancomycinCore
 from pkgym.evaluation.cohorts import CohortId
 from pkgym.wrappers import history_layout, observed_history
 
-HOURS_PER_DAY = 24.0
-WARFARIN_WINDOW_H = 7 * HOURS_PER_DAY
 LAYOUT_KEYS = ("n_context", "n_levels", "n_doses", "horizon_h", "interval_h")
 
 
@@ -142,13 +143,9 @@ class VAEMIPDPolicy:
             raise ValueError("vae_mipd chooses doses only: use an env without "
                              "choose_test_days")
         self.core, self.candidates_mg = core, np.sort(np.asarray(core.dose_levels_mg, float))
-        if isinstance(core, VancomycinCore):
-            low, high = settings.target_auc24_over_mic
-            self.target = (low + high) / 2.0 * settings.mic_mg_per_l
-            self.window_h, self.trapezoid, self.scale = HOURS_PER_DAY, True, HOURS_PER_DAY
-        else:
-            self.target = sum(settings.scenario.target_inr) / 2.0
-            self.window_h, self.trapezoid, self.scale = WARFARIN_WINDOW_H, False, 1.0
+        aim = agent_hooks(core, "vae_mipd").mipd_target(core)
+        self.target, self.window_h, self.trapezoid, self.scale = (
+            aim.target, aim.window_h, aim.trapezoid, aim.scale)
         self.grid_times_h = np.asarray(self.vae.config["grid_times_h"], dtype=np.float64)
         meta = self.vae.metadata
         self.training_cohorts = tuple(CohortId(c["seed_entropy"], tuple(c["spawn_key"]),

@@ -13,13 +13,16 @@ from typing import Any
 
 import numpy as np
 
+from pkgym.envs.dose_finding import ENV_ID
 from pkgym.envs.dose_finding.clinic import DoseFindingEnvScenario
+from pkgym.envs.registry import env_spec
 from pkgym.models.dose_toxicity import closest_levels
 from pkgym.trials.learned import PolicyDesign, env_scenario_for
 from pkgym.trials.scenarios import DoseFindingScenario
 from pkgym.trials.state import DoseFindingDesign, TrialState
 
-DOSE_FINDING_BASELINES = ("boin", "crm", "oracle")
+DOSE_FINDING_BASELINES = env_spec(ENV_ID).baselines
+"""``boin``, ``crm`` and ``oracle`` (the env's registry entry lists them)."""
 
 
 class DesignPolicy:
