@@ -42,7 +42,7 @@ def test_spec_of__finds_the_spec_of_every_registered_core() -> None:
     """Each registered id's core maps back to its own spec (Warfarin and PGx told apart)."""
     ids = [spec.env_id for spec in env_specs()]
     assert ids[:len(BUILT_IN)] == list(BUILT_IN)
-    for env_id in BUILT_IN:
+    for env_id in ids:
         core = gym.make(env_id).unwrapped.core  # type: ignore[attr-defined]
         assert spec_of(core).env_id == env_id
         spec = outcome_spec(core)
