@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
+import toy_env
+
+from pkgym.envs.registry import env_specs
 
 
 def assert_slot(obs: dict | np.ndarray, info: dict, i: int, single_obs: dict,
@@ -50,10 +53,16 @@ VARIANTS: dict[str, tuple[dict, ...]] = {
     "pkgym/ChemoImmune-v0": ({"continuous": True},),
     "pkgym/Depression-v0": ({"continuous": True},),
     "pkgym/DoseFinding-v0": ({"continuous": True},),
+    toy_env.ENV_ID: ({"continuous": True},),
 }
+"""Constructor keywords that change an env's spaces or decisions, each run through the contract."""
 
 
 def contract_cases() -> list[tuple[str, dict]]:
-    """(env id, constructor kwargs) of every registered env: defaults, then its variants."""
-    ids = sorted(env_id for env_id in gym.registry if env_id.startswith("pkgym/"))
+    """(env id, constructor kwargs) of every registered env, the toy one included.
+
+    Each env runs with its defaults, then with each of its :data:`VARIANTS`.
+    """
+    toy_env.register()
+    ids = [spec.env_id for spec in env_specs()]
     return [(env_id, kwargs) for env_id in ids for kwargs in ({}, *VARIANTS.get(env_id, ()))]
