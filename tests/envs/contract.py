@@ -6,6 +6,7 @@ import gymnasium as gym
 import numpy as np
 import toy_env
 
+from pkgym.envs.chemo_immune.clinic import ChemoImmuneScenario
 from pkgym.envs.registry import env_specs
 
 
@@ -50,7 +51,9 @@ VARIANTS: dict[str, tuple[dict, ...]] = {
     "pkgym/Warfarin-v0": ({"continuous": True}, {"choose_test_days": True}),
     "pkgym/WarfarinPGx-v0": ({"choose_test_days": True},),
     "pkgym/Chemotherapy-v0": ({"continuous": True}, {"allow_delay": True}),
-    "pkgym/ChemoImmune-v0": ({"continuous": True},),
+    "pkgym/ChemoImmune-v0": ({"continuous": True},
+                              {"scenario": ChemoImmuneScenario(n_days=12, stop_below_floor=True,
+                                                               normal_cell_floor=0.8)}),
     "pkgym/Depression-v0": ({"continuous": True},),
     "pkgym/DoseFinding-v0": ({"continuous": True},),
     toy_env.ENV_ID: ({"continuous": True},),

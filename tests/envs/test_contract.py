@@ -34,7 +34,8 @@ IDS = sorted({env_id for env_id, _ in CASES})
 
 def _case_id(case: tuple[str, dict[str, Any]]) -> str:
     env_id, kwargs = case
-    return env_id.split("/")[-1] + "".join(f"-{k}={v}" for k, v in kwargs.items())
+    return env_id.split("/")[-1] + "".join(
+        f"-{k}={v}" if isinstance(v, bool | int | str) else f"-{k}" for k, v in kwargs.items())
 
 
 def _same(a: Any, b: Any, what: str) -> None:
@@ -131,7 +132,8 @@ def test_vector_env__matches_single_envs_through_autoresets(case: tuple[str, dic
         obs, reward, terminated, truncated, info = vec.step(actions)
         expected = []
         for i, env in enumerate(singles):
-            if mode == "NextStep" and done[i]:
+            if mode == "NextStep" and done[i]:  # the finished slot resets; its action is ignored
+                assert (reward[i], terminated[i], truncated[i]) == (0.0, False, False)
                 expected.append(env.reset())
                 reset[i] = True
                 continue
@@ -140,8 +142,11 @@ def test_vector_env__matches_single_envs_through_autoresets(case: tuple[str, dic
             assert (reward[i], terminated[i], truncated[i]) == (single_reward, single_term,
                                                                  single_trunc)
             if mode == "SameStep" and (single_term or single_trunc):
-                final = info["final_obs"][i]
+                assert info["_final_obs"][i] and info["_final_info"][i]
+                final, final_info = info["final_obs"][i], info["final_info"]
                 _same({k: final[k] for k in single_obs}, single_obs, f"final_obs slot {i}")
+                _same({k: final_info[k][i] for k in single_info}, single_info,
+                      f"final_info slot {i}")
                 single_obs, single_info = env.reset()
                 reset[i] = True
             expected.append((single_obs, single_info))

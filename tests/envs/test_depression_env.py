@@ -1,18 +1,11 @@
-"""``pkgym/Depression-v0``: the env contract and the escitalopram clinic it models."""
+"""``pkgym/Depression-v0``: the escitalopram clinic it models (the contract: test_contract.py)."""
 
 from __future__ import annotations
-
-import subprocess
-import sys
-import warnings
 
 import gymnasium as gym
 import numpy as np
 import pytest
-from contract import assert_same_trace, assert_slot
 from contract import rollout_episode as rollout
-from gymnasium.utils.env_checker import check_env
-from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import pkgym  # noqa: F401
 from pkgym.envs.depression.clinic import DepressionScenario, SymptomReliefReward
@@ -23,81 +16,6 @@ ENV_ID = "pkgym/Depression-v0"
 SHORT = DepressionScenario(n_weeks=3)
 PATIENT = {"age_years": 70.0, "is_female": 1, "weight_kg": 62.0, "eta_rho": 0.1,
            "eta_epsilon": -0.2, "eta_gamma": 0.05, "eta_CL": 0.3, "eta_emax": -0.5, "id": 9}
-
-
-
-
-@pytest.mark.parametrize("kwargs", [{}, {"continuous": True}])
-def test_depression_env__passes_both_env_checkers_without_warnings(kwargs: dict) -> None:
-    """Gymnasium's and Stable-Baselines3's env checkers pass and warn about nothing."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        check_env(gym.make(ENV_ID, **kwargs).unwrapped)
-        sb3_check_env(gym.make(ENV_ID, **kwargs).unwrapped)
-    assert [str(w.message) for w in caught] == []
-
-
-def test_depression_env__same_seed_same_episode_and_different_seed_differs() -> None:
-    """One seed replays ratings, PRT sessions and events; another seed draws another patient."""
-    env = gym.make(ENV_ID)
-    actions = [4, 3, 2, 0, 1, 4, 4, 2, 2, 3, 1, 0]
-    first = rollout(env, 3, actions)
-    assert_same_trace(first, rollout(gym.make(ENV_ID), 3, actions))
-    assert_same_trace(first, rollout(env, 3, actions))
-    other = rollout(env, 4, actions)
-    assert other[0][0]["covariates"].tolist() != first[0][0]["covariates"].tolist()
-    assert other[-1][0]["response_bias"].tolist() != first[-1][0]["response_bias"].tolist()
-
-
-def test_depression_env__episode_is_the_same_in_another_process() -> None:
-    """A seed gives the same rewards, ratings and response biases in a fresh interpreter."""
-    code = ("import gymnasium as gym, pkgym; e = gym.make('pkgym/Depression-v0');"
-            "e.reset(seed=11); r = [e.step(a)[1] for a in (2, 4, 1, 3)];"
-            "o = e.unwrapped.core.observe();"
-            "print(repr(sum(r)), o['madrs'][0].tolist(), o['response_bias'][0].tolist())")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split(" ", 1)
-    env = gym.make(ENV_ID)
-    env.reset(seed=11)
-    here = sum(env.step(a)[1] for a in (2, 4, 1, 3))
-    obs = env.unwrapped.core.observe()
-    assert float(out[0]) == here
-    assert out[1].strip() == f"{obs['madrs'][0].tolist()} {obs['response_bias'][0].tolist()}"
-
-
-
-
-@pytest.mark.parametrize("mode", ["NextStep", "SameStep"])
-def test_depression_vector_env__matches_single_envs_step_by_step(mode: str, rng) -> None:  # noqa: ANN001
-    """Slot i with seed s is a single env with seed s + i, through autoresets."""
-    n, steps = 3, 9
-    vec = gym.make_vec(ENV_ID, num_envs=n, vectorization_mode="vector_entry_point",
-                       autoreset_mode=mode, scenario=SHORT)
-    assert vec.metadata["autoreset_mode"] == gym.vector.AutoresetMode(mode)
-    singles = [gym.make(ENV_ID, scenario=SHORT) for _ in range(n)]
-    actions = rng.integers(0, 5, (steps, n))
-    obs, info = vec.reset(seed=100)
-    for i, env in enumerate(singles):
-        assert_slot(obs, info, i, *env.reset(seed=100 + i))
-    waiting, truncations = np.zeros(n, dtype=bool), 0
-    for step in range(steps):
-        out = vec.step(actions[step])
-        truncations += int(out[3].sum())
-        for i, env in enumerate(singles):
-            if waiting[i]:
-                assert out[1][i] == 0.0 and not out[3][i]
-                single_obs, single_info = env.reset()
-                waiting[i] = False
-            else:
-                single_obs, reward, _, truncated, single_info = env.step(int(actions[step, i]))
-                assert out[1][i] == reward and out[3][i] == truncated
-                if truncated and mode == "SameStep":
-                    assert_slot(out[4]["final_obs"], out[4]["final_info"], i, single_obs,
-                                single_info)
-                    single_obs, single_info = env.reset()
-                waiting[i] = truncated and mode == "NextStep"
-            assert_slot(out[0], out[4], i, single_obs, single_info)
-    assert truncations >= n * 2
 
 
 def test_depression_env__pinned_patient_has_the_model_parameters() -> None:

@@ -1,16 +1,11 @@
-"""``pkgym/DoseFinding-v0``: the env contract and the phase I trial it runs."""
+"""``pkgym/DoseFinding-v0``: the phase I trial it runs (the shared contract: test_contract.py)."""
 
 from __future__ import annotations
-
-import warnings
 
 import gymnasium as gym
 import numpy as np
 import pytest
-from contract import assert_same_trace, assert_slot
 from contract import rollout_episode as rollout
-from gymnasium.utils.env_checker import check_env
-from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import pkgym  # noqa: F401
 from pkgym.envs.dose_finding.clinic import DoseFindingEnvScenario, DoseFindingReward
@@ -28,61 +23,6 @@ STOP = 5
 def make_vec(n: int, **kwargs: object) -> gym.vector.VectorEnv:
     """The native vector env of ``n`` trials."""
     return gym.make_vec(ENV_ID, num_envs=n, vectorization_mode="vector_entry_point", **kwargs)
-
-
-@pytest.mark.parametrize("kwargs", [{}, {"continuous": True}])
-def test_dose_finding_env__passes_both_env_checkers_without_warnings(kwargs: dict) -> None:
-    """Gymnasium's and Stable-Baselines3's env checkers pass and warn about nothing."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        check_env(gym.make(ENV_ID, **kwargs).unwrapped)
-        sb3_check_env(gym.make(ENV_ID, **kwargs).unwrapped)
-    assert [str(w.message) for w in caught] == []
-
-
-def test_dose_finding_env__same_seed_same_trial_and_different_seed_differs() -> None:
-    """One seed replays the truth and every DLT; another seed draws another curve."""
-    env = gym.make(ENV_ID)
-    actions = [1, 2, 2, 3, 1, 1, 2, 4, 0, 1, 1, 2]
-    first = rollout(env, 3, actions)
-    assert_same_trace(first, rollout(gym.make(ENV_ID), 3, actions))
-    assert_same_trace(first, rollout(env, 3, actions))
-    other = rollout(env, 4, actions)
-    assert (other[0][4]["true_dlt_probabilities"].tolist()
-            != first[0][4]["true_dlt_probabilities"].tolist())
-
-
-@pytest.mark.parametrize("mode", ["NextStep", "SameStep"])
-def test_dose_finding_vector_env__matches_single_envs_step_by_step(mode: str, rng) -> None:  # noqa: ANN001
-    """Slot i with seed s is a single env with seed s + i, through stops and autoresets."""
-    n, steps = 4, 14
-    vec = make_vec(n, autoreset_mode=mode, scenario=SHORT)
-    assert vec.metadata["autoreset_mode"] == gym.vector.AutoresetMode(mode)
-    singles = [gym.make(ENV_ID, scenario=SHORT) for _ in range(n)]
-    actions = rng.integers(0, STOP + 1, (steps, n))
-    obs, info = vec.reset(seed=100)
-    for i, env in enumerate(singles):
-        assert_slot(obs, info, i, *env.reset(seed=100 + i))
-    waiting, ends = np.zeros(n, dtype=bool), 0
-    for step in range(steps):
-        out = vec.step(actions[step])
-        ends += int(out[2].sum())
-        for i, env in enumerate(singles):
-            if waiting[i]:
-                assert out[1][i] == 0.0 and not out[2][i]
-                single_obs, single_info = env.reset()
-                waiting[i] = False
-            else:
-                single_obs, reward, terminated, truncated, single_info = env.step(
-                    int(actions[step, i]))
-                assert out[1][i] == reward and out[2][i] == terminated and not truncated
-                if terminated and mode == "SameStep":
-                    assert_slot(out[4]["final_obs"], out[4]["final_info"], i, single_obs,
-                                single_info)
-                    single_obs, single_info = env.reset()
-                waiting[i] = terminated and mode == "NextStep"
-            assert_slot(out[0], out[4], i, single_obs, single_info)
-    assert ends >= n
 
 
 def test_dose_finding_env__staying_at_the_start_level_runs_max_cohorts_steps() -> None:
