@@ -121,3 +121,21 @@ def agent_hooks(core: Any, purpose: str) -> ModuleType:
         supported = tuple(s.env_id for s in env_specs() if s.agent_hooks is not None)
         raise ValueError(f"core: {purpose} supports {supported}, got {type(core).__name__}")
     return importlib.import_module(spec.agent_hooks)
+
+
+def make_baseline(name: str, core: Any) -> Any:
+    """The env's baseline policy ``name``, built for ``core`` by its spec's factory.
+
+    Raises:
+        ValueError: ``name`` is not one of the env's baselines (the message lists them).
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> make_baseline("label", gym.make("pkgym/Vancomycin-v0").unwrapped.core).name
+        'label'
+    """
+    spec = find_spec(core)
+    names = () if spec is None or spec.baseline_factory is None else spec.baselines
+    if name not in names:
+        raise ValueError(f"baseline must be one of this env's baselines {names}, got {name!r}")
+    return resolve(spec.baseline_factory)(name, core)  # type: ignore[union-attr]

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from gymnasium.vector import AutoresetMode
 
-from agents.env_hooks import Behaviour, agent_hooks
+from agents.env_hooks import Behaviour, agent_hooks, make_baseline
 from pkgym.envs.base import DosingCore, DosingVectorEnv
 from pkgym.wrappers import (
     HISTORY_KEYS,
@@ -196,9 +196,7 @@ class VirtualClinicians:
     def __init__(self, behaviour: Behaviour, core: DosingCore, n: int,
                  rng: np.random.Generator) -> None:
         """Assign each of ``n`` patients a clinician (``behaviour.label_fraction`` protocols)."""
-        from agents.policies.registry import make_policy
-
-        self.labels = [make_policy(name, core) for name in behaviour.label_policies]
+        self.labels = [make_baseline(name, core) for name in behaviour.label_policies]
         for policy in self.labels:
             policy.reset(n)
         self.kind = np.where(rng.random(n) < behaviour.label_fraction,
