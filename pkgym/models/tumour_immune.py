@@ -236,9 +236,13 @@ def rhs(t_h: np.ndarray, y: np.ndarray, params: TumourImmuneParameters,
 
 
 @numba.njit(cache=True, nogil=True)
-def _derivative(y: np.ndarray, p: np.ndarray, v: float,
+def _derivative(t_days: float, y: np.ndarray, row: tuple,
                 out: np.ndarray) -> None:  # pragma: no cover - compiled
-    """The four equations per day for one patient (``p`` in SYMBOLS order), into ``out``."""
+    """The four equations per day for one patient into ``out`` (a stepper's ``rhs``).
+
+    ``row`` is (the patient's parameters in SYMBOLS order, the infusion rate v); autonomous.
+    """
+    p, v = row[0], row[1]
     n, t, i, u = y[0], y[1], y[2], y[3]
     kill = -math.expm1(-u)
     out[0] = p[12] * n * (1.0 - p[4] * n) - p[8] * t * n - p[2] * kill * n
@@ -249,19 +253,12 @@ def _derivative(y: np.ndarray, p: np.ndarray, v: float,
 
 
 @numba.njit(cache=True, nogil=True)
-def _derivative_rhs(t: float, y: np.ndarray, row: tuple,
-                    out: np.ndarray) -> None:  # pragma: no cover - compiled
-    """:func:`_derivative` as a stepper's ``rhs``: ``row`` is (parameters, infusion)."""
-    _derivative(y, row[0], row[1], out)
-
-
-@numba.njit(nogil=True)  # not cached: it hands a compiled RHS to the stepper
 def _rk4_rows(rows: np.ndarray, states: np.ndarray, infusion_per_day: np.ndarray,
               table: np.ndarray, n_steps: int, step_days: float) -> None:  # pragma: no cover
     """Classic RK4, ``n_steps`` steps of ``step_days``, for ``states[rows]`` in place."""
     work = np.empty((5, 4))
     for k in range(rows.shape[0]):
-        rk4_segment(_derivative_rhs, 0.0, n_steps * step_days, n_steps, step_days,
+        rk4_segment(_derivative, 0.0, n_steps * step_days, n_steps, step_days,
                     states[rows[k]], (table[rows[k]], infusion_per_day[k]), work)
 
 
