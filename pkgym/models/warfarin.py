@@ -44,6 +44,7 @@ implementations that quote them (ReiL ``hamberg_pkpd_2010.py``/``hamberg_pkpd.py
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -63,6 +64,15 @@ VKORC1_A_ALLELES = (0, 1, 2)
 
 def _p(value: float, unit: str, source: str) -> float:
     return field(default=value, metadata={"unit": unit, "source": source})
+
+
+class InrForm(NamedTuple):
+    """The INR output equation's settings, as :func:`inr_of` and the compiled day read them."""
+
+    product_form: bool
+    exponent: float
+    inr_max: float
+    baseline_inr: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +109,12 @@ class InrStructure:
             raise ValueError(f"chain_ends must have shape (n, 2), got {ends.shape}")
         return _inr_batch(ends, *self.packed())
 
-    def packed(self) -> tuple[bool, float, float, float]:
+    def packed(self) -> InrForm:
         """(product form, exponent, INRmax, BASE): the arguments of :func:`inr_of`."""
         if self.inr_form not in ("mean", "product"):
             raise ValueError(f"inr_form must be 'mean' or 'product', got {self.inr_form!r}")
-        return (self.inr_form == "product", float(self.inr_exponent), float(self.inr_max),
-                float(self.baseline_inr))
+        return InrForm(self.inr_form == "product", float(self.inr_exponent),
+                       float(self.inr_max), float(self.baseline_inr))
 
 
 @numba.njit(cache=True, nogil=True)

@@ -17,8 +17,8 @@ against ``solve_ivp`` at tight tolerance.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, fields, replace
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
@@ -78,9 +78,10 @@ class DayQuadrature:
         return nodes.ravel(), weights.ravel()
 
 
-@dataclass(frozen=True, slots=True)
-class DayConstants:
+class DayConstants(NamedTuple):
     """Per-patient constants of one day, fixed for an episode (all arrays lead with n).
+
+    A named tuple: the compiled day step takes it whole.
 
     Attributes:
         pk_step: 24-h propagator of the PK amounts.  # (n, 3, 3)
@@ -104,12 +105,6 @@ class DayConstants:
     ec50_power: np.ndarray
     hill: np.ndarray
     chain_lengths: np.ndarray
-
-    def arrays(self) -> tuple[np.ndarray, ...]:
-        """The arrays in the order the compiled step takes them."""
-        return (self.pk_step, self.pk_nodes, self.inverse_volume_per_l, self.chain_decay,
-                self.chain_fill, self.chain_weights, self.ec50_power, self.hill,
-                self.chain_lengths)
 
 
 def pk_matrix(params: WarfarinParameters, absorption_rate_per_h: float) -> np.ndarray:
@@ -256,13 +251,15 @@ def _advance_chain(chain: np.ndarray, length: int, decay: np.ndarray, fill: np.n
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
 def _advance_rows(first: int, last: int, rows: np.ndarray, s_doses_mg: np.ndarray,
-                  pk: np.ndarray, chains: np.ndarray, pk_step: np.ndarray, pk_nodes: np.ndarray,
-                  inverse_volume_per_l: np.ndarray, chain_decay: np.ndarray,
-                  chain_fill: np.ndarray, chain_weights: np.ndarray, ec50_power: np.ndarray,
-                  hill: np.ndarray, chain_lengths: np.ndarray,
+                  pk: np.ndarray, chains: np.ndarray, constants: tuple,
                   concentrations: np.ndarray) -> None:  # pragma: no cover - compiled
-    """:func:`advance_days` for ``rows[first:last]``; ``s_doses_mg`` is S-warfarin, mg."""
-    effects = np.empty(pk_nodes.shape[1])
+    """:func:`advance_days` for ``rows[first:last]``; ``s_doses_mg`` is S-warfarin, mg.
+
+    ``constants`` is a :class:`DayConstants` as a plain tuple (numba types a plain tuple
+    faster than a named one: a tenth of a single-patient env step).
+    """
+    c = DayConstants(*constants)
+    effects = np.empty(c.pk_nodes.shape[1])
     dosed = np.empty(PK_STATES)
     for k in range(first, last):
         p = rows[k]
@@ -270,25 +267,21 @@ def _advance_rows(first: int, last: int, rows: np.ndarray, s_doses_mg: np.ndarra
             for j in range(PK_STATES):
                 dosed[j] = pk[p, j]
             dosed[0] += s_doses_mg[k, d]
-            _effects(pk_nodes[p], ec50_power[p], hill[p], dosed, effects)
+            _effects(c.pk_nodes[p], c.ec50_power[p], c.hill[p], dosed, effects)
             for chain in range(2):
-                _advance_chain(chains[p, chain], chain_lengths[chain], chain_decay[p, chain],
-                               chain_fill[p, chain], chain_weights[p, chain], effects)
+                _advance_chain(chains[p, chain], c.chain_lengths[chain], c.chain_decay[p, chain],
+                               c.chain_fill[p, chain], c.chain_weights[p, chain], effects)
             for i in range(PK_STATES):
                 value = 0.0
                 for j in range(PK_STATES):
-                    value += pk_step[p, i, j] * dosed[j]
+                    value += c.pk_step[p, i, j] * dosed[j]
                 pk[p, i] = value
-            concentrations[k, d] = pk[p, 1] * inverse_volume_per_l[p]
+            concentrations[k, d] = pk[p, 1] * c.inverse_volume_per_l[p]
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _advance_parallel(rows: np.ndarray, s_doses_mg: np.ndarray, pk: np.ndarray,
-                      chains: np.ndarray, pk_step: np.ndarray, pk_nodes: np.ndarray,
-                      inverse_volume_per_l: np.ndarray, chain_decay: np.ndarray,
-                      chain_fill: np.ndarray, chain_weights: np.ndarray, ec50_power: np.ndarray,
-                      hill: np.ndarray, chain_lengths: np.ndarray,
-                      concentrations: np.ndarray,
+                      chains: np.ndarray, constants: tuple, concentrations: np.ndarray,
                       n_chunks: int) -> None:  # pragma: no cover - compiled
     """:func:`_advance_rows` over ``n_chunks`` chunks of rows, run in parallel."""
     size = (rows.shape[0] + n_chunks - 1) // n_chunks
@@ -296,9 +289,7 @@ def _advance_parallel(rows: np.ndarray, s_doses_mg: np.ndarray, pk: np.ndarray,
         first = chunk * size
         last = min(first + size, rows.shape[0])
         if first < last:
-            _advance_rows(first, last, rows, s_doses_mg, pk, chains, pk_step, pk_nodes,
-                          inverse_volume_per_l, chain_decay, chain_fill, chain_weights,
-                          ec50_power, hill, chain_lengths, concentrations)
+            _advance_rows(first, last, rows, s_doses_mg, pk, chains, constants, concentrations)
 
 
 PARALLEL_FROM = 2048
@@ -317,11 +308,10 @@ def advance_days(rows: np.ndarray, doses_mg: np.ndarray, pk: np.ndarray, chains:
     s_doses = S_FRACTION * doses_mg  # a Python-side constant: compiled code never caches it
     if rows.shape[0] >= PARALLEL_FROM and numba.get_num_threads() > 1:
         kernel = _advance_parallel
-        kernel(rows, s_doses, pk, chains, *constants.arrays(), concentrations,
+        kernel(rows, s_doses, pk, chains, tuple(constants), concentrations,
                numba.get_num_threads())
     else:
-        kernel(0, rows.shape[0], rows, s_doses, pk, chains, *constants.arrays(),
-               concentrations)
+        kernel(0, rows.shape[0], rows, s_doses, pk, chains, tuple(constants), concentrations)
 
 
 def run_days(constants: DayConstants, structure: InrStructure, pk: np.ndarray,
@@ -362,8 +352,8 @@ def repeat_constants(constants: DayConstants, repeats: int) -> DayConstants:
         >>> repeat_constants(c, 4).pk_step.shape
         (4, 3, 3)
     """
-    return replace(constants, **{f.name: np.repeat(getattr(constants, f.name), repeats, axis=0)
-                                 for f in fields(constants) if f.name != "chain_lengths"})
+    return constants._replace(**{name: np.repeat(getattr(constants, name), repeats, axis=0)
+                                 for name in constants._fields if name != "chain_lengths"})
 
 
 def simulate_inr(params: WarfarinParameters, structure: InrStructure, doses_mg: np.ndarray,

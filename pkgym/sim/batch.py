@@ -58,7 +58,8 @@ def put_rows(tree: T, rows: np.ndarray, part: T) -> T:
 def write_rows(target: Any, rows: np.ndarray, part: Any, skip: tuple[str, ...] = ()) -> None:
     """Write ``part``'s per-patient arrays into ``rows`` of ``target``'s, in place.
 
-    Walks dataclasses (except fields named in ``skip``) and dicts down to their arrays.
+    Walks dataclasses and named tuples (except fields named in ``skip``) and dicts down to
+    their arrays.
 
     Examples:
         >>> target = {"dose": np.zeros(3), "level": np.zeros((3, 2))}
@@ -66,8 +67,9 @@ def write_rows(target: Any, rows: np.ndarray, part: Any, skip: tuple[str, ...] =
         >>> target["dose"].tolist()
         [0.0, 1.0, 0.0]
     """
-    if hasattr(target, "__dataclass_fields__"):
-        for name in target.__dataclass_fields__:
+    names = getattr(target, "__dataclass_fields__", getattr(target, "_fields", None))
+    if names is not None:
+        for name in names:
             if name not in skip:
                 write_rows(getattr(target, name), rows, getattr(part, name), skip)
     elif isinstance(target, dict):

@@ -14,7 +14,7 @@ import numpy as np
 from gymnasium import spaces
 
 from pkgym.envs.base import ObservationModel, RewardFn
-from pkgym.envs.warfarin.kernel import event_probability, next_test_day
+from pkgym.envs.warfarin.kernel import ClinicRules, event_probability, next_test_day
 from pkgym.models.warfarin import Hamberg2007, Hamberg2010
 from pkgym.populations.warfarin import CYP2C9_DIPLOTYPES, VKORC1_GENOTYPES, WARFARIN_POPULATIONS
 from pkgym.scenarios import resolve_scenario as resolve
@@ -268,20 +268,22 @@ class WarfarinScenario:
         return self.hamberg.residual_inr_log_sd
 
 
-def clinic_parameters(scenario: WarfarinScenario) -> tuple[np.ndarray, ...]:
-    """The scenario's clinic rules packed for :func:`pkgym.envs.warfarin.kernel.clinic_day`.
+def clinic_parameters(scenario: WarfarinScenario) -> ClinicRules:
+    """The scenario's clinic rules for :func:`pkgym.envs.warfarin.kernel.clinic_day`.
 
     Examples:
-        >>> clinic_parameters(WarfarinScenario())[0][:2].tolist()
-        [2.0, 3.0]
+        >>> rules = clinic_parameters(WarfarinScenario())
+        >>> rules.low_inr, rules.high_inr, rules.n_days
+        (2.0, 3.0, 90)
     """
     low, high = scenario.target_inr
     bleed, clot = scenario.events.rates_per_day
     monitoring = scenario.monitoring
-    params = np.array([low, high, scenario.assay_log_sd, scenario.inr_report_decimals,
-                       scenario.n_days, monitoring.interval_days, monitoring.in_range_to_extend,
-                       INR_HIGH, bleed, clot], dtype=np.float64)
-    return (params, *scenario.events.packed(), *monitoring.packed())
+    return ClinicRules(float(low), float(high), float(scenario.assay_log_sd),
+                       int(scenario.inr_report_decimals), int(scenario.n_days),
+                       int(monitoring.interval_days), int(monitoring.in_range_to_extend),
+                       float(INR_HIGH), float(bleed), float(clot), *scenario.events.packed(),
+                       *monitoring.packed())
 
 
 def resolve_scenario(scenario: WarfarinScenario | str | os.PathLike | None,

@@ -21,12 +21,12 @@ from pkgym.envs.warfarin.clinic import (
     InrOutcome,
     clinic_parameters,
 )
-from pkgym.envs.warfarin.kernel import clinic_day
+from pkgym.envs.warfarin.kernel import DayOutcome, clinic_day
 from pkgym.envs.warfarin.records import (
     ClinicSettings,
     new_records,
     pinned_patient,
-    records_tuple,
+    record_arrays,
 )
 from pkgym.models.warfarin_kernel import advance_days, day_constants
 from pkgym.sim.batch import take_rows, write_rows
@@ -47,8 +47,8 @@ class WarfarinCore(DosingCore):
         self.dose_levels_mg = settings.scenario.dose_levels_mg
         self.observation_space = observation_model.space(settings)
         self.structure = settings.scenario.hamberg.structure
-        self._inr_form = self.structure.packed()
-        self._clinic = clinic_parameters(settings.scenario)
+        self._inr_form = tuple(self.structure.packed())  # plain tuples: see warfarin.kernel
+        self._clinic = tuple(clinic_parameters(settings.scenario))
         self.records = new_records(settings, None, None, np.zeros(self.n_patients, object))
         self.constants = day_constants(self.records.params, self.structure)
 
@@ -137,8 +137,8 @@ class WarfarinCore(DosingCore):
             np.empty(rows.size, bool)
         tested = np.empty(rows.size, bool)
         clinic_day(rows, doses, chosen, concentrations[:, 0], rec.chains,
-                   self.constants.chain_lengths, self._inr_form, records_tuple(rec),
-                   self._clinic, (inr, bleeding, clot, tested))
+                   self.constants.chain_lengths, self._inr_form, record_arrays(rec),
+                   self._clinic, tuple(DayOutcome(inr, bleeding, clot, tested)))
         low, high = scenario.target_inr
         outcome = InrOutcome(inr, np.maximum(low - inr, 0) + np.maximum(inr - high, 0),
                              (inr >= low) & (inr <= high), bleeding, clot, tested)

@@ -4,19 +4,73 @@ After the PK/PD day (:func:`pkgym.models.warfarin_kernel.advance_days`), :func:`
 books what happened to each patient in one pass. Its scalar rules (:func:`next_test_day`,
 :func:`event_probability`, :func:`report_inr`) are the only implementations: the clinic's
 dataclasses call them too, so the compiled step and the documented rules cannot drift apart.
+
+The bundles it reads are named tuples (:class:`RecordArrays`, :class:`ClinicRules`,
+:class:`DayOutcome`, :class:`pkgym.models.warfarin.InrForm`). Python hands them over as
+plain tuples in field order (``tuple(bundle)``): numba types a plain tuple about twice as
+fast as a named one, which is a tenth of a single-patient step; the entry points name them
+again at once (``RecordArrays(*records)``).
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba
 import numpy as np
 
-from pkgym.models.warfarin import inr_of
+from pkgym.models.warfarin import InrForm, inr_of
 
-# Slots of the packed clinic parameters (``clinic_parameters``).
-LOW, HIGH, ASSAY_SD, DECIMALS, N_DAYS, INTERVAL, TO_EXTEND, REPORT_HIGH, BLEED, CLOT = range(10)
+
+class ClinicRules(NamedTuple):
+    """The scenario's clinic rules as the compiled day reads them (``clinic_parameters``)."""
+
+    low_inr: float
+    high_inr: float
+    assay_log_sd: float
+    report_decimals: int
+    n_days: int
+    interval_days: int
+    in_range_to_extend: int
+    report_high_inr: float
+    bleed_rate_per_day: float
+    clot_rate_per_day: float
+    band_edges: np.ndarray  # (n_bands - 1,) INR
+    bleed_relative_risks: np.ndarray  # (n_bands,)
+    clot_relative_risks: np.ndarray  # (n_bands,)
+    initial_days: np.ndarray  # (k,) the first INR days
+    stable_intervals: np.ndarray  # (m,) days between INRs once in range
+
+
+class RecordArrays(NamedTuple):
+    """The arrays of ``ClinicRecords`` the compiled day reads and writes (same names, views)."""
+
+    day: np.ndarray  # (n,)
+    doses_mg: np.ndarray  # (n, n_days)
+    doses_f32: np.ndarray  # (n, n_days)
+    inr: np.ndarray  # (n, n_days + 1)
+    concentration: np.ndarray  # (n, n_days + 1)
+    inr_days: np.ndarray  # (n, n_days)
+    inr_values: np.ndarray  # (n, n_days)
+    inr_mask: np.ndarray  # (n, n_days)
+    n_tests: np.ndarray  # (n,)
+    last_test_day: np.ndarray  # (n,)
+    next_test_day: np.ndarray  # (n,)
+    in_range_streak: np.ndarray  # (n,)
+    bleeding: np.ndarray  # (n, n_days)
+    thromboembolism: np.ndarray  # (n, n_days)
+    assay_normals: np.ndarray  # (n, n_days)
+    event_uniforms: np.ndarray  # (n, n_days, 2)
+
+
+class DayOutcome(NamedTuple):
+    """What :func:`clinic_day` reports for each of its rows (filled in place)."""
+
+    inr: np.ndarray  # (k,) true INR the next morning
+    bleeding: np.ndarray  # (k,) bool
+    thromboembolism: np.ndarray  # (k,) bool
+    tested: np.ndarray  # (k,) bool: an INR was measured this morning
 
 
 @numba.njit(cache=True, nogil=True)
@@ -53,64 +107,71 @@ def report_inr(true_inr: float, normal: float, log_sd: float, decimals: int,
 
 
 @numba.njit(cache=True, nogil=True)
-def _measure(p: int, day: int, records: tuple, clinic: tuple) -> None:  # pragma: no cover
+def _measure(p: int, day: int, records: RecordArrays,
+             rules: ClinicRules) -> None:  # pragma: no cover - compiled
     """Measure patient p's INR this morning if a test is due (in place)."""
-    (_, _, _, inr, _, inr_days, inr_values, inr_mask, n_tests, last_test_day, next_test,
-     streak, _, _, assay_normals, _) = records
-    params, _, _, _, initial_days, stable_intervals = clinic
-    if day != next_test[p] or day >= int(params[N_DAYS]):
+    r = records
+    if day != r.next_test_day[p] or day >= rules.n_days:
         return
-    measured = report_inr(inr[p, day], assay_normals[p, day], params[ASSAY_SD],
-                          int(params[DECIMALS]), params[REPORT_HIGH])
-    slot = n_tests[p]
-    inr_days[p, slot], inr_values[p, slot], inr_mask[p, slot] = day, measured, 1.0
-    n_tests[p] = slot + 1
-    last_test_day[p] = day
-    if params[LOW] <= measured <= params[HIGH]:
-        streak[p] += 1
+    measured = report_inr(r.inr[p, day], r.assay_normals[p, day], rules.assay_log_sd,
+                          rules.report_decimals, rules.report_high_inr)
+    slot = r.n_tests[p]
+    r.inr_days[p, slot], r.inr_values[p, slot], r.inr_mask[p, slot] = day, measured, 1.0
+    r.n_tests[p] = slot + 1
+    r.last_test_day[p] = day
+    if rules.low_inr <= measured <= rules.high_inr:
+        r.in_range_streak[p] += 1
     else:
-        streak[p] = 0
-    next_test[p] = next_test_day(day, streak[p], initial_days, int(params[INTERVAL]),
-                                 int(params[TO_EXTEND]), stable_intervals)
+        r.in_range_streak[p] = 0
+    r.next_test_day[p] = next_test_day(day, r.in_range_streak[p], rules.initial_days,
+                                       rules.interval_days, rules.in_range_to_extend,
+                                       rules.stable_intervals)
 
 
 @numba.njit(cache=True, nogil=True)
-def measure_due(rows: np.ndarray, records: tuple, clinic: tuple) -> None:  # pragma: no cover
-    """Measure the INR of every row whose test falls on its current morning."""
-    day = records[0]
+def measure_due(rows: np.ndarray, records: tuple,
+                rules: tuple) -> None:  # pragma: no cover - compiled
+    """Measure the INR of every row whose test falls on its current morning.
+
+    ``records`` and ``rules`` are a :class:`RecordArrays` and a :class:`ClinicRules` as
+    plain tuples (module docstring).
+    """
+    named, clinic = RecordArrays(*records), ClinicRules(*rules)
     for p in rows:
-        _measure(p, day[p], records, clinic)
+        _measure(p, named.day[p], named, clinic)
 
 
 @numba.njit(cache=True, nogil=True)
 def clinic_day(rows: np.ndarray, doses_mg: np.ndarray, chosen_days: np.ndarray,
                concentrations: np.ndarray, chains: np.ndarray, chain_lengths: np.ndarray,
-               inr_form: tuple, records: tuple, clinic: tuple,
+               inr_form: tuple, records: tuple, rules: tuple,
                out: tuple) -> None:  # pragma: no cover - compiled
     """Book one day of ``rows`` whose PK/PD day has just been computed (in place).
 
     ``chosen_days[k] > 0`` sets the next test that many days ahead when patient k was tested
     this morning. ``out`` receives the new true INR, bleed, thromboembolism and whether a
-    test was done this morning, per row.
+    test was done this morning, per row. ``inr_form``, ``records``, ``rules`` and ``out``
+    are an :class:`~pkgym.models.warfarin.InrForm`, a :class:`RecordArrays`, a
+    :class:`ClinicRules` and a :class:`DayOutcome` as plain tuples (module docstring).
     """
-    (day, dose_record, dose_f32, inr, concentration, _, _, _, _, last_test_day, next_test,
-     _, bleeding, thromboembolism, _, event_uniforms) = records
-    params, edges, bleed_rr, clot_rr, _, _ = clinic
-    product_form, exponent, inr_max, baseline = inr_form
-    out_inr, out_bleed, out_clot, out_tested = out
+    form, r, clinic = InrForm(*inr_form), RecordArrays(*records), ClinicRules(*rules)
+    day_out = DayOutcome(*out)
     for k in range(rows.shape[0]):
-        p, d = rows[k], day[rows[k]]
-        tested = last_test_day[p] == d
+        p, d = rows[k], r.day[rows[k]]
+        tested = r.last_test_day[p] == d
         if tested and chosen_days[k] > 0:
-            next_test[p] = d + chosen_days[k]
-        dose_record[p, d], dose_f32[p, d] = doses_mg[k], doses_mg[k]
+            r.next_test_day[p] = d + chosen_days[k]
+        r.doses_mg[p, d], r.doses_f32[p, d] = doses_mg[k], doses_mg[k]
         new = inr_of(chains[p, 0, chain_lengths[0] - 1], chains[p, 1, chain_lengths[1] - 1],
-                     product_form, exponent, inr_max, baseline)
-        mean = 0.5 * (inr[p, d] + new)
-        bleed = event_uniforms[p, d, 0] < event_probability(mean, edges, bleed_rr, params[BLEED])
-        clot = event_uniforms[p, d, 1] < event_probability(mean, edges, clot_rr, params[CLOT])
-        bleeding[p, d], thromboembolism[p, d] = bleed, clot
-        inr[p, d + 1], concentration[p, d + 1] = new, concentrations[k]
-        day[p] = d + 1
-        _measure(p, d + 1, records, clinic)
-        out_inr[k], out_bleed[k], out_clot[k], out_tested[k] = new, bleed, clot, tested
+                     form.product_form, form.exponent, form.inr_max, form.baseline_inr)
+        mean = 0.5 * (r.inr[p, d] + new)
+        bleed = r.event_uniforms[p, d, 0] < event_probability(
+            mean, clinic.band_edges, clinic.bleed_relative_risks, clinic.bleed_rate_per_day)
+        clot = r.event_uniforms[p, d, 1] < event_probability(
+            mean, clinic.band_edges, clinic.clot_relative_risks, clinic.clot_rate_per_day)
+        r.bleeding[p, d], r.thromboembolism[p, d] = bleed, clot
+        r.inr[p, d + 1], r.concentration[p, d + 1] = new, concentrations[k]
+        r.day[p] = d + 1
+        _measure(p, d + 1, r, clinic)
+        day_out.inr[k], day_out.bleeding[k] = new, bleed
+        day_out.thromboembolism[k], day_out.tested[k] = clot, tested

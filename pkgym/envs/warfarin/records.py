@@ -7,6 +7,7 @@ so building an observation is a copy; the true course stays float64.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ import numpy as np
 
 from pkgym.envs.pinning import validate_pinned
 from pkgym.envs.warfarin.clinic import WarfarinScenario, clinic_parameters
-from pkgym.envs.warfarin.kernel import measure_due
+from pkgym.envs.warfarin.kernel import RecordArrays, measure_due
 from pkgym.models.warfarin import WarfarinParameters
 from pkgym.models.warfarin_kernel import initial_state
 from pkgym.populations import Population
@@ -219,16 +220,25 @@ def new_records(settings: Any, draws: Mapping[str, np.ndarray] | None,
         assay_normals=np.zeros((n, n_days)) if draws is None else draws["assay"],
         event_uniforms=np.ones((n, n_days, 2)) if draws is None else draws["events"],
         patient_id=t["id"].astype(np.int64), seed_entropy=seed_entropy)
-    measure_due(np.arange(n), records_tuple(records), clinic_parameters(settings.scenario))
+    measure_due(np.arange(n), record_arrays(records),
+                tuple(clinic_parameters(settings.scenario)))
     return records
 
 
-def records_tuple(records: ClinicRecords) -> tuple[np.ndarray, ...]:
-    """The record arrays in the order :mod:`pkgym.envs.warfarin.kernel` takes them."""
-    r = records
-    return (r.day, r.doses_mg, r.doses_f32, r.inr, r.concentration, r.inr_days, r.inr_values,
-            r.inr_mask, r.n_tests, r.last_test_day, r.next_test_day, r.in_range_streak,
-            r.bleeding, r.thromboembolism, r.assay_normals, r.event_uniforms)
+_RECORD_ARRAYS = operator.attrgetter(*RecordArrays._fields)
+
+
+def record_arrays(records: ClinicRecords) -> tuple[np.ndarray, ...]:
+    """The arrays the compiled day reads and writes: a :class:`RecordArrays`, as a plain tuple.
+
+    Examples:
+        >>> from pkgym.envs.warfarin.clinic import WarfarinScenario
+        >>> settings = clinic_settings(WarfarinScenario(), None, False, False)
+        >>> records = new_records(settings, None, None, np.zeros(2, object))
+        >>> RecordArrays(*record_arrays(records)).next_test_day.tolist()
+        [3, 3]
+    """
+    return _RECORD_ARRAYS(records)
 
 
 def clinic_covariates(patients: ClinicPatients) -> tuple[np.ndarray, np.ndarray]:
