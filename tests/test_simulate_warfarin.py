@@ -11,9 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pkgym.models.warfarin import Hamberg2007, Hamberg2010
-from pkgym.models.warfarin_kernel import simulate_inr
-from pkgym.simulate_warfarin import (
+from pkgym.commands.simulate_warfarin import (
     TABLE_COLUMNS,
     DailyRegimen,
     parse_warfarin_covariates,
@@ -21,6 +19,8 @@ from pkgym.simulate_warfarin import (
     warfarin_cohort,
     warfarin_setting,
 )
+from pkgym.models.warfarin import Hamberg2007, Hamberg2010
+from pkgym.models.warfarin_kernel import simulate_inr
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

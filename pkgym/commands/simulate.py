@@ -5,16 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pkgym.io import write_atomic, write_table
-from pkgym.models.catalogue import MODEL_NAMES, cohort_model
-from pkgym.simulate import (
+from pkgym.commands.simulate_profiles import (
     Regimen,
     fixed_covariates,
     output_times,
     parse_assignments,
     simulate_profiles,
 )
-from pkgym.simulate_warfarin import (
+from pkgym.commands.simulate_warfarin import (
     DailyRegimen,
     parse_warfarin_covariates,
     plot_inr,
@@ -22,6 +20,8 @@ from pkgym.simulate_warfarin import (
     warfarin_cohort,
     warfarin_setting,
 )
+from pkgym.io import write_atomic, write_table
+from pkgym.models.catalogue import MODEL_NAMES, cohort_model
 
 
 def add_simulate(commands: argparse._SubParsersAction) -> None:
@@ -114,7 +114,7 @@ def _write_plot(table, args: argparse.Namespace, n: int) -> None:  # noqa: ANN00
 
 
 def _simulate_warfarin(args: argparse.Namespace) -> int:
-    """Daily doses of warfarin; one row per patient per morning (``pkgym.simulate_warfarin``)."""
+    """Daily doses of warfarin; one row per patient per morning (``simulate_warfarin``)."""
     _check_warfarin_options(args)
     setting = warfarin_setting(args.scenario)
     regimen = DailyRegimen(dose_mg=5.0 if args.dose is None else args.dose,

@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-HOURS_PER_DAY = 24.0
+from pkgym.units import HOURS_PER_DAY
+
 DRUGS = ("naltrexone", "buprenorphine")
 CM_TEST_DAYS = (2, 4, 6)
 """Days of the week (0-based) with a contingency-management urine test."""

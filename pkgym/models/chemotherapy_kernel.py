@@ -22,13 +22,13 @@ from pkgym.models.docetaxel import DocetaxelPK
 from pkgym.models.myelosuppression import MyelosuppressionParams
 from pkgym.models.tumour import TumourParams
 from pkgym.sim.integrate_njit import dopri5_segment
+from pkgym.units import HOURS_PER_DAY
 
 N_STATES = 9
 CIRC, SLD = 7, 8
 """Indices of the circulating neutrophils and of the tumour size in the state."""
 (K10, K12, K21, K13, K31, INV_V1, RATE, KTR, GAMMA, CIRC0, SLOPE, KL, KD, LAMBDA) = range(14)
 N_PARAMS = 14
-HOURS_PER_DAY = 24.0
 # The segment vector the compiled RHS reads: the parameters, then the PK modes and the
 # segment's start (filled per patient and segment by the kernel).
 MODE_RATES, MODE_WEIGHTS, MODE_INPUT, MODE_START, SEGMENT_T0 = 14, 17, 20, 23, 26

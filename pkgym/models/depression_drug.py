@@ -33,8 +33,9 @@ import numpy as np
 
 from pkgym.models.depression import Huys2013, ProbabilisticRewardTask
 from pkgym.populations import BetweenSubjectVariability
+from pkgym.units import HOURS_PER_DAY
 
-HOURS_PER_DAY, DAYS_PER_WEEK = 24.0, 7
+DAYS_PER_WEEK = 7
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

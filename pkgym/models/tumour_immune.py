@@ -48,10 +48,10 @@ from numpy.typing import ArrayLike
 from pkgym.populations.variability import BetweenSubjectVariability, omega_from_cv
 from pkgym.sim.integrate import SolverConfig, integrate_final
 from pkgym.sim.integrate_njit import rk4_segment
+from pkgym.units import HOURS_PER_DAY
 
 DP2003 = "de Pillis & Radunskaya 2003, Math Comput Model 37:1221 (= J Theor Med 2001 3:79)"
 CHECKED = "; value as in DTRGym AhnODE and ReiL cancer_case (primary table not opened)"
-HOURS_PER_DAY = 24.0
 STATES = ("normal_cells", "tumour_cells", "immune_cells", "drug_level")
 """State columns of ``y``, in order (N, T, I, u)."""
 SYMBOLS = ("a1", "a2", "a3", "b1", "b2", "c1", "c2", "c3", "c4", "d1", "d2", "r1", "r2", "s",

@@ -25,8 +25,8 @@ import numpy as np
 from scipy.linalg import expm
 
 from pkgym.models.warfarin import S_FRACTION, InrStructure, WarfarinParameters
+from pkgym.units import HOURS_PER_DAY
 
-HOURS_PER_DAY = 24.0
 MAX_CHAIN = 6
 """Longest transit chain a model may have (Hamberg 2007's first chain)."""
 PK_STATES = 3

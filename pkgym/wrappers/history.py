@@ -37,11 +37,11 @@ from gymnasium.vector.utils import batch_space
 from pkgym.envs.adapters import HistoryAdapter
 from pkgym.envs.base import DosingCore
 from pkgym.envs.registry import UnknownEnvError, env_specs, spec_of
+from pkgym.units import HOURS_PER_DAY
 
 HISTORY_KEYS = ("context", "level_values", "level_times_h", "level_mask",
                 "dose_amounts_mg", "dose_times_h", "dose_mask", "time_h")
 """The keys of the canonical history, in order."""
-HOURS_PER_DAY = 24.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,8 @@ from matplotlib.figure import Figure
 from pkgym.envs.nonmem import nonmem_dataset
 from pkgym.envs.outcomes import OutcomeSpec, StepTable
 from pkgym.models.tumour_immune import SYMBOLS
+from pkgym.units import HOURS_PER_DAY
 
-HOURS_PER_DAY = 24.0
 CELL_KEYS = ("normal_cells", "tumour_cells", "immune_cells", "drug_level")
 """Info keys of the true state columns (N, T, I, u)."""
 MEASURED_KEYS = ("measured_normal_cells", "measured_tumour_cells", "measured_immune_cells")

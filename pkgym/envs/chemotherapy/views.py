@@ -26,8 +26,7 @@ from pkgym.models.chemotherapy_kernel import (
     SLOPE,
 )
 from pkgym.models.myelosuppression import neutropenia_grade
-
-HOURS_PER_DAY = 24.0
+from pkgym.units import HOURS_PER_DAY
 
 
 def info(records: Any, settings: Any, rows: np.ndarray) -> dict[str, np.ndarray]:

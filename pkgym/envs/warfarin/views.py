@@ -13,8 +13,7 @@ from pkgym.envs.adapters import ExposureAdapter, HistoryAdapter, ObservedLevels
 from pkgym.envs.nonmem import nonmem_dataset
 from pkgym.envs.outcomes import OutcomeSpec, StepTable, time_in_range_rosendaal
 from pkgym.populations.warfarin import CYP2C9_DIPLOTYPES, RACES, VKORC1_GENOTYPES
-
-HOURS_PER_DAY = 24.0
+from pkgym.units import HOURS_PER_DAY
 
 
 def info(records: Any, settings: Any, rows: np.ndarray) -> dict[str, np.ndarray]:

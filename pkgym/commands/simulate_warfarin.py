@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from pkgym.models.warfarin import Hamberg2010, HambergModel
-from pkgym.models.warfarin_kernel import HOURS_PER_DAY, simulate_inr
+from pkgym.models.warfarin_kernel import simulate_inr
 from pkgym.populations.population import Population
 from pkgym.populations.warfarin import (
     CYP2C9_DIPLOTYPES,
@@ -41,6 +41,7 @@ from pkgym.populations.warfarin import (
     WARFARIN_POPULATIONS,
     genotype_codes,
 )
+from pkgym.units import HOURS_PER_DAY
 from pkgym.utils import SeedLike
 
 if TYPE_CHECKING:
