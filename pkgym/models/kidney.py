@@ -28,12 +28,25 @@ return rate (about 60% of the way in 2 days, KDIGO's 48-hour window). One AKI pe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy.special import ndtri
 
+from pkgym.sim.elementwise import FloatOrArray, elementwise, where
 from pkgym.utils import check_non_negative, check_positive
+
+
+class KidneyConstants(NamedTuple):
+    """:class:`KidneyInjuryParams` as compiled kernels read them (its ``constants``)."""
+
+    baseline_aki_hazard_per_day: float
+    log_hazard_ratio_per_100_auc: float
+    reference_auc_mg_h_per_l: float
+    creatinine_cv: float
+    creatinine_return_per_day: float
+    injury_factor_low: float
+    injury_factor_high: float
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,6 +71,14 @@ class KidneyInjuryParams:
         if self.injury_factor_high < self.injury_factor_low:
             raise ValueError("injury_factor_high must be >= injury_factor_low")
 
+    @property
+    def constants(self) -> KidneyConstants:
+        """The parameters :func:`kidney_day` and compiled kernels read."""
+        return KidneyConstants(
+            self.baseline_aki_hazard_per_day, self.log_hazard_ratio_per_100_auc,
+            self.reference_auc_mg_h_per_l, self.creatinine_cv, self.creatinine_return_per_day,
+            self.injury_factor_low, self.injury_factor_high)
+
     def aki_hazard_per_day(self, auc24_mg_h_per_l: np.ndarray) -> np.ndarray:
         """Daily AKI hazard at the given AUC24.
 
@@ -66,8 +87,21 @@ class KidneyInjuryParams:
             >>> round(float(p.aki_hazard_per_day(800.0) / p.aki_hazard_per_day(500.0)), 2)
             3.03
         """
-        excess = (np.asarray(auc24_mg_h_per_l) - self.reference_auc_mg_h_per_l) / 100.0
-        return self.baseline_aki_hazard_per_day * np.exp(self.log_hazard_ratio_per_100_auc * excess)
+        return aki_hazard(self.constants, np.asarray(auc24_mg_h_per_l))
+
+
+@elementwise
+def aki_hazard(kidney: KidneyConstants, auc24_mg_h_per_l: FloatOrArray) -> FloatOrArray:
+    """Daily AKI hazard at the day's AUC24, 1/day (the module docstring's ``h(AUC24)``).
+
+    Elementwise (:mod:`pkgym.sim.elementwise`).
+
+    Examples:
+        >>> round(float(aki_hazard(KidneyInjuryParams().constants, 500.0)), 3)
+        0.015
+    """
+    excess = (auc24_mg_h_per_l - kidney.reference_auc_mg_h_per_l) / 100.0
+    return kidney.baseline_aki_hazard_per_day * np.exp(kidney.log_hazard_ratio_per_100_auc * excess)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,16 +159,50 @@ def advance_kidney_day(
         ([True], 2.25, 1.376)
     """
     u = np.asarray(uniforms, dtype=np.float64)
-    hazard = params.aki_hazard_per_day(check_non_negative("auc24_mg_h_per_l", auc24_mg_h_per_l))
-    aki = ~state.had_aki & (u[:, 0] < -np.expm1(-hazard))
-    spread = params.injury_factor_high - params.injury_factor_low
-    size = params.injury_factor_low + spread * u[:, 1]
-    factor = np.where(aki, size, state.injury_factor)
-    target = np.log(state.baseline_creatinine_mg_per_dl * factor)
-    keep = np.exp(-params.creatinine_return_per_day)
-    sigma = np.sqrt(np.log1p(params.creatinine_cv**2) * (1.0 - keep**2))
-    log_scr = target + (np.log(state.creatinine_mg_per_dl) - target) * keep + sigma * ndtri(u[:, 2])
-    return KidneyState(state.baseline_creatinine_mg_per_dl, np.exp(log_scr), factor), aki
+    auc24 = check_non_negative("auc24_mg_h_per_l", auc24_mg_h_per_l)
+    scr, factor, aki = kidney_day(
+        params.constants, state.baseline_creatinine_mg_per_dl, state.creatinine_mg_per_dl,
+        state.injury_factor, auc24, u[:, 0], u[:, 1], ndtri(u[:, 2]))
+    return KidneyState(state.baseline_creatinine_mg_per_dl, scr, factor), aki
+
+
+@elementwise
+def kidney_day(kidney: KidneyConstants, baseline_creatinine_mg_per_dl: FloatOrArray,
+               creatinine_mg_per_dl: FloatOrArray, injury_factor: FloatOrArray,
+               auc24_mg_h_per_l: FloatOrArray, event_uniform: FloatOrArray,
+               size_uniform: FloatOrArray,
+               creatinine_normal: FloatOrArray) -> tuple[FloatOrArray, ...]:
+    """One day of the kidneys: (creatinine mg/dL, injury factor, whether an AKI began).
+
+    The one implementation of the module docstring's day (elementwise,
+    :mod:`pkgym.sim.elementwise`): :func:`advance_kidney_day` runs it on arrays, the compiled
+    vancomycin ward on floats. No second AKI once the injury factor is above 1.
+
+    Args:
+        kidney: hazard and variability parameters.
+        baseline_creatinine_mg_per_dl: the patient's pre-treatment creatinine.
+        creatinine_mg_per_dl: true creatinine at the start of the day.
+        injury_factor: creatinine set point over baseline (1 until an AKI).
+        auc24_mg_h_per_l: the day's vancomycin AUC, mg*h/L.
+        event_uniform: U(0,1) draw of the AKI event.
+        size_uniform: U(0,1) draw of the injury factor.
+        creatinine_normal: the day's standard normal deviate of the creatinine walk.
+
+    Examples:
+        >>> kidney = KidneyInjuryParams().constants
+        >>> scr, factor, aki = kidney_day(kidney, 1.0, 1.0, 1.0, 500.0, 0.001, 0.5, 0.0)
+        >>> round(float(scr), 3), float(factor), bool(aki)
+        (1.376, 2.25, True)
+    """
+    hazard = aki_hazard(kidney, auc24_mg_h_per_l)
+    aki = (injury_factor <= 1.0) & (event_uniform < -np.expm1(-hazard))
+    spread = kidney.injury_factor_high - kidney.injury_factor_low
+    factor = where(aki, kidney.injury_factor_low + spread * size_uniform, injury_factor)
+    target = np.log(baseline_creatinine_mg_per_dl * factor)
+    keep = np.exp(-kidney.creatinine_return_per_day)
+    sigma = np.sqrt(np.log1p(kidney.creatinine_cv**2) * (1.0 - keep**2))
+    log_scr = target + (np.log(creatinine_mg_per_dl) - target) * keep + sigma * creatinine_normal
+    return np.exp(log_scr), factor, aki
 
 
 def kdigo_stage(creatinine_mg_per_dl: np.ndarray, baseline_mg_per_dl: np.ndarray) -> np.ndarray:

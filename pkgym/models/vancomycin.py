@@ -32,12 +32,14 @@ Choices the paper leaves open, and what pkgym does:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 from pkgym.populations.derived import cockcroft_gault_ml_per_min, cockcroft_gault_unchecked
 from pkgym.populations.residual import ResidualError
 from pkgym.populations.variability import BetweenSubjectVariability
+from pkgym.sim.elementwise import FloatOrArray, elementwise, where
 from pkgym.sim.modal import LinearPKParams, compartment_params
 from pkgym.utils import check_finite, check_positive
 
@@ -46,6 +48,56 @@ GOTI = "Goti et al. 2018, Ther Drug Monit 40:212, Table 2"
 
 def _p(value: float, unit: str, source: str = GOTI) -> float:
     return field(default=value, metadata={"unit": unit, "source": source})
+
+
+class GotiConstants(NamedTuple):
+    """What Goti's clearance needs, as compiled kernels read it (:attr:`Goti2018.constants`)."""
+
+    clearance_l_per_h: float
+    creatinine_clearance_exponent: float
+    reference_creatinine_clearance_ml_per_min: float
+    creatinine_clearance_cap_ml_per_min: float
+    dialysis_clearance_factor: float
+    elderly_creatinine_floor: bool
+
+
+@elementwise
+def goti_creatinine_clearance(goti: GotiConstants, age_years: FloatOrArray, weight_kg: FloatOrArray,
+                              serum_creatinine_mg_per_dl: FloatOrArray,
+                              is_female: FloatOrArray) -> FloatOrArray:
+    """Cockcroft-Gault CrCL as Goti computed it (elderly SCr floor, cap), mL/min; unchecked.
+
+    Elementwise (:mod:`pkgym.sim.elementwise`): the numpy model and the compiled ward kernel
+    both call it. Patients older than 60 years have their creatinine raised to 1 mg/dL.
+
+    Examples:
+        >>> float(goti_creatinine_clearance(Goti2018().constants, 70.0, 70.0, 0.7, 0.0).round(2))
+        68.06
+    """
+    scr = serum_creatinine_mg_per_dl
+    if goti.elderly_creatinine_floor:
+        scr = where(age_years > 60.0, np.maximum(scr, 1.0), scr)
+    crcl = cockcroft_gault_unchecked(age_years, weight_kg, scr, is_female)
+    return np.minimum(crcl, goti.creatinine_clearance_cap_ml_per_min)
+
+
+@elementwise
+def goti_clearance(goti: GotiConstants, creatinine_clearance_ml_per_min: FloatOrArray,
+                   on_dialysis: FloatOrArray, eta: FloatOrArray) -> FloatOrArray:
+    """Goti's vancomycin CL, L/h, from CrCL (mL/min, capped), dialysis (0/1) and eta_CL.
+
+    ``CL = 4.5 * (min(CrCL, 150) / 120)^0.8 * 0.7^DIAL * exp(eta_CL)`` (Table 2); elementwise
+    (:mod:`pkgym.sim.elementwise`), unchecked.
+
+    Examples:
+        >>> float(goti_clearance(Goti2018().constants, 80.0, 0.0, 0.0).round(3))
+        3.253
+    """
+    crcl = np.minimum(creatinine_clearance_ml_per_min, goti.creatinine_clearance_cap_ml_per_min)
+    renal = (crcl / goti.reference_creatinine_clearance_ml_per_min) ** \
+        goti.creatinine_clearance_exponent
+    return goti.clearance_l_per_h * renal * goti.dialysis_clearance_factor ** on_dialysis \
+        * np.exp(eta)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,6 +140,15 @@ class Goti2018:
             [self.omega_clearance, self.omega_central_volume, self.omega_peripheral_volume]))
 
     @property
+    def constants(self) -> GotiConstants:
+        """The parameters :func:`goti_clearance` and compiled kernels read."""
+        return GotiConstants(
+            self.clearance_l_per_h, self.creatinine_clearance_exponent,
+            self.reference_creatinine_clearance_ml_per_min,
+            self.creatinine_clearance_cap_ml_per_min, self.dialysis_clearance_factor,
+            self.elderly_creatinine_floor)
+
+    @property
     def residual_error(self) -> ResidualError:
         """The combined proportional + additive assay error."""
         return ResidualError(additive_sd=self.additive_error_sd_mg_per_l,
@@ -112,11 +173,8 @@ class Goti2018:
                                        serum_creatinine_mg_per_dl: np.ndarray,
                                        is_female: np.ndarray) -> np.ndarray:
         """:meth:`creatinine_clearance_ml_per_min` without input checks (for hot loops)."""
-        scr = serum_creatinine_mg_per_dl
-        if self.elderly_creatinine_floor:
-            scr = np.where(age_years > 60.0, np.maximum(scr, 1.0), scr)
-        crcl = cockcroft_gault_unchecked(age_years, weight_kg, scr, is_female)
-        return np.minimum(crcl, self.creatinine_clearance_cap_ml_per_min)
+        return goti_creatinine_clearance(self.constants, age_years, weight_kg,
+                                         serum_creatinine_mg_per_dl, is_female)
 
     def clearance(self, creatinine_clearance_ml_per_min: np.ndarray, on_dialysis: np.ndarray,
                   eta: np.ndarray | float = 0.0) -> np.ndarray:
@@ -132,11 +190,7 @@ class Goti2018:
     def clearance_unchecked(self, creatinine_clearance_ml_per_min: np.ndarray,
                             on_dialysis: np.ndarray, eta: np.ndarray | float) -> np.ndarray:
         """:meth:`clearance` without input checks (for hot loops)."""
-        crcl = np.minimum(creatinine_clearance_ml_per_min, self.creatinine_clearance_cap_ml_per_min)
-        renal = (crcl / self.reference_creatinine_clearance_ml_per_min) ** \
-            self.creatinine_clearance_exponent
-        dialysis = self.dialysis_clearance_factor ** on_dialysis
-        return self.clearance_l_per_h * renal * dialysis * np.exp(eta)
+        return goti_clearance(self.constants, creatinine_clearance_ml_per_min, on_dialysis, eta)
 
     def linear_params(
         self, *, weight_kg: np.ndarray, on_dialysis: np.ndarray,

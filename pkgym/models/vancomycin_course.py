@@ -1,11 +1,12 @@
-"""A vancomycin course in hospital, batched: exact PK per dosing interval, kidneys day by day.
+"""A vancomycin course in hospital: its timing, sampling plan, patients and starting state.
 
 Each decision step is one dosing interval. A dose is infused from the start of the interval
 at no more than ``max_infusion_rate_mg_per_h`` and over at least ``min_infusion_h`` (the
 label: at least 60 min, no faster than 10-16.7 mg/min). Clearance follows the day's true
 creatinine through Goti's Cockcroft-Gault; at the end of each day the day's AUC drives the
-kidney-injury hazard of :mod:`pkgym.models.kidney`. All randomness arrives as pre-drawn
-arrays, so these functions are pure.
+kidney-injury hazard of :mod:`pkgym.models.kidney`. The course itself is stepped by the
+compiled ward (:func:`pkgym.envs.vancomycin.kernel.advance_ward`), which tests hold to an
+independent numpy course (``tests/models/vancomycin_reference.py``).
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pkgym.models.kidney import KidneyInjuryParams, KidneyState, advance_kidney_day
+from pkgym.models.kidney import KidneyState
 from pkgym.models.vancomycin import Goti2018
-from pkgym.sim.interval import infuse_interval
-from pkgym.sim.modal import ModalBasis, modal_basis_unchecked
+from pkgym.sim.elementwise import FloatOrArray, elementwise
 from pkgym.units import HOURS_PER_DAY
 
 SAMPLE_KINDS = ("trough", "peak")
@@ -35,7 +35,22 @@ def infusion_duration_h(dose_mg: np.ndarray | float, max_rate_mg_per_h: float = 
         >>> infusion_duration_h(np.array([500.0, 1500.0])).tolist()
         [1.0, 1.5]
     """
-    return np.maximum(min_duration_h, np.asarray(dose_mg, dtype=np.float64) / max_rate_mg_per_h)
+    return infusion_time_h(np.asarray(dose_mg, dtype=np.float64), max_rate_mg_per_h,
+                           min_duration_h)
+
+
+@elementwise
+def infusion_time_h(dose_mg: FloatOrArray, max_rate_mg_per_h: float,
+                    min_duration_h: float) -> FloatOrArray:
+    """:func:`infusion_duration_h` of float64 doses, elementwise (:mod:`pkgym.sim.elementwise`).
+
+    The compiled ward times its infusions with it.
+
+    Examples:
+        >>> float(infusion_time_h(2500.0, 1000.0, 1.0))
+        2.5
+    """
+    return np.maximum(min_duration_h, dose_mg / max_rate_mg_per_h)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -153,51 +168,6 @@ class CourseState:
     intercompartmental_clearance_l_per_h: np.ndarray
     auc_by_step_mg_h_per_l: np.ndarray
 
-    @property
-    def basis(self) -> ModalBasis:
-        """Modal basis of today's parameters (derived from CL, volumes and Q)."""
-        return modal_basis_unchecked(self.clearance_l_per_h, self.volumes_l,
-                                     self.intercompartmental_clearance_l_per_h,
-                                     np.ones(self.clearance_l_per_h.shape[0]))
-
-
-@dataclass(frozen=True, slots=True)
-class StepOutcome:
-    """What one interval produced (true values; measurement is the env's business).
-
-    Attributes:
-        auc_interval_mg_h_per_l: AUC over the interval.  # (n,)
-        auc24_mg_h_per_l: AUC over the last 24 h (the interval and those before it).  # (n,)
-        sample_concentrations_mg_per_l: true levels at the interval's trough/peak times.  # (n, 2)
-        sample_times_h: their times since the start of the course.  # (n, 2)
-        sample_slots: level slot of each, -1 where no sample is due.  # (n, 2)
-        aki: an AKI started at the end of this interval.  # (n,)
-        day_ended: the interval closed a day (creatinine and clearance updated).  # (n,)
-    """
-
-    auc_interval_mg_h_per_l: np.ndarray
-    auc24_mg_h_per_l: np.ndarray
-    sample_concentrations_mg_per_l: np.ndarray
-    sample_times_h: np.ndarray
-    sample_slots: np.ndarray
-    aki: np.ndarray
-    day_ended: np.ndarray
-
-
-def todays_clearance(patients: CoursePatients, creatinine_mg_per_dl: np.ndarray,
-                     model: Goti2018) -> np.ndarray:
-    """Vancomycin clearance (L/h) for the patients' current creatinine (inputs pre-validated).
-
-    Examples:
-        >>> p = CoursePatients(np.array([50.0]), np.array([0.0]), np.array([70.0]),
-        ...                    np.array([175.0]), np.array([0.0]), np.zeros((1, 3)))
-        >>> todays_clearance(p, np.array([1.0]), Goti2018()).round(3).tolist()
-        [3.495]
-    """
-    crcl = model.creatinine_clearance_unchecked(
-        patients.age_years, patients.weight_kg, creatinine_mg_per_dl, patients.is_female)
-    return model.clearance_unchecked(crcl, patients.on_dialysis, patients.etas[:, 0])
-
 
 def start_course(patients: CoursePatients, kidney: KidneyState, config: CourseConfig,
                  model: Goti2018) -> CourseState:
@@ -221,78 +191,3 @@ def start_course(patients: CoursePatients, kidney: KidneyState, config: CourseCo
     return CourseState(np.zeros(n, dtype=np.int64), np.zeros((n, 2)), kidney,
                        params.clearance_l_per_h, params.volumes_l, q,
                        np.zeros((n, config.n_steps)))
-
-
-def advance_interval(
-    state: CourseState, dose_mg: np.ndarray, patients: CoursePatients, kidney_uniforms: np.ndarray,
-    config: CourseConfig, model: Goti2018, kidney_params: KidneyInjuryParams,
-) -> tuple[CourseState, StepOutcome]:
-    """Give each patient its dose and advance one interval; close the day when one ends.
-
-    Args:
-        state: the course so far.
-        dose_mg: dose to infuse now, (n,).
-        patients: the patients' fixed characteristics.
-        kidney_uniforms: today's three U(0,1) kidney draws per patient, (n, 3); used only
-            when the interval ends a day.
-        config: course timing.
-        model: the PK model.
-        kidney_params: the AKI hazard and creatinine variability.
-
-    Examples:
-        >>> from pkgym.models.kidney import initial_kidney_state
-        >>> p = CoursePatients(np.array([50.0]), np.array([0.0]), np.array([70.0]),
-        ...                    np.array([175.0]), np.array([0.0]), np.zeros((1, 3)))
-        >>> state = start_course(p, initial_kidney_state(np.array([1.0])), CourseConfig(),
-        ...                      Goti2018())
-        >>> state, outcome = advance_interval(state, np.array([1000.0]), p, np.full((1, 3), 0.5),
-        ...                                   CourseConfig(), Goti2018(), KidneyInjuryParams())
-        >>> round(float(outcome.auc_interval_mg_h_per_l[0]), 1), state.step.tolist()
-        (108.6, [1])
-    """
-    step = np.minimum(state.step, config.n_steps - 1)
-    duration = config.dose_duration_h(dose_mg)
-    slots = config.sample_slots[step]  # (n, 2)
-    offsets = np.stack([np.full(step.shape, config.interval_h - TROUGH_BEFORE_H),
-                        np.minimum(duration + PEAK_AFTER_END_H, config.interval_h)], axis=1)
-    basis = state.basis
-    modes = np.einsum("nij,nj->ni", basis.to_modal, state.amounts_mg)
-    result = infuse_interval(basis, modes, state.clearance_l_per_h, dose_mg, duration,
-                             config.interval_h, offsets)
-    aucs = state.auc_by_step_mg_h_per_l.copy()
-    rows = np.arange(step.size)
-    aucs[rows, step] = result.auc_mg_h_per_l
-    lag = step[:, None] - np.arange(config.n_steps)[None]  # steps back from this one
-    auc24 = np.where((lag >= 0) & (lag < config.steps_per_day), aucs, 0.0).sum(axis=1)
-    amounts = np.maximum(np.einsum("nij,nj->ni", basis.from_modal, result.modes), 0.0)
-    day_ended = (step + 1) % config.steps_per_day == 0
-    new_state = CourseState(state.step + 1, amounts, state.kidney, state.clearance_l_per_h,
-                            state.volumes_l, state.intercompartmental_clearance_l_per_h, aucs)
-    aki = np.zeros(step.size, dtype=bool)
-    if np.any(day_ended):
-        new_state, aki = _close_day(new_state, day_ended, auc24, patients, kidney_uniforms, model,
-                                    kidney_params)
-    times = (step * config.interval_h)[:, None] + offsets
-    return new_state, StepOutcome(result.auc_mg_h_per_l, auc24, result.concentrations_mg_per_l,
-                                  times, slots, aki, day_ended)
-
-
-def _close_day(state: CourseState, ended: np.ndarray, auc24: np.ndarray,
-               patients: CoursePatients, uniforms: np.ndarray, model: Goti2018,
-               kidney_params: KidneyInjuryParams) -> tuple[CourseState, np.ndarray]:
-    """Move the kidneys of patients whose day ended; recompute their clearance.
-
-    Patients on haemodialysis have no residual renal function to injure: no AKI for them.
-    """
-    uniforms = uniforms.copy()
-    uniforms[:, 0] = np.where(patients.on_dialysis == 1, 1.0, uniforms[:, 0])
-    kidney, aki = advance_kidney_day(state.kidney, auc24, uniforms, kidney_params)
-    kidney = KidneyState(
-        kidney.baseline_creatinine_mg_per_dl,
-        np.where(ended, kidney.creatinine_mg_per_dl, state.kidney.creatinine_mg_per_dl),
-        np.where(ended, kidney.injury_factor, state.kidney.injury_factor))
-    # The drug amounts carry over unchanged: they are stored in compartments, not modes.
-    clearance = todays_clearance(patients, kidney.creatinine_mg_per_dl, model)
-    return CourseState(state.step, state.amounts_mg, kidney, clearance, state.volumes_l,
-                       state.intercompartmental_clearance_l_per_h,
-                       state.auc_by_step_mg_h_per_l), aki & ended

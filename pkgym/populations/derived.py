@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pkgym.sim.elementwise import elementwise, where
 from pkgym.utils import check_finite, check_positive
 
 CM_PER_INCH = 2.54
@@ -99,17 +100,20 @@ def cockcroft_gault_ml_per_min(
     return cockcroft_gault_unchecked(age, weight, creatinine, female)
 
 
+@elementwise
 def cockcroft_gault_unchecked(age_years: np.ndarray, weight_kg: np.ndarray,
                               serum_creatinine_mg_per_dl: np.ndarray,
                               is_female: np.ndarray) -> np.ndarray:
     """Cockcroft-Gault without input checks, for hot loops whose inputs were validated once.
+
+    Elementwise (:mod:`pkgym.sim.elementwise`): compiled kernels call it on floats.
 
     Examples:
         >>> round(float(cockcroft_gault_unchecked(60.0, 70.0, 1.0, 0)), 2)
         77.78
     """
     clearance = (140.0 - age_years) * weight_kg / (72.0 * serum_creatinine_mg_per_dl)
-    return np.where(is_female, 0.85 * clearance, clearance)
+    return where(is_female, 0.85 * clearance, clearance)
 
 
 def bsa_mosteller_m2(height_cm: np.ndarray | float, weight_kg: np.ndarray | float) -> np.ndarray:

@@ -17,12 +17,87 @@ modeller would receive).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
+from numba.extending import overload
 
 from pkgym.populations.distributions import truncated_normal_ppf
+from pkgym.sim.elementwise import JIT_OPTIONS, FloatOrArray, elementwise, where
+from pkgym.sim.normal import normal_ppf_above
 from pkgym.utils import check_non_negative
+
+
+class AssayConstants(NamedTuple):
+    """A :class:`ResidualError` as compiled kernels read it (its ``constants``).
+
+    Attributes:
+        additive_sd: additive standard deviation, in the measured quantity's unit.
+        proportional_sd: proportional standard deviation, fraction.
+        lloq: lower limit of quantification; NaN for none (a NaN never censors).
+    """
+
+    additive_sd: float
+    proportional_sd: float
+    lloq: float
+
+
+def _normal_quantile_above(uniforms: Any, low: Any) -> Any:
+    """Standard normal truncated to ``[low, inf)``, ``low <= 0``, at ``uniforms`` (scipy).
+
+    Inside numba code :func:`pkgym.sim.normal.normal_ppf_above`, its compiled port.
+    """
+    return truncated_normal_ppf(uniforms, low, np.inf)
+
+
+@overload(_normal_quantile_above, jit_options=JIT_OPTIONS)
+def _normal_quantile_above_compiled(uniforms: Any, low: Any) -> Callable[..., Any]:
+    """Compiled :func:`_normal_quantile_above` (scipy cannot be called from numba)."""
+    def quantile(uniforms: Any, low: Any) -> Any:  # the typer's signature, as numba wants
+        return normal_ppf_above(uniforms, low)
+
+    return quantile
+
+
+@elementwise
+def assay_sd(assay: AssayConstants, true_value: FloatOrArray) -> FloatOrArray:
+    """The sd of the (untruncated) measurement of ``true_value``, ``sqrt(add**2 + (prop*F)**2)``.
+
+    Elementwise (:mod:`pkgym.sim.elementwise`); unchecked.
+
+    Examples:
+        >>> float(assay_sd(ResidualError(additive_sd=0.3, proportional_sd=0.1).constants, 4.0))
+        0.5
+    """
+    return np.sqrt(assay.additive_sd**2 + (assay.proportional_sd * true_value) ** 2)
+
+
+@elementwise
+def measure_value(assay: AssayConstants, true_value: FloatOrArray,
+                  uniform: FloatOrArray) -> tuple[FloatOrArray, FloatOrArray]:
+    """One measurement of ``true_value`` (>= 0) from one U(0,1) draw: (value >= 0, censored).
+
+    The combined error of the module docstring, truncated at 0 by inverse CDF; ``censored``
+    is True below the LLOQ (the value is then the uncensored draw: the caller reports it as
+    it must, NaN in :meth:`ResidualError.measure_from_uniforms`). Elementwise
+    (:mod:`pkgym.sim.elementwise`): the compiled vancomycin ward measures its levels with it.
+
+    Examples:
+        >>> assay = ResidualError(additive_sd=1.0, lloq=2.0).constants
+        >>> value, censored = measure_value(assay, 5.0, 0.5)
+        >>> round(float(value), 6), bool(censored)
+        (5.0, False)
+    """
+    true = np.maximum(true_value, 0.0)
+    sd = assay_sd(assay, true)
+    noisy = sd > 0.0
+    lower = where(noisy, -true / where(noisy, sd, 1.0), 0.0)  # F = 0, sd = 0 -> 0
+    z = _normal_quantile_above(uniform, lower)
+    # np.maximum only removes rounding (F + sd * z can be -1e-17 at the truncation point).
+    measured = where(noisy, np.maximum(true + sd * z, 0.0), true)
+    return measured, measured < assay.lloq
 
 
 # eq=False: the fields are arrays, for which dataclass equality is ambiguous.
@@ -61,6 +136,12 @@ class ResidualError:
             raise ValueError(f"lloq must be > 0 and finite, or None, got {self.lloq}")
 
     @property
+    def constants(self) -> AssayConstants:
+        """The error model as :func:`measure_value` and compiled kernels read it."""
+        lloq = math.nan if self.lloq is None else self.lloq
+        return AssayConstants(self.additive_sd, self.proportional_sd, lloq)
+
+    @property
     def kind(self) -> str:
         """``"none"``, ``"additive"``, ``"proportional"`` or ``"combined"``."""
         additive, proportional = self.additive_sd > 0, self.proportional_sd > 0
@@ -78,8 +159,7 @@ class ResidualError:
             >>> ResidualError(additive_sd=0.3, proportional_sd=0.1).sd([4.0]).tolist()
             [0.5]
         """
-        values = check_non_negative("true_values", true_values)
-        return np.sqrt(self.additive_sd**2 + (self.proportional_sd * values) ** 2)
+        return assay_sd(self.constants, check_non_negative("true_values", true_values))
 
     def measure(self, true_values: np.ndarray | float, rng: np.random.Generator) -> Measurements:
         """Draw one measurement per true value.
@@ -119,14 +199,7 @@ class ResidualError:
         uniforms = np.asarray(uniforms, dtype=np.float64)
         if uniforms.shape != values.shape:
             raise ValueError(f"uniforms must have shape {values.shape}, got {uniforms.shape}")
-        sds = self.sd(values)
-        noisy = sds > 0
-        lower = np.where(noisy, -values / np.where(noisy, sds, 1.0), 0.0)  # F = 0, sd = 0 -> 0
-        z = truncated_normal_ppf(uniforms, lower, np.inf)
-        # np.maximum only removes rounding (F + sd * z can be -1e-17 at the truncation point).
-        measured = np.where(noisy, np.maximum(values + sds * z, 0.0), values)
-        censored = np.zeros(values.shape, dtype=bool)
-        if self.lloq is not None:
-            censored = measured < self.lloq
-            measured = np.where(censored, np.nan, measured)
-        return Measurements(values=measured, censored=censored)
+        measured, censored = measure_value(self.constants, values, uniforms)
+        if self.lloq is None:
+            return Measurements(values=measured, censored=np.zeros(values.shape, dtype=bool))
+        return Measurements(values=np.where(censored, np.nan, measured), censored=censored)

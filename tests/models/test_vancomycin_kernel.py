@@ -4,8 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from vancomycin_reference import advance_interval
 
-from pkgym.envs.vancomycin.kernel import advance_ward, measure_level, pack_constants
+from pkgym.envs.vancomycin.kernel import (
+    WardArrays,
+    WardAssays,
+    WardCourse,
+    WardHistory,
+    WardLabs,
+    WardMetrics,
+    WardNoise,
+    WardPatients,
+    _measure_due,
+    advance_ward,
+    plain,
+    ward_constants,
+)
 from pkgym.models.kidney import (
     KidneyInjuryParams,
     initial_kidney_state,
@@ -13,12 +27,7 @@ from pkgym.models.kidney import (
     kdigo_stage_of,
 )
 from pkgym.models.vancomycin import Goti2018
-from pkgym.models.vancomycin_course import (
-    CourseConfig,
-    CoursePatients,
-    advance_interval,
-    start_course,
-)
+from pkgym.models.vancomycin_course import CourseConfig, CoursePatients, start_course
 from pkgym.populations import ResidualError
 
 
@@ -32,25 +41,38 @@ def _patients(n: int, rng: np.random.Generator) -> CoursePatients:
 def _run_kernel(state, patients, doses, uniforms, k, config):  # noqa: ANN001, ANN202
     """Every step of a course through advance_ward; per-step copies of the kernel's outputs."""
     n, steps, days = doses.shape[0], config.n_steps, config.n_days
-    course = (state.step.copy(), state.amounts_mg.copy(), state.clearance_l_per_h.copy(),
-              state.volumes_l, state.intercompartmental_clearance_l_per_h,
-              np.zeros((n, steps)), state.kidney.baseline_creatinine_mg_per_dl,
-              state.kidney.creatinine_mg_per_dl.copy(), state.kidney.injury_factor.copy())
-    people = (patients.age_years, patients.is_female, patients.weight_kg, patients.on_dialysis,
-              patients.etas)
-    noise = (uniforms, np.full((n, 2), 0.5), np.zeros((n, days)))
-    history = (np.zeros((n, steps)), np.zeros((n, steps)), np.zeros((n, steps)),
-               np.zeros((n, steps, 2)))
-    assays = (np.zeros((n, 2)), np.zeros((n, 2)), np.zeros((n, 2), bool))
-    labs = tuple(np.zeros((n, days)) for _ in range(3))
-    metrics = (np.zeros(n), np.zeros(n), np.zeros(n, bool), np.zeros(n), np.zeros(n, bool))
+    course = WardCourse(
+        state.step.copy(), state.amounts_mg.copy(), state.clearance_l_per_h.copy(),
+        state.volumes_l, state.intercompartmental_clearance_l_per_h, np.zeros((n, steps)),
+        state.kidney.baseline_creatinine_mg_per_dl, state.kidney.creatinine_mg_per_dl.copy(),
+        state.kidney.injury_factor.copy())
+    ward = WardArrays(
+        patients=WardPatients(patients.age_years, patients.is_female, patients.weight_kg,
+                              patients.on_dialysis, patients.etas),
+        course=course, noise=WardNoise(uniforms, np.full((n, 2), 0.5), np.zeros((n, days))),
+        history=WardHistory(np.zeros((n, steps)), np.zeros((n, steps)), np.zeros((n, steps)),
+                            np.zeros((n, steps, 2))),
+        assays=WardAssays(np.zeros((n, 2)), np.zeros((n, 2)), np.zeros((n, 2), bool)),
+        labs=WardLabs(*(np.zeros((n, days)) for _ in range(3))),
+        metrics=WardMetrics(np.zeros(n), np.zeros(n), np.zeros(n, bool), np.zeros(n),
+                            np.zeros(n, bool)))
     trace = []
     for step in range(steps):
-        advance_ward(k, config.sample_slots, doses[:, step], course, people, noise, history,
-                     assays, labs, metrics)
-        trace.append([a.copy() for a in (course[1], course[2], course[7], course[8],
-                                         metrics[0], metrics[4])])
+        advance_ward(plain(k), config.sample_slots, doses[:, step], plain(ward))
+        trace.append([a.copy() for a in (course.amounts_mg, course.clearance_l_per_h,
+                                         course.creatinine_mg_per_dl, course.injury_factor,
+                                         ward.metrics.auc24_mg_h_per_l, ward.metrics.aki)])
     return trace
+
+
+def _kernel_measure(assay: ResidualError, true: np.ndarray,
+                    uniforms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The kernel's assay of each true level as a trough due now: (values, measured flags)."""
+    n = true.size
+    assays = WardAssays(np.zeros((n, 1)), np.zeros((n, 1)), np.zeros((n, 1), bool))
+    _measure_due(assay.constants, np.array([[0, -1]]), np.stack([true, np.zeros(n)], 1),
+                 np.zeros((n, 2)), np.zeros(n, np.int64), uniforms[:, None].copy(), assays)
+    return assays.levels_mg_per_l[:, 0], assays.level_mask[:, 0]
 
 
 @pytest.mark.parametrize("interval_h", [12.0, 8.0, 24.0])
@@ -64,7 +86,7 @@ def test_advance_ward__matches_advance_interval_to_1e_12_over_whole_courses(
     state = start_course(patients, initial_kidney_state(rng.uniform(0.5, 4.0, n)), config, model)
     doses = rng.choice(np.arange(0.0, 3001.0, 250.0), size=(n, config.n_steps))
     uniforms = rng.random((n, config.n_days, 3))
-    k = pack_constants(config, model, kidney)
+    k = ward_constants(config, model, kidney)
     trace, any_aki = _run_kernel(state, patients, doses, uniforms, k, config), False
     for step, (amounts, cl, scr, injury, auc24, aki) in enumerate(trace):
         day = int(step * interval_h // 24)
@@ -88,10 +110,7 @@ def test_measure_level__matches_measure_from_uniforms_including_censoring() -> N
     for assay in (ResidualError(additive_sd=3.4, proportional_sd=0.227),
                   ResidualError(additive_sd=3.4, proportional_sd=0.227, lloq=4.0),
                   ResidualError(proportional_sd=0.2), ResidualError()):
-        k = pack_constants(assay=assay)
-        values, measured = zip(*(measure_level(k, f, u) for f, u in zip(true, uniforms,
-                                                                         strict=True)),
-                               strict=True)
+        values, measured = _kernel_measure(assay, true, uniforms)
         reference = assay.measure_from_uniforms(true, uniforms)
         np.testing.assert_allclose(values, np.nan_to_num(reference.values), rtol=1e-12,
                                    atol=1e-12)

@@ -1,23 +1,23 @@
-"""The vancomycin ward: scenario, reward, observation model and the settings they build.
+"""The vancomycin ward: scenario, reward, observation model and the step's outcome type.
 
 Configuration flows one way (STYLE 11): a YAML file or keyword arguments give a frozen
-:class:`VancomycinScenario`, which :func:`ward_settings` turns into the core's settings.
+:class:`VancomycinScenario`, which :func:`pkgym.envs.vancomycin.records.ward_settings` turns
+into the core's settings.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from gymnasium import spaces
 
 from pkgym.envs.base import ObservationModel, RewardFn
-from pkgym.envs.vancomycin.core import StepMetrics, WardRecords, WardSettings
 from pkgym.models.kidney import KidneyInjuryParams
 from pkgym.models.vancomycin import Goti2018
 from pkgym.models.vancomycin_course import CourseConfig, daily_troughs
-from pkgym.populations import Population
 from pkgym.populations.vancomycin import ADULT_INPATIENTS, RENAL_IMPAIRMENT
 from pkgym.scenarios import resolve_scenario as resolve
 
@@ -30,6 +30,33 @@ COVARIATE_HIGHS = np.array([120.0, 1.0, 300.0, 250.0, 1.0])
 """Upper bounds of the observation (values beyond physiology are clipped to them)."""
 CREATININE_HIGH_MG_PER_DL = 40.0
 LEVEL_HIGH_MG_PER_L = 500.0
+
+
+@dataclass(frozen=True, slots=True)
+class StepMetrics:
+    """One step's clinical metrics, what reward functions score (all (n,)).
+
+    Attributes:
+        auc24_over_mic: true AUC over the last 24 h divided by the MIC.
+        in_target_range: whether that ratio is inside the target range.
+        distance_to_range: how far outside the range, mg*h/L (0 inside).
+        aki: whether an acute kidney injury started this step.
+    """
+
+    auc24_over_mic: np.ndarray
+    in_target_range: np.ndarray
+    distance_to_range: np.ndarray
+    aki: np.ndarray
+
+    @classmethod
+    def before_first_step(cls, n: int) -> StepMetrics:
+        """Zeroed metrics for ``n`` patients; the compiled step writes the real ones in place.
+
+        Examples:
+            >>> StepMetrics.before_first_step(2).in_target_range.tolist()
+            [False, False]
+        """
+        return cls(np.zeros(n), np.zeros(n, dtype=bool), np.zeros(n), np.zeros(n, dtype=bool))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,7 +81,7 @@ class AucTargetReward(RewardFn):
 class WardObservation(ObservationModel):
     """What the ward knows (float32): covariates, labs, doses, measured levels, time."""
 
-    def space(self, settings: WardSettings) -> spaces.Dict:
+    def space(self, settings: Any) -> spaces.Dict:
         """The observation space of one patient under ``settings``."""
         config = settings.config
         def box(size: int, high: float | np.ndarray) -> spaces.Box:
@@ -72,7 +99,7 @@ class WardObservation(ObservationModel):
             "level_mask": box(n_levels, 1.0), "time_h": box(1, horizon_h),
         })
 
-    def __call__(self, records: WardRecords, settings: WardSettings) -> dict[str, np.ndarray]:
+    def __call__(self, records: Any, settings: Any) -> dict[str, np.ndarray]:
         """Batched observation of all patients."""
         p, f32 = records.patients, np.float32
         covariates = np.stack([p.age_years, p.is_female, p.weight_kg, p.height_cm,
@@ -160,18 +187,3 @@ def resolve_scenario(scenario: VancomycinScenario | str | os.PathLike | None,
     """
     return resolve(scenario, VancomycinScenario, env_id)
 
-
-def ward_settings(scenario: VancomycinScenario,
-                  population: Population | None = None) -> WardSettings:
-    """The core's settings for a scenario (an injected population replaces the named one).
-
-    Examples:
-        >>> ward_settings(VancomycinScenario(dose_step_mg=500.0)).dose_levels_mg.tolist()
-        [0.0, 500.0, 1000.0, 1500.0, 2000.0, 2500.0, 3000.0]
-    """
-    return WardSettings(
-        config=scenario.course_config(), model=scenario.model, kidney=scenario.kidney,
-        population=population or POPULATIONS[scenario.population],
-        assay=scenario.model.residual_error, creatinine_assay_cv=scenario.creatinine_assay_cv,
-        dose_levels_mg=np.arange(0.0, scenario.max_dose_mg + 1e-9, scenario.dose_step_mg),
-        target_auc24_over_mic=scenario.target_auc24_over_mic, mic_mg_per_l=scenario.mic_mg_per_l)

@@ -16,18 +16,18 @@ import numba
 import numpy as np
 
 from pkgym.envs.vancomycin.kernel import (
-    INTERVAL_H,
-    MAX_RATE_MG_PER_H,
-    MIN_INFUSION_H,
-    finish_step,
+    WardConstants,
+    WardCourse,
+    finish_steps,
+    named_arrays,
+    named_constants,
     record_history,
 )
-from pkgym.models.vancomycin_course import PEAK_AFTER_END_H, TROUGH_BEFORE_H
+from pkgym.models.vancomycin_course import PEAK_AFTER_END_H, TROUGH_BEFORE_H, infusion_duration_h
 
 
-def advance_ward_on_device(k: np.ndarray, sample_slots: np.ndarray, doses_mg: np.ndarray,
-                           course: tuple, patients: tuple, noise: tuple, history: tuple,
-                           assays: tuple, labs: tuple, metrics: tuple, *,
+def advance_ward_on_device(plain_constants: tuple, sample_slots: np.ndarray,
+                           doses_mg: np.ndarray, plain_ward: tuple, *,
                            device: str | None) -> None:
     """:func:`pkgym.envs.vancomycin.kernel.advance_ward` with the PK on torch (``device``).
 
@@ -42,53 +42,50 @@ def advance_ward_on_device(k: np.ndarray, sample_slots: np.ndarray, doses_mg: np
         >>> round(float(info["dose_mg"]), 1), bool(info["auc24_mg_h_per_l"] > 0)
         (1500.0, True)
     """
-    interval = float(k[INTERVAL_H])
-    amounts, clearance, volumes, q = course[1], course[2], course[3], course[4]
-    durations = np.maximum(k[MIN_INFUSION_H], doses_mg / k[MAX_RATE_MG_PER_H])
+    constants = WardConstants(*plain_constants)  # its scalar fields; goti etc. stay plain
+    course = WardCourse(*plain_ward[1])
+    interval = constants.interval_h
+    durations = infusion_duration_h(doses_mg, constants.max_infusion_rate_mg_per_h,
+                                    constants.min_infusion_h)
     offsets = np.stack([np.full(doses_mg.shape, interval - TROUGH_BEFORE_H),
                         np.minimum(durations + PEAK_AFTER_END_H, interval)], axis=1)
     from pkgym.accel.interval_torch import infuse_compartments  # torch only when asked for
 
-    out = infuse_compartments(clearance, volumes, q, amounts, doses_mg, durations, interval,
-                              offsets, device=device)
-    record_ward(k, sample_slots, doses_mg, durations, offsets,
-                (out.concentrations_mg_per_l, out.amounts_mg, out.auc_mg_h_per_l), course,
-                patients, noise, history, assays, labs, metrics)
+    out = infuse_compartments(course.clearance_l_per_h, course.volumes_l,
+                              course.intercompartmental_clearance_l_per_h, course.amounts_mg,
+                              doses_mg, durations, interval, offsets, device=device)
+    record_ward(plain_constants, sample_slots, doses_mg, offsets,
+                out.concentrations_mg_per_l, out.amounts_mg, out.auc_mg_h_per_l, plain_ward)
 
 
 @numba.njit(cache=True, error_model="numpy")
-def record_ward(k: np.ndarray, sample_slots: np.ndarray, doses_mg: np.ndarray,
-                durations_h: np.ndarray, offsets_h: np.ndarray, pk: tuple, course: tuple,
-                patients: tuple, noise: tuple, history: tuple, assays: tuple, labs: tuple,
-                metrics: tuple) -> None:
+def record_ward(plain_constants: tuple, sample_slots: np.ndarray, doses_mg: np.ndarray,
+                offsets_h: np.ndarray, levels_mg_per_l: np.ndarray, end_amounts_mg: np.ndarray,
+                interval_aucs_mg_h_per_l: np.ndarray, plain_ward: tuple) -> None:
     """Everything ``advance_ward`` does after the PK interval, given its results, in place.
 
     The arguments shared with :func:`pkgym.envs.vancomycin.kernel.advance_ward` have its
-    shapes and meaning.
+    shapes and meaning (the bundles as :func:`pkgym.envs.vancomycin.kernel.plain` tuples).
 
     Args:
-        k: packed constants.
+        plain_constants: the ward's constants.
         sample_slots: level slot of each step's trough and peak, (n_steps, 2).
         doses_mg: dose infused this step, mg, (n,).
-        durations_h: infusion duration of each dose, h, (n,).
         offsets_h: trough and peak offsets inside the interval, h, (n, 2).
-        pk: (levels at the offsets (n, 2) mg/L, end amounts (n, 2) mg, interval AUC (n,)
-            mg*h/L), from :func:`pkgym.accel.interval_torch.infuse_compartments`.
-        course: the course arrays; updated.
-        patients: the patients' fixed arrays.
-        noise: the episode's pre-drawn uniforms and normals.
-        history: per-step records; this step's column written.
-        assays: level tables; slots due written.
-        labs: morning creatinine tables; the next morning written.
-        metrics: the step's metrics; overwritten.
+        levels_mg_per_l: true levels at the offsets, (n, 2), from
+            :func:`pkgym.accel.interval_torch.infuse_compartments` as the next two.
+        end_amounts_mg: central and peripheral amounts at the end, (n, 2).
+        interval_aucs_mg_h_per_l: AUC over the interval, (n,).
+        plain_ward: the records' arrays; written as by ``advance_ward``.
     """
-    step, amounts, clearance, _, _, aucs, _, _, _ = course
-    levels, ends, interval_aucs = pk
-    interval = k[INTERVAL_H]
+    constants, ward = named_constants(plain_constants), named_arrays(plain_ward)
+    course, interval = ward.course, constants.interval_h
+    record_history(constants, ward.history, course, doses_mg)
+    amounts, aucs = course.amounts_mg, course.auc_by_step_mg_h_per_l
+    times = np.empty((doses_mg.shape[0], 2))
     for p in range(doses_mg.shape[0]):
-        s = step[p]
-        record_history(history, p, s, doses_mg[p], durations_h[p], clearance[p], amounts)
-        amounts[p, 0], amounts[p, 1], aucs[p, s] = ends[p, 0], ends[p, 1], interval_aucs[p]
-        finish_step(k, p, (levels[p, 0], levels[p, 1]),
-                    (s * interval + offsets_h[p, 0], s * interval + offsets_h[p, 1]),
-                    sample_slots, course, patients, noise, assays, labs, metrics)
+        s = course.step[p]
+        amounts[p, 0], amounts[p, 1] = end_amounts_mg[p, 0], end_amounts_mg[p, 1]
+        aucs[p, s] = interval_aucs_mg_h_per_l[p]
+        times[p, 0], times[p, 1] = s * interval + offsets_h[p, 0], s * interval + offsets_h[p, 1]
+    finish_steps(constants, sample_slots, levels_mg_per_l, times, ward)

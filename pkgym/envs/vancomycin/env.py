@@ -8,13 +8,9 @@ from typing import Any
 from gymnasium.vector import AutoresetMode
 
 from pkgym.envs.base import DosingEnv, DosingVectorEnv, ObservationModel, RewardFn
-from pkgym.envs.vancomycin.clinic import (
-    VancomycinScenario,
-    WardObservation,
-    resolve_scenario,
-    ward_settings,
-)
+from pkgym.envs.vancomycin.clinic import VancomycinScenario, WardObservation, resolve_scenario
 from pkgym.envs.vancomycin.core import VancomycinCore
+from pkgym.envs.vancomycin.records import ward_settings
 from pkgym.populations import Population
 
 ENV_ID = "pkgym/Vancomycin-v0"

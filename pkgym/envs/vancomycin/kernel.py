@@ -1,52 +1,75 @@
 """One dosing interval of a vancomycin ward, compiled: the fast path of ``Vancomycin-v0``.
 
-:func:`advance_ward` does in one ``numba`` call, patient by patient, what the numpy
-reference does in about 200 small array operations: the exact two-compartment interval of
-:func:`pkgym.models.vancomycin_course.advance_interval` (levels at the trough and peak
-offsets, mass-balance AUC, the 24-h AUC window, the end-of-day kidney update of
-:func:`pkgym.models.kidney.advance_kidney_day` and the new clearance), the Goti combined
-assay error of :meth:`pkgym.populations.ResidualError.measure_from_uniforms`, the morning
-creatinine lab and the step's AUC24/MIC metrics. The numpy path stays the reference: tests
-hold the two to 1e-12.
+:func:`advance_ward` does in one ``numba`` call, patient by patient, what a numpy course would
+do in about 200 small array operations: the exact two-compartment interval
+(:func:`pkgym.sim.interval_njit.infuse_two_compartment`: levels at the trough and peak offsets,
+mass-balance AUC), the 24-h AUC window, the end-of-day kidneys
+(:func:`pkgym.models.kidney.kidney_day`) and the new clearance
+(:func:`pkgym.models.vancomycin.goti_clearance`), the assay
+(:func:`pkgym.populations.residual.measure_value`), the morning creatinine lab and the step's
+AUC24/MIC metrics. The physics is the models' own (elementwise functions compiled here for
+floats, :mod:`pkgym.sim.elementwise`); this module only orchestrates the ward. Tests hold the
+kernel to an independent numpy course (``tests/models/vancomycin_reference.py``) to 1e-12.
 
 The kernel is pure in the numba sense: no RNG (all noise arrives pre-drawn), no I/O, no
-hidden state; it writes its results into the arrays it is given (the core's records).
+hidden state; it writes its results into the arrays it is given (the core's records, bundled
+by name in :class:`WardArrays`; the constants in :class:`WardConstants`).
 
-Numba caches compiled code on disk per source file: edits to :mod:`pkgym.sim.normal` are
-not seen by this module's cache until its ``__pycache__`` numba files are removed.
+Numba caches compiled code on disk per source file: edits to the models' elementwise functions,
+:mod:`pkgym.sim.normal` or :mod:`pkgym.sim.interval_njit` are not seen by this module's cache
+until its ``__pycache__`` numba files are removed.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba
 import numpy as np
 
-from pkgym.models.kidney import KidneyInjuryParams
-from pkgym.models.vancomycin import Goti2018
-from pkgym.models.vancomycin_course import PEAK_AFTER_END_H, TROUGH_BEFORE_H, CourseConfig
-from pkgym.populations import ResidualError
-from pkgym.sim.normal import ndtri, normal_ppf_above
+from pkgym.models.kidney import KidneyConstants, KidneyInjuryParams, kidney_day
+from pkgym.models.vancomycin import (
+    Goti2018,
+    GotiConstants,
+    goti_clearance,
+    goti_creatinine_clearance,
+)
+from pkgym.models.vancomycin_course import (
+    PEAK_AFTER_END_H,
+    TROUGH_BEFORE_H,
+    CourseConfig,
+    infusion_time_h,
+)
+from pkgym.populations.residual import AssayConstants, ResidualError, measure_value
+from pkgym.sim.interval_njit import infuse_two_compartment
+from pkgym.sim.normal import ndtri
+from pkgym.units import HOURS_PER_DAY
 
-# Indices of the packed constants (see pack_constants).
-INTERVAL_H, MAX_RATE_MG_PER_H, MIN_INFUSION_H, STEPS_PER_DAY, N_DAYS = 0, 1, 2, 3, 4
-CL_POP_L_PER_H, CRCL_EXPONENT, CRCL_REF_ML_PER_MIN, CRCL_CAP_ML_PER_MIN = 5, 6, 7, 8
-DIALYSIS_CL_FACTOR, ELDERLY_FLOOR = 9, 10
-AKI_HAZARD_PER_DAY, AKI_LOG_HR_PER_100, AKI_REF_AUC, CREATININE_CV, CREATININE_RETURN = (
-    11, 12, 13, 14, 15)
-INJURY_LOW, INJURY_HIGH = 16, 17
-ASSAY_ADD_SD, ASSAY_PROP_SD, ASSAY_LLOQ, CREATININE_ASSAY_CV = 18, 19, 20, 21
-TARGET_LOW, TARGET_HIGH, MIC_MG_PER_L = 22, 23, 24
-N_CONSTANTS = 25
+
+class WardConstants(NamedTuple):
+    """Everything that stays fixed over a ward's courses, as the compiled step reads it."""
+
+    goti: GotiConstants
+    kidney: KidneyConstants
+    assay: AssayConstants
+    interval_h: float
+    max_infusion_rate_mg_per_h: float
+    min_infusion_h: float
+    steps_per_day: int
+    n_days: int
+    creatinine_assay_cv: float
+    target_low_auc24_over_mic: float
+    target_high_auc24_over_mic: float
+    mic_mg_per_l: float
 
 
-def pack_constants(config: CourseConfig | None = None, model: Goti2018 | None = None,
+def ward_constants(config: CourseConfig | None = None, model: Goti2018 | None = None,
                    kidney: KidneyInjuryParams | None = None, assay: ResidualError | None = None,
                    creatinine_assay_cv: float = 0.025,
                    target_auc24_over_mic: tuple[float, float] = (400.0, 600.0),
-                   mic_mg_per_l: float = 1.0) -> np.ndarray:
-    """The kernel's constants as one float64 array (``None`` gives the defaults).
+                   mic_mg_per_l: float = 1.0) -> WardConstants:
+    """The kernel's constants (``None`` gives the defaults).
 
     Args:
         config: course timing.
@@ -58,319 +81,282 @@ def pack_constants(config: CourseConfig | None = None, model: Goti2018 | None = 
         mic_mg_per_l: the pathogen's MIC, mg/L.
 
     Examples:
-        >>> k = pack_constants()
-        >>> k.shape, float(k[INTERVAL_H]), bool(np.isnan(k[ASSAY_LLOQ]))
-        ((25,), 12.0, True)
+        >>> c = ward_constants()
+        >>> c.interval_h, c.steps_per_day, bool(np.isnan(c.assay.lloq))
+        (12.0, 2, True)
     """
     config, model = config or CourseConfig(), model or Goti2018()
     kidney, assay = kidney or KidneyInjuryParams(), assay or model.residual_error
-    k = np.empty(N_CONSTANTS)
-    k[[INTERVAL_H, MAX_RATE_MG_PER_H, MIN_INFUSION_H, STEPS_PER_DAY, N_DAYS]] = (
-        config.interval_h, config.max_infusion_rate_mg_per_h, config.min_infusion_h,
-        config.steps_per_day, config.n_days)
-    k[[CL_POP_L_PER_H, CRCL_EXPONENT, CRCL_REF_ML_PER_MIN, CRCL_CAP_ML_PER_MIN,
-       DIALYSIS_CL_FACTOR, ELDERLY_FLOOR]] = (
-        model.clearance_l_per_h, model.creatinine_clearance_exponent,
-        model.reference_creatinine_clearance_ml_per_min,
-        model.creatinine_clearance_cap_ml_per_min, model.dialysis_clearance_factor,
-        float(model.elderly_creatinine_floor))
-    k[AKI_HAZARD_PER_DAY:INJURY_HIGH + 1] = (
-        kidney.baseline_aki_hazard_per_day, kidney.log_hazard_ratio_per_100_auc,
-        kidney.reference_auc_mg_h_per_l, kidney.creatinine_cv, kidney.creatinine_return_per_day,
-        kidney.injury_factor_low, kidney.injury_factor_high)
-    k[ASSAY_ADD_SD:MIC_MG_PER_L + 1] = (
-        assay.additive_sd, assay.proportional_sd, np.nan if assay.lloq is None else assay.lloq,
-        creatinine_assay_cv, *target_auc24_over_mic, mic_mg_per_l)
-    return k
+    low, high = target_auc24_over_mic
+    return WardConstants(
+        goti=model.constants, kidney=kidney.constants, assay=assay.constants,
+        interval_h=float(config.interval_h),
+        max_infusion_rate_mg_per_h=float(config.max_infusion_rate_mg_per_h),
+        min_infusion_h=float(config.min_infusion_h), steps_per_day=config.steps_per_day,
+        n_days=config.n_days, creatinine_assay_cv=float(creatinine_assay_cv),
+        target_low_auc24_over_mic=float(low), target_high_auc24_over_mic=float(high),
+        mic_mg_per_l=float(mic_mg_per_l))
 
 
-@numba.njit(cache=True, error_model="numpy")
-def goti_creatinine_clearance(k: np.ndarray, age: float, weight: float, scr: float,
-                              female: float) -> float:
-    """Goti's Cockcroft-Gault CrCL, mL/min (elderly floor, cap), ``k`` the constants.
+class WardPatients(NamedTuple):
+    """Fixed characteristics of each patient (all (n,), etas (n, 3))."""
+
+    age_years: np.ndarray
+    is_female: np.ndarray
+    weight_kg: np.ndarray
+    on_dialysis: np.ndarray
+    etas: np.ndarray
+
+
+class WardCourse(NamedTuple):
+    """The true course, updated in place each step."""
+
+    step: np.ndarray  # (n,) int
+    amounts_mg: np.ndarray  # (n, 2)
+    clearance_l_per_h: np.ndarray  # (n,)
+    volumes_l: np.ndarray  # (n, 2)
+    intercompartmental_clearance_l_per_h: np.ndarray  # (n, 1)
+    auc_by_step_mg_h_per_l: np.ndarray  # (n, n_steps)
+    baseline_creatinine_mg_per_dl: np.ndarray  # (n,)
+    creatinine_mg_per_dl: np.ndarray  # (n,)
+    injury_factor: np.ndarray  # (n,)
+
+
+class WardNoise(NamedTuple):
+    """The episode's pre-drawn noise."""
+
+    kidney_uniforms: np.ndarray  # (n, n_days, 3): event, injury size, creatinine walk
+    level_uniforms: np.ndarray  # (n, n_levels)
+    creatinine_normals: np.ndarray  # (n, n_days): creatinine assay
+
+
+class WardHistory(NamedTuple):
+    """What each step gave and started from; step ``s``'s column is written at step ``s``."""
+
+    doses_mg: np.ndarray  # (n, n_steps)
+    infusion_h: np.ndarray  # (n, n_steps)
+    clearance_by_step_l_per_h: np.ndarray  # (n, n_steps)
+    amounts_by_step_mg: np.ndarray  # (n, n_steps, 2)
+
+
+class WardAssays(NamedTuple):
+    """Measured levels by slot; a slot is written when its sample is due."""
+
+    level_times_h: np.ndarray  # (n, n_levels)
+    levels_mg_per_l: np.ndarray  # (n, n_levels), 0 where censored
+    level_mask: np.ndarray  # (n, n_levels) bool
+
+
+class WardLabs(NamedTuple):
+    """Morning creatinine labs by day."""
+
+    creatinine_mg_per_dl: np.ndarray  # (n, n_days), measured
+    true_creatinine_mg_per_dl: np.ndarray  # (n, n_days)
+    creatinine_clearance_ml_per_min: np.ndarray  # (n, n_days), from the measured value
+
+
+class WardMetrics(NamedTuple):
+    """The last step's outcome, overwritten each step (all (n,))."""
+
+    auc24_mg_h_per_l: np.ndarray
+    auc24_over_mic: np.ndarray
+    in_target_range: np.ndarray
+    distance_to_range: np.ndarray
+    aki: np.ndarray
+
+
+class WardArrays(NamedTuple):
+    """Every array the kernel reads or writes, bundled by what it holds."""
+
+    patients: WardPatients
+    course: WardCourse
+    noise: WardNoise
+    history: WardHistory
+    assays: WardAssays
+    labs: WardLabs
+    metrics: WardMetrics
+
+
+def plain(bundle: WardConstants | WardArrays) -> tuple:
+    """``bundle`` as plain nested tuples, the form the compiled entry points take.
+
+    Numba types a NamedTuple argument field by field in Python (about 10 us for the ward's
+    60 fields, as long as a whole step of one patient) but plain tuples in C, so
+    :func:`advance_ward`, :func:`take_labs` and the torch path's ``record_ward`` take the
+    constants and arrays as plain tuples in the NamedTuples' field order and name them again
+    on entry (:func:`named_constants`, :func:`named_arrays`).
 
     Examples:
-        >>> k = pack_constants()
-        >>> round(goti_creatinine_clearance(k, 70.0, 70.0, 0.7, 0.0), 2)
-        68.06
+        >>> plain(ward_constants())[2]
+        (3.4, 0.227, nan)
     """
-    if k[ELDERLY_FLOOR] > 0.0 and age > 60.0:
-        scr = max(scr, 1.0)
-    crcl = (140.0 - age) * weight / (72.0 * scr)
-    if female != 0.0:
-        crcl = 0.85 * crcl
-    return min(crcl, k[CRCL_CAP_ML_PER_MIN])
-
-
-@numba.njit(cache=True, error_model="numpy")
-def goti_clearance(k: np.ndarray, crcl: float, dialysis: float, eta: float) -> float:
-    """Goti's vancomycin CL, L/h, from CrCL (mL/min), dialysis (0/1) and eta_CL.
-
-    Examples:
-        >>> k = pack_constants()
-        >>> round(goti_clearance(k, 80.0, 0.0, 0.0), 3)
-        3.253
-    """
-    renal = (min(crcl, k[CRCL_CAP_ML_PER_MIN]) / k[CRCL_REF_ML_PER_MIN]) ** k[CRCL_EXPONENT]
-    return k[CL_POP_L_PER_H] * renal * k[DIALYSIS_CL_FACTOR] ** dialysis * math.exp(eta)
+    return tuple(tuple(field) if isinstance(field, tuple) else field for field in bundle)
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
-def _expm1_ratio(x: float) -> float:
-    """``(exp(x) - 1) / x``, 1 at 0."""
-    return 1.0 if x == 0.0 else math.expm1(x) / x
-
-
-@numba.njit(cache=True, error_model="numpy")
-def two_compartment_basis(cl: float, v1: float, v2: float, q: float) -> tuple:
-    """Modal basis of a 2-compartment model: (lam0, lam1, cos, sin, sqrt V1, sqrt V2).
-
-    One Jacobi rotation of the symmetric matrix, as ``pkgym.sim.modal._eigh_2x2``: the
-    eigenvectors are the columns (c, s) and (-s, c).
-
-    Examples:
-        >>> lam0, lam1, *_ = two_compartment_basis(5.0, 50.0, 50.0, 1e-12)
-        >>> round(min(lam0, lam1), 12)
-        -0.1
-    """
-    r0, r1 = math.sqrt(v1), math.sqrt(v2)
-    a, b, d = -(cl + q) / (r0 * r0), q / (r0 * r1), -q / (r1 * r1)
-    theta = 0.5 * math.atan2(2.0 * b, a - d)
-    c, s = math.cos(theta), math.sin(theta)
-    first = a * c * c + 2.0 * b * c * s + d * s * s
-    second = a * s * s - 2.0 * b * c * s + d * c * c
-    return min(first, 0.0), min(second, 0.0), c, s, r0, r1
+def named_constants(constants: tuple) -> WardConstants:
+    """:func:`plain` constants named again (in compiled code, free)."""
+    return WardConstants(GotiConstants(*constants[0]), KidneyConstants(*constants[1]),
+                         AssayConstants(*constants[2]), *constants[3:])
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
-def _mode_at(lam: float, z: float, w: float, rate: float, duration: float, t: float) -> float:
-    """One mode at offset ``t``: free decay of ``z`` plus the infusion's response."""
-    on = min(t, duration)
-    gain = on * _expm1_ratio(lam * on) * math.exp(lam * (t - on))
-    return math.exp(lam * t) * z + w * rate * gain
+def named_arrays(ward: tuple) -> WardArrays:
+    """:func:`plain` arrays named again (in compiled code, free; from Python, no copy)."""
+    return WardArrays(WardPatients(*ward[0]), WardCourse(*ward[1]), WardNoise(*ward[2]),
+                      WardHistory(*ward[3]), WardAssays(*ward[4]), WardLabs(*ward[5]),
+                      WardMetrics(*ward[6]))
 
 
 @numba.njit(cache=True, error_model="numpy")
-def pk_interval(x0: float, x1: float, cl: float, v1: float, v2: float, q: float, dose: float,
-                duration: float, interval: float, t_trough: float, t_peak: float) -> tuple:
-    """Exact interval of an infusion from amounts (x0, x1) mg: levels, end amounts, AUC.
-
-    Returns (trough level, peak level, central mg, peripheral mg, AUC mg*h/L), the levels
-    at offsets ``t_trough`` and ``t_peak``; the same closed form as
-    :func:`pkgym.sim.interval.infuse_interval`.
-
-    Examples:
-        >>> out = pk_interval(0.0, 0.0, 5.0, 50.0, 38.4, 6.5, 1000.0, 1.0, 12.0, 11.5, 2.0)
-        >>> round(out[4], 1) > 0, out[2] > 0
-        (True, True)
-    """
-    lam0, lam1, c, s, r0, r1 = two_compartment_basis(cl, v1, v2, q)
-    z0, z1 = c / r0 * x0 + s / r1 * x1, -s / r0 * x0 + c / r1 * x1  # to_modal
-    w0, w1 = c / r0, -s / r0  # input weights (also read C from the modes)
-    rate = dose / duration
-    trough = (_mode_at(lam0, z0, w0, rate, duration, t_trough) * w0
-              + _mode_at(lam1, z1, w1, rate, duration, t_trough) * w1)
-    peak = (_mode_at(lam0, z0, w0, rate, duration, t_peak) * w0
-            + _mode_at(lam1, z1, w1, rate, duration, t_peak) * w1)
-    e0 = _mode_at(lam0, z0, w0, rate, duration, interval)
-    e1 = _mode_at(lam1, z1, w1, rate, duration, interval)
-    body_change = (e0 - z0) * (r0 * c + r1 * s) + (e1 - z1) * (r1 * c - r0 * s)
-    auc = max((dose - body_change) / cl, 0.0)
-    central, peripheral = c * r0 * e0 - s * r0 * e1, s * r1 * e0 + c * r1 * e1  # from_modal
-    return trough, peak, max(central, 0.0), max(peripheral, 0.0), auc
-
-
-@numba.njit(cache=True, error_model="numpy")
-def kidney_day(k: np.ndarray, baseline: float, scr: float, injury: float, auc24: float,
-               u_event: float, u_size: float, u_noise: float) -> tuple:
-    """One day of :func:`pkgym.models.kidney.advance_kidney_day`: (creatinine, factor, aki).
-
-    Examples:
-        >>> k = pack_constants()
-        >>> scr, factor, aki = kidney_day(k, 1.0, 1.0, 1.0, 500.0, 0.001, 0.5, 0.5)
-        >>> round(scr, 3), factor, aki
-        (1.376, 2.25, True)
-    """
-    excess = (auc24 - k[AKI_REF_AUC]) / 100.0
-    hazard = k[AKI_HAZARD_PER_DAY] * math.exp(k[AKI_LOG_HR_PER_100] * excess)
-    aki = injury <= 1.0 and u_event < -math.expm1(-hazard)
-    if aki:
-        injury = k[INJURY_LOW] + (k[INJURY_HIGH] - k[INJURY_LOW]) * u_size
-    target = math.log(baseline * injury)
-    keep = math.exp(-k[CREATININE_RETURN])
-    sigma = math.sqrt(math.log1p(k[CREATININE_CV] ** 2) * (1.0 - keep ** 2))
-    log_scr = target + (math.log(scr) - target) * keep + sigma * ndtri(u_noise)
-    return math.exp(log_scr), injury, aki
-
-
-@numba.njit(cache=True, error_model="numpy")
-def measure_level(k: np.ndarray, true_mg_per_l: float, u: float) -> tuple:
-    """A level with the combined assay error (truncated at 0): (value or 0, measured?).
-
-    Censored values (below the LLOQ, NaN in the reference) come back as (0.0, False).
-
-    Examples:
-        >>> k = pack_constants()
-        >>> value, measured = measure_level(k, 20.0, 0.5)
-        >>> round(value, 6) > 20.0, measured
-        (True, True)
-    """
-    f = max(true_mg_per_l, 0.0)
-    sd = math.sqrt(k[ASSAY_ADD_SD] ** 2 + (k[ASSAY_PROP_SD] * f) ** 2)
-    value = f
-    if sd > 0.0:
-        value = max(f + sd * normal_ppf_above(u, -f / sd), 0.0)
-    if value < k[ASSAY_LLOQ]:  # a NaN LLOQ (none) never censors
-        return 0.0, False
-    return value, True
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _close_day(k: np.ndarray, p: int, day: int, auc24: float, patients: tuple,
-               kidney: tuple, kidney_uniforms: np.ndarray, clearance: np.ndarray) -> bool:
-    """End patient ``p``'s ``day``: move its kidneys, recompute CL; return whether AKI began.
-
-    Patients on haemodialysis have no residual renal function to injure: no AKI for them.
-    """
-    age, female, weight, dialysis, etas = patients
-    baseline, scr, injury = kidney
-    u = kidney_uniforms[p, day]
-    u_event = 1.0 if dialysis[p] == 1.0 else u[0]
-    scr[p], injury[p], aki = kidney_day(k, baseline[p], scr[p], injury[p], auc24, u_event,
-                                        u[1], u[2])
-    crcl = goti_creatinine_clearance(k, age[p], weight[p], scr[p], female[p])
-    clearance[p] = goti_clearance(k, crcl, dialysis[p], etas[p, 0])
-    return aki
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _take_labs(k: np.ndarray, p: int, day: int, true_scr: float, patients: tuple,
-               normals: np.ndarray, labs: tuple) -> None:
-    """Morning creatinine of patient ``p`` on ``day``: measured, true, and CrCL from it."""
-    measured_scr, true_scrs, crcls = labs
-    age, female, weight = patients[0], patients[1], patients[2]
-    measured = true_scr * math.exp(k[CREATININE_ASSAY_CV] * normals[p, day])
-    measured_scr[p, day] = measured
-    true_scrs[p, day] = true_scr
-    crcls[p, day] = goti_creatinine_clearance(k, age[p], weight[p], measured, female[p])
-
-
-@numba.njit(cache=True, error_model="numpy")
-def take_labs(k: np.ndarray, days: np.ndarray, patients: tuple, creatinine_mg_per_dl: np.ndarray,
-              normals: np.ndarray, labs: tuple) -> None:
-    """Morning creatinine of every patient on its ``days`` entry (reset: day 0), in place.
-
-    Args:
-        k: packed constants.
-        days: day of each patient's lab, (n,) int.
-        patients: (age_years, is_female, weight_kg, ...) as in :func:`advance_ward`.
-        creatinine_mg_per_dl: true creatinine now, (n,).
-        normals: the episode's creatinine assay normals, (n, n_days).
-        labs: (measured creatinine, true creatinine, CrCL), each (n, n_days); written.
-
-    Examples:
-        >>> labs = tuple(np.zeros((1, 7)) for _ in range(3))
-        >>> people = (np.array([50.0]), np.zeros(1), np.array([70.0]))
-        >>> take_labs(pack_constants(), np.zeros(1, np.int64), people, np.ones(1),
-        ...           np.zeros((1, 7)), labs)
-        >>> round(float(labs[2][0, 0]), 2)
-        87.5
-    """
-    for p in range(days.shape[0]):
-        _take_labs(k, p, days[p], creatinine_mg_per_dl[p], patients, normals, labs)
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _measure(k: np.ndarray, p: int, slot: int, true_mg_per_l: float, time_h: float,
-             uniforms: np.ndarray, assays: tuple) -> None:
-    """Assay patient ``p``'s level into ``slot`` (time, value, measured flag)."""
-    times, values, mask = assays
-    values[p, slot], mask[p, slot] = measure_level(k, true_mg_per_l, uniforms[p, slot])
-    times[p, slot] = time_h
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _score(k: np.ndarray, p: int, auc24: float, aki: bool, metrics: tuple) -> None:
-    """AUC24, AUC24/MIC, distance to the target range, in range, AKI of patient ``p``."""
-    aucs24, ratios, in_range, distances, akis = metrics
-    ratio = auc24 / k[MIC_MG_PER_L]
-    distance = max(k[TARGET_LOW] - ratio, 0.0) + max(ratio - k[TARGET_HIGH], 0.0)
-    aucs24[p], ratios[p], in_range[p], distances[p], akis[p] = (
-        auc24, ratio, distance == 0.0, distance, aki)
-
-
-@numba.njit(cache=True, error_model="numpy")
-def advance_ward(k: np.ndarray, sample_slots: np.ndarray, doses_mg: np.ndarray,
-                 course: tuple, patients: tuple, noise: tuple, history: tuple, assays: tuple,
-                 labs: tuple, metrics: tuple) -> None:
+def advance_ward(plain_constants: tuple, sample_slots: np.ndarray, doses_mg: np.ndarray,
+                 plain_ward: tuple) -> None:
     """Give every patient its dose and advance it one interval, in place (see module doc).
 
     Args:
-        k: packed constants, ``(N_CONSTANTS,)`` (``ward_constants``).
+        plain_constants: the ward's constants, ``plain(ward_constants(...))``.
         sample_slots: level slot of each step's trough and peak, -1 for none, (n_steps, 2).
         doses_mg: dose to infuse now, (n,).
-        course: (step (n,) int, amounts_mg (n, 2), clearance_l_per_h (n,), volumes_l (n, 2),
-            intercompartmental_clearance_l_per_h (n, 1), auc_by_step_mg_h_per_l (n, n_steps),
-            baseline creatinine, creatinine, injury factor (n,) each); updated.
-        patients: (age_years, is_female, weight_kg, on_dialysis (n,), etas (n, 3)).
-        noise: (kidney uniforms (n, n_days, 3), level uniforms (n, n_levels), creatinine
-            normals (n, n_days)).
-        history: (doses_mg, infusion_h, clearance_by_step_l_per_h (n, n_steps),
-            amounts_by_step_mg (n, n_steps, 2)); this step's column is written.
-        assays: (level_times_h, levels_mg_per_l, level_mask (n, n_levels)); slots due written.
-        labs: (creatinine_mg_per_dl, true_creatinine_mg_per_dl,
-            creatinine_clearance_ml_per_min (n, n_days)); the next morning written.
-        metrics: (auc24_mg_h_per_l, auc24_over_mic, in_target_range, distance_to_range,
-            aki (n,)); overwritten.
+        plain_ward: the records' arrays, ``plain(WardArrays(...))``; the course and metrics
+            are updated, this step's history column, the levels due and the next morning's
+            labs are written.
     """
-    step, amounts, clearance, volumes, q, aucs, _, _, _ = course
-    interval = k[INTERVAL_H]
-    for p in range(doses_mg.shape[0]):
+    constants, ward = named_constants(plain_constants), named_arrays(plain_ward)
+    course, interval = ward.course, constants.interval_h
+    step, amounts, clearance = course.step, course.amounts_mg, course.clearance_l_per_h
+    volumes, q = course.volumes_l, course.intercompartmental_clearance_l_per_h
+    record_history(constants, ward.history, course, doses_mg)
+    levels, times = np.empty((step.shape[0], 2)), np.empty((step.shape[0], 2))
+    for p in range(step.shape[0]):
         s, dose = step[p], doses_mg[p]
-        duration = max(k[MIN_INFUSION_H], dose / k[MAX_RATE_MG_PER_H])
-        record_history(history, p, s, dose, duration, clearance[p], amounts)
-        offsets = (interval - TROUGH_BEFORE_H, min(duration + PEAK_AFTER_END_H, interval))
-        trough, peak, amounts[p, 0], amounts[p, 1], aucs[p, s] = pk_interval(
-            amounts[p, 0], amounts[p, 1], clearance[p], volumes[p, 0], volumes[p, 1], q[p, 0],
-            dose, duration, interval, offsets[0], offsets[1])
-        finish_step(k, p, (trough, peak), (s * interval + offsets[0], s * interval + offsets[1]),
-                    sample_slots, course, patients, noise, assays, labs, metrics)
+        duration = ward.history.infusion_h[p, s]
+        t_trough, t_peak = interval - TROUGH_BEFORE_H, min(duration + PEAK_AFTER_END_H, interval)
+        levels[p, 0], levels[p, 1], amounts[p, 0], amounts[p, 1], \
+            course.auc_by_step_mg_h_per_l[p, s] = infuse_two_compartment(
+                amounts[p, 0], amounts[p, 1], clearance[p], volumes[p, 0], volumes[p, 1],
+                q[p, 0], dose, duration, interval, t_trough, t_peak)
+        times[p, 0], times[p, 1] = s * interval + t_trough, s * interval + t_peak
+    finish_steps(constants, sample_slots, levels, times, ward)
 
 
-@numba.njit(cache=True, error_model="numpy")
-def record_history(history: tuple, p: int, s: int, dose: float, duration: float,
-                   clearance: float, amounts: np.ndarray) -> None:
-    """Write step ``s`` of patient ``p``'s dose, infusion, clearance and starting amounts."""
-    history[0][p, s], history[1][p, s], history[2][p, s] = dose, duration, clearance
-    history[3][p, s, 0], history[3][p, s, 1] = amounts[p, 0], amounts[p, 1]
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def record_history(constants: WardConstants, history: WardHistory, course: WardCourse,
+                   doses_mg: np.ndarray) -> None:
+    """Write this step's dose, infusion time, clearance and starting amounts of every patient."""
+    step, amounts, by_step = course.step, course.amounts_mg, history.amounts_by_step_mg
+    for p in range(step.shape[0]):
+        s = step[p]
+        history.doses_mg[p, s], history.infusion_h[p, s] = doses_mg[p], infusion_time_h(
+            doses_mg[p], constants.max_infusion_rate_mg_per_h, constants.min_infusion_h)
+        history.clearance_by_step_l_per_h[p, s] = course.clearance_l_per_h[p]
+        by_step[p, s, 0], by_step[p, s, 1] = amounts[p, 0], amounts[p, 1]
 
 
-@numba.njit(cache=True, error_model="numpy")
-def finish_step(k: np.ndarray, p: int, levels: tuple, times_h: tuple, sample_slots: np.ndarray,
-                course: tuple, patients: tuple, noise: tuple, assays: tuple, labs: tuple,
-                metrics: tuple) -> None:
-    """Everything after patient ``p``'s PK interval (its AUC already in ``course``).
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def finish_steps(constants: WardConstants, sample_slots: np.ndarray,
+                 levels_mg_per_l: np.ndarray, times_h: np.ndarray, ward: WardArrays) -> None:
+    """Everything after the PK interval of every patient (its AUC already in the course).
 
-    The 24-h AUC, the day's kidney update and next-morning labs at a day's end, the trough
-    and peak levels due (``levels`` at ``times_h``), and the step's score; shared by both
-    backends, so the torch path differs from numpy only in the PK interval.
+    The 24-h AUC and the step's score, the day's kidneys and next-morning labs at a day's
+    end, the trough and peak levels due (``levels_mg_per_l`` at ``times_h``, (n, 2) each),
+    then the step count; shared by both backends, so the torch path differs from numpy only
+    in the PK interval. Each pass loops over the patients with the arrays it needs in hand
+    (passing arrays to a compiled function per patient costs reference counting, so the
+    passes are inlined and their per-patient helpers take and return numbers).
     """
-    step, _, clearance, _, _, aucs, baseline, scr, injury = course
-    interval, per_day = k[INTERVAL_H], int(k[STEPS_PER_DAY])
-    s = step[p]
-    day = int(s * interval // 24.0)
-    auc24 = 0.0
-    for j in range(max(s - per_day + 1, 0), s + 1):
-        auc24 += aucs[p, j]
-    step[p] = s + 1
-    aki = False
-    if (s + 1) % per_day == 0:
-        aki = _close_day(k, p, day, auc24, patients, (baseline, scr, injury), noise[0],
-                         clearance)
-        if day + 1 < int(k[N_DAYS]):
-            _take_labs(k, p, day + 1, scr[p], patients, noise[2], labs)
-    for column in range(2):
-        if sample_slots[s, column] >= 0:
-            _measure(k, p, sample_slots[s, column], levels[column], times_h[column], noise[1],
-                     assays)
-    _score(k, p, auc24, aki, metrics)
+    _score(constants, ward.course, ward.metrics)
+    _close_days(constants, ward)
+    _measure_due(constants.assay, sample_slots, levels_mg_per_l, times_h, ward.course.step,
+                 ward.noise.level_uniforms, ward.assays)
+    step = ward.course.step
+    for p in range(step.shape[0]):
+        step[p] += 1
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _score(constants: WardConstants, course: WardCourse, metrics: WardMetrics) -> None:
+    """AUC over the last 24 h (this step and those before it), AUC24/MIC and target range."""
+    step, aucs, per_day = course.step, course.auc_by_step_mg_h_per_l, constants.steps_per_day
+    for p in range(step.shape[0]):
+        s, auc24 = step[p], 0.0
+        for j in range(max(s - per_day + 1, 0), s + 1):
+            auc24 += aucs[p, j]
+        ratio = auc24 / constants.mic_mg_per_l
+        distance = (max(constants.target_low_auc24_over_mic - ratio, 0.0)
+                    + max(ratio - constants.target_high_auc24_over_mic, 0.0))
+        metrics.auc24_mg_h_per_l[p], metrics.auc24_over_mic[p] = auc24, ratio
+        metrics.in_target_range[p], metrics.distance_to_range[p] = distance == 0.0, distance
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _close_days(constants: WardConstants, ward: WardArrays) -> None:
+    """Move the kidneys of patients whose day ends now, recompute CL, take tomorrow's labs.
+
+    Patients on haemodialysis have no residual renal function to injure: no AKI for them.
+    """
+    course, patients, uniforms = ward.course, ward.patients, ward.noise.kidney_uniforms
+    scr, injury, aki = course.creatinine_mg_per_dl, course.injury_factor, ward.metrics.aki
+    for p in range(scr.shape[0]):
+        s = course.step[p]
+        aki[p] = False
+        if (s + 1) % constants.steps_per_day != 0:
+            continue
+        day = int(s * constants.interval_h // HOURS_PER_DAY)
+        u_event = 1.0 if patients.on_dialysis[p] == 1.0 else uniforms[p, day, 0]
+        scr[p], injury[p], aki[p] = kidney_day(
+            constants.kidney, course.baseline_creatinine_mg_per_dl[p], scr[p], injury[p],
+            ward.metrics.auc24_mg_h_per_l[p], u_event, uniforms[p, day, 1],
+            ndtri(uniforms[p, day, 2]))
+        crcl = goti_creatinine_clearance(constants.goti, patients.age_years[p],
+                                         patients.weight_kg[p], scr[p], patients.is_female[p])
+        course.clearance_l_per_h[p] = goti_clearance(constants.goti, crcl,
+                                                     patients.on_dialysis[p], patients.etas[p, 0])
+        if day + 1 < constants.n_days:
+            _write_lab(constants, p, day + 1, scr[p], patients, ward.noise.creatinine_normals,
+                       ward.labs)
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _write_lab(constants: WardConstants, p: int, day: int, true_scr: float,
+               patients: WardPatients, normals: np.ndarray, labs: WardLabs) -> None:
+    """Morning creatinine of patient ``p`` on ``day``: measured, true, and CrCL from it."""
+    measured = true_scr * math.exp(constants.creatinine_assay_cv * normals[p, day])
+    labs.creatinine_mg_per_dl[p, day] = measured
+    labs.true_creatinine_mg_per_dl[p, day] = true_scr
+    labs.creatinine_clearance_ml_per_min[p, day] = goti_creatinine_clearance(
+        constants.goti, patients.age_years[p], patients.weight_kg[p], measured,
+        patients.is_female[p])
+
+
+@numba.njit(cache=True, error_model="numpy")
+def take_labs(plain_constants: tuple, days: np.ndarray, plain_ward: tuple) -> None:
+    """Morning creatinine of every patient on its ``days`` entry (reset: day 0), in place.
+
+    From the course's true creatinine and the episode's creatinine assay normals; writes
+    the labs (measured, true, and the CrCL the ward computes from the measured value).
+
+    Args:
+        plain_constants: the ward's constants, ``plain(ward_constants(...))``.
+        days: day of each patient's lab, (n,) int.
+        plain_ward: the records' arrays, ``plain(WardArrays(...))``.
+    """
+    constants, ward = named_constants(plain_constants), named_arrays(plain_ward)
+    for p in range(days.shape[0]):
+        _write_lab(constants, p, days[p], ward.course.creatinine_mg_per_dl[p], ward.patients,
+                   ward.noise.creatinine_normals, ward.labs)
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _measure_due(assay: AssayConstants, sample_slots: np.ndarray, levels_mg_per_l: np.ndarray,
+                 times_h: np.ndarray, step: np.ndarray, uniforms: np.ndarray,
+                 assays: WardAssays) -> None:
+    """Assay the trough and peak levels due this step: time, value (0 if censored), flag."""
+    for p in range(step.shape[0]):
+        for column in range(2):
+            slot = sample_slots[step[p], column]
+            if slot < 0:
+                continue
+            value, censored = measure_value(assay, levels_mg_per_l[p, column], uniforms[p, slot])
+            assays.levels_mg_per_l[p, slot] = 0.0 if censored else value
+            assays.level_mask[p, slot] = not censored
+            assays.level_times_h[p, slot] = times_h[p, column]
