@@ -1,4 +1,4 @@
-"""The torch twins of the interval solutions equal the numpy reference to 1e-10 (CPU)."""
+"""The torch twins of the interval solutions equal the numpy and compiled ones to 1e-10 (CPU)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from pkgym.accel import interval_torch
 from pkgym.accel.backend import check_backend, resolve_device
 from pkgym.sim.interval import infuse_compartments, infuse_interval
+from pkgym.sim.interval_njit import infuse_two_compartment
 from pkgym.sim.modal import modal_basis_unchecked
 
 N = 400
@@ -64,6 +65,25 @@ def test_infuse_compartments__torch_equals_numpy_to_1e_10(n_peripheral: int,
     for name in ("amounts_mg", "concentrations_mg_per_l", "auc_mg_h_per_l"):
         _assert_close(getattr(result, name), getattr(reference, name))
     assert np.all(reference.auc_mg_h_per_l[d["doses"] > 0] > 0)  # not a trivial comparison
+
+
+@pytest.mark.parametrize("interval_h", INTERVALS_H)
+def test_infuse_compartments__torch_equals_the_compiled_ward_interval_to_1e_10(
+        interval_h: float) -> None:
+    """Two-compartment amounts, trough/peak levels and AUC: torch = the kernel's compiled form."""
+    rng = np.random.default_rng(20 + int(interval_h))
+    p, d = _patients(rng, 1), _infusions(rng, interval_h)
+    offsets = d["offsets"][:, 1:3]  # two levels inside the interval, as the ward reads them
+    out = interval_torch.infuse_compartments(p["clearance"], p["volumes"], p["q"], p["amounts"],
+                                             d["doses"], d["durations"], interval_h, offsets,
+                                             device="cpu")
+    compiled = np.array([infuse_two_compartment(
+        *p["amounts"][i], p["clearance"][i], *p["volumes"][i], p["q"][i, 0], d["doses"][i],
+        d["durations"][i], interval_h, *offsets[i]) for i in range(N)])
+    _assert_close(out.concentrations_mg_per_l, compiled[:, :2])
+    _assert_close(out.amounts_mg, compiled[:, 2:4])
+    _assert_close(out.auc_mg_h_per_l, compiled[:, 4])
+    assert np.all(compiled[d["doses"] > 0, 4] > 0)  # not a trivial comparison
 
 
 @pytest.mark.parametrize("n_peripheral", [0, 1, 2])

@@ -309,3 +309,47 @@ def test_policy__bad_observation_raises_naming_the_field(field: str, value: np.n
     observation[field] = value.astype(np.float32)
     with pytest.raises(ValueError, match=field):
         MapBayesianPolicy().act(observation)
+
+
+@pytest.mark.parametrize("patient", [
+    {"age_years": 50.0, "is_female": 0.0, "weight_kg": 85.0, "height_cm": 180.0,
+     "on_dialysis": 0.0, "serum_creatinine_mg_per_dl": 0.9, "eta_CL": 0.3, "eta_V1": -0.25,
+     "eta_V2": 0.2},
+    {"age_years": 78.0, "is_female": 1.0, "weight_kg": 55.0, "height_cm": 160.0,
+     "on_dialysis": 0.0, "serum_creatinine_mg_per_dl": 0.7, "eta_CL": -0.4, "eta_V1": 0.5,
+     "eta_V2": -0.3},
+    {"age_years": 64.0, "is_female": 0.0, "weight_kg": 95.0, "height_cm": 175.0,
+     "on_dialysis": 1.0, "serum_creatinine_mg_per_dl": 6.5, "eta_CL": 0.1, "eta_V1": 0.0,
+     "eta_V2": 0.4},
+])
+def test_predict__reproduces_the_compiled_ward_given_true_etas_and_daily_crcl(patient: dict):
+    """Given the true etas and daily CrCL, MAP predictions equal the env's levels and AUCs.
+
+    The MAP prediction (an exact march over segments) and the env's compiled ward are two
+    forms of one interval: the end-of-interval levels and interval AUCs of a random 7-day
+    course agree to 1e-12.
+    """
+    env = gymnasium.make("pkgym/Vancomycin-v0")
+    core = env.unwrapped.core
+    env.reset(seed=5, options={"patient": patient})
+    actions = np.random.default_rng(1).integers(0, core.dose_levels_mg.size, 14)
+    infos = [env.step(int(action))[-1] for action in actions]
+    records, interval_h = core.records, core.settings.config.interval_h
+    crcl_by_day = MODEL.creatinine_clearance_ml_per_min(
+        patient["age_years"], patient["weight_kg"], records.true_creatinine_mg_per_dl[0],
+        patient["is_female"])
+    history = PatientHistory(
+        weight_kg=patient["weight_kg"], on_dialysis=patient["on_dialysis"],
+        age_years=patient["age_years"], is_female=patient["is_female"],
+        height_cm=patient["height_cm"], daily_creatinine_clearance_ml_per_min=crcl_by_day,
+        dose_times_h=interval_h * np.arange(14), dose_amounts_mg=records.doses_mg[0],
+        dose_durations_h=records.infusion_h[0], level_times_h=[], levels_mg_per_l=[],
+        time_h=14 * interval_h)
+    etas = np.array([patient["eta_CL"], patient["eta_V1"], patient["eta_V2"]])
+    ends_h = interval_h * np.arange(1, 15)
+    np.testing.assert_allclose(predict_concentrations(history, etas, ends_h, MODEL),
+                               [info["concentration_mg_per_l"] for info in infos], rtol=1e-12)
+    aucs = [predict_auc(history, etas, end - interval_h, end, MODEL) for end in ends_h]
+    np.testing.assert_allclose(aucs, [info["auc_interval_mg_h_per_l"] for info in infos],
+                               rtol=1e-12)
+    assert np.ptp(crcl_by_day) > 0  # the creatinine moved: CL changed from day to day
