@@ -16,7 +16,6 @@ import numba
 import numpy as np
 
 from pkgym.envs.vancomycin.kernel import (
-    WardConstants,
     WardCourse,
     finish_steps,
     named_arrays,
@@ -42,8 +41,7 @@ def advance_ward_on_device(plain_constants: tuple, sample_slots: np.ndarray,
         >>> round(float(info["dose_mg"]), 1), bool(info["auc24_mg_h_per_l"] > 0)
         (1500.0, True)
     """
-    constants = WardConstants(*plain_constants)  # its scalar fields; goti etc. stay plain
-    course = WardCourse(*plain_ward[1])
+    constants, course = named_constants(plain_constants), WardCourse(*plain_ward[1])
     interval = constants.interval_h
     durations = infusion_duration_h(doses_mg, constants.max_infusion_rate_mg_per_h,
                                     constants.min_infusion_h)

@@ -1,7 +1,7 @@
 """One dosing interval of a vancomycin ward, compiled: the fast path of ``Vancomycin-v0``.
 
-:func:`advance_ward` does in one ``numba`` call, patient by patient, what a numpy course would
-do in about 200 small array operations: the exact two-compartment interval
+:func:`advance_ward` does in one ``numba`` call, in passes over the patients, what a numpy
+course would do in about 200 small array operations: the exact two-compartment interval
 (:func:`pkgym.sim.interval_njit.infuse_two_compartment`: levels at the trough and peak offsets,
 mass-balance AUC), the 24-h AUC window, the end-of-day kidneys
 (:func:`pkgym.models.kidney.kidney_day`) and the new clearance
