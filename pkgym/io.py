@@ -36,6 +36,22 @@ def write_atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
     return target
 
 
+def write_text(text: str, path: str | os.PathLike) -> Path:
+    """Write ``text`` atomically as UTF-8 (the one text writer; data first, as ``write_table``).
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> target = pathlib.Path(tempfile.mkdtemp()) / "oc.md"
+        >>> write_text("# OC", target).read_text()
+        '# OC'
+    """
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    return write_atomic(path, write)
+
+
 def write_table(table: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write a DataFrame atomically as CSV or Parquet, chosen by the file suffix.
 

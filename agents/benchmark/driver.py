@@ -38,9 +38,9 @@ from agents.benchmark.runner import (
     train_config,
 )
 from agents.benchmark.runs import run_tables
-from agents.benchmark.tables import write_outputs, write_text
+from agents.benchmark.tables import write_outputs
 from pkgym.evaluation.evaluate import evaluate
-from pkgym.io import write_table
+from pkgym.io import write_table, write_text
 
 
 def _baseline_results(config: BenchmarkConfig, setup: EnvSetup) -> pd.DataFrame:
@@ -106,7 +106,7 @@ def check_manifest(config: BenchmarkConfig) -> Path:
             raise ValueError(f"out_dir {str(config.out_dir)!r} holds results made with other "
                              f"settings ({', '.join(changed)}); use another --out")
         current["scenarios"] = {**saved.get("scenarios", {}), **scenarios}
-    return write_text(path, json.dumps(current, indent=2, sort_keys=True))
+    return write_text(json.dumps(current, indent=2, sort_keys=True), path)
 
 
 def run_benchmark(config: BenchmarkConfig) -> list[Path]:

@@ -25,7 +25,7 @@ from agents.benchmark.leaderboard import (
     profile_thresholds,
 )
 from pkgym.evaluation.bootstrap import bootstrap_ci, normalised_scores, performance_profile
-from pkgym.io import write_atomic, write_table
+from pkgym.io import write_atomic, write_table, write_text
 
 if TYPE_CHECKING:
     from agents.benchmark.runner import BenchmarkConfig, EnvReference
@@ -243,13 +243,13 @@ def write_outputs(results: Mapping[str, pd.DataFrame], config: BenchmarkConfig,
         table = env_table(runs[runs["env"] == env_id], reps=config.reps, rng=rng)
         slug = env_id.rsplit("/", 1)[-1]
         written.append(write_table(table, out / f"{slug}.csv"))
-        written.append(write_text(out / f"{slug}.md",
-                                   env_markdown(table, env_id, references[env_id])))
+        written.append(write_text(env_markdown(table, env_id, references[env_id]),
+                                  out / f"{slug}.md"))
     board = leaderboard(runs, config, references, rng)
     extra = tuple(c for c in board.columns if c not in LEADERBOARD_COLUMNS)
     written.append(write_table(board, out / "leaderboard.csv"))
-    written.append(write_text(out / "leaderboard.md", _leaderboard_text(board, config,
-                                                                        references, extra)))
+    written.append(write_text(_leaderboard_text(board, config, references, extra),
+                              out / "leaderboard.md"))
     written.append(_write_profiles(runs, config, references, rng, out / "performance_profile.png"))
     return written
 
@@ -279,18 +279,3 @@ def _write_profiles(runs: pd.DataFrame, config: BenchmarkConfig,
     fig = plot_performance_profiles(bands, tau, {name: performance_profile(s, tau)
                                                  for name, s in baselines.items()})
     return write_atomic(path, lambda tmp: fig.savefig(tmp, format="png"))
-
-
-def write_text(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically (UTF-8).
-
-    Examples:
-        >>> import tempfile
-        >>> write_text(Path(tempfile.mkdtemp()) / "a.md", "# a").read_text()
-        '# a'
-    """
-
-    def write(tmp: Path) -> None:
-        tmp.write_text(text, encoding="utf-8")
-
-    return write_atomic(path, write)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pkgym.evaluation.cohorts import CohortId
-from pkgym.io import write_atomic
+from pkgym.io import write_atomic, write_text
 
 METADATA_VERSION = 1
 """Version of the ``model.json`` layout."""
@@ -148,7 +148,7 @@ def save_model(model: Any, path: str | os.PathLike, metadata: Mapping[str, Any])
               "timesteps": int(model.num_timesteps)}
     model.pkgym_metadata = record
     text = json.dumps(record, indent=2, sort_keys=True) + "\n"
-    write_atomic(metadata_path(target), lambda tmp: tmp.write_text(text))
+    write_text(text, metadata_path(target))
 
     def write_zip(tmp: Path) -> None:
         with tmp.open("wb") as handle:

@@ -33,7 +33,7 @@ from agents.vae.data import VAEData, simulate_vae_data
 from agents.vae.model import LOG_FLOOR, PatientVAE, history_tensors, load_vae, single_thread
 from pkgym.envs.base import DosingCore, DosingVectorEnv
 from pkgym.evaluation.cohorts import TRAINING, cohort_id, cohort_root
-from pkgym.io import write_atomic
+from pkgym.io import write_atomic, write_text
 from pkgym.wrappers import exposure_grid, history_layout
 
 __all__ = ["evaluate_vae", "load_vae", "tiny_config", "train_vae", "vae_config"]
@@ -326,5 +326,5 @@ def save_vae(vae: PatientVAE, out_dir: str | Path) -> Path:
     out = Path(out_dir)
     weights = write_atomic(out / "vae.pt", lambda tmp: torch.save(vae.state_dict(), tmp))
     text = json.dumps({"config": vae.config, "metadata": vae.metadata}, indent=1)
-    write_atomic(out / "vae.json", lambda tmp: tmp.write_text(text))
+    write_text(text, out / "vae.json")
     return weights

@@ -160,10 +160,11 @@ def _virtual_trial_design(args: argparse.Namespace):  # noqa: ANN202
 
 def _phase_one_trial(args: argparse.Namespace, make_design: Callable[[str, Any], Any]) -> int:
     """Operating characteristics of one phase I design under a dose-finding scenario."""
+    from pkgym.io import write_text
     from pkgym.scale.trials import simulate_phase_one_sharded
     from pkgym.trials.mechanistic import load_trial_scenario
     from pkgym.trials.operating_characteristics import operating_characteristics
-    from pkgym.trials.report import markdown_report, per_dose_table, plot_selection, write_text
+    from pkgym.trials.report import markdown_report, per_dose_table, plot_selection
 
     scenario, doses = load_trial_scenario(args.scenario)
     make_design(args.design, scenario)  # refuse a bad design before any shard runs

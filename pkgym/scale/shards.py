@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pkgym.io import write_atomic
+from pkgym.io import write_atomic, write_text
 
 ResultT = TypeVar("ResultT")
 
@@ -96,11 +96,7 @@ def claim_folder(folder: Path, settings: Mapping[str, Any]) -> None:
             raise ValueError(f"{folder} holds the shards of another run ({diffs}); use another "
                              f"output folder or delete {folder}")
         return
-    text = json.dumps(wanted, indent=2, sort_keys=True)
-
-    def write(tmp: Path) -> None:
-        tmp.write_text(text, encoding="utf-8")
-    write_atomic(manifest, write)
+    write_text(json.dumps(wanted, indent=2, sort_keys=True), manifest)
 
 
 def finished(path: Path, n_rows: int) -> bool:

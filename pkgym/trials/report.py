@@ -188,22 +188,6 @@ def markdown_report(
     return "\n".join(lines) + "\n"
 
 
-def write_text(text: str, path: str | Path) -> Path:
-    """Write UTF-8 text atomically (``pkgym.io.write_atomic``).
-
-    Examples:
-        >>> import tempfile, os
-        >>> with tempfile.TemporaryDirectory() as folder:
-        ...     write_text("# OC", os.path.join(folder, "oc.md")).read_text()
-        '# OC'
-    """
-
-    def write(tmp: Path) -> None:
-        tmp.write_text(text, encoding="utf-8")
-
-    return write_atomic(path, write)
-
-
 def plot_selection(
     table: pd.DataFrame, scenario: DoseFindingScenario, title: str, path: str | Path
 ) -> Path:

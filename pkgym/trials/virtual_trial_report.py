@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pkgym.io import write_atomic, write_table
+from pkgym.io import write_atomic, write_table, write_text
 from pkgym.trials.endpoints import EndpointPool
 from pkgym.trials.virtual_trial import VirtualTrialCharacteristics, VirtualTrialDesign
 
@@ -181,11 +181,8 @@ def write_virtual_trial_report(design: VirtualTrialDesign, simulated: VirtualTri
     table = characteristics_table(design, simulated, null)
     markdown = markdown_table(table, title, len(simulated.trials))
 
-    def write_text(tmp: Path) -> None:
-        tmp.write_text(markdown, encoding="utf-8")
-
     written = [write_table(trials, out / "virtual_trial.csv"),
                write_table(table, out / "operating_characteristics.csv"),
-               write_atomic(out / "operating_characteristics.md", write_text),
+               write_text(markdown, out / "operating_characteristics.md"),
                plot_power(design, simulated, null, out / "power.png")]
     return markdown, written
