@@ -26,7 +26,7 @@ import pkgym  # noqa: F401  (registers the envs)
 from pkgym.envs.base import DosingCore, DosingVectorEnv
 from pkgym.envs.registry import BenchmarkReference, env_specs
 from pkgym.evaluation.cohorts import env_cohort
-from pkgym.scale.backend import check_backend
+from pkgym.scale.backend import check_shard_backend
 from pkgym.scenarios import load_scenario
 
 EnvReference = BenchmarkReference
@@ -121,7 +121,7 @@ class BenchmarkConfig:
             if getattr(self, name) is not None and int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1 (or None), got {getattr(self, name)}")
         _scenarios_by_env(self.scenarios, self.env_ids)
-        check_backend(self.backend, self.ray_address)
+        check_shard_backend(self.backend, self.ray_address)
 
     @property
     def scenario_by_env(self) -> dict[str, Path]:

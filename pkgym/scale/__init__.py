@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from pkgym.scale.backend import BACKENDS, check_backend, ensure_ray, run_shards
+from pkgym.scale.backend import BACKENDS, check_shard_backend, ensure_ray, run_shards
 
-__all__ = ["BACKENDS", "check_backend", "ensure_ray", "run_shards"]
+__all__ = ["BACKENDS", "check_shard_backend", "ensure_ray", "run_shards"]

@@ -19,12 +19,12 @@ BACKENDS = ("local", "ray")
 """Names accepted by :func:`run_shards` and the CLI's ``--backend``."""
 
 
-def check_backend(backend: str, ray_address: str | None = None) -> None:
+def check_shard_backend(backend: str, ray_address: str | None = None) -> None:
     """Refuse an unknown backend, or ``ray_address`` without ``--backend ray``.
 
     Examples:
-        >>> check_backend("local")
-        >>> check_backend("spark")
+        >>> check_shard_backend("local")
+        >>> check_shard_backend("spark")
         Traceback (most recent call last):
         ...
         ValueError: backend must be one of ('local', 'ray'), got 'spark'
@@ -73,7 +73,7 @@ def run_shards(function: Callable[[TaskT], ResultT], tasks: Sequence[TaskT], *,
         >>> run_shards(abs, [-2, 3, -4])
         [2, 3, 4]
     """
-    check_backend(backend, ray_address)
+    check_shard_backend(backend, ray_address)
     results = (_local(function, tasks) if backend == "local"
                else _ray(function, tasks, ray_address, max_retries, num_cpus_per_task))
     if progress is not None:
