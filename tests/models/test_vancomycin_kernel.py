@@ -102,7 +102,7 @@ def test_advance_ward__matches_advance_interval_to_1e_12_over_whole_courses(
     assert any_aki
 
 
-def test_measure_level__matches_measure_from_uniforms_including_censoring() -> None:
+def test_kernel_assay__matches_measure_from_uniforms_including_censoring() -> None:
     """The compiled Goti assay equals ResidualError's, NaN (censored) read as (0, False)."""
     rng = np.random.default_rng(3)
     true, uniforms = rng.uniform(0.0, 80.0, 2_000), rng.random(2_000)
