@@ -1,16 +1,10 @@
-"""``pkgym/Vancomycin-v0``: the environment contract and the pharmacology it must reproduce."""
+"""``pkgym/Vancomycin-v0``: the pharmacology it must reproduce (the contract: test_contract.py)."""
 
 from __future__ import annotations
-
-import subprocess
-import sys
-import warnings
 
 import gymnasium as gym
 import numpy as np
 import pytest
-from gymnasium.utils.env_checker import check_env
-from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import pkgym  # noqa: F401
 from pkgym.envs.vancomycin.clinic import VancomycinScenario
@@ -18,85 +12,6 @@ from pkgym.models.vancomycin import Goti2018
 from pkgym.sim import regular_schedule, simulate_linear
 
 ENV_ID = "pkgym/Vancomycin-v0"
-
-
-def rollout(env: gym.Env, seed: int, actions: list[int], options: dict | None = None) -> list:
-    """Observations, rewards and infos of one episode with fixed actions."""
-    obs, info = env.reset(seed=seed, options=options)
-    trace = [(obs, 0.0, info)]
-    for action in actions:
-        obs, reward, _, _, info = env.step(action)
-        trace.append((obs, reward, info))
-    return trace
-
-
-def assert_same_trace(first: list, second: list) -> None:
-    """Two rollouts are identical (observations, rewards, infos)."""
-    for (obs_a, r_a, info_a), (obs_b, r_b, info_b) in zip(first, second, strict=True):
-        for key in obs_a:
-            np.testing.assert_array_equal(obs_a[key], obs_b[key])
-        assert r_a == r_b
-        assert info_a == info_b
-
-
-@pytest.mark.parametrize("continuous", [False, True])
-def test_vancomycin_env__passes_both_env_checkers_without_warnings(continuous: bool) -> None:
-    """Gymnasium's and Stable-Baselines3's env checkers pass and warn about nothing."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        check_env(gym.make(ENV_ID, continuous=continuous).unwrapped)
-        sb3_check_env(gym.make(ENV_ID, continuous=continuous).unwrapped)
-    assert [str(w.message) for w in caught] == []
-
-
-def test_vancomycin_env__same_seed_same_episode_and_different_seed_differs(rng) -> None:  # noqa: ANN001
-    """Resetting with one seed replays the episode exactly; another seed gives another one."""
-    actions = rng.integers(0, 13, size=14).tolist()
-    env = gym.make(ENV_ID)
-    assert_same_trace(rollout(env, 3, actions), rollout(gym.make(ENV_ID), 3, actions))
-    other = rollout(env, 4, actions)
-    again = rollout(env, 3, actions)
-    assert other[0][0]["covariates"].tolist() != again[0][0]["covariates"].tolist()
-
-
-def test_vancomycin_env__episode_is_the_same_in_another_process() -> None:
-    """A seed gives the same episode in a fresh interpreter (no hidden global state)."""
-    code = ("import gymnasium as gym, pkgym; e = gym.make('pkgym/Vancomycin-v0'); e.reset(seed=11);"
-            "print(sum(e.step(5)[1] for _ in range(14)))")
-    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                           check=True).stdout for _ in range(2)]
-    env = gym.make(ENV_ID)
-    env.reset(seed=11)
-    here = sum(env.step(5)[1] for _ in range(14))
-    assert runs[0] == runs[1] and float(runs[0]) == pytest.approx(here, rel=1e-12)
-
-
-def test_vancomycin_vector_env__matches_single_envs_step_by_step(rng) -> None:  # noqa: ANN001
-    """Vector slot i with seed s is a single env with seed s + i, through the autoreset too."""
-    n, steps = 4, 20  # 14 steps, the autoreset step, then 5 steps of the next patients
-    vec = gym.make_vec(ENV_ID, num_envs=n, vectorization_mode="vector_entry_point")
-    singles = [gym.make(ENV_ID) for _ in range(n)]
-    actions = rng.integers(0, 13, size=(steps, n))
-    obs, info = vec.reset(seed=100)
-    expected = [env.reset(seed=100 + i) for i, env in enumerate(singles)]
-    for step in range(steps + 1):
-        for i, (single_obs, single_info) in enumerate(expected):
-            for key in single_obs:
-                np.testing.assert_allclose(obs[key][i], single_obs[key], rtol=1e-12)
-            assert info["auc24_mg_h_per_l"][i] == pytest.approx(single_info["auc24_mg_h_per_l"])
-        if step == steps:
-            break
-        obs, reward, terminated, truncated, info = vec.step(actions[step])
-        expected = []
-        for i, env in enumerate(singles):
-            if step == 14:  # NEXT_STEP: the finished single env is reset, its action ignored
-                expected.append(env.reset())
-                assert reward[i] == 0.0
-                continue
-            single_obs, single_reward, _, single_trunc, single_info = env.step(actions[step, i])
-            assert reward[i] == pytest.approx(single_reward, rel=1e-12)
-            assert truncated[i] == single_trunc
-            expected.append((single_obs, single_info))
 
 
 def test_vancomycin_vector_env__same_step_autoreset_reports_final_observation() -> None:
