@@ -106,26 +106,29 @@ def report_inr(true_inr: float, normal: float, log_sd: float, decimals: int,
     return min(value, report_high)
 
 
-@numba.njit(cache=True, nogil=True)
+# Inlined (numba IR) into its callers: a call per patient costs more than the check itself.
+@numba.njit(cache=True, nogil=True, inline="always")
 def _measure(p: int, day: int, records: RecordArrays,
              rules: ClinicRules) -> None:  # pragma: no cover - compiled
     """Measure patient p's INR this morning if a test is due (in place)."""
-    r = records
-    if day != r.next_test_day[p] or day >= rules.n_days:
+    r = records  # every array read up front: numba then prunes their reference counting
+    inr, assay_normals, inr_days, inr_values = r.inr, r.assay_normals, r.inr_days, r.inr_values
+    inr_mask, n_tests, last_test_day = r.inr_mask, r.n_tests, r.last_test_day
+    next_test, streak = r.next_test_day, r.in_range_streak
+    if day != next_test[p] or day >= rules.n_days:
         return
-    measured = report_inr(r.inr[p, day], r.assay_normals[p, day], rules.assay_log_sd,
+    measured = report_inr(inr[p, day], assay_normals[p, day], rules.assay_log_sd,
                           rules.report_decimals, rules.report_high_inr)
-    slot = r.n_tests[p]
-    r.inr_days[p, slot], r.inr_values[p, slot], r.inr_mask[p, slot] = day, measured, 1.0
-    r.n_tests[p] = slot + 1
-    r.last_test_day[p] = day
+    slot = n_tests[p]
+    inr_days[p, slot], inr_values[p, slot], inr_mask[p, slot] = day, measured, 1.0
+    n_tests[p] = slot + 1
+    last_test_day[p] = day
     if rules.low_inr <= measured <= rules.high_inr:
-        r.in_range_streak[p] += 1
+        streak[p] += 1
     else:
-        r.in_range_streak[p] = 0
-    r.next_test_day[p] = next_test_day(day, r.in_range_streak[p], rules.initial_days,
-                                       rules.interval_days, rules.in_range_to_extend,
-                                       rules.stable_intervals)
+        streak[p] = 0
+    next_test[p] = next_test_day(day, streak[p], rules.initial_days, rules.interval_days,
+                                 rules.in_range_to_extend, rules.stable_intervals)
 
 
 @numba.njit(cache=True, nogil=True)
