@@ -7,7 +7,10 @@ import numpy as np
 import toy_env
 
 from pkgym.envs.chemo_immune.clinic import ChemoImmuneScenario
+from pkgym.envs.chemotherapy.clinic import ChemotherapyScenario
 from pkgym.envs.registry import env_specs
+from pkgym.envs.warfarin.clinic import EventHazards, WarfarinScenario
+from pkgym.models.tumour import Claret2009
 
 
 def assert_slot(obs: dict | np.ndarray, info: dict, i: int, single_obs: dict,
@@ -48,9 +51,15 @@ def assert_same_trace(first: list, second: list) -> None:
 
 VARIANTS: dict[str, tuple[dict, ...]] = {
     "pkgym/Vancomycin-v0": ({"continuous": True},),
-    "pkgym/Warfarin-v0": ({"continuous": True}, {"choose_test_days": True}),
+    "pkgym/Warfarin-v0": ({"continuous": True}, {"choose_test_days": True},
+                          {"scenario": WarfarinScenario(events=EventHazards(
+                              bleeding_per_year_in_range=15.0,
+                              thromboembolism_per_year_in_range=15.0))}),
     "pkgym/WarfarinPGx-v0": ({"choose_test_days": True},),
-    "pkgym/Chemotherapy-v0": ({"continuous": True}, {"allow_delay": True}),
+    "pkgym/Chemotherapy-v0": ({"continuous": True}, {"allow_delay": True},
+                              {"allow_delay": True, "scenario": ChemotherapyScenario(
+                                  n_cycles=2, scan_every_cycles=1,
+                                  tumour=Claret2009(growth_per_week=0.05))}),
     "pkgym/ChemoImmune-v0": ({"continuous": True},
                               {"scenario": ChemoImmuneScenario(n_days=12, stop_below_floor=True,
                                                                normal_cell_floor=0.8)}),
@@ -58,7 +67,8 @@ VARIANTS: dict[str, tuple[dict, ...]] = {
     "pkgym/DoseFinding-v0": ({"continuous": True},),
     toy_env.ENV_ID: ({"continuous": True},),
 }
-"""Constructor keywords that change an env's spaces or decisions, each run through the contract."""
+"""Constructor keywords that change an env's spaces, decisions or episode ends (frequent clinical
+events, progression and termination), each run through the contract."""
 
 
 def contract_cases() -> list[tuple[str, dict]]:

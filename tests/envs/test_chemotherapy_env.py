@@ -1,18 +1,11 @@
-"""``pkgym/Chemotherapy-v0``: the env contract and the docetaxel clinic it models."""
+"""``pkgym/Chemotherapy-v0``: the docetaxel clinic it models (the contract: test_contract.py)."""
 
 from __future__ import annotations
-
-import subprocess
-import sys
-import warnings
 
 import gymnasium as gym
 import numpy as np
 import pytest
-from contract import assert_same_trace, assert_slot
 from contract import rollout_episode as rollout
-from gymnasium.utils.env_checker import check_env
-from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import pkgym  # noqa: F401
 from pkgym.envs.chemotherapy.clinic import ChemotherapyScenario, TumourControlReward
@@ -21,15 +14,10 @@ from pkgym.models.chemotherapy_kernel import CIRC0, SolverTolerances
 from pkgym.models.tumour import Claret2009
 
 ENV_ID = "pkgym/Chemotherapy-v0"
-SHORT = ChemotherapyScenario(n_cycles=2, scan_every_cycles=1,
-                             tumour=Claret2009(growth_per_week=0.05))
-"""Two cycles, a scan after each, a fast tumour: episodes end by truncation and progression."""
 LEVELS_PERCENT = (0.0, 50.0, 75.0, 100.0, 125.0)
 MODEL = DocetaxelPatientModel()
 KINETIC_ETAS = ("eta_CL", "eta_MTT", "eta_SLOPE", "eta_KL", "eta_KD", "eta_LAMBDA")
 """Random effects that the clinic cannot see at baseline (eta_CIRC0 moves the first count)."""
-
-
 
 
 def pinned_rows(patient: dict) -> np.ndarray:
@@ -52,95 +40,9 @@ def true_course(patient: dict, levels: list[int], scenario: ChemotherapyScenario
 
 
 # ----- env checkers and determinism -------------------------------------------------------------
-@pytest.mark.parametrize("kwargs", [{}, {"continuous": True}, {"allow_delay": True}])
-def test_chemotherapy_env__passes_both_env_checkers_without_warnings(kwargs: dict) -> None:
-    """Gymnasium's and Stable-Baselines3's env checkers pass and warn about nothing."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        check_env(gym.make(ENV_ID, **kwargs).unwrapped)
-        sb3_check_env(gym.make(ENV_ID, **kwargs).unwrapped)
-    assert [str(w.message) for w in caught] == []
-
-
-@pytest.mark.parametrize("kwargs", [{}, {"allow_delay": True}])
-def test_chemotherapy_env__same_seed_same_episode_and_different_seed_differs(kwargs: dict) -> None:
-    """One seed replays the episode (labs, scans, events); another seed draws another patient."""
-    scenario = ChemotherapyScenario(febrile_neutropenia_per_day=0.5)
-    env = gym.make(ENV_ID, scenario=scenario, **kwargs)
-    env.action_space.seed(0)
-    actions = [env.action_space.sample() for _ in range(6)]
-    first = rollout(env, 3, actions)
-    assert_same_trace(first, rollout(gym.make(ENV_ID, scenario=scenario, **kwargs), 3, actions))
-    assert_same_trace(first, rollout(env, 3, actions))
-    other = rollout(env, 4, actions)
-    assert other[0][0]["covariates"].tolist() != first[0][0]["covariates"].tolist()
-    assert other[0][0]["anc_1e9_per_l"][0] != first[0][0]["anc_1e9_per_l"][0]
-
-
-def test_chemotherapy_env__episode_is_the_same_in_another_process() -> None:
-    """A seed gives the same rewards and measured counts and scans in a fresh interpreter."""
-    code = ("import gymnasium as gym, pkgym; e = gym.make('pkgym/Chemotherapy-v0');"
-            "e.reset(seed=11); r = [e.step(a)[1] for a in (3, 4, 2, 3)];"
-            "o = e.unwrapped.core.observe();"
-            "print(repr(sum(r)), o['anc_1e9_per_l'][0].tolist(), o['sld_mm'][0].tolist())")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split(" ", 1)
-    env = gym.make(ENV_ID)
-    env.reset(seed=11)
-    here = sum(env.step(a)[1] for a in (3, 4, 2, 3))
-    obs = env.unwrapped.core.observe()
-    assert float(out[0]) == here
-    assert out[1].strip() == f"{obs['anc_1e9_per_l'][0].tolist()} {obs['sld_mm'][0].tolist()}"
 
 
 # ----- vector env ------------------------------------------------------------------------------
-
-
-def step_single(env: gym.Env, action: np.ndarray, same_step: bool, vec_out: tuple,
-                i: int) -> tuple[dict, dict, bool]:
-    """Step one single env beside vector slot i; check reward, flags and the final obs/info."""
-    _, reward, terminated, truncated, info = vec_out
-    single_obs, single_reward, single_term, single_trunc, single_info = env.step(action)
-    assert reward[i] == single_reward
-    assert (terminated[i], truncated[i]) == (single_term, single_trunc)
-    done = single_term or single_trunc
-    if done and same_step:  # SAME_STEP: the final step lands in final_obs / final_info
-        assert info["_final_obs"][i] and info["_final_info"][i]
-        assert_slot(info["final_obs"], info["final_info"], i, single_obs, single_info)
-        single_obs, single_info = env.reset()
-    return single_obs, single_info, done and not same_step
-
-
-@pytest.mark.parametrize("mode", ["NextStep", "SameStep"])
-@pytest.mark.parametrize("allow_delay", [False, True])
-def test_chemotherapy_vector_env__matches_single_envs_step_by_step(
-        mode: str, allow_delay: bool, rng) -> None:  # noqa: ANN001
-    """Slot i with seed s is a single env with seed s + i, through progressions and truncations."""
-    n, steps, kwargs = 4, 14, {"scenario": SHORT, "allow_delay": allow_delay}
-    vec = gym.make_vec(ENV_ID, num_envs=n, vectorization_mode="vector_entry_point",
-                       autoreset_mode=mode, **kwargs)
-    assert vec.metadata["autoreset_mode"] == gym.vector.AutoresetMode(mode)
-    singles = [gym.make(ENV_ID, **kwargs) for _ in range(n)]
-    actions = np.stack([rng.integers(0, 5, (steps, n)), rng.integers(0, 2, (steps, n))], axis=2)
-    actions = actions if allow_delay else actions[..., 0]
-    obs, info = vec.reset(seed=100)
-    for i, env in enumerate(singles):
-        assert_slot(obs, info, i, *env.reset(seed=100 + i))
-    waiting, ends = np.zeros(n, dtype=bool), {"terminated": 0, "truncated": 0}
-    for step in range(steps):
-        out = vec.step(actions[step])
-        ends["terminated"] += int(out[2].sum())
-        ends["truncated"] += int(out[3].sum())
-        for i, env in enumerate(singles):
-            if waiting[i]:  # NEXT_STEP: the finished env is reset and its action ignored
-                assert out[1][i] == 0.0 and not out[2][i] and not out[3][i]
-                single_obs, single_info = env.reset()
-                waiting[i] = False
-            else:
-                single_obs, single_info, waiting[i] = step_single(
-                    env, actions[step, i], mode == "SameStep", out, i)
-            assert_slot(out[0], out[4], i, single_obs, single_info)
-    assert ends["terminated"] >= 2 and ends["truncated"] >= 2, ends
 
 
 # ----- the patient and the pharmacology --------------------------------------------------------
