@@ -1,9 +1,10 @@
 """A policy of ``pkgym/DoseFinding-v0`` (e.g. a trained RL design) run as a trial design.
 
 The env and :func:`~pkgym.trials.operating_characteristics.simulate_trials` play the same
-trial cohort by cohort (tested exactly in ``tests/envs/test_dose_finding_env.py``), so a
-policy that reads the env's observation can be scored by the trial simulator on the same
-scenarios, with the same common random numbers, as 3+3, CRM and BOIN. The policy's
+trial cohort by cohort (tested exactly in
+``tests/envs/dose_finding/test_dose_finding_env.py``), so a policy that reads the env's
+observation can be scored by the trial simulator on the same scenarios, with the same common
+random numbers, as 3+3, CRM and BOIN. The policy's
 decision after a cohort is the next level, ``n_doses`` to stop with no MTD, and, once the
 trial is full, its decision is the recommended MTD (the CRM convention).
 """

@@ -5,25 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numba
 import numpy as np
 import pytest
-from scipy.linalg import expm
+from hamberg_helpers import MODEL_IDS, MODELS, random_patients
 
-import pkgym.models.warfarin_kernel as kernel
 from pkgym.models.warfarin import Hamberg2007, Hamberg2010, HambergModel, WarfarinParameters
 from pkgym.models.warfarin_kernel import (
     DayQuadrature,
     advance_days,
     day_constants,
     initial_state,
-    pk_matrix,
-    propagate,
     simulate_inr,
 )
 
-MODELS = [Hamberg2010(), Hamberg2007()]
-MODEL_IDS = ["2010", "2007"]
 REFERENCE_NAMES = ["Hamberg2010", "Hamberg2007"]
 INR_TOLERANCE = {"Hamberg2010": 1e-6, "Hamberg2007": 5e-5}
 """Default quadrature vs solve_ivp; observed about 1.5e-7 (2010) and 9e-6 (2007)."""
@@ -40,13 +34,6 @@ def _typical(model: HambergModel, cyp2c9: list[int], vkorc1: list[int],
              age_years: float = 60.0) -> WarfarinParameters:
     """Patients without random effects, all of one age."""
     return model.parameters(np.array(cyp2c9), np.array(vkorc1), np.full(len(cyp2c9), age_years))
-
-
-def _random_patients(model: HambergModel, n: int, rng: np.random.Generator) -> WarfarinParameters:
-    """Random genotypes, ages 20-90 and etas drawn with the model's omegas."""
-    sds = np.sqrt(np.diag(model.variability.omega))
-    return model.parameters(rng.integers(0, 6, n), rng.integers(0, 3, n), rng.uniform(20, 90, n),
-                            rng.normal(0.0, 1.0, (n, sds.size)) * sds)
 
 
 def _inr_error(course: Any, quadrature: DayQuadrature | None = None) -> float:
@@ -142,7 +129,7 @@ def test_simulate_inr__2010_trough_reaches_the_analytic_steady_state() -> None:
 @pytest.mark.parametrize("model", MODELS, ids=MODEL_IDS)
 def test_simulate_inr__drug_free_patients_stay_exactly_at_baseline(model: HambergModel) -> None:
     """Ten years without warfarin: INR is exactly BASE and S-warfarin exactly 0 every morning."""
-    params = _random_patients(model, 20, np.random.default_rng(3))
+    params = random_patients(model, 20, np.random.default_rng(3))
     inr, conc = simulate_inr(params, model.structure, np.zeros((20, 3650)))
     assert np.all(inr == model.baseline_inr) and np.all(conc == 0.0)
 
@@ -150,7 +137,7 @@ def test_simulate_inr__drug_free_patients_stay_exactly_at_baseline(model: Hamber
 @pytest.mark.parametrize("model", MODELS, ids=MODEL_IDS)
 def test_advance_days__drug_free_chains_do_not_drift_from_one(model: HambergModel) -> None:
     """Ten years of empty days leave every transit compartment within 2 ulp of 1, no growth."""
-    params = _random_patients(model, 20, np.random.default_rng(4))
+    params = random_patients(model, 20, np.random.default_rng(4))
     constants = day_constants(params, model.structure)
     pk, chains = initial_state(20)
     decades = []
@@ -315,103 +302,3 @@ def test_hamberg__rejects_invalid_parameter_sets_naming_the_field(
     """Non-positive, non-finite or wrongly sized published values raise ValueError."""
     with pytest.raises(ValueError, match=field):
         make()
-
-
-# --- the numerics behind the day step ------------------------------------------------------------
-
-
-def test_propagate__equals_expm_for_random_pk_matrices() -> None:
-    """40 random one- and two-compartment systems at 0-500 h agree with scipy expm to 1e-13."""
-    rng, n = np.random.default_rng(5), 40
-    two = rng.random(n) < 0.5
-    params = WarfarinParameters(
-        rng.uniform(0.02, 1.0, n), rng.uniform(5.0, 30.0, n),
-        np.where(two, rng.uniform(0.05, 1.0, n), 0.0), np.where(two, rng.uniform(2, 40, n), 0.0),
-        *np.ones((4, n)))
-    matrices = pk_matrix(params, 2.0)
-    times = np.array([0.0, 0.1, 6.0, 24.0, 500.0])
-    expected = np.array([[expm(m * t) for t in times] for m in matrices])
-    np.testing.assert_allclose(propagate(matrices, times), expected, rtol=0, atol=1e-13)
-
-
-@pytest.mark.parametrize("gap", [0.0, 1e-12, 1e-9, 1e-7, 1e-5])
-def test_propagate__equals_expm_when_ka_equals_an_elimination_rate(gap: float) -> None:
-    """Absorption as fast as elimination (CL/V, or 2-cmt beta), up to a gap: still expm (1e-9)."""
-    one = np.array([[-2.0, 0, 0], [2.0, -2.0 * (1 + gap), 0], [0, 0, 0]])
-    disposition = np.array([[-0.3, 0.05], [0.1, -0.05]])
-    beta = -max(np.linalg.eigvals(disposition))
-    ka = beta * (1 + gap)
-    two = np.zeros((3, 3))
-    two[0, 0], two[1, 0], two[1:, 1:] = -ka, ka, disposition
-    matrices = np.stack([one, two])
-    if gap == 0.0:  # the eigenvectors really are (nearly) dependent
-        assert np.all(np.linalg.cond(np.linalg.eig(matrices)[1].real) > 1e8)
-    times = np.array([0.0, 0.5, 6.0, 24.0, 100.0])
-    expected = np.array([[expm(m * t) for t in times] for m in matrices])
-    np.testing.assert_allclose(propagate(matrices, times), expected, rtol=0, atol=1e-9)
-
-
-@pytest.mark.parametrize("model", MODELS, ids=MODEL_IDS)
-def test_simulate_inr__batch_of_50_equals_each_patient_alone(model: HambergModel) -> None:
-    """50 random patients (genotypes, ages, etas, doses 0-10 mg) as a batch and one by one."""
-    rng = np.random.default_rng(11)
-    params = _random_patients(model, 50, rng)
-    doses = rng.choice([0.0, 1.0, 2.5, 5.0, 7.5, 10.0], size=(50, 21))
-    inr, conc = simulate_inr(params, model.structure, doses)
-    for i in range(50):
-        alone_inr, alone_conc = simulate_inr(params.row(i), model.structure, doses[i:i + 1])
-        np.testing.assert_allclose(inr[i], alone_inr[0], rtol=0, atol=1e-12)
-        np.testing.assert_allclose(conc[i], alone_conc[0], rtol=1e-12, atol=0)
-
-
-@pytest.mark.parametrize("model", MODELS, ids=MODEL_IDS)
-def test_advance_days__parallel_path_equals_serial_path(
-        model: HambergModel, monkeypatch: pytest.MonkeyPatch) -> None:
-    """PARALLEL_FROM lowered: 51 patients (odd, in two chunks) on two threads match serial."""
-    if numba.config.NUMBA_NUM_THREADS < 2:
-        pytest.skip("numba has a single thread")
-    rng = np.random.default_rng(12)
-    params = _random_patients(model, 51, rng)
-    doses = rng.uniform(0.0, 10.0, (51, 21))
-    serial = simulate_inr(params, model.structure, doses)
-    calls = []
-
-    def spy(*args: Any) -> None:
-        calls.append(args[-1])
-        parallel(*args)
-
-    parallel, threads = kernel._advance_parallel, numba.get_num_threads()
-    monkeypatch.setattr(kernel, "PARALLEL_FROM", 8)
-    monkeypatch.setattr(kernel, "_advance_parallel", spy)
-    numba.set_num_threads(2)
-    try:
-        threaded = simulate_inr(params, model.structure, doses)
-    finally:
-        numba.set_num_threads(threads)
-    assert len(calls) == 21 and set(calls) == {2}
-    for got, want in zip(threaded, serial, strict=True):
-        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
-
-
-@pytest.mark.parametrize("model", MODELS, ids=MODEL_IDS)
-def test_advance_days__moves_only_the_listed_rows(model: HambergModel) -> None:
-    """Doses[k] go to patient rows[k]; the other patients' states are untouched."""
-    params = _random_patients(model, 5, np.random.default_rng(13))
-    constants = day_constants(params, model.structure)
-    pk, chains = initial_state(5)
-    pk[:, 0], chains[:, :, 0] = 0.25, 0.9
-    before = pk.copy(), chains.copy()
-    rows, doses = np.array([3, 1]), np.array([[10.0, 5.0], [2.5, 0.0]])
-    conc = np.zeros((2, 2))
-    advance_days(rows, doses, pk, chains, constants, conc)
-    for k, row in enumerate(rows):
-        alone_pk, alone_chains = before[0][row:row + 1].copy(), before[1][row:row + 1].copy()
-        alone_conc = np.zeros((1, 2))
-        advance_days(np.array([0]), doses[k:k + 1], alone_pk, alone_chains,
-                     day_constants(params.row(int(row)), model.structure), alone_conc)
-        np.testing.assert_allclose(pk[row], alone_pk[0], rtol=1e-13, atol=1e-15)
-        np.testing.assert_allclose(chains[row], alone_chains[0], rtol=1e-13, atol=1e-15)
-        np.testing.assert_allclose(conc[k], alone_conc[0], rtol=1e-13, atol=1e-15)
-    untouched = [0, 2, 4]
-    np.testing.assert_array_equal(pk[untouched], before[0][untouched])
-    np.testing.assert_array_equal(chains[untouched], before[1][untouched])

@@ -13,7 +13,7 @@ import pkgym  # noqa: F401
 from pkgym.envs.addiction.clinic import AddictionScenario
 
 ENV_ID = "pkgym/Addiction-v0"
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SHORT = AddictionScenario(n_weeks=3, burn_in_days=60)
 PATIENT = {"eta_learning_rate": 0.2, "eta_dopamine_surge": -0.3, "eta_inverse_temperature": 0.1,
            "eta_reward_sensitivity": 0.0, "id": 9}

@@ -15,7 +15,7 @@ from pkgym.envs.addiction.clinic import AddictionScenario
 from pkgym.evaluation.cohorts import sample_cohort
 from pkgym.evaluation.runner import run_policy
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 
 
 def test_stepped_care__follows_its_steps() -> None:

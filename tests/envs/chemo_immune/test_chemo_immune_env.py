@@ -23,7 +23,7 @@ from pkgym.models.tumour_immune import DePillis2003, simulate_days
 from pkgym.scenarios import load_scenario
 
 ENV_ID = "pkgym/ChemoImmune-v0"
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SHORT = ChemoImmuneScenario(n_days=6)
 """Six-day episodes, to cross episode ends quickly."""
 QUIET = ChemoImmuneScenario(measurement_log_sd=0.0)

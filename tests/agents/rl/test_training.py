@@ -35,7 +35,7 @@ from pkgym.evaluation.cohorts import (
 from pkgym.evaluation.evaluate import evaluate
 from pkgym.evaluation.runner import run_policy
 
-SCENARIO = Path(__file__).parents[2] / "scenarios" / "vancomycin_renal_impairment.yaml"
+SCENARIO = Path(__file__).parents[3] / "scenarios" / "vancomycin_renal_impairment.yaml"
 
 
 def _core(env_id: str = ENV_ID, **kwargs: object):  # noqa: ANN202
