@@ -27,6 +27,7 @@ Conversions happen only at boundaries (YAML, wrappers, reports).
 from __future__ import annotations
 
 HOURS_PER_DAY = 24.0
+HOURS_PER_WEEK = 7.0 * HOURS_PER_DAY
 CREATININE_UMOL_PER_L_PER_MG_PER_DL = 88.42
 """Serum creatinine: 1 mg/dL = 88.42 umol/L."""
 ML_PER_MIN_TO_L_PER_H = 0.06

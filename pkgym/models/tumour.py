@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pkgym.populations.variability import BetweenSubjectVariability
+from pkgym.units import HOURS_PER_WEEK
 
 CLARET = "Claret et al. 2009, J Clin Oncol 27:4103"
-HOURS_PER_WEEK = 168.0
 
 
 def _p(value: float, unit: str, source: str = CLARET) -> float:

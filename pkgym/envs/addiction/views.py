@@ -12,9 +12,8 @@ from matplotlib.figure import Figure
 from pkgym.envs.nonmem import nonmem_dataset
 from pkgym.envs.outcomes import OutcomeSpec, StepTable, last_valid
 from pkgym.models.addiction import VARIED
-from pkgym.units import HOURS_PER_DAY
+from pkgym.units import HOURS_PER_DAY, HOURS_PER_WEEK
 
-HOURS_PER_WEEK = 168.0
 VALUE_KEYS = ("value_choice", "value_drug", "value_natural", "value_abstain")
 
 

@@ -11,8 +11,9 @@ from matplotlib.figure import Figure
 
 from pkgym.envs.nonmem import nonmem_dataset
 from pkgym.envs.outcomes import OutcomeSpec, StepTable, last_valid
+from pkgym.units import HOURS_PER_WEEK
 
-HOURS_PER_WEEK, REMISSION_MADRS = 168.0, 10.0
+REMISSION_MADRS = 10.0
 """MADRS <= 10: remission (the usual cut-off, e.g. Hawley et al. 2002)."""
 
 
