@@ -37,6 +37,16 @@ def rollout_episode(env: gym.Env, seed: int, actions: list, options: dict | None
 
 
 
+
+def rollout_fixed(env: gym.Env, seed: int, actions: list, options: dict | None = None) -> list:
+    """(observation, reward, info) after reset and after each of ``actions``, played through."""
+    obs, info = env.reset(seed=seed, options=options)
+    trace = [(obs, 0.0, info)]
+    for action in actions:
+        obs, reward, _, _, info = env.step(action)
+        trace.append((obs, reward, info))
+    return trace
+
 def assert_same_trace(first: list, second: list) -> None:
     """Two rollouts are identical: observations, rewards, flags and infos (arrays included)."""
     assert len(first) == len(second)

@@ -11,6 +11,7 @@ import gymnasium as gym
 import numpy as np
 import pandas as pd
 import pytest
+from contract import rollout_fixed as rollout
 
 import pkgym  # noqa: F401
 from pkgym.envs.chemo_immune.clinic import (
@@ -29,19 +30,6 @@ SHORT = ChemoImmuneScenario(n_days=6)
 QUIET = ChemoImmuneScenario(measurement_log_sd=0.0)
 PATIENT = {"tumour_at_start": 0.3, "eta_a2": 0.2, "eta_a3": -0.1, "eta_d2": 0.15, "id": 7}
 CELLS = ("normal_cells", "tumour_cells", "immune_cells", "drug_level")
-
-
-def rollout(env: gym.Env, seed: int, actions, options: dict | None = None) -> list:  # noqa: ANN001
-    """Observations, rewards and infos of one episode with fixed actions."""
-    obs, info = env.reset(seed=seed, options=options)
-    trace = [(obs, 0.0, info)]
-    for action in actions:
-        obs, reward, _, _, info = env.step(action)
-        trace.append((obs, reward, info))
-    return trace
-
-
-# ----- env checkers and determinism ------------------------------------------------------------
 
 
 # ----- vector env ------------------------------------------------------------------------------
