@@ -1,9 +1,9 @@
-"""Throughput table of every registered env: single-env steps/s and batched patient-steps/s.
+"""Throughput of every registered env: single-env steps/s and batched patient-steps/s."""
 
     python -m benchmarks.env_throughput       # about 2 minutes on 2 cores
 
-Each figure is the median of three runs of :mod:`benchmarks.throughput` (first action of the
-action space every step, seeded resets); used to check that refactors leave speed unchanged.
+Each figure is the median of three runs of :mod:`benchmarks.throughput` (the mid-range level
+``n // 2`` every step, seeded resets); used to check that refactors leave speed unchanged.
 """
 
 from __future__ import annotations
@@ -13,11 +13,7 @@ import statistics
 import gymnasium as gym
 
 from benchmarks.throughput import batched_steps_per_s, single_env_steps_per_s
-
-ENV_IDS = ("pkgym/Vancomycin-v0", "pkgym/Warfarin-v0", "pkgym/Chemotherapy-v0",
-           "pkgym/ChemoImmune-v0", "pkgym/Addiction-v0", "pkgym/Depression-v0",
-           "pkgym/DoseFinding-v0")
-"""The env ids timed (WarfarinPGx-v0 shares Warfarin-v0's core)."""
+from pkgym.envs.registry import env_specs
 
 
 def _action(env_id: str) -> int:
@@ -29,7 +25,7 @@ def main(n_patients: int = 1000, repeats: int = 3) -> None:
     """Print the throughput table (markdown)."""
     print(f"| env | single env steps/s | batched patient-steps/s at {n_patients} |")
     print("|---|---|---|")
-    for env_id in ENV_IDS:
+    for env_id in (spec.env_id for spec in env_specs()):
         action = _action(env_id)
         single = statistics.median(single_env_steps_per_s(env_id, action, 20)
                                    for _ in range(repeats))
