@@ -1,4 +1,4 @@
-"""Throughput of every registered env: single-env steps/s and batched patient-steps/s."""
+"""Throughput of every registered env: single-env steps/s and batched patient-steps/s.
 
     python -m benchmarks.env_throughput       # about 2 minutes on 2 cores
 
