@@ -36,7 +36,7 @@ from agents.env_hooks import find_spec, resolve
 from agents.rl.sb3_policy import SB3Policy
 from pkgym.envs.base import DosingCore
 from pkgym.envs.registry import env_spec
-from pkgym.evaluation.policy import Policy
+from pkgym.evaluation.policy import Policy, checked_decisions
 
 P = TypeVar("P")
 _LEGACY_BASELINES = {"BASELINES": "pkgym/Vancomycin-v0",
@@ -76,18 +76,25 @@ class CallablePolicy:
 
     def act(self, observation: Mapping[str, np.ndarray],
             info: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
-        """The function's doses as float64 mg, one per env (a scalar is given to everyone)."""
+        """The function's doses as float64 mg, one per env (a scalar is given to everyone).
+
+        ``None``, NaN, infinite or non-real doses are refused with an error naming the policy
+        (:func:`pkgym.evaluation.policy.checked_decisions`).
+        """
         n = len(next(iter(observation.values())))
-        return np.broadcast_to(np.asarray(self.function(observation), dtype=np.float64),
-                               (n,)).copy()
+        return checked_decisions(self.function(observation), self.name, n)
 
 
 def make_policy(spec: str, core: DosingCore, *, env_id: str | None = None,
-                scenario: str | os.PathLike | None = None) -> Policy:
+                scenario: str | os.PathLike | None = None,
+                trust_model_file: bool = False) -> Policy:
     """The policy named by ``spec`` (see the module docstring).
 
     ``env_id`` and ``scenario`` name the env the policy will act in; an ``sb3:`` model trained
     by ``pkgym train`` refuses another env or scenario (:class:`agents.rl.sb3_policy.SB3Policy`).
+    It loads without unpickling anything; an ``sb3:`` zip without pkgym's ``model.json`` is
+    refused unless ``trust_model_file`` (SB3's ``load`` then runs code stored in the file).
+    ``module:callable`` imports and runs Python code.
 
     Examples:
         >>> import gymnasium as gym, pkgym
@@ -105,7 +112,8 @@ def make_policy(spec: str, core: DosingCore, *, env_id: str | None = None,
         raise ValueError(f"policy must be one of this env's baselines {names}, 'sb3:PATH.zip' or "
                          f"'module:callable', got {spec!r}")
     if kind == "sb3":
-        return SB3Policy(target, core, env_id=env_id, scenario=scenario)
+        return SB3Policy(target, core, env_id=env_id, scenario=scenario,
+                         trust_model_file=trust_model_file)
     if kind == "vae_mipd":
         from agents.vae.mipd import VAEMIPDPolicy
 

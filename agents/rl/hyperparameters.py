@@ -141,6 +141,27 @@ def load_hyperparams(algo: str, env_id: str,
                      f"(sections: {sorted(parsed)})")
 
 
+def hyperparams_from_record(record: dict[str, Any]) -> Hyperparams:
+    """The :class:`Hyperparams` of :meth:`Hyperparams.as_dict` (a model's ``model.json``).
+
+    Validated as a file's section is: an unknown key or activation is a ``ValueError``.
+
+    Examples:
+        >>> hp = load_hyperparams("ppo", "pkgym/Vancomycin-v0")
+        >>> hyperparams_from_record(hp.as_dict()) == hp
+        True
+    """
+    algo, source = record.get("algo"), str(record.get("source", "model.json"))
+    if algo not in ALGORITHMS:
+        raise ValueError(f"algo must be one of {ALGORITHMS}, got {algo!r}")
+    algo_kwargs = _mapping(source, "algo_kwargs", record.get("algo_kwargs", {}))
+    clash = sorted(set(algo_kwargs) & set(SECTION_KEYS))
+    if clash:
+        raise ValueError(f"{source}: unknown key(s) {[f'algo_kwargs.{k}' for k in clash]}")
+    body = {key: record[key] for key in SECTION_KEYS if key in record}
+    return _parse_section(str(algo), source, {**body, **algo_kwargs})
+
+
 def build_policy_kwargs(hp: Hyperparams) -> dict[str, Any]:
     """``policy_kwargs`` ready for SB3 (``activation_fn`` resolved to its ``torch.nn`` class).
 

@@ -5,8 +5,13 @@ With that description the policy loads the right algorithm (RecurrentPPO include
 one LSTM state per env, feeds a VAE-encoder model the observed history it was trained on,
 refuses an env or scenario other than the one it was trained on, and exposes the cohorts it
 saw (``training_cohorts``) so that :func:`pkgym.evaluation.evaluate.evaluate` runs the
-leakage guard. A zip without a description is loaded as before (PPO, A2C, DQN, SAC or
-RecurrentPPO, tried in that order).
+leakage guard.
+
+Such a model is rebuilt from its description and only its weights are read
+(:mod:`agents.rl.model_loading`): nothing in the zip is unpickled. A zip without a
+description that matches it (a foreign SB3 zip) is refused unless ``trust_model_file`` is
+given; then SB3's own ``load`` runs (PPO, A2C, DQN, SAC or RecurrentPPO, tried in that order),
+which executes code stored in the file.
 """
 
 from __future__ import annotations
@@ -20,6 +25,12 @@ import numpy as np
 from gymnasium import spaces
 
 from agents.env_hooks import find_spec
+from agents.rl.model_loading import (
+    TRUST_HINT,
+    UntrustedModelError,
+    load_model_safely,
+    load_model_trusted,
+)
 from agents.rl.model_metadata import file_sha256, read_metadata, training_cohorts
 from pkgym.envs.base import DosingCore
 
@@ -36,17 +47,27 @@ class SB3Policy:
             inferred from ``core`` where unambiguous).
         scenario: the evaluated env's scenario file (``None``: the defaults); its SHA-256 is
             checked against the model's when ``env_id`` is given.
+        trust_model_file: load a zip without a matching ``model.json`` with SB3's ``load``,
+            which runs code stored in the file (``False``: refuse it).
+
+    Raises:
+        UntrustedModelError: the zip cannot be loaded without running code from it and
+            ``trust_model_file`` is not given.
     """
 
     reads_hidden_state = False
 
     def __init__(self, path: str | os.PathLike, core: DosingCore, *, env_id: str | None = None,
-                 scenario: str | os.PathLike | None = None) -> None:
+                 scenario: str | os.PathLike | None = None,
+                 trust_model_file: bool = False) -> None:
         """Load the model (by its description when there is one) and check it fits the env."""
+        if not Path(path).is_file():
+            raise ValueError(f"sb3:{path}: no such file")
         metadata = read_metadata(path)
         if metadata is not None:
             _check_env(metadata, core, env_id, scenario, explicit=env_id is not None)
-        model = _load(path, metadata)
+        model = _load(path, metadata, scenario if env_id is not None else None,
+                      trust_model_file)
         self._setup(model, core, metadata, f"sb3:{Path(path).stem}")
 
     @classmethod
@@ -123,17 +144,17 @@ def _check_env(metadata: Mapping[str, Any], core: DosingCore, env_id: str | None
                          "the scenario it was trained on")
 
 
-def _load(path: str | os.PathLike, metadata: Mapping[str, Any] | None) -> Any:
-    """The model, by the algorithm its description names, else by trying each algorithm."""
-    from agents.rl.hyperparameters import ALGORITHMS, algorithm_class
-
-    if not Path(path).is_file():
-        raise ValueError(f"sb3:{path}: no such file")
-    names = [metadata["algo"]] if metadata is not None else list(ALGORITHMS)
-    errors = []
-    for name in names:
-        try:
-            return algorithm_class(name).load(path, device="cpu")
-        except Exception as error:  # noqa: BLE001 - try the next algorithm
-            errors.append(f"{name}: {error}")
-    raise ValueError(f"sb3:{path} is not a loadable SB3 model ({'; '.join(errors)})")
+def _load(path: str | os.PathLike, metadata: Mapping[str, Any] | None,
+          scenario: str | os.PathLike | None, trusted: bool) -> Any:
+    """The model: rebuilt from its description (weights only), else trusted to SB3's ``load``."""
+    if metadata is None:
+        if not trusted:
+            raise UntrustedModelError(f"sb3:{path}: no model.json beside it (not saved by pkgym "
+                                      f"train); {TRUST_HINT}")
+        return load_model_trusted(path)
+    try:
+        return load_model_safely(path, metadata, scenario)
+    except UntrustedModelError:
+        if not trusted:
+            raise
+    return load_model_trusted(path, str(metadata["algo"]))

@@ -277,7 +277,7 @@ def vae_record(config: TrainConfig) -> dict[str, Any]:
     The VAE must have been trained on the same env and scenario as the agent.
     """
     record: dict[str, Any] = dict.fromkeys(
-        ("vae_path", "vae_sha256", "vae_training_cohort", "vae_validation_cohort"))
+        ("vae_path", "vae_sha256", "vae_config", "vae_training_cohort", "vae_validation_cohort"))
     if config.vae_path is None:
         return record
     from agents.vae.model import load_vae
@@ -291,6 +291,7 @@ def vae_record(config: TrainConfig) -> dict[str, Any]:
                          f"{config.scenario or 'the default one'}")
     weights = config.vae_path / "vae.pt" if config.vae_path.is_dir() else config.vae_path
     record.update(vae_path=str(config.vae_path), vae_sha256=file_sha256(weights),
+                  vae_config=dict(vae.config),
                   vae_training_cohort=vae.metadata.get("training_cohort"),
                   vae_validation_cohort=vae.metadata.get("validation_cohort"))
     return record

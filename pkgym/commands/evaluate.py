@@ -32,6 +32,9 @@ def add_evaluate(commands: argparse._SubParsersAction, *,
                     help="seed of the evaluation cohort (evaluation seed space) and its noise")
     ev.add_argument("--scenario", type=Path, help="scenario YAML")
     ev.add_argument("--reference", help="policy the differences refer to (default: the first)")
+    ev.add_argument("--trust-model-file", action="store_true",
+                    help="load sb3:PATH.zip files without pkgym's model.json with SB3's own "
+                         "loader, which runs code stored in them: only for files you trust")
     ev.add_argument("--out", type=Path, required=True, help="output directory")
     add_scale_options(ev, "patients")
     ev.set_defaults(func=partial(_evaluate, make_policy=make_policy))
@@ -82,6 +85,8 @@ def _evaluate(args: argparse.Namespace, make_policy: Callable[..., Any]) -> int:
     from pkgym.scale.evaluation import check_sampled_cohort, env_core, evaluate_sharded
 
     check_scale_options(args)
+    if args.trust_model_file:
+        make_policy = trusting(make_policy)
     cohort, n_patients = _evaluation_cohort(args)
     core = env_core(args.env, args.scenario)
     policies = [make_policy(spec, core, env_id=args.env, scenario=args.scenario)
@@ -117,3 +122,18 @@ def _evaluation_cohort(args: argparse.Namespace) -> tuple[Any, int]:
         raise ValueError("--n-patients does not apply with --cohort (the file sets the cohort)")
     cohort = _read_cohort(args.cohort)
     return cohort, len(cohort)
+
+
+def trusting(make_policy: Callable[..., Any]) -> Callable[..., Any]:
+    """``make_policy`` with ``trust_model_file=True`` (``--trust-model-file``); it pickles.
+
+    Examples:
+        >>> def make(spec, core, **kwargs):
+        ...     return kwargs
+        >>> trusting(make)("sb3:model.zip", None), trusting(make).__qualname__
+        ({'trust_model_file': True}, 'make[trust_model_file]')
+    """
+    factory = partial(make_policy, trust_model_file=True)
+    factory.__module__ = make_policy.__module__  # type: ignore[attr-defined]
+    factory.__qualname__ = f"{make_policy.__qualname__}[trust_model_file]"  # type: ignore[attr-defined]
+    return factory

@@ -99,7 +99,8 @@ def test_make_policy__loads_an_sb3_model_and_evaluates_it(tmp_path: Path) -> Non
     model = PPO("MultiInputPolicy", make_sb3_vec_env(ENV_ID, 2), n_steps=16, batch_size=16,
                 seed=0, device="cpu")
     model.save(tmp_path / "tiny.zip")
-    policy = make_policy(f"sb3:{tmp_path / 'tiny.zip'}", gym.make(ENV_ID).unwrapped.core)
+    policy = make_policy(f"sb3:{tmp_path / 'tiny.zip'}", gym.make(ENV_ID).unwrapped.core,
+                         trust_model_file=True)  # a foreign zip: no model.json
     results = evaluate([policy], ENV_ID, _cohort(3, 9), 1)
     assert policy.name == "sb3:tiny" and len(results) == 3
     assert set(results["dose_mg_0"]) <= set(np.arange(0.0, 3001.0, 250.0))
