@@ -82,6 +82,43 @@ def load_model_safely(path: str | os.PathLike, metadata: Mapping[str, Any],
     return model
 
 
+RESUMED_COUNTERS = ("num_timesteps", "_total_timesteps", "_num_timesteps_at_start",
+                    "_episode_num", "_n_updates", "_n_calls", "exploration_rate",
+                    "_current_progress_remaining")
+"""Plain JSON counters of a checkpoint's ``data`` that a resumed model continues from."""
+
+
+def restore_checkpoint(model: Any, path: str | os.PathLike, metadata: Mapping[str, Any]) -> Any:
+    """Put a pkgym checkpoint's state into ``model`` (built anew, as the run built it).
+
+    Weights and optimiser states (every ``.pth`` of the zip, read weights-only by SB3's
+    ``set_parameters``), the torch variables the algorithm saves (SAC's entropy coefficient)
+    and the step counters (plain JSON of ``data``, nothing decoded). Nothing is unpickled.
+
+    Raises:
+        UntrustedModelError: ``metadata`` does not describe this zip.
+    """
+    from stable_baselines3.common.save_util import load_from_zip_file
+    from stable_baselines3.common.utils import get_device
+
+    data, _ = _read_zip(path)
+    _check_describes(path, metadata, data)
+    device = get_device(model.device)
+    _, params, variables = load_from_zip_file(path, device=device, load_data=False)
+    model.set_parameters(params, exact_match=True, device=device)
+    expected = set(model._get_torch_save_params()[1])
+    for name, value in (variables or {}).items():
+        if name not in expected:
+            raise UntrustedModelError(f"{path}: unexpected torch variable {name!r}")
+        getattr(model, name).data = value.data
+    for name in RESUMED_COUNTERS:
+        value = data.get(name)
+        if hasattr(model, name) and isinstance(value, int | float) and not isinstance(value, bool):
+            setattr(model, name, value)
+    model.pkgym_metadata = dict(metadata)
+    return model
+
+
 def load_model_trusted(path: str | os.PathLike, algo: str | None = None) -> Any:
     """SB3's own ``load`` (which unpickles, i.e. runs code from the file): ``algo``, else each.
 

@@ -106,7 +106,7 @@ def _train(config: TrainConfig) -> tuple[Any, dict[str, Any], ValidationCallback
     venv = make_training_env(config, hp, n_envs, env_kwargs, training)
     # 4. The model: new, or the latest checkpoint (same env, algorithm, encoder, patients).
     metadata = run_metadata(config, hp, n_envs, env_kwargs, training, validation)
-    model = resume_model(config, venv, metadata) if config.resume else new_model(
+    model = resume_model(config, hp, venv, n_envs, metadata) if config.resume else new_model(
         config, hp, venv, n_envs)
     metadata["device"] = str(model.device)
     start = int(model.num_timesteps)
@@ -204,8 +204,16 @@ def algo_kwargs(hp: Hyperparams, n_envs: int) -> dict[str, Any]:
     return kwargs
 
 
-def resume_model(config: TrainConfig, venv: VecEnv, metadata: dict[str, Any]) -> Any:
-    """The latest checkpoint (model, replay buffer, step count), checked against this run."""
+def resume_model(config: TrainConfig, hp: Hyperparams, venv: VecEnv, n_envs: int,
+                 metadata: dict[str, Any]) -> Any:
+    """The latest checkpoint (model, replay buffer, step count), checked against this run.
+
+    The model is built as :func:`new_model` builds it and the checkpoint's weights, optimiser
+    states and counters are put in (:func:`agents.rl.model_loading.restore_checkpoint`):
+    nothing of the zip is unpickled.
+    """
+    from agents.rl.model_loading import restore_checkpoint
+
     checkpoint = latest_checkpoint(config.out_dir / "checkpoints")
     if checkpoint is None:
         raise ValueError(f"resume: no checkpoint in {config.out_dir / 'checkpoints'} (nothing "
@@ -218,7 +226,7 @@ def resume_model(config: TrainConfig, venv: VecEnv, metadata: dict[str, Any]) ->
     steps = int(saved.get("timesteps", -1))
     if isinstance(venv, VecNormalize):
         venv = VecNormalize.load(str(_state(checkpoint, "vecnormalize", steps)), venv.venv)
-    model = algorithm_class(config.algo).load(checkpoint, env=venv, device=config.device)
+    model = restore_checkpoint(new_model(config, hp, venv, n_envs), checkpoint, saved)
     if getattr(model, "replay_buffer", None) is not None:
         model.load_replay_buffer(_state(checkpoint, "replay_buffer", steps))
     model.set_random_seed(config.seed + int(model.num_timesteps))

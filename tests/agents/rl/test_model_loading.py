@@ -17,11 +17,13 @@ import numpy as np
 import pytest
 import stable_baselines3.common.save_util as save_util
 import torch
+from stable_baselines3.common.vec_env import VecNormalize
 from training_helpers import ENV_ID, tiny_config
 
+import agents.rl.training as training
 import pkgym  # noqa: F401
 from agents.policies.registry import make_policy
-from agents.rl.hyperparameters import hyperparams_from_record
+from agents.rl.hyperparameters import algorithm_class, hyperparams_from_record
 from agents.rl.model_loading import UntrustedModelError, load_model_safely, load_model_trusted
 from agents.rl.model_metadata import read_metadata
 from agents.rl.sb3_policy import SB3Policy
@@ -182,3 +184,38 @@ def test_edited_model_json__refused(tmp_path: Path, ppo_model: Path) -> None:
     bad = {**hp, "policy_kwargs": {**hp["policy_kwargs"], "features_extractor_class": "x:y"}}
     with pytest.raises(ValueError, match="features_extractor_class"):
         hyperparams_from_record(bad)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("algo", ["ppo", "dqn", "sac"])
+def test_resume__restores_the_checkpoint_without_unpickling_it(tmp_path: Path, algo: str) -> None:
+    """``resume`` trains on exactly as a resume through SB3's ``load`` of the checkpoint did."""
+    train(tiny_config(tmp_path, algo, checkpoint_freq=64, timesteps=128))
+    for name in ("model.zip", "model.json"):
+        (tmp_path / "run" / name).unlink()
+    shutil.copytree(tmp_path / "run", tmp_path / "reference")
+    error = AssertionError("resume unpickled the checkpoint zip")
+    with mock.patch.object(save_util, "json_to_data", side_effect=error), \
+            mock.patch.object(cloudpickle, "loads", side_effect=error):
+        resumed = train(tiny_config(tmp_path, algo, checkpoint_freq=64, timesteps=256,
+                                    resume=True)).model
+    checkpoint = tmp_path / "reference" / "checkpoints" / "model_128_steps.zip"
+
+    def sb3_resume(config: Any, hp: Any, venv: Any, n_envs: int, metadata: Any) -> Any:
+        """The resume before model_loading: SB3's ``load`` of the checkpoint."""
+        if isinstance(venv, VecNormalize):
+            venv = VecNormalize.load(str(checkpoint.parent / "vecnormalize_128_steps.pkl"),
+                                     venv.venv)
+        model = algorithm_class(algo).load(checkpoint, env=venv, device="cpu")
+        if getattr(model, "replay_buffer", None) is not None:
+            model.load_replay_buffer(checkpoint.parent / "replay_buffer_128_steps.pkl")
+        model.set_random_seed(config.seed + int(model.num_timesteps))
+        return model
+
+    with mock.patch.object(training, "resume_model", sb3_resume):
+        reference = train(tiny_config(tmp_path, algo, out="reference", checkpoint_freq=64,
+                                      timesteps=256, resume=True)).model
+    assert checkpoint.is_file() and resumed.num_timesteps == reference.num_timesteps == 256
+    state = reference.policy.state_dict()
+    for name, value in resumed.policy.state_dict().items():
+        assert torch.equal(value, state[name]), name
