@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from pkgym.envs.actions import decided_levels
 from pkgym.envs.addiction import views as addiction_views
 from pkgym.envs.addiction.clinic import (
     CONTINGENCY,
@@ -77,11 +78,7 @@ class AddictionCore(DosingCore):
 
     def encode_decisions(self, decisions: np.ndarray, continuous: bool) -> np.ndarray:
         """Actions for decisions that are action indices (n,)."""
-        indices = np.asarray(decisions, dtype=np.float64).reshape(-1)
-        if not np.all(np.isin(indices, self.dose_levels_mg)):
-            raise ValueError(f"decisions must be action indices 0..{len(TREATMENTS) - 1}, got "
-                             f"{indices.tolist()[:5]}")
-        return indices.astype(np.int64)
+        return decided_levels(decisions, len(TREATMENTS), "action indices of the treatments")
 
 
     def pin_patient(self, patient: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from pkgym.envs.actions import continuous_actions, discrete_actions
+from pkgym.envs.actions import continuous_actions, decided_levels, discrete_actions
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
 from pkgym.envs.dose_finding import views as dose_finding_views
 from pkgym.envs.dose_finding.clinic import CohortOutcome, DoseFindingEnvScenario
@@ -115,8 +115,10 @@ class DoseFindingCore(DosingCore):
         return actions_to_levels(actions, self.settings.n_doses, continuous, n)
 
     def encode_decisions(self, decisions: np.ndarray, continuous: bool) -> np.ndarray:
-        """Actions giving the levels ``decisions`` (0..n_doses, the last: stop)."""
-        levels = np.asarray(decisions, dtype=np.int64)
+        """Actions giving the levels ``decisions`` (whole numbers 0..n_doses, the last: stop)."""
+        n_doses = self.settings.n_doses
+        levels = decided_levels(decisions, n_doses + 1, f"dose levels 0..{n_doses - 1}, "
+                                                        f"{n_doses} = stop")
         if continuous:
             return (2.0 * levels / self.settings.n_doses - 1.0).astype(np.float32)[:, None]
         return levels
