@@ -13,9 +13,9 @@ import gymnasium as gym
 import numpy as np
 import pandas as pd
 
-from pkgym.envs.base import DosingVectorEnv
+from pkgym.envs.base import DosingCore, DosingVectorEnv
 from pkgym.evaluation.outcomes import outcome_spec
-from pkgym.evaluation.policy import Policy
+from pkgym.evaluation.policy import Policy, checked_decisions, patient_of
 
 
 def run_policy(policy: Policy, env_id: str, cohort: pd.DataFrame, seed: int,
@@ -34,6 +34,11 @@ def run_policy(policy: Policy, env_id: str, cohort: pd.DataFrame, seed: int,
 
     A patient whose episode ended early (terminated) keeps its results: later steps of its
     env slot (a new patient after the autoreset) are NaN in its columns and add no reward.
+
+    The policy's decisions are checked at every step (:func:`~pkgym.evaluation.policy.
+    checked_decisions`): ``None``, NaN, infinite or non-real values, the wrong number of
+    patients and doses outside the env's range (negative, or above its top dose level) are
+    refused with a one-line ``ValueError`` naming the policy and the patient, never clipped.
 
     Returns:
         Columns ``id``, ``policy``, ``<metric>_<step>`` for each step metric of the env's
@@ -66,13 +71,14 @@ def run_policy(policy: Policy, env_id: str, cohort: pd.DataFrame, seed: int,
     policy.reset(n)
     spec = outcome_spec(core)
     first_info = {key: np.asarray(value) for key, value in info.items()}
-    columns: dict[str, Any] = {"id": cohort["id"].to_numpy(), "policy": policy.name}
+    ids = cohort["id"].to_numpy()
+    columns: dict[str, Any] = {"id": ids, "policy": policy.name}
     steps: dict[str, list[np.ndarray]] = {key: [] for key in spec.step_metrics}
     total, alive = np.zeros(n), np.ones(n, dtype=bool)
     while alive.any():
-        decisions = np.asarray(policy.act(obs, info), dtype=np.float64)
+        decisions = checked_decisions(policy.act(obs, info), policy.name, ids)
         obs, reward, terminated, truncated, info = env.step(
-            core.encode_decisions(decisions, shell.continuous))
+            _actions(core, decisions, shell.continuous, policy.name, ids))
         total += np.where(alive, reward, 0.0)
         for key in spec.step_metrics:
             steps[key].append(_while_alive(np.asarray(info[key]), alive))
@@ -84,6 +90,17 @@ def run_policy(policy: Policy, env_id: str, cohort: pd.DataFrame, seed: int,
     columns.update(spec.episode_scores(table, first_info))
     columns["return"] = total
     return pd.DataFrame(columns)
+
+
+def _actions(core: DosingCore, decisions: np.ndarray, continuous: bool, policy_name: str,
+             ids: np.ndarray) -> np.ndarray:
+    """The env's actions for the decisions; an error naming the policy (and patient) if none."""
+    try:
+        return core.encode_decisions(decisions, continuous)
+    except ValueError as error:
+        row = getattr(error, "row", None)
+        who = f"policy {policy_name!r}" if row is None else patient_of(policy_name, ids, row)
+        raise ValueError(f"{who}: {error}") from None
 
 
 def _while_alive(values: np.ndarray, alive: np.ndarray) -> np.ndarray:
