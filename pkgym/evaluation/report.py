@@ -8,6 +8,7 @@ jointly). Policies that read the hidden state are marked as upper bounds.
 from __future__ import annotations
 
 import base64
+import html
 import io
 import os
 from collections.abc import Mapping
@@ -68,8 +69,12 @@ def summarise(results: pd.DataFrame, reference: str, scores: Mapping[str, str], 
 
 
 def summary_markdown(summary: pd.DataFrame, reference: str, n_patients: int) -> str:
-    """The summary as a Markdown table: mean [95% CI] and difference vs the reference."""
-    labels = summary["label"].drop_duplicates().tolist()
+    """The summary as a Markdown table: mean [95% CI] and difference vs the reference.
+
+    Policy names and score labels are the user's text: a ``|`` in one is escaped and a line
+    break becomes a space, so the table keeps its columns (the HTML report escapes the rest).
+    """
+    labels = [_cell(label) for label in summary["label"].drop_duplicates()]
     head = "| policy | " + " | ".join(labels) + " |\n|---|" + "---|" * len(labels) + "\n"
     lines = []
     for policy, group in summary.groupby(level="policy", sort=False):
@@ -78,9 +83,29 @@ def summary_markdown(summary: pd.DataFrame, reference: str, n_patients: int) -> 
                     f"; Δ {r['difference']:+.3f} [{r['diff_low']:+.3f}, {r['diff_high']:+.3f}]")
                  for _, r in group.iterrows()]
         mark = " (reads hidden state: upper bound)" if group["upper_bound"].iloc[0] else ""
-        lines.append(f"| {policy}{mark} | " + " | ".join(cells) + " |")
+        lines.append(f"| {_cell(policy)}{mark} | " + " | ".join(cells) + " |")
     return (f"Paired evaluation on {n_patients} patients: mean [95% bootstrap CI]; Δ = paired "
             f"difference to {reference} [95% CI].\n\n" + head + "\n".join(lines) + "\n")
+
+
+def _cell(text: object) -> str:
+    r"""``text`` as one Markdown table cell: ``|`` escaped, line breaks as spaces.
+
+    Examples:
+        >>> _cell("a|b\nc")
+        'a\\|b c'
+    """
+    return " ".join(str(text).replace("|", "\\|").splitlines())
+
+
+def _plain(text: object) -> str:
+    r"""``text`` as a matplotlib label shown as typed: ``$`` starts no mathtext.
+
+    Examples:
+        >>> _plain("$5 mg")
+        '\\$5 mg'
+    """
+    return str(text).replace("$", "\\$")
 
 
 def _png(fig: Figure) -> str:
@@ -99,12 +124,13 @@ def report_figures(results: pd.DataFrame, spec: OutcomeSpec,
     ax = over_time.subplots()
     for name, group in groups:
         ax.plot(np.arange(1, len(in_range) + 1), group[in_range].mean().to_numpy(), marker="o",
-                label=name)
+                label=_plain(name))
     ax.set(xlabel="decision step", ylabel="share in target", title="Target attainment over time")
     ax.legend()
     spread = Figure(figsize=(7, 4))
     ax = spread.subplots()
-    ax.boxplot([g["return"].to_numpy() for _, g in groups], tick_labels=[n for n, _ in groups])
+    ax.boxplot([g["return"].to_numpy() for _, g in groups],
+               tick_labels=[_plain(n) for n, _ in groups])
     ax.set(ylabel="return", title="Return per patient")
     examples = Figure(figsize=(7, 2.6 * len(groups)))
     steps = np.arange(len(dose))
@@ -116,7 +142,8 @@ def report_figures(results: pd.DataFrame, spec: OutcomeSpec,
             doses.bar(steps + 0.1 * k, row[dose].to_numpy(), width=0.1, alpha=0.4,
                       color=line.get_color())
         ax.axhspan(*spec.target_range, color="green", alpha=0.1)
-        ax.set(title=f"{name}: {n_examples} example patients", ylabel=spec.level_label)
+        ax.set(title=f"{_plain(name)}: {n_examples} example patients",
+               ylabel=_plain(spec.level_label))
         doses.set_ylabel("dose (mg)")
     examples.tight_layout()
     return [("attainment", over_time), ("returns", spread), ("examples", examples)]
@@ -124,17 +151,23 @@ def report_figures(results: pd.DataFrame, spec: OutcomeSpec,
 
 def write_report(results: pd.DataFrame, summary: pd.DataFrame, markdown: str,
                  out_dir: str | os.PathLike, spec: OutcomeSpec) -> list[Path]:
-    """Write results.csv, summary.csv, summary.md and report.html atomically into ``out_dir``."""
+    """Write results.csv, summary.csv, summary.md and report.html atomically into ``out_dir``.
+
+    Every text of the user's in report.html (policy names, score labels, the Markdown summary
+    and the table's cells and column labels) is HTML-escaped: a name is shown, never run.
+    """
     out = Path(out_dir)
-    images = "".join(f'<h2>{title}</h2><img src="data:image/png;base64,{_png(fig)}"/>'
-                     for title, fig in report_figures(results, spec))
-    table = summary.reset_index().to_html(index=False, float_format=lambda v: f"{v:.3f}")
-    html = (f"<html><head><meta charset='utf-8'><title>pkgym evaluation</title></head><body>"
-            f"<h1>pkgym evaluation</h1><pre>{markdown}</pre>{table}{images}</body></html>")
+    images = "".join(f'<h2>{html.escape(title)}</h2><img src="data:image/png;base64,'
+                     f'{_png(fig)}"/>' for title, fig in report_figures(results, spec))
+    table = summary.reset_index().to_html(index=False, escape=True,
+                                          float_format=lambda v: f"{v:.3f}")
+    page = (f"<html><head><meta charset='utf-8'><title>pkgym evaluation</title></head><body>"
+            f"<h1>pkgym evaluation</h1><pre>{html.escape(markdown)}</pre>{table}{images}"
+            "</body></html>")
     return [write_table(results, out / "results.csv"),
             write_table(summary.reset_index(), out / "summary.csv"),
             write_atomic(out / "summary.md", _text_writer(markdown)),
-            write_atomic(out / "report.html", _text_writer(html))]
+            write_atomic(out / "report.html", _text_writer(page))]
 
 
 def _text_writer(text: str):  # noqa: ANN202
