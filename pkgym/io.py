@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Callable
@@ -17,6 +18,10 @@ def write_atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
 
     The rename is atomic on POSIX, so an interrupted run leaves the old file (or none).
 
+    Raises:
+        OSError: ``errno.ENOSPC`` naming ``path`` (not the temporary file) when the disk is
+            full; the temporary file is removed, as after any other error or a Ctrl-C.
+
     Examples:
         >>> import tempfile, pathlib
         >>> target = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
@@ -31,6 +36,10 @@ def write_atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
     try:
         write(tmp)
         os.replace(tmp, target)
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            raise
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target)) from error
     finally:
         tmp.unlink(missing_ok=True)
     return target

@@ -98,6 +98,7 @@ def _evaluate(args: argparse.Namespace, make_policy: Callable[..., Any]) -> int:
         check_sampled_cohort(policies, n_patients, args.seed)
     results = evaluate_sharded(args.policy, args.env, args.seed, args.out,
                                make_policy=make_policy, scenario=args.scenario, cohort=cohort,
+                               cohort_file=args.cohort,
                                n_patients=None if cohort is not None else n_patients,
                                **scale_options(args))
     reference = args.reference or policies[0].name

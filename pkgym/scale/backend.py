@@ -89,9 +89,18 @@ def _local(function: Callable[[TaskT], ResultT], tasks: Sequence[TaskT]) -> Iter
 
 def _ray(function: Callable[[TaskT], ResultT], tasks: Sequence[TaskT], ray_address: str | None,
          max_retries: int, num_cpus: float) -> Iterator[ResultT]:
-    """All shards submitted at once; results yielded in task order as they complete."""
+    """All shards submitted at once; results yielded in task order as they complete.
+
+    On Ctrl-C the shards still running are cancelled (a ``KeyboardInterrupt`` in each, so
+    that an atomic write in progress removes its temporary file) before the interrupt goes on.
+    """
     ray = ensure_ray(ray_address)
     remote = ray.remote(max_retries=max_retries, num_cpus=num_cpus)(function)
     refs = [remote.remote(task) for task in tasks]
-    for ref in refs:
-        yield ray.get(ref)
+    try:
+        for ref in refs:
+            yield ray.get(ref)
+    except KeyboardInterrupt:
+        for ref in refs:
+            ray.cancel(ref)
+        raise

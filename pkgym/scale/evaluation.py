@@ -11,8 +11,11 @@ A worker thus only ever holds its shard. The driver merges the part files in sha
 last digit whatever the backend, the number of workers or the shard size.
 
 A user's cohort file works too: then each shard carries its slice of the DataFrame. A rerun
-with the same settings reuses the finished part files (an interrupted run resumes); a shard
-folder of another run is refused (``OUT/shards/manifest.json``). Workers write the part
+with the same settings and the same input files reuses the finished part files (an interrupted
+run resumes); a shard folder of another run is refused (``OUT/shards/manifest.json``, which
+holds the SHA-256 of the scenario, the cohort file and every model file named by a policy spec,
+so that a file edited in place makes another run, never a mix of old and new shards). Workers
+write the part
 files themselves, so on a multi-node cluster ``OUT`` (and any scenario or model file
 named by path) must be on a filesystem every node sees, at the same path.
 """
@@ -39,11 +42,16 @@ from pkgym.scale.shards import (
     claim_folder,
     crash_once_for_tests,
     finished,
+    input_hashes,
     merge_parts,
     part_path,
     plan_shards,
+    remove_stale_temporaries,
     shard_progress,
 )
+
+MODEL_SPEC_KINDS = ("sb3", "vae_mipd")
+"""Policy specs ``KIND:PATH`` whose policy is read from a model file or folder at ``PATH``."""
 
 PolicyFactory = Callable[..., Policy]
 """Builds a policy from its spec: ``make_policy(spec, core, env_id=..., scenario=...)``, as
@@ -153,6 +161,23 @@ def cohort_fingerprint(cohort: pd.DataFrame) -> str:
     return hashlib.sha256(header + rows.tobytes()).hexdigest()[:16]
 
 
+def run_inputs(policy_specs: Sequence[str], scenario: str | Path | None = None,
+               cohort_file: str | Path | None = None) -> dict[str, str]:
+    """The SHA-256 of each file a run reads, by label (the manifest's ``inputs``).
+
+    The files: the scenario, the cohort file, and the model file (or folder) of each policy
+    spec of a :data:`MODEL_SPEC_KINDS` kind (``module:callable`` names code, not a file).
+
+    Examples:
+        >>> run_inputs(["label", "math:floor"])
+        {}
+    """
+    models = {f"model {spec}": target for spec in policy_specs
+              for kind, _, target in [spec.partition(":")] if kind in MODEL_SPEC_KINDS}
+    return input_hashes({f"scenario {scenario}": scenario, f"cohort {cohort_file}": cohort_file,
+                         **models})
+
+
 def check_sampled_cohort(policies: Sequence[Policy], n_patients: int, seed: int,
                          space: int = EVALUATION) -> None:
     """Refuse, before any shard runs, a policy trained on patients of the sampled cohort.
@@ -179,7 +204,8 @@ def check_sampled_cohort(policies: Sequence[Policy], n_patients: int, seed: int,
 def evaluate_sharded(policy_specs: Sequence[str], env_id: str, seed: int,
                      out_dir: str | Path, *, make_policy: PolicyFactory,
                      n_patients: int | None = None, cohort: pd.DataFrame | None = None,
-                     scenario: str | Path | None = None, space: int = EVALUATION,
+                     scenario: str | Path | None = None, cohort_file: str | Path | None = None,
+                     space: int = EVALUATION,
                      shard_size: int = DEFAULT_SHARD_SIZE, backend: str = "local",
                      ray_address: str | None = None, progress: bool = False) -> pd.DataFrame:
     """Evaluate the policies on a cohort in shards; merge into ``OUT/results.parquet``.
@@ -193,6 +219,7 @@ def evaluate_sharded(policy_specs: Sequence[str], env_id: str, seed: int,
         n_patients: cohort size, sampled by the workers (give this or ``cohort``).
         cohort: a user's cohort (``id`` column), sliced and shipped to the workers.
         scenario: the env's scenario YAML (must be readable by every worker).
+        cohort_file: the file ``cohort`` was read from (its SHA-256 goes in the manifest).
         space: seed space of a sampled cohort.
         shard_size: patients per shard (>= 1).
         backend: ``"local"`` or ``"ray"``.
@@ -223,7 +250,9 @@ def evaluate_sharded(policy_specs: Sequence[str], env_id: str, seed: int,
         "scenario": None if scenario is None else str(scenario), "n_patients": n_rows,
         "cohort": None if cohort is None else cohort_fingerprint(cohort),
         "shard_size": int(shard_size),
-        "make_policy": f"{make_policy.__module__}.{make_policy.__qualname__}"})
+        "make_policy": f"{make_policy.__module__}.{make_policy.__qualname__}",
+        "inputs": run_inputs(policy_specs, scenario, cohort_file)})
+    remove_stale_temporaries(folder)
     shards = [EvaluationShard(
         index=k, env_id=env_id, policy_specs=tuple(policy_specs), make_policy=make_policy,
         seed=int(seed), start=start, stop=stop, path=str(part_path(folder, k)),

@@ -3,12 +3,14 @@
 A sharded run splits rows ``0 .. n-1`` (patients or trials) into consecutive slices of
 ``shard_size``; every slice is a seeded shard whose rows equal the unsharded run's rows, so the
 plan changes where work runs, never what it computes. Shards that write files write them
-atomically under ``OUT/shards/``, beside a ``manifest.json`` of the run's settings: a rerun
-reuses the finished files of the same run and refuses a folder that holds another run's.
+atomically under ``OUT/shards/``, beside a ``manifest.json`` of the run's settings and of the
+SHA-256 of every file the run reads (``inputs``): a rerun reuses the finished files of the same
+run and refuses a folder that holds another run's, including the same paths edited in place.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -70,11 +72,67 @@ def part_path(folder: Path, index: int) -> Path:
     return folder / f"part-{index:05d}.parquet"
 
 
+def content_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, or of a folder's files (their relative names and bytes).
+
+    Examples:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = (folder / "a.txt").write_text("a")
+        >>> content_sha256(folder / "a.txt")[:12]
+        'ca978112ca1b'
+        >>> content_sha256(folder) == content_sha256(folder)
+        True
+    """
+    path = Path(path)
+    digest = hashlib.sha256()
+    if path.is_dir():
+        for file in sorted(p for p in path.rglob("*") if p.is_file()):
+            digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+            digest.update(content_sha256(file).encode())
+        return digest.hexdigest()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def input_hashes(files: Mapping[str, str | Path | None]) -> dict[str, str]:
+    """``{label: content_sha256(path)}`` of the named input files (``None`` paths left out).
+
+    Examples:
+        >>> input_hashes({"scenario": None})
+        {}
+    """
+    return {label: content_sha256(path) for label, path in files.items() if path is not None}
+
+
+def _differences(found: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[str]:
+    """What differs between two manifests, one phrase per setting or changed input file."""
+    diffs = []
+    for key in sorted(set(found) | set(wanted), key=str):
+        old, new = found.get(key), wanted.get(key)
+        if old == new:
+            continue
+        if key == "inputs" and isinstance(old, dict) and isinstance(new, dict):
+            edited = [f"{label} changed: sha256 {old[label][:12]} there, {new[label][:12]} now"
+                      for label in sorted(set(old) & set(new)) if old[label] != new[label]]
+            if edited or set(old) != set(new):  # another path shows under its own setting
+                diffs += edited
+                continue
+        diffs.append(f"{key}: {old!r} there, {new!r} now")
+    return diffs
+
+
 def claim_folder(folder: Path, settings: Mapping[str, Any]) -> None:
     """Write ``folder/manifest.json``, or check that the one there records the same settings.
 
+    ``settings`` may hold ``inputs``, the :func:`input_hashes` of the files the run reads: a
+    file edited in place makes another run, refused like any other change of settings.
+
     Raises:
-        ValueError: the folder holds the shards of a run with other settings (naming them).
+        ValueError: the folder holds the shards of a run with other settings or inputs (naming
+            them).
 
     Examples:
         >>> import tempfile
@@ -84,19 +142,32 @@ def claim_folder(folder: Path, settings: Mapping[str, Any]) -> None:
         Traceback (most recent call last):
         ...
         ValueError: ... holds the shards of another run (seed: 0 there, 1 now); ...
+        >>> claim_folder(folder / "b", {"inputs": {"scenario s.yaml": "ab" * 32}})
+        >>> claim_folder(folder / "b", {"inputs": {"scenario s.yaml": "cd" * 32}})
+        Traceback (most recent call last):
+        ...
+        ValueError: ... (scenario s.yaml changed: sha256 abababababab there, cdcdcdcdcdcd now); ...
     """
     manifest = folder / MANIFEST
     wanted = json.loads(json.dumps(dict(settings)))  # normalised as it is stored
     if manifest.exists():
         found = json.loads(manifest.read_text(encoding="utf-8"))
         if found != wanted:
-            changed = sorted(set(found) | set(wanted), key=str)
-            diffs = ", ".join(f"{key}: {found.get(key)!r} there, {wanted.get(key)!r} now"
-                              for key in changed if found.get(key) != wanted.get(key))
+            diffs = ", ".join(_differences(found, wanted))
             raise ValueError(f"{folder} holds the shards of another run ({diffs}); use another "
                              f"output folder or delete {folder}")
         return
     write_text(json.dumps(wanted, indent=2, sort_keys=True), manifest)
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Delete the temporary part files a killed worker left (``.part-*.tmp``; never read).
+
+    Examples:
+        >>> remove_stale_temporaries(Path("no/such/folder"))
+    """
+    for stale in folder.glob(".part-*.tmp"):
+        stale.unlink(missing_ok=True)
 
 
 def finished(path: Path, n_rows: int) -> bool:
