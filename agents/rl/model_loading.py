@@ -104,7 +104,7 @@ def restore_checkpoint(model: Any, path: str | os.PathLike, metadata: Mapping[st
     data, _ = _read_zip(path)
     _check_describes(path, metadata, data)
     device = get_device(model.device)
-    _, params, variables = load_from_zip_file(path, device=device, load_data=False)
+    _, params, variables = load_from_zip_file(Path(path), device=device, load_data=False)
     model.set_parameters(params, exact_match=True, device=device)
     expected = set(model._get_torch_save_params()[1])
     for name, value in (variables or {}).items():
@@ -112,9 +112,10 @@ def restore_checkpoint(model: Any, path: str | os.PathLike, metadata: Mapping[st
             raise UntrustedModelError(f"{path}: unexpected torch variable {name!r}")
         getattr(model, name).data = value.data
     for name in RESUMED_COUNTERS:
-        value = data.get(name)
-        if hasattr(model, name) and isinstance(value, int | float) and not isinstance(value, bool):
-            setattr(model, name, value)
+        counter = data.get(name)
+        if (hasattr(model, name) and isinstance(counter, int | float)
+                and not isinstance(counter, bool)):
+            setattr(model, name, counter)
     model.pkgym_metadata = dict(metadata)
     return model
 
