@@ -5,6 +5,10 @@ one-row cohort would be (:func:`~pkgym.populations.cohort.validate_cohort`), but
 building a DataFrame per patient when every value is plainly valid: a vector env re-pinned
 every episode (SB3 training on a finite cohort) then pays microseconds, not milliseconds,
 per patient. Any other value takes the DataFrame path, so errors read exactly as before.
+
+A pinned patient's random effects (``eta_<name>``) are optional: those given are checked by
+:func:`validate_pinned_etas` (finite, within 10 SD of the model's omega, as in a cohort file);
+those not given are drawn from the slot's stream, so pin every eta at 0 for the typical patient.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pkgym.populations.cohort import (
     CohortSchema,
     CohortValidationError,
     ColumnRule,
+    eta_rules,
     validate_cohort,
 )
 
@@ -63,6 +68,35 @@ def validate_pinned(given: Mapping[str, Any], schema: CohortSchema) -> dict[str,
             return {key: frame[key].iloc[0] for key in schema.columns}
         out[name] = value
     return out
+
+
+def validate_pinned_etas(given: Mapping[str, Any], variability: Any) -> dict[str, float]:
+    """The random effects a pinned patient gives, validated as a one-row cohort's etas.
+
+    Only the ``eta_<name>`` keys present are checked (:func:`~pkgym.populations.cohort.eta_rules`:
+    finite and within 10 SD of the model's omega); the others are drawn by the env.
+
+    Args:
+        given: the pinned patient's fields (a dict or a pandas row).
+        variability: the model's between-subject variability (``eta_columns``, ``omega``).
+
+    Examples:
+        >>> from pkgym.populations import BetweenSubjectVariability
+        >>> bsv = BetweenSubjectVariability(names=("CL", "V"), omega=np.diag([0.09, 0.04]))
+        >>> validate_pinned_etas({"eta_CL": 0.2, "weight_kg": 70}, bsv)
+        {'eta_CL': 0.2}
+        >>> validate_pinned_etas({"eta_CL": 50}, bsv)
+        Traceback (most recent call last):
+        ...
+        pkgym.populations.cohort.CohortValidationError: invalid cohort DataFrame: 1 problem(s):
+          row 1, column 'eta_CL': got '50', expected a number in [-3.0, 3.0] (10 SD of the \
+model's omega, 0.3)
+    """
+    rules = {name: rule for name, rule in eta_rules(variability).items() if name in given}
+    if not rules:
+        return {}
+    etas = validate_pinned(given, CohortSchema(columns=rules))
+    return {name: float(value) for name, value in etas.items()}
 
 
 def _plain_valid(value: Any, rule: ColumnRule) -> Any:

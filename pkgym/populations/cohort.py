@@ -5,23 +5,35 @@ with its unit (optionally whole numbers only) or a set of allowed labels. Valida
 reports every bad cell at once in a :class:`CohortValidationError` (a ``ValueError``)
 naming the 1-based data row, the file line (for CSV files: line 1 is the header), the
 column, the bad value and what is allowed. Extra columns are kept (numbers parsed where the
-whole column is numeric, text otherwise).
+whole column is numeric, text otherwise). A file without patients, or with a column name
+given twice, is refused.
+
+Random effects (``eta_<name>`` columns) are range-checked by :func:`eta_rules`: finite and
+within ``ETA_SD_LIMIT`` (10) standard deviations of the model's omega. A draw from the model
+lies beyond 10 SD with probability 1.5e-23 per eta, and a hand-picked atypical patient (say 6
+SD out) is still accepted, while a value on the wrong scale (``eta_CL = 50``: clearance
+x 5e21) is refused instead of silently giving finite-looking but meaningless results.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
 
 _MAX_REPORTED = 20
 """At most this many problems are spelled out in the error message (all are in .problems)."""
+ETA_SD_LIMIT = 10.0
+"""A random effect may lie at most this many standard deviations (sqrt of omega's diagonal)
+from 0; see :func:`eta_rules`."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,19 +147,23 @@ class CohortValidationError(ValueError):
         return cls(message, tuple(problems))
 
 
-def load_cohort(path_or_buffer: str | os.PathLike[str] | IO[str], schema: CohortSchema
-                ) -> pd.DataFrame:
-    r"""Read a cohort CSV (header line, one patient per line) and validate it.
+def load_cohort(path_or_buffer: str | os.PathLike[str] | IO[str], schema: CohortSchema, *,
+                optional: Mapping[str, ColumnRule] | None = None) -> pd.DataFrame:
+    r"""Read a cohort CSV (header line, one patient per line) or Parquet file and validate it.
 
-    Every cell is read as text first, so blank cells, ``NA`` and non-numeric text are
-    reported exactly as written. Header names are stripped of surrounding spaces. Blank
-    lines inside the data are not skipped (they are rows of missing values, which keeps
-    file line = data row + 1); blank lines at the end are dropped. Line numbers assume no
-    quoted field spans several lines.
+    Every CSV cell is read as text first, so blank cells, ``NA`` and non-numeric text are
+    reported exactly as written. Header names are stripped of surrounding spaces; a name
+    given twice is refused (pandas would rename the second ``name.1``). Blank lines inside
+    the data are not skipped (they are rows of missing values, which keeps file line = data
+    row + 1); blank lines at the end are dropped. Line numbers assume no quoted field spans
+    several lines. A file with a header but no patients is refused. A path ending in
+    ``.parquet`` is read as Parquet (errors then name rows only: a Parquet file has no lines).
 
     Args:
-        path_or_buffer: path of the CSV file, or an open text buffer.
+        path_or_buffer: path of the CSV or Parquet file, or an open text buffer (CSV).
         schema: the required columns and their rules.
+        optional: rules of columns checked only where the file has them (e.g. the etas of
+            :func:`eta_rules`).
 
     Returns:
         The validated cohort: numeric rule columns as float64 (int64 when ``integer``),
@@ -162,14 +178,73 @@ def load_cohort(path_or_buffer: str | os.PathLike[str] | IO[str], schema: Cohort
     """
     if not isinstance(schema, CohortSchema):
         raise ValueError(f"schema must be a CohortSchema, got {type(schema)!r}")
-    raw = pd.read_csv(path_or_buffer, dtype=str, keep_default_na=False, na_filter=False,
-                      skip_blank_lines=False)
-    raw.columns = [str(c).strip() for c in raw.columns]
-    filled = np.flatnonzero(~(raw == "").all(axis=1).to_numpy())
-    raw = raw.iloc[: filled[-1] + 1 if filled.size else 0]
     source = repr(os.fspath(path_or_buffer)) if isinstance(path_or_buffer, (str, os.PathLike)) \
         else "(buffer)"
-    return _validate(raw, schema, line_offset=1, source=source)
+    parquet = isinstance(path_or_buffer, (str, os.PathLike)) and \
+        os.fspath(path_or_buffer).lower().endswith(".parquet")
+    raw = pd.read_parquet(path_or_buffer) if parquet else _read_csv_text(path_or_buffer, source)
+    names = [str(c).strip() for c in raw.columns]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise CohortValidationError(f"invalid cohort {source}: column(s) {twice} appear more "
+                                    f"than once in the header; found: {names}")
+    raw.columns = names
+    if len(raw) == 0:
+        raise CohortValidationError(f"invalid cohort {source}: no patients (a header but no "
+                                    "data rows)")
+    rules = schema if not optional else CohortSchema(columns={
+        **schema.columns, **{k: r for k, r in optional.items() if k in names and
+                             k not in schema.columns}})
+    return _validate(raw, rules, line_offset=None if parquet else 1, source=source,
+                     required=schema.required_columns)
+
+
+def _read_csv_text(path_or_buffer: str | os.PathLike[str] | IO[str], source: str
+                   ) -> pd.DataFrame:
+    """Every cell of a CSV as text (trailing blank lines dropped); the header as written."""
+    if isinstance(path_or_buffer, (str, os.PathLike)):
+        with open(path_or_buffer, newline="", encoding="utf-8-sig") as file:
+            text = file.read()
+    else:
+        text = path_or_buffer.read()
+    header = next(csv.reader(io.StringIO(text)), None)
+    if not header or not any(name.strip() for name in header):
+        raise CohortValidationError(f"invalid cohort {source}: no header line (the first line "
+                                    "must name the columns)")
+    raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False,
+                      skip_blank_lines=False)
+    if len(header) == len(raw.columns):  # as written: pandas renames repeats "x.1"
+        raw.columns = pd.Index(header, dtype=object)
+    filled = np.flatnonzero(~(raw == "").all(axis=1).to_numpy())
+    return raw.iloc[: filled[-1] + 1 if filled.size else 0]
+
+
+def eta_rules(variability: Any, limit: float = ETA_SD_LIMIT) -> dict[str, ColumnRule]:
+    """Rules of the ``eta_<name>`` columns: finite, within ``limit`` SD of the model's omega.
+
+    The bound of each eta is ``limit * sqrt(omega[j, j])``, rounded up to 3 decimals (an eta
+    without variability, omega 0, must be 0). Etas are on the model's own scale (for most
+    parameters log: ``P = P_typical * exp(eta)``), so a fixed bound would be far too loose
+    for a parameter that varies little and too tight for one that varies a lot.
+
+    Args:
+        variability: the model's :class:`~pkgym.populations.BetweenSubjectVariability`
+            (``eta_columns`` and ``omega``).
+        limit: the number of standard deviations allowed (default 10).
+
+    Examples:
+        >>> from pkgym.populations import BetweenSubjectVariability
+        >>> bsv = BetweenSubjectVariability(names=("CL",), omega=np.array([[0.09]]))
+        >>> eta_rules(bsv)["eta_CL"].describe()
+        "a number in [-3.0, 3.0] (10 SD of the model's omega, 0.3)"
+    """
+    sds = np.sqrt(np.diag(np.asarray(variability.omega, dtype=np.float64)))
+    rules = {}
+    for name, sd in zip(variability.eta_columns, sds, strict=True):
+        bound = math.ceil(float(limit * sd) * 1000.0) / 1000.0
+        rules[name] = ColumnRule(low=-bound, high=bound,
+                                 unit=f"({limit:g} SD of the model's omega, {float(sd):.3g})")
+    return rules
 
 
 def validate_cohort(frame: pd.DataFrame, schema: CohortSchema) -> pd.DataFrame:
@@ -192,13 +267,14 @@ def validate_cohort(frame: pd.DataFrame, schema: CohortSchema) -> pd.DataFrame:
 
 
 def _validate(frame: pd.DataFrame, schema: CohortSchema, *, line_offset: int | None,
-              source: str) -> pd.DataFrame:
+              source: str, required: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Check columns then every cell; convert rule columns and infer extra text columns."""
-    missing = [c for c in schema.required_columns if c not in frame.columns]
+    required = schema.required_columns if required is None else required
+    missing = [c for c in required if c not in frame.columns]
     if missing:
         raise CohortValidationError(
             f"invalid cohort {source}: missing required column(s) {missing}; required columns: "
-            f"{list(schema.required_columns)}; found: {[str(c) for c in frame.columns]}")
+            f"{list(required)}; found: {[str(c) for c in frame.columns]}")
     result = frame.copy()
     problems: list[CohortProblem] = []
     for name, rule in schema.columns.items():

@@ -82,3 +82,31 @@ def test_vector_reset__a_bad_patient_in_a_pinned_batch_names_the_field(
     rows[1] = {**rows[1], field: value}
     with pytest.raises(ValueError, match=match):
         env.reset(seed=0, options={"patients": rows})
+
+
+PINNED = {"age_years": 60.0, "is_female": 0, "weight_kg": 80.0, "height_cm": 175.0,
+          "on_dialysis": 0, "serum_creatinine_mg_per_dl": 1.1}
+TRUE_PARAMETERS = ("clearance_l_per_h", "central_volume_l", "peripheral_volume_l")
+
+
+def _true_parameters(patient: dict[str, Any], seed: int) -> tuple[float, ...]:
+    """The pinned vancomycin patient's true CL, V1, V2 after a reset with ``seed``."""
+    env = gym.make("pkgym/Vancomycin-v0")
+    _, info = env.reset(seed=seed, options={"patient": patient})
+    return tuple(float(info[key]) for key in TRUE_PARAMETERS)
+
+
+def test_pinned_patient__without_etas_draws_them_and_zero_etas_give_the_typical_patient() -> None:
+    """No eta columns: random effects drawn per seed. All etas 0: the same typical patient.
+
+    The typical patient is the model's covariate prediction: an eta of 0.2 multiplies it by
+    exp(0.2), so eta 0 is exactly the typical value.
+    """
+    drawn = [_true_parameters(PINNED, seed) for seed in (1, 2)]
+    assert drawn[0] != drawn[1]
+    typical = {**PINNED, "eta_CL": 0.0, "eta_V1": 0.0, "eta_V2": 0.0}
+    assert _true_parameters(typical, 1) == _true_parameters(typical, 2)
+    shifted = _true_parameters({**typical, "eta_CL": 0.2, "eta_V1": -0.1}, 1)
+    expected = _true_parameters(typical, 1)
+    np.testing.assert_allclose(shifted[:2], [expected[0] * np.exp(0.2), expected[1] * np.exp(-0.1)],
+                               rtol=1e-12)

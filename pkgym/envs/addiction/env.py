@@ -50,7 +50,8 @@ class AddictionEnv(DosingEnv):
     untreated free choice from zero values, simulated at reset from the patient stream.
     Pin a patient with ``reset(options={"patient": {"eta_learning_rate": ...,
     "eta_dopamine_surge": ..., "eta_inverse_temperature": ..., "eta_reward_sensitivity":
-    ..., "id": ...}})``; etas not given are drawn, as for a new patient.
+    ..., "id": ...}})``; etas not given are drawn, as for a new patient (all 0: the typical
+    patient); a given eta must be finite and within 10 SD of the model's omega.
 
     ## Action Space
     ``Discrete(7)``, a week of (:data:`~pkgym.envs.addiction.clinic.TREATMENTS`):

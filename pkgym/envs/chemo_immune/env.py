@@ -61,7 +61,8 @@ class ChemoImmuneEnv(DosingEnv):
     tumour; a constant full dose clears it in about 80% within 150 days. Pin a patient with
     ``reset(options={"patient": {"tumour_at_start": ..., "eta_a2": ..., "eta_a3": ...,
     "eta_d2": ..., "id": ...}})``; fields not given are drawn from the slot's patient
-    stream, as for a new patient.
+    stream, as for a new patient (all etas 0: the typical patient); a given eta must be
+    finite and within 10 SD of the model's omega.
 
     ## Action Space
     ``Discrete(11)``: level k infuses v = 0.1 k drug units/day (0-1) for the day.

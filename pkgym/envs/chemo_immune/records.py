@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from pkgym.envs.chemo_immune.clinic import CELL_HIGH, ChemoImmuneScenario
+from pkgym.envs.pinning import validate_pinned_etas
 from pkgym.models.tumour_immune import DePillis2003, TumourImmuneParameters
 from pkgym.populations import Population
 
@@ -98,8 +99,12 @@ def pinned_patient(given: Mapping[str, Any], settings: ChemoSettings) -> dict[st
     unknown = sorted(set(row) - set(allowed))
     if unknown:
         raise ValueError(f"unknown patient field(s) {unknown}; allowed: {allowed}")
+    etas = validate_pinned_etas(row, settings.model.variability)
     out: dict[str, float] = {}
     for key, value in row.items():
+        if key in etas:
+            out[key] = etas[key]
+            continue
         number = float(value)
         if not np.isfinite(number):
             raise ValueError(f"patient field {key} must be finite, got {value!r}")

@@ -50,7 +50,9 @@ class ChemotherapyEnv(DosingEnv):
     ``reset(options={"patient": row})``, ``row`` holding ``is_female``, ``age_years``,
     ``height_cm``, ``weight_kg``, ``aag_g_per_l``, ``hepatic_impairment``,
     ``baseline_sld_mm`` and optionally ``eta_CL``, ``eta_CIRC0``, ``eta_MTT``, ``eta_SLOPE``,
-    ``eta_KL``, ``eta_KD``, ``eta_LAMBDA`` (drawn when absent) and ``id``.
+    ``eta_KL``, ``eta_KD``, ``eta_LAMBDA`` and ``id`` (a given eta must be finite and within 10
+    SD of the model's omega; etas not given are drawn from the slot's patient stream, so give
+    every eta as 0 for the typical patient).
 
     ## Action Space
     ``Discrete(5)``: 0, 50, 75, 100 or 125% of the label dose. ``continuous=True``:

@@ -14,14 +14,16 @@ from typing import Any
 import numpy as np
 
 from pkgym.envs.chemotherapy.clinic import (
+    ANC_HIGH,
     COVARIATES,
     POPULATIONS,
     SLD_HIGH_MM,
     ChemotherapyScenario,
 )
-from pkgym.envs.pinning import validate_pinned
+from pkgym.envs.pinning import validate_pinned, validate_pinned_etas
 from pkgym.models.chemotherapy import DocetaxelPatientModel
 from pkgym.models.chemotherapy_kernel import CIRC, SLD, initial_states
+from pkgym.models.docetaxel import COVARIATE_RANGES
 from pkgym.populations import Population
 from pkgym.populations.chemotherapy import CHEMOTHERAPY_COHORT_SCHEMA
 from pkgym.populations.derived import bsa_mosteller_m2
@@ -126,8 +128,27 @@ def pinned_patient(given: Mapping[str, Any], model: DocetaxelPatientModel) -> di
                          f"{PATIENT_KEYS + tuple(eta_keys) + ('id',)}")
     covariates = validate_pinned(row, CHEMOTHERAPY_COHORT_SCHEMA)
     out = {key: float(covariates[key]) for key in PATIENT_KEYS}
-    out.update({key: float(row[key]) for key in (*eta_keys, "id") if key in row})
+    _check_pinned_bsa(out, row.get("id"))
+    out.update(validate_pinned_etas(row, model.variability))
+    if "id" in row:
+        out["id"] = float(row["id"])
     return out
+
+
+def _check_pinned_bsa(covariates: Mapping[str, float], patient_id: Any) -> None:
+    """Refuse a pinned patient whose Mosteller BSA the PK model does not accept, naming it.
+
+    The cohort schema bounds height and weight one by one; the BSA of its tallest, heaviest
+    corner (4.0 m2) lies beyond the model's range (``COVARIATE_RANGES["bsa_m2"]``).
+    """
+    low, high = COVARIATE_RANGES["bsa_m2"]
+    bsa = float(bsa_mosteller_m2(covariates["height_cm"], covariates["weight_kg"]))
+    if not low <= bsa <= high:
+        who = "pinned patient" if patient_id is None else f"patient {int(patient_id)}"
+        raise ValueError(f"{who}: BSA {bsa:.3f} m2 (Mosteller of height_cm "
+                         f"{covariates['height_cm']:g}, weight_kg {covariates['weight_kg']:g}) "
+                         f"is outside [{low}, {high}] m2, the BSA range of the docetaxel PK "
+                         "model (Bruno 1996)")
 
 
 def _patient_table(settings: Any, draws: Mapping[str, np.ndarray] | None,
@@ -155,6 +176,30 @@ def _patient_table(settings: Any, draws: Mapping[str, np.ndarray] | None,
     return table, etas, ids
 
 
+def check_model_covariates(covariates: Mapping[str, np.ndarray], ids: np.ndarray) -> None:
+    """Refuse patients whose covariates the PK model does not accept, naming only them.
+
+    Examples:
+        >>> check_model_covariates({"bsa_m2": np.array([1.8, 4.5]), "height_cm": np.full(2, 1.),
+        ...     "weight_kg": np.full(2, 1.), "aag_g_per_l": np.ones(2),
+        ...     "age_years": np.full(2, 60.), "hepatic_impairment": np.zeros(2)}, np.array([3, 9]))
+        Traceback (most recent call last):
+        ...
+        ValueError: patients outside the docetaxel model's ...: patient 9: bsa_m2 4.5 (Mosteller...
+    """
+    problems = []
+    for name, (low, high) in COVARIATE_RANGES.items():
+        values = np.asarray(covariates[name], dtype=np.float64)
+        for k in np.flatnonzero(~((values >= low) & (values <= high))):
+            who = f"patient {ids[k]}" if ids[k] >= 0 else f"drawn patient {k}"
+            extra = (f" (Mosteller of height_cm {covariates['height_cm'][k]:g}, weight_kg "
+                     f"{covariates['weight_kg'][k]:g})" if name == "bsa_m2" else "")
+            problems.append(f"{who}: {name} {values[k]:.4g}{extra} outside [{low}, {high}]")
+    if problems:
+        raise ValueError("patients outside the docetaxel model's covariate ranges: "
+                         + "; ".join(problems[:10]))
+
+
 def new_records(settings: Any, draws: Mapping[str, np.ndarray] | None,
                 pinned: list[dict[str, float] | None] | None,
                 seed_entropy: np.ndarray) -> ChemoRecords:
@@ -165,6 +210,7 @@ def new_records(settings: Any, draws: Mapping[str, np.ndarray] | None,
     s: ChemotherapyScenario = settings.scenario
     n = seed_entropy.shape[0]
     covariates, etas, ids = _patient_table(settings, draws, pinned, n)
+    check_model_covariates(covariates, ids)
     params = settings.model.parameters(covariates, etas)
     states = initial_states(params, covariates["baseline_sld_mm"])
     n_labs, max_days = s.n_cycles * len(s.lab_days), s.max_cycle_days
@@ -194,9 +240,14 @@ def new_records(settings: Any, draws: Mapping[str, np.ndarray] | None,
 
 def measure_anc(records: ChemoRecords, scenario: ChemotherapyScenario, rows: np.ndarray,
                 slots: np.ndarray, true_anc: np.ndarray) -> None:
-    """Record lab results (true ANC with log-normal assay error) in ``slots`` of ``rows``."""
+    """Record lab results (true ANC with log-normal assay error, reported up to ``ANC_HIGH``).
+
+    Counts above the clinic's reporting limit ``ANC_HIGH`` are reported at it (as ">50"); an
+    ordinary patient's count stays far below it, an extreme one's rebound may not.
+    """
     noise = records.anc_normals[rows, slots]
-    records.anc_measured[rows, slots] = true_anc * np.exp(scenario.assay_log_sd * noise)
+    records.anc_measured[rows, slots] = np.minimum(
+        true_anc * np.exp(scenario.assay_log_sd * noise), ANC_HIGH)
     records.anc_mask[rows, slots] = 1.0
 
 

@@ -50,7 +50,7 @@ class DepressionCore(DosingCore):
 
     def pin_patient(self, patient: Mapping[str, Any]) -> dict[str, Any]:
         """A pinned patient's validated covariates, etas and id."""
-        return pinned_patient(patient)
+        return pinned_patient(patient, self.settings.model.variability)
 
     def new_records(self, draws: dict[str, np.ndarray], pinned: list[dict[str, Any] | None],
                     seed_entropy: np.ndarray) -> Any:

@@ -48,7 +48,9 @@ class DepressionEnv(DosingEnv):
     log-normal rho_0 (median 0.5), epsilon, gamma, CL and logit-normal maximal effect. Pin a
     patient with ``reset(options={"patient": row})``, ``row`` holding ``age_years``,
     ``is_female``, ``weight_kg`` and optionally ``eta_rho``, ``eta_epsilon``, ``eta_gamma``,
-    ``eta_CL``, ``eta_emax``, ``id`` (etas not given are drawn).
+    ``eta_CL``, ``eta_emax``, ``id`` (a given eta must be finite and within 10 SD of the
+    model's omega; etas not given are drawn from the slot's patient stream, so give every eta
+    as 0 for the typical patient).
 
     ## Action Space
     ``Discrete(5)``: escitalopram 0, 5, 10, 15 or 20 mg a day for the week.

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from pkgym.envs.depression.clinic import COVARIATES, POPULATIONS, DepressionScenario
+from pkgym.envs.pinning import validate_pinned_etas
 from pkgym.models.depression import accuracy, response_bias, session_uniforms, simulate_prt
 from pkgym.models.depression_drug import VARIABILITY_NAMES, DepressionPatientModel, symptom_score
 from pkgym.populations import Population
@@ -24,11 +25,13 @@ BOUNDS = {"age_years": (18.0, 100.0), "is_female": (0.0, 1.0), "weight_kg": (30.
 PLACEHOLDER = {"age_years": 40.0, "is_female": 0.0, "weight_kg": 75.0}
 
 
-def pinned_patient(given: Mapping[str, Any]) -> dict[str, float]:
-    """A pinned patient's covariates, optional etas and id, validated.
+def pinned_patient(given: Mapping[str, Any], variability: Any) -> dict[str, float]:
+    """A pinned patient's covariates, optional etas (range-checked by ``variability``) and id.
 
     Examples:
-        >>> pinned_patient({"age_years": 30, "is_female": 1, "weight_kg": 60, "eta_rho": 0.1})
+        >>> variability = DepressionScenario().model.variability
+        >>> pinned_patient({"age_years": 30, "is_female": 1, "weight_kg": 60, "eta_rho": 0.1},
+        ...                variability)
         {'age_years': 30.0, 'is_female': 1.0, 'weight_kg': 60.0, 'eta_rho': 0.1}
     """
     row = dict(given.items())
@@ -45,7 +48,9 @@ def pinned_patient(given: Mapping[str, Any]) -> dict[str, float]:
         if not low <= value <= high:
             raise ValueError(f"patient {key}={value} is outside [{low}, {high}]")
         out[key] = value
-    out.update({key: float(row[key]) for key in (*ETA_KEYS, "id") if key in row})
+    out.update(validate_pinned_etas(row, variability))
+    if "id" in row:
+        out["id"] = float(row["id"])
     return out
 
 @dataclass(frozen=True, slots=True)

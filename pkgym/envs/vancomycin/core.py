@@ -78,11 +78,15 @@ class VancomycinCore(DosingCore):
         table = {key: np.asarray(table[key], dtype=np.float64) for key in PLACEHOLDER}
         for k, pinned in enumerate(patients):
             if pinned is not None:
-                for key, value in pinned_row(pinned).items():
+                for key, value in self.pin_patient(pinned).items():
                     table[key][k] = value
         entropy = np.array([s.seed_entropy for s in streams], dtype=object)
         part = new_records(self.settings, self._constants, table, draws, entropy)
         self.records = put_rows(self.records, rows, part) if rows.size < self.n_patients else part
+
+    def pin_patient(self, patient: Mapping[str, Any]) -> dict[str, Any]:
+        """A pinned patient's validated covariates, given etas (range-checked) and id."""
+        return pinned_row(patient, self.settings.model.variability)
 
     def _episode_draws(self, streams: EpisodeStreams) -> dict[str, np.ndarray]:
         """All of one episode's random numbers, from the slot's three streams."""

@@ -48,7 +48,9 @@ class VancomycinEnv(DosingEnv):
     renal-impairment cohort (``renal_impairment``): :mod:`pkgym.populations.vancomycin`.
     Pin a patient with ``reset(options={"patient": row})``, ``row`` holding ``age_years``,
     ``is_female``, ``weight_kg``, ``height_cm``, ``on_dialysis``,
-    ``serum_creatinine_mg_per_dl`` and optionally ``eta_CL``, ``eta_V1``, ``eta_V2``, ``id``.
+    ``serum_creatinine_mg_per_dl`` and optionally ``eta_CL``, ``eta_V1``, ``eta_V2``, ``id``
+    (a given eta must be finite and within 10 SD of the model's omega; etas not given are
+    drawn from the slot's patient stream, so give every eta as 0 for the typical patient).
 
     ## Action Space
     ``Discrete(13)``: dose level k gives 250 k mg (0-3000 mg), infused at no more than

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from pkgym.envs.pinning import validate_pinned
+from pkgym.envs.pinning import validate_pinned, validate_pinned_etas
 from pkgym.envs.vancomycin.clinic import POPULATIONS, StepMetrics, VancomycinScenario
 from pkgym.envs.vancomycin.kernel import WardConstants, take_labs, ward_constants
 from pkgym.models.kidney import KidneyInjuryParams, initial_kidney_state
@@ -172,12 +172,16 @@ def new_records(settings: WardSettings, plain_constants: tuple,
     return records
 
 
-def pinned_row(pinned: Mapping[str, Any]) -> dict[str, float]:
+def pinned_row(pinned: Mapping[str, Any], variability: Any) -> dict[str, float]:
     """A pinned patient's covariates (validated against the cohort schema) and given etas.
+
+    Etas given are range-checked against ``variability`` (the model's omega); etas not given
+    are drawn by the caller.
 
     Examples:
         >>> row = pinned_row({"age_years": 60, "is_female": 0, "weight_kg": 80, "height_cm": 175,
-        ...                   "on_dialysis": 0, "serum_creatinine_mg_per_dl": 1.1, "eta_CL": 0.2})
+        ...                   "on_dialysis": 0, "serum_creatinine_mg_per_dl": 1.1, "eta_CL": 0.2},
+        ...                  Goti2018().variability)
         >>> row["weight_kg"], row["eta_CL"]
         (80.0, 0.2)
     """
@@ -188,6 +192,7 @@ def pinned_row(pinned: Mapping[str, Any]) -> dict[str, float]:
                          f"{PATIENT_KEYS + OPTIONAL_PATIENT_KEYS}")
     covariates = validate_pinned(given, VANCOMYCIN_COHORT_SCHEMA)
     row = {key: float(covariates[key]) for key in PATIENT_KEYS}
-    row.update({key: float(given[key]) for key in ("eta_CL", "eta_V1", "eta_V2", "id")
-                if key in given})
+    row.update(validate_pinned_etas(given, variability))
+    if "id" in given:
+        row["id"] = float(given["id"])
     return row

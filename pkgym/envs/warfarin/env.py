@@ -56,9 +56,10 @@ class WarfarinEnv(DosingEnv):
     ``reset(options={"patient": row})``, ``row`` holding ``age_years``, ``is_female``,
     ``weight_kg``, ``height_cm``, ``race``, ``cyp2c9``, ``vkorc1``, ``amiodarone``,
     ``enzyme_inducer`` and optionally ``eta_CL``, ``eta_V``, ``eta_EC50``, ``id`` (etas not
-    given are drawn from the slot's patient stream, as for a new patient). Amiodarone and
-    enzyme inducers are observed, as the IWPC algorithms use them, but Hamberg's models have
-    no term for them: they do not change the simulated patient.
+    given are drawn from the slot's patient stream, as for a new patient: all 0 gives the
+    typical patient; a given eta must be finite and within 10 SD of the model's omega).
+    Amiodarone and enzyme inducers are observed, as the IWPC algorithms use them, but
+    Hamberg's models have no term for them: they do not change the simulated patient.
 
     ## Action Space
     ``Discrete(31)``: level k gives 0.5 k mg (0-15 mg) today. ``continuous=True``:

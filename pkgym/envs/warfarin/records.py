@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from pkgym.envs.pinning import validate_pinned
+from pkgym.envs.pinning import validate_pinned, validate_pinned_etas
 from pkgym.envs.warfarin.clinic import WarfarinScenario, clinic_parameters
 from pkgym.envs.warfarin.kernel import RecordArrays, measure_due
 from pkgym.models.warfarin import WarfarinParameters
@@ -153,7 +153,9 @@ def pinned_patient(given: Mapping[str, Any], settings: Any) -> dict[str, Any]:
                          f"{PATIENT_KEYS + tuple(eta_keys) + ('id',)}")
     covariates = validate_pinned(row, WARFARIN_COHORT_SCHEMA)
     out: dict[str, Any] = {key: covariates[key] for key in PATIENT_KEYS}
-    out.update({key: float(row[key]) for key in (*eta_keys, "id") if key in row})
+    out.update(validate_pinned_etas(row, settings.model.variability))
+    if "id" in row:
+        out["id"] = float(row["id"])
     return out
 
 

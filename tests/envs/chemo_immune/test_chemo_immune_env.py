@@ -180,7 +180,7 @@ def test_chemo_immune_env__bad_options_and_pinned_patients_name_the_field() -> N
     cases = [({"patien": {}}, r"unknown reset option\(s\) \['patien'\]"),
              ({"patient": {"eta_r1": 0.1}}, r"\['eta_r1'\]; allowed: .*'eta_a2'"),
              ({"patient": {"tumour_at_start": 1.5}}, r"tumour_at_start must be in \(0, 1/b1"),
-             ({"patient": {"eta_a2": float("nan")}}, r"eta_a2 must be finite")]
+             ({"patient": {"eta_a2": float("nan")}}, r"row 1, column 'eta_a2': got a missing")]
     for options, match in cases:
         with pytest.raises(ValueError, match=match):
             env.reset(seed=0, options=options)
