@@ -52,12 +52,14 @@ class Escitalopram:
     adverse_max_per_week: float = field(default=0.6, metadata={"unit": "probability"})
 
     def __post_init__(self) -> None:
-        """Validate positivity."""
+        """Validate positivity; the Hill exponent at most 10 (a larger one overflows to NaN)."""
         for name in ("clearance_l_per_h", "volume_l", "elderly_clearance_factor",
                      "sert_ec50_mg_per_l", "onset_time_constant_weeks", "adverse_ec50_mg_per_l",
                      "adverse_hill"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if not self.adverse_hill <= 10:
+            raise ValueError(f"adverse_hill must be in (0, 10], got {self.adverse_hill}")
         if not 0 <= self.adverse_max_per_week <= 1:
             raise ValueError("adverse_max_per_week must be in [0, 1]")
 

@@ -21,6 +21,10 @@ PROBABILITY_BOUNDS = (1e-4, 1.0 - 1e-4)
 increasing, which clipping would not guarantee."""
 
 
+MAX_SAMPLE_SIZE = 10_000
+"""Most patients of one simulated trial (and so most cohorts, the env's horizon)."""
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class DoseFindingScenario:
     """Truth and size rules of a simulated phase I trial.
@@ -59,12 +63,13 @@ class DoseFindingScenario:
             raise ValueError("true_dlt_probabilities must be non-decreasing in dose level")
         if not 0 < self.target_dlt_rate < 1:
             raise ValueError(f"target_dlt_rate must lie in (0, 1), got {self.target_dlt_rate}")
-        if self.cohort_size < 1:
-            raise ValueError(f"cohort_size must be >= 1, got {self.cohort_size}")
-        if self.max_sample_size < self.cohort_size or self.max_sample_size % self.cohort_size:
+        if not 1 <= self.cohort_size <= MAX_SAMPLE_SIZE:
+            raise ValueError(f"cohort_size must be in 1..{MAX_SAMPLE_SIZE}, got {self.cohort_size}")
+        if not self.cohort_size <= self.max_sample_size <= MAX_SAMPLE_SIZE or \
+                self.max_sample_size % self.cohort_size:
             raise ValueError(
                 f"max_sample_size must be a positive multiple of cohort_size={self.cohort_size}, "
-                f"got {self.max_sample_size}"
+                f"at most {MAX_SAMPLE_SIZE}, got {self.max_sample_size}"
             )
         if not 0 <= self.start_level < probabilities.size:
             raise ValueError(

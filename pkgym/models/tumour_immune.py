@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import functools
 import math
+import typing
 from dataclasses import dataclass, field, fields
 
 import numba
@@ -106,6 +107,12 @@ class TumourImmuneParameters:
         return TumourImmuneParameters(self.table[i:i + 1])
 
 
+PARAMETER_RANGE = 10.0
+"""A de Pillis parameter may be at most this many times its published value."""
+MAX_CV = 2.0
+"""Largest between-patient CV."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DePillis2003:
     """The published parameter set (typical patient) and pkgym's between-patient CVs.
@@ -140,14 +147,20 @@ class DePillis2003:
     cv_d2: float = _cv(0.20, "drug elimination (PK)")
 
     def __post_init__(self) -> None:
-        """Every parameter finite and > 0 (CVs >= 0), naming the field."""
+        """Every parameter finite, > 0 and at most 10x its published value (CVs in [0, 2]).
+
+        The bound keeps the daily integration (RK4, 1-h steps by default) stable: a rate
+        1000x the published one makes the cells NaN on the first day.
+        """
         for f in fields(self):
             value = getattr(self, f.name)
-            floor_ok = value >= 0 if f.name.startswith("cv_") else value > 0
-            if not (isinstance(value, int | float) and math.isfinite(value) and floor_ok):
+            cv = f.name.startswith("cv_")
+            high = MAX_CV if cv else PARAMETER_RANGE * typing.cast(float, f.default)
+            floor_ok = value >= 0 if cv else value > 0
+            if not (isinstance(value, int | float) and math.isfinite(value) and floor_ok
+                    and value <= high):
                 raise ValueError(f"DePillis2003.{f.name} must be a finite number "
-                                 f"{'>= 0' if f.name.startswith('cv_') else '> 0'}, got "
-                                 f"{value!r}")
+                                 f"{'>= 0' if cv else '> 0'} and <= {high:g}, got {value!r}")
 
     @property
     def typical_table(self) -> np.ndarray:

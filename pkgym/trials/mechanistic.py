@@ -27,6 +27,11 @@ from pkgym.populations.chemotherapy import DOCETAXEL_PATIENTS
 from pkgym.scenarios import from_mapping, read_yaml
 from pkgym.trials.scenarios import DoseFindingScenario
 
+MAX_DOSE_MG_PER_M2 = 1000.0
+"""Highest dose level a mechanistic truth may simulate (docetaxel label: 75-100 mg/m2)."""
+MAX_PATIENTS = 100_000
+"""Most virtual patients a mechanistic truth may average over."""
+
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class MechanisticTruth:
@@ -54,13 +59,14 @@ class MechanisticTruth:
         object.__setattr__(self, "dose_levels_mg_per_m2", tuple(float(d) for d in doses))
         if doses.ndim != 1 or doses.size < 2:
             raise ValueError("dose_levels_mg_per_m2 must list at least 2 dose levels")
-        if not np.all(np.isfinite(doses)) or np.any(doses <= 0) or np.any(np.diff(doses) <= 0):
+        if not np.all(np.isfinite(doses)) or np.any(doses <= 0) or np.any(np.diff(doses) <= 0) \
+                or np.any(doses > MAX_DOSE_MG_PER_M2):
             raise ValueError(
-                "dose_levels_mg_per_m2 must be finite, > 0 and strictly increasing, "
-                f"got {self.dose_levels_mg_per_m2}"
+                f"dose_levels_mg_per_m2 must be finite, in (0, {MAX_DOSE_MG_PER_M2}] and strictly "
+                f"increasing, got {self.dose_levels_mg_per_m2}"
             )
-        if self.n_patients < 1:
-            raise ValueError(f"n_patients must be >= 1, got {self.n_patients}")
+        if not 1 <= self.n_patients <= MAX_PATIENTS:
+            raise ValueError(f"n_patients must be in 1..{MAX_PATIENTS}, got {self.n_patients}")
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
         DoseLimitingToxicity(grade4_days_limit=self.grade4_days_limit)  # validates the limit
@@ -134,6 +140,17 @@ class MechanisticDoseFinding:
     max_sample_size: int = 36
     start_level: int = 0
 
+    def __post_init__(self) -> None:
+        """Validate the trial's size rules and target before any patient is simulated."""
+        placeholder = np.linspace(0.05, 0.95, self.mechanistic_truth.n_doses)
+        self._trial(tuple(float(p) for p in placeholder))
+
+    def _trial(self, rates: tuple[float, ...]) -> DoseFindingScenario:
+        return DoseFindingScenario(
+            true_dlt_probabilities=rates, target_dlt_rate=self.target_dlt_rate,
+            cohort_size=self.cohort_size, max_sample_size=self.max_sample_size,
+            start_level=self.start_level)
+
     def scenario(self) -> DoseFindingScenario:
         """The fixed-truth scenario whose true DLT probabilities are the population rates.
 
@@ -146,13 +163,7 @@ class MechanisticDoseFinding:
             2
         """
         rates = population_dlt_rates(self.mechanistic_truth)
-        return DoseFindingScenario(
-            true_dlt_probabilities=tuple(float(r) for r in rates),
-            target_dlt_rate=self.target_dlt_rate,
-            cohort_size=self.cohort_size,
-            max_sample_size=self.max_sample_size,
-            start_level=self.start_level,
-        )
+        return self._trial(tuple(float(r) for r in rates))
 
 
 def load_trial_scenario(path: str | Path) -> tuple[DoseFindingScenario, tuple[float, ...] | None]:
@@ -180,6 +191,6 @@ def load_trial_scenario(path: str | Path) -> tuple[DoseFindingScenario, tuple[fl
     """
     data = read_yaml(path)
     if isinstance(data, dict) and "mechanistic_truth" in data:
-        spec = from_mapping(MechanisticDoseFinding, data, path="dose_finding_scenario")
+        spec = from_mapping(MechanisticDoseFinding, data, path=Path(path).name)
         return spec.scenario(), spec.mechanistic_truth.dose_levels_mg_per_m2
-    return from_mapping(DoseFindingScenario, data, path="dose_finding_scenario"), None
+    return from_mapping(DoseFindingScenario, data, path=Path(path).name), None

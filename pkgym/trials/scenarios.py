@@ -31,4 +31,4 @@ def load_dose_finding_scenario(path: str | Path) -> DoseFindingScenario:
         1
     """
     data = read_yaml(path)
-    return from_mapping(DoseFindingScenario, data, path="dose_finding_scenario")
+    return from_mapping(DoseFindingScenario, data, path=Path(path).name)

@@ -18,6 +18,7 @@ from pkgym.envs.base import ObservationModel, RewardFn
 from pkgym.models.addiction import Redish2004
 from pkgym.models.addiction_treatment import TreatmentPharmacology
 from pkgym.populations import Population
+from pkgym.scenarios import check_fields
 from pkgym.scenarios import resolve_scenario as resolve
 
 DAYS_PER_WEEK = 7
@@ -79,9 +80,12 @@ class AbstinenceReward(RewardFn):
         if len(self.treatment_burden) != len(TREATMENTS):
             raise ValueError(f"reward.treatment_burden needs {len(TREATMENTS)} values "
                              f"({list(TREATMENT_NAMES)}), got {len(self.treatment_burden)}")
-        for value in (self.abstinent_day_weight, *self.treatment_burden):
-            if not (math.isfinite(value) and value >= 0):
-                raise ValueError(f"reward weights must be finite and >= 0, got {value}")
+        named = [("abstinent_day_weight", self.abstinent_day_weight)] + [
+            (f"treatment_burden[{i}]", v) for i, v in enumerate(self.treatment_burden)]
+        bad = [f"{name} must be finite and >= 0, got {value}" for name, value in named
+               if not (math.isfinite(value) and value >= 0)]
+        if bad:
+            raise ValueError("; ".join(bad))
 
     def burden(self, actions: np.ndarray) -> np.ndarray:
         """Burden of each action (n,).
@@ -123,6 +127,7 @@ class AddictionScenario:
 
     def __post_init__(self) -> None:
         """Validate the fields, naming the bad one."""
+        check_fields(self)
         if not 1 <= self.n_weeks <= 520:
             raise ValueError(f"n_weeks must be in 1..520, got {self.n_weeks}")
         if not 0 <= self.burn_in_days <= 3650:

@@ -17,11 +17,14 @@ from gymnasium import spaces
 from pkgym.envs.base import ObservationModel, RewardFn
 from pkgym.models.tumour_immune import DePillis2003
 from pkgym.populations import BoundedLogNormal, Population
+from pkgym.scenarios import check_fields
 from pkgym.scenarios import resolve_scenario as resolve
 from pkgym.sim.integrate import METHODS, SolverConfig
 
 CELL_HIGH = 5.0
 """Measured cell levels are reported up to this value (the observation's bound)."""
+MAX_DOSE_LEVELS = 10_000
+"""Most action levels (``max_dose / dose_step``)."""
 MEASURED = ("normal_cells", "tumour_cells", "immune_cells")
 """The measured populations, in the order of the observation's ``cells``."""
 
@@ -156,11 +159,13 @@ class ChemoImmuneScenario:
 
     def __post_init__(self) -> None:
         """Validate the fields the objects they build do not check, naming the field."""
+        check_fields(self)
         if not 1 <= self.n_days <= 3650:
             raise ValueError(f"n_days must be in 1..3650, got {self.n_days}")
-        if not 0 < self.dose_step <= self.max_dose <= 100:
-            raise ValueError(f"need 0 < dose_step <= max_dose <= 100, got {self.dose_step}, "
-                             f"{self.max_dose}")
+        if not 0 < self.dose_step <= self.max_dose <= 100 or \
+                self.max_dose / self.dose_step > MAX_DOSE_LEVELS:
+            raise ValueError(f"need 0 < dose_step <= max_dose <= 100 and at most "
+                             f"{MAX_DOSE_LEVELS} steps, got {self.dose_step}, {self.max_dose}")
         for name in ("initial_normal_cells", "initial_immune_cells", "normal_cell_floor"):
             if not 0 <= getattr(self, name) <= CELL_HIGH:
                 raise ValueError(f"{name} must be in [0, {CELL_HIGH}], got {getattr(self, name)}")

@@ -16,6 +16,7 @@ from gymnasium import spaces
 from pkgym.envs.base import ObservationModel, RewardFn
 from pkgym.models.depression_drug import DepressionPatientModel
 from pkgym.populations import Bernoulli, BodySize, BoundedNormal, Population
+from pkgym.scenarios import check_fields
 from pkgym.scenarios import resolve_scenario as resolve
 
 MDD_OUTPATIENTS = Population(covariates={
@@ -85,6 +86,7 @@ class DepressionScenario:
 
     def __post_init__(self) -> None:
         """Validate the fields the objects they build do not check."""
+        check_fields(self)
         if self.population not in POPULATIONS:
             raise ValueError(f"population: {self.population!r} is not one of {sorted(POPULATIONS)}")
         if not 1 <= self.n_weeks <= 104:

@@ -18,6 +18,7 @@ from gymnasium import spaces
 
 from pkgym.envs.base import ObservationModel, RewardFn
 from pkgym.models.dose_toxicity import DoseFindingScenario, RandomDoseToxicity
+from pkgym.scenarios import check_fields
 from pkgym.scenarios import resolve_scenario as resolve
 
 DLT_WINDOW_DAYS = 28.0
@@ -106,6 +107,7 @@ class DoseFindingEnvScenario:
 
     def __post_init__(self) -> None:
         """Validate the fields, naming each and what it allows."""
+        check_fields(self)
         if not 2 <= self.n_doses <= 20:
             raise ValueError(f"n_doses must be in 2..20, got {self.n_doses}")
         if self.true_dlt_probabilities is not None:

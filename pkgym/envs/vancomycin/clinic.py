@@ -19,6 +19,7 @@ from pkgym.models.kidney import KidneyInjuryParams
 from pkgym.models.vancomycin import Goti2018
 from pkgym.models.vancomycin_course import CourseConfig, daily_troughs
 from pkgym.populations.vancomycin import ADULT_INPATIENTS, RENAL_IMPAIRMENT
+from pkgym.scenarios import check_fields
 from pkgym.scenarios import resolve_scenario as resolve
 
 POPULATIONS = {"adult_inpatients": ADULT_INPATIENTS, "renal_impairment": RENAL_IMPAIRMENT}
@@ -30,6 +31,15 @@ COVARIATE_HIGHS = np.array([120.0, 1.0, 300.0, 250.0, 1.0])
 """Upper bounds of the observation (values beyond physiology are clipped to them)."""
 CREATININE_HIGH_MG_PER_DL = 40.0
 LEVEL_HIGH_MG_PER_L = 500.0
+INTERVALS_H = (4.0, 6.0, 8.0, 12.0, 24.0)
+"""Dosing intervals that divide a day."""
+MAX_STEPS = 10_000
+"""Most dosing intervals of one episode."""
+MAX_DOSE_LEVELS = 10_000
+"""Most action levels (``max_dose_mg / dose_step_mg``)."""
+MAX_DOSE_MG = 100_000.0
+"""Upper bound of ``max_dose_mg`` (and of the infusion rate, mg/h): far above any real dose,
+low enough that the action levels stay a small array."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,18 +163,31 @@ class VancomycinScenario:
 
     def __post_init__(self) -> None:
         """Validate the fields that are not checked by the objects they build."""
+        check_fields(self)
         if self.population not in POPULATIONS:
             raise ValueError(f"population: {self.population!r} is not one of {sorted(POPULATIONS)}")
+        if self.interval_h not in INTERVALS_H:
+            raise ValueError(f"interval_h must be one of {INTERVALS_H} h, got {self.interval_h}")
+        if not 1 <= self.n_steps <= MAX_STEPS:
+            raise ValueError(f"n_steps must be in 1..{MAX_STEPS}, got {self.n_steps}")
+        if not 0 < self.max_dose_mg <= MAX_DOSE_MG:
+            raise ValueError(f"max_dose_mg must be in (0, {MAX_DOSE_MG:g}], got {self.max_dose_mg}")
+        if not 0 < self.max_infusion_rate_mg_per_h <= MAX_DOSE_MG:
+            raise ValueError(f"max_infusion_rate_mg_per_h must be in (0, {MAX_DOSE_MG:g}], got "
+                             f"{self.max_infusion_rate_mg_per_h}")
         if isinstance(self.sampling, str) and self.sampling not in SAMPLING_PLANS:
             raise ValueError(f"sampling: {self.sampling!r} is not one of {SAMPLING_PLANS} or a "
                              "list of [kind, dose number] pairs")
-        if not 0 < self.dose_step_mg <= self.max_dose_mg:
-            raise ValueError(f"dose_step_mg must be in (0, max_dose_mg={self.max_dose_mg}]")
+        if not 0 < self.dose_step_mg <= self.max_dose_mg or \
+                self.max_dose_mg / self.dose_step_mg > MAX_DOSE_LEVELS:
+            raise ValueError(f"dose_step_mg must be in (0, max_dose_mg={self.max_dose_mg}] with at "
+                             f"most {MAX_DOSE_LEVELS} steps, got {self.dose_step_mg}")
         low, high = self.target_auc24_over_mic
         if not 0 < low < high:
             raise ValueError(f"target_auc24_over_mic must be 0 < low < high, got {(low, high)}")
-        if self.mic_mg_per_l <= 0 or self.creatinine_assay_cv < 0:
-            raise ValueError("mic_mg_per_l must be > 0 and creatinine_assay_cv >= 0")
+        if not 0 < self.mic_mg_per_l <= 1000 or not 0 <= self.creatinine_assay_cv <= 2:
+            raise ValueError(f"mic_mg_per_l must be in (0, 1000] and creatinine_assay_cv in "
+                             f"[0, 2], got {self.mic_mg_per_l} and {self.creatinine_assay_cv}")
         self.course_config()
 
     def course_config(self) -> CourseConfig:

@@ -17,6 +17,7 @@ from pkgym.envs.base import ObservationModel, RewardFn
 from pkgym.envs.warfarin.kernel import ClinicRules, event_probability, next_test_day
 from pkgym.models.warfarin import Hamberg2007, Hamberg2010
 from pkgym.populations.warfarin import CYP2C9_DIPLOTYPES, VKORC1_GENOTYPES, WARFARIN_POPULATIONS
+from pkgym.scenarios import check_fields
 from pkgym.scenarios import resolve_scenario as resolve
 
 DAYS_PER_YEAR = 365.25
@@ -24,6 +25,8 @@ INR_HIGH = 25.0
 """Measured INRs are reported up to this value (the observation's bound)."""
 MAX_TEST_INTERVAL_DAYS = 28
 """Longest interval a policy may choose between INR tests."""
+MAX_DOSE_LEVELS = 10_000
+"""Most action levels (``max_dose_mg / dose_step_mg``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,10 +103,15 @@ class EventHazards:
 
     def __post_init__(self) -> None:
         """Rates and relative risks are >= 0; band edges rise."""
-        values = (self.bleeding_per_year_in_range, self.thromboembolism_per_year_in_range,
-                  *self.bleeding_relative_risk, *self.thromboembolism_relative_risk)
-        if not all(np.isfinite(v) and v >= 0 for v in values):
-            raise ValueError("event rates and relative risks must be finite and >= 0")
+        named = {"bleeding_per_year_in_range": (self.bleeding_per_year_in_range,),
+                 "thromboembolism_per_year_in_range": (self.thromboembolism_per_year_in_range,),
+                 "bleeding_relative_risk": self.bleeding_relative_risk,
+                 "thromboembolism_relative_risk": self.thromboembolism_relative_risk}
+        bad = [name for name, values in named.items()
+               if not all(np.isfinite(v) and v >= 0 for v in values)]
+        if bad:
+            raise ValueError(f"{', '.join(bad)}: event rates and relative risks must be finite "
+                             f"and >= 0")
         if np.any(np.diff(self.band_edges_inr) <= 0):
             raise ValueError(f"band_edges_inr must rise strictly, got {self.band_edges_inr}")
 
@@ -225,6 +233,7 @@ class WarfarinScenario:
 
     def __post_init__(self) -> None:
         """Validate the fields the objects they build do not check."""
+        check_fields(self)
         if self.population not in WARFARIN_POPULATIONS:
             raise ValueError(f"population: {self.population!r} is not one of "
                              f"{sorted(WARFARIN_POPULATIONS)}")
@@ -232,9 +241,11 @@ class WarfarinScenario:
             raise ValueError(f"model: {self.model!r} is not one of {sorted(MODELS)}")
         if not 1 <= self.n_days <= 3650:
             raise ValueError(f"n_days must be in 1..3650, got {self.n_days}")
-        if not 0 < self.dose_step_mg <= self.max_dose_mg <= 100:
-            raise ValueError(f"need 0 < dose_step_mg <= max_dose_mg <= 100 mg, got "
-                             f"{self.dose_step_mg}, {self.max_dose_mg}")
+        if not 0 < self.dose_step_mg <= self.max_dose_mg <= 100 or \
+                self.max_dose_mg / self.dose_step_mg > MAX_DOSE_LEVELS:
+            raise ValueError(f"need 0 < dose_step_mg <= max_dose_mg <= 100 mg and at most "
+                             f"{MAX_DOSE_LEVELS} steps, got {self.dose_step_mg}, "
+                             f"{self.max_dose_mg}")
         low, high = self.target_inr
         if not 0 < low < high:
             raise ValueError(f"target_inr must be 0 < low < high, got {self.target_inr}")
