@@ -20,6 +20,7 @@ from pkgym.models.docetaxel import Bruno1996
 from pkgym.models.myelosuppression import FribergDocetaxel
 from pkgym.models.tumour import Claret2009
 from pkgym.populations.chemotherapy import DOCETAXEL_PATIENTS
+from pkgym.scenarios import check_fields
 from pkgym.scenarios import resolve_scenario as resolve
 
 POPULATIONS = {"docetaxel_patients": DOCETAXEL_PATIENTS}
@@ -110,6 +111,7 @@ class ChemotherapyScenario:
 
     def __post_init__(self) -> None:
         """Validate the fields the objects they build do not check."""
+        check_fields(self)
         if self.population not in POPULATIONS:
             raise ValueError(f"population: {self.population!r} is not one of {sorted(POPULATIONS)}")
         if not 1 <= self.n_cycles <= 50 or not 7 <= self.cycle_days <= 56:
