@@ -174,7 +174,7 @@ def check_doses(doses: np.ndarray, levels: np.ndarray) -> None:
     """
     top = float(levels.max())
     if doses.ndim != 1:
-        raise DecisionError(f"doses must have shape (n,), got shape {doses.shape}", 0)
+        raise ValueError(f"doses must have shape (n,), one per patient, got shape {doses.shape}")
     outside = ~(np.isfinite(doses) & (doses >= 0) & (doses <= top * (1.0 + DOSE_TOLERANCE)))
     if np.any(outside):
         row = int(np.argmax(outside))

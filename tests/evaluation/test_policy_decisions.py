@@ -77,8 +77,9 @@ def test_evaluate__a_scalar_dose_is_given_to_every_patient(fixed_dose) -> None: 
     (lambda n: np.ones(n, dtype=bool), "(bool)"),
     (lambda n: np.full(n + 1, 500.0), "returned shape (5,) for 4 patient(s)"),
     (lambda n: np.full((n, 1, 1), 500.0), "returned shape (4, 1, 1)"),
+    (lambda n: np.full((n, 1), 500.0), "doses must have shape (n,), one per patient"),
 ], ids=["None", "nan", "inf", "nan-in-row-2", "complex", "object", "str", "bool", "too-many",
-        "3-d"])
+        "3-d", "column"])
 def test_evaluate__policy_returning_a_scalar_none_or_nan_is_refused_naming_the_policy(
         value: Any, expected: str) -> None:
     """None, NaN, inf, non-real values and wrong shapes: one line naming policy and patient."""
