@@ -85,3 +85,17 @@ def test_actions__non_integer_discrete_actions_are_refused(env_id: str) -> None:
     vec.reset(seed=0)
     _assert_refused(vec, np.array([1 + 0j, 0j]), allowed)
     _assert_refused(vec, np.arange(200), allowed)  # a long batch still gives one line
+
+
+@pytest.mark.parametrize(("env_id", "kwargs"), [("pkgym/Warfarin-v0", {"choose_test_days": True}),
+                                                ("pkgym/Chemotherapy-v0", {"allow_delay": True})])
+def test_actions__complex_action_pairs_are_refused(env_id: str, kwargs: dict) -> None:
+    """MultiDiscrete variants (dose level + a second choice) refuse complex pairs too."""
+    env = gym.make(env_id, **kwargs).unwrapped
+    env.reset(seed=0)
+    _assert_refused(env, np.array([1 + 0j, 0j]), "integer pair(s)")
+    if env_id == "pkgym/Warfarin-v0":  # a long batch of bad pairs still gives one line
+        vec = gym.make_vec(env_id, num_envs=200, vectorization_mode="vector_entry_point",
+                           **kwargs)
+        vec.reset(seed=0)
+        _assert_refused(vec, np.zeros((200, 2)), "integer pair(s)")

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from pkgym.envs.actions import shown
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
 from pkgym.envs.warfarin import views as warfarin_views
 from pkgym.envs.warfarin.clinic import (
@@ -70,7 +71,7 @@ class WarfarinCore(DosingCore):
                 or not np.issubdtype(array.dtype, np.integer):
             raise ValueError(f"action must be {n} integer pair(s) [dose level 0.."
                              f"{len(self.dose_levels_mg) - 1}, days to next INR - 1 in 0.."
-                             f"{MAX_TEST_INTERVAL_DAYS - 1}], got {actions!r}")
+                             f"{MAX_TEST_INTERVAL_DAYS - 1}], got {shown(actions)}")
         pairs = array.reshape(n, 2)
         levels = super().decode_actions(pairs[:, 0], False, n)
         if np.any((pairs[:, 1] < 0) | (pairs[:, 1] >= MAX_TEST_INTERVAL_DAYS)):
