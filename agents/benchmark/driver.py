@@ -77,7 +77,8 @@ def check_manifest(config: BenchmarkConfig) -> Path:
     """Record (or, on a rerun, check) the settings every cached result depends on.
 
     Cached runs and baselines are only valid for the same cohort size and seed, training
-    budget and scenario files; a rerun that changes them must use another ``out_dir``.
+    budget, scenario files and hyperparameter file (files by their SHA-256, so that one edited
+    in place counts as changed); a rerun that changes them must use another ``out_dir``.
 
     Examples:
         >>> import tempfile
@@ -96,10 +97,14 @@ def check_manifest(config: BenchmarkConfig) -> Path:
     path = Path(config.out_dir) / "benchmark.json"
     scenarios = {env: (None if (p := config.scenario_by_env.get(env)) is None
                        else hashlib.sha256(p.read_bytes()).hexdigest()) for env in config.env_ids}
-    current = {**{k: getattr(config, k) for k in MANIFEST_KEYS}, "scenarios": scenarios}
+    hyperparams = (None if config.hyperparams_file is None
+                   else hashlib.sha256(Path(config.hyperparams_file).read_bytes()).hexdigest())
+    current = {**{k: getattr(config, k) for k in MANIFEST_KEYS}, "scenarios": scenarios,
+               "hyperparams": hyperparams}
     if path.exists():
         saved = json.loads(path.read_text())
         changed = [k for k in MANIFEST_KEYS if saved.get(k) != current[k]]
+        changed += ["hyperparams file"] if saved.get("hyperparams") != hyperparams else []
         changed += [f"scenario of {env}" for env, text in scenarios.items()
                     if env in saved.get("scenarios", {}) and saved["scenarios"][env] != text]
         if changed:
