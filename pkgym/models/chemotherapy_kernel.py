@@ -127,6 +127,26 @@ def rhs(t: float, y: np.ndarray, p: np.ndarray, out: np.ndarray) -> None:  # pra
     out[8] = (p[KL] - p[KD] * np.exp(-p[LAMBDA] * t) * conc) * y[SLD]
 
 
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def rhs_log(t: float, z: np.ndarray, p: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
+    """:func:`rhs` for the logarithms of the Friberg and tumour states (``z[3:9]``).
+
+    The fallback of a patient whose cycle left :func:`rhs`'s states negative or non-finite
+    (:func:`_advance_one`): every compartment of the model is positive, so ``log y`` obeys
+    ``d(log y)/dt = y'/y`` and its solution can never cross zero (an explicit step near zero
+    can, and the Friberg feedback then amplifies the negative count without bound). The
+    same equations, so the same solution: only what the step control measures differs.
+    """
+    conc = concentration(t, p)
+    out[0] = out[1] = out[2] = 0.0
+    ktr = p[KTR]
+    feedback = np.exp(p[GAMMA] * (np.log(p[CIRC0]) - z[CIRC]))
+    out[3] = ktr * ((1.0 - p[SLOPE] * conc) * feedback - 1.0)
+    for i in range(4, 8):
+        out[i] = ktr * (np.exp(z[i - 1] - z[i]) - 1.0)
+    out[8] = p[KL] - p[KD] * np.exp(-p[LAMBDA] * t) * conc
+
+
 @numba.njit(cache=True, nogil=True)
 def pk_modes(theta: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
     """The segment vector of a parameter row: the row, then the PK's modes (module docstring).
@@ -156,14 +176,17 @@ def pk_modes(theta: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
 
 
 @numba.njit(nogil=True)  # not cached: numba cannot cache a call taking a compiled function
-def _segment(t0: float, t1: float, y: np.ndarray, e: np.ndarray, rtol: float, atol: float,
-             h: float, max_steps: int) -> float:  # pragma: no cover - compiled
-    """Integrate one segment: modes of the amounts at t0, Dormand-Prince, exact amounts at t1."""
+def _segment(f, t0: float, t1: float, y: np.ndarray, e: np.ndarray, rtol: float,  # noqa: ANN001
+             atol: float, h: float, max_steps: int) -> float:  # pragma: no cover - compiled
+    """Integrate one segment: modes of the amounts at t0, Dormand-Prince of ``f``, exact amounts.
+
+    ``f`` is :func:`rhs` or :func:`rhs_log`; the amounts ``y[0:3]`` are never logged.
+    """
     for i in range(3):
         e[MODE_START + i] = (e[TO_MODES + 3 * i] * y[0] + e[TO_MODES + 3 * i + 1] * y[1]
                              + e[TO_MODES + 3 * i + 2] * y[2])
     e[SEGMENT_T0] = t0
-    h = dopri5_segment(rhs, t0, t1, y, e, rtol, atol, h, max_steps)
+    h = dopri5_segment(f, t0, t1, y, e, rtol, atol, h, max_steps)
     tau = t1 - t0
     modes = np.empty(3)
     for i in range(3):
@@ -177,15 +200,13 @@ def _segment(t0: float, t1: float, y: np.ndarray, e: np.ndarray, rtol: float, at
 
 
 @numba.njit(nogil=True)  # not cached: numba cannot cache a call taking a compiled function
-def _advance_one(k: int, rows: np.ndarray, doses_mg: np.ndarray, dose_days: np.ndarray,
-                 n_days: np.ndarray, infusion_h: float, times_h: np.ndarray, states: np.ndarray,
-                 params: np.ndarray, rtol: float, atol: float, max_steps: int,
-                 daily_anc: np.ndarray) -> None:  # pragma: no cover - compiled
-    """One cycle of patient ``rows[k]`` (see :func:`advance_cycles`)."""
-    p = rows[k]
-    y, e = states[p], pk_modes(params[p])
+def _run_cycle(f, k: int, doses_mg: np.ndarray, dose_days: np.ndarray,  # noqa: ANN001
+               n_days: np.ndarray, infusion_h: float, t: float, y: np.ndarray, e: np.ndarray,
+               rtol: float, atol: float, max_steps: int, daily_anc: np.ndarray,
+               logged: bool) -> float:  # pragma: no cover - compiled
+    """One cycle of one state ``y`` (in place) under ``f``; returns the time at its end."""
     e[RATE] = 0.0
-    t, h = times_h[p], 0.05
+    h = 0.05
     for d in range(daily_anc.shape[1]):
         if d >= n_days[k]:
             daily_anc[k, d] = np.nan
@@ -193,29 +214,79 @@ def _advance_one(k: int, rows: np.ndarray, doses_mg: np.ndarray, dose_days: np.n
         end = t + HOURS_PER_DAY
         if d == dose_days[k] and doses_mg[k] > 0.0:
             e[RATE] = doses_mg[k] / infusion_h
-            h = _segment(t, t + infusion_h, y, e, rtol, atol, 0.01, max_steps)
+            h = _segment(f, t, t + infusion_h, y, e, rtol, atol, 0.01, max_steps)
             e[RATE] = 0.0
             t, h = t + infusion_h, 0.01
-        h = _segment(t, end, y, e, rtol, atol, h, max_steps)
+        h = _segment(f, t, end, y, e, rtol, atol, h, max_steps)
         t = end
-        daily_anc[k, d] = y[CIRC]
-    times_h[p] = t
+        daily_anc[k, d] = np.exp(y[CIRC]) if logged else y[CIRC]
+    return t
+
+
+@numba.njit(nogil=True)
+def _healthy(y: np.ndarray, anc: np.ndarray) -> bool:  # pragma: no cover - compiled
+    """Finite state, non-negative model compartments and daily counts (NaN days: after)."""
+    for i in range(N_STATES):
+        if not np.isfinite(y[i]) or (i >= 3 and y[i] < 0.0):
+            return False
+    for d in range(anc.shape[0]):
+        if anc[d] < 0.0 or np.isinf(anc[d]):
+            return False
+    return True
+
+
+@numba.njit(nogil=True)  # not cached: numba cannot cache a call taking a compiled function
+def _advance_one(k: int, rows: np.ndarray, doses_mg: np.ndarray, dose_days: np.ndarray,
+                 n_days: np.ndarray, infusion_h: float, times_h: np.ndarray, states: np.ndarray,
+                 params: np.ndarray, rtol: float, atol: float, max_steps: int,
+                 daily_anc: np.ndarray, status: np.ndarray) -> None:  # pragma: no cover
+    """One cycle of patient ``rows[k]`` (see :func:`advance_cycles`).
+
+    A cycle that fails in :func:`rhs` (max_steps, a negative or non-finite state) is rerun
+    from its start in log space (:func:`rhs_log`, absolute tolerance = ``rtol``): status 1;
+    status 2 if that fails too (the state is then NaN, never a silent value).
+    """
+    p = rows[k]
+    y, e = states[p], pk_modes(params[p])
+    start, t0 = y.copy(), times_h[p]
+    try:
+        times_h[p] = _run_cycle(rhs, k, doses_mg, dose_days, n_days, infusion_h, t0, y, e,
+                                rtol, atol, max_steps, daily_anc, False)
+        if _healthy(y, daily_anc[k]):
+            return
+    except Exception:  # noqa: BLE001 - max_steps: the log-space fallback takes over
+        pass
+    status[k] = 1
+    y[:] = start
+    for i in range(3, N_STATES):
+        y[i] = np.log(max(y[i], 1e-300))
+    try:
+        times_h[p] = _run_cycle(rhs_log, k, doses_mg, dose_days, n_days, infusion_h, t0, y, e,
+                                rtol, rtol, max_steps, daily_anc, True)
+    except Exception:  # noqa: BLE001 - reported per patient by advance_cycles
+        y[3:] = np.nan
+        status[k] = 2
+    for i in range(3, N_STATES):
+        y[i] = np.exp(y[i])
+    if not _healthy(y, daily_anc[k]):
+        status[k] = 2
 
 
 @numba.njit(nogil=True)
 def _advance_serial(rows, doses_mg, dose_days, n_days, infusion_h, times_h, states,  # noqa: ANN001
-                    params, rtol, atol, max_steps, daily_anc) -> None:  # pragma: no cover
+                    params, rtol, atol, max_steps, daily_anc, status) -> None:  # pragma: no cover
     for k in range(rows.shape[0]):
         _advance_one(k, rows, doses_mg, dose_days, n_days, infusion_h, times_h, states, params,
-                     rtol, atol, max_steps, daily_anc)
+                     rtol, atol, max_steps, daily_anc, status)
 
 
 @numba.njit(nogil=True, parallel=True)
 def _advance_parallel(rows, doses_mg, dose_days, n_days, infusion_h, times_h,  # noqa: ANN001
-                      states, params, rtol, atol, max_steps, daily_anc) -> None:  # pragma: no cover
+                      states, params, rtol, atol, max_steps, daily_anc,
+                      status) -> None:  # pragma: no cover
     for k in numba.prange(rows.shape[0]):
         _advance_one(k, rows, doses_mg, dose_days, n_days, infusion_h, times_h, states, params,
-                     rtol, atol, max_steps, daily_anc)
+                     rtol, atol, max_steps, daily_anc, status)
 
 
 PARALLEL_FROM = 64
@@ -225,17 +296,43 @@ PARALLEL_FROM = 64
 def advance_cycles(rows: np.ndarray, doses_mg: np.ndarray, dose_days: np.ndarray,
                    n_days: np.ndarray, infusion_h: float, times_h: np.ndarray,
                    states: np.ndarray, params: np.ndarray, rtol: float, atol: float,
-                   max_steps: int, daily_anc: np.ndarray) -> None:
+                   max_steps: int, daily_anc: np.ndarray) -> np.ndarray:
     """Run one cycle of ``n_days[k]`` days for patient ``rows[k]`` (in place).
 
     The dose ``doses_mg[k]`` is infused over ``infusion_h`` from the start of day
     ``dose_days[k]``. ``times_h`` (hours since treatment start) and ``states`` advance;
     ``daily_anc[k, d]`` receives the neutrophil count at the end of day d (NaN after the
     cycle's last day). Large batches run on all of numba's threads.
+
+    A patient whose cycle fails (a state driven negative or non-finite, or ``max_steps``
+    reached: extreme patients, e.g. a clearance far below the population's) has that cycle
+    rerun in log space, alone; the rest of the batch is untouched. A patient that still
+    cannot be simulated raises :class:`PatientSimulationError` naming its rows.
+
+    Returns:
+        Per patient (n,): 0 integrated as usual, 1 by the log-space fallback.
     """
     kernel: Any = _advance_serial
     if rows.shape[0] >= PARALLEL_FROM and numba.get_num_threads() > 1:
         kernel = _advance_parallel
-    kernel(np.asarray(rows, np.int64), np.asarray(doses_mg, np.float64),
+    rows = np.asarray(rows, np.int64)
+    status = np.zeros(rows.shape[0], np.int8)
+    kernel(rows, np.asarray(doses_mg, np.float64),
            np.asarray(dose_days, np.int64), np.asarray(n_days, np.int64), float(infusion_h),
-           times_h, states, params, float(rtol), float(atol), int(max_steps), daily_anc)
+           times_h, states, params, float(rtol), float(atol), int(max_steps), daily_anc, status)
+    failed = rows[status == 2]
+    if failed.size:
+        raise PatientSimulationError(failed)
+    return status
+
+
+class PatientSimulationError(ValueError):
+    """Patients (state rows ``rows``) whose cycle neither integration could simulate."""
+
+    def __init__(self, rows: np.ndarray, names: list[str] | None = None) -> None:
+        """Name the failing patients (``names``, default their state rows)."""
+        self.rows = np.asarray(rows, np.int64)
+        who = names if names is not None else [f"row {r}" for r in self.rows.tolist()]
+        super().__init__(f"the docetaxel model could not be integrated for {len(who)} "
+                         f"patient(s): {', '.join(who)} (state non-finite or negative after the "
+                         "log-space fallback; see pkgym.models.chemotherapy_kernel)")

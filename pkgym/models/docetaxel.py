@@ -31,6 +31,12 @@ import numpy as np
 from pkgym.populations.variability import BetweenSubjectVariability
 
 BRUNO = "Bruno et al. 1996, J Pharmacokinet Biopharm 24:153"
+COVARIATE_RANGES: dict[str, tuple[float, float]] = {
+    "bsa_m2": (0.5, 3.5), "aag_g_per_l": (0.1, 5), "age_years": (0, 120),
+    "hepatic_impairment": (0, 1)}
+"""Covariates :meth:`Bruno1996.parameters` accepts. The docetaxel cohort schema's heights and
+weights reach a Mosteller BSA of 4.0 m2 (230 cm, 250 kg): the env checks each patient's BSA
+against this range too, naming that patient only."""
 MOLAR_MASS_G_PER_MOL = 807.88
 """Docetaxel, C43H53NO14."""
 
@@ -94,11 +100,14 @@ class Bruno1996:
         """
         bsa, aag, age, hep = (np.asarray(x, dtype=np.float64) for x in (
             bsa_m2, aag_g_per_l, age_years, hepatic_impairment))
-        for name, values, low, high in (("bsa_m2", bsa, 0.5, 3.5), ("aag_g_per_l", aag, 0.1, 5),
-                                        ("age_years", age, 0, 120), ("hepatic_impairment", hep,
-                                                                     0, 1)):
-            if not np.all(np.isfinite(values)) or np.any((values < low) | (values > high)):
-                raise ValueError(f"{name} must be in [{low}, {high}], got {values[:5].tolist()}")
+        for name, values in (("bsa_m2", bsa), ("aag_g_per_l", aag), ("age_years", age),
+                             ("hepatic_impairment", hep)):
+            low, high = COVARIATE_RANGES[name]
+            bad = ~((values >= low) & (values <= high))  # NaN is bad too
+            if np.any(bad):  # only the offending values, not other patients'
+                raise ValueError(f"{name} must be in [{low}, {high}], got "
+                                 f"{values[bad][:5].tolist()} (rows "
+                                 f"{np.flatnonzero(bad)[:5].tolist()})")
         per_m2 = (self.clearance_intercept_l_per_h_per_m2
                   - self.clearance_aag_l_per_h_per_m2_per_g_l * aag
                   - self.clearance_age_l_per_h_per_m2_per_y * age)

@@ -42,4 +42,8 @@ CHEMOTHERAPY_COHORT_SCHEMA = CohortSchema(columns={
     "hepatic_impairment": ColumnRule(low=0, high=1, unit="0/1", integer=True),
     "baseline_sld_mm": ColumnRule(low=1.0, high=500.0, unit="mm"),
 })
-"""Columns a user's docetaxel cohort CSV must have (BSA is computed by Mosteller)."""
+"""Columns a user's docetaxel cohort CSV must have (BSA is computed by Mosteller).
+
+The Mosteller BSA of a row's height and weight must also lie in the PK model's range, 0.5-3.5
+m2 (``pkgym.models.docetaxel.COVARIATE_RANGES``; the corner 230 cm, 250 kg gives 4.0 m2): the
+env checks it per patient when the patient is pinned, naming that patient only."""

@@ -26,7 +26,9 @@ from pkgym.scenarios import resolve_scenario as resolve
 POPULATIONS = {"docetaxel_patients": DOCETAXEL_PATIENTS}
 """Named populations a scenario may use."""
 ANC_HIGH, SLD_HIGH_MM = 50.0, 1000.0
-"""Observation bounds (beyond what the model produces)."""
+"""Observation bounds: the clinic's reporting limits (x10^9/L, mm); a measured count or scan
+beyond one is reported at it (:func:`~pkgym.envs.chemotherapy.records.measure_anc`). Kept,
+not widened, because encoders scale observations by the space's bounds."""
 
 
 @dataclass(frozen=True, slots=True)

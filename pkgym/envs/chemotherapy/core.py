@@ -26,7 +26,7 @@ from pkgym.envs.chemotherapy.records import (
     pinned_patient,
 )
 from pkgym.models.chemotherapy import GRADE4_ANC_1E9_PER_L
-from pkgym.models.chemotherapy_kernel import CIRC, SLD, advance_cycles
+from pkgym.models.chemotherapy_kernel import CIRC, SLD, PatientSimulationError, advance_cycles
 
 
 class ChemotherapyCore(DosingCore):
@@ -116,9 +116,13 @@ class ChemotherapyCore(DosingCore):
         dose_day = np.where(delayed, s.delay_days, 0).astype(np.int64)
         anc = np.empty((rows.size, s.max_cycle_days))
         before = rec.states[rows, SLD]
-        advance_cycles(rows, dose_mg, dose_day, s.cycle_days + dose_day, s.pk.infusion_h,
-                       rec.time_h, rec.states, rec.params, s.solver.rtol, s.solver.atol,
-                       s.solver.max_steps, anc)
+        try:
+            advance_cycles(rows, dose_mg, dose_day, s.cycle_days + dose_day, s.pk.infusion_h,
+                           rec.time_h, rec.states, rec.params, s.solver.rtol, s.solver.atol,
+                           s.solver.max_steps, anc)
+        except PatientSimulationError as error:
+            raise PatientSimulationError(error.rows, [
+                f"patient {rec.patient_id[r]} (slot {r})" for r in error.rows]) from error
         rec.dose_percent[rows, cycle], rec.dose_mg[rows, cycle] = percent, dose_mg
         rec.delayed[rows, cycle], rec.daily_anc[rows, cycle] = delayed, anc
         grade4, febrile = self._toxicity(rows, cycle, anc)
