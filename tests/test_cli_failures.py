@@ -170,3 +170,27 @@ def test_cli__ray_address_auto_without_a_cluster_for_real(tmp_path: Path) -> Non
     assert result.returncode == 1, result.stderr
     assert result.stderr.count("\n") == 1 and "cannot connect to the Ray cluster" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_run_shards__ctrl_c_on_ray_cancels_the_shards(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while waiting on Ray: every shard is cancelled (no force), then the interrupt."""
+    import pkgym.scale.backend as backend
+
+    class FakeRay:
+        cancelled: list[int] = []
+
+        def remote(self, **_: Any) -> Any:
+            return lambda function: type("Remote", (), {"remote": staticmethod(lambda t: t)})
+
+        def get(self, ref: int) -> int:
+            if ref == 1:
+                raise KeyboardInterrupt
+            return ref
+
+        def cancel(self, ref: int) -> None:
+            self.cancelled.append(ref)
+
+    monkeypatch.setattr(backend, "ensure_ray", lambda address=None: FakeRay())
+    with pytest.raises(KeyboardInterrupt):
+        backend.run_shards(abs, [0, 1, 2], backend="ray")
+    assert FakeRay.cancelled == [0, 1, 2]

@@ -48,8 +48,11 @@ def test_evaluate__killed_run_resumes_to_byte_identical_results(tmp_path: Path) 
     shards = tmp_path / "resumed" / "shards"
     assert sorted(p.name for p in shards.iterdir()) == ["manifest.json", "part-00000.parquet"]
     first = (shards / "part-00000.parquet").stat().st_mtime_ns
+    stale = shards / ".part-00001.parquet.x1y2.tmp"  # what a worker killed mid-write leaves
+    stale.write_bytes(b"PAR1 half")
     resumed = _evaluate_cli(tmp_path / "resumed", scenario)
     assert resumed.returncode == 0, resumed.stderr
+    assert not stale.exists()
     assert (shards / "part-00000.parquet").stat().st_mtime_ns == first  # reused, not redone
     whole = _evaluate_cli(tmp_path / "whole", scenario)
     assert whole.returncode == 0, whole.stderr
