@@ -40,7 +40,10 @@ class ChemotherapyEnv(DosingEnv):
     :mod:`pkgym.models.myelosuppression`) and a Claret 2009 tumour growth inhibition model
     (:mod:`pkgym.models.tumour`). The PK is solved exactly (modes of the three-compartment
     system); the neutrophil and tumour equations are integrated per patient by a compiled
-    Dormand-Prince 5(4), rtol 1e-7 (error vs ``solve_ivp`` ~2e-7 relative). Febrile
+    Dormand-Prince 5(4), rtol 1e-7 (error vs ``solve_ivp`` ~2e-7 relative); a patient whose
+    cycle leaves that integration negative or non-finite (extreme patients: e.g. clearance at
+    its floor with AAG 5 g/L) has the cycle rerun alone in log space, and one that still cannot
+    be simulated raises an error naming its patient id. Febrile
     neutropenia occurs with a daily hazard while ANC < 0.5 (calibrated to the label's 11% at
     100 mg/m2).
 
@@ -52,7 +55,9 @@ class ChemotherapyEnv(DosingEnv):
     ``baseline_sld_mm`` and optionally ``eta_CL``, ``eta_CIRC0``, ``eta_MTT``, ``eta_SLOPE``,
     ``eta_KL``, ``eta_KD``, ``eta_LAMBDA`` and ``id`` (a given eta must be finite and within 10
     SD of the model's omega; etas not given are drawn from the slot's patient stream, so give
-    every eta as 0 for the typical patient).
+    every eta as 0 for the typical patient). The Mosteller BSA of the height and weight must
+    be within the PK model's 0.5-3.5 m2 (the schema's 230 cm and 250 kg give 4.0 m2): a
+    patient beyond it is refused, named alone.
 
     ## Action Space
     ``Discrete(5)``: 0, 50, 75, 100 or 125% of the label dose. ``continuous=True``:
@@ -72,7 +77,9 @@ class ChemotherapyEnv(DosingEnv):
     | ``febrile_neutropenia`` | (n_cycles,) | 1 if the cycle had a febrile neutropenia |
     | ``cycle`` | (1,) | cycles given so far |
 
-    Counts carry the model's log-normal residual error (SD 0.424); scans a 10% CV.
+    Counts carry the model's log-normal residual error (SD 0.424); scans a 10% CV. Counts are
+    reported up to 50 x10^9/L and scans up to 1000 mm, the space's bounds: a higher value (an
+    extreme patient's rebound) is reported at the limit.
 
     ## Reward
     Per cycle: 10 x tumour shrinkage (fraction of baseline), +1 while progression-free,
