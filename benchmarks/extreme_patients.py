@@ -9,8 +9,9 @@ observations, rewards and numeric ``info`` arrays) and observations outside the 
 
 Extreme patients: an env with a cohort schema gets every covariate at a bound of its rule,
 the low/high combinations enumerated in a seeded order (all of them once ``n`` covers them),
-every category of a categorical column in each block of as many patients; random effects
-and the other columns come from an ordinary sampled cohort. An env without a schema (its
+every category of a categorical column in each block of as many patients; every other
+patient has its random effects at +-3 SD (random signs), the rest theirs from an ordinary
+sampled cohort, like the other columns. An env without a schema (its
 rows are its own, :func:`pkgym.evaluation.cohorts.env_cohort`) gets the most extreme of a
 large sampled pool: the rows holding each column's minimum and maximum, then the rows
 farthest from the pool's median (largest |z|).
@@ -62,9 +63,21 @@ class SweepCounts:
             self.messages.append(message)
 
 
-def _schema_rows(schema: Any, pool: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
+def _extreme_etas(rows: pd.DataFrame, variability: Any, rng: np.random.Generator) -> None:
+    """Every other row's random effects at +-3 SD of the model's omega (signs at random)."""
+    sds = np.sqrt(np.diag(np.asarray(variability.omega, dtype=np.float64)))
+    for name, sd in zip(variability.eta_columns, sds, strict=True):
+        if name in rows.columns:
+            signs = rng.choice([-3.0, 3.0], size=len(rows))
+            rows.loc[1::2, name] = (signs * sd)[1::2]
+
+
+def _schema_rows(schema: Any, pool: pd.DataFrame, n: int, rng: np.random.Generator,
+                 variability: Any) -> pd.DataFrame:
     """``n`` rows: schema columns at their bounds (combinations), the rest from ``pool``."""
     rows = pool.iloc[np.arange(n) % len(pool)].reset_index(drop=True).copy()
+    if variability is not None:
+        _extreme_etas(rows, variability, rng)
     numeric = [name for name, rule in schema.columns.items() if rule.allowed is None]
     masks = rng.permutation(2 ** len(numeric)) if len(numeric) <= 16 else None
     for j in range(n):
@@ -112,7 +125,9 @@ def extreme_patients(env_id: str, n: int, seed: int = 0) -> pd.DataFrame:
     settings = gym.make(env_id).unwrapped.core.settings  # type: ignore[attr-defined]
     rng = np.random.default_rng(seed)
     if spec.cohort_schema is not None:
-        rows = _schema_rows(spec.cohort_schema, env_cohort(settings, min(n, 1000), seed), n, rng)
+        variability = getattr(getattr(settings, "model", None), "variability", None)
+        rows = _schema_rows(spec.cohort_schema, env_cohort(settings, min(n, 1000), seed), n, rng,
+                            variability)
     else:
         rows = _pool_rows(env_cohort(settings, max(20 * n, 1000), seed), n)
     rows["id"] = np.arange(len(rows))
