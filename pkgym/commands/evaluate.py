@@ -27,7 +27,9 @@ def add_evaluate(commands: argparse._SubParsersAction, *,
     ev.add_argument("--n-patients", type=int, help="cohort size (default 500)")
     ev.add_argument("--cohort", type=Path,
                     help="a cohort file (.csv or .parquet, one row per patient, 'id' column) "
-                         "instead of a sampled cohort")
+                         "instead of a sampled cohort; columns the env does not use are "
+                         "ignored; patients without eta_* columns get random effects drawn "
+                         "(eta_* = 0: the typical patient)")
     ev.add_argument("--seed", type=int, default=0,
                     help="seed of the evaluation cohort (evaluation seed space) and its noise")
     ev.add_argument("--scenario", type=Path, help="scenario YAML")
@@ -66,20 +68,9 @@ def scale_options(args: argparse.Namespace) -> dict[str, Any]:
             "ray_address": args.ray_address, "progress": True}
 
 
-def _read_cohort(path: Path) -> Any:
-    """A user's cohort file (``--cohort``), CSV or Parquet, with an ``id`` column."""
-    import pandas as pd
-
-    if path.suffix.lower() not in (".csv", ".parquet") or not path.is_file():
-        raise ValueError(f"--cohort must be an existing .csv or .parquet file, got {path}")
-    cohort = pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
-    if "id" not in cohort.columns or len(cohort) == 0 or not cohort["id"].is_unique:
-        raise ValueError(f"--cohort {path} must have rows and a unique 'id' column")
-    return cohort
-
-
 def _evaluate(args: argparse.Namespace, make_policy: Callable[..., Any]) -> int:
     """Sample (or read) the cohort, run the policies in shards, summarise and write."""
+    from pkgym.evaluation.cohort_file import restore_ids
     from pkgym.evaluation.outcomes import outcome_spec
     from pkgym.evaluation.report import summarise, summary_markdown, write_report
     from pkgym.scale.evaluation import check_sampled_cohort, env_core, evaluate_sharded
@@ -87,8 +78,8 @@ def _evaluate(args: argparse.Namespace, make_policy: Callable[..., Any]) -> int:
     check_scale_options(args)
     if args.trust_model_file:
         make_policy = trusting(make_policy)
-    cohort, n_patients = _evaluation_cohort(args)
     core = env_core(args.env, args.scenario)
+    cohort, n_patients = _evaluation_cohort(args, core)  # validated before any output exists
     policies = [make_policy(spec, core, env_id=args.env, scenario=args.scenario)
                 for spec in args.policy]
     names = [policy.name for policy in policies]
@@ -97,10 +88,13 @@ def _evaluate(args: argparse.Namespace, make_policy: Callable[..., Any]) -> int:
     if cohort is None:
         check_sampled_cohort(policies, n_patients, args.seed)
     results = evaluate_sharded(args.policy, args.env, args.seed, args.out,
-                               make_policy=make_policy, scenario=args.scenario, cohort=cohort,
+                               make_policy=make_policy, scenario=args.scenario,
+                               cohort=None if cohort is None else cohort.patients,
                                cohort_file=args.cohort,
                                n_patients=None if cohort is not None else n_patients,
                                **scale_options(args))
+    if cohort is not None:  # text ids (P001): the env pinned row positions
+        results = restore_ids(results, cohort, args.out / "results.parquet")
     reference = args.reference or policies[0].name
     spec = outcome_spec(core)
     summary = summarise(results, reference, spec.scores, seed=args.seed)
@@ -112,8 +106,14 @@ def _evaluate(args: argparse.Namespace, make_policy: Callable[..., Any]) -> int:
     return 0
 
 
-def _evaluation_cohort(args: argparse.Namespace) -> tuple[Any, int]:
-    """The user's ``--cohort`` file (or ``None``: sample one) and the number of patients."""
+def _evaluation_cohort(args: argparse.Namespace, core: Any) -> tuple[Any, int]:
+    """The user's ``--cohort`` file, validated (or ``None``: sample one); the patient count.
+
+    The file is read by :func:`pkgym.evaluation.cohort_file.read_cohort_file`: every bad
+    cell named by row, line and column, before the output folder exists.
+    """
+    from pkgym.evaluation.cohort_file import read_cohort_file
+
     if args.cohort is None:
         n_patients = 500 if args.n_patients is None else args.n_patients
         if n_patients < 1:
@@ -121,8 +121,8 @@ def _evaluation_cohort(args: argparse.Namespace) -> tuple[Any, int]:
         return None, n_patients
     if args.n_patients is not None:
         raise ValueError("--n-patients does not apply with --cohort (the file sets the cohort)")
-    cohort = _read_cohort(args.cohort)
-    return cohort, len(cohort)
+    cohort = read_cohort_file(args.cohort, args.env, core)
+    return cohort, len(cohort.patients)
 
 
 def trusting(make_policy: Callable[..., Any]) -> Callable[..., Any]:
