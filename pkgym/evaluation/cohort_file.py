@@ -18,6 +18,7 @@ typical patient.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -177,7 +178,10 @@ def _check_pinning(patients: pd.DataFrame, core: Any, line_offset: int | None,
             problems += [CohortProblem(row=i + 1, line=line, column=p.column, value=p.value,
                                        expected=p.expected) for p in found]
             if not found:  # the env's own check: name the first column its message names
-                column = next((c for c in patients.columns if c in str(error)), "(row)")
+                named = [c for c in patients.columns if c != "id"
+                         and re.search(rf"(?<![A-Za-z0-9_]){re.escape(c)}(?![A-Za-z0-9_])",
+                                       str(error))]
+                column = named[0] if named else "(row)"
                 value = repr(row[column]) if column in row else "this patient"
                 problems.append(CohortProblem(row=i + 1, line=line, column=column, value=value,
                                               expected=f"what the env pins ({error})"))

@@ -150,3 +150,17 @@ def test_evaluate_cohort__parquet_file_is_checked_the_same_way(
     frame.to_parquet(path, index=False)
     with pytest.raises(CohortValidationError, match=r"row 3, column 'eta_CL': got a missing"):
         read_cohort_file(path, ENV, core)
+
+
+def test_evaluate_cohort__a_value_only_the_env_refuses_names_its_row_and_column(
+        tmp_path: Path) -> None:
+    """An env without a cohort schema (ChemoImmune): its own pinning check, by row and column."""
+    core = env_core("pkgym/ChemoImmune-v0")
+    sampled = env_cohort(core.settings, 3, 0)
+    sampled.loc[1, "tumour_at_start"] = 1e12
+    path = tmp_path / "cohort.csv"
+    sampled.to_csv(path, index=False)
+    with pytest.raises(CohortValidationError,
+                       match=r"row 2 \(line 3\), column 'tumour_at_start': got 1000000000000.0, "
+                             r"expected what the env pins \(.*must be in \(0, 1/b1"):
+        read_cohort_file(path, "pkgym/ChemoImmune-v0", core)
