@@ -235,7 +235,7 @@ def sweep_env(env_id: str, n: int, batch: int = 256, seed: int = 0,
     """
     total = SweepCounts()
     rows = accepted(env_id, extreme_patients(env_id, n, seed), total)
-    for dosing, start in itertools.product(dosings, range(0, n, batch)):
+    for dosing, start in itertools.product(dosings, range(0, len(rows), batch)):
         part = rows.iloc[start:start + batch].reset_index(drop=True)
         total.add(run_batch(env_id, part, dosing, seed + start))
     return total
