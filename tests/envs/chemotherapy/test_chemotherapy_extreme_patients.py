@@ -12,6 +12,7 @@ import pytest
 import pkgym  # noqa: F401
 from pkgym.envs.chemotherapy.records import check_model_covariates
 from pkgym.models.chemotherapy import DocetaxelPatientModel
+from pkgym.models.chemotherapy_kernel import KTR, PatientSimulationError
 from pkgym.models.docetaxel import Bruno1996
 
 ENV_ID = "pkgym/Chemotherapy-v0"
@@ -96,3 +97,15 @@ def test_chemotherapy__bad_bsa_names_only_its_own_patient() -> None:
     assert "patient 10" not in str(caught.value) and "patient 12" not in str(caught.value)
     with pytest.raises(ValueError, match=r"got \[3.9\] \(rows \[1\]\)"):
         Bruno1996().parameters(covariates["bsa_m2"], np.ones(3), np.full(3, 60.0), np.zeros(3))
+
+
+def test_chemotherapy__unsimulable_patient_raises_naming_its_id_never_a_silent_nan() -> None:
+    """A patient neither integration can simulate (here: a NaN rate) is named, alone."""
+    rows = pd.DataFrame([{**ORDINARY, "id": 5}, {**ORDINARY, "id": 6}])
+    env = gym.make_vec(ENV_ID, num_envs=2, vectorization_mode="vector_entry_point")
+    env.reset(seed=0, options={"patients": rows})
+    env.unwrapped.core.records.params[1, KTR] = np.nan
+    with pytest.raises(PatientSimulationError, match=r"patient 6 \(slot 1\)") as caught:
+        env.step(np.array([3, 3]))
+    assert "patient 5" not in str(caught.value)
+    assert caught.value.rows.tolist() == [1]
