@@ -99,6 +99,42 @@ model's omega, 0.3)
     return {name: float(value) for name, value in etas.items()}
 
 
+def pinned_numbers(given: Mapping[str, Any], allowed: tuple[str, ...],
+                   variability: Any) -> dict[str, float]:
+    """A pinned patient of plain numeric fields: only ``allowed`` keys, finite, etas in range.
+
+    Args:
+        given: the pinned patient's fields (a dict or a pandas row).
+        allowed: the field names the env accepts (etas and ``id`` included).
+        variability: the model's between-subject variability (for the eta ranges).
+
+    Examples:
+        >>> from pkgym.populations import BetweenSubjectVariability
+        >>> bsv = BetweenSubjectVariability(names=("CL",), omega=np.diag([0.09]))
+        >>> pinned_numbers({"eta_CL": 0.2, "id": 3}, ("eta_CL", "id"), bsv)
+        {'eta_CL': 0.2, 'id': 3.0}
+        >>> pinned_numbers({"dose": 1}, ("eta_CL", "id"), bsv)
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown patient field(s) ['dose']; allowed: ('eta_CL', 'id')
+    """
+    row = dict(given.items())
+    unknown = sorted(set(row) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown patient field(s) {unknown}; allowed: {allowed}")
+    etas = validate_pinned_etas(row, variability)
+    out: dict[str, float] = {}
+    for key, value in row.items():
+        if key in etas:
+            out[key] = etas[key]
+            continue
+        number = float(value)
+        if not np.isfinite(number):
+            raise ValueError(f"patient field {key} must be finite, got {value!r}")
+        out[key] = number
+    return out
+
+
 def _plain_valid(value: Any, rule: ColumnRule) -> Any:
     """``value`` converted as ``validate_cohort`` would, if it is plainly valid; else None."""
     if rule.allowed is not None:

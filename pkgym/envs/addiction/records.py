@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from pkgym.envs.addiction.clinic import DAYS_PER_WEEK, AddictionScenario
-from pkgym.envs.pinning import validate_pinned_etas
+from pkgym.envs.pinning import pinned_numbers
 from pkgym.models.addiction import (
     DRUG,
     N_STATES,
@@ -96,21 +96,7 @@ def pinned_patient(given: Mapping[str, Any], settings: AddictionSettings) -> dic
         {'eta_dopamine_surge': 0.2, 'id': 3.0}
     """
     allowed = (*settings.model.variability.eta_columns, "id")
-    row = dict(given.items())
-    unknown = sorted(set(row) - set(allowed))
-    if unknown:
-        raise ValueError(f"unknown patient field(s) {unknown}; allowed: {allowed}")
-    etas = validate_pinned_etas(row, settings.model.variability)
-    out: dict[str, float] = {}
-    for key, value in row.items():
-        if key in etas:
-            out[key] = etas[key]
-            continue
-        number = float(value)
-        if not np.isfinite(number):
-            raise ValueError(f"patient field {key} must be finite, got {value!r}")
-        out[key] = number
-    return out
+    return pinned_numbers(given, allowed, settings.model.variability)
 
 
 def new_records(settings: AddictionSettings, draws: Mapping[str, np.ndarray] | None,

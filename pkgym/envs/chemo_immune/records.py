@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from pkgym.envs.chemo_immune.clinic import CELL_HIGH, ChemoImmuneScenario
-from pkgym.envs.pinning import validate_pinned_etas
+from pkgym.envs.pinning import pinned_numbers
 from pkgym.models.tumour_immune import DePillis2003, TumourImmuneParameters
 from pkgym.populations import Population
 
@@ -95,20 +95,7 @@ def pinned_patient(given: Mapping[str, Any], settings: ChemoSettings) -> dict[st
         {'tumour_at_start': 0.3, 'eta_a2': 0.1}
     """
     allowed = (*PATIENT_KEYS, *settings.model.variability.eta_columns, "id")
-    row = dict(given.items())
-    unknown = sorted(set(row) - set(allowed))
-    if unknown:
-        raise ValueError(f"unknown patient field(s) {unknown}; allowed: {allowed}")
-    etas = validate_pinned_etas(row, settings.model.variability)
-    out: dict[str, float] = {}
-    for key, value in row.items():
-        if key in etas:
-            out[key] = etas[key]
-            continue
-        number = float(value)
-        if not np.isfinite(number):
-            raise ValueError(f"patient field {key} must be finite, got {value!r}")
-        out[key] = number
+    out = pinned_numbers(given, allowed, settings.model.variability)
     capacity = 1 / settings.model.b1_tumour_inverse_capacity
     if "tumour_at_start" in out and not 0 < out["tumour_at_start"] <= capacity:
         raise ValueError(f"patient field tumour_at_start must be in (0, 1/b1 = {capacity:g}], "
