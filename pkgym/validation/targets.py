@@ -124,8 +124,7 @@ class ValidationResult:
         return tuple(t for t in self.targets if t.passed is False)
 
     def target_table(self) -> pd.DataFrame:
-        """One row per target: model, name, split, n, observed, simulated, difference, rule,
-        tolerance, passed, source."""
+        """One row per target (model, name, split, n, observed, simulated, rule, passed...)."""
         return pd.DataFrame([{
             "model": t.model, "target": t.name, "split": t.split,
             "n_observed": t.n_observed if t.n_observed is not None else np.nan,
