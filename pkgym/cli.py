@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 from pkgym.commands.evaluate import add_evaluate
 from pkgym.commands.simulate import add_simulate
 from pkgym.commands.trial import add_trial
+from pkgym.commands.validate import add_validate
 
 
 def make_policy(spec: str, core: Any, **kwargs: Any) -> Any:
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_train(commands)
     add_train_vae(commands)
     add_trial(commands, make_policy=make_policy, make_design=phase_one_design)
+    add_validate(commands)
     for command in commands.choices.values():  # --debug also after the subcommand
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="on an error, print the Python traceback too")
