@@ -50,7 +50,7 @@ import numba
 import numpy as np
 
 from pkgym.populations.variability import BetweenSubjectVariability
-from pkgym.populations.warfarin import CYP2C9_DIPLOTYPES, VKORC1_GENOTYPES
+from pkgym.populations.warfarin import CYP2C9_DIPLOTYPES, RACES, VKORC1_GENOTYPES
 
 H2010 = "Hamberg et al. 2010, Clin Pharmacol Ther 87:727"
 H2007 = "Hamberg et al. 2007, Clin Pharmacol Ther 81:529"
@@ -193,6 +193,14 @@ def _codes(codes: np.ndarray, n_allowed: int, name: str, labels: tuple[str, ...]
     return array.astype(np.int64)
 
 
+def _flags(flags: np.ndarray, n: int, name: str) -> np.ndarray:
+    """0/1 flags of n patients as booleans, or a ValueError naming ``name``."""
+    array = np.asarray(flags, dtype=np.float64)
+    if array.shape != (n,) or not np.all((array == 0) | (array == 1)):
+        raise ValueError(f"{name} must hold 0/1 with shape ({n},), got {array[:5].tolist()}")
+    return array == 1
+
+
 def _etas(etas: np.ndarray | None, n: int, k: int) -> np.ndarray:
     if etas is None:
         return np.zeros((n, k))
@@ -225,10 +233,19 @@ class Hamberg2010(_Hamberg):
     omega_ec50: float = _p(0.34, "variance of log", f"{H2010}, Table 4")
     residual_concentration_log_sd: float = _p(0.099, "SD of log", f"{H2010}, Table 2")
     residual_inr_log_sd: float = _p(0.20, "SD of log", f"{H2010}, Table 4")
+    ec50_race_factor: tuple[float, ...] = field(
+        default=(1.0, 1.0, 1.0, 1.0),
+        metadata={"unit": "multiplier of EC50, per RACES", "source": "not in Hamberg 2010 (1)"})
+    amiodarone_clearance_factor: float = _p(1.0, "multiplier of CL", "not in Hamberg 2010 (1)")
+    enzyme_inducer_clearance_factor: float = _p(1.0, "multiplier of CL",
+                                                "not in Hamberg 2010 (1)")
 
     def __post_init__(self) -> None:
         """All parameters finite and positive (omegas and residual SDs may be 0)."""
         self._validate()
+        if len(self.ec50_race_factor) != len(RACES):
+            raise ValueError(f"ec50_race_factor needs one value per race {RACES}, got "
+                             f"{self.ec50_race_factor}")
 
     @property
     def structure(self) -> InrStructure:
@@ -243,7 +260,9 @@ class Hamberg2010(_Hamberg):
             [self.omega_clearance, self.omega_volume, self.omega_ec50]))
 
     def parameters(self, cyp2c9: np.ndarray, vkorc1: np.ndarray, age_years: np.ndarray,
-                   etas: np.ndarray | None = None) -> WarfarinParameters:
+                   etas: np.ndarray | None = None, *, race: np.ndarray | None = None,
+                   amiodarone: np.ndarray | None = None,
+                   enzyme_inducer: np.ndarray | None = None) -> WarfarinParameters:
         """Individual parameters from genotype codes (indices into the label tuples), age, etas.
 
         Args:
@@ -251,6 +270,10 @@ class Hamberg2010(_Hamberg):
             vkorc1: index into ``VKORC1_GENOTYPES``, shape (n,).
             age_years: age, years, shape (n,).
             etas: random effects on (CL, V, EC50), shape (n, 3); ``None`` for typical values.
+            race: index into ``RACES`` (scales EC50 by ``ec50_race_factor``), (n,).
+            amiodarone: 0/1 (scales CL by ``amiodarone_clearance_factor``), (n,).
+            enzyme_inducer: 0/1 (scales CL by ``enzyme_inducer_clearance_factor``), (n,).
+            Each of these three ``None`` leaves the parameters as published (factor 1).
 
         Examples:
             >>> codes = np.array([0, 5]), np.array([0, 2])
@@ -269,6 +292,14 @@ class Hamberg2010(_Hamberg):
             age_years, self.age_effect_per_year, self.reference_age_years)
         a_alleles = np.asarray(VKORC1_A_ALLELES)[vk]
         ec50 = (2 - a_alleles) * self.ec50_g_mg_per_l + a_alleles * self.ec50_a_mg_per_l
+        if race is not None:
+            ec50 = ec50 * np.asarray(self.ec50_race_factor)[
+                _codes(race, len(RACES), "race", RACES)]
+        for flags, factor, name in ((amiodarone, self.amiodarone_clearance_factor, "amiodarone"),
+                                    (enzyme_inducer, self.enzyme_inducer_clearance_factor,
+                                     "enzyme_inducer")):
+            if flags is not None:
+                clearance = clearance * np.where(_flags(flags, n, name), factor, 1.0)
         zeros = np.zeros(n)
         return WarfarinParameters(
             clearance * np.exp(eta[:, 0]), np.full(n, self.volume_l) * np.exp(eta[:, 1]),
@@ -338,8 +369,12 @@ class Hamberg2007(_Hamberg):
                 self.omega_mtt1, self.omega_mtt2, self.omega_ec50]))
 
     def parameters(self, cyp2c9: np.ndarray, vkorc1: np.ndarray, age_years: np.ndarray,
-                   etas: np.ndarray | None = None) -> WarfarinParameters:
+                   etas: np.ndarray | None = None, **_covariates: np.ndarray | None,
+                   ) -> WarfarinParameters:
         """Individual parameters (see :meth:`Hamberg2010.parameters`; six etas here).
+
+        Hamberg 2007 has no race or co-medication terms: ``race``, ``amiodarone`` and
+        ``enzyme_inducer`` keywords are accepted (one signature for both models) and ignored.
 
         Examples:
             >>> codes = np.array([0, 2]), np.array([0, 1])

@@ -202,7 +202,9 @@ def new_records(settings: Any, draws: Mapping[str, np.ndarray] | None,
         genotype_codes(t["vkorc1"], VKORC1_GENOTYPES, name="vkorc1"),
         t["amiodarone"], t["enzyme_inducer"], t["etas"])
     params = settings.model.parameters(patients.cyp2c9, patients.vkorc1, patients.age_years,
-                                       patients.etas)
+                                       patients.etas, race=patients.race,
+                                       amiodarone=patients.amiodarone,
+                                       enzyme_inducer=patients.enzyme_inducer)
     pk, chains = initial_state(n)
     structure = settings.model.structure
     inr = np.zeros((n, n_days + 1))
