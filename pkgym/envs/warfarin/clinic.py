@@ -16,7 +16,9 @@ from gymnasium import spaces
 from pkgym.envs.base import ObservationModel, RewardFn
 from pkgym.envs.warfarin.kernel import ClinicRules, event_probability, next_test_day
 from pkgym.models.warfarin import Hamberg2007, Hamberg2010
-from pkgym.populations.warfarin import CYP2C9_DIPLOTYPES, VKORC1_GENOTYPES, WARFARIN_POPULATIONS
+from pkgym.models.warfarin_calibrated import Hamberg2010Iwpc
+from pkgym.populations.warfarin import CYP2C9_DIPLOTYPES, VKORC1_GENOTYPES
+from pkgym.populations.warfarin_iwpc import ALL_WARFARIN_POPULATIONS
 from pkgym.scenarios import check_fields
 from pkgym.scenarios import resolve_scenario as resolve
 
@@ -194,7 +196,8 @@ class InrRangeReward(RewardFn):
                 - self.test_cost * outcome.tested)
 
 
-MODELS = {"hamberg2010": Hamberg2010, "hamberg2007": Hamberg2007}
+MODELS = {"hamberg2010": Hamberg2010, "hamberg2007": Hamberg2007,
+          "hamberg2010_iwpc": Hamberg2010Iwpc}
 """Named Hamberg parameter sets a scenario may choose."""
 
 
@@ -203,7 +206,8 @@ class WarfarinScenario:
     """Everything that defines a warfarin clinic (YAML fields have the same names).
 
     Attributes:
-        population: one of ``WARFARIN_POPULATIONS``.
+        population: one of ``ALL_WARFARIN_POPULATIONS`` (``us_clinic``, ``iwpc``,
+            ``iwpc_2009``).
         n_days: days per episode (one decision per day).
         max_dose_mg, dose_step_mg: action levels 0, step, ..., max (racemic warfarin).
         target_inr: the therapeutic range.
@@ -213,8 +217,10 @@ class WarfarinScenario:
         inr_report_decimals: the lab reports INR to this many decimals.
         events: bleeding and thromboembolism hazards.
         reward: reward weights.
-        model: ``"hamberg2010"`` (default) or ``"hamberg2007"``.
-        hamberg2010, hamberg2007: the parameter sets (override single values in YAML).
+        model: ``"hamberg2010"`` (v0 default), ``"hamberg2007"`` or ``"hamberg2010_iwpc"``
+            (Hamberg 2010 calibrated to the IWPC doses; v1 default).
+        hamberg2010, hamberg2007, hamberg2010_iwpc: the parameter sets (override single
+            values in YAML).
     """
 
     population: str = "us_clinic"
@@ -230,13 +236,14 @@ class WarfarinScenario:
     model: str = "hamberg2010"
     hamberg2010: Hamberg2010 = field(default_factory=Hamberg2010)
     hamberg2007: Hamberg2007 = field(default_factory=Hamberg2007)
+    hamberg2010_iwpc: Hamberg2010Iwpc = field(default_factory=Hamberg2010Iwpc)
 
     def __post_init__(self) -> None:
         """Validate the fields the objects they build do not check."""
         check_fields(self)
-        if self.population not in WARFARIN_POPULATIONS:
+        if self.population not in ALL_WARFARIN_POPULATIONS:
             raise ValueError(f"population: {self.population!r} is not one of "
-                             f"{sorted(WARFARIN_POPULATIONS)}")
+                             f"{sorted(ALL_WARFARIN_POPULATIONS)}")
         if self.model not in MODELS:
             raise ValueError(f"model: {self.model!r} is not one of {sorted(MODELS)}")
         if not 1 <= self.n_days <= 3650:
@@ -259,7 +266,8 @@ class WarfarinScenario:
     @property
     def hamberg(self) -> Hamberg2010 | Hamberg2007:
         """The chosen parameter set."""
-        return self.hamberg2010 if self.model == "hamberg2010" else self.hamberg2007
+        chosen: Hamberg2010 | Hamberg2007 = getattr(self, self.model)
+        return chosen
 
     @property
     def dose_levels_mg(self) -> np.ndarray:
@@ -277,6 +285,24 @@ class WarfarinScenario:
         if self.inr_assay_log_sd is not None:
             return self.inr_assay_log_sd
         return self.hamberg.residual_inr_log_sd
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WarfarinScenarioV1(WarfarinScenario):
+    """A ``Warfarin-v1`` clinic: as :class:`WarfarinScenario`, calibrated patients by default.
+
+    The default model is ``hamberg2010_iwpc`` (Hamberg 2010 calibrated to the IWPC stable
+    doses, :mod:`pkgym.models.warfarin_calibrated`); every other default is v0's.
+    """
+
+    model: str = "hamberg2010_iwpc"
+
+
+SCENARIO_TYPES = {"pkgym/Warfarin-v0": WarfarinScenario,
+                  "pkgym/WarfarinPGx-v0": WarfarinScenario,
+                  "pkgym/Warfarin-v1": WarfarinScenarioV1,
+                  "pkgym/WarfarinPGx-v1": WarfarinScenarioV1}
+"""The scenario type (hence the defaults) of each warfarin env id."""
 
 
 def clinic_parameters(scenario: WarfarinScenario) -> ClinicRules:
@@ -301,11 +327,21 @@ def resolve_scenario(scenario: WarfarinScenario | str | os.PathLike | None,
                      env_id: str) -> WarfarinScenario:
     """The scenario from an object, a YAML path or ``None`` (see ``scenarios.resolve_scenario``).
 
+    ``None`` gives the defaults of ``env_id``'s version (:data:`SCENARIO_TYPES`).
+
     Examples:
-        >>> resolve_scenario(None, "any id").n_days
-        90
+        >>> resolve_scenario(None, "pkgym/Warfarin-v0").model
+        'hamberg2010'
+        >>> resolve_scenario(None, "pkgym/Warfarin-v1").model
+        'hamberg2010_iwpc'
     """
-    return resolve(scenario, WarfarinScenario, env_id)
+    expected = SCENARIO_TYPES.get(env_id, WarfarinScenario)
+    resolved = resolve(scenario, expected, env_id)
+    if type(resolved) is not expected:
+        raise ValueError(f"scenario: a {type(resolved).__name__} cannot configure {env_id}; "
+                         f"it needs a {expected.__name__} (a YAML file whose env key names "
+                         f"{env_id} or its genotype twin)")
+    return resolved
 
 
 COVARIATE_HIGHS = np.array([120.0, 1.0, 300.0, 250.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])

@@ -15,13 +15,18 @@ from pkgym.populations import Population
 
 ENV_ID = "pkgym/Warfarin-v0"
 PGX_ENV_ID = "pkgym/WarfarinPGx-v0"
+ENV_ID_V1 = "pkgym/Warfarin-v1"
+PGX_ENV_ID_V1 = "pkgym/WarfarinPGx-v1"
+ENV_IDS = {(0, False): ENV_ID, (0, True): PGX_ENV_ID, (1, False): ENV_ID_V1,
+           (1, True): PGX_ENV_ID_V1}
+"""The env id of each (version, genotype observed)."""
 
 
 def _core(n: int, scenario: WarfarinScenario | str | os.PathLike | None,
           population: Population | None, reward_fn: RewardFn | None,
           observation_model: ObservationModel | None, genotype_guided: bool,
-          choose_test_days: bool) -> WarfarinCore:
-    resolved = resolve_scenario(scenario, PGX_ENV_ID if genotype_guided else ENV_ID)
+          choose_test_days: bool, version: int) -> WarfarinCore:
+    resolved = resolve_scenario(scenario, ENV_IDS[version, genotype_guided])
     settings = clinic_settings(resolved, population, genotype_guided, choose_test_days)
     return WarfarinCore(n, settings, reward_fn or resolved.reward,
                         observation_model or ClinicObservation())
@@ -110,8 +115,21 @@ class WarfarinEnv(DosingEnv):
     patient's true parameters and state.
 
     ## Version History
-    * v0: initial version.
+    * v1 (``pkgym/Warfarin-v1``, :class:`WarfarinV1Env`): patients answer to real data. The
+      default model is ``hamberg2010_iwpc``, Hamberg 2010 calibrated to the IWPC 2009
+      stable doses (:mod:`pkgym.models.warfarin_calibrated`: EC50 level, *2/*3 clearance,
+      age effect, race EC50 factors, amiodarone and enzyme-inducer CL factors, smaller
+      between-subject variances; validated on held-out IWPC patients by ``pkgym validate
+      warfarin``), so amiodarone, enzyme inducers and race now change the patient. Scenario
+      defaults come from :class:`~pkgym.envs.warfarin.clinic.WarfarinScenarioV1`; the
+      outcomes add ``ttr_daily_inr`` (share of days 1 .. n_days - 1 with the true morning
+      INR in range, as reil and Ravvaz 2017 report). Spaces, reward, clinic unchanged. The
+      population ``iwpc_2009`` (covariates estimated from IWPC) is available to both.
+    * v0: initial version (Hamberg 2010 as published, patients never compared with data).
     """
+
+    version = 0
+    """The env's version (selects the scenario defaults)."""
 
     def __init__(self, scenario: WarfarinScenario | str | os.PathLike | None = None, *,
                  population: Population | None = None, reward_fn: RewardFn | None = None,
@@ -120,12 +138,15 @@ class WarfarinEnv(DosingEnv):
                  continuous: bool = False, render_mode: str | None = None) -> None:
         """Build the clinic from ``scenario`` and the injected strategies (see the class doc)."""
         super().__init__(_core(1, scenario, population, reward_fn, observation_model,
-                               genotype_guided, choose_test_days),
+                               genotype_guided, choose_test_days, self.version),
                          continuous=continuous, render_mode=render_mode)
 
 
 class WarfarinVectorEnv(DosingVectorEnv):
     """``num_envs`` warfarin patients stepped in one call (see :class:`WarfarinEnv`)."""
+
+    version = 0
+    """The env's version (selects the scenario defaults)."""
 
     def __init__(self, num_envs: int = 1,
                  scenario: WarfarinScenario | str | os.PathLike | None = None, *,
@@ -136,7 +157,7 @@ class WarfarinVectorEnv(DosingVectorEnv):
                  autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP) -> None:
         """Build ``num_envs`` patients of the same clinic."""
         super().__init__(_core(num_envs, scenario, population, reward_fn, observation_model,
-                               genotype_guided, choose_test_days),
+                               genotype_guided, choose_test_days, self.version),
                          continuous=continuous, render_mode=render_mode,
                          autoreset_mode=autoreset_mode)
 
@@ -158,3 +179,27 @@ class WarfarinPGxVectorEnv(WarfarinVectorEnv):
                  **kwargs: Any) -> None:
         """As :class:`WarfarinVectorEnv` with ``genotype_guided=True``."""
         super().__init__(num_envs, scenario, genotype_guided=True, **kwargs)
+
+
+class WarfarinV1Env(WarfarinEnv):
+    """``pkgym/Warfarin-v1``: :class:`WarfarinEnv` with IWPC-calibrated patients (v1 history)."""
+
+    version = 1
+
+
+class WarfarinV1VectorEnv(WarfarinVectorEnv):
+    """``pkgym/Warfarin-v1``, batched (see :class:`WarfarinV1Env`)."""
+
+    version = 1
+
+
+class WarfarinPGxV1Env(WarfarinPGxEnv):
+    """``pkgym/WarfarinPGx-v1``: :class:`WarfarinPGxEnv` with IWPC-calibrated patients."""
+
+    version = 1
+
+
+class WarfarinPGxV1VectorEnv(WarfarinPGxVectorEnv):
+    """``pkgym/WarfarinPGx-v1``, batched (see :class:`WarfarinPGxV1Env`)."""
+
+    version = 1

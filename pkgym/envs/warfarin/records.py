@@ -25,9 +25,9 @@ from pkgym.populations.warfarin import (
     RACES,
     VKORC1_GENOTYPES,
     WARFARIN_COHORT_SCHEMA,
-    WARFARIN_POPULATIONS,
     genotype_codes,
 )
+from pkgym.populations.warfarin_iwpc import ALL_WARFARIN_POPULATIONS
 
 PATIENT_KEYS = ("age_years", "is_female", "weight_kg", "height_cm", "race", "cyp2c9",
                 "vkorc1", "amiodarone", "enzyme_inducer")
@@ -62,7 +62,7 @@ def clinic_settings(scenario: WarfarinScenario, population: Population | None,
         >>> clinic_settings(WarfarinScenario(), None, False, False).population.n_draws > 0
         True
     """
-    return ClinicSettings(scenario, population or WARFARIN_POPULATIONS[scenario.population],
+    return ClinicSettings(scenario, population or ALL_WARFARIN_POPULATIONS[scenario.population],
                           genotype_guided, chooses_test_days)
 
 

@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from pkgym.envs.adapters import ExposureAdapter, HistoryAdapter, ObservedLevels
 from pkgym.envs.nonmem import nonmem_dataset
 from pkgym.envs.outcomes import OutcomeSpec, StepTable, time_in_range_rosendaal
+from pkgym.envs.warfarin.clinic import WarfarinScenarioV1
 from pkgym.populations.warfarin import CYP2C9_DIPLOTYPES, RACES, VKORC1_GENOTYPES
 from pkgym.units import HOURS_PER_DAY
 
@@ -183,8 +184,12 @@ def episode_dataset(records: Any, settings: Any, row: int) -> pd.DataFrame:
 
 
 def warfarin_scores(steps: StepTable, first_info: Mapping[str, Any],
-                    target: tuple[float, float] = (2.0, 3.0)) -> dict[str, np.ndarray]:
+                    target: tuple[float, float] = (2.0, 3.0),
+                    daily: bool = False) -> dict[str, np.ndarray]:
     """Time in range (Rosendaal, true and measured INR), extreme-INR days, events, tests.
+
+    ``daily=True`` (the v1 envs) adds ``ttr_daily_inr``: the share of mornings 1 .. n_days - 1
+    whose true INR is in range, the daily-INR TTR that reil and Ravvaz 2017 report.
 
     Examples:
         >>> steps = {"inr": np.array([[1.5, 2.5, 4.5]]), "inr_tested": np.array([[0, 1, 0]]),
@@ -204,7 +209,7 @@ def warfarin_scores(steps: StepTable, first_info: Mapping[str, Any],
     measured = np.column_stack([np.asarray(first_info["inr_measured"], dtype=np.float64),
                                 steps["inr_measured"]])
     measured = np.where(tested, measured, np.nan)
-    return {
+    scores = {
         "time_in_therapeutic_range": time_in_range_rosendaal(days, inr, low, high),
         "ttr_measured_rosendaal": time_in_range_rosendaal(days, measured, low, high),
         "percent_days_inr_above_4": 100.0 * (steps["inr"] > 4.0).mean(axis=1),
@@ -214,10 +219,14 @@ def warfarin_scores(steps: StepTable, first_info: Mapping[str, Any],
                                              dtype=np.float64).sum(axis=1),
         "inr_tests": tested.sum(axis=1).astype(np.float64),
     }
+    if daily:
+        mornings = inr[:, 1:-1]
+        scores["ttr_daily_inr"] = ((mornings >= low) & (mornings <= high)).mean(axis=1)
+    return scores
 
 
-def warfarin_outcomes(target_inr: tuple[float, float]) -> OutcomeSpec:
-    """``pkgym/Warfarin-v0`` and ``WarfarinPGx-v0``: INR time in range, extremes, events.
+def warfarin_outcomes(target_inr: tuple[float, float], daily: bool = False) -> OutcomeSpec:
+    """The warfarin envs' outcomes: INR time in range, extremes, events (``daily``: v1's).
 
     Examples:
         >>> warfarin_outcomes((2.0, 3.0)).scores["time_in_therapeutic_range"]
@@ -228,11 +237,13 @@ def warfarin_outcomes(target_inr: tuple[float, float]) -> OutcomeSpec:
                       "bleeding_event", "thromboembolic_event", "s_warfarin_mg_per_l"),
         scores={"time_in_therapeutic_range": "TTR (true INR, Rosendaal)",
                 "ttr_measured_rosendaal": "TTR (measured INR, Rosendaal)",
+                **({"ttr_daily_inr": "TTR (true INR each morning, days 1 .. n - 1)"}
+                   if daily else {}),
                 "percent_days_inr_above_4": "% days INR > 4",
                 "percent_days_inr_below_1_5": "% days INR < 1.5",
                 "bleeding_events": "major bleeds", "thromboembolic_events": "thromboembolisms",
                 "inr_tests": "INR tests", "return": "return"},
-        episode_scores=lambda steps, first: warfarin_scores(steps, first, target_inr),
+        episode_scores=lambda steps, first: warfarin_scores(steps, first, target_inr, daily),
         level_key="inr", level_label="true INR", target_range=target_inr,
         in_range_key="in_therapeutic_range")
 
@@ -245,7 +256,8 @@ def outcomes(core: Any) -> OutcomeSpec:
         >>> outcomes(gym.make("pkgym/Warfarin-v0").unwrapped.core).target_range
         (2.0, 3.0)
     """
-    return warfarin_outcomes(core.settings.scenario.target_inr)
+    scenario = core.settings.scenario
+    return warfarin_outcomes(scenario.target_inr, isinstance(scenario, WarfarinScenarioV1))
 
 
 def _daily(core: Any) -> float:
