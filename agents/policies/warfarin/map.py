@@ -31,6 +31,7 @@ from pkgym.models.warfarin_kernel import day_constants, initial_state, run_days
 from pkgym.populations.warfarin import (
     ALLELE_FREQUENCIES_1000G,
     CYP2C9_DIPLOTYPES,
+    RACES,
     VKORC1_GENOTYPES,
     AlleleFrequencies,
 )
@@ -158,11 +159,29 @@ class WarfarinMapPolicy:
                      for labels, names in ((cyp, CYP2C9_DIPLOTYPES), (vk, VKORC1_GENOTYPES))]
             mean[known] = np.column_stack([cyp_effect[codes[0]], vk_effect[codes[1]]])[known]
             var[known] = 0.0
+        mean += self._covariate_log_effects(observation, rows)
         self.prior_mean[rows] = 0.0
         self.prior_var[rows] = self._omega
         self.prior_mean[rows[:, None], [self._cl, self._ec50]] = mean
         self.prior_var[rows[:, None], [self._cl, self._ec50]] += var
         self.eta[rows] = self.prior_mean[rows]
+
+    def _covariate_log_effects(self, observation: Mapping[str, np.ndarray],
+                               rows: np.ndarray) -> np.ndarray:
+        """Log CL and log EC50 shifts of the observed non-genetic covariates, (rows, 2).
+
+        The calibrated model (``hamberg2010_iwpc``) scales EC50 by race and CL by amiodarone
+        and enzyme inducers; the published ones have no such terms (all shifts 0).
+        """
+        covariates = read_covariates(observation)
+        model = self.model
+        race_factor = np.asarray(getattr(model, "ec50_race_factor", (1.0,) * len(RACES)))
+        codes = np.array([RACES.index(str(r)) for r in covariates["race"][rows]], dtype=np.int64)
+        log_cl = (np.log(getattr(model, "amiodarone_clearance_factor", 1.0))
+                  * covariates["amiodarone"][rows]
+                  + np.log(getattr(model, "enzyme_inducer_clearance_factor", 1.0))
+                  * covariates["enzyme_inducer"][rows])
+        return np.column_stack([log_cl, np.log(race_factor)[codes]])
 
     def reference_parameters(self, ages: np.ndarray, etas: np.ndarray) -> WarfarinParameters:
         """Parameters of reference-genotype patients (*1/*1, G/G) with these etas.
