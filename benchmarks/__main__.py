@@ -15,6 +15,8 @@ from benchmarks import (
     vae_quality,
     vancomycin_baselines,
     warfarin_baselines,
+    warfarin_calibration,
+    warfarin_v1_baselines,
 )
 
 if __name__ == "__main__":
@@ -23,6 +25,8 @@ if __name__ == "__main__":
     vancomycin_baselines.main()
     bench_warfarin.main()
     warfarin_baselines.main()
+    warfarin_calibration.main([])
+    warfarin_v1_baselines.main([])
     bench_chemotherapy.main()
     bench_depression.main()
     bench_dose_finding_env.main()

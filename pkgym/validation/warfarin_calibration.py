@@ -37,6 +37,7 @@ from pkgym.validation.warfarin_twins import (
     StableDoseRule,
     StatisticsLayout,
     TwinNoise,
+    auxiliary_design,
     calibration_scale,
     calibration_statistics,
     replicate,
@@ -54,6 +55,9 @@ STATISTICS = CALIBRATION_STATISTICS
 BOUNDS = ((-1.5, -1.5, -2.0, -2.0, -0.02, -1.0, -1.0, -1.0, -1.5, -1.5, -4.0),
           (1.5, 1.5, 2.0, 2.0, 0.03, 1.0, 1.0, 1.0, 1.5, 1.5, 1.5))
 """Bounds of the parameters (wide: none is active at the fit)."""
+INNER_TOLERANCE = 1e-6
+"""ftol/xtol/gtol of each inner fit: the Harrell-Davis medians are piecewise linear in the
+parameters (their sort order changes), so tighter tolerances only chase kinks."""
 
 
 def apply(theta: np.ndarray, base: Hamberg2010 | None = None) -> Hamberg2010:
@@ -89,6 +93,7 @@ class Calibration:
         exact_statistics: the auxiliary statistics of exactly titrated twins at ``theta``.
         history: largest parameter change of each outer step.
         n_patients, replicates: training patients and twins per patient.
+        tolerance: the outer steps' stopping tolerance (see :attr:`converged`).
     """
 
     model: Hamberg2010
@@ -98,6 +103,12 @@ class Calibration:
     history: tuple[float, ...]
     n_patients: int
     replicates: int
+    tolerance: float
+
+    @property
+    def converged(self) -> bool:
+        """Whether the last outer step moved no parameter more than ``tolerance``."""
+        return bool(self.history) and self.history[-1] < self.tolerance and self.fit.converged
 
     def statistics(self) -> pd.DataFrame:
         """Observed vs exactly simulated auxiliary statistics with the standardised gap."""
@@ -131,7 +142,7 @@ def calibrate_hamberg2010(training: pd.DataFrame, *, replicates: int = 10, seed:
     layout = StatisticsLayout.of(training)
     log_dose = np.log(training["dose"].to_numpy(dtype=np.float64))
     observed = calibration_statistics(layout, log_dose)
-    scale = calibration_scale(layout, log_dose)
+    scale = calibration_scale(layout, auxiliary_design(training), log_dose)
     twins = replicate(training, replicates)
     twin_layout = StatisticsLayout.of(twins)
     noise = TwinNoise.draw(len(twins), seed)
@@ -148,7 +159,8 @@ def calibrate_hamberg2010(training: pd.DataFrame, *, replicates: int = 10, seed:
                                           base_log_dose + moved - base_scale)
 
         fit = fit_simulated_moments(statistics, observed, scale, theta, names=PARAMETERS,
-                                    statistic_names=STATISTICS, bounds=BOUNDS)
+                                    statistic_names=STATISTICS, bounds=BOUNDS,
+                                    tolerance=INNER_TOLERANCE, max_evaluations=400)
         history.append(float(np.max(np.abs(fit.theta - theta))))
         theta = fit.theta
         if history[-1] < tolerance:
@@ -156,4 +168,4 @@ def calibrate_hamberg2010(training: pd.DataFrame, *, replicates: int = 10, seed:
     final, _ = _offsets(apply(theta), twins, noise, rule)
     exact = calibration_statistics(twin_layout, np.log(final["dose"].to_numpy()))
     return Calibration(apply(theta), theta, fit, exact, tuple(history), len(training),
-                       replicates)
+                       replicates, tolerance)

@@ -311,7 +311,7 @@ class StatisticsLayout:
 
     groups: tuple[np.ndarray, ...]  # row indices of each median group, in name order
     weights: tuple[np.ndarray, ...]  # Harrell-Davis weights of each group's sorted doses
-    design: np.ndarray  # the auxiliary regression's design (n, 14)
+    projection: np.ndarray  # rows of the design's pseudo-inverse for REGRESSION_TERMS (3, n)
     genotype: np.ndarray  # CYP2C9 x VKORC1 group code of each row (n,)
 
     @classmethod
@@ -326,27 +326,32 @@ class StatisticsLayout:
         genotype = (genotype_codes(table["cyp2c9"], CYP2C9_DIPLOTYPES, name="cyp2c9") * 3
                     + genotype_codes(table["vkorc1"], VKORC1_GENOTYPES, name="vkorc1"))
         weights = tuple(harrell_davis_weights(rows.size) for rows in groups)
-        return cls(groups, weights, auxiliary_design(table), genotype)
+        terms = [1 + AUXILIARY_TERMS.index(term) for term in REGRESSION_TERMS]
+        projection = np.linalg.pinv(auxiliary_design(table))[terms]
+        return cls(groups, weights, projection, genotype)
 
 
 def calibration_statistics(layout: StatisticsLayout, log_dose: np.ndarray) -> np.ndarray:
     """Group log medians, three regression coefficients and the log within-genotype SD."""
     medians = [w @ np.sort(log_dose[rows]) for rows, w in zip(layout.groups, layout.weights,
                                                                strict=True)]
-    coefficients = auxiliary_statistics(layout.design, log_dose)
-    terms = [1 + AUXILIARY_TERMS.index(term) for term in REGRESSION_TERMS]
+    coefficients = layout.projection @ log_dose  # OLS, the design's pseudo-inverse kept
     counts = np.bincount(layout.genotype, minlength=18)
     means = np.bincount(layout.genotype, log_dose, minlength=18) / np.maximum(counts, 1)
     residual = log_dose - means[layout.genotype]
     sd = np.sqrt(residual @ residual / (log_dose.size - np.count_nonzero(counts)))
-    return np.array([*medians, *coefficients[terms], np.log(sd)])
+    return np.array([*medians, *coefficients, np.log(sd)])
 
 
-def calibration_scale(layout: StatisticsLayout, log_dose: np.ndarray) -> np.ndarray:
-    """Standard errors of :func:`calibration_statistics` on real data (asymptotic)."""
+def calibration_scale(layout: StatisticsLayout, design: np.ndarray,
+                      log_dose: np.ndarray) -> np.ndarray:
+    """Standard errors of :func:`calibration_statistics` on real data (asymptotic).
+
+    ``design`` is the table's :func:`auxiliary_design`.
+    """
     medians = [1.2533 * np.std(log_dose[rows], ddof=1) / np.sqrt(rows.size) if rows.size > 1
                else 1.0 for rows in layout.groups]
-    errors = auxiliary_standard_errors(layout.design, log_dose)
+    errors = auxiliary_standard_errors(design, log_dose)
     terms = [1 + AUXILIARY_TERMS.index(term) for term in REGRESSION_TERMS]
     degrees = log_dose.size - np.unique(layout.genotype).size
     return np.array([*medians, *errors[terms], 1.0 / np.sqrt(2.0 * degrees)])
