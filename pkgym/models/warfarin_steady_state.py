@@ -47,7 +47,7 @@ def unit_dose_profile(params: WarfarinParameters, structure: InrStructure,
         >>> m = Hamberg2010()
         >>> p = m.parameters(np.array([0]), np.array([0]), np.array([71.0]))
         >>> c, w = unit_dose_profile(p, m.structure)
-        >>> round(float((c * w).sum() / 24 * 0.348 / 0.5), 6)  # mean C = S-dose / (24 CL)
+        >>> round(float((c * w).sum() / 24 / (0.5 / (24 * 0.348))), 6)  # S-dose / (24 CL)
         1.0
     """
     nodes, weights = (quadrature or DayQuadrature()).nodes_and_weights()

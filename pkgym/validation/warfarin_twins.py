@@ -291,7 +291,7 @@ def harrell_davis_median(values: np.ndarray) -> float:
 
     Examples:
         >>> round(harrell_davis_median(np.array([1.0, 2.0, 10.0])), 4)
-        3.7037
+        3.8148
     """
     data = np.sort(np.asarray(values, dtype=np.float64))
     return float(harrell_davis_weights(data.size) @ data)

@@ -26,7 +26,8 @@ from pkgym.evaluation.cohorts import env_cohort
 from pkgym.evaluation.outcomes import outcome_spec
 
 BUILT_IN = ("pkgym/Vancomycin-v0", "pkgym/Warfarin-v0", "pkgym/WarfarinPGx-v0",
-            "pkgym/Chemotherapy-v0", "pkgym/ChemoImmune-v0", "pkgym/Addiction-v0",
+            "pkgym/Warfarin-v1", "pkgym/WarfarinPGx-v1", "pkgym/Chemotherapy-v0",
+            "pkgym/ChemoImmune-v0", "pkgym/Addiction-v0",
             "pkgym/Depression-v0", "pkgym/DoseFinding-v0")
 
 

@@ -71,7 +71,8 @@ def test_warfarin_env__bad_options_and_pinned_patients_name_the_field(
 @pytest.mark.parametrize(("fields", "match"), [
     ({"n_days": 0}, r"n_days must be in 1\.\.3650, got 0"),
     ({"target_inr": (3.0, 2.0)}, r"target_inr must be 0 < low < high"),
-    ({"population": "kids"}, r"population: 'kids' is not one of \['iwpc', 'us_clinic'\]"),
+    ({"population": "kids"},
+     r"population: 'kids' is not one of \['iwpc', 'iwpc_2009', 'us_clinic'\]"),
     ({"model": "hamberg2099"}, r"model: 'hamberg2099' is not one of \['hamberg2007', "),
     ({"inr_assay_log_sd": -0.1}, r"inr_assay_log_sd must be in \[0, 2\]"),
     ({"dose_step_mg": 0.0}, "dose_step_mg")])
