@@ -83,3 +83,13 @@ def check_non_negative(name: str, values: ArrayLike) -> np.ndarray:
     if np.any(array < 0):
         raise ValueError(f"{name} must be >= 0, got min {array.min()}")
     return array
+
+
+def plain_label(text: object) -> str:
+    r"""``text`` as a matplotlib label shown as typed: ``$`` starts no mathtext.
+
+    Examples:
+        >>> plain_label("$5 mg")
+        '\\$5 mg'
+    """
+    return str(text).replace("$", "\\$")

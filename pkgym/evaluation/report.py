@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from pkgym.evaluation.bootstrap import bootstrap_ci, paired_difference_ci
 from pkgym.evaluation.outcomes import OutcomeSpec
 from pkgym.io import write_atomic, write_table
+from pkgym.utils import plain_label
 
 
 def _steps(results: pd.DataFrame, key: str) -> list[str]:
@@ -98,16 +99,6 @@ def _cell(text: object) -> str:
     return " ".join(str(text).replace("|", "\\|").splitlines())
 
 
-def _plain(text: object) -> str:
-    r"""``text`` as a matplotlib label shown as typed: ``$`` starts no mathtext.
-
-    Examples:
-        >>> _plain("$5 mg")
-        '\\$5 mg'
-    """
-    return str(text).replace("$", "\\$")
-
-
 def _png(fig: Figure) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
@@ -124,13 +115,13 @@ def report_figures(results: pd.DataFrame, spec: OutcomeSpec,
     ax = over_time.subplots()
     for name, group in groups:
         ax.plot(np.arange(1, len(in_range) + 1), group[in_range].mean().to_numpy(), marker="o",
-                label=_plain(name))
+                label=plain_label(name))
     ax.set(xlabel="decision step", ylabel="share in target", title="Target attainment over time")
     ax.legend()
     spread = Figure(figsize=(7, 4))
     ax = spread.subplots()
     ax.boxplot([g["return"].to_numpy() for _, g in groups],
-               tick_labels=[_plain(n) for n, _ in groups])
+               tick_labels=[plain_label(n) for n, _ in groups])
     ax.set(ylabel="return", title="Return per patient")
     examples = Figure(figsize=(7, 2.6 * len(groups)))
     steps = np.arange(len(dose))
@@ -142,8 +133,8 @@ def report_figures(results: pd.DataFrame, spec: OutcomeSpec,
             doses.bar(steps + 0.1 * k, row[dose].to_numpy(), width=0.1, alpha=0.4,
                       color=line.get_color())
         ax.axhspan(*spec.target_range, color="green", alpha=0.1)
-        ax.set(title=f"{_plain(name)}: {n_examples} example patients",
-               ylabel=_plain(spec.level_label))
+        ax.set(title=f"{plain_label(name)}: {n_examples} example patients",
+               ylabel=plain_label(spec.level_label))
         doses.set_ylabel("dose (mg)")
     examples.tight_layout()
     return [("attainment", over_time), ("returns", spread), ("examples", examples)]

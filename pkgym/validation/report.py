@@ -22,6 +22,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from pkgym.io import write_atomic, write_table, write_text
+from pkgym.utils import plain_label
 from pkgym.validation.targets import Panel, Target, ValidationResult
 
 PERCENTILES = (5.0, 50.0, 95.0)
@@ -132,11 +133,11 @@ def vpc_figure(panel: Panel) -> Figure:
                     label=f"simulated {label} (median, 95% range of {n_replicates} replicates)")
         ax.plot(x - 0.12, rows["observed"].to_numpy(), marker=marker, linestyle="none",
                 color="black", markerfacecolor="none", label=f"observed {label}")
-    ax.set_xticks(x, [f"{_plain(g)}\n(n={n})" for g, n in zip(groups, counts, strict=True)])
+    ax.set_xticks(x, [f"{plain_label(g)}\n(n={n})" for g, n in zip(groups, counts, strict=True)])
     ax.set_xlim(-0.6, len(groups) - 0.4)
     if panel.log_scale:
         ax.set_yscale("log")
-    ax.set(ylabel=_plain(f"value ({panel.unit})"), title=_plain(panel.title))
+    ax.set(ylabel=plain_label(f"value ({panel.unit})"), title=plain_label(panel.title))
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize="small", ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     fig.tight_layout()
@@ -196,16 +197,6 @@ def _number(value: float, *, sign: bool = False) -> str:
         return str(value)
     text = f"{value:.0f}" if abs(value) >= 1000 else f"{value:.3g}"
     return f"+{text}" if sign and value >= 0 and not text.startswith("-") else text
-
-
-def _plain(text: object) -> str:
-    r"""``text`` as a matplotlib label shown as typed: ``$`` starts no mathtext.
-
-    Examples:
-        >>> _plain("$5 mg")
-        '\\$5 mg'
-    """
-    return str(text).replace("$", "\\$")
 
 
 def _slug(text: str) -> str:
