@@ -23,6 +23,7 @@ calibration used:
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,7 +131,7 @@ def spread_targets(split: Split) -> list[Target]:
 
 def correlation_targets(split: Split, model: Hamberg2010) -> list[Target]:
     """Spearman correlations with the observed dose: typical patient vs IWPC PGx formula."""
-    real = split.real.assign(target_inr=split.real["target_inr"])
+    real = split.real
     typical = simulate_twins(model, real, TwinNoise(np.zeros((len(real), 3)),
                                                     np.zeros((len(real), 1))))
     complete = real["height_cm"].notna() & real["weight_kg"].notna()
@@ -231,10 +232,10 @@ def published_model_rows(held_out: Split, replicates: int, seed: int) -> list[Ta
                simulated=age_slope_percent_per_year(published), **common)]
 
 
-def median_table(splits: object) -> pd.DataFrame:
+def median_table(splits: Iterable[Split]) -> pd.DataFrame:
     """Plain and Harrell-Davis medians, observed and simulated, per split and group."""
     rows = []
-    for split in splits:  # type: ignore[attr-defined]
+    for split in splits:
         for column in (None, "vkorc1", "cyp2c9", "race"):
             observed = median_dose(split.real, column)
             simulated = median_dose(split.twins, column)
