@@ -24,7 +24,8 @@ import numba
 import numpy as np
 from scipy.linalg import expm
 
-from pkgym.models.warfarin import S_FRACTION, InrStructure, WarfarinParameters
+from pkgym.models.warfarin import S_FRACTION, WarfarinParameters
+from pkgym.models.warfarin_inr import InrStructure
 from pkgym.units import HOURS_PER_DAY
 
 MAX_CHAIN = 6

@@ -24,7 +24,8 @@ import math
 
 import numpy as np
 
-from pkgym.models.warfarin import S_FRACTION, InrStructure, WarfarinParameters
+from pkgym.models.warfarin import S_FRACTION, WarfarinParameters
+from pkgym.models.warfarin_inr import InrStructure
 from pkgym.models.warfarin_kernel import DayQuadrature, pk_matrix, propagate
 from pkgym.units import HOURS_PER_DAY
 

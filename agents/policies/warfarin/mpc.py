@@ -14,7 +14,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from pkgym.models.warfarin import InrStructure, WarfarinParameters
+from pkgym.models.warfarin import WarfarinParameters
+from pkgym.models.warfarin_inr import InrStructure
 from pkgym.models.warfarin_kernel import day_constants, repeat_constants, run_days
 
 TARGET_INR = 2.5

@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from pkgym.models.warfarin import InrForm, inr_of
+from pkgym.models.warfarin_inr import InrForm, inr_of
 
 
 class ClinicRules(NamedTuple):

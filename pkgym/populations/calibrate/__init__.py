@@ -1,5 +1,6 @@
 """Calibrate virtual populations to real data.
 
+* :mod:`~pkgym.populations.calibrate.margins`: the targets, margins of a real covariate table;
 * :mod:`~pkgym.populations.calibrate.covariates`: reweight or resample a virtual population so
   that its covariate margins (category shares, joint shares, means, SDs) match those of a real
   covariate table, by entropy balancing or raking, with the effective sample size reported.
@@ -13,14 +14,8 @@ ones?", one for who the patients are (covariates), one for how they respond (par
 
 from __future__ import annotations
 
-from pkgym.populations.calibrate.covariates import (
-    CalibrationWeights,
-    Marginals,
-    MarginKey,
-    entropy_balance,
-    marginals_from_table,
-    rake,
-)
+from pkgym.populations.calibrate.covariates import CalibrationWeights, entropy_balance, rake
+from pkgym.populations.calibrate.margins import Marginals, MarginKey, marginals_from_table
 from pkgym.populations.calibrate.parameters import ParameterFit, fit_simulated_moments
 
 __all__ = [
