@@ -15,6 +15,9 @@
   * ``boin``, ``crm``, ``oracle``: the ``pkgym/DoseFinding-v0`` baselines (phase I designs as
     the env's policy, and the nonparametric optimal benchmark).
 
+* ``NAME:key=value[,key=value]``: a baseline with options, where its env's factory takes
+  them: ``map:prior=MODEL`` doses warfarin with another model as prior (the truth stays the
+  scenario's; :func:`agents.policies.warfarin.make_baseline`).
 * ``sb3:PATH.zip``: a Stable-Baselines3 model (:class:`agents.rl.sb3_policy.SB3Policy`); its
   actions become doses through the env.
 * ``vae_mipd:PATH``: precision dosing with a trained patient VAE (``vae.pt`` or its
@@ -108,6 +111,8 @@ def make_policy(spec: str, core: DosingCore, *, env_id: str | None = None,
     if spec in names:
         return factory(spec, core)
     kind, sep, target = spec.partition(":")
+    if kind in names and target:  # a baseline with options, never a module of that name
+        return _baseline_with_options(spec, kind, target, core, factory)
     if not sep or not target:
         raise ValueError(f"policy must be one of this env's baselines {names}, 'sb3:PATH.zip' or "
                          f"'module:callable', got {spec!r}")
@@ -130,6 +135,26 @@ def make_policy(spec: str, core: DosingCore, *, env_id: str | None = None,
     if callable(obj):
         return CallablePolicy(spec, obj)
     raise ValueError(f"policy {spec!r}: {target} is neither a class nor a function")
+
+
+def _baseline_with_options(spec: str, name: str, text: str, core: DosingCore,
+                           factory: Callable[..., Policy]) -> Policy:
+    """A baseline built with ``key=value[,key=value]`` options (e.g. ``map:prior=hamberg2007``).
+
+    Options the env's baseline does not take are refused with one line naming them.
+    """
+    options: dict[str, str] = {}
+    for item in text.split(","):
+        key, equals, value = (part.strip() for part in item.partition("="))
+        if not (key and equals and value) or key in options:
+            raise ValueError(f"policy {spec!r}: options are key=value pairs separated by commas, "
+                             f"each key once, got {item!r}")
+        options[key] = value
+    try:
+        return factory(name, core, **options)
+    except TypeError:
+        raise ValueError(f"policy {spec!r}: this env's baseline {name!r} takes no option(s) "
+                         f"{sorted(options)}") from None
 
 
 def _env_baselines(core: DosingCore) -> tuple[tuple[str, ...], Callable[[str, Any], Policy]]:

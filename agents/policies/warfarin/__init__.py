@@ -12,8 +12,20 @@ BASELINES = env_spec(ENV_ID).baselines
 """The baseline names :func:`make_baseline` builds (the env's registry entry lists them)."""
 
 
-def make_baseline(name: str, core: Any) -> Policy:
-    """A warfarin baseline built for the env's model, dose levels and test-day choice."""
+def make_baseline(name: str, core: Any, *, prior: str | None = None) -> Policy:
+    """A warfarin baseline built for the env's model, dose levels and test-day choice.
+
+    ``prior`` (``map`` only: ``map:prior=NAME``) is the model the MAP policy believes, one of
+    the scenario models (``hamberg2010``, ``hamberg2007``, ``hamberg2010_iwpc``); the patients
+    stay the scenario's (the truth). The policy is then named ``map_bayesian[prior=NAME]``;
+    naming the scenario's own model gives the same policy as plain ``map``.
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> core = gym.make("pkgym/Warfarin-v1").unwrapped.core
+        >>> make_baseline("map", core, prior="hamberg2007").name
+        'map_bayesian[prior=hamberg2007]'
+    """
     from agents.policies.warfarin.map import WarfarinMapPolicy
     from agents.policies.warfarin.mpc import WarfarinOraclePolicy
     from agents.policies.warfarin.protocols import ravvaz_arms
@@ -21,10 +33,15 @@ def make_baseline(name: str, core: Any) -> Policy:
     settings = core.settings
     scenario, chooses = settings.scenario, settings.chooses_test_days
     target = sum(scenario.target_inr) / 2.0
+    if prior is not None and name != "map":
+        raise ValueError(f"{name!r} takes no prior: only 'map' doses with a model")
     if name == "map":
-        return WarfarinMapPolicy(scenario.hamberg, core.dose_levels_mg, target_inr=target,
-                                 inr_log_sd=max(scenario.assay_log_sd, 0.02),
-                                 test_every_days=7 if chooses else None)
+        policy = WarfarinMapPolicy(_belief(scenario, prior), core.dose_levels_mg,
+                                   target_inr=target, inr_log_sd=max(scenario.assay_log_sd, 0.02),
+                                   test_every_days=7 if chooses else None)
+        if prior is not None:
+            policy.name = f"{policy.name}[prior={prior}]"
+        return policy
     if name == "oracle":
         return WarfarinOraclePolicy(scenario.hamberg.structure, core.dose_levels_mg,
                                     target_inr=target, test_every_days=28 if chooses else None)
@@ -33,3 +50,14 @@ def make_baseline(name: str, core: Any) -> Policy:
         raise ValueError(f"{name!r} reads the genotype: use pkgym/WarfarinPGx-v0 (available "
                          f"here: {sorted(arms)})")
     return arms[name]
+
+
+def _belief(scenario: Any, prior: str | None) -> Any:
+    """The model MAP doses with: the scenario's (the truth) unless ``prior`` names another."""
+    from pkgym.envs.warfarin.clinic import MODELS
+
+    if prior is None or prior == scenario.model:
+        return scenario.hamberg
+    if prior not in MODELS:
+        raise ValueError(f"prior {prior!r} is not one of {sorted(MODELS)}")
+    return MODELS[prior]()
