@@ -234,6 +234,18 @@ def _vae_config(path: str | os.PathLike, metadata: Mapping[str, Any]) -> dict[st
                               f"trained with ({vae_path}) is gone or changed; {TRUST_HINT}")
 
 
+def spaces_under(metadata: Mapping[str, Any],
+                 scenario: str | os.PathLike | None) -> tuple[Any, Any]:
+    """The model's env's spaces under another scenario file (``None``: the env's defaults).
+
+    For a shifted evaluation: the model may act there only if these equal its own spaces.
+    """
+    env_kwargs = {k: v for k, v in (metadata.get("env_kwargs") or {}).items() if k != "scenario"}
+    if scenario is not None:
+        env_kwargs["scenario"] = str(scenario)
+    return _spaces({**metadata, "env_kwargs": env_kwargs}, None)
+
+
 def _spaces(metadata: Mapping[str, Any], scenario: str | os.PathLike | None) -> tuple[Any, Any]:
     """One patient's observation (the history's, for the VAE encoder) and action spaces."""
     import gymnasium as gym

@@ -3,9 +3,10 @@
 ``pkgym train`` saves ``model.zip`` with ``model.json`` beside it (:mod:`agents.rl.model_metadata`).
 With that description the policy loads the right algorithm (RecurrentPPO included), keeps
 one LSTM state per env, feeds a VAE-encoder model the observed history it was trained on,
-refuses an env or scenario other than the one it was trained on, and exposes the cohorts it
-saw (``training_cohorts``) so that :func:`pkgym.evaluation.evaluate.evaluate` runs the
-leakage guard.
+refuses an env other than the one it was trained on, runs under another scenario with the
+same spaces as a *shifted* evaluation (named ``sb3:MODEL[shifted: TRAINED -> EVALUATED]``;
+spaces that differ are refused), and exposes the cohorts it saw (``training_cohorts``) so
+that :func:`pkgym.evaluation.evaluate.evaluate` runs the leakage guard.
 
 Such a model is rebuilt from its description and only its weights are read
 (:mod:`agents.rl.model_loading`): nothing in the zip is unpickled. A zip without a
@@ -30,6 +31,7 @@ from agents.rl.model_loading import (
     UntrustedModelError,
     load_model_safely,
     load_model_trusted,
+    spaces_under,
 )
 from agents.rl.model_metadata import file_sha256, read_metadata, training_cohorts
 from pkgym.envs.base import DosingCore
@@ -45,8 +47,9 @@ class SB3Policy:
         core: the core of the env it will act in (dose levels, action decoding, history).
         env_id: the evaluated env's id; checked against the model's (when not given, it is
             inferred from ``core`` where unambiguous).
-        scenario: the evaluated env's scenario file (``None``: the defaults); its SHA-256 is
-            checked against the model's when ``env_id`` is given.
+        scenario: the evaluated env's scenario file (``None``: the defaults). Given ``env_id``,
+            a file whose SHA-256 is not the training scenario's makes a shifted evaluation
+            (``self.shift`` says from what to what); its spaces must be the model's.
         trust_model_file: load a zip without a matching ``model.json`` with SB3's ``load``,
             which runs code stored in the file (``False``: refuse it).
 
@@ -64,11 +67,17 @@ class SB3Policy:
         if not Path(path).is_file():
             raise ValueError(f"sb3:{path}: no such file")
         metadata = read_metadata(path)
+        shift = None
         if metadata is not None:
-            _check_env(metadata, core, env_id, scenario, explicit=env_id is not None)
-        model = _load(path, metadata, scenario if env_id is not None else None,
-                      trust_model_file)
-        self._setup(model, core, metadata, f"sb3:{Path(path).stem}")
+            shift = _check_env(metadata, core, env_id, scenario, explicit=env_id is not None)
+        trained_spaces = shift is not None or env_id is None
+        model = _load(path, metadata, None if trained_spaces else scenario, trust_model_file)
+        name = f"sb3:{Path(path).stem}"
+        if shift is not None and metadata is not None:
+            _check_same_spaces(path, metadata, scenario, model)
+            name = f"{name}[shifted: {shift}]"
+        self._setup(model, core, metadata, name)
+        self.shift = shift
 
     @classmethod
     def from_model(cls, model: Any, core: DosingCore, metadata: Mapping[str, Any] | None,
@@ -89,6 +98,7 @@ class SB3Policy:
         self.uses_history = self.metadata.get("encoder") == "vae"
         self._state: Any = None
         self._starts: np.ndarray | None = None
+        self.shift: str | None = None
 
     def reset(self, n_envs: int) -> None:
         """Forget the previous patients: clear the LSTM states of ``n_envs`` new episodes."""
@@ -130,18 +140,44 @@ def infer_env_id(core: DosingCore) -> str | None:
 
 
 def _check_env(metadata: Mapping[str, Any], core: DosingCore, env_id: str | None,
-               scenario: str | os.PathLike | None, explicit: bool) -> None:
-    """Refuse an env, or (given ``env_id``) a scenario, other than the model's."""
+               scenario: str | os.PathLike | None, explicit: bool) -> str | None:
+    """Refuse an env other than the model's; return a scenario shift, else ``None``.
+
+    Given ``env_id``, a scenario other than the training one is a shift, returned as
+    ``"TRAINED -> EVALUATED"`` (scenario file names).
+    """
     evaluated = env_id if explicit else infer_env_id(core)
     if evaluated is not None and evaluated != metadata["env_id"]:
         raise ValueError(f"the model was trained on {metadata['env_id']}, not {evaluated}: "
                          "evaluate it on the env it was trained on")
     if explicit and file_sha256(scenario) != metadata.get("scenario_sha256"):
-        trained = metadata.get("scenario") or "the default scenario"
-        given = scenario or "the default scenario"
-        raise ValueError(f"the model was trained under {trained} (sha256 "
-                         f"{metadata.get('scenario_sha256')}), not {given}: evaluate it under "
-                         "the scenario it was trained on")
+        trained = metadata.get("scenario")
+        return (f"{Path(trained).name if trained else 'default scenario'} -> "
+                f"{Path(scenario).name if scenario else 'default scenario'}")
+    return None
+
+
+def _check_same_spaces(path: str | os.PathLike, metadata: Mapping[str, Any],
+                       scenario: str | os.PathLike | None, model: Any) -> None:
+    """Refuse a shifted scenario whose observation or action space is not the model's."""
+    observation, action = spaces_under(metadata, scenario)
+    for kind, given, own in (("observation", observation, model.observation_space),
+                             ("action", action, model.action_space)):
+        if given != own:
+            raise ValueError(f"sb3:{path}: a shifted evaluation needs the model's spaces; under "
+                             f"{scenario or 'the default scenario'} the {kind} space differs "
+                             f"({_space_difference(given, own)})")
+
+
+def _space_difference(given: spaces.Space, own: spaces.Space) -> str:
+    """Which keys of two Dict spaces differ and how (shapes), or the two spaces in short."""
+    if isinstance(given, spaces.Dict) and isinstance(own, spaces.Dict):
+        keys = sorted(set(given.spaces) | set(own.spaces))
+        return "; ".join(
+            f"{key}: {getattr(given.spaces.get(key), 'shape', None)} vs the model's "
+            f"{getattr(own.spaces.get(key), 'shape', None)}" for key in keys
+            if given.spaces.get(key) != own.spaces.get(key))
+    return f"{given} vs the model's {own}"
 
 
 def _load(path: str | os.PathLike, metadata: Mapping[str, Any] | None,
