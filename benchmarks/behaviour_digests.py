@@ -79,14 +79,31 @@ def rollout_digest(env_id: str, n_envs: int = 8, n_steps: int = 30, seed: int = 
 
 def evaluate_digest(env_id: str, policies: tuple[str, ...], n_patients: int = 50,
                     seed: int = 3) -> str:
-    """SHA-256 of the ``results.csv`` that ``pkgym evaluate`` writes for ``policies``."""
+    """SHA-256 of the ``results.csv`` that ``pkgym evaluate`` writes for ``policies``.
+
+    The patients' covariates that ``evaluate`` appends after the ``return`` column (issue 19:
+    subgroups) are inputs, not behaviour: the digest covers the columns up to ``return``, the
+    bytes of the file as it was before they were added.
+    """
     with tempfile.TemporaryDirectory() as out:
         command = [sys.executable, "-m", "pkgym.cli", "evaluate", "--env", env_id,
                    "--n-patients", str(n_patients), "--seed", str(seed), "--out", out]
         for policy in policies:
             command += ["--policy", policy]
         subprocess.run(command, check=True, capture_output=True)
-        return hashlib.sha256((Path(out) / "results.csv").read_bytes()).hexdigest()
+        lines = (Path(out) / "results.csv").read_text().splitlines(keepends=True)
+        keep = lines[0].rstrip("\r\n").split(",").index("return") + 1
+        kept = "".join(_first_fields(line, keep) for line in lines)
+        return hashlib.sha256(kept.encode()).hexdigest()
+
+
+def _first_fields(line: str, n: int) -> str:
+    """The first ``n`` comma-separated fields of a CSV line, its line ending kept.
+
+    These files have no quoted commas before ``return`` (numbers, ids and policy names).
+    """
+    ending = line[len(line.rstrip("\r\n")):]
+    return ",".join(line.rstrip("\r\n").split(",")[:n]) + ending
 
 
 def all_digests(evaluate: bool = True) -> dict[str, dict[str, str]]:

@@ -34,6 +34,11 @@ def add_evaluate(commands: argparse._SubParsersAction, *,
                     help="seed of the evaluation cohort (evaluation seed space) and its noise")
     ev.add_argument("--scenario", type=Path, help="scenario YAML")
     ev.add_argument("--reference", help="policy the differences refer to (default: the first)")
+    ev.add_argument("--by", action="append", metavar="COLUMN",
+                    help="also summarise by this subgroup (repeatable): a covariate of the "
+                         "env's cohort (race, cyp2c9, on_dialysis, ...) or a derived band: sex, "
+                         "age_band, bmi_class, renal_function, genotype; writes "
+                         "subgroups.csv/.md and a forest plot in report.html")
     ev.add_argument("--trust-model-file", action="store_true",
                     help="load sb3:PATH.zip files without pkgym's model.json with SB3's own "
                          "loader, which runs code stored in them: only for files you trust")
@@ -79,6 +84,7 @@ def _evaluate(args: argparse.Namespace, make_policy: Callable[..., Any]) -> int:
     if args.trust_model_file:
         make_policy = trusting(make_policy)
     core = env_core(args.env, args.scenario)
+    covariates = check_subgroups(args.env, args.by or [])
     cohort, n_patients = _evaluation_cohort(args, core)  # validated before any output exists
     policies = [make_policy(spec, core, env_id=args.env, scenario=args.scenario)
                 for spec in args.policy]
@@ -99,11 +105,56 @@ def _evaluate(args: argparse.Namespace, make_policy: Callable[..., Any]) -> int:
     spec = outcome_spec(core)
     summary = summarise(results, reference, spec.scores, seed=args.seed)
     markdown = summary_markdown(summary, reference, n_patients)
-    written = [*write_report(results, summary, markdown, args.out, spec),
-               args.out / "results.parquet", args.out / "shards"]
+    figures: list[Any] = []
+    written_subgroups: list[Path] = []
+    if args.by:
+        figures, written_subgroups = write_subgroups(results, args.by, covariates, reference,
+                                                     args, spec)
+    written = [*write_report(results, summary, markdown, args.out, spec, figures),
+               *written_subgroups, args.out / "results.parquet", args.out / "shards"]
     print(markdown)
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
+
+
+def check_subgroups(env_id: str, by: list[str]) -> list[str]:
+    """The env's cohort columns, after checking every ``--by`` can be formed from them.
+
+    Raises:
+        ValueError: a ``--by`` is neither a categorical cohort column (labels or whole
+            numbers) nor a band derivable from the cohort's columns.
+    """
+    from pkgym.envs.registry import env_spec
+    from pkgym.evaluation.subgroups import subgroup_names
+
+    schema = env_spec(env_id).cohort_schema
+    columns = {} if schema is None else dict(schema.columns)
+    categorical = [name for name, rule in columns.items() if rule.allowed or rule.integer]
+    allowed = subgroup_names(list(columns), categorical)
+    unknown = [name for name in by if name not in allowed]
+    if unknown:
+        raise ValueError(f"--by: {unknown} cannot be formed for {env_id}; allowed: {allowed}")
+    return list(columns)
+
+
+def write_subgroups(results: Any, by: list[str], covariates: list[str], reference: str,
+                    args: argparse.Namespace, spec: Any) -> tuple[list[Any], list[Path]]:
+    """subgroups.csv and .md, and the forest plot of the env's first score."""
+    from pkgym.evaluation.subgroups import forest_figure, subgroup_table
+    from pkgym.io import write_table, write_text
+
+    table = subgroup_table(results, by, covariates, reference, list(spec.scores), seed=args.seed)
+    first = next(iter(spec.scores))
+    figure = forest_figure(table, first, spec.scores[first], reference)
+    lines = ["| subgroup | level | n | policy | score | mean [95% CI] | difference [95% CI] |",
+             "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r.subgroup} | {r.level} | {r.n}{' (small)' if r.small else ''} | "
+              f"{r.policy} | {r.score} | {r.mean:.3f} [{r.low:.3f}, {r.high:.3f}] | "
+              f"{r.difference:+.3f} [{r.diff_low:+.3f}, {r.diff_high:+.3f}] |"
+              for r in table.itertuples()]
+    return ([("Subgroups: paired differences", figure)],
+            [write_table(table, args.out / "subgroups.csv"),
+             write_text("\n".join(lines) + "\n", args.out / "subgroups.md")])
 
 
 def _evaluation_cohort(args: argparse.Namespace, core: Any) -> tuple[Any, int]:

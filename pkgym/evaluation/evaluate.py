@@ -38,7 +38,9 @@ def evaluate(policies: Sequence[Policy], env_id: str, cohort: pd.DataFrame, seed
             (:func:`~pkgym.evaluation.runner.run_policy`).
 
     Returns:
-        The :func:`run_policy` columns plus ``reads_hidden_state``.
+        The :func:`run_policy` columns plus ``reads_hidden_state``, then each patient's
+        covariates from ``cohort`` (its columns but ``id`` and the hidden ``eta_*``), for
+        subgroup analyses (:mod:`pkgym.evaluation.subgroups`).
 
     Examples:
         >>> import numpy as np, pkgym
@@ -66,4 +68,10 @@ def evaluate(policies: Sequence[Policy], env_id: str, cohort: pd.DataFrame, seed
         table = run_policy(policy, env_id, cohort, seed, env_kwargs, first_row=first_row)
         table.insert(2, "reads_hidden_state", bool(policy.reads_hidden_state))
         tables.append(table)
-    return pd.concat(tables, ignore_index=True)
+    results = pd.concat(tables, ignore_index=True)
+    covariates = [c for c in cohort.columns
+                  if c != "id" and not str(c).startswith("eta_") and c not in results.columns]
+    if not covariates or "id" not in cohort.columns:
+        return results
+    by_id = cohort.drop_duplicates("id").set_index("id")[covariates]
+    return results.join(by_id, on="id")

@@ -11,7 +11,7 @@ import base64
 import html
 import io
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -141,15 +141,19 @@ def report_figures(results: pd.DataFrame, spec: OutcomeSpec,
 
 
 def write_report(results: pd.DataFrame, summary: pd.DataFrame, markdown: str,
-                 out_dir: str | os.PathLike, spec: OutcomeSpec) -> list[Path]:
+                 out_dir: str | os.PathLike, spec: OutcomeSpec,
+                 extra_figures: Sequence[tuple[str, Figure]] = ()) -> list[Path]:
     """Write results.csv, summary.csv, summary.md and report.html atomically into ``out_dir``.
+
+    ``extra_figures`` (title, figure) are added to report.html after the env's own figures.
 
     Every text of the user's in report.html (policy names, score labels, the Markdown summary
     and the table's cells and column labels) is HTML-escaped: a name is shown, never run.
     """
     out = Path(out_dir)
     images = "".join(f'<h2>{html.escape(title)}</h2><img src="data:image/png;base64,'
-                     f'{_png(fig)}"/>' for title, fig in report_figures(results, spec))
+                     f'{_png(fig)}"/>' for title, fig in
+                     [*report_figures(results, spec), *extra_figures])
     table = summary.reset_index().to_html(index=False, escape=True,
                                           float_format=lambda v: f"{v:.3f}")
     page = (f"<html><head><meta charset='utf-8'><title>pkgym evaluation</title></head><body>"
