@@ -90,8 +90,9 @@ def subgroup_values(results: pd.DataFrame, by: str, covariates: Sequence[str]) -
     Raises:
         ValueError: ``by`` is neither a band derivable from ``covariates`` nor one of them.
     """
+    needs = BANDS[by][0] if by in BANDS else (by,)
     allowed = subgroup_names(covariates, covariates)
-    if by not in allowed or not set(BANDS.get(by, ((by,), None))[0]) <= set(results.columns):
+    if by not in allowed or not set(needs) <= set(results.columns):
         raise ValueError(f"--by {by!r}: not a subgroup of this env's results; allowed: "
                          f"{allowed}")
     if by in BANDS and by not in results.columns:

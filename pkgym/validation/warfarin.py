@@ -95,13 +95,16 @@ def _rows(table: pd.DataFrame, column: str | None, level: str) -> pd.DataFrame:
 
 
 def median_targets(split: Split, training: pd.DataFrame, rng: np.random.Generator,
-                   name: str = "median dose", twins: pd.DataFrame | None = None) -> list[Target]:
-    """Median-dose targets of one split (see the module docstring for the tolerance)."""
-    simulated_all = split.twins if twins is None else twins
+                   name: str = "median dose",
+                   groups: list[tuple[str | None, str]] | None = None) -> list[Target]:
+    """Median-dose targets of one split's ``groups`` (default: all of :func:`_groups`).
+
+    See the module docstring for the tolerance.
+    """
     out = []
-    for column, level in _groups(split.real):
+    for column, level in _groups(split.real) if groups is None else groups:
         real = _rows(split.real, column, level)["dose"].to_numpy()
-        simulated = _rows(simulated_all, column, level)["dose"].to_numpy()
+        simulated = _rows(split.twins, column, level)["dose"].to_numpy()
         tolerance = MEDIAN_TOLERANCE
         if split.name == "held-out":
             trained = _rows(training, column, level)["dose"].to_numpy()
@@ -156,9 +159,9 @@ def population_targets(held_out: pd.DataFrame, training: pd.DataFrame, seed: int
     """The IWPC-like population ``iwpc_2009`` (drawn patients, target INR 2.5) by race."""
     cohort = IWPC_2009.sample(n, seed=seed).assign(target_inr=2.5)
     twins = simulate_twins(Hamberg2010Iwpc(), cohort, TwinNoise.draw(n, seed + 1))
-    targets = median_targets(Split("held-out", held_out, twins), training, rng,
-                             name="iwpc_2009 population median dose", twins=twins)
-    return [t for t in targets if " race " in t.name]
+    return median_targets(Split("held-out", held_out, twins), training, rng,
+                          name="iwpc_2009 population median dose",
+                          groups=[("race", race) for race in RACES_CHECKED])
 
 
 def _panels(split: Split) -> tuple[Panel, ...]:

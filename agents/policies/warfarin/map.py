@@ -34,6 +34,7 @@ from pkgym.populations.warfarin import (
     RACES,
     VKORC1_GENOTYPES,
     AlleleFrequencies,
+    genotype_codes,
 )
 from pkgym.sim.least_squares import levenberg_marquardt
 
@@ -176,7 +177,7 @@ class WarfarinMapPolicy:
         covariates = read_covariates(observation)
         model = self.model
         race_factor = np.asarray(getattr(model, "ec50_race_factor", (1.0,) * len(RACES)))
-        codes = np.array([RACES.index(str(r)) for r in covariates["race"][rows]], dtype=np.int64)
+        codes = genotype_codes(covariates["race"][rows], RACES, name="race")
         log_cl = (np.log(getattr(model, "amiodarone_clearance_factor", 1.0))
                   * covariates["amiodarone"][rows]
                   + np.log(getattr(model, "enzyme_inducer_clearance_factor", 1.0))
