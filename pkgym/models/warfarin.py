@@ -61,8 +61,18 @@ VKORC1_A_ALLELES = (0, 1, 2)
 """Number of -1639A alleles of each genotype of ``VKORC1_GENOTYPES``."""
 
 
-def _p(value: float, unit: str, source: str) -> float:
-    return field(default=value, metadata={"unit": unit, "source": source})
+RSE_2007 = (f"{H2007}, Tables 2 and 4, as quoted by nlmixr2lib Hamberg_2007_warfarin_s "
+            "(primary table not opened)")
+RSE_2010 = (f"{H2010}, Tables 2 and 4, as quoted by M. Crawford's R port hamberg_2010() "
+            "(primary table not opened; one secondary source)")
+
+
+def _p(value: float, unit: str, source: str, rse: float | None = None,
+       rse_source: str = "") -> float:
+    metadata: dict[str, object] = {"unit": unit, "source": source}
+    if rse is not None:
+        metadata |= {"rse": rse, "rse_source": rse_source}
+    return field(default=value, metadata=metadata)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,16 +153,18 @@ class Hamberg2010(_Hamberg):
     """The 2010 K-PD model (default): see the module docstring for equations and choices."""
 
     clearance_star1_l_per_h: float = _p(0.174, "L/h per allele", f"{H2010}, Table 2")
-    clearance_star2_l_per_h: float = _p(0.0879, "L/h per allele", f"{H2010}, Table 2")
-    clearance_star3_l_per_h: float = _p(0.0422, "L/h per allele", f"{H2010}, Table 2")
-    age_effect_per_year: float = _p(0.00571, "1/y", f"{H2010}, Table 2")
+    clearance_star2_l_per_h: float = _p(0.0879, "L/h per allele", f"{H2010}, Table 2",
+                                         0.15, RSE_2010)
+    clearance_star3_l_per_h: float = _p(0.0422, "L/h per allele", f"{H2010}, Table 2",
+                                         0.46, RSE_2010)
+    age_effect_per_year: float = _p(0.00571, "1/y", f"{H2010}, Table 2", 0.578, RSE_2010)
     reference_age_years: float = _p(71.0, "y", f"{H2010}, Table 2")
-    volume_l: float = _p(14.3, "L", f"{H2010}, Table 2")
+    volume_l: float = _p(14.3, "L", f"{H2010}, Table 2", 0.0345, RSE_2010)
     absorption_rate_per_h: float = _p(2.0, "1/h (fixed)", f"{H2010}, Table 2")
-    ec50_g_mg_per_l: float = _p(2.05, "mg/L per allele", f"{H2010}, Table 4")
-    ec50_a_mg_per_l: float = _p(0.96, "mg/L per allele", f"{H2010}, Table 4")
+    ec50_g_mg_per_l: float = _p(2.05, "mg/L per allele", f"{H2010}, Table 4", 0.102, RSE_2010)
+    ec50_a_mg_per_l: float = _p(0.96, "mg/L per allele", f"{H2010}, Table 4", 0.097, RSE_2010)
     hill: float = _p(1.15, "-", f"{H2010}, Table 4 (dataset C)")
-    mtt1_h: float = _p(28.6, "h", f"{H2010}, Table 4 (dataset C)")
+    mtt1_h: float = _p(28.6, "h", f"{H2010}, Table 4 (dataset C)", 0.024, RSE_2010)
     mtt2_h: float = _p(118.3, "h", f"{H2010}, Table 4 (dataset C)")
     inr_max: float = _p(20.0, "- (fixed)", H2010)
     baseline_inr: float = _p(1.0, "-", "ReiL and DavAug implementations of " + H2010)
@@ -243,23 +255,28 @@ def _omega_from_cv(cv: float) -> float:
 class Hamberg2007(_Hamberg):
     """The 2007 concentration-driven model: see the module docstring for equations and choices."""
 
-    clearance_l_per_h: float = _p(0.314, "L/h (*1/*1, age 71)", f"{H2007}, Table 2")
+    clearance_l_per_h: float = _p(0.314, "L/h (*1/*1, age 71)", f"{H2007}, Table 2", 0.0395,
+                                   RSE_2007)
     clearance_reduction: tuple[float, ...] = field(
         default=(0.0, 0.315, 0.453, 0.722, 0.690, 0.852),
-        metadata={"unit": "fraction, per CYP2C9_DIPLOTYPES", "source": f"{H2007}, Table 2"})
-    age_effect_per_year: float = _p(0.0091, "1/y", f"{H2007}, Table 2")
+        metadata={"unit": "fraction, per CYP2C9_DIPLOTYPES", "source": f"{H2007}, Table 2",
+                  "rse": (None, 0.138, 0.0806, 0.0870, 0.0442, None), "rse_source": RSE_2007})
+    age_effect_per_year: float = _p(0.0091, "1/y", f"{H2007}, Table 2", 0.289, RSE_2007)
     reference_age_years: float = _p(71.0, "y", f"{H2007}, Table 2")
-    central_volume_l: float = _p(13.8, "L", f"{H2007}, Table 2")
-    intercompartmental_clearance_l_per_h: float = _p(0.131, "L/h", f"{H2007}, Table 2")
-    peripheral_volume_l: float = _p(6.59, "L", f"{H2007}, Table 2")
+    central_volume_l: float = _p(13.8, "L", f"{H2007}, Table 2", 0.0364, RSE_2007)
+    intercompartmental_clearance_l_per_h: float = _p(0.131, "L/h", f"{H2007}, Table 2", 0.163,
+                                                      RSE_2007)
+    peripheral_volume_l: float = _p(6.59, "L", f"{H2007}, Table 2", 0.241, RSE_2007)
     absorption_rate_per_h: float = _p(2.0, "1/h (fixed)", f"{H2007}, Table 2")
     ec50_mg_per_l: tuple[float, ...] = field(
         default=(4.61, 3.02, 2.20),
-        metadata={"unit": "mg/L, per VKORC1_GENOTYPES", "source": f"{H2007}, Table 4"})
-    hill: float = _p(0.424, "-", f"{H2007}, Table 4")
-    mtt1_h: float = _p(11.6, "h (whole 6-compartment chain)", f"{H2007}, Table 4")
-    mtt2_h: float = _p(120.0, "h", f"{H2007}, Table 4")
-    inr_exponent: float = _p(3.61, "-", f"{H2007}, Table 4")
+        metadata={"unit": "mg/L, per VKORC1_GENOTYPES", "source": f"{H2007}, Table 4",
+                  "rse": (0.414, 0.374, 0.386), "rse_source": RSE_2007})
+    hill: float = _p(0.424, "-", f"{H2007}, Table 4", 0.124, RSE_2007)
+    mtt1_h: float = _p(11.6, "h (whole 6-compartment chain)", f"{H2007}, Table 4", 0.0465,
+                        RSE_2007)
+    mtt2_h: float = _p(120.0, "h", f"{H2007}, Table 4", 0.230, RSE_2007)
+    inr_exponent: float = _p(3.61, "-", f"{H2007}, Table 4", 0.0922, RSE_2007)
     inr_max: float = _p(20.0, "- (fixed)", f"{H2007}, Appendix")
     baseline_inr: float = _p(1.0, "-", "ReiL implementation of " + H2007)
     omega_clearance: float = _p(_omega_from_cv(0.310), "variance of log (31.0% CV)", H2007)
