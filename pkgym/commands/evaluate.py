@@ -39,6 +39,11 @@ def add_evaluate(commands: argparse._SubParsersAction, *,
                          "env's cohort (race, cyp2c9, on_dialysis, ...) or a derived band: sex, "
                          "age_band, bmi_class, renal_function, genotype; writes "
                          "subgroups.csv/.md and a forest plot in report.html")
+    ev.add_argument("--parameter-uncertainty", type=int, default=0, metavar="REPLICATES",
+                    help="split the cohort into this many replicates, each with the truth's "
+                         "fixed effects drawn from their published uncertainty; intervals "
+                         "then resample replicates, then patients (default 0: the published "
+                         "estimates)")
     ev.add_argument("--trust-model-file", action="store_true",
                     help="load sb3:PATH.zip files without pkgym's model.json with SB3's own "
                          "loader, which runs code stored in them: only for files you trust")
@@ -78,6 +83,7 @@ def _evaluate(args: argparse.Namespace, make_policy: Callable[..., Any]) -> int:
     from pkgym.evaluation.cohort_file import restore_ids
     from pkgym.evaluation.outcomes import outcome_spec
     from pkgym.evaluation.report import summarise, summary_markdown, write_report
+    from pkgym.evaluation.uncertainty import check_replicates, drawn_scenario, evaluation_context
     from pkgym.scale.evaluation import check_sampled_cohort, env_core, evaluate_sharded
 
     check_scale_options(args)
@@ -93,18 +99,23 @@ def _evaluate(args: argparse.Namespace, make_policy: Callable[..., Any]) -> int:
         raise ValueError(f"--policy: the policies must have distinct names, got {names}")
     if cohort is None:
         check_sampled_cohort(policies, n_patients, args.seed)
+    if args.parameter_uncertainty:
+        check_replicates(args.parameter_uncertainty, n_patients)
+        drawn_scenario(args.env, args.scenario, args.seed, 0)  # refused before any output
     results = evaluate_sharded(args.policy, args.env, args.seed, args.out,
                                make_policy=make_policy, scenario=args.scenario,
                                cohort=None if cohort is None else cohort.patients,
                                cohort_file=args.cohort,
                                n_patients=None if cohort is not None else n_patients,
+                               parameter_replicates=args.parameter_uncertainty,
                                **scale_options(args))
     if cohort is not None:  # text ids (P001): the env pinned row positions
         results = restore_ids(results, cohort, args.out / "results.parquet")
     reference = args.reference or policies[0].name
     spec = outcome_spec(core)
     summary = summarise(results, reference, spec.scores, seed=args.seed)
-    markdown = summary_markdown(summary, reference, n_patients)
+    context = evaluation_context(args.env, args.scenario, policies, args.parameter_uncertainty)
+    markdown = summary_markdown(summary, reference, n_patients, context)
     figures: list[Any] = []
     written_subgroups: list[Path] = []
     if args.by:

@@ -7,7 +7,9 @@ same interval. Intervals are percentile bootstrap intervals.
 Axes:
 
 - per-patient scores: ``(n_patients,)`` or ``(n_patients, n_scenarios)``; patients (axis 0)
-  are resampled;
+  are resampled, or, given ``clusters`` (one label per patient, e.g. the parameter-uncertainty
+  replicate a patient was simulated in), clusters are resampled and then patients within each
+  drawn cluster (the two-stage bootstrap of nested data, Davison & Hinkley 1997, sect. 3.8);
 - stratified scores: ``(n_runs, n_tasks)``; runs are resampled independently within each task.
 """
 
@@ -39,6 +41,40 @@ def _percentiles(replicates: np.ndarray, confidence: float) -> tuple[float, floa
     return float(low), float(high)
 
 
+def resample_indices(n: int, reps: int, rng: np.random.Generator,
+                     clusters: np.ndarray | None = None) -> list[np.ndarray]:
+    """Bootstrap index sets over ``n`` patients: plain, or two-stage within ``clusters``.
+
+    Without clusters: ``reps`` rows of ``n`` indices drawn with replacement (one draw of shape
+    ``(reps, n)``). With clusters (one label per patient, ``(n,)``): each set draws as many
+    clusters as there are, with replacement, then within each drawn cluster as many patients
+    as it has, with replacement, so a set's length is the sum of its drawn clusters' sizes.
+
+    Examples:
+        >>> rng = np.random.default_rng(0)
+        >>> [len(i) for i in resample_indices(4, 2, rng)]
+        [4, 4]
+        >>> sets = resample_indices(6, 50, rng, np.array([0, 0, 1, 1, 2, 2]))
+        >>> all(np.all(i // 2 == np.repeat(i[::2] // 2, 2)) for i in sets)  # pairs stay whole
+        True
+    """
+    if clusters is None:
+        return list(rng.integers(0, n, size=(int(reps), n)))
+    labels = np.asarray(clusters)
+    if labels.shape != (n,):
+        raise ValueError(f"clusters must hold one label per patient, shape ({n},), got "
+                         f"{labels.shape}")
+    order = np.argsort(labels, kind="stable")
+    _, starts, sizes = np.unique(labels[order], return_index=True, return_counts=True)
+    sets = []
+    for _ in range(int(reps)):
+        chosen = rng.integers(0, sizes.size, size=sizes.size)
+        size = np.repeat(sizes[chosen], sizes[chosen])
+        within = np.floor(rng.random(size.size) * size).astype(np.int64)
+        sets.append(order[np.repeat(starts[chosen], sizes[chosen]) + within])
+    return sets
+
+
 def bootstrap_ci(
     scores: np.ndarray,
     metric: Metric,
@@ -46,6 +82,7 @@ def bootstrap_ci(
     reps: int = 2000,
     rng: np.random.Generator,
     confidence: float = 0.95,
+    clusters: np.ndarray | None = None,
 ) -> Interval:
     """Percentile bootstrap interval of ``metric``, resampling patients (axis 0).
 
@@ -55,6 +92,8 @@ def bootstrap_ci(
         reps: Number of bootstrap replicates.
         rng: Source of randomness.
         confidence: Coverage of the interval, in ``(0, 1)``.
+        clusters: One label per patient: resample clusters, then patients within them
+            (:func:`resample_indices`); ``None``: resample patients.
 
     Returns:
         ``(point, low, high)``.
@@ -68,7 +107,7 @@ def bootstrap_ci(
     """
     arr = as_scores(scores)
     _check_bootstrap_args(reps, rng, confidence)
-    idx = rng.integers(0, arr.shape[0], size=(int(reps), arr.shape[0]))
+    idx = resample_indices(arr.shape[0], reps, rng, clusters)
     replicates = np.array([metric(arr[i]) for i in idx])
     return (float(metric(arr)), *_percentiles(replicates, confidence))
 
@@ -93,6 +132,7 @@ def paired_difference_ci(
     reps: int = 2000,
     rng: np.random.Generator,
     confidence: float = 0.95,
+    clusters: np.ndarray | None = None,
 ) -> dict[str, Interval]:
     """Paired bootstrap interval of ``metric(policy) - metric(reference)`` for each policy.
 
@@ -107,6 +147,8 @@ def paired_difference_ci(
         reps: Number of bootstrap replicates.
         rng: Source of randomness.
         confidence: Coverage of the interval, in ``(0, 1)``.
+        clusters: One label per patient: resample clusters, then patients within them
+            (:func:`resample_indices`); ``None``: resample patients.
 
     Returns:
         ``{name: (point, low, high)}`` for every method other than ``reference``.
@@ -122,7 +164,7 @@ def paired_difference_ci(
         raise ValueError(f"reference must be a key of scores {sorted(arrays)}, got {reference!r}")
     _check_bootstrap_args(reps, rng, confidence)
     ref = arrays[reference]
-    idx = rng.integers(0, ref.shape[0], size=(int(reps), ref.shape[0]))
+    idx = resample_indices(ref.shape[0], reps, rng, clusters)
     ref_reps = np.array([metric(ref[i]) for i in idx])
     out: dict[str, Interval] = {}
     for name, arr in arrays.items():

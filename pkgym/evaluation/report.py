@@ -2,7 +2,10 @@
 
 The summary gives, for each policy and per-patient score, the mean with a percentile-bootstrap
 95% interval and the paired difference against a reference policy (patients resampled
-jointly). Policies that read the hidden state are marked as upper bounds.
+jointly). Policies that read the hidden state are marked as upper bounds. When the results
+carry a ``replicate`` column (patients nested in parameter-uncertainty replicates,
+:mod:`pkgym.evaluation.uncertainty`), every interval resamples replicates and then patients
+within them, so it includes the uncertainty of the published estimates.
 """
 
 from __future__ import annotations
@@ -55,12 +58,15 @@ def summarise(results: pd.DataFrame, reference: str, scores: Mapping[str, str], 
     missing = sorted(set(scores) - set(results.columns))
     if missing:
         raise ValueError(f"results lack the score column(s) {missing}")
+    clusters = replicate_labels(scores_by[reference])
     for column, label in scores.items():
         per_policy = {name: g[column].to_numpy(np.float64) for name, g in scores_by.items()}
         rng = np.random.default_rng(seed)
-        diffs = paired_difference_ci(per_policy, reference, np.mean, reps=reps, rng=rng)
+        diffs = paired_difference_ci(per_policy, reference, np.mean, reps=reps, rng=rng,
+                                     clusters=clusters)
         for name, values in per_policy.items():
-            point, low, high = bootstrap_ci(values, np.mean, reps=reps, rng=rng)
+            point, low, high = bootstrap_ci(values, np.mean, reps=reps, rng=rng,
+                                            clusters=clusters)
             d_point, d_low, d_high = diffs.get(name, (0.0, 0.0, 0.0))
             rows.append({"policy": name, "score": column, "label": label, "mean": point,
                          "low": low, "high": high, "difference": d_point, "diff_low": d_low,
@@ -69,8 +75,29 @@ def summarise(results: pd.DataFrame, reference: str, scores: Mapping[str, str], 
     return pd.DataFrame(rows).set_index(["policy", "score"])
 
 
-def summary_markdown(summary: pd.DataFrame, reference: str, n_patients: int) -> str:
+def replicate_labels(results: pd.DataFrame) -> np.ndarray | None:
+    """One policy's ``replicate`` column (patients nested in replicates), or ``None``.
+
+    ``None`` when the column is absent or holds one replicate: patients are then resampled
+    on their own.
+
+    Examples:
+        >>> replicate_labels(pd.DataFrame({"replicate": [0, 0, 1]})).tolist()
+        [0, 0, 1]
+        >>> replicate_labels(pd.DataFrame({"id": [0, 1]})) is None
+        True
+    """
+    if "replicate" not in results.columns or results["replicate"].nunique() < 2:
+        return None
+    return results["replicate"].to_numpy()
+
+
+def summary_markdown(summary: pd.DataFrame, reference: str, n_patients: int,
+                     context: str = "") -> str:
     """The summary as a Markdown table: mean [95% CI] and difference vs the reference.
+
+    ``context`` (e.g. the truth and each policy's belief, :mod:`pkgym.evaluation.uncertainty`)
+    is printed above the table.
 
     Policy names and score labels are the user's text: a ``|`` in one is escaped and a line
     break becomes a space, so the table keeps its columns (the HTML report escapes the rest).
@@ -86,7 +113,8 @@ def summary_markdown(summary: pd.DataFrame, reference: str, n_patients: int) -> 
         mark = " (reads hidden state: upper bound)" if group["upper_bound"].iloc[0] else ""
         lines.append(f"| {_cell(policy)}{mark} | " + " | ".join(cells) + " |")
     return (f"Paired evaluation on {n_patients} patients: mean [95% bootstrap CI]; Δ = paired "
-            f"difference to {reference} [95% CI].\n\n" + head + "\n".join(lines) + "\n")
+            f"difference to {reference} [95% CI].\n\n" + (context + "\n\n" if context else "")
+            + head + "\n".join(lines) + "\n")
 
 
 def _cell(text: object) -> str:

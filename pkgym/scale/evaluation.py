@@ -35,6 +35,7 @@ import pkgym
 from pkgym.evaluation.cohorts import EVALUATION, check_no_leakage, cohort_root, env_cohort
 from pkgym.evaluation.evaluate import evaluate
 from pkgym.evaluation.policy import Policy
+from pkgym.evaluation.uncertainty import check_replicates, drawn_scenario, replicate_of_rows
 from pkgym.io import write_table
 from pkgym.scale.backend import run_shards
 from pkgym.scale.shards import (
@@ -75,6 +76,9 @@ class EvaluationShard:
         scenario: the env's scenario YAML, if any.
         space: the cohort's seed space (``pkgym.evaluation.cohorts.EVALUATION``).
         cohort: a user's cohort rows ``start .. stop-1``; ``None``: the worker samples them.
+        parameter_replicates: 0, or the number of parameter-uncertainty replicates the whole
+            cohort is split into (:mod:`pkgym.evaluation.uncertainty`).
+        n_cohort: rows of the whole cohort (which rows make a replicate).
     """
 
     index: int
@@ -88,6 +92,8 @@ class EvaluationShard:
     scenario: str | None = None
     space: int = EVALUATION
     cohort: pd.DataFrame | None = None
+    parameter_replicates: int = 0
+    n_cohort: int = 0
 
     @property
     def n_rows(self) -> int:
@@ -105,14 +111,16 @@ def env_kwargs_of(scenario: str | Path | None) -> dict[str, Any]:
     return {} if scenario is None else {"scenario": str(scenario)}
 
 
-def env_core(env_id: str, scenario: str | Path | None = None) -> Any:
+def env_core(env_id: str, scenario: Any = None) -> Any:
     """The dosing core of ``env_id`` (its settings, population, outcome spec)."""
     import gymnasium as gym
 
     from pkgym.envs.base import DosingVectorEnv
 
+    kwargs = {} if scenario is None else {
+        "scenario": scenario if not isinstance(scenario, str | Path) else str(scenario)}
     vec = gym.make_vec(env_id, num_envs=1, vectorization_mode="vector_entry_point",
-                       **env_kwargs_of(scenario))  # type: ignore[arg-type]
+                       **kwargs)  # type: ignore[arg-type]
     core = cast(DosingVectorEnv, vec.unwrapped).core
     vec.close()
     return core
@@ -127,10 +135,39 @@ def run_evaluation_shard(shard: EvaluationShard) -> tuple[str, int]:
               if shard.cohort is None else shard.cohort)
     policies = [shard.make_policy(spec, core, env_id=shard.env_id, scenario=shard.scenario)
                 for spec in shard.policy_specs]
-    table = evaluate(policies, shard.env_id, cohort, shard.seed,
-                     env_kwargs=env_kwargs_of(shard.scenario), first_row=shard.start)
+    if shard.parameter_replicates:
+        table = _evaluate_replicates(shard, policies, cohort)
+    else:
+        table = evaluate(policies, shard.env_id, cohort, shard.seed,
+                         env_kwargs=env_kwargs_of(shard.scenario), first_row=shard.start)
     write_table(table, shard.path)
     return shard.path, len(table)
+
+
+def _evaluate_replicates(shard: EvaluationShard, policies: list[Policy],
+                         cohort: pd.DataFrame) -> pd.DataFrame:
+    """The shard's rows replicate by replicate, each under its drawn truth (``replicate``).
+
+    The policies keep the published model as their belief; a policy that reads the hidden
+    state (an oracle) is rebuilt from each replicate's env, as it knows the true patient.
+    """
+    labels = replicate_of_rows(shard.start, shard.stop, shard.n_cohort,
+                               shard.parameter_replicates)
+    blocks = []
+    for replicate in np.unique(labels):
+        rows = np.flatnonzero(labels == replicate)
+        scenario = drawn_scenario(shard.env_id, shard.scenario, shard.seed, int(replicate))
+        env_kwargs = {"scenario": scenario}
+        truth_core = env_core(shard.env_id, scenario)
+        used = [shard.make_policy(spec, truth_core, env_id=shard.env_id, scenario=shard.scenario)
+                if policy.reads_hidden_state else policy
+                for spec, policy in zip(shard.policy_specs, policies, strict=True)]
+        block = evaluate(used, shard.env_id, cohort_slice(cohort, int(rows[0]), int(rows[-1]) + 1),
+                         shard.seed, env_kwargs=env_kwargs, first_row=shard.start + int(rows[0]))
+        block.insert(3, "replicate", int(replicate))
+        blocks.append(block)
+    table = pd.concat(blocks, ignore_index=True)
+    return pd.concat([table[table["policy"] == p.name] for p in policies], ignore_index=True)
 
 
 def cohort_slice(cohort: pd.DataFrame, start: int, stop: int) -> pd.DataFrame:
@@ -207,7 +244,8 @@ def evaluate_sharded(policy_specs: Sequence[str], env_id: str, seed: int,
                      scenario: str | Path | None = None, cohort_file: str | Path | None = None,
                      space: int = EVALUATION,
                      shard_size: int = DEFAULT_SHARD_SIZE, backend: str = "local",
-                     ray_address: str | None = None, progress: bool = False) -> pd.DataFrame:
+                     ray_address: str | None = None, progress: bool = False,
+                     parameter_replicates: int = 0) -> pd.DataFrame:
     """Evaluate the policies on a cohort in shards; merge into ``OUT/results.parquet``.
 
     Args:
@@ -225,6 +263,9 @@ def evaluate_sharded(policy_specs: Sequence[str], env_id: str, seed: int,
         backend: ``"local"`` or ``"ray"``.
         ray_address: an existing Ray cluster; ``None`` starts a local one.
         progress: show a progress bar over the shards.
+        parameter_replicates: 0 (the published truth), or the number of replicates whose
+            truth is drawn from its published uncertainty; the results then have a
+            ``replicate`` column (:mod:`pkgym.evaluation.uncertainty`).
 
     Returns:
         The table :func:`~pkgym.evaluation.evaluate.evaluate` returns for the whole cohort.
@@ -243,6 +284,9 @@ def evaluate_sharded(policy_specs: Sequence[str], env_id: str, seed: int,
     n_rows = len(cohort) if cohort is not None else cast(int, n_patients)
     if n_rows < 1:
         raise ValueError(f"n_patients must be >= 1, got {n_rows}")
+    if parameter_replicates:
+        check_replicates(parameter_replicates, n_rows)
+        drawn_scenario(env_id, scenario, seed, 0)  # refused here, before any shard, if it cannot
     folder = Path(out_dir) / "shards"
     claim_folder(folder, {
         "kind": "evaluation", "pkgym_version": pkgym.__version__, "env_id": env_id,
@@ -251,13 +295,15 @@ def evaluate_sharded(policy_specs: Sequence[str], env_id: str, seed: int,
         "cohort": None if cohort is None else cohort_fingerprint(cohort),
         "shard_size": int(shard_size),
         "make_policy": f"{make_policy.__module__}.{make_policy.__qualname__}",
-        "inputs": run_inputs(policy_specs, scenario, cohort_file)})
+        "inputs": run_inputs(policy_specs, scenario, cohort_file),
+        **({"parameter_replicates": int(parameter_replicates)} if parameter_replicates else {})})
     remove_stale_temporaries(folder)
     shards = [EvaluationShard(
         index=k, env_id=env_id, policy_specs=tuple(policy_specs), make_policy=make_policy,
         seed=int(seed), start=start, stop=stop, path=str(part_path(folder, k)),
         scenario=None if scenario is None else str(scenario), space=space,
-        cohort=None if cohort is None else cohort_slice(cohort, start, stop))
+        cohort=None if cohort is None else cohort_slice(cohort, start, stop),
+        parameter_replicates=int(parameter_replicates), n_cohort=n_rows)
         for k, (start, stop) in enumerate(plan_shards(n_rows, shard_size))]
     todo = [s for s in shards if not finished(Path(s.path), s.n_rows)]
     if todo:  # a finished run is only merged again (no Ray started)
