@@ -66,7 +66,20 @@ def test_map_prior__bad_options_are_refused_in_one_line(spec: str, match: str) -
     assert "\n" not in str(error.value)
 
 
-def test_map_prior__other_envs_refuse_options() -> None:
-    """Vancomycin's MAP has one model: an option is refused naming it."""
+def test_map_prior__baselines_without_options_refuse_them() -> None:
+    """Depression's stepped care takes no options: one is refused naming it."""
     with pytest.raises(ValueError, match=r"takes no option\(s\) \['prior'\]"):
-        make_policy("map:prior=goti2018", gym.make("pkgym/Vancomycin-v0").unwrapped.core)
+        make_policy("stepped_care:prior=x", gym.make("pkgym/Depression-v0").unwrapped.core)
+
+
+def test_map__its_belief_is_the_model_it_doses_with() -> None:
+    """The report's belief line: the truth's name by default, the prior when one is named."""
+    from pkgym.evaluation.uncertainty import describe_beliefs
+
+    core = gym.make("pkgym/Warfarin-v1").unwrapped.core
+    true_prior, wrong = make_policy("map", core), make_policy("map:prior=hamberg2007", core)
+    assert (true_prior.belief, wrong.belief) == ("hamberg2010_iwpc", "hamberg2007")
+    lines = describe_beliefs([true_prior, wrong], "hamberg2010_iwpc")
+    assert lines == ["- map_bayesian: believes hamberg2010_iwpc (the truth, at its published "
+                     "estimates)", "- map_bayesian[prior=hamberg2007]: believes hamberg2007 "
+                     "(not the truth)"]
