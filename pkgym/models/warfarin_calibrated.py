@@ -17,6 +17,13 @@ Davis median log dose by CYP2C9 diplotype (6), VKORC1 genotype (3) and race (4);
 regression coefficients of age, amiodarone and enzyme inducers; the pooled within-genotype
 SD of log dose. Seed 0; ``python -m benchmarks.warfarin_calibration`` re-runs it.
 
+Uncertainty (``metadata["rse"]``, for :mod:`pkgym.models.uncertainty`): each calibrated
+value's relative SE is the fit's Jacobian SE of its log multiplier (for small SEs the SE of
+``log x`` is the relative SE of ``x``); the age effect's is its SE over its value. Both
+omegas share one fitted variance scale, so they carry its SE. The values Hamberg measured
+from concentrations keep their published RSEs. All from the benchmark's run of 2026-12-07
+(estimate and SE table printed first).
+
 Reading the results: the dose level moves into EC50 (x 0.81 for G, x 0.86 for A); the *2 and
 *3 alleles keep 15% more clearance than published; CL falls 1.25%/year with age, not 0.57%;
 asian, black and other ancestry need 13%, 13% and 20% less EC50 than white patients at the
@@ -39,8 +46,8 @@ CALIBRATED = ("calibrated to IWPC 2009 (N Engl J Med 360:753), training split n 
 """The source of every calibrated value."""
 
 
-def _c(value: float, unit: str, published: float | tuple[float, ...]) -> float:
-    return field(default=value, metadata={"unit": unit, "source": CALIBRATED,
+def _c(value: float, unit: str, published: float | tuple[float, ...], rse: float) -> float:
+    return field(default=value, metadata={"unit": unit, "source": CALIBRATED, "rse": rse,
                                           "published": published, "published_source": H2010})
 
 
@@ -59,21 +66,24 @@ class Hamberg2010Iwpc(Hamberg2010):
         (3.317, 0.348)
     """
 
-    clearance_star2_l_per_h: float = _c(0.10088, "L/h per allele", 0.0879)
-    clearance_star3_l_per_h: float = _c(0.048533, "L/h per allele", 0.0422)
-    age_effect_per_year: float = _c(0.012497, "1/y", 0.00571)
-    ec50_g_mg_per_l: float = _c(1.6586, "mg/L per allele", 2.05)
-    ec50_a_mg_per_l: float = _c(0.8285, "mg/L per allele", 0.96)
-    omega_clearance: float = _c(0.024653, "variance of log", 0.089)
-    omega_ec50: float = _c(0.094181, "variance of log", 0.34)
+    clearance_star2_l_per_h: float = _c(0.10088, "L/h per allele", 0.0879, 0.0656)
+    clearance_star3_l_per_h: float = _c(0.048533, "L/h per allele", 0.0422, 0.142)
+    age_effect_per_year: float = _c(0.012497, "1/y", 0.00571, 0.0406)
+    ec50_g_mg_per_l: float = _c(1.6586, "mg/L per allele", 2.05, 0.0181)
+    ec50_a_mg_per_l: float = _c(0.8285, "mg/L per allele", 0.96, 0.0336)
+    omega_clearance: float = _c(0.024653, "variance of log", 0.089, 0.0392)
+    omega_ec50: float = _c(0.094181, "variance of log", 0.34, 0.0392)
     ec50_race_factor: tuple[float, ...] = field(
         default=(1.0, 0.86649, 0.87357, 0.80337),
         metadata={"unit": "multiplier of EC50, per RACES (white, asian, black, other)",
-                  "source": CALIBRATED, "published": (1.0, 1.0, 1.0, 1.0),
+                  "source": CALIBRATED, "rse": (None, 0.0400, 0.0334, 0.0347),
+                  "published": (1.0, 1.0, 1.0, 1.0),
                   "published_source": "not in " + H2010})
     amiodarone_clearance_factor: float = field(
         default=0.7688, metadata={"unit": "multiplier of CL", "source": CALIBRATED,
-                                  "published": 1.0, "published_source": "not in " + H2010})
+                                  "rse": 0.0288, "published": 1.0,
+                                  "published_source": "not in " + H2010})
     enzyme_inducer_clearance_factor: float = field(
         default=1.3439, metadata={"unit": "multiplier of CL", "source": CALIBRATED,
-                                  "published": 1.0, "published_source": "not in " + H2010})
+                                  "rse": 0.0637, "published": 1.0,
+                                  "published_source": "not in " + H2010})

@@ -163,10 +163,15 @@ def test_draw_parameters__fields_without_rse_untouched(path: str, include_omegas
             assert not any(name.startswith("omega") for name in moved)
 
 
-def test_hamberg2010iwpc__calibrated_fields_carry_no_rse() -> None:
-    """The calibrated fields have no published RSE; V and MTT1, inherited from 2010, keep theirs."""
+def test_hamberg2010iwpc__calibrated_fields_carry_the_calibration_se() -> None:
+    """Calibrated fields carry the fit's SEs (source: the calibration); V and MTT1 Hamberg's."""
+    from pkgym.models.warfarin_calibrated import CALIBRATED
+
     params = _published("pkgym.models.warfarin_calibrated:Hamberg2010Iwpc")
-    assert uncertain_fields(params) == ("volume_l", "mtt1_h")
+    sources = {f.name: f.metadata["source"] for f in fields(params)  # type: ignore[arg-type]
+               if "rse" in f.metadata}
+    assert {"volume_l", "mtt1_h", "ec50_g_mg_per_l", "ec50_race_factor"} <= set(sources)
+    assert sources["ec50_g_mg_per_l"] == CALIBRATED != sources["volume_l"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
