@@ -84,7 +84,7 @@ def _rse_elements(params: Any, f: dataclasses.Field[Any]) -> list[UncertainEleme
     for i, (v, r) in enumerate(zip(values, rses, strict=True)):
         if r is None and not scalar:
             continue
-        if not (isinstance(r, (int, float)) and np.isfinite(r) and r > 0):
+        if isinstance(r, bool) or not (isinstance(r, (int, float)) and np.isfinite(r) and r > 0):
             raise ValueError(f"{cls}.{f.name}: rse must be a finite fraction > 0, got {r!r}")
         name = f.name if scalar else f"{f.name}[{i}]"
         elements.append(UncertainElement(name, f.name, None if scalar else i, float(v),
