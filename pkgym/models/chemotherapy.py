@@ -22,7 +22,7 @@ from pkgym.models.chemotherapy_kernel import (
     pack_parameters,
 )
 from pkgym.models.docetaxel import Bruno1996
-from pkgym.models.myelosuppression import FribergDocetaxel
+from pkgym.models.myelosuppression import FribergDocetaxel, MyelosuppressionModel
 from pkgym.models.tumour import Claret2009
 from pkgym.populations.variability import BetweenSubjectVariability
 
@@ -38,10 +38,13 @@ COVARIATES = ("is_female", "age_years", "bsa_m2", "aag_g_per_l", "hepatic_impair
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DocetaxelPatientModel:
-    """Bruno 1996 PK, Friberg/Kloft neutrophils and Claret tumour, with joint variability."""
+    """Bruno 1996 PK, Friberg neutrophils and Claret tumour, with joint variability.
+
+    ``myelosuppression`` is Kloft's linear parameters (default) or Friberg 2002's Emax ones.
+    """
 
     pk: Bruno1996 = field(default_factory=Bruno1996)
-    myelosuppression: FribergDocetaxel = field(default_factory=FribergDocetaxel)
+    myelosuppression: MyelosuppressionModel = field(default_factory=FribergDocetaxel)
     tumour: Claret2009 = field(default_factory=Claret2009)
 
     @property
@@ -59,7 +62,7 @@ class DocetaxelPatientModel:
 
     def parameters(self, covariates: Mapping[str, np.ndarray],
                    etas: np.ndarray | None = None) -> np.ndarray:
-        """Packed per-patient parameters (n, 14) of the compiled cycle.
+        """Packed per-patient parameters (n, 14; 16 with an Emax effect) of the compiled cycle.
 
         Examples:
             >>> cov = {"is_female": [0], "age_years": [60.0], "bsa_m2": [1.8],

@@ -27,13 +27,17 @@ from pkgym.units import HOURS_PER_DAY
 N_STATES = 9
 CIRC, SLD = 7, 8
 """Indices of the circulating neutrophils and of the tumour size in the state."""
-(K10, K12, K21, K13, K31, INV_V1, RATE, KTR, GAMMA, CIRC0, SLOPE, KL, KD, LAMBDA) = range(14)
-N_PARAMS = 14
+(K10, K12, K21, K13, K31, INV_V1, RATE, KTR, GAMMA, CIRC0, SLOPE, KL, KD, LAMBDA, EMAX,
+ EC50) = range(16)
+N_PARAMS, N_PARAMS_EMAX = 14, 16
+# Rows of a linear drug effect have N_PARAMS columns (v0's, unchanged); rows of an Emax effect
+# add EMAX and EC50 (mg/L). In the segment vector a linear row leaves EC50 at 0, which selects
+# the linear effect SLOPE * C.
 # The segment vector the compiled RHS reads: the parameters, then the PK modes and the
 # segment's start (filled per patient and segment by the kernel).
-MODE_RATES, MODE_WEIGHTS, MODE_INPUT, MODE_START, SEGMENT_T0 = 14, 17, 20, 23, 26
-TO_MODES, FROM_MODES = 27, 36
-SEGMENT_SIZE = 45
+MODE_RATES, MODE_WEIGHTS, MODE_INPUT, MODE_START, SEGMENT_T0 = 16, 19, 22, 25, 28
+TO_MODES, FROM_MODES = 29, 38
+SEGMENT_SIZE = 47
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +61,10 @@ class SolverTolerances:
 
 def pack_parameters(pk: DocetaxelPK, myelo: MyelosuppressionParams,
                     tumour: TumourParams) -> np.ndarray:
-    """Per-patient parameter rows (n, N_PARAMS) for the compiled right-hand side.
+    """Per-patient parameter rows for the compiled right-hand side.
+
+    (n, N_PARAMS) for a linear drug effect (``myelo.emax`` None), (n, N_PARAMS_EMAX) with
+    EMAX and EC50 for an Emax effect.
 
     Examples:
         >>> from pkgym.models.docetaxel import Bruno1996
@@ -70,7 +77,8 @@ def pack_parameters(pk: DocetaxelPK, myelo: MyelosuppressionParams,
         ((1, 14), 1.059)
     """
     v1 = pk.central_volume_l
-    rows = np.zeros((v1.shape[0], N_PARAMS))
+    emax = myelo.emax is not None and myelo.ec50_mg_per_l is not None
+    rows = np.zeros((v1.shape[0], N_PARAMS_EMAX if emax else N_PARAMS))
     rows[:, K10] = pk.clearance_l_per_h / v1
     rows[:, K12], rows[:, K21] = pk.q2_l_per_h / v1, pk.q2_l_per_h / pk.peripheral2_volume_l
     rows[:, K13], rows[:, K31] = pk.q3_l_per_h / v1, pk.q3_l_per_h / pk.peripheral3_volume_l
@@ -79,6 +87,8 @@ def pack_parameters(pk: DocetaxelPK, myelo: MyelosuppressionParams,
     rows[:, CIRC0], rows[:, SLOPE] = myelo.circ0_1e9_per_l, myelo.slope_l_per_mg
     rows[:, KL], rows[:, KD] = tumour.growth_per_h, tumour.kill_l_per_mg_per_h
     rows[:, LAMBDA] = tumour.resistance_per_h
+    if emax:
+        rows[:, EMAX], rows[:, EC50] = myelo.emax, myelo.ec50_mg_per_l
     return rows
 
 
@@ -109,8 +119,23 @@ def concentration(t: float, e: np.ndarray) -> float:  # pragma: no cover - compi
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
+def potency(conc: float, p: np.ndarray) -> float:  # pragma: no cover - compiled
+    """Drug effect per unit concentration, E / C (L/mg): SLOPE, or EMAX / (EC50 + C).
+
+    The effect is written ``potency * C`` in both models so that the linear one compiles to
+    the same arithmetic as before the Emax option existed (bit-identical trajectories).
+    """
+    if p[EC50] > 0.0:
+        return p[EMAX] / (p[EC50] + conc)
+    return p[SLOPE]
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
 def rhs(t: float, y: np.ndarray, p: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
     """Friberg and Claret right-hand side of one patient (``p``: the segment vector).
+
+    The drug effect on proliferation is ``SLOPE C``, or ``EMAX C / (EC50 + C)`` where the
+    row has EC50 > 0.
 
     The PK amounts do not move within a segment: the kernel advances them exactly between
     segments (:func:`pk_modes`).
@@ -119,7 +144,7 @@ def rhs(t: float, y: np.ndarray, p: np.ndarray, out: np.ndarray) -> None:  # pra
     out[0] = out[1] = out[2] = 0.0
     ktr = p[KTR]
     feedback = (p[CIRC0] / max(y[CIRC], 1e-12)) ** p[GAMMA]
-    out[3] = ktr * y[3] * ((1.0 - p[SLOPE] * conc) * feedback - 1.0)
+    out[3] = ktr * y[3] * ((1.0 - potency(conc, p) * conc) * feedback - 1.0)
     out[4] = ktr * (y[3] - y[4])
     out[5] = ktr * (y[4] - y[5])
     out[6] = ktr * (y[5] - y[6])
@@ -141,7 +166,7 @@ def rhs_log(t: float, z: np.ndarray, p: np.ndarray, out: np.ndarray) -> None:  #
     out[0] = out[1] = out[2] = 0.0
     ktr = p[KTR]
     feedback = np.exp(p[GAMMA] * (np.log(p[CIRC0]) - z[CIRC]))
-    out[3] = ktr * ((1.0 - p[SLOPE] * conc) * feedback - 1.0)
+    out[3] = ktr * ((1.0 - potency(conc, p) * conc) * feedback - 1.0)
     for i in range(4, 8):
         out[i] = ktr * (np.exp(z[i - 1] - z[i]) - 1.0)
     out[8] = p[KL] - p[KD] * np.exp(-p[LAMBDA] * t) * conc
@@ -154,7 +179,7 @@ def pk_modes(theta: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
     K = D^(1/2) S D^(-1/2) with D = diag(V1, V2, V3) and S symmetric; S = Q diag(-rates) Q^T.
     """
     e = np.zeros(SEGMENT_SIZE)
-    e[:N_PARAMS] = theta
+    e[:theta.shape[0]] = theta  # a linear row (N_PARAMS wide) leaves EMAX and EC50 at 0
     v1 = 1.0 / theta[INV_V1]
     volumes = np.array([v1, v1 * theta[K12] / theta[K21], v1 * theta[K13] / theta[K31]])
     k = np.array([[-(theta[K10] + theta[K12] + theta[K13]), theta[K21], theta[K31]],

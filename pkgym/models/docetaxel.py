@@ -20,6 +20,9 @@ not be opened):
   36 min, 11.1 h, 3.7 mg/L, 4.6 mg h/L).
 * **IIV**: 35% CV on CL (Rudek 2004: CL 42.8 +/- 14.9 L/h; the label reports about 50%):
   an assumed value; Bruno's omega was not found.
+* **Published uncertainty**: no relative standard errors are recorded (field metadata
+  ``"rse"``): Bruno's tables, and so its RSEs, could not be read, and the secondary sources
+  above quote point estimates only.
 """
 
 from __future__ import annotations

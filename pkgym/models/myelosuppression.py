@@ -19,6 +19,22 @@ is 0.49 (75 mg/m2) or 0.25 x10^9/L (100 mg/m2); across the population 72% reach 
 Friberg 2002's own docetaxel values (Circ0 5.05, MTT 88.7 h, Slope 8.58 L/umol, gamma 0.161)
 give a typical nadir of only 0.9 x10^9/L at 100 mg/m2; ``friberg2002_docetaxel()`` returns
 them for comparison. The ECOG and prior-therapy covariates of Kloft are not modelled.
+
+**Emax drug effect** (:class:`Friberg2002DocetaxelEmax`): ``E = Emax C / (EC50 + C)`` in place
+of ``Slope C``, with Friberg 2002's docetaxel Emax-model estimates (Table 4, neutrophils, as
+transcribed by Norris's DTAT R package, ``myelo.params``/``Onoue.Friberg``; the paper itself
+could not be opened here): Circ0 5.05 x10^9/L, MTT 89.3 h, gamma 0.163, Emax 83.9,
+EC50 7.17 umol/L. Emax far above 1 makes the effect nearly linear at clinical concentrations
+(initial slope Emax/EC50 = 11.7 L/umol, between Friberg's linear 8.58 and Kloft's 15.57); it
+saturates only well above docetaxel's Cmax (about 4 umol/L). No covariates (Friberg's model
+had none).
+
+**Published uncertainty** (field metadata ``"rse"``): none is recorded. Kloft 2006's table of
+estimates could not be read; the DDMORE bundle (DDMODEL00000224) and nlmixr2lib carry only
+the point estimates (and note an omega of 0.0216 on gamma in the paper, fixed to 0 there and
+here). The spreads DTAT lists beside Friberg 2002's Emax estimates (Circ0 42%, MTT 16%,
+gamma 3.9%, Emax 33%, EC50 50%) are labelled "CV" and are used here as IIV; whether the table
+reports them as IIV or as RSE could not be checked, so they are not recorded as RSEs.
 """
 
 from __future__ import annotations
@@ -32,6 +48,7 @@ from pkgym.populations.variability import BetweenSubjectVariability
 
 KLOFT = "Kloft et al. 2006, Clin Cancer Res 12:5481 (DDMODEL00000224)"
 FRIBERG = "Friberg et al. 2002, J Clin Oncol 20:4713"
+FRIBERG_EMAX = f"{FRIBERG}, Table 4, docetaxel (via DTAT myelo.params)"
 N_TRANSIT = 3
 """Transit compartments between proliferating and circulating cells."""
 REFERENCE_AAG_G_PER_L = 1.34
@@ -47,8 +64,10 @@ class MyelosuppressionParams:
 
     circ0_1e9_per_l: np.ndarray
     mtt_h: np.ndarray
-    slope_l_per_mg: np.ndarray
+    slope_l_per_mg: np.ndarray  # linear effect; under Emax its initial slope Emax / EC50
     gamma: np.ndarray
+    emax: np.ndarray | None = None  # None: the linear effect E = Slope C
+    ec50_mg_per_l: np.ndarray | None = None
 
     @property
     def ktr_per_h(self) -> np.ndarray:
@@ -110,6 +129,69 @@ class FribergDocetaxel:
         slope = slope_per_mg * np.maximum(1 + self.aag_slope * delta, 0.05) * np.exp(eta[:, 2])
         return MyelosuppressionParams(circ0, self.mtt_h * np.exp(eta[:, 1]), slope,
                                       np.full(female.size, self.gamma))
+
+
+def _log_cv(cv: float) -> float:
+    return float(np.log1p(cv**2))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Friberg2002DocetaxelEmax:
+    """Friberg model with an Emax drug effect, Friberg 2002's docetaxel estimates (module doc).
+
+    The third random effect (named ``SLOPE``, as the linear model's, so that cohorts, pinned
+    patients and MAP estimates keep one schema) scales the potency the same way: a patient
+    with eta has ``EC50 exp(-eta)``, so the initial slope Emax/EC50 grows by ``exp(eta)``.
+    """
+
+    circ0_1e9_per_l: float = _p(5.05, "1e9/L", FRIBERG_EMAX)
+    mtt_h: float = _p(89.3, "h", FRIBERG_EMAX)
+    gamma: float = _p(0.163, "-", FRIBERG_EMAX)
+    emax: float = _p(83.9, "-", FRIBERG_EMAX)
+    ec50_umol_per_l: float = _p(7.17, "umol/L", FRIBERG_EMAX)
+    omega_circ0: float = _p(_log_cv(0.42), "variance of log (42% CV)", FRIBERG_EMAX)
+    omega_mtt: float = _p(_log_cv(0.16), "variance of log (16% CV)", FRIBERG_EMAX)
+    omega_ec50: float = _p(_log_cv(0.50), "variance of log (50% CV)", FRIBERG_EMAX)
+    residual_log_sd: float = _p(0.424, "SD of log ANC", f"{KLOFT} (Friberg 2002's not found)")
+
+    def __post_init__(self) -> None:
+        """Positive system and drug parameters, non-negative omegas."""
+        for name in ("circ0_1e9_per_l", "mtt_h", "gamma", "emax", "ec50_umol_per_l"):
+            value = getattr(self, name)
+            if not np.isfinite(value) or value <= 0:
+                raise ValueError(f"Friberg2002DocetaxelEmax.{name} must be > 0, got {value}")
+        for name in ("omega_circ0", "omega_mtt", "omega_ec50", "residual_log_sd"):
+            if not np.isfinite(getattr(self, name)) or getattr(self, name) < 0:
+                raise ValueError(f"Friberg2002DocetaxelEmax.{name} must be >= 0")
+
+    @property
+    def variability(self) -> BetweenSubjectVariability:
+        """Diagonal log-normal IIV on Circ0, MTT and the potency (named SLOPE, see above)."""
+        return BetweenSubjectVariability(names=("CIRC0", "MTT", "SLOPE"), omega=np.diag(
+            [self.omega_circ0, self.omega_mtt, self.omega_ec50]))
+
+    def parameters(self, is_female: np.ndarray, aag_g_per_l: np.ndarray,
+                   etas: np.ndarray | None = None) -> MyelosuppressionParams:
+        """Individual parameters (etas (n, 3); sex and AAG are accepted and unused).
+
+        Examples:
+            >>> p = Friberg2002DocetaxelEmax().parameters(np.array([0]), np.array([1.34]))
+            >>> p.emax.tolist(), p.ec50_mg_per_l.round(3).tolist()
+            ([83.9], [5.792])
+        """
+        n = np.asarray(is_female).size
+        eta = np.zeros((n, 3)) if etas is None else np.asarray(etas, np.float64)
+        if eta.shape != (n, 3) or not np.all(np.isfinite(eta)):
+            raise ValueError(f"etas must be finite with shape ({n}, 3), got {eta.shape}")
+        ec50 = self.ec50_umol_per_l * MOLAR_MASS_G_PER_MOL / 1000.0 * np.exp(-eta[:, 2])
+        emax = np.full(n, self.emax)
+        return MyelosuppressionParams(self.circ0_1e9_per_l * np.exp(eta[:, 0]),
+                                      self.mtt_h * np.exp(eta[:, 1]), emax / ec50,
+                                      np.full(n, self.gamma), emax, ec50)
+
+
+MyelosuppressionModel = FribergDocetaxel | Friberg2002DocetaxelEmax
+"""Either myelosuppression truth (a scenario names it; see ``ChemotherapyScenario``)."""
 
 
 def friberg2002_docetaxel() -> FribergDocetaxel:

@@ -15,8 +15,20 @@ BASELINES = env_spec(ENV_ID).baselines
 """The baseline names :func:`make_baseline` builds (the env's registry entry lists them)."""
 
 
-def make_baseline(name: str, core: Any) -> Policy:
-    """A docetaxel baseline built for the env's dose levels, label dose and delay option."""
+def make_baseline(name: str, core: Any, *, prior: str | None = None) -> Policy:
+    """A docetaxel baseline built for the env's dose levels, label dose and delay option.
+
+    ``prior`` (``map`` only: ``map:prior=NAME``) is the myelosuppression model the MAP policy
+    believes, one of the scenario's models (``kloft2006``, ``friberg2002_emax``); the patients
+    stay the scenario's (the truth). The policy is then named ``map_bayesian[prior=NAME]``;
+    naming the scenario's own model gives the same policy as plain ``map``.
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> core = gym.make("pkgym/Chemotherapy-v0").unwrapped.core
+        >>> make_baseline("map", core, prior="friberg2002_emax").name
+        'map_bayesian[prior=friberg2002_emax]'
+    """
     from agents.policies.chemotherapy.baselines import (
         ChemoOraclePolicy,
         FixedPercentPolicy,
@@ -26,11 +38,28 @@ def make_baseline(name: str, core: Any) -> Policy:
 
     scenario, delay = core.settings.scenario, core.settings.allow_delay
     levels = np.asarray(scenario.dose_levels_percent)
+    if prior is not None and name != "map":
+        raise ValueError(f"{name!r} takes no prior: only 'map' doses with a model")
+    if name == "map":
+        policy = ChemoMapPolicy(scenario, allow_delay=delay, belief=_belief(scenario, prior))
+        if prior is not None:
+            policy.name = f"{policy.name}[prior={prior}]"
+        return policy
     factories: dict[str, Callable[[], Policy]] = {
         "label": lambda: LabelRulesPolicy(levels, scenario.lab_days, allow_delay=delay),
-        "map": lambda: ChemoMapPolicy(scenario, allow_delay=delay),
         "oracle": lambda: ChemoOraclePolicy(levels, scenario.label_dose_mg_per_m2,
                                             scenario.pk.infusion_h, scenario.cycle_days,
                                             allow_delay=delay),
         "fixed_100": lambda: FixedPercentPolicy(100.0, allow_delay=delay)}
     return factories[name]()
+
+
+def _belief(scenario: Any, prior: str | None) -> Any:
+    """The model MAP doses with: the scenario's (the truth) unless ``prior`` names another."""
+    from pkgym.envs.chemotherapy.clinic import MODELS
+
+    if prior is None or prior == scenario.model:
+        return scenario.truth
+    if prior not in MODELS:
+        raise ValueError(f"prior {prior!r} is not one of {sorted(MODELS)}")
+    return getattr(scenario, prior)

@@ -8,6 +8,10 @@ forecast nadir stays out of grade 4
 (:func:`agents.policies.chemotherapy.baselines.highest_safe_percent`).
 Clearance and the tumour effects stay at their prior means: counts alone do not separate CL
 from Slope.
+
+The prior is the scenario's myelosuppression truth unless the policy is given another
+``belief`` (``map:prior=NAME``, :func:`agents.policies.chemotherapy.make_baseline`): the
+patients then follow one model while the policy estimates and forecasts with another.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from agents.policies.chemotherapy.baselines import (
 from pkgym.envs.chemotherapy.clinic import COVARIATES, ChemotherapyScenario
 from pkgym.models.chemotherapy import DocetaxelPatientModel
 from pkgym.models.chemotherapy_kernel import CIRC, advance_cycles, initial_states
+from pkgym.models.myelosuppression import MyelosuppressionModel
 from pkgym.sim.least_squares import levenberg_marquardt
 
 ESTIMATED = (1, 2, 3)
@@ -37,11 +42,11 @@ class ChemoMapPolicy:
     reads_hidden_state = False
 
     def __init__(self, scenario: ChemotherapyScenario, *, allow_delay: bool = False,
-                 iterations: int = 6) -> None:
-        """Dose within ``scenario``'s levels, with its model as prior."""
+                 iterations: int = 6, belief: MyelosuppressionModel | None = None) -> None:
+        """Dose within ``scenario``'s levels, with ``belief`` (default its truth) as prior."""
         self.name, self.scenario, self.allow_delay = "map_bayesian", scenario, allow_delay
         self.model = DocetaxelPatientModel(pk=scenario.pk, tumour=scenario.tumour,
-                                           myelosuppression=scenario.myelosuppression)
+                                           myelosuppression=belief or scenario.truth)
         omega = np.diag(self.model.variability.omega)
         self.prior_sd = np.sqrt(omega[list(ESTIMATED)])
         self.log_sd, self.iterations = max(scenario.assay_log_sd, 0.05), int(iterations)

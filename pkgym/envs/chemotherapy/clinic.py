@@ -17,7 +17,11 @@ from pkgym.envs.base import ObservationModel, RewardFn
 from pkgym.models.chemotherapy import FEBRILE_NEUTROPENIA_PER_DAY
 from pkgym.models.chemotherapy_kernel import SolverTolerances
 from pkgym.models.docetaxel import Bruno1996
-from pkgym.models.myelosuppression import FribergDocetaxel
+from pkgym.models.myelosuppression import (
+    Friberg2002DocetaxelEmax,
+    FribergDocetaxel,
+    MyelosuppressionModel,
+)
 from pkgym.models.tumour import Claret2009
 from pkgym.populations.chemotherapy import DOCETAXEL_PATIENTS
 from pkgym.scenarios import check_fields
@@ -25,6 +29,9 @@ from pkgym.scenarios import resolve_scenario as resolve
 
 POPULATIONS = {"docetaxel_patients": DOCETAXEL_PATIENTS}
 """Named populations a scenario may use."""
+MODELS: dict[str, type[MyelosuppressionModel]] = {
+    "kloft2006": FribergDocetaxel, "friberg2002_emax": Friberg2002DocetaxelEmax}
+"""Myelosuppression truths a scenario may name (``model``), each with its own field."""
 ANC_HIGH, SLD_HIGH_MM = 50.0, 1000.0
 """Observation bounds: the clinic's reporting limits (x10^9/L, mm); a measured count or scan
 beyond one is reported at it (:func:`~pkgym.envs.chemotherapy.records.measure_anc`). Kept,
@@ -91,8 +98,14 @@ class ChemotherapyScenario:
         febrile_neutropenia_per_day: daily hazard of febrile neutropenia while ANC < 0.5
             (``FEBRILE_NEUTROPENIA_PER_DAY``, calibrated to the label); the calibration run had
             grade 4 neutropenia in 72% in cycle 1 (label: 75.4%), median nadir 0.22 x10^9/L.
-        reward, pk, myelosuppression, tumour, solver: the reward weights, model parameters
-            and integrator tolerances.
+        model: the myelosuppression truth the patients follow: ``"kloft2006"`` (default,
+            linear drug effect, Kloft 2006) or ``"friberg2002_emax"`` (Emax drug effect,
+            Friberg 2002); :attr:`truth` is the field of that name.
+        kloft2006, friberg2002_emax: the two parameter sets (override single parameters in
+            YAML under their names; only the one ``model`` names drives the patients, the
+            other is there for a policy's belief, e.g. ``map:prior=friberg2002_emax``).
+        reward, pk, tumour, solver: the reward weights, PK and tumour model parameters and
+            integrator tolerances.
     """
 
     population: str = "docetaxel_patients"
@@ -107,13 +120,17 @@ class ChemotherapyScenario:
     febrile_neutropenia_per_day: float = FEBRILE_NEUTROPENIA_PER_DAY
     reward: TumourControlReward = field(default_factory=TumourControlReward)
     pk: Bruno1996 = field(default_factory=Bruno1996)
-    myelosuppression: FribergDocetaxel = field(default_factory=FribergDocetaxel)
+    model: str = "kloft2006"
+    kloft2006: FribergDocetaxel = field(default_factory=FribergDocetaxel)
+    friberg2002_emax: Friberg2002DocetaxelEmax = field(default_factory=Friberg2002DocetaxelEmax)
     tumour: Claret2009 = field(default_factory=Claret2009)
     solver: SolverTolerances = field(default_factory=lambda: SolverTolerances(rtol=1e-7))
 
     def __post_init__(self) -> None:
         """Validate the fields the objects they build do not check."""
         check_fields(self)
+        if self.model not in MODELS:
+            raise ValueError(f"model: {self.model!r} is not one of {sorted(MODELS)}")
         if self.population not in POPULATIONS:
             raise ValueError(f"population: {self.population!r} is not one of {sorted(POPULATIONS)}")
         if not 1 <= self.n_cycles <= 50 or not 7 <= self.cycle_days <= 56:
@@ -138,10 +155,21 @@ class ChemotherapyScenario:
             raise ValueError("febrile_neutropenia_per_day must be in [0, 1]")
 
     @property
+    def truth(self) -> MyelosuppressionModel:
+        """The myelosuppression parameter set the patients follow (the field ``model`` names).
+
+        Examples:
+            >>> type(ChemotherapyScenario(model="friberg2002_emax").truth).__name__
+            'Friberg2002DocetaxelEmax'
+        """
+        chosen: MyelosuppressionModel = getattr(self, self.model)
+        return chosen
+
+    @property
     def assay_log_sd(self) -> float:
         """SD of log of the measured ANC."""
         if self.anc_assay_log_sd is None:
-            return self.myelosuppression.residual_log_sd
+            return self.truth.residual_log_sd
         return self.anc_assay_log_sd
 
     @property

@@ -36,9 +36,19 @@ class ChemotherapyEnv(DosingEnv):
     ## Model
     Docetaxel three-compartment PK (Bruno et al. 1996; CL from BSA, AAG, age and hepatic
     function; :mod:`pkgym.models.docetaxel`) drives the Friberg et al. 2002 neutrophil model
-    with Kloft 2006 docetaxel parameters (MTT 84 h, Slope 15.6 L/umol, feedback gamma 0.14;
-    :mod:`pkgym.models.myelosuppression`) and a Claret 2009 tumour growth inhibition model
-    (:mod:`pkgym.models.tumour`). The PK is solved exactly (modes of the three-compartment
+    and a Claret 2009 tumour growth inhibition model (:mod:`pkgym.models.tumour`). The
+    scenario's ``model`` names the neutrophil truth (:mod:`pkgym.models.myelosuppression`):
+
+    | ``model`` | drug effect | parameters (source) | nadir 75 / 100 |
+    |---|---|---|---|
+    | ``kloft2006`` (default) | linear, Slope C | MTT 84 h, Slope 15.6 L/umol, | 0.49 / 0.25 |
+    | | | gamma 0.14; sex, AAG (Kloft 2006) | |
+    | ``friberg2002_emax`` | Emax C/(EC50+C) | MTT 89 h, Emax 83.9, EC50 7.17 | 1.31 / 0.95 |
+    | | | umol/L, gamma 0.16 (Friberg 2002) | |
+
+    (nadir: x10^9/L, typical patient: 1.8 m2, 60 y, AAG 1.34 g/L, man, at 75 and 100 mg/m2).
+    Both parameter sets are scenario fields: a MAP policy may believe the one the patients do
+    not follow (``map:prior=NAME``). The PK is solved exactly (modes of the three-compartment
     system); the neutrophil and tumour equations are integrated per patient by a compiled
     Dormand-Prince 5(4), rtol 1e-7 (error vs ``solve_ivp`` ~2e-7 relative); a patient whose
     cycle leaves that integration negative or non-finite (extreme patients: e.g. clearance at
@@ -77,7 +87,7 @@ class ChemotherapyEnv(DosingEnv):
     | ``febrile_neutropenia`` | (n_cycles,) | 1 if the cycle had a febrile neutropenia |
     | ``cycle`` | (1,) | cycles given so far |
 
-    Counts carry the model's log-normal residual error (SD 0.424); scans a 10% CV. Counts are
+    Counts carry the truth's log-normal residual error (SD 0.424); scans a 10% CV. Counts are
     reported up to 50 x10^9/L and scans up to 1000 mm, the space's bounds: a higher value (an
     extreme patient's rebound) is reported at the limit.
 
@@ -101,7 +111,8 @@ class ChemotherapyEnv(DosingEnv):
     parameters and the model state.
 
     ## Version History
-    * v0: initial version.
+    * v0: initial version. Later, within v0: the scenario's ``model`` (``kloft2006``, the
+      default, unchanged; or ``friberg2002_emax``).
     """
 
     def __init__(self, scenario: ChemotherapyScenario | str | os.PathLike | None = None, *,

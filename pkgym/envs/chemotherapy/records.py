@@ -47,7 +47,7 @@ class OncologySettings:
     def model(self) -> DocetaxelPatientModel:
         """The joint patient model (it carries ``variability`` for cohort sampling)."""
         s = self.scenario
-        return DocetaxelPatientModel(pk=s.pk, myelosuppression=s.myelosuppression,
+        return DocetaxelPatientModel(pk=s.pk, myelosuppression=s.truth,
                                      tumour=s.tumour)
 
 
@@ -69,7 +69,8 @@ class ChemoRecords:
 
     Attributes:
         covariates: the patients' covariates by name, each (n,) (BSA included).
-        etas: random effects (n, 7). params: packed model parameters (n, 14).
+        etas: random effects (n, 7). params: packed model parameters (n, 14; 16 with an
+            Emax effect).
         covariates_f32: what the clinic sees of them (n, 7).
         states, time_h: true model state (n, 9) and hours since treatment start (n,).
         cycle: cycles given so far (n,).
