@@ -59,8 +59,12 @@ def check_vae_matches(vae_config: Mapping[str, Any], core: DosingCore) -> None:
 
 
 def check_vae_env(vae_config: Mapping[str, Any], env_id: str,
-                  scenario: str | os.PathLike | None) -> None:
-    """Raise ValueError if the VAE was trained on another env id or scenario file.
+                  scenario: str | os.PathLike | None) -> str | None:
+    """Refuse another env id; return ``"TRAINED -> EVALUATED"`` under another scenario.
+
+    A VAE trained under one scenario file (by SHA-256) and used under another is a *shifted*
+    evaluation, as for a trained agent (:mod:`agents.rl.sb3_policy`): allowed when the
+    history layout fits the env (:func:`check_vae_matches`), and named so.
 
     Examples:
         >>> from agents.vae.training import tiny_config
@@ -72,9 +76,11 @@ def check_vae_env(vae_config: Mapping[str, Any], env_id: str,
     if vae_config["env_id"] != env_id:
         raise ValueError(f"the VAE was trained on {vae_config['env_id']}, not {env_id}")
     digest = None if scenario is None else hashlib.sha256(Path(scenario).read_bytes()).hexdigest()
-    if vae_config.get("scenario_sha256") != digest:
-        raise ValueError(f"the VAE was trained under another scenario (sha256 "
-                         f"{vae_config.get('scenario_sha256')}) than {scenario} ({digest})")
+    if vae_config.get("scenario_sha256") == digest:
+        return None
+    trained = vae_config.get("scenario")
+    return (f"{Path(trained).name if trained else 'default scenario'} -> "
+            f"{Path(scenario).name if scenario else 'default scenario'}")
 
 
 def window_weights(grid_times_h: np.ndarray, now_h: np.ndarray, window_h: float,
@@ -114,7 +120,8 @@ class VAEMIPDPolicy:
         vae: a trained :class:`~agents.vae.model.PatientVAE` or the path of its ``vae.pt``.
         core: the env's core (layout, dose levels and target are read from it).
         env_id, scenario: the env the policy acts in; if ``env_id`` is given, a VAE trained
-            on another env or scenario file (by SHA-256) is refused.
+            on another env is refused, and one trained under another scenario file (by
+            SHA-256) runs as a shifted evaluation, named ``vae_mipd[shifted: A -> B]``.
 
     Examples:
         >>> import gymnasium as gym, pkgym
@@ -136,8 +143,11 @@ class VAEMIPDPolicy:
         self.vae = vae if isinstance(vae, PatientVAE) else load_vae(vae)
         self.vae.eval()
         check_vae_matches(self.vae.config, core)
-        if env_id is not None:
-            check_vae_env(self.vae.config, env_id, scenario)
+        self.shift = None if env_id is None else check_vae_env(self.vae.config, env_id, scenario)
+        if self.shift is not None:
+            self.name = f"vae_mipd[shifted: {self.shift}]"
+        self.belief = "a patient VAE" if self.shift is None else \
+            f"a patient VAE trained under {self.shift.split(' -> ')[0]}"
         settings: Any = core.settings
         if getattr(settings, "chooses_test_days", False):
             raise ValueError("vae_mipd chooses doses only: use an env without "

@@ -273,6 +273,7 @@ def train_vae(env_id: str, n_patients: int, seed: int, out_dir: str | Path, *,
         validation = simulate_vae_data(env_id, val_cohort, val_rng, env_kwargs=env_kwargs)
         vae = PatientVAE(vae_config(env_id, core, train, latent_dim=latent_dim))
         vae.config["scenario_sha256"] = _scenario_sha256(scenario)
+        vae.config["scenario"] = None if scenario is None else str(scenario)
         with single_thread():
             curve = _fit(vae, train, validation, epochs=epochs, beta=beta,
                          batch_size=batch_size, lr=lr, seed=seed, progress=progress)
