@@ -16,8 +16,9 @@
     the env's policy, and the nonparametric optimal benchmark).
 
 * ``NAME:key=value[,key=value]``: a baseline with options, where its env's factory takes
-  them: ``map:prior=MODEL`` doses warfarin with another model as prior (the truth stays the
-  scenario's; :func:`agents.policies.warfarin.make_baseline`).
+  them: ``map:prior=MODEL`` doses warfarin or vancomycin with another of the scenario's
+  models as prior (the truth stays the scenario's; :func:`agents.policies.warfarin.
+  make_baseline`, :func:`agents.policies.vancomycin.make_baseline`).
 * ``sb3:PATH.zip``: a Stable-Baselines3 model (:class:`agents.rl.sb3_policy.SB3Policy`); its
   actions become doses through the env.
 * ``vae_mipd:PATH``: precision dosing with a trained patient VAE (``vae.pt`` or its

@@ -99,7 +99,7 @@ def _model(args: argparse.Namespace):  # noqa: ANN202
     from pkgym.models.catalogue import vancomycin_model
 
     scenario = resolve_scenario(args.scenario, ENV_ID)
-    return vancomycin_model(scenario.model, POPULATIONS[scenario.population])
+    return vancomycin_model(scenario.truth, POPULATIONS[scenario.population])
 
 
 def _write_plot(table, args: argparse.Namespace, n: int) -> None:  # noqa: ANN001

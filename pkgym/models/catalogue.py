@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from pkgym.models.compartmental import PARAMETER_NAMES, CompartmentalModel
-from pkgym.models.vancomycin import Goti2018
+from pkgym.models.vancomycin import Goti2018, TwoCompartmentVancomycin
 from pkgym.populations import BetweenSubjectVariability, Population
 from pkgym.populations.adults import GENERAL_ADULTS, TYPICAL_ADULT
 from pkgym.populations.vancomycin import ADULT_INPATIENTS
@@ -69,9 +69,9 @@ def generic_model(kind: str, values: Mapping[str, float]) -> CohortModel:
     )
 
 
-def vancomycin_model(model: Goti2018 | None = None,
+def vancomycin_model(model: TwoCompartmentVancomycin | None = None,
                      population: Population | None = None) -> CohortModel:
-    """Goti 2018 vancomycin over adult inpatients (creatinine constant over the profile).
+    """Vancomycin (default Goti 2018) over adult inpatients (creatinine constant).
 
     Examples:
         >>> cohort = vancomycin_model().typical_cohort()

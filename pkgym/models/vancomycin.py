@@ -1,4 +1,4 @@
-"""Vancomycin two-compartment popPK in hospitalised adults: Goti et al. 2018.
+"""Vancomycin two-compartment popPK in hospitalised adults: Goti et al. 2018, and the law it shares.
 
 Goti V, Chaturvedula A, Fossler MJ, Mok S, Jacob JT. Hospitalized patients with and without
 hemodialysis have markedly different vancomycin pharmacokinetics: a population
@@ -16,23 +16,41 @@ CrCL is Cockcroft-Gault (mL/min, not BSA-normalised) from total body weight; for
 older than 60 years a serum creatinine below 1 mg/dL is raised to 1 before CrCL is computed
 (Goti Methods).
 
+**The shared law.** Goti's model is one instance of :class:`TwoCompartmentVancomycin`, the
+covariate law every adult two-compartment vancomycin model in pkgym follows (the others:
+:mod:`pkgym.models.vancomycin_thomson2009`)::
+
+    c  = min(CrCL, cap)
+    CL = theta_CL * (c/ref)^exponent * max(1 + slope*(c - ref_linear), floor)
+         * (WT/ref_wt)^cl_weight_exponent * dial_factor^DIAL * exp(eta_CL)
+    V1 = theta_V1 * (WT/ref_wt) * dial_v1_factor^DIAL * exp(eta_V1)
+    V2 = theta_V2 [* (WT/ref_wt)] * exp(eta_V2),   Q = theta_Q
+
+Goti sets ``slope = 0`` and ``cl_weight_exponent = 0``: the extra factors are exactly 1.0 and
+Goti's clearance is bit for bit what it was before the law was generalised.
+
 Choices the paper leaves open, and what pkgym does:
 
 * **V2 and weight.** Table 2 puts weight on V1 only; the Methods say volumes were
   "normalised to 70 kg". We follow Table 2 (no weight on V2), as do the InsightRX
   implementation (Tong et al. 2026, JAC-AMR dlag016, Table S1) and VancoSim (mrgsolve);
-  ``scale_peripheral_volume_with_weight=True`` switches to the other reading.
+  ``scale_peripheral_volume_with_weight=True`` switches to the other reading (nlmixr2lib's
+  ``Goti_2018_vancomycin`` reads it so).
 * **Omega scale.** The printed %CV are turned into omega^2 = CV^2 (0.1584, 0.6659, 0.326),
   as the InsightRX control stream and VancoSim do, rather than log(1 + CV^2).
 * **Weight in Cockcroft-Gault.** Total body weight (as in the InsightRX control stream).
-* **Age threshold of the creatinine floor.** 60 years (a later erratum may say 65; not
-  verified). ``elderly_creatinine_floor=False`` turns the floor off.
+* **Age threshold of the creatinine floor.** 60 years (the erratum, Ther Drug Monit 2019,
+  PMID 31306395, says 65 according to InsightRX's PKPDsim notes; not verified here).
+  ``elderly_creatinine_floor=False`` turns the floor off.
+* **Standard errors.** Table 2 prints an RSE% beside each estimate, but the table itself was
+  not available to this implementation and no secondary source reproduces the RSE column, so
+  no ``"rse"`` metadata is recorded for Goti yet (add them from Table 2 when it is at hand).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -44,14 +62,19 @@ from pkgym.sim.modal import LinearPKParams, compartment_params
 from pkgym.utils import check_finite, check_positive
 
 GOTI = "Goti et al. 2018, Ther Drug Monit 40:212, Table 2"
+LAW = "pkgym covariate law (neutral value: the factor is exactly 1)"
 
 
-def _p(value: float, unit: str, source: str = GOTI) -> float:
-    return field(default=value, metadata={"unit": unit, "source": source})
+def parameter(value: float, unit: str, source: str, **metadata: Any) -> Any:
+    """A dataclass field holding a published value with its unit and source (and ``rse``)."""
+    return field(default=value, metadata={"unit": unit, "source": source, **metadata})
 
 
-class GotiConstants(NamedTuple):
-    """What Goti's clearance needs, as compiled kernels read it (:attr:`Goti2018.constants`)."""
+class ClearanceLaw(NamedTuple):
+    """What the shared clearance law needs, as compiled kernels read it.
+
+    Built by :attr:`TwoCompartmentVancomycin.constants`.
+    """
 
     clearance_l_per_h: float
     creatinine_clearance_exponent: float
@@ -59,94 +82,127 @@ class GotiConstants(NamedTuple):
     creatinine_clearance_cap_ml_per_min: float
     dialysis_clearance_factor: float
     elderly_creatinine_floor: bool
+    creatinine_clearance_slope_per_ml_per_min: float
+    linear_reference_creatinine_clearance_ml_per_min: float
+    renal_factor_floor: float
+    clearance_weight_exponent: float
+    reference_weight_kg: float
 
 
 @elementwise
-def goti_creatinine_clearance(goti: GotiConstants, age_years: FloatOrArray, weight_kg: FloatOrArray,
-                              serum_creatinine_mg_per_dl: FloatOrArray,
-                              is_female: FloatOrArray) -> FloatOrArray:
-    """Cockcroft-Gault CrCL as Goti computed it (elderly SCr floor, cap), mL/min; unchecked.
+def vancomycin_creatinine_clearance(law: ClearanceLaw, age_years: FloatOrArray,
+                                    weight_kg: FloatOrArray,
+                                    serum_creatinine_mg_per_dl: FloatOrArray,
+                                    is_female: FloatOrArray) -> FloatOrArray:
+    """Cockcroft-Gault CrCL as the model computes it (elderly SCr floor if set, cap), mL/min.
 
     Elementwise (:mod:`pkgym.sim.elementwise`): the numpy model and the compiled ward kernel
-    both call it. Patients older than 60 years have their creatinine raised to 1 mg/dL.
+    both call it; unchecked. With ``elderly_creatinine_floor`` (Goti), patients older than 60
+    years have their creatinine raised to 1 mg/dL.
 
     Examples:
-        >>> float(goti_creatinine_clearance(Goti2018().constants, 70.0, 70.0, 0.7, 0.0).round(2))
+        >>> law = Goti2018().constants
+        >>> float(vancomycin_creatinine_clearance(law, 70.0, 70.0, 0.7, 0.0).round(2))
         68.06
     """
     scr = serum_creatinine_mg_per_dl
-    if goti.elderly_creatinine_floor:
+    if law.elderly_creatinine_floor:
         scr = where(age_years > 60.0, np.maximum(scr, 1.0), scr)
     crcl = cockcroft_gault_unchecked(age_years, weight_kg, scr, is_female)
-    return np.minimum(crcl, goti.creatinine_clearance_cap_ml_per_min)
+    return np.minimum(crcl, law.creatinine_clearance_cap_ml_per_min)
 
 
 @elementwise
-def goti_clearance(goti: GotiConstants, creatinine_clearance_ml_per_min: FloatOrArray,
-                   on_dialysis: FloatOrArray, eta: FloatOrArray) -> FloatOrArray:
-    """Goti's vancomycin CL, L/h, from CrCL (mL/min, capped), dialysis (0/1) and eta_CL.
+def vancomycin_clearance(law: ClearanceLaw, creatinine_clearance_ml_per_min: FloatOrArray,
+                         weight_kg: FloatOrArray, on_dialysis: FloatOrArray,
+                         eta: FloatOrArray) -> FloatOrArray:
+    """CL, L/h, of the shared law from CrCL (mL/min, capped), weight (kg), DIAL (0/1), eta_CL.
 
-    ``CL = 4.5 * (min(CrCL, 150) / 120)^0.8 * 0.7^DIAL * exp(eta_CL)`` (Table 2); elementwise
-    (:mod:`pkgym.sim.elementwise`), unchecked.
+    ``CL = theta * (c/ref)^exponent * max(1 + slope*(c - ref_linear), floor)
+    * (WT/ref_wt)^cl_weight_exponent * dial_factor^DIAL * exp(eta)``, ``c = min(CrCL, cap)``
+    (module docstring); elementwise, unchecked. Goti's factors come first, in Goti's order.
 
     Examples:
-        >>> float(goti_clearance(Goti2018().constants, 80.0, 0.0, 0.0).round(3))
+        >>> float(vancomycin_clearance(Goti2018().constants, 80.0, 70.0, 0.0, 0.0).round(3))
         3.253
     """
-    crcl = np.minimum(creatinine_clearance_ml_per_min, goti.creatinine_clearance_cap_ml_per_min)
-    renal = (crcl / goti.reference_creatinine_clearance_ml_per_min) ** \
-        goti.creatinine_clearance_exponent
-    return goti.clearance_l_per_h * renal * goti.dialysis_clearance_factor ** on_dialysis \
-        * np.exp(eta)
+    crcl = np.minimum(creatinine_clearance_ml_per_min, law.creatinine_clearance_cap_ml_per_min)
+    renal = (crcl / law.reference_creatinine_clearance_ml_per_min) ** \
+        law.creatinine_clearance_exponent
+    linear = np.maximum(1.0 + law.creatinine_clearance_slope_per_ml_per_min
+                        * (crcl - law.linear_reference_creatinine_clearance_ml_per_min),
+                        law.renal_factor_floor)
+    size = (weight_kg / law.reference_weight_kg) ** law.clearance_weight_exponent
+    return law.clearance_l_per_h * renal * linear * size \
+        * law.dialysis_clearance_factor ** on_dialysis * np.exp(eta)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Goti2018:
-    """Population parameters of the Goti 2018 vancomycin model (see the module docstring)."""
+class TwoCompartmentVancomycin:
+    """Parameters of the shared two-compartment vancomycin law (module docstring).
 
-    clearance_l_per_h: float = _p(4.5, "L/h")
-    creatinine_clearance_exponent: float = _p(0.8, "-")
-    reference_creatinine_clearance_ml_per_min: float = _p(120.0, "mL/min")
-    creatinine_clearance_cap_ml_per_min: float = _p(150.0, "mL/min", "Goti 2018 Methods")
-    dialysis_clearance_factor: float = _p(0.7, "-")
-    central_volume_l: float = _p(58.4, "L (70 kg)")
-    dialysis_central_volume_factor: float = _p(0.5, "-")
-    intercompartmental_clearance_l_per_h: float = _p(6.5, "L/h")
-    peripheral_volume_l: float = _p(38.4, "L")
-    omega_clearance: float = _p(0.398**2, "variance of log (39.8% CV)")
-    omega_central_volume: float = _p(0.816**2, "variance of log (81.6% CV)")
-    omega_peripheral_volume: float = _p(0.571**2, "variance of log (57.1% CV)")
-    proportional_error_sd: float = _p(0.227, "fraction")
-    additive_error_sd_mg_per_l: float = _p(3.4, "mg/L")
-    reference_weight_kg: float = _p(70.0, "kg")
-    elderly_creatinine_floor: bool = True
+    The base of every adult vancomycin model (:class:`Goti2018`, ...): the ward kernel, the
+    records, MAP dosing and the oracle take any of them. Optional law terms default to their
+    neutral value (the factor is exactly 1); a model module redeclares the fields it sets,
+    each with value, unit and source (and ``rse``, a fraction, where the paper reports it).
+    """
+
+    clearance_l_per_h: float
+    creatinine_clearance_exponent: float = parameter(0.0, "-", LAW)
+    reference_creatinine_clearance_ml_per_min: float = parameter(100.0, "mL/min", LAW)
+    creatinine_clearance_cap_ml_per_min: float = parameter(150.0, "mL/min", LAW)
+    dialysis_clearance_factor: float = parameter(1.0, "-", LAW)
+    creatinine_clearance_slope_per_ml_per_min: float = parameter(0.0, "1/(mL/min)", LAW)
+    linear_reference_creatinine_clearance_ml_per_min: float = parameter(100.0, "mL/min", LAW)
+    renal_factor_floor: float = parameter(0.05, "-", "pkgym guard: CL >= floor * theta_CL")
+    clearance_weight_exponent: float = parameter(0.0, "-", LAW)
+    central_volume_l: float
+    dialysis_central_volume_factor: float = parameter(1.0, "-", LAW)
+    intercompartmental_clearance_l_per_h: float
+    peripheral_volume_l: float
+    omega_clearance: float
+    omega_central_volume: float
+    omega_peripheral_volume: float
+    omega_clearance_central_volume: float = parameter(0.0, "covariance of log", LAW)
+    proportional_error_sd: float
+    additive_error_sd_mg_per_l: float
+    reference_weight_kg: float = parameter(70.0, "kg", LAW)
+    elderly_creatinine_floor: bool = False
     scale_peripheral_volume_with_weight: bool = False
 
     def __post_init__(self) -> None:
-        """Every numeric parameter must be positive (omegas and error SDs non-negative)."""
+        """Thetas positive; exponents, slope and covariance finite; omegas, SDs >= 0."""
         for name in self.__dataclass_fields__:
             value = getattr(self, name)
             if isinstance(value, bool):
                 continue
-            may_be_zero = name.startswith(("omega", "proportional", "additive"))
-            low_ok = value >= 0 if may_be_zero else value > 0
-            if not (np.isfinite(value) and low_ok):
-                raise ValueError(f"Goti2018.{name} must be a finite positive number, got {value}")
+            if name.endswith(("exponent", "slope_per_ml_per_min", "clearance_central_volume")):
+                ok = bool(np.isfinite(value))
+            elif name.startswith(("omega", "proportional", "additive")):
+                ok = bool(np.isfinite(value) and value >= 0)
+            else:
+                ok = bool(np.isfinite(value) and value > 0)
+            if not ok:
+                raise ValueError(f"{type(self).__name__}.{name} must be a finite positive "
+                                 f"number (exponents, slopes: finite), got {value}")
+        if self.renal_factor_floor > 1.0:
+            raise ValueError(f"{type(self).__name__}.renal_factor_floor must be in (0, 1], got "
+                             f"{self.renal_factor_floor}")
+        self.variability  # noqa: B018 (validates the omega matrix)
 
     @property
     def variability(self) -> BetweenSubjectVariability:
-        """Diagonal log-normal between-subject variability on (CL, V1, V2)."""
-        return BetweenSubjectVariability(names=("CL", "V1", "V2"), omega=np.diag(
-            [self.omega_clearance, self.omega_central_volume, self.omega_peripheral_volume]))
+        """Log-normal between-subject variability on (CL, V1, V2)."""
+        covariance = self.omega_clearance_central_volume
+        return BetweenSubjectVariability(names=("CL", "V1", "V2"), omega=np.array([
+            [self.omega_clearance, covariance, 0.0],
+            [covariance, self.omega_central_volume, 0.0],
+            [0.0, 0.0, self.omega_peripheral_volume]]))
 
     @property
-    def constants(self) -> GotiConstants:
-        """The parameters :func:`goti_clearance` and compiled kernels read."""
-        return GotiConstants(
-            self.clearance_l_per_h, self.creatinine_clearance_exponent,
-            self.reference_creatinine_clearance_ml_per_min,
-            self.creatinine_clearance_cap_ml_per_min, self.dialysis_clearance_factor,
-            self.elderly_creatinine_floor)
+    def constants(self) -> ClearanceLaw:
+        """The parameters :func:`vancomycin_clearance` and compiled kernels read."""
+        return ClearanceLaw(*(getattr(self, name) for name in ClearanceLaw._fields))
 
     @property
     def residual_error(self) -> ResidualError:
@@ -158,7 +214,7 @@ class Goti2018:
         self, age_years: np.ndarray, weight_kg: np.ndarray, serum_creatinine_mg_per_dl: np.ndarray,
         is_female: np.ndarray,
     ) -> np.ndarray:
-        """Cockcroft-Gault CrCL as Goti computed it (elderly SCr floor, cap at 150 mL/min).
+        """Cockcroft-Gault CrCL as the model computes it (elderly SCr floor if set, cap).
 
         Examples:
             >>> float(Goti2018().creatinine_clearance_ml_per_min(70.0, 70.0, 0.7, 0).round(2))
@@ -173,24 +229,34 @@ class Goti2018:
                                        serum_creatinine_mg_per_dl: np.ndarray,
                                        is_female: np.ndarray) -> np.ndarray:
         """:meth:`creatinine_clearance_ml_per_min` without input checks (for hot loops)."""
-        return goti_creatinine_clearance(self.constants, age_years, weight_kg,
-                                         serum_creatinine_mg_per_dl, is_female)
+        return vancomycin_creatinine_clearance(self.constants, age_years, weight_kg,
+                                               serum_creatinine_mg_per_dl, is_female)
 
     def clearance(self, creatinine_clearance_ml_per_min: np.ndarray, on_dialysis: np.ndarray,
-                  eta: np.ndarray | float = 0.0) -> np.ndarray:
-        """Individual CL, L/h, from CrCL (mL/min, capped here too) and dialysis (0/1).
+                  eta: np.ndarray | float = 0.0, *,
+                  weight_kg: np.ndarray | float | None = None) -> np.ndarray:
+        """Individual CL, L/h, from CrCL (mL/min, capped here too), dialysis (0/1) and weight.
+
+        ``weight_kg`` (kg) matters only where the law puts weight on CL; ``None`` is the
+        reference weight.
 
         Examples:
             >>> float(Goti2018().clearance(80.0, 0).round(3))
             3.253
         """
         crcl = check_positive("creatinine_clearance_ml_per_min", creatinine_clearance_ml_per_min)
-        return self.clearance_unchecked(crcl, _flag("on_dialysis", on_dialysis), eta)
+        weight = self.reference_weight_kg if weight_kg is None else \
+            check_positive("weight_kg", weight_kg)
+        return self.clearance_unchecked(crcl, _flag("on_dialysis", on_dialysis), eta,
+                                        weight_kg=weight)
 
     def clearance_unchecked(self, creatinine_clearance_ml_per_min: np.ndarray,
-                            on_dialysis: np.ndarray, eta: np.ndarray | float) -> np.ndarray:
+                            on_dialysis: np.ndarray, eta: np.ndarray | float, *,
+                            weight_kg: np.ndarray | float | None = None) -> np.ndarray:
         """:meth:`clearance` without input checks (for hot loops)."""
-        return goti_clearance(self.constants, creatinine_clearance_ml_per_min, on_dialysis, eta)
+        weight = self.reference_weight_kg if weight_kg is None else weight_kg
+        return vancomycin_clearance(self.constants, creatinine_clearance_ml_per_min, weight,
+                                    on_dialysis, eta)
 
     def linear_params(
         self, *, weight_kg: np.ndarray, on_dialysis: np.ndarray,
@@ -218,12 +284,33 @@ class Goti2018:
         size = weight / self.reference_weight_kg
         v2_size = size if self.scale_peripheral_volume_with_weight else 1.0
         return compartment_params(
-            self.clearance(creatinine_clearance_ml_per_min, dial, eta[:, 0]),
+            self.clearance(creatinine_clearance_ml_per_min, dial, eta[:, 0], weight_kg=weight),
             self.central_volume_l * size * self.dialysis_central_volume_factor**dial
             * np.exp(eta[:, 1]),
             intercompartmental_clearance_l_per_h=(self.intercompartmental_clearance_l_per_h,),
             peripheral_volume_l=(self.peripheral_volume_l * v2_size * np.exp(eta[:, 2]),),
         )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Goti2018(TwoCompartmentVancomycin):
+    """Population parameters of the Goti 2018 vancomycin model (see the module docstring)."""
+
+    clearance_l_per_h: float = parameter(4.5, "L/h", GOTI)
+    creatinine_clearance_exponent: float = parameter(0.8, "-", GOTI)
+    reference_creatinine_clearance_ml_per_min: float = parameter(120.0, "mL/min", GOTI)
+    creatinine_clearance_cap_ml_per_min: float = parameter(150.0, "mL/min", "Goti 2018 Methods")
+    dialysis_clearance_factor: float = parameter(0.7, "-", GOTI)
+    central_volume_l: float = parameter(58.4, "L (70 kg)", GOTI)
+    dialysis_central_volume_factor: float = parameter(0.5, "-", GOTI)
+    intercompartmental_clearance_l_per_h: float = parameter(6.5, "L/h", GOTI)
+    peripheral_volume_l: float = parameter(38.4, "L", GOTI)
+    omega_clearance: float = parameter(0.398**2, "variance of log (39.8% CV)", GOTI)
+    omega_central_volume: float = parameter(0.816**2, "variance of log (81.6% CV)", GOTI)
+    omega_peripheral_volume: float = parameter(0.571**2, "variance of log (57.1% CV)", GOTI)
+    proportional_error_sd: float = parameter(0.227, "fraction", GOTI)
+    additive_error_sd_mg_per_l: float = parameter(3.4, "mg/L", GOTI)
+    elderly_creatinine_floor: bool = True
 
 
 def _flag(name: str, values: np.ndarray | float) -> np.ndarray:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pkgym.models.kidney import KidneyState
-from pkgym.models.vancomycin import Goti2018
+from pkgym.models.vancomycin import TwoCompartmentVancomycin
 from pkgym.sim.elementwise import FloatOrArray, elementwise
 from pkgym.units import HOURS_PER_DAY
 
@@ -170,11 +170,12 @@ class CourseState:
 
 
 def start_course(patients: CoursePatients, kidney: KidneyState, config: CourseConfig,
-                 model: Goti2018) -> CourseState:
+                 model: TwoCompartmentVancomycin) -> CourseState:
     """A drug-free patient at time 0 of the course (the one place inputs are validated).
 
     Examples:
         >>> from pkgym.models.kidney import initial_kidney_state
+        >>> from pkgym.models.vancomycin import Goti2018
         >>> p = CoursePatients(np.array([50.0]), np.array([0.0]), np.array([70.0]),
         ...                    np.array([175.0]), np.array([0.0]), np.zeros((1, 3)))
         >>> state = start_course(p, initial_kidney_state(np.array([1.0])), CourseConfig(),

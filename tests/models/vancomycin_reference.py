@@ -3,7 +3,7 @@
 :func:`advance_interval` steps a batched course with numpy array operations: the exact
 interval of :func:`pkgym.sim.interval.infuse_interval` in each patient's modal basis, the 24-h
 AUC window, the day's kidneys (:func:`pkgym.models.kidney.advance_kidney_day`) and the new
-clearance (:meth:`pkgym.models.vancomycin.Goti2018.clearance_unchecked`).
+clearance (:meth:`pkgym.models.vancomycin.TwoCompartmentVancomycin.clearance_unchecked`).
 ``test_vancomycin_kernel.py`` holds :func:`pkgym.envs.vancomycin.kernel.advance_ward` to it to
 1e-12 over whole courses. Only tests use it: the environment steps with the compiled kernel.
 """
@@ -69,7 +69,8 @@ def todays_clearance(patients: CoursePatients, creatinine_mg_per_dl: np.ndarray,
     """
     crcl = model.creatinine_clearance_unchecked(
         patients.age_years, patients.weight_kg, creatinine_mg_per_dl, patients.is_female)
-    return model.clearance_unchecked(crcl, patients.on_dialysis, patients.etas[:, 0])
+    return model.clearance_unchecked(crcl, patients.on_dialysis, patients.etas[:, 0],
+                                     weight_kg=patients.weight_kg)
 
 
 def advance_interval(

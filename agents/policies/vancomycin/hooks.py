@@ -5,8 +5,8 @@ Named by the env's registry entry (``EnvSpec.agent_hooks``) and read through
 
 * the MAP forecast (:mod:`agents.policies.map_forecast`): the central concentration, mg/L,
   at hours 1, 2, ..., ``n_steps * interval_h``. Fit: :func:`agents.policies.vancomycin.map.
-  map_estimate` (Goti 2018 prior, the measured levels, the CrCL measured each morning), as
-  the env's ``map`` baseline has it. Forecast: the baseline's exact prediction
+  map_estimate` (the scenario's model as prior, the measured levels, the CrCL measured each
+  morning), as the env's ``map`` baseline has it. Forecast: the baseline's exact prediction
   :func:`agents.policies.vancomycin.map_predict.simulate_history`, dose k infused from
   ``k * interval_h`` within the env's infusion limits, CL of each day from that day's
   measured CrCL (later days: the latest measured one);
@@ -113,4 +113,5 @@ def map_log_clearance(core: Any, observation: Mapping[str, np.ndarray],
     histories = _histories(policy, observation)
     crcl = np.array([h.daily_creatinine_clearance_ml_per_min[-1] for h in histories])
     dialysis = np.array([h.on_dialysis for h in histories])
-    return np.log(policy.model.clearance(crcl, dialysis, etas[:, 0]))
+    weight = np.array([h.weight_kg for h in histories])
+    return np.log(policy.model.clearance(crcl, dialysis, etas[:, 0], weight_kg=weight))

@@ -36,7 +36,7 @@ from agents.policies.vancomycin.map_predict import (
     simulate_history,
 )
 from agents.policies.vancomycin.patient_history import PatientHistory
-from pkgym.models.vancomycin import Goti2018
+from pkgym.models.vancomycin import Goti2018, TwoCompartmentVancomycin
 from pkgym.units import HOURS_PER_DAY
 from pkgym.utils import check_non_negative, check_positive
 
@@ -62,7 +62,7 @@ class MapEstimate:
 
 
 def _likelihood_term(history: PatientHistory, etas: np.ndarray, segments: Segments,
-                     model: Goti2018) -> np.ndarray:
+                     model: TwoCompartmentVancomycin) -> np.ndarray:
     """``sum_i (y_i - f_i)^2 / v_i + ln v_i`` for each row of ``etas``, shape (n,)."""
     predicted, _ = simulate_history(history, etas, segments, model)
     variance = np.maximum(model.residual_error.sd(np.maximum(predicted, 0.0)) ** 2, 1e-12)
@@ -70,7 +70,7 @@ def _likelihood_term(history: PatientHistory, etas: np.ndarray, segments: Segmen
 
 
 def posterior_objective(history: PatientHistory, etas: np.ndarray,
-                        model: Goti2018) -> np.ndarray:
+                        model: TwoCompartmentVancomycin) -> np.ndarray:
     """-2 log posterior of ``etas`` up to a constant (the module docstring's OFV).
 
     Etas whose omega is 0 are fixed at 0 and left out of the prior term.
@@ -91,7 +91,7 @@ def posterior_objective(history: PatientHistory, etas: np.ndarray,
     return prior[0] if eta.ndim == 1 else prior
 
 
-def map_estimate(history: PatientHistory, model: Goti2018, *,
+def map_estimate(history: PatientHistory, model: TwoCompartmentVancomycin, *,
                  max_iterations: int = 200) -> MapEstimate:
     """Maximum a posteriori etas given the levels in ``history`` (the prior mode with none).
 
@@ -152,7 +152,7 @@ def next_day_regimens(time_h: float, candidate_doses_mg: np.ndarray,
     return np.stack(np.broadcast_arrays(starts[None], candidate_doses_mg[:, None]), axis=-1)
 
 
-def choose_dose(history: PatientHistory, etas: np.ndarray, model: Goti2018, *,
+def choose_dose(history: PatientHistory, etas: np.ndarray, model: TwoCompartmentVancomycin, *,
                 candidate_doses_mg: np.ndarray = DEFAULT_CANDIDATE_DOSES_MG,
                 interval_h: float = 12.0, target_auc24: float = 500.0) -> float:
     """The candidate dose whose predicted AUC over the next 24 h is closest to the target.
@@ -226,7 +226,7 @@ class MapBayesianPolicy:
     name = "map_bayesian"
     reads_hidden_state = False
 
-    def __init__(self, model: Goti2018 | None = None, interval_h: float = 12.0,
+    def __init__(self, model: TwoCompartmentVancomycin | None = None, interval_h: float = 12.0,
                  candidate_doses_mg: np.ndarray = DEFAULT_CANDIDATE_DOSES_MG,
                  target_auc24: float = 500.0, *, max_infusion_rate_mg_per_h: float = 1000.0,
                  min_infusion_h: float = 1.0) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from agents.policies.vancomycin.patient_history import PatientHistory
-from pkgym.models.vancomycin import Goti2018
+from pkgym.models.vancomycin import TwoCompartmentVancomycin
 from pkgym.sim.modal import modal_basis
 from pkgym.units import HOURS_PER_DAY
 from pkgym.utils import check_finite, check_non_negative
@@ -110,7 +110,7 @@ def check_etas(etas: np.ndarray) -> np.ndarray:
 
 
 def simulate_history(history: PatientHistory, etas: np.ndarray, segments: Segments,
-                     model: Goti2018) -> tuple[np.ndarray, np.ndarray]:
+                     model: TwoCompartmentVancomycin) -> tuple[np.ndarray, np.ndarray]:
     """Concentrations (mg/L) and AUC from 0 (mg*h/L) at the outputs, each (n, n_times).
 
     The exact march of the module docstring; :func:`predict_concentrations` and
@@ -125,6 +125,7 @@ def simulate_history(history: PatientHistory, etas: np.ndarray, segments: Segmen
         model: the population model.
 
     Examples:
+        >>> from pkgym.models.vancomycin import Goti2018
         >>> h = PatientHistory.admission(weight_kg=70.0, creatinine_clearance_ml_per_min=80.0)
         >>> h = h.with_doses([(0.0, 1000.0)])
         >>> grid = segment_grid(h, np.array([1.0, 12.0]))
@@ -158,7 +159,7 @@ def simulate_history(history: PatientHistory, etas: np.ndarray, segments: Segmen
 
 
 def predict_concentrations(history: PatientHistory, etas: np.ndarray, times_h: np.ndarray,
-                           model: Goti2018) -> np.ndarray:
+                           model: TwoCompartmentVancomycin) -> np.ndarray:
     """Central concentrations, mg/L, at ``times_h`` given the doses in ``history``.
 
     Args:
@@ -171,6 +172,7 @@ def predict_concentrations(history: PatientHistory, etas: np.ndarray, times_h: n
         Shape (n_times,), or (n, n_times) for 2-D ``etas``.
 
     Examples:
+        >>> from pkgym.models.vancomycin import Goti2018
         >>> h = PatientHistory.admission(weight_kg=70.0, creatinine_clearance_ml_per_min=80.0)
         >>> h = h.with_doses([(0.0, 1000.0)])  # 1 h infusion
         >>> predict_concentrations(h, np.zeros(3), np.array([1.0, 12.0]), Goti2018()).round(2)
@@ -182,7 +184,7 @@ def predict_concentrations(history: PatientHistory, etas: np.ndarray, times_h: n
 
 
 def predict_aucs(history: PatientHistory, etas: np.ndarray, start_h: float, end_h: float,
-                 model: Goti2018, regimens: np.ndarray | Sequence) -> np.ndarray:
+                 model: TwoCompartmentVancomycin, regimens: np.ndarray | Sequence) -> np.ndarray:
     """AUC over ``[start_h, end_h]``, mg*h/L, for each set of future doses, in one batch.
 
     Args:
@@ -198,6 +200,7 @@ def predict_aucs(history: PatientHistory, etas: np.ndarray, start_h: float, end_
         Shape (n_regimens,).
 
     Examples:
+        >>> from pkgym.models.vancomycin import Goti2018
         >>> h = PatientHistory.admission(weight_kg=70.0, creatinine_clearance_ml_per_min=80.0)
         >>> plans = [[(0.0, 1000.0), (12.0, 1000.0)], [(0.0, 2000.0), (12.0, 0.0)]]
         >>> predict_aucs(h, np.zeros(3), 0.0, 24.0, Goti2018(), plans).round(1)
@@ -216,7 +219,8 @@ def predict_aucs(history: PatientHistory, etas: np.ndarray, start_h: float, end_
 
 
 def predict_auc(history: PatientHistory, etas: np.ndarray, start_h: float, end_h: float,
-                model: Goti2018, extra_doses: Sequence[tuple[float, float]] = ()) -> float:
+                model: TwoCompartmentVancomycin,
+                extra_doses: Sequence[tuple[float, float]] = ()) -> float:
     """AUC of the central concentration over ``[start_h, end_h]``, mg*h/L.
 
     Args:
@@ -229,6 +233,7 @@ def predict_auc(history: PatientHistory, etas: np.ndarray, start_h: float, end_h
             history's limits.
 
     Examples:
+        >>> from pkgym.models.vancomycin import Goti2018
         >>> h = PatientHistory.admission(weight_kg=70.0, creatinine_clearance_ml_per_min=80.0)
         >>> round(predict_auc(h, np.zeros(3), 0.0, 1e4, Goti2018(), [(0.0, 1000.0)]), 1)
         307.4

@@ -16,14 +16,18 @@ from gymnasium import spaces
 
 from pkgym.envs.base import ObservationModel, RewardFn
 from pkgym.models.kidney import KidneyInjuryParams
-from pkgym.models.vancomycin import Goti2018
+from pkgym.models.vancomycin import Goti2018, TwoCompartmentVancomycin
 from pkgym.models.vancomycin_course import CourseConfig, daily_troughs
+from pkgym.models.vancomycin_thomson2009 import Thomson2009
 from pkgym.populations.vancomycin import ADULT_INPATIENTS, RENAL_IMPAIRMENT
 from pkgym.scenarios import check_fields
 from pkgym.scenarios import resolve_scenario as resolve
 
 POPULATIONS = {"adult_inpatients": ADULT_INPATIENTS, "renal_impairment": RENAL_IMPAIRMENT}
 """Named populations a scenario may use."""
+MODELS: dict[str, type[TwoCompartmentVancomycin]] = {"goti2018": Goti2018,
+                                                     "thomson2009": Thomson2009}
+"""Named vancomycin models a scenario may take as the truth (and MAP as its prior)."""
 SAMPLING_PLANS = ("trough_peak_4th", "daily_troughs")
 """Named sampling plans; a scenario may also list ``[kind, dose number]`` pairs."""
 COVARIATES = ("age_years", "is_female", "weight_kg", "height_cm", "on_dialysis")
@@ -143,7 +147,14 @@ class VancomycinScenario:
         creatinine_assay_cv: analytical CV of serum creatinine (Mercan et al. 2022).
         reward: reward weights.
         kidney: the exposure-AKI hazard and creatinine variability.
-        model: the Goti 2018 parameters.
+        model: the model that generates the patients (the truth), one of ``MODELS``:
+            ``"goti2018"`` (the v0 default) or ``"thomson2009"``.
+        goti2018, thomson2009: the parameter sets (override single fields in YAML, e.g.
+            ``thomson2009: {proportional_error_sd: 0.1}``); :attr:`truth` is the one ``model``
+            names, and a MAP prior (``map:prior=NAME``) reads its set here too.
+
+    ``model=`` also takes a parameter set (the Python API before named models): it becomes
+    the field of its kind and ``model`` its name.
     """
 
     population: str = "adult_inpatients"
@@ -159,10 +170,22 @@ class VancomycinScenario:
     creatinine_assay_cv: float = 0.025
     reward: AucTargetReward = field(default_factory=AucTargetReward)
     kidney: KidneyInjuryParams = field(default_factory=KidneyInjuryParams)
-    model: Goti2018 = field(default_factory=Goti2018)
+    model: str = "goti2018"
+    goti2018: Goti2018 = field(default_factory=Goti2018)
+    thomson2009: Thomson2009 = field(default_factory=Thomson2009)
 
     def __post_init__(self) -> None:
         """Validate the fields that are not checked by the objects they build."""
+        given: Any = self.model
+        if isinstance(given, TwoCompartmentVancomycin):
+            names = [name for name, kind in MODELS.items() if type(given) is kind]
+            if not names:
+                raise ValueError(f"model: {type(given).__name__} is not one of "
+                                 f"{sorted(MODELS)}")
+            object.__setattr__(self, names[0], given)
+            object.__setattr__(self, "model", names[0])
+        if self.model not in MODELS:
+            raise ValueError(f"model: {self.model!r} is not one of {sorted(MODELS)}")
         check_fields(self)
         if self.population not in POPULATIONS:
             raise ValueError(f"population: {self.population!r} is not one of {sorted(POPULATIONS)}")
@@ -189,6 +212,17 @@ class VancomycinScenario:
             raise ValueError(f"mic_mg_per_l must be in (0, 1000] and creatinine_assay_cv in "
                              f"[0, 2], got {self.mic_mg_per_l} and {self.creatinine_assay_cv}")
         self.course_config()
+
+    @property
+    def truth(self) -> TwoCompartmentVancomycin:
+        """The parameter set ``model`` names: the model the patients follow.
+
+        Examples:
+            >>> type(VancomycinScenario(model="thomson2009").truth).__name__
+            'Thomson2009'
+        """
+        chosen: TwoCompartmentVancomycin = getattr(self, self.model)
+        return chosen
 
     def course_config(self) -> CourseConfig:
         """The course timing and sampling plan."""

@@ -5,7 +5,7 @@ course would do in about 200 small array operations: the exact two-compartment i
 (:func:`pkgym.sim.interval_njit.infuse_two_compartment`: levels at the trough and peak offsets,
 mass-balance AUC), the 24-h AUC window, the end-of-day kidneys
 (:func:`pkgym.models.kidney.kidney_day`) and the new clearance
-(:func:`pkgym.models.vancomycin.goti_clearance`), the assay
+(:func:`pkgym.models.vancomycin.vancomycin_clearance`), the assay
 (:func:`pkgym.populations.residual.measure_value`), the morning creatinine lab and the step's
 AUC24/MIC metrics. The physics is the models' own (elementwise functions compiled here for
 floats, :mod:`pkgym.sim.elementwise`); this module only orchestrates the ward. Tests hold the
@@ -30,10 +30,11 @@ import numpy as np
 
 from pkgym.models.kidney import KidneyConstants, KidneyInjuryParams, kidney_day
 from pkgym.models.vancomycin import (
+    ClearanceLaw,
     Goti2018,
-    GotiConstants,
-    goti_clearance,
-    goti_creatinine_clearance,
+    TwoCompartmentVancomycin,
+    vancomycin_clearance,
+    vancomycin_creatinine_clearance,
 )
 from pkgym.models.vancomycin_course import (
     PEAK_AFTER_END_H,
@@ -50,7 +51,7 @@ from pkgym.units import HOURS_PER_DAY
 class WardConstants(NamedTuple):
     """Everything that stays fixed over a ward's courses, as the compiled step reads it."""
 
-    goti: GotiConstants
+    law: ClearanceLaw
     kidney: KidneyConstants
     assay: AssayConstants
     interval_h: float
@@ -64,7 +65,8 @@ class WardConstants(NamedTuple):
     mic_mg_per_l: float
 
 
-def ward_constants(config: CourseConfig | None = None, model: Goti2018 | None = None,
+def ward_constants(config: CourseConfig | None = None,
+                   model: TwoCompartmentVancomycin | None = None,
                    kidney: KidneyInjuryParams | None = None, assay: ResidualError | None = None,
                    creatinine_assay_cv: float = 0.025,
                    target_auc24_over_mic: tuple[float, float] = (400.0, 600.0),
@@ -73,7 +75,7 @@ def ward_constants(config: CourseConfig | None = None, model: Goti2018 | None = 
 
     Args:
         config: course timing.
-        model: the Goti 2018 parameters.
+        model: the vancomycin parameters (default :class:`Goti2018`).
         kidney: the AKI hazard and creatinine variability.
         assay: the level assay error (default ``model.residual_error``).
         creatinine_assay_cv: analytical CV of creatinine, fraction.
@@ -89,7 +91,7 @@ def ward_constants(config: CourseConfig | None = None, model: Goti2018 | None = 
     kidney, assay = kidney or KidneyInjuryParams(), assay or model.residual_error
     low, high = target_auc24_over_mic
     return WardConstants(
-        goti=model.constants, kidney=kidney.constants, assay=assay.constants,
+        law=model.constants, kidney=kidney.constants, assay=assay.constants,
         interval_h=float(config.interval_h),
         max_infusion_rate_mg_per_h=float(config.max_infusion_rate_mg_per_h),
         min_infusion_h=float(config.min_infusion_h), steps_per_day=config.steps_per_day,
@@ -196,7 +198,7 @@ def plain(bundle: WardConstants | WardArrays) -> tuple:
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def named_constants(constants: tuple) -> WardConstants:
     """:func:`plain` constants named again (in compiled code, free)."""
-    return WardConstants(GotiConstants(*constants[0]), KidneyConstants(*constants[1]),
+    return WardConstants(ClearanceLaw(*constants[0]), KidneyConstants(*constants[1]),
                          AssayConstants(*constants[2]), *constants[3:])
 
 
@@ -307,10 +309,12 @@ def _close_days(constants: WardConstants, ward: WardArrays) -> None:
             constants.kidney, course.baseline_creatinine_mg_per_dl[p], scr[p], injury[p],
             ward.metrics.auc24_mg_h_per_l[p], u_event, uniforms[p, day, 1],
             ndtri(uniforms[p, day, 2]))
-        crcl = goti_creatinine_clearance(constants.goti, patients.age_years[p],
-                                         patients.weight_kg[p], scr[p], patients.is_female[p])
-        course.clearance_l_per_h[p] = goti_clearance(constants.goti, crcl,
-                                                     patients.on_dialysis[p], patients.etas[p, 0])
+        crcl = vancomycin_creatinine_clearance(constants.law, patients.age_years[p],
+                                               patients.weight_kg[p], scr[p],
+                                               patients.is_female[p])
+        course.clearance_l_per_h[p] = vancomycin_clearance(
+            constants.law, crcl, patients.weight_kg[p], patients.on_dialysis[p],
+            patients.etas[p, 0])
         if day + 1 < constants.n_days:
             _write_lab(constants, p, day + 1, scr[p], patients, ward.noise.creatinine_normals,
                        ward.labs)
@@ -323,8 +327,8 @@ def _write_lab(constants: WardConstants, p: int, day: int, true_scr: float,
     measured = true_scr * math.exp(constants.creatinine_assay_cv * normals[p, day])
     labs.creatinine_mg_per_dl[p, day] = measured
     labs.true_creatinine_mg_per_dl[p, day] = true_scr
-    labs.creatinine_clearance_ml_per_min[p, day] = goti_creatinine_clearance(
-        constants.goti, patients.age_years[p], patients.weight_kg[p], measured,
+    labs.creatinine_clearance_ml_per_min[p, day] = vancomycin_creatinine_clearance(
+        constants.law, patients.age_years[p], patients.weight_kg[p], measured,
         patients.is_female[p])
 
 

@@ -17,7 +17,7 @@ from pkgym.envs.pinning import validate_pinned, validate_pinned_etas
 from pkgym.envs.vancomycin.clinic import POPULATIONS, StepMetrics, VancomycinScenario
 from pkgym.envs.vancomycin.kernel import WardConstants, take_labs, ward_constants
 from pkgym.models.kidney import KidneyInjuryParams, initial_kidney_state
-from pkgym.models.vancomycin import Goti2018
+from pkgym.models.vancomycin import TwoCompartmentVancomycin
 from pkgym.models.vancomycin_course import CourseConfig, CoursePatients, CourseState, start_course
 from pkgym.populations import Population, ResidualError
 from pkgym.populations.vancomycin import VANCOMYCIN_COHORT_SCHEMA
@@ -34,10 +34,15 @@ OPTIONAL_PATIENT_KEYS = ("id", "eta_CL", "eta_V1", "eta_V2")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WardSettings:
-    """Everything that defines a vancomycin ward except the policy (see the env card)."""
+    """Everything that defines a vancomycin ward except the policy (see the env card).
+
+    ``model`` is the truth (``scenario.truth``); ``scenario`` keeps the other named parameter
+    sets a policy may take as its prior.
+    """
 
     config: CourseConfig
-    model: Goti2018
+    model: TwoCompartmentVancomycin
+    scenario: VancomycinScenario
     kidney: KidneyInjuryParams
     population: Population
     assay: ResidualError
@@ -63,9 +68,10 @@ def ward_settings(scenario: VancomycinScenario,
         [0.0, 500.0, 1000.0, 1500.0, 2000.0, 2500.0, 3000.0]
     """
     return WardSettings(
-        config=scenario.course_config(), model=scenario.model, kidney=scenario.kidney,
+        config=scenario.course_config(), model=scenario.truth, scenario=scenario,
+        kidney=scenario.kidney,
         population=population or POPULATIONS[scenario.population],
-        assay=scenario.model.residual_error, creatinine_assay_cv=scenario.creatinine_assay_cv,
+        assay=scenario.truth.residual_error, creatinine_assay_cv=scenario.creatinine_assay_cv,
         dose_levels_mg=np.arange(0.0, scenario.max_dose_mg + 1e-9, scenario.dose_step_mg),
         target_auc24_over_mic=scenario.target_auc24_over_mic, mic_mg_per_l=scenario.mic_mg_per_l)
 
@@ -179,6 +185,7 @@ def pinned_row(pinned: Mapping[str, Any], variability: Any) -> dict[str, float]:
     are drawn by the caller.
 
     Examples:
+        >>> from pkgym.models.vancomycin import Goti2018
         >>> row = pinned_row({"age_years": 60, "is_female": 0, "weight_kg": 80, "height_cm": 175,
         ...                   "on_dialysis": 0, "serum_creatinine_mg_per_dl": 1.1, "eta_CL": 0.2},
         ...                  Goti2018().variability)
