@@ -38,7 +38,11 @@ class VancomycinEnv(DosingEnv):
     ## Model
     Two-compartment popPK of Goti et al. 2018 (Ther Drug Monit 40:212), solved exactly:
     CL = 4.5 (CrCL/120)^0.8 0.7^DIAL e^eta L/h, V1 = 58.4 WT/70 0.5^DIAL e^eta L,
-    Q = 6.5 L/h, V2 = 38.4 e^eta L (:mod:`pkgym.models.vancomycin`). Each day the true AUC24
+    Q = 6.5 L/h, V2 = 38.4 e^eta L (:mod:`pkgym.models.vancomycin`). Another truth is one
+    scenario field away: ``model: thomson2009`` (Thomson et al. 2009, J Antimicrob Chemother
+    63:1050: CL = 2.99 (1 + 0.0154 (CrCL - 66)) L/h, V1 = 0.675 L/kg, Q = 2.28 L/h,
+    V2 = 0.732 L/kg; :mod:`pkgym.models.vancomycin_thomson2009`), and the MAP baseline can
+    believe another model than the truth (``map:prior=NAME``). Each day the true AUC24
     sets an AKI hazard h0 e^(0.37 (AUC24 - 500)/100) (calibrated to Zasowski 2018 and Chavada
     2017); an AKI raises creatinine 1.5-3x (KDIGO), lowering CrCL and so CL; creatinine also
     drifts with a 5-6% day-to-day CV (:mod:`pkgym.models.kidney`).
@@ -100,7 +104,8 @@ class VancomycinEnv(DosingEnv):
     creatinine, AKI flags and whether AUC24 was in range.
 
     ## Version History
-    * v0: initial version.
+    * v0: initial version. Later, without changing v0's default behaviour: the scenario names
+      its truth (``model``: ``goti2018`` default, ``thomson2009``).
     """
 
     def __init__(self, scenario: VancomycinScenario | str | os.PathLike | None = None, *,
