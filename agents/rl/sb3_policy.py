@@ -72,7 +72,7 @@ class SB3Policy:
             shift = _check_env(metadata, core, env_id, scenario, explicit=env_id is not None)
         trained_spaces = shift is not None or env_id is None
         model = _load(path, metadata, None if trained_spaces else scenario, trust_model_file)
-        name = f"sb3:{Path(path).stem}"
+        name = f"sb3:{model_label(path)}"
         if shift is not None and metadata is not None:
             _check_same_spaces(path, metadata, scenario, model)
             name = f"{name}[shifted: {shift}]"
@@ -137,6 +137,20 @@ def infer_env_id(core: DosingCore) -> str | None:
     """
     spec = find_spec(core)
     return None if spec is None else spec.env_id
+
+
+def model_label(path: str | os.PathLike) -> str:
+    """A model's short name: the file's stem, or its run folder's name for ``model.zip``.
+
+    ``pkgym train`` saves every run as ``RUN/model.zip``; naming it by ``RUN`` keeps two runs
+    apart in one evaluation.
+
+    Examples:
+        >>> model_label("runs/ppo_raw/model.zip"), model_label("tiny.zip")
+        ('ppo_raw', 'tiny')
+    """
+    file = Path(path)
+    return file.parent.name if file.stem == "model" and file.parent.name else file.stem
 
 
 def _check_env(metadata: Mapping[str, Any], core: DosingCore, env_id: str | None,

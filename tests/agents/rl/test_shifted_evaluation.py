@@ -25,8 +25,8 @@ def test_shifted_evaluation__same_spaces_runs_and_says_shifted(tmp_path: Path) -
     scenario.write_text("env: pkgym/Vancomycin-v0\npopulation: renal_impairment\n")
     assert _evaluate(tmp_path / "out", scenario) == 0
     results = pd.read_csv(tmp_path / "out" / "results.csv")
-    assert set(results["policy"]) == {"label", "sb3:model[shifted: default scenario -> "
-                                               "renal.yaml]"}
+    assert set(results["policy"]) == {
+        "label", "sb3:ppo_vancomycin_0383c29[shifted: default scenario -> renal.yaml]"}
     assert "shifted: default scenario -&gt; renal.yaml" in (
         tmp_path / "out" / "report.html").read_text()
 
