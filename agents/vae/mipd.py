@@ -146,7 +146,7 @@ class VAEMIPDPolicy:
         self.shift = None if env_id is None else check_vae_env(self.vae.config, env_id, scenario)
         if self.shift is not None:
             self.name = f"vae_mipd[shifted: {self.shift}]"
-        self.belief = "a patient VAE" if self.shift is None else \
+        self.belief_name = "a patient VAE" if self.shift is None else \
             f"a patient VAE trained under {self.shift.split(' -> ')[0]}"
         settings: Any = core.settings
         if getattr(settings, "chooses_test_days", False):

@@ -134,15 +134,15 @@ def describe_truth(env_id: str, scenario: ScenarioLike, replicates: int = 0) -> 
 def describe_beliefs(policies: Sequence[Any], truth: str | None) -> list[str]:
     """One line per policy: what it knows of the patient model.
 
-    A policy with a ``belief`` attribute (the model a MAP policy doses with) names it; a policy
-    that reads the hidden state knows the truth; every other policy is model-free (a rule, a
-    nomogram or a learned policy; a trained agent's name says where it was trained).
+    A policy with a ``belief_name`` attribute (the model a MAP policy doses with) names it; a
+    policy that reads the hidden state knows the truth; every other policy is model-free (a
+    rule, a nomogram or a learned policy; a trained agent's name says where it was trained).
 
     Examples:
         >>> class P:
         ...     def __init__(self, name, hidden, belief=None):
         ...         self.name, self.reads_hidden_state = name, hidden
-        ...         if belief: self.belief = belief
+        ...         if belief: self.belief_name = belief
         >>> describe_beliefs([P("map", False, "a"), P("map2", False, "b"), P("oracle", True),
         ...                   P("label", False)], "a")  # doctest: +NORMALIZE_WHITESPACE
         ['- map: believes a (the truth, at its published estimates)', '- map2: believes b (not
@@ -151,7 +151,7 @@ def describe_beliefs(policies: Sequence[Any], truth: str | None) -> list[str]:
     """
     lines = []
     for policy in policies:
-        belief = getattr(policy, "belief", None)
+        belief = getattr(policy, "belief_name", None)
         if policy.reads_hidden_state:
             text = "knows the true patient (reads the hidden state)"
         elif belief is None:

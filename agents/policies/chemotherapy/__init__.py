@@ -44,6 +44,7 @@ def make_baseline(name: str, core: Any, *, prior: str | None = None) -> Policy:
         policy = ChemoMapPolicy(scenario, allow_delay=delay, belief=_belief(scenario, prior))
         if prior is not None:
             policy.name = f"{policy.name}[prior={prior}]"
+        policy.belief_name = prior or scenario.model
         return policy
     factories: dict[str, Callable[[], Policy]] = {
         "label": lambda: LabelRulesPolicy(levels, scenario.lab_days, allow_delay=delay),

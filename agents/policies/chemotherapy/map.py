@@ -45,6 +45,7 @@ class ChemoMapPolicy:
                  iterations: int = 6, belief: MyelosuppressionModel | None = None) -> None:
         """Dose within ``scenario``'s levels, with ``belief`` (default its truth) as prior."""
         self.name, self.scenario, self.allow_delay = "map_bayesian", scenario, allow_delay
+        self.belief_name: str | None = None  # the scenario's name of the prior (make_baseline's)
         self.model = DocetaxelPatientModel(pk=scenario.pk, tumour=scenario.tumour,
                                            myelosuppression=belief or scenario.truth)
         omega = np.diag(self.model.variability.omega)

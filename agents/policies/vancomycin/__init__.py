@@ -69,4 +69,5 @@ def _named(policy: Policy, settings: Any, prior: str | None) -> Policy:
     """``policy`` renamed ``<name>[prior=NAME]`` when its prior is not the truth."""
     if prior is not None and prior != settings.scenario.model:
         policy.name = f"{policy.name}[prior={prior}]"  # type: ignore[misc]
+    policy.belief_name = prior or settings.scenario.model  # type: ignore[attr-defined]
     return policy

@@ -232,6 +232,7 @@ class MapBayesianPolicy:
                  min_infusion_h: float = 1.0) -> None:
         """Store the settings (validated); call :meth:`reset` or just :meth:`act`."""
         self.model = Goti2018() if model is None else model
+        self.belief_name: str | None = None  # the scenario's name of ``model`` (make_baseline's)
         self.infusion_limits = {
             "max_infusion_rate_mg_per_h": float(check_positive(
                 "max_infusion_rate_mg_per_h", max_infusion_rate_mg_per_h)),

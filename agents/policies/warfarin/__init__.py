@@ -41,7 +41,7 @@ def make_baseline(name: str, core: Any, *, prior: str | None = None) -> Policy:
                                    test_every_days=7 if chooses else None)
         if prior is not None:
             policy.name = f"{policy.name}[prior={prior}]"
-        policy.belief = scenario.model if prior is None else prior
+        policy.belief_name = scenario.model if prior is None else prior
         return policy
     if name == "oracle":
         return WarfarinOraclePolicy(scenario.hamberg.structure, core.dose_levels_mg,

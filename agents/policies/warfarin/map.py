@@ -87,7 +87,7 @@ class WarfarinMapPolicy:
         the policy chooses test days.
         """
         self.name, self.model = "map_bayesian", model
-        self.belief: str | None = None  # the scenario's name of ``model`` (make_baseline's)
+        self.belief_name: str | None = None  # the scenario's name of ``model`` (make_baseline's)
         self.candidates = np.asarray(candidates_mg, dtype=np.float64)
         self.target_inr, self.horizon_days = float(target_inr), int(horizon_days)
         self.inr_log_sd = float(model.residual_inr_log_sd if inr_log_sd is None else inr_log_sd)

@@ -20,7 +20,7 @@ def test_vae_mipd__another_scenario_is_a_named_shift(tiny_vae_path: Path,
     core = env_core(VANCOMYCIN, scenario)
     policy = VAEMIPDPolicy(tiny_vae_path, core, env_id=VANCOMYCIN, scenario=scenario)
     assert policy.name == "vae_mipd[shifted: default scenario -> renal.yaml]"
-    assert policy.belief == "a patient VAE trained under default scenario"
+    assert policy.belief_name == "a patient VAE trained under default scenario"
     same = VAEMIPDPolicy(tiny_vae_path, env_core(VANCOMYCIN), env_id=VANCOMYCIN)
     assert same.name == "vae_mipd" and same.shift is None
 

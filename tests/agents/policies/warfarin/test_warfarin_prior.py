@@ -78,7 +78,7 @@ def test_map__its_belief_is_the_model_it_doses_with() -> None:
 
     core = gym.make("pkgym/Warfarin-v1").unwrapped.core
     true_prior, wrong = make_policy("map", core), make_policy("map:prior=hamberg2007", core)
-    assert (true_prior.belief, wrong.belief) == ("hamberg2010_iwpc", "hamberg2007")
+    assert (true_prior.belief_name, wrong.belief_name) == ("hamberg2010_iwpc", "hamberg2007")
     lines = describe_beliefs([true_prior, wrong], "hamberg2010_iwpc")
     assert lines == ["- map_bayesian: believes hamberg2010_iwpc (the truth, at its published "
                      "estimates)", "- map_bayesian[prior=hamberg2007]: believes hamberg2007 "
