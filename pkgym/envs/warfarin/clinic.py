@@ -264,10 +264,20 @@ class WarfarinScenario:
                              f"{self.inr_report_decimals}")
 
     @property
-    def hamberg(self) -> Hamberg2010 | Hamberg2007:
-        """The chosen parameter set."""
+    def truth(self) -> Hamberg2010 | Hamberg2007:
+        """The parameter set ``model`` names: the model the patients follow.
+
+        Examples:
+            >>> type(WarfarinScenario(model="hamberg2007").truth).__name__
+            'Hamberg2007'
+        """
         chosen: Hamberg2010 | Hamberg2007 = getattr(self, self.model)
         return chosen
+
+    @property
+    def hamberg(self) -> Hamberg2010 | Hamberg2007:
+        """The chosen parameter set (:attr:`truth`)."""
+        return self.truth
 
     @property
     def dose_levels_mg(self) -> np.ndarray:
