@@ -16,9 +16,10 @@
     the env's policy, and the nonparametric optimal benchmark).
 
 * ``NAME:key=value[,key=value]``: a baseline with options, where its env's factory takes
-  them: ``map:prior=MODEL`` doses warfarin or vancomycin with another of the scenario's
-  models as prior (the truth stays the scenario's; :func:`agents.policies.warfarin.
-  make_baseline`, :func:`agents.policies.vancomycin.make_baseline`).
+  them: ``map:prior=MODEL`` doses warfarin, vancomycin or docetaxel with another of the
+  scenario's models as prior (the truth stays the scenario's; ``make_baseline`` of
+  :mod:`agents.policies.warfarin`, :mod:`agents.policies.vancomycin` and
+  :mod:`agents.policies.chemotherapy`).
 * ``sb3:PATH.zip``: a Stable-Baselines3 model (:class:`agents.rl.sb3_policy.SB3Policy`); its
   actions become doses through the env.
 * ``vae_mipd:PATH``: precision dosing with a trained patient VAE (``vae.pt`` or its
