@@ -65,5 +65,5 @@ def test_learned_design__evaluates_against_boin_on_held_out_trials(model_path: P
     cohort = env_cohort(core.settings, 8, seed=1)
     policies = [make_policy("boin", core), make_policy(f"sb3:{model_path}", core, env_id=ENV_ID)]
     results = evaluate(policies, ENV_ID, cohort, seed=1)
-    assert set(results["policy"]) == {"boin", f"sb3:{model_path.stem}"}
+    assert set(results["policy"]) == {"boin", f"sb3:{model_path.parent.name}"}  # RUN/model.zip
     assert results["correct_selection"].isin([0.0, 1.0]).all()
