@@ -158,7 +158,8 @@ def _evaluate_replicates(shard: EvaluationShard, policies: list[Policy],
         rows = np.flatnonzero(labels == replicate)
         scenario = drawn_scenario(shard.env_id, shard.scenario, shard.seed, int(replicate))
         env_kwargs = {"scenario": scenario}
-        truth_core = env_core(shard.env_id, scenario)
+        truth_core = env_core(shard.env_id, scenario) if any(
+            p.reads_hidden_state for p in policies) else None
         used = [shard.make_policy(spec, truth_core, env_id=shard.env_id, scenario=shard.scenario)
                 if policy.reads_hidden_state else policy
                 for spec, policy in zip(shard.policy_specs, policies, strict=True)]
