@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.policies.beliefs import prior_model
 from pkgym.envs.chemotherapy import ENV_ID
 from pkgym.envs.registry import env_spec
 from pkgym.evaluation.policy import Policy
@@ -56,11 +57,7 @@ def make_baseline(name: str, core: Any, *, prior: str | None = None) -> Policy:
 
 
 def _belief(scenario: Any, prior: str | None) -> Any:
-    """The model MAP doses with: the scenario's (the truth) unless ``prior`` names another."""
+    """The model MAP doses with (:func:`agents.policies.beliefs.prior_model`)."""
     from pkgym.envs.chemotherapy.clinic import MODELS
 
-    if prior is None or prior == scenario.model:
-        return scenario.truth
-    if prior not in MODELS:
-        raise ValueError(f"prior {prior!r} is not one of {sorted(MODELS)}")
-    return getattr(scenario, prior)
+    return prior_model(scenario, prior, MODELS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from agents.policies.beliefs import prior_model
 from pkgym.envs.registry import env_spec
 from pkgym.envs.vancomycin import ENV_ID
 from pkgym.evaluation.policy import Policy
@@ -54,15 +55,10 @@ def make_baseline(name: str, core: Any, *, prior: str | None = None) -> Policy:
 
 
 def _belief(settings: Any, prior: str | None) -> Any:
-    """The model MAP doses with: the truth unless ``prior`` names another scenario model."""
+    """The model MAP doses with (:func:`agents.policies.beliefs.prior_model`)."""
     from pkgym.envs.vancomycin.clinic import MODELS
 
-    scenario = settings.scenario
-    if prior is None or prior == scenario.model:
-        return settings.model
-    if prior not in MODELS:
-        raise ValueError(f"prior {prior!r} is not one of {sorted(MODELS)}")
-    return getattr(scenario, prior)
+    return prior_model(settings.scenario, prior, MODELS)
 
 
 def _named(policy: Policy, settings: Any, prior: str | None) -> Policy:

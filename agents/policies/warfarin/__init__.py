@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agents.policies.beliefs import prior_model
 from pkgym.envs.registry import env_spec
 from pkgym.envs.warfarin import ENV_ID
 from pkgym.evaluation.policy import Policy
@@ -54,11 +55,7 @@ def make_baseline(name: str, core: Any, *, prior: str | None = None) -> Policy:
 
 
 def _belief(scenario: Any, prior: str | None) -> Any:
-    """The model MAP doses with: the scenario's (the truth) unless ``prior`` names another."""
+    """The model MAP doses with (:func:`agents.policies.beliefs.prior_model`)."""
     from pkgym.envs.warfarin.clinic import MODELS
 
-    if prior is None or prior == scenario.model:
-        return scenario.hamberg
-    if prior not in MODELS:
-        raise ValueError(f"prior {prior!r} is not one of {sorted(MODELS)}")
-    return MODELS[prior]()
+    return prior_model(scenario, prior, MODELS)
