@@ -59,7 +59,7 @@ class ArenaEnv:
 
 
 ENVS = {
-    "vancomycin": ArenaEnv("pkgym/Vancomycin-v0", ("goti2018", "thomson2009"),
+    "vancomycin": ArenaEnv("pkgym/Vancomycin-v0", ("goti2018", "thomson2009", "colin2019"),
                            ("label",), 300_000, 4000, ("sex", "age_band", "renal_function")),
     "warfarin": ArenaEnv("pkgym/Warfarin-v1", ("hamberg2010_iwpc", "hamberg2010", "hamberg2007"),
                          ("aurora", "iwpc_clinical+aurora"), 300_000, 3000,

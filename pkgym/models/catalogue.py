@@ -87,7 +87,9 @@ def vancomycin_model(model: TwoCompartmentVancomycin | None = None,
             column("is_female"))
         etas = np.stack([column(f"eta_{name}") for name in ("CL", "V1", "V2")], axis=1)
         return model.linear_params(weight_kg=column("weight_kg"), on_dialysis=column("on_dialysis"),
-                                   creatinine_clearance_ml_per_min=crcl, etas=etas)
+                                   creatinine_clearance_ml_per_min=crcl, etas=etas,
+                                   age_years=column("age_years"),
+                                   serum_creatinine_mg_per_dl=column("serum_creatinine_mg_per_dl"))
 
     return CohortModel(name="vancomycin", population=population or ADULT_INPATIENTS,
                        variability=model.variability, typical_covariates=TYPICAL_INPATIENT,

@@ -87,6 +87,64 @@ class ClearanceLaw(NamedTuple):
     renal_factor_floor: float
     clearance_weight_exponent: float
     reference_weight_kg: float
+    creatinine_effect_per_mg_per_dl: float
+    maturation_hill: float
+    maturation_half_pma_years: float
+    decline_hill: float
+    decline_half_pma_years: float
+    reference_age_years: float
+    gestation_years: float
+    clearance_central_volume_eta_exponent: float
+
+
+@elementwise
+def reference_creatinine_mg_per_dl(postmenstrual_age_years: FloatOrArray) -> FloatOrArray:
+    """Typical serum creatinine, mg/dL, at a postmenstrual age (years): Colin 2019's curve.
+
+    ``exp(-1.22839 + 0.67190 log10(PMA) + 6.27017 exp(-3.10940 PMA))`` (Colin et al. 2019,
+    Clin Pharmacokinet 58:767, after Ceriotti et al. 2008); elementwise, unchecked.
+
+    Examples:
+        >>> round(float(reference_creatinine_mg_per_dl(35.0 + 40.0 / 52.0)), 4)
+        0.8314
+    """
+    pma = postmenstrual_age_years
+    return np.exp(-1.22839 + 0.67190 * np.log10(pma) + 6.27017 * np.exp(-3.10940 * pma))
+
+
+@elementwise
+def _hill(x: FloatOrArray, half: FloatOrArray, hill: FloatOrArray) -> FloatOrArray:
+    """``x^h / (x^h + half^h)``: exactly 0.5 when ``h = 0``."""
+    return x**hill / (x**hill + half**hill)
+
+
+@elementwise
+def vancomycin_age_creatinine_factor(law: ClearanceLaw, age_years: FloatOrArray,
+                                     serum_creatinine_mg_per_dl: FloatOrArray,
+                                     eta_central_volume: FloatOrArray) -> FloatOrArray:
+    """The law's age, creatinine and V1-size factor on CL (Colin 2019); exactly 1.0 if unused.
+
+    ``Fmat(PMA)/Fmat(PMA_ref) * Fdec(PMA)/Fdec(PMA_ref)
+    * max(exp(-k (SCr - SCr_ref(PMA))), floor) * exp(e * eta_V1)`` with PMA = age + gestation,
+    ``F(x) = x^h / (x^h + x50^h)`` (module docstring). With ``h = 0``, ``k = 0`` and ``e = 0``
+    (every law but Colin's) each factor is exactly 1.0. Elementwise, unchecked.
+
+    Examples:
+        >>> law = Goti2018().constants
+        >>> float(vancomycin_age_creatinine_factor(law, 80.0, 3.0, 0.4))
+        1.0
+    """
+    pma = age_years + law.gestation_years
+    reference = law.reference_age_years + law.gestation_years
+    maturation = _hill(pma, law.maturation_half_pma_years, law.maturation_hill) \
+        / _hill(reference, law.maturation_half_pma_years, law.maturation_hill)
+    decline = _hill(pma, law.decline_half_pma_years, law.decline_hill) \
+        / _hill(reference, law.decline_half_pma_years, law.decline_hill)
+    creatinine = np.maximum(np.exp(-law.creatinine_effect_per_mg_per_dl * (
+        serum_creatinine_mg_per_dl - reference_creatinine_mg_per_dl(pma))),
+        law.renal_factor_floor)
+    return maturation * decline * creatinine \
+        * np.exp(law.clearance_central_volume_eta_exponent * eta_central_volume)
 
 
 @elementwise
@@ -115,15 +173,21 @@ def vancomycin_creatinine_clearance(law: ClearanceLaw, age_years: FloatOrArray,
 @elementwise
 def vancomycin_clearance(law: ClearanceLaw, creatinine_clearance_ml_per_min: FloatOrArray,
                          weight_kg: FloatOrArray, on_dialysis: FloatOrArray,
-                         eta: FloatOrArray) -> FloatOrArray:
-    """CL, L/h, of the shared law from CrCL (mL/min, capped), weight (kg), DIAL (0/1), eta_CL.
+                         eta: FloatOrArray, age_years: FloatOrArray,
+                         serum_creatinine_mg_per_dl: FloatOrArray,
+                         eta_central_volume: FloatOrArray) -> FloatOrArray:
+    """CL, L/h, of the shared law from the patient's renal and size covariates and etas.
 
     ``CL = theta * (c/ref)^exponent * max(1 + slope*(c - ref_linear), floor)
-    * (WT/ref_wt)^cl_weight_exponent * dial_factor^DIAL * exp(eta)``, ``c = min(CrCL, cap)``
-    (module docstring); elementwise, unchecked. Goti's factors come first, in Goti's order.
+    * (WT/ref_wt)^cl_weight_exponent * dial_factor^DIAL * exp(eta) * age_creatinine``,
+    ``c = min(CrCL, cap)``, CrCL in mL/min, weight in kg, DIAL 0/1, age in years, SCr in
+    mg/dL, ``age_creatinine`` from :func:`vancomycin_age_creatinine_factor` (module docstring);
+    elementwise, unchecked. Goti's factors come first, in Goti's order; the last is exactly 1.0
+    for every law without Colin's terms.
 
     Examples:
-        >>> float(vancomycin_clearance(Goti2018().constants, 80.0, 70.0, 0.0, 0.0).round(3))
+        >>> law = Goti2018().constants
+        >>> float(vancomycin_clearance(law, 80.0, 70.0, 0.0, 0.0, 50.0, 1.0, 0.0).round(3))
         3.253
     """
     crcl = np.minimum(creatinine_clearance_ml_per_min, law.creatinine_clearance_cap_ml_per_min)
@@ -134,7 +198,9 @@ def vancomycin_clearance(law: ClearanceLaw, creatinine_clearance_ml_per_min: Flo
                         law.renal_factor_floor)
     size = (weight_kg / law.reference_weight_kg) ** law.clearance_weight_exponent
     return law.clearance_l_per_h * renal * linear * size \
-        * law.dialysis_clearance_factor ** on_dialysis * np.exp(eta)
+        * law.dialysis_clearance_factor ** on_dialysis * np.exp(eta) \
+        * vancomycin_age_creatinine_factor(law, age_years, serum_creatinine_mg_per_dl,
+                                           eta_central_volume)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -167,6 +233,15 @@ class TwoCompartmentVancomycin:
     proportional_error_sd: float
     additive_error_sd_mg_per_l: float
     reference_weight_kg: float = parameter(70.0, "kg", LAW)
+    creatinine_effect_per_mg_per_dl: float = parameter(0.0, "1/(mg/dL)", LAW)
+    maturation_hill: float = parameter(0.0, "-", LAW)
+    maturation_half_pma_years: float = parameter(1.0, "y (postmenstrual)", LAW)
+    decline_hill: float = parameter(0.0, "-", LAW)
+    decline_half_pma_years: float = parameter(1.0, "y (postmenstrual)", LAW)
+    reference_age_years: float = parameter(35.0, "y", LAW)
+    gestation_years: float = parameter(40.0 / 52.0, "y (40 weeks)", "term birth assumed")
+    clearance_central_volume_eta_exponent: float = parameter(0.0, "-", LAW)
+    intercompartmental_peripheral_exponent: float = parameter(0.0, "-", LAW)
     elderly_creatinine_floor: bool = False
     scale_peripheral_volume_with_weight: bool = False
 
@@ -176,7 +251,8 @@ class TwoCompartmentVancomycin:
             value = getattr(self, name)
             if isinstance(value, bool):
                 continue
-            if name.endswith(("exponent", "slope_per_ml_per_min", "clearance_central_volume")):
+            if name.endswith(("exponent", "slope_per_ml_per_min", "clearance_central_volume",
+                              "hill", "effect_per_mg_per_dl")):
                 ok = bool(np.isfinite(value))
             elif name.startswith(("omega", "proportional", "additive")):
                 ok = bool(np.isfinite(value) and value >= 0)
@@ -232,13 +308,23 @@ class TwoCompartmentVancomycin:
         return vancomycin_creatinine_clearance(self.constants, age_years, weight_kg,
                                                serum_creatinine_mg_per_dl, is_female)
 
+    @property
+    def uses_creatinine(self) -> bool:
+        """Whether CL reads serum creatinine itself (beyond CrCL): Colin 2019's law does."""
+        return self.creatinine_effect_per_mg_per_dl != 0.0
+
     def clearance(self, creatinine_clearance_ml_per_min: np.ndarray, on_dialysis: np.ndarray,
                   eta: np.ndarray | float = 0.0, *,
-                  weight_kg: np.ndarray | float | None = None) -> np.ndarray:
+                  weight_kg: np.ndarray | float | None = None,
+                  age_years: np.ndarray | float | None = None,
+                  serum_creatinine_mg_per_dl: np.ndarray | float | None = None,
+                  eta_central_volume: np.ndarray | float = 0.0) -> np.ndarray:
         """Individual CL, L/h, from CrCL (mL/min, capped here too), dialysis (0/1) and weight.
 
         ``weight_kg`` (kg) matters only where the law puts weight on CL; ``None`` is the
-        reference weight.
+        reference weight. ``age_years`` (``None``: the reference age), the measured
+        ``serum_creatinine_mg_per_dl`` and ``eta_central_volume`` matter only for laws with
+        Colin's terms; such a law refuses to run without the creatinine.
 
         Examples:
             >>> float(Goti2018().clearance(80.0, 0).round(3))
@@ -247,20 +333,42 @@ class TwoCompartmentVancomycin:
         crcl = check_positive("creatinine_clearance_ml_per_min", creatinine_clearance_ml_per_min)
         weight = self.reference_weight_kg if weight_kg is None else \
             check_positive("weight_kg", weight_kg)
+        age = self.reference_age_years if age_years is None else \
+            check_positive("age_years", age_years)
+        scr = self._creatinine(serum_creatinine_mg_per_dl)
         return self.clearance_unchecked(crcl, _flag("on_dialysis", on_dialysis), eta,
-                                        weight_kg=weight)
+                                        weight_kg=weight, age_years=age,
+                                        serum_creatinine_mg_per_dl=scr,
+                                        eta_central_volume=check_finite(
+                                            "eta_central_volume", eta_central_volume))
+
+    def _creatinine(self, serum_creatinine_mg_per_dl: np.ndarray | float | None,
+                    ) -> np.ndarray | float:
+        """The creatinine, checked; 1.0 where the law ignores it; refused if needed but absent."""
+        if serum_creatinine_mg_per_dl is None:
+            if self.uses_creatinine:
+                raise ValueError(f"serum_creatinine_mg_per_dl: {type(self).__name__}'s "
+                                 "clearance depends on serum creatinine; pass it (mg/dL)")
+            return 1.0
+        return check_positive("serum_creatinine_mg_per_dl", serum_creatinine_mg_per_dl)
 
     def clearance_unchecked(self, creatinine_clearance_ml_per_min: np.ndarray,
                             on_dialysis: np.ndarray, eta: np.ndarray | float, *,
-                            weight_kg: np.ndarray | float | None = None) -> np.ndarray:
+                            weight_kg: np.ndarray | float | None = None,
+                            age_years: np.ndarray | float | None = None,
+                            serum_creatinine_mg_per_dl: np.ndarray | float = 1.0,
+                            eta_central_volume: np.ndarray | float = 0.0) -> np.ndarray:
         """:meth:`clearance` without input checks (for hot loops)."""
         weight = self.reference_weight_kg if weight_kg is None else weight_kg
+        age = self.reference_age_years if age_years is None else age_years
         return vancomycin_clearance(self.constants, creatinine_clearance_ml_per_min, weight,
-                                    on_dialysis, eta)
+                                    on_dialysis, eta, age, serum_creatinine_mg_per_dl,
+                                    eta_central_volume)
 
     def linear_params(
         self, *, weight_kg: np.ndarray, on_dialysis: np.ndarray,
         creatinine_clearance_ml_per_min: np.ndarray, etas: np.ndarray | None = None,
+        age_years: np.ndarray | None = None, serum_creatinine_mg_per_dl: np.ndarray | None = None,
     ) -> LinearPKParams:
         """Individual two-compartment parameters for n patients.
 
@@ -269,6 +377,10 @@ class TwoCompartmentVancomycin:
             on_dialysis: intermittent haemodialysis, 0/1, shape (n,).
             creatinine_clearance_ml_per_min: CrCL, mL/min, shape (n,).
             etas: random effects on (CL, V1, V2), shape (n, 3); ``None`` for typical values.
+            age_years: age, years, shape (n,); ``None`` is the law's reference age (only
+                Colin's law reads it).
+            serum_creatinine_mg_per_dl: measured creatinine, mg/dL, shape (n,); required by
+                laws that read it (:attr:`uses_creatinine`), ignored by the others.
 
         Examples:
             >>> p = Goti2018().linear_params(weight_kg=np.array([70.0]), on_dialysis=np.array([1]),
@@ -283,12 +395,20 @@ class TwoCompartmentVancomycin:
             raise ValueError(f"etas must have shape ({weight.size}, 3), got {eta.shape}")
         size = weight / self.reference_weight_kg
         v2_size = size if self.scale_peripheral_volume_with_weight else 1.0
+        peripheral = self.peripheral_volume_l * v2_size * np.exp(eta[:, 2])
+        q: np.ndarray | float = self.intercompartmental_clearance_l_per_h
+        if self.intercompartmental_peripheral_exponent != 0.0:
+            q = q * (peripheral / self.peripheral_volume_l) \
+                ** self.intercompartmental_peripheral_exponent
         return compartment_params(
-            self.clearance(creatinine_clearance_ml_per_min, dial, eta[:, 0], weight_kg=weight),
+            self.clearance(creatinine_clearance_ml_per_min, dial, eta[:, 0], weight_kg=weight,
+                           age_years=age_years, serum_creatinine_mg_per_dl=(
+                               serum_creatinine_mg_per_dl if self.uses_creatinine else None),
+                           eta_central_volume=eta[:, 1]),
             self.central_volume_l * size * self.dialysis_central_volume_factor**dial
             * np.exp(eta[:, 1]),
-            intercompartmental_clearance_l_per_h=(self.intercompartmental_clearance_l_per_h,),
-            peripheral_volume_l=(self.peripheral_volume_l * v2_size * np.exp(eta[:, 2]),),
+            intercompartmental_clearance_l_per_h=(q,),
+            peripheral_volume_l=(peripheral,),
         )
 
 

@@ -187,7 +187,9 @@ def start_course(patients: CoursePatients, kidney: KidneyState, config: CourseCo
     crcl = model.creatinine_clearance_ml_per_min(
         patients.age_years, patients.weight_kg, kidney.creatinine_mg_per_dl, patients.is_female)
     params = model.linear_params(weight_kg=patients.weight_kg, on_dialysis=patients.on_dialysis,
-                                 creatinine_clearance_ml_per_min=crcl, etas=patients.etas)
+                                 creatinine_clearance_ml_per_min=crcl, etas=patients.etas,
+                                 age_years=patients.age_years,
+                                 serum_creatinine_mg_per_dl=kidney.creatinine_mg_per_dl)
     q = params.intercompartmental_clearance_l_per_h
     return CourseState(np.zeros(n, dtype=np.int64), np.zeros((n, 2)), kidney,
                        params.clearance_l_per_h, params.volumes_l, q,

@@ -70,7 +70,9 @@ def todays_clearance(patients: CoursePatients, creatinine_mg_per_dl: np.ndarray,
     crcl = model.creatinine_clearance_unchecked(
         patients.age_years, patients.weight_kg, creatinine_mg_per_dl, patients.is_female)
     return model.clearance_unchecked(crcl, patients.on_dialysis, patients.etas[:, 0],
-                                     weight_kg=patients.weight_kg)
+                                     weight_kg=patients.weight_kg, age_years=patients.age_years,
+                                     serum_creatinine_mg_per_dl=creatinine_mg_per_dl,
+                                     eta_central_volume=patients.etas[:, 1])
 
 
 def advance_interval(

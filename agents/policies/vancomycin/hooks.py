@@ -114,4 +114,9 @@ def map_log_clearance(core: Any, observation: Mapping[str, np.ndarray],
     crcl = np.array([h.daily_creatinine_clearance_ml_per_min[-1] for h in histories])
     dialysis = np.array([h.on_dialysis for h in histories])
     weight = np.array([h.weight_kg for h in histories])
-    return np.log(policy.model.clearance(crcl, dialysis, etas[:, 0], weight_kg=weight))
+    age = np.array([h.age_years for h in histories])
+    creatinine = None if not policy.model.uses_creatinine else \
+        np.array([h.daily_creatinine_mg_per_dl[-1] for h in histories])
+    return np.log(policy.model.clearance(crcl, dialysis, etas[:, 0], weight_kg=weight,
+                                         age_years=age, serum_creatinine_mg_per_dl=creatinine,
+                                         eta_central_volume=etas[:, 1]))

@@ -272,7 +272,9 @@ class MapBayesianPolicy:
                                                                   - loading))])
         before = history.dose_times_h < history.level_times_h.max(initial=0.0)
         key = b"".join(np.asarray(a, np.float64).tobytes() for a in (
-            history.daily_creatinine_clearance_ml_per_min, history.level_times_h,
+            history.daily_creatinine_clearance_ml_per_min,
+            [] if history.daily_creatinine_mg_per_dl is None
+            else history.daily_creatinine_mg_per_dl, history.level_times_h,
             history.levels_mg_per_l, history.dose_amounts_mg[before],
             [history.weight_kg, history.on_dialysis]))
         if key != self._keys[i] or self.estimates[i] is None:

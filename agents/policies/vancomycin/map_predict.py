@@ -135,10 +135,18 @@ def simulate_history(history: PatientHistory, etas: np.ndarray, segments: Segmen
     """
     n_etas, crcl = etas.shape[0], history.daily_creatinine_clearance_ml_per_min
     n = np.broadcast_shapes((n_etas,), segments.rate_mg_per_h.shape[:1])[0]
+    creatinine = None
+    if model.uses_creatinine:
+        if history.daily_creatinine_mg_per_dl is None:
+            raise ValueError(f"history.daily_creatinine_mg_per_dl: {type(model).__name__} "
+                             "reads serum creatinine; the history has none")
+        creatinine = np.tile(history.daily_creatinine_mg_per_dl, n_etas)
     basis = modal_basis(model.linear_params(
         weight_kg=np.full(n_etas * crcl.size, history.weight_kg),
         on_dialysis=np.full(n_etas * crcl.size, history.on_dialysis),
-        creatinine_clearance_ml_per_min=np.tile(crcl, n_etas), etas=np.repeat(etas, crcl.size, 0)))
+        creatinine_clearance_ml_per_min=np.tile(crcl, n_etas), etas=np.repeat(etas, crcl.size, 0),
+        age_years=np.full(n_etas * crcl.size, history.age_years),
+        serum_creatinine_mg_per_dl=creatinine))
     per_day = lambda a: a.reshape(n_etas, crcl.size, *a.shape[1:])  # noqa: E731
     to_modal, from_modal = per_day(basis.to_modal), per_day(basis.from_modal)
     lam, w = (per_day(a)[:, segments.day] for a in (basis.eigenvalues_per_h, basis.input_weights))

@@ -42,6 +42,8 @@ class PatientHistory:
         time_h: now, h (the next dose starts now).
         max_infusion_rate_mg_per_h: fastest allowed infusion, mg/h (for future doses).
         min_infusion_h: shortest allowed infusion, h (for future doses).
+        daily_creatinine_mg_per_dl: measured serum creatinine of day d, filled like the CrCL,
+            or ``None`` where unknown (then only CrCL-based models can predict).  # (n_days,)
     """
 
     weight_kg: float
@@ -58,6 +60,7 @@ class PatientHistory:
     time_h: float
     max_infusion_rate_mg_per_h: float = 1000.0
     min_infusion_h: float = 1.0
+    daily_creatinine_mg_per_dl: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         """Validate every field (as float64, 1-D), naming the offending one."""
@@ -80,13 +83,23 @@ class PatientHistory:
                       ("level_times_h", "levels_mg_per_l")):
             if len({getattr(self, name).shape for name in group}) > 1:
                 raise ValueError(f"{', '.join(group)} must have equal shapes")
+        if self.daily_creatinine_mg_per_dl is not None:
+            scr = np.atleast_1d(check_positive("daily_creatinine_mg_per_dl",
+                                               self.daily_creatinine_mg_per_dl))
+            if scr.shape != self.daily_creatinine_clearance_ml_per_min.shape:
+                raise ValueError("daily_creatinine_mg_per_dl must have the shape of "
+                                 "daily_creatinine_clearance_ml_per_min "
+                                 f"{self.daily_creatinine_clearance_ml_per_min.shape}, "
+                                 f"got {scr.shape}")
+            object.__setattr__(self, "daily_creatinine_mg_per_dl", scr)
         if np.any(self.level_times_h > self.time_h):
             raise ValueError(f"level_times_h must be <= time_h={self.time_h}")
 
     @classmethod
     def admission(cls, *, weight_kg: float, creatinine_clearance_ml_per_min: float,
                   on_dialysis: float = 0.0, age_years: float = 50.0, is_female: float = 0.0,
-                  height_cm: float = 170.0) -> PatientHistory:
+                  height_cm: float = 170.0,
+                  serum_creatinine_mg_per_dl: float | None = None) -> PatientHistory:
         """A patient at time 0 with no doses or levels yet (for what-if questions).
 
         Examples:
@@ -97,7 +110,9 @@ class PatientHistory:
                    is_female=is_female, height_cm=height_cm,
                    daily_creatinine_clearance_ml_per_min=[creatinine_clearance_ml_per_min],
                    dose_times_h=[], dose_amounts_mg=[], dose_durations_h=[], level_times_h=[],
-                   levels_mg_per_l=[], time_h=0.0)
+                   levels_mg_per_l=[], time_h=0.0,
+                   daily_creatinine_mg_per_dl=None if serum_creatinine_mg_per_dl is None
+                   else [serum_creatinine_mg_per_dl])
 
     @classmethod
     def from_observation(cls, observation: Mapping[str, np.ndarray], interval_h: float, *,
@@ -108,7 +123,7 @@ class PatientHistory:
         Doses are the entries of ``doses_mg`` for the steps before ``time_h / interval_h``,
         infused within the env's limits (``max_infusion_rate_mg_per_h``, mg/h, and
         ``min_infusion_h``, h: the scenario's values); days whose CrCL is 0 (not measured)
-        take the previous measured day's value.
+        take the previous measured day's value, and so do those of the measured creatinine.
 
         Examples:
             >>> obs = {"covariates": np.array([60, 0, 80, 175, 0]), "creatinine_mg_per_dl":
@@ -145,7 +160,10 @@ class PatientHistory:
         return cls(
             weight_kg=weight, on_dialysis=dialysis, age_years=age, is_female=female,
             height_cm=height, daily_creatinine_clearance_ml_per_min=_filled_days(
-                obs["creatinine_clearance_ml_per_min"], time_h),
+                "creatinine_clearance_ml_per_min", obs["creatinine_clearance_ml_per_min"],
+                time_h),
+            daily_creatinine_mg_per_dl=_filled_days(
+                "creatinine_mg_per_dl", obs["creatinine_mg_per_dl"], time_h),
             dose_times_h=interval_h * given, dose_amounts_mg=doses[given],
             dose_durations_h=infusion_duration_h(doses[given], max_infusion_rate_mg_per_h,
                                                  min_infusion_h),
@@ -181,12 +199,12 @@ class PatientHistory:
                                    self.min_infusion_h)
 
 
-def _filled_days(crcl: np.ndarray, time_h: float) -> np.ndarray:
-    """Measured CrCL of days 0..today; unmeasured (0) days take the nearest earlier value."""
-    days = check_non_negative("creatinine_clearance_ml_per_min", crcl)
+def _filled_days(name: str, values: np.ndarray, time_h: float) -> np.ndarray:
+    """Measured lab ``name`` of days 0..today; unmeasured (0) days take the earlier value."""
+    days = check_non_negative(name, values)
     days = days[: int(time_h // HOURS_PER_DAY) + 1]
     measured = np.flatnonzero(days > 0)
     if measured.size == 0:
-        raise ValueError(f"creatinine_clearance_ml_per_min has no measured day by time_h={time_h}")
+        raise ValueError(f"{name} has no measured day by time_h={time_h}")
     index = np.maximum.accumulate(np.where(days > 0, np.arange(days.size), measured[0]))
     return days[index]

@@ -17,6 +17,7 @@ from gymnasium import spaces
 from pkgym.envs.base import ObservationModel, RewardFn
 from pkgym.models.kidney import KidneyInjuryParams
 from pkgym.models.vancomycin import Goti2018, TwoCompartmentVancomycin
+from pkgym.models.vancomycin_colin2019 import Colin2019
 from pkgym.models.vancomycin_course import CourseConfig, daily_troughs
 from pkgym.models.vancomycin_thomson2009 import Thomson2009
 from pkgym.populations.vancomycin import ADULT_INPATIENTS, RENAL_IMPAIRMENT
@@ -26,7 +27,8 @@ from pkgym.scenarios import resolve_scenario as resolve
 POPULATIONS = {"adult_inpatients": ADULT_INPATIENTS, "renal_impairment": RENAL_IMPAIRMENT}
 """Named populations a scenario may use."""
 MODELS: dict[str, type[TwoCompartmentVancomycin]] = {"goti2018": Goti2018,
-                                                     "thomson2009": Thomson2009}
+                                                     "thomson2009": Thomson2009,
+                                                     "colin2019": Colin2019}
 """Named vancomycin models a scenario may take as the truth (and MAP as its prior)."""
 SAMPLING_PLANS = ("trough_peak_4th", "daily_troughs")
 """Named sampling plans; a scenario may also list ``[kind, dose number]`` pairs."""
@@ -148,8 +150,8 @@ class VancomycinScenario:
         reward: reward weights.
         kidney: the exposure-AKI hazard and creatinine variability.
         model: the model that generates the patients (the truth), one of ``MODELS``:
-            ``"goti2018"`` (the v0 default) or ``"thomson2009"``.
-        goti2018, thomson2009: the parameter sets (override single fields in YAML, e.g.
+            ``"goti2018"`` (the v0 default), ``"thomson2009"`` or ``"colin2019"``.
+        goti2018, thomson2009, colin2019: the parameter sets (override single fields in YAML, e.g.
             ``thomson2009: {proportional_error_sd: 0.1}``); :attr:`truth` is the one ``model``
             names, and a MAP prior (``map:prior=NAME``) reads its set here too.
 
@@ -173,6 +175,7 @@ class VancomycinScenario:
     model: str = "goti2018"
     goti2018: Goti2018 = field(default_factory=Goti2018)
     thomson2009: Thomson2009 = field(default_factory=Thomson2009)
+    colin2019: Colin2019 = field(default_factory=Colin2019)
 
     def __post_init__(self) -> None:
         """Validate the fields that are not checked by the objects they build."""

@@ -41,7 +41,9 @@ class VancomycinEnv(DosingEnv):
     Q = 6.5 L/h, V2 = 38.4 e^eta L (:mod:`pkgym.models.vancomycin`). Another truth is one
     scenario field away: ``model: thomson2009`` (Thomson et al. 2009, J Antimicrob Chemother
     63:1050: CL = 2.99 (1 + 0.0154 (CrCL - 66)) L/h, V1 = 0.675 L/kg, Q = 2.28 L/h,
-    V2 = 0.732 L/kg; :mod:`pkgym.models.vancomycin_thomson2009`), and the MAP baseline can
+    V2 = 0.732 L/kg; :mod:`pkgym.models.vancomycin_thomson2009`) or ``model: colin2019``
+    (Colin et al. 2019, Clin Pharmacokinet 58:767, pooled: CL from size, age and serum
+    creatinine, not CrCL; :mod:`pkgym.models.vancomycin_colin2019`), and the MAP baseline can
     believe another model than the truth (``map:prior=NAME``). Each day the true AUC24
     sets an AKI hazard h0 e^(0.37 (AUC24 - 500)/100) (calibrated to Zasowski 2018 and Chavada
     2017); an AKI raises creatinine 1.5-3x (KDIGO), lowering CrCL and so CL; creatinine also
@@ -105,7 +107,7 @@ class VancomycinEnv(DosingEnv):
 
     ## Version History
     * v0: initial version. Later, without changing v0's default behaviour: the scenario names
-      its truth (``model``: ``goti2018`` default, ``thomson2009``).
+      its truth (``model``: ``goti2018`` default, ``thomson2009``, ``colin2019``).
     """
 
     def __init__(self, scenario: VancomycinScenario | str | os.PathLike | None = None, *,

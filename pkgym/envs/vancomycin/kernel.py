@@ -314,7 +314,7 @@ def _close_days(constants: WardConstants, ward: WardArrays) -> None:
                                                patients.is_female[p])
         course.clearance_l_per_h[p] = vancomycin_clearance(
             constants.law, crcl, patients.weight_kg[p], patients.on_dialysis[p],
-            patients.etas[p, 0])
+            patients.etas[p, 0], patients.age_years[p], scr[p], patients.etas[p, 1])
         if day + 1 < constants.n_days:
             _write_lab(constants, p, day + 1, scr[p], patients, ward.noise.creatinine_normals,
                        ward.labs)

@@ -55,6 +55,23 @@ def test_vancomycin_map__a_wrong_prior_doses_differently_and_says_so() -> None:
     assert not np.array_equal(belief_doses, truth_doses)
 
 
+def test_vancomycin_map__colin_prior_reads_creatinine_and_differs_from_goti() -> None:
+    """map:prior=colin2019 (CL from age and measured creatinine) doses otherwise than map."""
+    _, truth_doses = _doses("map")
+    name, belief_doses = _doses("map:prior=colin2019")
+    assert name == "map_bayesian[prior=colin2019]"
+    assert not np.array_equal(belief_doses, truth_doses)
+
+
+def test_vancomycin_map__colin_truth_and_colin_prior_is_the_plain_map() -> None:
+    """Under a Colin truth, map and map:prior=colin2019 are the same policy."""
+    scenario = VancomycinScenario(model="colin2019")
+    name, doses = _doses("map", scenario)
+    same_name, same_doses = _doses("map:prior=colin2019", scenario)
+    assert same_name == name == "map_bayesian"
+    np.testing.assert_array_equal(same_doses, doses)
+
+
 def test_vancomycin_map__prior_reads_the_scenarios_own_parameter_set() -> None:
     """The prior is the scenario's thomson2009 field, so its overrides reach the policy."""
     from pkgym.models.vancomycin_thomson2009 import Thomson2009
@@ -66,7 +83,8 @@ def test_vancomycin_map__prior_reads_the_scenarios_own_parameter_set() -> None:
 
 
 @pytest.mark.parametrize(("spec", "message"), [
-    ("map:prior=roberts2011", r"prior 'roberts2011' is not one of \['goti2018', 'thomson2009'\]"),
+    ("map:prior=roberts2011",
+     r"prior 'roberts2011' is not one of \['colin2019', 'goti2018', 'thomson2009'\]"),
     ("label:prior=thomson2009", r"'label' takes no prior"),
 ])
 def test_vancomycin_map__bad_priors_are_refused_in_one_line(spec: str, message: str) -> None:
