@@ -13,12 +13,31 @@ median 70 mm, CV 50%, 10-300 mm (*assumed*; typical of solid-tumour trials).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+import numpy as np
+
 from pkgym.populations.body_size import BodySize
 from pkgym.populations.cohort import CohortSchema, ColumnRule
 from pkgym.populations.derived import bsa_mosteller_m2
 from pkgym.populations.discrete import Bernoulli
 from pkgym.populations.distributions import BoundedLogNormal, BoundedNormal
 from pkgym.populations.population import Population
+
+
+def bsa_from_columns_m2(columns: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Mosteller BSA (m2) of the drawn ``height_cm`` and ``weight_kg`` columns.
+
+    A module-level function, not a lambda, so the population (and every env holding it)
+    pickles.
+
+    Examples:
+        >>> round(float(bsa_from_columns_m2({"height_cm": np.array([180.0]),
+        ...                                  "weight_kg": np.array([80.0])})[0]), 3)
+        2.0
+    """
+    return bsa_mosteller_m2(columns["height_cm"], columns["weight_kg"])
+
 
 DOCETAXEL_PATIENTS = Population(
     covariates={
@@ -29,7 +48,7 @@ DOCETAXEL_PATIENTS = Population(
         "hepatic_impairment": Bernoulli(p=0.05),
         "baseline_sld_mm": BoundedLogNormal(median=70.0, cv=0.5, low=10.0, high=300.0),
     },
-    derived={"bsa_m2": lambda c: bsa_mosteller_m2(c["height_cm"], c["weight_kg"])},
+    derived={"bsa_m2": bsa_from_columns_m2},
 )
 """The default population of ``pkgym/Chemotherapy-v0``."""
 

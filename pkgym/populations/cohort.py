@@ -23,11 +23,12 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import IO, Any
 
 import numpy as np
 import pandas as pd
+
+from pkgym.populations.frozen import FrozenMap
 
 _MAX_REPORTED = 20
 """At most this many problems are spelled out in the error message (all are in .problems)."""
@@ -97,7 +98,7 @@ class CohortSchema:
             isinstance(k, str) and k and isinstance(v, ColumnRule) for k, v in self.columns.items()
         ):
             raise ValueError("columns must map non-empty column names to ColumnRule")
-        object.__setattr__(self, "columns", MappingProxyType(dict(self.columns)))
+        object.__setattr__(self, "columns", FrozenMap(dict(self.columns)))
 
     @property
     def required_columns(self) -> tuple[str, ...]:

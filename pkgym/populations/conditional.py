@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 import numpy as np
 
 from pkgym.populations.distributions import CovariateSpec, ScalarCovariateSpec
+from pkgym.populations.frozen import FrozenMap
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,7 +48,7 @@ class ByGroup(CovariateSpec):
         if not self.specs or not all(isinstance(s, ScalarCovariateSpec)
                                      for s in self.specs.values()):
             raise ValueError("specs must map each group value to a scalar covariate spec")
-        object.__setattr__(self, "specs", MappingProxyType(dict(self.specs)))
+        object.__setattr__(self, "specs", FrozenMap(dict(self.specs)))
         probes = (spec.from_uniforms(np.full((1, spec.n_draws), 0.5))
                   for spec in self.specs.values())
         object.__setattr__(self, "_labels", not all(p.dtype.kind in "biuf" for p in probes))

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 
 import numpy as np
 
 from pkgym.populations.distributions import ScalarCovariateSpec, check_uniforms
+from pkgym.populations.frozen import FrozenMap
 from pkgym.utils import check_finite
 
 
-def _check_probabilities(name: str, probabilities: Mapping[str, float]) -> MappingProxyType:
+def _check_probabilities(name: str, probabilities: Mapping[str, float]) -> FrozenMap[str, float]:
     """Validate a label -> probability mapping summing to 1; return a read-only copy."""
     if not isinstance(probabilities, Mapping) or len(probabilities) == 0:
         raise ValueError(f"{name} must be a non-empty mapping of label -> probability")
@@ -27,7 +27,7 @@ def _check_probabilities(name: str, probabilities: Mapping[str, float]) -> Mappi
     values = check_finite(name, list(probabilities.values()))
     if np.any(values < 0) or abs(values.sum() - 1.0) > 1e-6:
         raise ValueError(f"{name} must be >= 0 and sum to 1, got {dict(probabilities)}")
-    return MappingProxyType(dict(probabilities))
+    return FrozenMap(dict(probabilities))
 
 
 def _categorical_indices(uniforms: np.ndarray, probabilities: np.ndarray) -> np.ndarray:

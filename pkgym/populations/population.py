@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -27,6 +26,7 @@ from pkgym.populations.cohort import (
     validate_cohort,
 )
 from pkgym.populations.distributions import CovariateSpec
+from pkgym.populations.frozen import FrozenMap
 from pkgym.populations.streams import patient_uniforms, root_seed_sequence
 from pkgym.utils import SeedLike
 
@@ -74,8 +74,8 @@ class Population:
             if not callable(function):
                 raise ValueError(f"derived[{name!r}] must be callable, got {function!r}")
             seen = _add_columns(seen, (name,), f"derived[{name!r}]")
-        object.__setattr__(self, "covariates", MappingProxyType(dict(self.covariates)))
-        object.__setattr__(self, "derived", MappingProxyType(dict(self.derived)))
+        object.__setattr__(self, "covariates", FrozenMap(dict(self.covariates)))
+        object.__setattr__(self, "derived", FrozenMap(dict(self.derived)))
 
     @property
     def n_draws(self) -> int:

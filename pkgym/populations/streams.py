@@ -35,15 +35,15 @@ Randomness is never taken from module-level state.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 from scipy.special import ndtri
 
+from pkgym.populations.frozen import FrozenMap
 from pkgym.utils import SeedLike, as_seed_sequence
 
-STREAM_IDS = MappingProxyType({"covariates": 0, "bsv": 1, "residual": 2, "events": 3})
+STREAM_IDS = FrozenMap({"covariates": 0, "bsv": 1, "residual": 2, "events": 3})
 """Stream name -> last spawn-key word of a patient's ``SeedSequence``."""
 
 MAX_PATIENTS = 2**32

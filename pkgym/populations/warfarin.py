@@ -34,7 +34,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -45,6 +44,7 @@ from pkgym.populations.cohort import CohortSchema, ColumnRule
 from pkgym.populations.conditional import ByGroup
 from pkgym.populations.discrete import Bernoulli, Categorical, Genotype
 from pkgym.populations.distributions import BoundedNormal
+from pkgym.populations.frozen import FrozenMap
 from pkgym.populations.population import Population
 from pkgym.utils import check_finite, check_positive
 
@@ -138,7 +138,7 @@ class AlleleFrequencies:
         return Genotype(allele_frequencies={"G": 1.0 - self.vkorc1_a, "A": self.vkorc1_a})
 
 
-ALLELE_FREQUENCIES_1000G: Mapping[str, AlleleFrequencies] = MappingProxyType({
+ALLELE_FREQUENCIES_1000G: Mapping[str, AlleleFrequencies] = FrozenMap({
     "white": AlleleFrequencies(cyp2c9_star2=0.124, cyp2c9_star3=0.073, vkorc1_a=0.388),
     "asian": AlleleFrequencies(cyp2c9_star2=0.001, cyp2c9_star3=0.034, vkorc1_a=0.885),
     "black": AlleleFrequencies(cyp2c9_star2=0.008, cyp2c9_star3=0.002, vkorc1_a=0.054),
@@ -147,11 +147,11 @@ ALLELE_FREQUENCIES_1000G: Mapping[str, AlleleFrequencies] = MappingProxyType({
 """1000 Genomes frequencies by IWPC race (Shendre et al. 2018 Table 1): European, East Asian,
 African and (for ``other``, assumed) Admixed American."""
 
-US_CLINIC_ANCESTRY: Mapping[str, float] = MappingProxyType(
+US_CLINIC_ANCESTRY: Mapping[str, float] = FrozenMap(
     {"white": 0.952, "asian": 0.004, "black": 0.042, "other": 0.002})
 """Race mix of the Ravvaz 2017 US population (0.2% ``other`` added so it sums to 1)."""
 
-IWPC_ANCESTRY: Mapping[str, float] = MappingProxyType(
+IWPC_ANCESTRY: Mapping[str, float] = FrozenMap(
     {"white": 0.55, "asian": 0.30, "black": 0.09, "other": 0.06})
 """Approximate race mix of the IWPC derivation cohort (recalled, not read from the paper)."""
 
@@ -229,7 +229,7 @@ US_ANTICOAGULATION_CLINIC = warfarin_population()
 IWPC_COHORT = warfarin_population(ancestry=IWPC_ANCESTRY)
 """Multi-ethnic cohort resembling the IWPC derivation cohort (approximate race mix)."""
 
-WARFARIN_POPULATIONS: Mapping[str, Population] = MappingProxyType(
+WARFARIN_POPULATIONS: Mapping[str, Population] = FrozenMap(
     {"us_clinic": US_ANTICOAGULATION_CLINIC, "iwpc": IWPC_COHORT})
 """The warfarin populations by name."""
 

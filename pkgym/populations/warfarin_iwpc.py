@@ -18,36 +18,36 @@ height-weight correlations are the US-clinic ones, *assumed*). It differs from v
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import MappingProxyType
 
 from pkgym.populations.body_size import BodySize, SexAnthropometry
 from pkgym.populations.conditional import ByGroup
 from pkgym.populations.discrete import Bernoulli, Categorical
 from pkgym.populations.distributions import BoundedNormal
+from pkgym.populations.frozen import FrozenMap
 from pkgym.populations.population import Population
 from pkgym.populations.warfarin import CYP2C9_DIPLOTYPES, VKORC1_GENOTYPES, WARFARIN_POPULATIONS
 
 IWPC_TRAINING = "IWPC 2009 data set, training split (n = 4 206), counted"
-IWPC_2009_RACES: Mapping[str, float] = MappingProxyType(
+IWPC_2009_RACES: Mapping[str, float] = FrozenMap(
     {"white": 0.538, "asian": 0.2706, "black": 0.112, "other": 0.0794})
 """Share of each race ({IWPC_TRAINING})."""
-IWPC_2009_CYP2C9: Mapping[str, tuple[float, ...]] = MappingProxyType({
+IWPC_2009_CYP2C9: Mapping[str, tuple[float, ...]] = FrozenMap({
     "white": (0.6407, 0.2082, 0.1084, 0.0175, 0.0202, 0.0050),
     "asian": (0.9349, 0.0009, 0.0624, 0.0, 0.0, 0.0018),
     "black": (0.9103, 0.0628, 0.0269, 0.0, 0.0, 0.0),
     "other": (0.7039, 0.1994, 0.0695, 0.0121, 0.0091, 0.0060)})
 """CYP2C9 diplotype frequencies by race, in ``CYP2C9_DIPLOTYPES`` order."""
-IWPC_2009_VKORC1: Mapping[str, tuple[float, ...]] = MappingProxyType({
+IWPC_2009_VKORC1: Mapping[str, tuple[float, ...]] = FrozenMap({
     "white": (0.3654, 0.4858, 0.1488), "asian": (0.0320, 0.1732, 0.7948),
     "black": (0.8144, 0.1638, 0.0218), "other": (0.4012, 0.4850, 0.1138)})
 """VKORC1 -1639 genotype frequencies by race, in ``VKORC1_GENOTYPES`` order."""
-IWPC_2009_AGE: Mapping[str, tuple[float, float]] = MappingProxyType({
+IWPC_2009_AGE: Mapping[str, tuple[float, float]] = FrozenMap({
     "white": (66.1, 14.7), "asian": (62.9, 12.9), "black": (58.5, 15.2), "other": (61.9, 16.2)})
 """Age mean and SD by race, years (decade midpoints)."""
-IWPC_2009_FEMALE: Mapping[str, float] = MappingProxyType(
+IWPC_2009_FEMALE: Mapping[str, float] = FrozenMap(
     {"white": 0.389, "asian": 0.438, "black": 0.546, "other": 0.566})
 """Share of women by race."""
-IWPC_2009_AMIODARONE: Mapping[str, float] = MappingProxyType(
+IWPC_2009_AMIODARONE: Mapping[str, float] = FrozenMap(
     {"white": 0.0698, "asian": 0.0123, "black": 0.0403, "other": 0.0689})
 """Share on amiodarone by race."""
 IWPC_2009_ENZYME_INDUCER = 0.0102
@@ -98,6 +98,6 @@ def iwpc_2009_population() -> Population:
 IWPC_2009 = iwpc_2009_population()
 """The IWPC 2009 training-split population (``iwpc_2009`` in scenarios)."""
 
-ALL_WARFARIN_POPULATIONS: Mapping[str, Population] = MappingProxyType(
+ALL_WARFARIN_POPULATIONS: Mapping[str, Population] = FrozenMap(
     {**WARFARIN_POPULATIONS, "iwpc_2009": IWPC_2009})
 """Every named warfarin population a scenario may choose (v0's and ``iwpc_2009``)."""
