@@ -6,7 +6,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+
+from pkgym.grammar import deprecated, require
 
 
 def add_benchmark(commands: argparse._SubParsersAction) -> None:
@@ -19,23 +22,34 @@ def add_benchmark(commands: argparse._SubParsersAction) -> None:
                     "leaderboard (IQM of scores normalised to label dosing = 0 and oracle = 1, "
                     "95% stratified-bootstrap CIs) and performance profiles. Rerunning skips "
                     "finished runs.")
-    bench.add_argument("--envs", nargs="+", required=True, metavar="ID",
-                       help="environment ids, e.g. pkgym/Vancomycin-v0 pkgym/Warfarin-v0")
-    bench.add_argument("--algos", nargs="+", required=True, metavar="ALGO",
-                       help="RL algorithms, e.g. ppo a2c dqn")
-    bench.add_argument("--seeds", nargs="+", type=int, required=True, metavar="S",
-                       help="training seeds (one run per env, algorithm and seed)")
+    bench.add_argument("--env", dest="envs", action="append", metavar="ID",
+                       help="environment id (repeat it), e.g. --env pkgym/Vancomycin-v0 --env "
+                            "pkgym/Warfarin-v1; `pkgym list` shows them (required)")
+    bench.add_argument("--algo", dest="algos", action="append", metavar="ALGO",
+                       help="RL algorithm (repeat it), e.g. --algo ppo --algo a2c (required)")
+    bench.add_argument("--seed", dest="seeds", action="append", type=int, metavar="S",
+                       help="training seed (repeat it; one run per env, algorithm and seed; "
+                            "required)")
+    for old, new, kind in (("--envs", "--env", str), ("--algos", "--algo", str),
+                           ("--seeds", "--seed", int)):
+        bench.add_argument(old, dest=new.lstrip("-") + "s", nargs="+", type=kind,
+                           action=deprecated(f"{new} (repeated)", extend=True),
+                           help=argparse.SUPPRESS)
     bench.add_argument("--timesteps", type=int, required=True, help="training steps per run")
     bench.add_argument("--out", type=Path, required=True, help="output directory")
     bench.add_argument("--n-patients", type=int, default=200,
                        help="held-out evaluation cohort size per env (default 200)")
     bench.add_argument("--eval-seed", type=int, default=0,
                        help="seed of the evaluation cohorts (evaluation seed space) and noise")
-    bench.add_argument("--scenario", nargs="+", type=Path, default=[], metavar="YAML",
-                       help="scenario files; each applies to the env its 'env' key names")
-    bench.add_argument("--baselines", nargs="*", metavar="NAME",
-                       help="context baselines for every env (default: each env's own); the "
-                            "label and oracle references always run")
+    bench.add_argument("--scenario", action="extend", nargs="+", type=Path, default=[],
+                       metavar="YAML", help="scenario file (repeatable); each applies to the "
+                                            "env its 'env' key names")
+    bench.add_argument("--baseline", dest="baselines", action="append", metavar="NAME",
+                       help="context baseline for every env (repeatable; default: each env's "
+                            "own); the normalisation references always run")
+    bench.add_argument("--baselines", dest="baselines", nargs="*",
+                       action=deprecated("--baseline (repeated)", extend=True),
+                       help=argparse.SUPPRESS)
     bench.add_argument("--n-envs", type=int, help="parallel training envs per run")
     bench.add_argument("--n-training-patients", type=int,
                        help="training cohort size per run (default: the trainer's)")
@@ -55,8 +69,10 @@ def _benchmark(args: argparse.Namespace) -> int:
     from agents.benchmark.driver import run_benchmark
     from agents.benchmark.runner import BenchmarkConfig
 
+    envs, algos, seeds = (require(args, dest, flag) for dest, flag in (
+        ("envs", "--env"), ("algos", "--algo"), ("seeds", "--seed")))
     config = BenchmarkConfig(
-        env_ids=tuple(args.envs), algos=tuple(args.algos), seeds=tuple(args.seeds),
+        env_ids=tuple(envs), algos=tuple(algos), seeds=tuple(seeds),
         timesteps=args.timesteps, out_dir=args.out, n_patients=args.n_patients,
         eval_seed=args.eval_seed, scenarios=tuple(args.scenario),
         baselines=None if args.baselines is None else tuple(args.baselines),
@@ -138,7 +154,10 @@ def add_train(commands: argparse._SubParsersAction) -> None:
                     help="continue from the latest checkpoint in OUT/checkpoints")
     tr.add_argument("--eval-freq", type=int,
                     help="env steps between validations (default 25000; 0 = none)")
-    tr.add_argument("--n-validation", type=int, help="validation patients (default 200)")
+    tr.add_argument("--n-validation-patients", type=int,
+                    help="validation patients (default 200)")
+    tr.add_argument("--n-validation", dest="n_validation_patients", type=int,
+                    action=deprecated("--n-validation-patients"), help=argparse.SUPPRESS)
     tr.add_argument("--n-training-patients", type=int,
                     help="training cohort size (default 10000)")
     tr.add_argument("--checkpoint-freq", type=int,
@@ -146,7 +165,10 @@ def add_train(commands: argparse._SubParsersAction) -> None:
     tr.add_argument("--hyperparams", type=Path,
                     help="hyperparameter YAML (default: agents/rl/hyperparams/ALGO.yml)")
     tr.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
-    tr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    tr.add_argument("--no-progress", action="store_true",
+                    help="no progress bar (a log still gets a progress line every 10 s)")
+    tr.add_argument("--quiet", action="store_true",
+                    help="no progress bar and no progress lines on stderr")
     tr.set_defaults(func=_train)
 
 
@@ -154,14 +176,16 @@ def _train(args: argparse.Namespace) -> int:
     from agents.rl.training import TrainConfig, train
 
     optional = {"n_envs": args.n_envs, "eval_freq": args.eval_freq,
-                "n_validation_patients": args.n_validation,
+                "n_validation_patients": args.n_validation_patients,
                 "n_training_patients": args.n_training_patients,
                 "checkpoint_freq": args.checkpoint_freq}
     config = TrainConfig(
         env_id=args.env, algo=args.algo, timesteps=args.timesteps, seed=args.seed,
         encoder=args.encoder, vae_path=args.vae, fine_tune_encoder=args.fine_tune_encoder,
         scenario=args.scenario, out_dir=args.out, hyperparams_file=args.hyperparams,
-        resume=args.resume, device=args.device, progress_bar=not args.no_progress,
+        resume=args.resume, device=args.device,
+        progress_bar=not (args.no_progress or args.quiet) and sys.stderr.isatty(),
+        progress_log=not args.quiet and not (sys.stderr.isatty() and not args.no_progress),
         **{key: value for key, value in optional.items() if value is not None})
     result = train(config)
     print(f"trained {args.algo} on {args.env} for {result.metadata['timesteps']} steps in "
@@ -190,7 +214,7 @@ def add_train_vae(commands: argparse._SubParsersAction) -> None:
     tv.add_argument("--env", required=True,
                     help="pkgym/Vancomycin-v0, pkgym/Warfarin-v0 or pkgym/WarfarinPGx-v0")
     tv.add_argument("--n-patients", type=int, required=True,
-                    help="training patients (vancomycin: 4000 take about 25 s)")
+                    help="training patients (vancomycin: 4000 take 40-100 s on 2 cores)")
     tv.add_argument("--seed", type=int, default=0, help="seed of cohorts and fit (default 0)")
     tv.add_argument("--scenario", type=Path, help="scenario YAML of the env")
     tv.add_argument("--epochs", type=int, default=40, help="training epochs (default 40)")

@@ -12,6 +12,7 @@ from benchmarks import (
     bench_trials,
     bench_vancomycin,
     bench_warfarin,
+    no_options,
     vae_quality,
     vancomycin_baselines,
     warfarin_baselines,
@@ -20,6 +21,7 @@ from benchmarks import (
 )
 
 if __name__ == "__main__":
+    no_options(__doc__)
     bench_sim.main()
     bench_vancomycin.main()
     vancomycin_baselines.main()

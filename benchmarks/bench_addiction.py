@@ -12,6 +12,7 @@ import gymnasium as gym
 import numpy as np
 
 import pkgym  # noqa: F401
+from benchmarks import no_options
 
 ENV_ID = "pkgym/Addiction-v0"
 NALTREXONE_50 = 2
@@ -56,4 +57,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    no_options(__doc__)
     main()

@@ -13,6 +13,7 @@ import gymnasium as gym
 
 import pkgym  # noqa: F401
 from agents.policies.registry import CHEMOTHERAPY_BASELINES, make_policy
+from benchmarks import no_options
 from benchmarks.throughput import batched_steps_per_s, single_env_steps_per_s
 from pkgym.evaluation.cohorts import sample_cohort
 from pkgym.evaluation.evaluate import evaluate
@@ -63,4 +64,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    no_options(__doc__)
     main()

@@ -7,6 +7,7 @@ compartment) and a 300-trial probabilistic reward task session of the Huys 2013 
 
 from __future__ import annotations
 
+from benchmarks import no_options
 from benchmarks.throughput import batched_steps_per_s, single_env_steps_per_s
 
 ENV_ID = "pkgym/Depression-v0"
@@ -24,4 +25,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    no_options(__doc__)
     main()

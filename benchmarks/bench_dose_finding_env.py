@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 import pkgym  # noqa: F401
+from benchmarks import no_options
 from pkgym.trials import BoinDesign, DoseFindingScenario, simulate_trials
 
 ENV_ID = "pkgym/DoseFinding-v0"
@@ -59,4 +60,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    no_options(__doc__)
     main()

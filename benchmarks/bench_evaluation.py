@@ -11,6 +11,7 @@ import gymnasium as gym
 
 import pkgym  # noqa: F401
 from agents.policies.registry import BASELINES, make_policy
+from benchmarks import no_options
 from pkgym.evaluation.cohorts import sample_cohort
 from pkgym.evaluation.runner import run_policy
 from pkgym.models.vancomycin import Goti2018
@@ -35,4 +36,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    no_options(__doc__)
     main()

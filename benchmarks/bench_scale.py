@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.policies.registry import make_policy
+from benchmarks import no_options
 from pkgym.scale.backend import run_shards
 from pkgym.scale.evaluation import EvaluationShard, run_evaluation_shard
 from pkgym.scale.shards import plan_shards
@@ -157,4 +158,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    no_options(__doc__)
     main()

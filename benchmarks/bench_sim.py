@@ -13,6 +13,7 @@ import time
 import numpy as np
 from scipy.integrate import solve_ivp
 
+from benchmarks import no_options
 from pkgym.sim.doses import regular_schedule
 from pkgym.sim.linear import simulate_linear
 from pkgym.sim.modal import compartment_params
@@ -96,4 +97,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    no_options(__doc__)
     main()

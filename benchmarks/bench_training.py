@@ -18,6 +18,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 import pkgym  # noqa: F401
 from agents.rl.encoders import ScaledDictExtractor
 from agents.rl.sb3_vec_env import make_sb3_vec_env
+from benchmarks import no_options
 
 CASES = (("pkgym/Vancomycin-v0", (16, 64, 256)), ("pkgym/Warfarin-v0", (16, 64, 256)))
 TIMESTEPS = 65_536
@@ -98,4 +99,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    no_options(__doc__)
     main()

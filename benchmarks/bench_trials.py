@@ -21,6 +21,7 @@ import pandas as pd
 
 import pkgym  # noqa: F401
 from agents.policies.registry import make_policy
+from benchmarks import no_options
 from pkgym.io import write_table
 from pkgym.trials.endpoints import EndpointPool, simulate_endpoint_pool
 from pkgym.trials.virtual_trial import VirtualTrialDesign, simulate_virtual_trials
@@ -73,4 +74,5 @@ def _row(arms: tuple[str, ...], allocation: str, n_max: int, pool: EndpointPool,
 
 
 if __name__ == "__main__":
+    no_options(__doc__)
     main()

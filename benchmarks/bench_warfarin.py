@@ -15,6 +15,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 import pkgym  # noqa: F401
+from benchmarks import no_options
 from pkgym.models.warfarin import S_FRACTION, Hamberg2010, WarfarinParameters
 from pkgym.models.warfarin_kernel import (
     advance_days,
@@ -147,4 +148,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    no_options(__doc__)
     main()

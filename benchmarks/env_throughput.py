@@ -12,6 +12,7 @@ import statistics
 
 import gymnasium as gym
 
+from benchmarks import no_options
 from benchmarks.throughput import batched_steps_per_s, single_env_steps_per_s
 from pkgym.envs.registry import env_specs
 
@@ -35,4 +36,5 @@ def main(n_patients: int = 1000, repeats: int = 3) -> None:
 
 
 if __name__ == "__main__":
+    no_options(__doc__)
     main()

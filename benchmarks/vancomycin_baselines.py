@@ -14,6 +14,7 @@ import pandas as pd
 
 import pkgym  # noqa: F401
 from agents.policies.registry import BASELINES, make_policy
+from benchmarks import no_options
 from pkgym.evaluation.cohorts import sample_cohort
 from pkgym.evaluation.evaluate import evaluate
 from pkgym.models.vancomycin import Goti2018
@@ -53,4 +54,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    no_options(__doc__)
     main()

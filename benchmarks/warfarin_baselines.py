@@ -16,6 +16,7 @@ import pandas as pd
 
 import pkgym  # noqa: F401
 from agents.policies.registry import make_policy
+from benchmarks import no_options
 from pkgym.evaluation.cohorts import sample_cohort
 from pkgym.evaluation.evaluate import evaluate
 from pkgym.evaluation.outcomes import outcome_spec
@@ -70,4 +71,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    no_options(__doc__)
     main()

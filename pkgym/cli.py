@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from pkgym.commands.evaluate import add_evaluate
+from pkgym.commands.listing import add_list
 from pkgym.commands.simulate import add_simulate
 from pkgym.commands.trial import add_trial
 from pkgym.commands.validate import add_validate
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
                            epilog=EXIT_STATUSES)
     parser.add_argument("--debug", action="store_true",
                         help="on an error, print the Python traceback too")
+    parser.add_argument("--version", action="version", version=f"pkgym {_version()}")
     from agents.commands import add_benchmark, add_train, add_train_vae, add_tune
 
     commands = parser.add_subparsers(dest="command", required=True)
@@ -85,10 +87,21 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_vae(commands)
     add_trial(commands, make_policy=make_policy, make_design=phase_one_design)
     add_validate(commands)
+    add_list(commands, make_policy=make_policy)
     for command in commands.choices.values():  # --debug also after the subcommand
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="on an error, print the Python traceback too")
     return parser
+
+
+def _version() -> str:
+    """The installed pkgym's version (``0+unknown`` when it is not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pkgym")
+    except PackageNotFoundError:
+        return "0+unknown"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,6 +27,8 @@ def write_atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
         >>> target = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
         >>> write_atomic(target, lambda p: p.write_text("ok")).read_text()
         'ok'
+        >>> oct(target.stat().st_mode & 0o044)  # readable by group and others (umask 022)
+        '0o44'
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -35,6 +37,8 @@ def write_atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        if tmp.is_file():  # mkstemp makes 0600: give the file the usual umask permissions
+            os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     except OSError as error:
         if error.errno != errno.ENOSPC:
@@ -43,6 +47,13 @@ def write_atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
     finally:
         tmp.unlink(missing_ok=True)
     return target
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and restoring it at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_text(text: str, path: str | os.PathLike) -> Path:

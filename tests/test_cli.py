@@ -37,7 +37,7 @@ def test_simulate__typical_csv_matches_closed_form(tmp_path: Path) -> None:
 def test_simulate__cohort_is_reproducible_and_fixed_covariates_apply(tmp_path: Path) -> None:
     """The same seed writes the same cohort; --covariate fixes weight for every patient."""
     first, second, heavy = (tmp_path / f"{k}.csv" for k in ("a", "b", "c"))
-    common = [*TWO_CMT, "--n", "20", "--seed", "3", "--until", "24"]
+    common = [*TWO_CMT, "--n-patients", "20", "--seed", "3", "--until", "24"]
     assert run_cli("simulate", *common, "--out", str(first)).returncode == 0
     assert run_cli("simulate", *common, "--out", str(second)).returncode == 0
     assert first.read_bytes() == second.read_bytes()
@@ -51,7 +51,8 @@ def test_simulate__cohort_is_reproducible_and_fixed_covariates_apply(tmp_path: P
 def test_simulate__png_is_written(tmp_path: Path) -> None:
     """A .png output is a real PNG file (percentile bands of the cohort)."""
     out = tmp_path / "vpc.png"
-    result = run_cli("simulate", *TWO_CMT, "--n", "50", "--infusion-hours", "1", "--out", str(out))
+    result = run_cli("simulate", *TWO_CMT, "--n-patients", "50", "--infusion-hours", "1",
+                     "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -82,7 +83,7 @@ def test_simulate__vancomycin_typical_patient_and_scenario_cohort(tmp_path: Path
     crcl = min((140 - 57) * 79 / (72 * 0.9), 150.0)
     assert auc[-1] - auc[-2] == pytest.approx(2000 / (4.5 * (crcl / 120) ** 0.8), rel=1e-3)
     cohort = tmp_path / "renal.csv"
-    result = run_cli("simulate", "vancomycin", "--n", "30", "--scenario",
+    result = run_cli("simulate", "vancomycin", "--n-patients", "30", "--scenario",
                      "scenarios/vancomycin_renal_impairment.yaml", "--out", str(cohort))
     assert result.returncode == 0, result.stderr
     assert pd.read_csv(cohort)["id"].nunique() == 30
@@ -118,7 +119,7 @@ def test_train__tiny_run_writes_the_model_curve_and_checkpoints(tmp_path: Path) 
     """``pkgym train`` trains a tiny A2C and writes model.zip/json, the curve, checkpoints."""
     out = tmp_path / "train"
     result = run_cli("train", "--env", "pkgym/Vancomycin-v0", "--algo", "a2c", "--n-envs", "4",
-                     "--timesteps", "112", "--eval-freq", "56", "--n-validation", "4",
+                     "--timesteps", "112", "--eval-freq", "56", "--n-validation-patients", "4",
                      "--n-training-patients", "8", "--checkpoint-freq", "56", "--device", "cpu",
                      "--no-progress", "--out", str(out))
     assert result.returncode == 0, result.stderr
@@ -162,10 +163,10 @@ def test_trial__writes_operating_characteristics(tmp_path: Path) -> None:
 
 def test_trial__virtual_trial_of_vancomycin_arms_writes_power_next_to_type_one_error(
         tmp_path: Path) -> None:
-    """``pkgym trial --arms label,trough`` writes trials, characteristics and the plot."""
+    """``pkgym trial --arm label --arm trough`` writes trials, characteristics and the plot."""
     out = tmp_path / "vt"
-    result = run_cli("trial", "--env", "pkgym/Vancomycin-v0", "--arms", "label,trough",
-                     "--max-patients", "36", "--pool", "40", "--n-trials", "50",
+    result = run_cli("trial", "--env", "pkgym/Vancomycin-v0", "--arm", "label", "--arm", "trough",
+                     "--max-patients", "36", "--n-patients", "40", "--n-trials", "50",
                      "--futility-z", "-1", "--seed", "1", "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert "| reject H0: trough vs label |" in result.stdout
@@ -182,19 +183,19 @@ def test_trial__virtual_trial_of_vancomycin_arms_writes_power_next_to_type_one_e
 
 
 @pytest.mark.parametrize(("args", "words"), [
-    (["--design", "boin", "--arms", "label,map"], ["--arms", "not allowed with", "--design"]),
-    ([], ["--design", "--arms", "required"]),
-    (["--arms", "label,map", "--max-patients", "30"], ["--env is required"]),
-    (["--arms", "label", "--env", "pkgym/Vancomycin-v0", "--max-patients", "30"], ["--arms"]),
-    (["--arms", "label,trough,map", "--env", "pkgym/Vancomycin-v0", "--max-patients", "30",
-      "--allocation", "neyman"], ["allocation", "thall_wathen"]),
-    (["--arms", "label,label", "--env", "pkgym/Vancomycin-v0", "--max-patients", "30"],
-     ["distinct"]),
-    (["--arms", "label,nope", "--env", "pkgym/Vancomycin-v0", "--max-patients", "30"],
-     ["policy must be one of", "trough"]),
+    (["--design", "boin", "--arm", "label"], ["--arm", "not allowed with", "--design"]),
+    ([], ["--design", "--arm", "required"]),
+    (["--arm", "label", "--arm", "map", "--max-patients", "30"], ["--env is required"]),
+    (["--arm", "label", "--env", "pkgym/Vancomycin-v0", "--max-patients", "30"], ["--arm"]),
+    (["--arm", "label", "--arm", "trough", "--arm", "map", "--env", "pkgym/Vancomycin-v0",
+      "--max-patients", "30", "--allocation", "neyman"], ["allocation", "thall_wathen"]),
+    (["--arm", "label", "--arm", "label", "--env", "pkgym/Vancomycin-v0", "--max-patients",
+      "30"], ["distinct"]),
+    (["--arm", "label", "--arm", "nope", "--env", "pkgym/Vancomycin-v0", "--max-patients",
+      "30"], ["policy must be one of", "trough"]),
     (["--arms", "label,map", "--env", "pkgym/Vancomycin-v0", "--max-patients", "30",
       "--allocation", "urn"], ["--allocation", "thall_wathen"]),
-    (["--design", "crm", "--max-patients", "30"], ["--max-patients", "only with --arms"]),
+    (["--design", "crm", "--max-patients", "30"], ["--max-patients", "only with --arm"]),
     (["--design", "bayes", "--scenario", "scenarios/dose_finding_classic.yaml"],
      ["design must be one of", "boin"]),
 ])

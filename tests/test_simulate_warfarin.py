@@ -86,7 +86,7 @@ def test_simulate_warfarin__hamberg2007_runs_with_six_etas() -> None:
     (lambda: parse_warfarin_covariates(["age_years=5"]), "[18, 110]"),
     (lambda: DailyRegimen(dose_mg=-1.0), "dose_mg"),
     (lambda: DailyRegimen(n_days=0), "n_days"),
-    (lambda: warfarin_cohort(Hamberg2010(), n=0), "--n"),
+    (lambda: warfarin_cohort(Hamberg2010(), n=0), "--n-patients"),
 ])
 def test_simulate_warfarin__bad_input_raises_naming_the_field(build: Callable[[], object],
                                                              field: str) -> None:
@@ -123,14 +123,14 @@ def test_cli_simulate_warfarin__cohort_reproducible_scenario_and_png(tmp_path: P
     """Same seed, same bytes; a scenario cohort and a PNG of the INR bands are written."""
     first, second = tmp_path / "a.csv", tmp_path / "b.csv"
     for out in (first, second):
-        result = run_cli("--n", "15", "--seed", "3", "--n-doses", "10", "--out", str(out))
+        result = run_cli("--n-patients", "15", "--seed", "3", "--n-doses", "10", "--out", str(out))
         assert result.returncode == 0, result.stderr
     assert first.read_bytes() == second.read_bytes()
     assert pd.read_csv(first)["id"].nunique() == 15
     scenario = tmp_path / "s.yaml"
     scenario.write_text("env: pkgym/Warfarin-v0\npopulation: iwpc\nmodel: hamberg2007\n")
     png = tmp_path / "inr.png"
-    result = run_cli("--n", "30", "--scenario", str(scenario), "--out", str(png))
+    result = run_cli("--n-patients", "30", "--scenario", str(scenario), "--out", str(png))
     assert result.returncode == 0, result.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -26,12 +26,16 @@
   directory; :class:`agents.vae.mipd.VAEMIPDPolicy`), vancomycin and warfarin.
 * ``module:callable``: a class (instantiated without arguments) satisfying
   :class:`pkgym.evaluation.policy.Policy`, or a function ``f(observation) -> doses_mg``.
+  ``module`` is imported from the current directory too (as ``python -m`` would).
+* The name a policy reports in results (``map_bayesian``, ``trough_guided``,
+  ``map_bayesian[prior=thomson2009]``) is accepted back as its spec.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -106,6 +110,8 @@ def make_policy(spec: str, core: DosingCore, *, env_id: str | None = None,
         >>> core = gym.make("pkgym/Vancomycin-v0").unwrapped.core
         >>> make_policy("map", core).name
         'map_bayesian'
+        >>> make_policy("map_bayesian[prior=thomson2009]", core).name  # a result's name
+        'map_bayesian[prior=thomson2009]'
         >>> make_policy("math:floor", core).name
         'math:floor'
     """
@@ -115,6 +121,10 @@ def make_policy(spec: str, core: DosingCore, *, env_id: str | None = None,
     kind, sep, target = spec.partition(":")
     if kind in names and target:  # a baseline with options, never a module of that name
         return _baseline_with_options(spec, kind, target, core, factory)
+    if not sep and names:  # a result's name given back (map_bayesian[prior=x], trough_guided)
+        named = _from_result_name(spec, names, core, factory)
+        if named is not None:
+            return named
     if not sep or not target:
         raise ValueError(f"policy must be one of this env's baselines {names}, 'sb3:PATH.zip' or "
                          f"'module:callable', got {spec!r}")
@@ -125,6 +135,8 @@ def make_policy(spec: str, core: DosingCore, *, env_id: str | None = None,
         from agents.vae.mipd import VAEMIPDPolicy
 
         return VAEMIPDPolicy(target, core, env_id=env_id, scenario=scenario)
+    if os.getcwd() not in sys.path and "" not in sys.path:  # as `python -m` would find it
+        sys.path.append(os.getcwd())
     try:
         obj = getattr(importlib.import_module(kind), target)
     except (ImportError, AttributeError) as error:
@@ -137,6 +149,24 @@ def make_policy(spec: str, core: DosingCore, *, env_id: str | None = None,
     if callable(obj):
         return CallablePolicy(spec, obj)
     raise ValueError(f"policy {spec!r}: {target} is neither a class nor a function")
+
+
+def _from_result_name(spec: str, names: tuple[str, ...], core: DosingCore,
+                      factory: Callable[..., Policy]) -> Policy | None:
+    """The baseline whose results are named ``spec`` (``NAME`` or ``NAME[key=value,...]``).
+
+    So that a name read in ``results.csv`` can be passed back to ``--policy``; ``None`` if no
+    baseline of the env reports under it.
+    """
+    base, bracket, rest = spec.partition("[")
+    if bracket and not rest.endswith("]"):
+        return None
+    for name in names:
+        policy = factory(name, core)
+        if policy.name == base:
+            return policy if not bracket else _baseline_with_options(
+                f"{name}:{rest[:-1]}", name, rest[:-1], core, factory)
+    return None
 
 
 def _baseline_with_options(spec: str, name: str, text: str, core: DosingCore,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pickle
 import re
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -199,6 +200,34 @@ class ValidationCallback(BaseCallback):
     def last_timesteps(self) -> int | None:
         """Step count of the latest validation (``None``: none yet)."""
         return int(self.rows[-1]["timesteps"]) if self.rows else None
+
+
+class ProgressLogCallback(BaseCallback):
+    """A line on stderr after a rollout, at most every ``every_s`` seconds: steps, time, ETA.
+
+    For output redirected to a log, where SB3's bar does not redraw:
+    ``train: 12,288/300,000 steps (4.1%), 45 s, about 17.6 min left``.
+    """
+
+    def __init__(self, total_steps: int, start_steps: int = 0, every_s: float = 10.0) -> None:
+        """Report towards ``total_steps``, counting from ``start_steps`` (a resumed run)."""
+        super().__init__()
+        self.total, self.start, self.every_s = int(total_steps), int(start_steps), every_s
+        self._t0 = self._last = time.perf_counter()
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        now = time.perf_counter()
+        if now - self._last < self.every_s:
+            return
+        self._last = now
+        done, elapsed = self.num_timesteps, now - self._t0
+        rate = max(done - self.start, 1) / max(elapsed, 1e-9)
+        left = max(self.total - done, 0) / rate
+        print(f"train: {done:,}/{self.total:,} steps ({100 * done / self.total:.1f}%), "
+              f"{elapsed:.0f} s, about {left / 60:.1f} min left", file=sys.stderr, flush=True)
 
 
 class ClinicalMetricsCallback(BaseCallback):

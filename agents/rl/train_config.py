@@ -45,6 +45,8 @@ class TrainConfig:
         resume: continue from the latest checkpoint in ``out_dir/checkpoints``.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         progress_bar: show SB3's progress bar.
+        progress_log: print a progress line on stderr after rollouts, at most every 10 s
+            (for logs, where a bar does not redraw).
         verbose: also log to stdout.
         torch_threads: torch CPU threads during the run (1 is fastest for these small
             networks: batches of a few patients gain nothing from threads, and busy cores
@@ -69,6 +71,7 @@ class TrainConfig:
     resume: bool = False
     device: str = "auto"
     progress_bar: bool = False
+    progress_log: bool = False
     verbose: bool = False
     torch_threads: int = 1
 
@@ -91,7 +94,7 @@ class TrainConfig:
         for name, low in (("n_training_patients", 1), ("n_validation_patients", 2),
                           ("eval_freq", 0), ("checkpoint_freq", 0), ("torch_threads", 1)):
             _check_int(name, getattr(self, name), low)
-        for name in ("fine_tune_encoder", "resume", "progress_bar", "verbose"):
+        for name in ("fine_tune_encoder", "resume", "progress_bar", "progress_log", "verbose"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         self._check_paths()

@@ -13,6 +13,8 @@ Every file is written atomically; an interrupted run leaves a checkpoint to resu
 
 from __future__ import annotations
 
+import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ import pkgym  # noqa: F401  (registers the environments)
 from agents.rl.callbacks import (
     CheckpointCallback,
     ClinicalMetricsCallback,
+    ProgressLogCallback,
     ValidationCallback,
     latest_checkpoint,
     save_checkpoint,
@@ -268,6 +271,8 @@ def _callbacks(config: TrainConfig, core: DosingCore, validation: pd.DataFrame,
     """Clinical metrics always; checkpoints and validation when their frequency is > 0."""
     out = config.out_dir
     callbacks: list[BaseCallback] = [ClinicalMetricsCallback(_clinical_keys(core))]
+    if config.progress_log:
+        callbacks.append(ProgressLogCallback(config.timesteps, start))
     if config.checkpoint_freq:
         callbacks.append(CheckpointCallback(config.checkpoint_freq, out / "checkpoints",
                                             metadata, start))
@@ -311,6 +316,12 @@ def _learn(model: Any, config: TrainConfig, callbacks: list[BaseCallback], start
     remaining = config.timesteps - start
     if remaining <= 0:
         return
+    rollout = getattr(model, "n_steps", 0) * model.n_envs  # on-policy: whole rollouts only
+    if rollout and remaining % rollout:
+        print(f"train: {config.algo} collects {rollout} steps per rollout (n_steps "
+              f"{model.n_steps} x {model.n_envs} envs), so it runs "
+              f"{start + -(-remaining // rollout) * rollout} steps for --timesteps "
+              f"{config.timesteps}", file=sys.stderr)
     try:
         model.learn(remaining, callback=callbacks, reset_num_timesteps=start == 0,
                     progress_bar=config.progress_bar)
@@ -324,6 +335,13 @@ def _check_out_dir(config: TrainConfig) -> None:
     """Refuse to overwrite a finished or checkpointed run unless resuming it."""
     out = config.out_dir
     if config.resume:
+        finished = out / "model.json"
+        if finished.exists():
+            done = int(json.loads(finished.read_text(encoding="utf-8")).get("timesteps", 0))
+            if done >= config.timesteps:
+                raise ValueError(f"--resume: {out} holds a finished run of {done} steps "
+                                 f"(>= --timesteps {config.timesteps}); nothing to resume, "
+                                 "and model.zip is kept")
         return
     if (out / "model.zip").exists() or latest_checkpoint(out / "checkpoints") is not None:
         raise ValueError(f"out_dir {out} already holds a training run: resume it or choose "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -21,9 +22,12 @@ def add_evaluate(commands: argparse._SubParsersAction, *,
         "evaluate", help="paired evaluation of dosing policies on a held-out cohort",
         description="Run policies on the same held-out patients with the same noise; write "
                     "results.csv, summary.csv, summary.md and report.html.")
-    ev.add_argument("--env", required=True, help="environment id, e.g. pkgym/Vancomycin-v0")
+    ev.add_argument("--env", required=True,
+                    help="environment id, e.g. pkgym/Vancomycin-v0 (`pkgym list` shows all)")
     ev.add_argument("--policy", action="append", required=True, metavar="NAME",
-                    help="label, trough, map, oracle, sb3:PATH.zip or module:callable")
+                    help="repeat it: a baseline of the env (`pkgym list --env ID` shows them), "
+                         "NAME:key=value (e.g. map:prior=MODEL), sb3:PATH.zip, vae_mipd:PATH "
+                         "or module:callable (a Policy class or f(observation) -> doses)")
     ev.add_argument("--n-patients", type=int, help="cohort size (default 500)")
     ev.add_argument("--cohort", type=Path,
                     help="a cohort file (.csv or .parquet, one row per patient, 'id' column) "
@@ -62,6 +66,8 @@ def add_scale_options(parser: argparse.ArgumentParser, unit: str) -> None:
                              "'ray://HEAD:10001' (default: start a local Ray)")
     parser.add_argument("--shard-size", type=int, default=1000,
                         help=f"{unit} per shard (default 1000); results do not depend on it")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no start line and no progress on stderr (results still printed)")
 
 
 def check_scale_options(args: argparse.Namespace) -> None:
@@ -75,7 +81,7 @@ def check_scale_options(args: argparse.Namespace) -> None:
 def scale_options(args: argparse.Namespace) -> dict[str, Any]:
     """The sharding keyword arguments of ``pkgym.scale`` from the flags."""
     return {"shard_size": args.shard_size, "backend": args.backend,
-            "ray_address": args.ray_address, "progress": True}
+            "ray_address": args.ray_address, "progress": not args.quiet}
 
 
 def _evaluate(args: argparse.Namespace, make_policy: Callable[..., Any]) -> int:
@@ -102,6 +108,10 @@ def _evaluate(args: argparse.Namespace, make_policy: Callable[..., Any]) -> int:
     if args.parameter_uncertainty:
         check_replicates(args.parameter_uncertainty, n_patients)
         drawn_scenario(args.env, args.scenario, args.seed, 0)  # refused before any output
+    if not args.quiet:
+        print(f"pkgym evaluate: {len(policies)} policies x {n_patients} patients on {args.env} "
+              f"(seed {args.seed}, {args.backend}); progress below in patient-steps "
+              "(one per patient per decision)", file=sys.stderr)
     results = evaluate_sharded(args.policy, args.env, args.seed, args.out,
                                make_policy=make_policy, scenario=args.scenario,
                                cohort=None if cohort is None else cohort.patients,

@@ -20,6 +20,7 @@ from pkgym.commands.simulate_warfarin import (
     warfarin_cohort,
     warfarin_setting,
 )
+from pkgym.grammar import deprecated
 from pkgym.io import write_atomic, write_table
 from pkgym.models.catalogue import MODEL_NAMES, cohort_model
 
@@ -50,7 +51,9 @@ def add_simulate(commands: argparse._SubParsersAction) -> None:
     who.add_argument("--typical", action="store_true",
                      help="the typical patient (default; warfarin: 60 y, CYP2C9 *1/*1, "
                           "VKORC1 G/G)")
-    who.add_argument("--n", type=int, help="number of virtual patients to sample")
+    who.add_argument("--n-patients", type=int, help="number of virtual patients to sample")
+    who.add_argument("--n", dest="n_patients", type=int, action=deprecated("--n-patients"),
+                     help=argparse.SUPPRESS)
     sim.add_argument("--seed", type=int, default=0, help="cohort seed (default 0)")
     sim.add_argument("--until", type=float,
                      help="last output time, h (default 168; not for warfarin)")
@@ -73,7 +76,8 @@ def _simulate(args: argparse.Namespace) -> int:
         if getattr(args, name) is None:
             setattr(args, name, value)
     model = _model(args)
-    cohort = model.typical_cohort() if args.n is None else model.sample_cohort(args.n, args.seed)
+    cohort = model.typical_cohort() if args.n_patients is None else \
+        model.sample_cohort(args.n_patients, args.seed)
     cohort = fixed_covariates(cohort, parse_assignments(args.covariate, "--covariate"))
     regimen = Regimen(dose_mg=args.dose, every_h=args.every, n_doses=args.n_doses,
                       infusion_h=args.infusion_hours, route=args.route)
@@ -119,12 +123,13 @@ def _simulate_warfarin(args: argparse.Namespace) -> int:
     setting = warfarin_setting(args.scenario)
     regimen = DailyRegimen(dose_mg=5.0 if args.dose is None else args.dose,
                            n_days=30 if args.n_doses is None else args.n_doses)
-    cohort = warfarin_cohort(setting.model, n=args.n, seed=args.seed,
+    cohort = warfarin_cohort(setting.model, n=args.n_patients, seed=args.seed,
                              population=setting.population,
                              covariates=parse_warfarin_covariates(args.covariate))
     table = simulate_warfarin(cohort, setting.model, regimen)
     if args.out.suffix.lower() == ".png":
-        who = "typical patient" if args.n is None else f"{args.n} patients, seed {args.seed}"
+        who = "typical patient" if args.n_patients is None else \
+            f"{args.n_patients} patients, seed {args.seed}"
         fig = plot_inr(table, target_inr=setting.target_inr,
                        title=f"warfarin: {regimen.dose_mg:g} mg daily ({who})")
         write_atomic(args.out, lambda tmp: fig.savefig(tmp, format="png"))

@@ -148,7 +148,7 @@ def warfarin_cohort(model: HambergModel, *, n: int | None = None, seed: SeedLike
         cohort = pd.DataFrame([{"id": 0, **TYPICAL_WARFARIN_PATIENT, **etas}])
     else:
         if n < 1:
-            raise ValueError(f"n (--n) must be >= 1, got {n}")
+            raise ValueError(f"n (--n-patients) must be >= 1, got {n}")
         cohort = pd.concat([population.sample(n, seed).reset_index(drop=True),
                             variability.sample_etas(seed, n).reset_index(drop=True)], axis=1)
     for name, value in (covariates or {}).items():

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from pkgym.commands.evaluate import add_scale_options, check_scale_options, scale_options
+from pkgym.grammar import comma_list, deprecated
 from pkgym.io import write_table
 
 
@@ -33,9 +34,12 @@ def add_trial(commands: argparse._SubParsersAction, *, make_policy: Callable[...
     mode = trial.add_mutually_exclusive_group(required=True)
     mode.add_argument("--design", help="phase I design: 3+3, crm, boin, thompson, or a "
                       "learned one: a pkgym/DoseFinding-v0 policy spec (sb3:PATH.zip, ...)")
-    mode.add_argument("--arms", metavar="SPEC,SPEC[,...]",
-                      help="virtual trial arms, control first: policy specs as for "
-                           "`pkgym evaluate --policy` (label, trough, map, sb3:PATH.zip, ...)")
+    mode.add_argument("--arm", dest="arms", action="append", metavar="SPEC",
+                      help="a virtual trial arm (repeat it; control first): a policy spec as "
+                           "for `pkgym evaluate --policy` (label, trough, map, sb3:PATH.zip, ...)")
+    mode.add_argument("--arms", dest="arms", metavar="SPEC,SPEC",
+                      action=deprecated("--arm SPEC (repeated)", extend=True, split=comma_list),
+                      help=argparse.SUPPRESS)
     trial.add_argument("--scenario", type=Path,
                        help="with --design: dose-finding scenario YAML (required, e.g. "
                             "scenarios/dose_finding_classic.yaml); with --arms: env scenario YAML")
@@ -44,7 +48,7 @@ def add_trial(commands: argparse._SubParsersAction, *, make_policy: Callable[...
                             "--arms)")
     trial.add_argument("--seed", type=int, default=0, help="root seed (>= 0; default 0)")
     trial.add_argument("--out", type=Path, required=True, help="output folder")
-    arms = trial.add_argument_group("virtual trial (--arms) options")
+    arms = trial.add_argument_group("virtual trial (--arm) options")
     arms.add_argument("--env", help="environment id, e.g. pkgym/Vancomycin-v0 (required)")
     arms.add_argument("--endpoint", help="score compared (default: the env's first score, "
                                          "e.g. in_target_range_fraction, "
@@ -59,7 +63,10 @@ def add_trial(commands: argparse._SubParsersAction, *, make_policy: Callable[...
     arms.add_argument("--futility-z", type=float,
                       help="non-binding futility: drop an arm whose z is below this at an "
                            "interim look (default: none)")
-    arms.add_argument("--pool", type=int, help="patients simulated per arm (default 1000)")
+    arms.add_argument("--n-patients", type=int,
+                      help="patients simulated per arm, the pool trials draw from (default 1000)")
+    arms.add_argument("--pool", dest="n_patients", type=int, action=deprecated("--n-patients"),
+                      help=argparse.SUPPRESS)
     add_scale_options(trial, "trials (and, with --arms, pool patients)")
     trial.set_defaults(func=partial(_trial, make_policy=make_policy, make_design=make_design))
 
@@ -70,7 +77,7 @@ ALLOCATIONS = ("equal", "neyman", "thall_wathen")
 """Choices of the virtual trial flags (checked against pkgym.trials in the tests)."""
 
 VIRTUAL_TRIAL_DEFAULTS = {"looks": 3, "alpha": 0.05, "alternative": "two-sided",
-                          "spending": "obrien_fleming", "allocation": "equal", "pool": 1000,
+                          "spending": "obrien_fleming", "allocation": "equal", "n_patients": 1000,
                           "n_trials": 2000}
 """Defaults of the ``--arms`` options."""
 
@@ -83,18 +90,18 @@ def _trial(args: argparse.Namespace, make_policy: Callable[..., Any],
     check_scale_options(args)
     arms_only = [f"--{name.replace('_', '-')}" for name in
                  ("env", "endpoint", "max_patients", "looks", "alpha", "alternative",
-                  "spending", "allocation", "futility_z", "pool")
+                  "spending", "allocation", "futility_z", "n_patients")
                  if getattr(args, name) is not None]
     if args.design is not None:
         if arms_only:
-            raise ValueError(f"{', '.join(arms_only)} apply only with --arms, not --design")
+            raise ValueError(f"{', '.join(arms_only)} apply only with --arm, not --design")
         if args.scenario is None:
             raise ValueError("--scenario (a dose-finding scenario YAML) is required with "
                              "--design")
         return _phase_one_trial(args, make_design)
     for flag, value in (("--env", args.env), ("--max-patients", args.max_patients)):
         if value is None:
-            raise ValueError(f"{flag} is required with --arms")
+            raise ValueError(f"{flag} is required with --arm")
     for name, value in VIRTUAL_TRIAL_DEFAULTS.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
@@ -107,14 +114,14 @@ def _virtual_trial(args: argparse.Namespace, make_policy: Callable[..., Any]) ->
     from pkgym.trials.virtual_trial_report import null_pool, write_virtual_trial_report
 
     design, core = _virtual_trial_design(args)
-    if args.pool < args.max_patients:
-        raise ValueError(f"--pool must be >= --max-patients ({args.max_patients}), got "
-                         f"{args.pool}")
+    if args.n_patients < args.max_patients:
+        raise ValueError(f"--n-patients must be >= --max-patients ({args.max_patients}), got "
+                         f"{args.n_patients}")
     if args.n_trials < 2:
         raise ValueError(f"--n-trials must be >= 2, got {args.n_trials}")
     for spec in design.arms:  # refuse a bad spec before any shard runs
         make_policy(spec, core, env_id=args.env, scenario=args.scenario)
-    pool = simulate_endpoint_pool_sharded(args.env, design.arms, design.endpoint, args.pool,
+    pool = simulate_endpoint_pool_sharded(args.env, design.arms, design.endpoint, args.n_patients,
                                           args.seed, make_policy=make_policy,
                                           scenario=args.scenario, **scale_options(args))
     simulated, null = (simulate_virtual_trials_sharded(design, source, args.n_trials, args.seed,
@@ -123,7 +130,7 @@ def _virtual_trial(args: argparse.Namespace, make_policy: Callable[..., Any]) ->
                        for name, source in (("as simulated", pool), ("null", null_pool(pool))))
     title = (f"{' vs '.join(design.arms)} on {args.env}: {design.endpoint}, N max "
              f"{design.max_patients}, {args.looks} looks, {design.allocation} allocation "
-             f"(pool {args.pool}, seed {args.seed})")
+             f"(pool {args.n_patients}, seed {args.seed})")
     markdown, written = write_virtual_trial_report(design, simulated, null, title, args.out)
     print(markdown, end="")
     print("wrote " + ", ".join(str(p) for p in written))
@@ -138,10 +145,10 @@ def _virtual_trial_design(args: argparse.Namespace):  # noqa: ANN202
     from pkgym.evaluation.outcomes import outcome_spec
     from pkgym.trials.virtual_trial import VirtualTrialDesign
 
-    specs = tuple(spec.strip() for spec in args.arms.split(","))
+    specs = tuple(spec.strip() for spec in args.arms)
     if len(specs) < 2 or not all(specs):
-        raise ValueError(f"--arms must list >= 2 comma-separated policy specs, control first, "
-                         f"got {args.arms!r}")
+        raise ValueError(f"--arm must be given >= 2 times (policy specs, control first), "
+                         f"got {list(args.arms)!r}")
     if args.looks < 1:
         raise ValueError(f"--looks must be >= 1, got {args.looks}")
     env_kwargs = {} if args.scenario is None else {"scenario": str(args.scenario)}

@@ -6,7 +6,10 @@ assay-noise and clinical-event streams, so differences between policies are pair
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, cast
 
 import gymnasium as gym
@@ -16,6 +19,29 @@ import pandas as pd
 from pkgym.envs.base import DosingCore, DosingVectorEnv
 from pkgym.evaluation.outcomes import outcome_spec
 from pkgym.evaluation.policy import Policy, checked_decisions, patient_of
+
+_STEP_HOOK: ContextVar[Callable[[int], None] | None] = ContextVar("step_hook", default=None)
+
+
+@contextmanager
+def reporting_steps(hook: Callable[[int], None]) -> Iterator[None]:
+    """Within the block, :func:`run_policy` calls ``hook(n)`` after each batched step.
+
+    ``n`` is the number of patients that step advanced (a progress bar's unit: patient-steps).
+
+    Examples:
+        >>> seen = []
+        >>> with reporting_steps(seen.append):
+        ...     _STEP_HOOK.get() is not None
+        True
+        >>> _STEP_HOOK.get() is None
+        True
+    """
+    token = _STEP_HOOK.set(hook)
+    try:
+        yield
+    finally:
+        _STEP_HOOK.reset(token)
 
 
 def run_policy(policy: Policy, env_id: str, cohort: pd.DataFrame, seed: int,
@@ -75,15 +101,23 @@ def run_policy(policy: Policy, env_id: str, cohort: pd.DataFrame, seed: int,
     columns: dict[str, Any] = {"id": ids, "policy": policy.name}
     steps: dict[str, list[np.ndarray]] = {key: [] for key in spec.step_metrics}
     total, alive = np.zeros(n), np.ones(n, dtype=bool)
+    moved = 0
     while alive.any():
         decisions = checked_decisions(policy.act(obs, info), policy.name, ids)
-        obs, reward, terminated, truncated, info = env.step(
-            _actions(core, decisions, shell.continuous, policy.name, ids))
+        actions = _actions(core, decisions, shell.continuous, policy.name, ids)
+        if not shell.continuous:
+            moved += int(np.sum(alive & ~np.isclose(decisions, core.dose_levels_mg[actions])))
+        obs, reward, terminated, truncated, info = env.step(actions)
+        hook = _STEP_HOOK.get()
+        if hook is not None:
+            hook(int(alive.sum()))
         total += np.where(alive, reward, 0.0)
         for key in spec.step_metrics:
             steps[key].append(_while_alive(np.asarray(info[key]), alive))
         alive &= ~(terminated | truncated)
     env.close()
+    if moved:
+        warn_rounded(policy.name, moved, core.dose_levels_mg)
     table = {key: np.stack(values, axis=1) for key, values in steps.items()}
     for key, values in table.items():
         columns.update({f"{key}_{k}": values[:, k] for k in range(values.shape[1])})
@@ -101,6 +135,24 @@ def _actions(core: DosingCore, decisions: np.ndarray, continuous: bool, policy_n
         row = getattr(error, "row", None)
         who = f"policy {policy_name!r}" if row is None else patient_of(policy_name, ids, row)
         raise ValueError(f"{who}: {error}") from None
+
+
+def warn_rounded(policy_name: str, moved: int, levels_mg: np.ndarray) -> None:
+    """Say (a ``UserWarning``) that ``moved`` doses were given as the nearest dose level.
+
+    Examples:
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     warn_rounded("mine:f", 3, np.array([0.0, 250.0, 500.0]))
+        >>> print(caught[0].message)  # doctest: +NORMALIZE_WHITESPACE
+        policy 'mine:f': 3 doses were not among the env's 3 dose levels (0 to 500, in
+        the env's dose unit) and were given as the nearest level
+    """
+    warnings.warn(f"policy {policy_name!r}: {moved} doses were not among the env's "
+                  f"{levels_mg.size} dose levels ({levels_mg.min():g} to {levels_mg.max():g}, "
+                  "in the env's dose unit) and were given as the nearest level", UserWarning,
+                  stacklevel=2)
 
 
 def _while_alive(values: np.ndarray, alive: np.ndarray) -> np.ndarray:

@@ -35,6 +35,7 @@ import pkgym
 from pkgym.evaluation.cohorts import EVALUATION, check_no_leakage, cohort_root, env_cohort
 from pkgym.evaluation.evaluate import evaluate
 from pkgym.evaluation.policy import Policy
+from pkgym.evaluation.runner import reporting_steps
 from pkgym.evaluation.uncertainty import check_replicates, drawn_scenario, replicate_of_rows
 from pkgym.io import write_table
 from pkgym.scale.backend import run_shards
@@ -49,6 +50,7 @@ from pkgym.scale.shards import (
     plan_shards,
     remove_stale_temporaries,
     shard_progress,
+    step_progress,
 )
 
 MODEL_SPEC_KINDS = ("sb3", "vae_mipd")
@@ -307,7 +309,12 @@ def evaluate_sharded(policy_specs: Sequence[str], env_id: str, seed: int,
         parameter_replicates=int(parameter_replicates), n_cohort=n_rows)
         for k, (start, stop) in enumerate(plan_shards(n_rows, shard_size))]
     todo = [s for s in shards if not finished(Path(s.path), s.n_rows)]
-    if todo:  # a finished run is only merged again (no Ray started)
+    if todo and backend == "local" and progress:  # progress per batched step, not per shard
+        rows = sum(s.n_rows for s in todo)
+        with step_progress(f"evaluation ({len(policy_specs)} policies x {rows} patients)") \
+                as tick, reporting_steps(tick):
+            run_shards(run_evaluation_shard, todo, backend=backend, ray_address=ray_address)
+    elif todo:  # a finished run is only merged again (no Ray started)
         run_shards(run_evaluation_shard, todo, backend=backend, ray_address=ray_address,
                    progress=shard_progress(f"evaluation ({shard_size} patients/shard)",
                                            progress))

@@ -14,6 +14,7 @@ import hashlib
 import json
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -60,6 +61,30 @@ def shard_progress(desc: str, enabled: bool = True
     def bar(results: Iterator[ResultT], total: int) -> Iterator[ResultT]:
         return iter(tqdm(results, total=total, unit="shard", desc=desc, file=sys.stderr))
     return bar
+
+
+@contextmanager
+def step_progress(desc: str) -> Iterator[Callable[[int], None]]:
+    """A tqdm counter of patient-steps on stderr; yields its ``update`` (for a step hook).
+
+    It moves with every batched step, so a long shard shows progress; on a terminal it
+    redraws at most twice a second, into a log (stderr not a terminal) every 10 s.
+
+    Examples:
+        >>> import io, contextlib
+        >>> with contextlib.redirect_stderr(io.StringIO()):
+        ...     with step_progress("x") as tick:
+        ...         tick(5)
+    """
+    from tqdm.auto import tqdm
+
+    interval = 0.5 if sys.stderr.isatty() else 10.0
+    bar = tqdm(desc=desc, unit=" patient-steps", file=sys.stderr, mininterval=interval,
+               maxinterval=interval, unit_scale=True)
+    try:
+        yield bar.update
+    finally:
+        bar.close()
 
 
 def part_path(folder: Path, index: int) -> Path:

@@ -61,8 +61,8 @@ def test_simulate_phase_one_sharded__ray_equals_simulate_trials(local_ray: Any) 
 
 def test_trial_arms__ray_shards_equal_one_local_run(local_ray: Any, tmp_path: Path) -> None:
     """Label vs trough, pool 20, 30 trials: shards of 7 on Ray give the unsharded tables."""
-    common = ["trial", "--arms", "label,trough", "--env", ENV, "--max-patients", "20",
-              "--pool", "20", "--n-trials", "30", "--looks", "2", "--seed", "5"]
+    common = ["trial", "--arm", "label", "--arm", "trough", "--env", ENV, "--max-patients", "20",
+              "--n-patients", "20", "--n-trials", "30", "--looks", "2", "--seed", "5"]
     assert main([*common, "--out", str(tmp_path / "local")]) == 0
     assert main([*common, "--out", str(tmp_path / "ray"), "--backend", "ray",
                  "--shard-size", "7"]) == 0
