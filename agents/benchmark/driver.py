@@ -13,12 +13,26 @@ Outputs (all written atomically; a rerun skips every run whose ``model.zip`` and
 ``evaluation.csv`` exist, and baselines are evaluated once per env)::
 
     OUT/benchmark.json              settings every cached result depends on
-    OUT/runs/<env>/<algo>/seed<S>/  model.zip, model.json (training), evaluation.csv
+    OUT/runs/<env>/<algo>/seed<S>/  model.zip, model.json (training), evaluation.csv,
+                                    status.json (ok / failed / unsupported, error, time)
     OUT/runs/<env>/baselines/<name>.csv
-    OUT/runs.csv                    one row per (env, policy, seed): means with 95% CIs
+    OUT/runs.csv                    one row per (env, policy, seed): means with 95% CIs,
+                                    status, one-line error and wall time of every run
     OUT/<env>.csv, OUT/<env>.md     per-env table
     OUT/leaderboard.csv, .md        IQM of normalised scores per algorithm (+ baselines)
     OUT/performance_profile.png
+
+One failing run does not stop the sweep: its exception is recorded (``status.json`` and its
+row of ``runs.csv``: status ``failed``, the error's last line, wall time) and the other runs
+go on; a rerun retries it. An (env, algorithm) pair that cannot work at all (e.g. SAC, which
+needs a continuous action space, on ``pkgym/Addiction-v0``, whose action is a choice among
+treatments with no continuous variant) is found before anything trains, by building the env
+with the algorithm's env settings, and recorded as ``unsupported`` without training.
+
+Reruns merge: ``runs.csv`` keeps the rows of earlier invocations in the same ``OUT`` and the
+new rows replace those with the same (env, policy, seed, timesteps) key, so running more envs
+or algorithms later adds to one leaderboard instead of overwriting it. The leaderboard is
+recomputed over all rows of the merged ``runs.csv``.
 """
 
 from __future__ import annotations
@@ -26,15 +40,19 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from tqdm.auto import tqdm
 
 from agents.benchmark.runner import (
+    BENCHMARK_ANCHORS,
     BenchmarkConfig,
     EnvSetup,
     env_setup,
     env_slug,
+    one_line,
+    references,
     train_config,
 )
 from agents.benchmark.runs import run_tables
@@ -51,23 +69,78 @@ def _baseline_results(config: BenchmarkConfig, setup: EnvSetup) -> pd.DataFrame:
     folder = Path(config.out_dir) / "runs" / env_slug(setup.env_id) / "baselines"
     for name in setup.baselines:
         path = folder / f"{name}.csv"
+        anchor = BENCHMARK_ANCHORS.get(setup.env_id)
         if not path.exists():
-            policy = make_policy(name, setup.core)
-            table = evaluate([policy], setup.env_id, setup.cohort, config.eval_seed,
-                             env_kwargs=setup.env_kwargs)
+            if anchor is not None and name in anchor.names:  # computed, not a policy
+                table = anchor.build(name, setup.core, setup.cohort, config.eval_seed,
+                                     setup.env_kwargs)
+            else:
+                policy = make_policy(name, setup.core)
+                table = evaluate([policy], setup.env_id, setup.cohort, config.eval_seed,
+                                 env_kwargs=setup.env_kwargs)
             write_table(table.assign(policy=name, kind="baseline", seed=-1), path)
         tables.append(_slim(pd.read_csv(path), setup))
     return pd.concat(tables, ignore_index=True)
 
 
-def _check_training(config: BenchmarkConfig) -> None:
-    """Build every run's training settings and hyperparameters now, before anything runs."""
+def check_training(config: BenchmarkConfig) -> dict[tuple[str, str], str]:
+    """Build every run's settings now; the (env, algo) pairs whose env cannot be built.
+
+    Training settings and hyperparameter files that are wrong raise here, before anything
+    runs. Each (env, algorithm) env is then built as training will build it (the algorithm's
+    ``env_kwargs``, e.g. SAC's ``continuous: true``); a pair whose env refuses those settings
+    or whose action space the algorithm cannot act in is returned with a one-line reason, to
+    be recorded as ``unsupported`` instead of failing minutes into the sweep.
+
+    Examples:
+        >>> config = BenchmarkConfig(env_ids=("pkgym/Addiction-v0",), algos=("ppo", "sac"),
+        ...                          seeds=(0,), timesteps=64, out_dir=Path("out"))
+        >>> check_training(config)
+        {('pkgym/Addiction-v0', 'sac'): 'ValueError: pkgym/Addiction-v0 has discrete treatments only (continuous=False)'}
+    """  # noqa: E501
     from agents.rl.hyperparameters import load_hyperparams
 
+    unsupported: dict[tuple[str, str], str] = {}
     for env_id in config.env_ids:
         for algo in config.algos:
             train_config(config, env_id, algo, config.seeds[0])
-            load_hyperparams(algo, env_id, config.hyperparams_file)
+            hp = load_hyperparams(algo, env_id, config.hyperparams_file)
+            reason = env_support(env_id, algo, {**hp.env_kwargs, **config.env_kwargs(env_id)})
+            if reason is not None:
+                unsupported[(env_id, algo)] = reason
+    return unsupported
+
+
+CONTINUOUS_ONLY = ("sac",)
+"""Algorithms that act only in a continuous (``Box``) action space."""
+DISCRETE_ONLY = ("dqn",)
+"""Algorithms that act only in a ``Discrete`` action space."""
+
+
+def env_support(env_id: str, algo: str, env_kwargs: dict[str, Any]) -> str | None:
+    """Why ``algo`` cannot train on ``env_id`` built with ``env_kwargs``; None if it can.
+
+    Examples:
+        >>> env_support("pkgym/Vancomycin-v0", "sac", {"continuous": True}) is None
+        True
+        >>> env_support("pkgym/Vancomycin-v0", "sac", {})
+        'sac needs a continuous (Box) action space; pkgym/Vancomycin-v0 has Discrete(13)'
+    """
+    import gymnasium as gym
+    from gymnasium import spaces
+
+    try:
+        vec = gym.make_vec(env_id, num_envs=1, vectorization_mode="vector_entry_point",
+                           **env_kwargs)
+    except (ValueError, TypeError) as error:
+        return one_line(error)
+    space = vec.single_action_space
+    vec.close()
+    if algo in CONTINUOUS_ONLY and not isinstance(space, spaces.Box):
+        return f"{algo} needs a continuous (Box) action space; {env_id} has {space}"
+    if algo in DISCRETE_ONLY and not isinstance(space, spaces.Discrete):
+        return f"{algo} needs a Discrete action space; {env_id} has {space}"
+    return None
 
 
 MANIFEST_KEYS = ("n_patients", "eval_seed", "timesteps")
@@ -117,22 +190,27 @@ def check_manifest(config: BenchmarkConfig) -> Path:
 def run_benchmark(config: BenchmarkConfig) -> list[Path]:
     """Train, evaluate and rank every (env, algorithm, seed); the paths of the summaries.
 
+    Every registered env can be benchmarked (ChemoImmune-v0 against its explicit anchors,
+    :data:`agents.benchmark.runner.BENCHMARK_ANCHORS`):
+
     Examples:
         >>> BenchmarkConfig(env_ids=("pkgym/ChemoImmune-v0",), algos=("ppo",), seeds=(0,),
-        ...                 timesteps=64, out_dir=Path("out"))
-        Traceback (most recent call last):
-        ...
-        ValueError: env_ids must be distinct values from [...] (ChemoImmune-v0 has no oracle ...
+        ...                 timesteps=64, out_dir=Path("out")).env_ids
+        ('pkgym/ChemoImmune-v0',)
     """
-    _check_training(config)
+    unsupported = check_training(config)
+    for (env_id, algo), reason in unsupported.items():
+        if config.progress:
+            tqdm.write(f"unsupported {env_slug(env_id)} {algo}: {reason}")
     check_manifest(config)
     setups = {env_id: env_setup(config, env_id) for env_id in config.env_ids}
     results = {env_id: [_baseline_results(config, setup)] for env_id, setup in
                tqdm(setups.items(), desc="baselines", unit="env", disable=not config.progress)}
-    for env_id, runs in run_tables(config).items():
+    tables, statuses = run_tables(config, unsupported)
+    for env_id, runs in tables.items():
         results[env_id] += [_slim(table, setups[env_id]) for table in runs]
-    tables = {env_id: pd.concat(parts, ignore_index=True) for env_id, parts in results.items()}
-    return write_outputs(tables, config, {e: s.reference for e, s in setups.items()})
+    merged = {env_id: pd.concat(parts, ignore_index=True) for env_id, parts in results.items()}
+    return write_outputs(merged, config, references(), statuses)
 
 
 def _slim(table: pd.DataFrame, setup: EnvSetup) -> pd.DataFrame:

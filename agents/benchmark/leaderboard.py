@@ -3,7 +3,8 @@
 rliable-style (Agarwal et al., NeurIPS 2021): each method's scores form an array with axes
 ``(n_runs, n_tasks)`` (training seeds x environments), already normalised per task so that
 0 is the task's label-dosing reference and 1 its oracle. Aggregates are the interquartile
-mean (IQM), mean and median over all entries, with stratified-bootstrap intervals (runs
+mean (IQM) and mean over all entries and the median over tasks of the per-task means (as
+rliable defines them), with stratified-bootstrap intervals (runs
 resampled within each task); score distributions are performance profiles, the fraction of
 runs whose normalised score exceeds ``tau``, with stratified-bootstrap bands.
 """
@@ -69,7 +70,7 @@ def aggregate_scores(scores: Mapping[str, np.ndarray], *, reps: int = 2000,
         >>> table = aggregate_scores({"ppo": np.array([[0.0, 1.0], [0.5, 3.0]])}, reps=100,
         ...                          rng=np.random.default_rng(0))
         >>> table[["policy", "n_runs", "n_tasks", "iqm", "mean", "median"]].to_dict("records")
-        [{'policy': 'ppo', 'n_runs': 2, 'n_tasks': 2, 'iqm': 0.75, 'mean': 1.125, 'median': 0.75}]
+        [{'policy': 'ppo', 'n_runs': 2, 'n_tasks': 2, 'iqm': 0.75, 'mean': 1.125, 'median': 1.125}]
     """
     rows = []
     for name, arr in _as_score_map(scores).items():

@@ -6,14 +6,15 @@ evaluated on one held-out cohort per env (:func:`env_setup`: sampled in the EVAL
 space, so no trained model has seen its patients) together with the env's baselines, all on
 the same patients and noise streams. A run's score is its mean episode return on that cohort,
 normalised per env so that the env's label-dosing reference scores 0 and its oracle 1
-(:func:`references`: each env's registry entry states its own).
+(:func:`references`: each env's registry entry states its own; an env without an oracle gets
+an explicit anchor pair computed on the same patients, :data:`BENCHMARK_ANCHORS`).
 :func:`agents.benchmark.driver.run_benchmark` runs it all and ranks the algorithms
 (:mod:`agents.benchmark.tables`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -23,6 +24,7 @@ import pandas as pd
 import yaml
 
 import pkgym  # noqa: F401  (registers the envs)
+from agents.policies.chemo_immune import anchor as chemo_immune_anchor
 from pkgym.envs.base import DosingCore, DosingVectorEnv
 from pkgym.envs.registry import BenchmarkReference, env_specs
 from pkgym.evaluation.cohorts import env_cohort
@@ -33,19 +35,53 @@ EnvReference = BenchmarkReference
 """How one env is scored: its label (0), its oracle (1), its clinical score, its context."""
 
 
-def references() -> dict[str, EnvReference]:
-    """The normalisation reference of every registered env that has one, by env id.
+def _chemo_immune_anchor(name: str, core: DosingCore, cohort: pd.DataFrame, seed: int,
+                         env_kwargs: dict[str, Any]) -> pd.DataFrame:
+    return chemo_immune_anchor.anchor_table(name, core, cohort, seed, env_kwargs=env_kwargs)
 
-    Each env's registry entry states it (:attr:`pkgym.envs.registry.EnvSpec.reference`);
-    envs without an oracle (ChemoImmune-v0) have none and are not benchmarked.
+
+AnchorBuilder = Callable[[str, DosingCore, pd.DataFrame, int, dict[str, Any]], pd.DataFrame]
+"""(anchor name, core, cohort, eval seed, env kwargs) -> per-patient results of the anchor."""
+
+
+@dataclass(frozen=True, slots=True)
+class BenchmarkAnchor:
+    """A normalisation reference the benchmark supplies for an env whose spec has none.
+
+    ``names`` are computed by ``build`` on the held-out cohort instead of being looked up as
+    the env's baseline policies.
+    """
+
+    reference: EnvReference
+    names: tuple[str, ...]
+    build: AnchorBuilder
+
+
+BENCHMARK_ANCHORS: dict[str, BenchmarkAnchor] = {
+    "pkgym/ChemoImmune-v0": BenchmarkAnchor(
+        chemo_immune_anchor.REFERENCE, chemo_immune_anchor.ANCHORS, _chemo_immune_anchor),
+}
+"""Anchors of envs without an oracle policy (see :mod:`agents.policies.chemo_immune.anchor`:
+0 = no drug, 1 = each patient's best constant regimen over the dose grid, in hindsight)."""
+
+
+def references() -> dict[str, EnvReference]:
+    """The normalisation reference of every registered env, by env id.
+
+    Each env's registry entry states it (:attr:`pkgym.envs.registry.EnvSpec.reference`); an
+    env without an oracle policy (ChemoImmune-v0) gets the benchmark's explicit anchor
+    (:data:`BENCHMARK_ANCHORS`).
 
     Examples:
         >>> references()["pkgym/Warfarin-v0"].label
         'aurora'
-        >>> "pkgym/ChemoImmune-v0" in references()
-        False
+        >>> references()["pkgym/ChemoImmune-v0"].oracle
+        'best_constant'
     """
-    return {spec.env_id: spec.reference for spec in env_specs() if spec.reference is not None}
+    out = {spec.env_id: spec.reference for spec in env_specs() if spec.reference is not None}
+    for env_id, anchor in BENCHMARK_ANCHORS.items():
+        out.setdefault(env_id, anchor.reference)
+    return out
 
 
 def supported_algos() -> tuple[str, ...]:
@@ -107,8 +143,7 @@ class BenchmarkConfig:
 
     def __post_init__(self) -> None:
         """Check every field before anything is trained; map scenarios to their envs."""
-        _check_names("env_ids", self.env_ids, tuple(references()),
-                     " (ChemoImmune-v0 has no oracle to normalise against)")
+        _check_names("env_ids", self.env_ids, tuple(references()))
         _check_names("algos", self.algos, supported_algos())
         if not self.seeds or len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
             raise ValueError(f"seeds must be distinct integers >= 0, got {list(self.seeds)}")
@@ -237,3 +272,17 @@ def train_config(config: BenchmarkConfig, env_id: str, algo: str, seed: int) -> 
         scenario=config.scenario_by_env.get(env_id), eval_freq=0, device=config.device,
         resume=latest_checkpoint(out / "checkpoints") is not None,
         **{k: v for k, v in options.items() if v is not None})
+
+
+def one_line(error: BaseException) -> str:
+    """``Type: message`` on one line, at most 300 characters.
+
+    Examples:
+        >>> one_line(ValueError("bad" + chr(10) + "thing"))
+        'ValueError: bad thing'
+    """
+    text = " ".join(f"{type(error).__name__}: {error}".split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+MANIFEST_KEYS = ("n_patients", "eval_seed", "timesteps")

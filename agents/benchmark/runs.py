@@ -6,6 +6,14 @@ evaluates it when a trained model is already there), evaluates it on the env's h
 cohort and returns the run's files (:data:`RUN_FILES`, a few hundred kB). Finished runs
 (``model.zip`` and ``evaluation.csv`` present) are skipped before anything is submitted.
 
+Failures. A shard never raises: an exception while training or evaluating is caught and the
+shard returns only ``status.json`` (:data:`STATUS_FILE`: ``status`` = ``failed``, ``error`` =
+the exception's type and message on one line, ``wall_time_s``), so the sweep goes on with the
+next run and a rerun retries this one (it is not finished). A finished run's ``status.json``
+says ``ok`` and its wall time. Runs of an (env, algorithm) pair found unsupported before the
+sweep (:func:`agents.benchmark.driver.check_training`) are recorded ``unsupported`` and never
+submitted.
+
 Where the files go. A shard writes into ``OUT/runs/<env>/<algo>/seed<S>/`` atomically, and
 the driver writes any of the returned files it cannot see there (atomically too). On one
 machine (local backend, or a local Ray instance) the shard's files are already in place; on a
@@ -23,7 +31,9 @@ tables are the same bit for bit whichever backend and however many workers ran t
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +45,7 @@ from agents.benchmark.runner import (
     BenchmarkConfig,
     env_setup,
     env_slug,
+    one_line,
     run_directory,
     train_config,
 )
@@ -44,6 +55,8 @@ from pkgym.scale.backend import run_shards
 
 RUN_FILES = ("model.zip", "model.json", "evaluation.csv")
 """What a finished run returns to the driver (checkpoints and logs stay where it trained)."""
+STATUS_FILE = "status.json"
+"""Every run's outcome: ``{"status": ok|failed|unsupported, "error": str, "wall_time_s": s}``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +113,49 @@ def train_and_evaluate(task: RunTask) -> dict[str, bytes]:
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    started = time.perf_counter()
     try:
         _train_and_evaluate(task)
+    except Exception as error:  # recorded; the sweep goes on  # noqa: BLE001
+        status = run_status("failed", one_line(error), time.perf_counter() - started)
+        write_status(task.folder, status)
+        return {STATUS_FILE: json.dumps(status).encode()}
     finally:
         torch.set_num_threads(threads)
-    return {name: (task.folder / name).read_bytes() for name in RUN_FILES}
+    status = run_status("ok", "", time.perf_counter() - started)
+    write_status(task.folder, status)
+    return {**{name: (task.folder / name).read_bytes() for name in RUN_FILES},
+            STATUS_FILE: json.dumps(status).encode()}
+
+
+def run_status(status: str, error: str, wall_time_s: float) -> dict[str, object]:
+    """One run's ``status.json`` content.
+
+    Examples:
+        >>> run_status("failed", "ValueError: x", 1.23456)
+        {'status': 'failed', 'error': 'ValueError: x', 'wall_time_s': 1.235}
+    """
+    return {"status": status, "error": error, "wall_time_s": round(float(wall_time_s), 3)}
+
+
+def write_status(folder: Path, status: dict[str, object]) -> Path:
+    """Write ``status.json`` atomically (replacing an earlier attempt's)."""
+    return write_atomic(folder / STATUS_FILE, _bytes_writer(json.dumps(status).encode()))
+
+
+def read_status(folder: Path) -> dict[str, object]:
+    """A run's recorded status; a finished run from before status files existed is ``ok``.
+
+    Examples:
+        >>> read_status(Path("no/such/run"))
+        {'status': 'missing', 'error': '', 'wall_time_s': nan}
+    """
+    path = folder / STATUS_FILE
+    if path.exists():
+        return dict(json.loads(path.read_text()))
+    if is_finished(folder):
+        return run_status("ok", "", float("nan"))
+    return run_status("missing", "", float("nan"))
 
 
 def _train_and_evaluate(task: RunTask) -> None:
@@ -137,7 +188,7 @@ def save_run_files(folder: Path, files: dict[str, bytes]) -> None:
         '{}'
     """
     for name, content in files.items():
-        if not (folder / name).exists():
+        if name == STATUS_FILE or not (folder / name).exists():  # the status: the latest
             write_atomic(folder / name, _bytes_writer(content))
 
 
@@ -150,16 +201,29 @@ def _bytes_writer(content: bytes) -> Callable[[Path], None]:
     return write
 
 
-def run_tables(config: BenchmarkConfig) -> dict[str, list[pd.DataFrame]]:
-    """Every run's per-patient evaluation, per env in (algorithm, seed) order.
+RunKey = tuple[str, str, int]
+"""(env id, algorithm, seed)."""
 
-    Finished runs are read back; the others run as shards on ``config.backend``.
+
+def run_tables(config: BenchmarkConfig, unsupported: Mapping[tuple[str, str], str] | None = None
+               ) -> tuple[dict[str, list[pd.DataFrame]], dict[RunKey, dict[str, object]]]:
+    """Every finished run's per-patient evaluation per env, and every run's status.
+
+    Finished runs are read back; the others run as shards on ``config.backend``. Runs of an
+    ``unsupported`` (env, algorithm) pair are recorded with that reason and not run; a run
+    that raises is recorded ``failed`` and the others go on.
     """
     config = absolute_config(config)
+    unsupported = dict(unsupported or {})
     tasks = [RunTask(config, env_id, algo, seed) for env_id in config.env_ids
              for algo in config.algos for seed in config.seeds]
-    pending = [task for task in tasks if not is_finished(task.folder)]
     for task in tasks:
+        reason = unsupported.get((task.env_id, task.algo))
+        if reason is not None:
+            write_status(task.folder, run_status("unsupported", reason, 0.0))
+    tasks_to_run = [t for t in tasks if (t.env_id, t.algo) not in unsupported]
+    pending = [task for task in tasks_to_run if not is_finished(task.folder)]
+    for task in tasks_to_run:
         if task not in pending and config.progress:
             tqdm.write(f"skip {task.label}: finished earlier")
 
@@ -167,6 +231,9 @@ def run_tables(config: BenchmarkConfig) -> dict[str, list[pd.DataFrame]]:
         with tqdm(total=total, desc="runs", unit="run", disable=not config.progress) as bar:
             for task, run_files in zip(pending, files, strict=True):
                 save_run_files(task.folder, run_files)  # before the next one: resumable
+                if STATUS_FILE in run_files and "evaluation.csv" not in run_files:
+                    tqdm.write(f"failed {task.label}: "
+                               f"{json.loads(run_files[STATUS_FILE])['error']}")
                 bar.set_postfix_str(task.label)
                 bar.update()
                 yield run_files
@@ -174,6 +241,11 @@ def run_tables(config: BenchmarkConfig) -> dict[str, list[pd.DataFrame]]:
     run_shards(train_and_evaluate, pending, backend=config.backend,
                ray_address=config.ray_address, progress=progress)
     tables: dict[str, list[pd.DataFrame]] = {env_id: [] for env_id in config.env_ids}
+    statuses: dict[RunKey, dict[str, object]] = {}
     for task in tasks:
-        tables[task.env_id].append(pd.read_csv(task.folder / "evaluation.csv"))
-    return tables
+        status = read_status(task.folder)
+        if (task.env_id, task.algo) not in unsupported and is_finished(task.folder):
+            tables[task.env_id].append(pd.read_csv(task.folder / "evaluation.csv"))
+            status = status if status["status"] == "ok" else run_status("ok", "", float("nan"))
+        statuses[(task.env_id, task.algo, task.seed)] = status
+    return tables, statuses

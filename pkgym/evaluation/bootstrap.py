@@ -2,7 +2,16 @@
 
 rliable-style interval estimates over score arrays with documented, validated axes. All
 randomness comes from an explicit :class:`numpy.random.Generator`; the same seed gives the
-same interval. Intervals are percentile bootstrap intervals.
+same interval. Intervals are percentile bootstrap intervals by default; :func:`bootstrap_ci`
+and :func:`stratified_bootstrap_ci` also give bias-corrected and accelerated ones
+(``method="BCa"``), computed by :func:`scipy.stats.bootstrap` (rliable offers the same
+methods through ``arch``).
+
+Names follow rliable: :func:`probability_of_improvement` of ``(n_runs, n_tasks)`` arrays is
+rliable's ``probability_of_improvement``, ``P(X_m > Y_m) + 0.5 P(X_m = Y_m)`` per task ``m``
+averaged over tasks (runs are only compared within a task, never pooled across tasks), and
+its interval resamples ``x`` and ``y`` independently, runs within each task (rliable's
+``StratifiedIndependentBootstrap``).
 
 Axes:
 
@@ -33,6 +42,28 @@ def _check_bootstrap_args(reps: int, rng: np.random.Generator, confidence: float
         raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+
+
+METHODS = ("percentile", "BCa")
+"""Interval methods: percentile bootstrap (the default) or BCa via ``scipy.stats.bootstrap``."""
+
+
+def _check_method(method: str) -> None:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
+
+
+def _scipy_interval(samples: tuple[np.ndarray, ...], statistic: Metric, point: float, *,
+                    reps: int, rng: np.random.Generator, confidence: float) -> Interval:
+    """BCa interval of ``statistic(*samples)`` by :func:`scipy.stats.bootstrap`.
+
+    Each sample is resampled independently of the others.
+    """
+    result = stats.bootstrap(samples, statistic, n_resamples=int(reps), vectorized=False,
+                             paired=False, confidence_level=confidence, method="BCa",
+                             rng=rng)
+    low, high = result.confidence_interval
+    return (point, float(low), float(high))
 
 
 def _percentiles(replicates: np.ndarray, confidence: float) -> tuple[float, float]:
@@ -83,8 +114,9 @@ def bootstrap_ci(
     rng: np.random.Generator,
     confidence: float = 0.95,
     clusters: np.ndarray | None = None,
+    method: str = "percentile",
 ) -> Interval:
-    """Percentile bootstrap interval of ``metric``, resampling patients (axis 0).
+    """Percentile (or BCa) bootstrap interval of ``metric``, resampling patients (axis 0).
 
     Args:
         scores: Per-patient scores, ``(n_patients,)`` or ``(n_patients, n_scenarios)``.
@@ -94,6 +126,8 @@ def bootstrap_ci(
         confidence: Coverage of the interval, in ``(0, 1)``.
         clusters: One label per patient: resample clusters, then patients within them
             (:func:`resample_indices`); ``None``: resample patients.
+        method: ``"percentile"``, or ``"BCa"`` (:func:`scipy.stats.bootstrap`, patients
+            resampled as rows; no ``clusters``).
 
     Returns:
         ``(point, low, high)``.
@@ -104,9 +138,20 @@ def bootstrap_ci(
         ...                                 rng=np.random.default_rng(0))
         >>> point, bool(low < point < high)
         (4.5, True)
+        >>> point, low, high = bootstrap_ci(np.arange(10.0), mean, reps=200,
+        ...                                 rng=np.random.default_rng(0), method="BCa")
+        >>> point, bool(low < point < high)
+        (4.5, True)
     """
     arr = as_scores(scores)
     _check_bootstrap_args(reps, rng, confidence)
+    _check_method(method)
+    if method == "BCa":
+        if clusters is not None:
+            raise ValueError("method='BCa' resamples patients; it does not take clusters")
+        rows = np.arange(arr.shape[0], dtype=float)
+        return _scipy_interval((rows,), lambda i: metric(arr[i.astype(np.int64)]),
+                               float(metric(arr)), reps=reps, rng=rng, confidence=confidence)
     idx = resample_indices(arr.shape[0], reps, rng, clusters)
     replicates = np.array([metric(arr[i]) for i in idx])
     return (float(metric(arr)), *_percentiles(replicates, confidence))
@@ -182,20 +227,57 @@ def _as_vector(x: np.ndarray, name: str) -> np.ndarray:
     return arr
 
 
+def _as_task_pair(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` and ``y`` as ``(n_runs, n_tasks)`` with the same tasks (a vector: one task)."""
+    xs, ys = as_scores(x, "x"), as_scores(y, "y")
+    if xs.ndim != ys.ndim:
+        bad = "x" if xs.ndim == 2 else "y"
+        raise ValueError(f"{bad} must have axes (n_scores,) like the other, or both must have "
+                         f"(n_runs, n_tasks); got shapes {xs.shape} and {ys.shape}")
+    if xs.ndim == 1:
+        return xs[:, None], ys[:, None]
+    if xs.shape[1] != ys.shape[1]:
+        raise ValueError(f"x and y must have the same tasks (axis 1), got shapes {xs.shape} "
+                         f"and {ys.shape}")
+    return xs, ys
+
+
+def _pair_probability(xs: np.ndarray, ys: np.ndarray) -> float:
+    """``P(X > Y) + 0.5 P(X = Y)`` of two vectors by the Mann-Whitney U statistic."""
+    ranks = stats.rankdata(np.concatenate([xs, ys]))
+    u_stat = ranks[: xs.size].sum() - xs.size * (xs.size + 1) / 2.0
+    return float(u_stat / (xs.size * ys.size))
+
+
 def probability_of_improvement(x: np.ndarray, y: np.ndarray) -> float:
-    """Mann-Whitney probability of improvement ``P(X > Y) + 0.5 P(X = Y)`` (as in rliable).
+    """Probability of improvement of X over Y, as rliable defines it.
+
+    Per task ``m``, the Mann-Whitney ``P(X_m > Y_m) + 0.5 P(X_m = Y_m)``: the fraction of
+    pairs of runs ``(x_im, y_jm)`` with ``x_im > y_jm``, ties counting one half; then the
+    mean over tasks. Runs of different tasks are never compared (pooling all runs of all
+    tasks, as a single ``(n_scores,)`` call on flattened arrays would, is not rliable's
+    statistic).
 
     Args:
-        x: Scores of method X, ``(n_x,)``.
-        y: Scores of method Y, ``(n_y,)``.
+        x: Scores of method X, ``(n_x,)`` (one task) or ``(n_runs_x, n_tasks)``.
+        y: Scores of method Y, ``(n_y,)`` or ``(n_runs_y, n_tasks)``, the same tasks.
 
     Returns:
-        The fraction of pairs ``(x_i, y_j)`` with ``x_i > y_j``, ties counting one half.
+        The probability, in ``[0, 1]``.
 
     Examples:
         >>> probability_of_improvement(np.array([1.0, 3.0]), np.array([2.0, 3.0]))
         0.375
+        >>> probability_of_improvement(np.array([[1.0, 0.0], [3.0, 0.0]]),
+        ...                            np.array([[2.0, 5.0], [3.0, 5.0]]))
+        0.1875
     """
+    xs, ys = _as_task_pair(x, y)
+    return float(np.mean([_pair_probability(xs[:, m], ys[:, m]) for m in range(xs.shape[1])]))
+
+
+def _probability_of_improvement_1d(x: np.ndarray, y: np.ndarray) -> float:
+    """The one-task probability of improvement of two vectors."""
     xs, ys = _as_vector(x, "x"), _as_vector(y, "y")
     ranks = stats.rankdata(np.concatenate([xs, ys]))
     u_stat = ranks[: xs.size].sum() - xs.size * (xs.size + 1) / 2.0
@@ -212,11 +294,12 @@ def probability_of_improvement_ci(
 ) -> Interval:
     """Bootstrap interval of :func:`probability_of_improvement`.
 
-    As in rliable, ``x`` and ``y`` are resampled independently of each other.
+    As in rliable, ``x`` and ``y`` are resampled independently of each other, and, for
+    ``(n_runs, n_tasks)`` arrays, runs within each task (stratified).
 
     Args:
-        x: Scores of method X, ``(n_x,)``.
-        y: Scores of method Y, ``(n_y,)``.
+        x: Scores of method X, ``(n_x,)`` or ``(n_runs_x, n_tasks)``.
+        y: Scores of method Y, ``(n_y,)`` or ``(n_runs_y, n_tasks)``.
         reps: Number of bootstrap replicates.
         rng: Source of randomness.
         confidence: Coverage of the interval, in ``(0, 1)``.
@@ -229,13 +312,21 @@ def probability_of_improvement_ci(
         ...                               reps=50, rng=np.random.default_rng(0))
         (1.0, 1.0, 1.0)
     """
-    xs, ys = _as_vector(x, "x"), _as_vector(y, "y")
     _check_bootstrap_args(reps, rng, confidence)
-    ix = rng.integers(0, xs.size, size=(int(reps), xs.size))
-    iy = rng.integers(0, ys.size, size=(int(reps), ys.size))
-    pairs = zip(ix, iy, strict=True)
-    replicates = np.array([probability_of_improvement(xs[i], ys[j]) for i, j in pairs])
-    return (probability_of_improvement(xs, ys), *_percentiles(replicates, confidence))
+    if np.ndim(x) == 1 and np.ndim(y) == 1:  # one task: the draws pkgym always made
+        xs, ys = _as_vector(x, "x"), _as_vector(y, "y")
+        ix = rng.integers(0, xs.size, size=(int(reps), xs.size))
+        iy = rng.integers(0, ys.size, size=(int(reps), ys.size))
+        pairs = zip(ix, iy, strict=True)
+        replicates = np.array([_probability_of_improvement_1d(xs[i], ys[j]) for i, j in pairs])
+        return (probability_of_improvement(xs, ys), *_percentiles(replicates, confidence))
+    xs2, ys2 = _as_task_pair(x, y)
+    cols = np.arange(xs2.shape[1])
+    ix = rng.integers(0, xs2.shape[0], size=(int(reps), *xs2.shape))
+    iy = rng.integers(0, ys2.shape[0], size=(int(reps), *ys2.shape))
+    replicates = np.array([probability_of_improvement(xs2[i, cols], ys2[j, cols])
+                           for i, j in zip(ix, iy, strict=True)])
+    return (probability_of_improvement(xs2, ys2), *_percentiles(replicates, confidence))
 
 
 def normalised_scores(
@@ -276,6 +367,7 @@ def stratified_bootstrap_ci(
     reps: int = 2000,
     rng: np.random.Generator,
     confidence: float = 0.95,
+    method: str = "percentile",
 ) -> Interval:
     """Stratified bootstrap (rliable): resample runs independently within each task.
 
@@ -285,6 +377,12 @@ def stratified_bootstrap_ci(
         reps: Number of bootstrap replicates.
         rng: Source of randomness.
         confidence: Coverage of the interval, in ``(0, 1)``.
+        method: ``"percentile"``, or ``"BCa"``: :func:`scipy.stats.bootstrap` with each
+            task's runs as one independently resampled sample (the same stratification).
+            BCa's jackknife leaves one run of one task out, so ``metric`` then sees the
+            pooled entries ``(n_scores,)``: use it with metrics of the pooled scores
+            (:func:`~pkgym.evaluation.metrics.mean`, ``interquartile_mean``,
+            ``optimality_gap``).
 
     Returns:
         ``(point, low, high)``.
@@ -299,6 +397,17 @@ def stratified_bootstrap_ci(
     if arr.ndim != 2:
         raise ValueError(f"scores must have axes (n_runs, n_tasks), got shape {arr.shape}")
     _check_bootstrap_args(reps, rng, confidence)
+    _check_method(method)
+    if method == "BCa":
+        columns = tuple(arr[:, m] for m in range(arr.shape[1]))
+
+        def statistic(*cols: np.ndarray) -> float:
+            if len({c.size for c in cols}) == 1:
+                return metric(np.column_stack(cols))
+            return metric(np.concatenate(cols))  # a jackknife sample: pooled entries
+
+        return _scipy_interval(columns, statistic, float(metric(arr)), reps=reps, rng=rng,
+                               confidence=confidence)
     n_runs, n_tasks = arr.shape
     idx = rng.integers(0, n_runs, size=(int(reps), n_runs, n_tasks))
     cols = np.arange(n_tasks)

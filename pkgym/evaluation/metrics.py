@@ -5,7 +5,13 @@ Axes follow the rliable convention, written out and checked on every call:
 - clinical metrics take ``values`` of shape ``(n_patients, n_times)`` and return one number per
   patient, shape ``(n_patients,)``; ``NaN`` marks a missing measurement;
 - aggregates take a score array of shape ``(n_scores,)`` or ``(n_seeds, n_scenarios)`` and
-  reduce all of it to one float (as rliable's ``aggregate_*`` functions do).
+  reduce all of it to one float (as rliable's ``aggregate_*`` functions do; a ``(n_scores,)``
+  array counts as one run per task, ``(1, n_scores)``).
+
+Names follow rliable (Agarwal et al. 2021, ``rliable/metrics.py``): :func:`mean`,
+:func:`median`, :func:`interquartile_mean` and :func:`optimality_gap` compute what rliable's
+``aggregate_mean``, ``aggregate_median``, ``aggregate_iqm`` and ``aggregate_optimality_gap``
+compute. :func:`pooled_median` (the median of all entries) is not rliable's median.
 
 The Rosendaal time in range and the axis check it shares live in :mod:`pkgym.envs.outcomes`,
 below the envs whose outcome specs score with them, and are re-exported here.
@@ -118,6 +124,9 @@ def mean_absolute_deviation(values: np.ndarray, target: float | np.ndarray) -> n
 def mean(scores: np.ndarray) -> float:
     """Mean of all scores, axes ``(n_scores,)`` or ``(n_seeds, n_scenarios)``.
 
+    rliable's ``aggregate_mean`` (the mean over tasks of the per-task means) is the same
+    number, since every task has the same number of seeds.
+
     Examples:
         >>> mean(np.array([[1.0, 2.0], [3.0, 6.0]]))
         3.0
@@ -126,20 +135,56 @@ def mean(scores: np.ndarray) -> float:
 
 
 def median(scores: np.ndarray) -> float:
-    """Median of all scores, axes ``(n_scores,)`` or ``(n_seeds, n_scenarios)``.
+    """Median over tasks of the per-task mean score (rliable's ``aggregate_median``).
+
+    For ``(n_seeds, n_scenarios)`` the scores are first averaged over seeds (axis 0), then
+    the median is taken over scenarios; a ``(n_scores,)`` array is one run per task, so it is
+    the plain median. Until pkgym 0.2 this function returned the median of all entries of a
+    2-D array (now :func:`pooled_median`), which is not what rliable calls the median: with
+    several seeds the two differ (``[[0, 0], [10, 1]]``: 0.5 pooled, 2.75 here).
 
     Examples:
         >>> median(np.array([1.0, 2.0, 10.0]))
         2.0
+        >>> median(np.array([[0.0, 0.0, 4.0], [10.0, 1.0, 4.0]]))
+        4.0
+    """
+    arr = as_scores(scores)
+    return float(np.median(arr if arr.ndim == 1 else arr.mean(axis=0)))
+
+
+def pooled_median(scores: np.ndarray) -> float:
+    """Median of all entries pooled over seeds and scenarios (not rliable's median).
+
+    Examples:
+        >>> pooled_median(np.array([[0.0, 0.0], [10.0, 1.0]]))
+        0.5
     """
     return float(np.median(as_scores(scores)))
+
+
+def optimality_gap(scores: np.ndarray, gamma: float = 1.0) -> float:
+    """Optimality gap (as rliable defines it): ``mean(max(gamma - score, 0))`` over all scores.
+
+    How far the scores fall short of ``gamma`` (1: the oracle of normalised scores); scores
+    above ``gamma`` count as ``gamma``. Lower is better. Equals rliable's
+    ``gamma - mean(minimum(scores, gamma))``.
+
+    Examples:
+        >>> optimality_gap(np.array([[0.5, 1.5], [1.0, 0.0]]))
+        0.375
+    """
+    if not np.isfinite(gamma):
+        raise ValueError(f"gamma must be finite, got {gamma}")
+    return float(np.mean(np.maximum(gamma - as_scores(scores), 0.0)))
 
 
 def interquartile_mean(scores: np.ndarray) -> float:
     """Interquartile mean (rliable IQM): mean of the middle 50 % of all scores.
 
     Trims 25 % of the scores from each end (``scipy.stats.trim_mean(..., 0.25)``) over all
-    entries of a ``(n_scores,)`` or ``(n_seeds, n_scenarios)`` array.
+    entries of a ``(n_scores,)`` or ``(n_seeds, n_scenarios)`` array, pooled over seeds and
+    scenarios: the same computation as rliable's ``aggregate_iqm``.
 
     Examples:
         >>> interquartile_mean(np.array([100.0, 2.0, 3.0, -50.0]))

@@ -124,7 +124,6 @@ def test_run_benchmark__tables_hold_algorithms_and_baselines(tmp_path: Path,
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
-    ({"env_ids": ("pkgym/ChemoImmune-v0",)}, "ChemoImmune-v0 has no oracle"),
     ({"env_ids": ("pkgym/Nope-v0",)}, "env_ids must be .*pkgym/Vancomycin-v0"),
     ({"algos": ("alphazero",)}, "algos must be .*ppo"),
     ({"algos": ("ppo", "ppo")}, "algos must be distinct"),
@@ -133,7 +132,7 @@ def test_run_benchmark__tables_hold_algorithms_and_baselines(tmp_path: Path,
 ])
 def test_benchmark_config__rejects_bad_input(tmp_path: Path, overrides: dict[str, Any],
                                              message: str) -> None:
-    """Unknown envs or algorithms, envs without an oracle and bad numbers fail up front."""
+    """Unknown envs or algorithms and bad numbers fail up front."""
     with pytest.raises(ValueError, match=message):
         _config(tmp_path, **overrides)
 
