@@ -2,6 +2,12 @@
 
 One row per dose (EVID 1, MDV 1, AMT and RATE) and per measured level (EVID 0, MDV 0, DV),
 sorted by time, doses first at equal times; covariates are extra upper-case columns.
+
+:func:`nonmem_dataset` builds one patient's records (each env's ``episode_dataset`` view uses
+it; IDs there are the env's patient ids, -1 for a drawn patient, and covariates are as the env
+holds them, labels included). For a dataset of a whole cohort that pharmpy and NONMEM accept
+(IDs 1..N, coded covariates, every measured quantity, no patient lost at an autoreset, units
+and code tables), use :func:`pkgym.datasets.policy_dataset` or ``pkgym dataset``.
 """
 
 from __future__ import annotations
