@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from pkgym.commands.dataset import add_dataset
 from pkgym.commands.evaluate import add_evaluate
 from pkgym.commands.listing import add_list
 from pkgym.commands.simulate import add_simulate
@@ -88,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_trial(commands, make_policy=make_policy, make_design=phase_one_design)
     add_validate(commands)
     add_list(commands, make_policy=make_policy)
+    add_dataset(commands, make_policy=make_policy)
     for command in commands.choices.values():  # --debug also after the subcommand
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="on an error, print the Python traceback too")

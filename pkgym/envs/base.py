@@ -247,7 +247,12 @@ class DosingEnv(gym.Env[dict, Any]):
         return None
 
     def episode_dataset(self) -> pd.DataFrame:
-        """The episode so far as a NONMEM-style dataset (ID, TIME, AMT, RATE, DV, ...)."""
+        """The episode so far as a NONMEM-style dataset (ID, TIME, AMT, RATE, DV, ...).
+
+        A quick look at one slot (a drawn patient has ``ID`` -1). For a dataset to fit a
+        model to, use ``pkgym dataset`` or :func:`pkgym.datasets.policy_dataset`: IDs 1..N,
+        numeric code tables, every measurement kind, no patient lost at an autoreset.
+        """
         return self.core.episode_dataset(0)
 
 
@@ -360,7 +365,10 @@ class DosingVectorEnv(VectorEnv):
         return None
 
     def episode_dataset(self) -> pd.DataFrame:
-        """Every patient's episode so far as one NONMEM-style dataset."""
+        """Every patient's episode so far as one NONMEM-style dataset (slots, see above).
+
+        For a dataset to fit a model to, use :func:`pkgym.datasets.policy_dataset`.
+        """
         return pd.concat([self.core.episode_dataset(i) for i in range(self.num_envs)],
                          ignore_index=True)
 
