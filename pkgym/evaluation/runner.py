@@ -105,8 +105,7 @@ def run_policy(policy: Policy, env_id: str, cohort: pd.DataFrame, seed: int,
     while alive.any():
         decisions = checked_decisions(policy.act(obs, info), policy.name, ids)
         actions = _actions(core, decisions, shell.continuous, policy.name, ids)
-        if not shell.continuous:
-            moved += int(np.sum(alive & ~np.isclose(decisions, core.dose_levels_mg[actions])))
+        moved += _moved(core, decisions, actions, alive, shell.continuous)
         obs, reward, terminated, truncated, info = env.step(actions)
         hook = _STEP_HOOK.get()
         if hook is not None:
@@ -135,6 +134,20 @@ def _actions(core: DosingCore, decisions: np.ndarray, continuous: bool, policy_n
         row = getattr(error, "row", None)
         who = f"policy {policy_name!r}" if row is None else patient_of(policy_name, ids, row)
         raise ValueError(f"{who}: {error}") from None
+
+
+def _moved(core: DosingCore, decisions: np.ndarray, actions: np.ndarray, alive: np.ndarray,
+           continuous: bool) -> int:
+    """How many live decisions the env's actions do not give back exactly (moved to a level).
+
+    The round trip ``decode_actions(encode_decisions(d))`` is the env's own: what a decision
+    means (a dose in mg, a trial's next level) is the env's business.
+    """
+    given = np.asarray(core.decode_actions(actions, continuous, alive.size))
+    asked = np.asarray(decisions)
+    if given.shape != asked.shape or not np.issubdtype(asked.dtype, np.number):
+        return 0
+    return int(np.sum(alive & ~np.isclose(asked.astype(float), given.astype(float))))
 
 
 def warn_rounded(policy_name: str, moved: int, levels_mg: np.ndarray) -> None:
