@@ -47,6 +47,8 @@ def add_benchmark(commands: argparse._SubParsersAction) -> None:
     bench.add_argument("--baseline", dest="baselines", action="append", metavar="NAME",
                        help="context baseline for every env (repeatable; default: each env's "
                             "own); the normalisation references always run")
+    bench.add_argument("--no-baselines", dest="baselines", action="store_const", const=[],
+                       help="no context baselines (only the normalisation references)")
     bench.add_argument("--baselines", dest="baselines", nargs="*",
                        action=deprecated("--baseline (repeated)", extend=True),
                        help=argparse.SUPPRESS)

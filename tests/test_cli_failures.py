@@ -40,7 +40,7 @@ def last_line(err: str) -> str:
 
 @pytest.mark.parametrize("args", [
     ["evaluate", "--env", "pkgym/Vancomicin-v0", "--policy", "label"],
-    ["trial", "--arms", "label,map", "--env", "Vancomycin-v0", "--max-patients", "30"],
+    ["trial", "--arm", "label", "--arm", "map", "--env", "Vancomycin-v0", "--max-patients", "30"],
 ])
 def test_cli__unknown_env_id_is_one_line_exit_2_before_any_work(
         args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

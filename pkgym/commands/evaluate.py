@@ -88,7 +88,7 @@ def _evaluate(args: argparse.Namespace, make_policy: Callable[..., Any]) -> int:
     """Sample (or read) the cohort, run the policies in shards, summarise and write."""
     from pkgym.evaluation.cohort_file import restore_ids
     from pkgym.evaluation.outcomes import outcome_spec
-    from pkgym.evaluation.report import summarise, summary_markdown, write_report
+    from pkgym.evaluation.report import ReportHeader, summarise, summary_markdown, write_report
     from pkgym.evaluation.uncertainty import check_replicates, drawn_scenario, evaluation_context
     from pkgym.scale.evaluation import check_sampled_cohort, env_core, evaluate_sharded
 
@@ -131,7 +131,12 @@ def _evaluate(args: argparse.Namespace, make_policy: Callable[..., Any]) -> int:
     if args.by:
         figures, written_subgroups = write_subgroups(results, args.by, covariates, reference,
                                                      args, spec)
-    written = [*write_report(results, summary, markdown, args.out, spec, figures),
+    header = ReportHeader(env_id=args.env, scenario=args.scenario, seed=args.seed,
+                          n_patients=n_patients, cohort_file=args.cohort,
+                          replicates=args.parameter_uncertainty, context=context,
+                          reference=reference)
+    written = [*write_report(results, summary, markdown, args.out, spec, figures,
+                             header=header),
                *written_subgroups, args.out / "results.parquet", args.out / "shards"]
     print(markdown)
     print("wrote " + ", ".join(str(p) for p in written))

@@ -99,9 +99,9 @@ def test_pkgym_evaluate__runs_the_toy_env_baselines(toy: str, tmp_path: Path,
 def test_pkgym_benchmark__trains_and_ranks_ppo_on_the_toy_env(toy: str, tmp_path: Path) -> None:
     """A tiny ``pkgym benchmark`` (PPO, 256 steps, one seed) normalises by the toy reference."""
     out = tmp_path / "bench"
-    assert main(["benchmark", "--envs", toy, "--algos", "ppo", "--seeds", "0",
+    assert main(["benchmark", "--env", toy, "--algo", "ppo", "--seed", "0",
                  "--timesteps", "256", "--out", str(out), "--n-patients", "6", "--n-envs", "4",
-                 "--n-training-patients", "16", "--device", "cpu", "--baselines"]) == 0
+                 "--n-training-patients", "16", "--device", "cpu", "--no-baselines"]) == 0
     table = pd.read_csv(out / "OneCompartment-v0.csv")
     assert table["policy"].tolist()[-2:] == ["fixed_500mg", "oracle"]
     assert "ppo" in table["policy"].tolist()

@@ -143,7 +143,7 @@ def test_evaluate__cohort_file_edited_in_place_is_a_different_run(
     path = tmp_path / "cohort.csv"
     cohort.to_csv(path, index=False)
     args = ["evaluate", "--env", ENV, "--policy", "label", "--cohort", str(path),
-            "--shard-size", "2", "--out", str(tmp_path / "out")]
+            "--shard-size", "2", "--quiet", "--out", str(tmp_path / "out")]
     assert main(args) == 0
     cohort.assign(id=cohort["id"] + 100).to_csv(path, index=False)
     capsys.readouterr()
