@@ -384,6 +384,22 @@ def policy_dataset(env_id: str, policy: Policy, cohort: pd.DataFrame, seed: int,
     return PolicyDataset(table, header)
 
 
+def _dvid_codes(table: pd.DataFrame, layout: Layout) -> dict[str, str]:
+    """DVID -> name: the layout's, or ``CMT <n>`` for an env without a layout.
+
+    Examples:
+        >>> table = pd.DataFrame({"EVID": [1, 0, 0], "DVID": [0, 1, 2], "CMT": [1, 2, 3]})
+        >>> _dvid_codes(table, Layout(doses={1: "x"}, amount_unit="mg", rate_unit="mg/h",
+        ...                            observations=()))
+        {'1': 'CMT 2', '2': 'CMT 3'}
+    """
+    if layout.observations:
+        return {str(o.dvid): o.name for o in layout.observations}
+    observed = table[table["EVID"] == 0]
+    return {str(int(d)): f"CMT {int(c)}" for d, c in
+            sorted(set(zip(observed["DVID"], observed["CMT"], strict=True)))}
+
+
 def _assemble(episodes: list[pd.DataFrame], layout: Layout,
               own_ids: list[Any]) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """One table: IDs 1..N over the run, DVID, codes, renames, standard column order."""
@@ -461,7 +477,7 @@ def _header(env_id: str, policy: Policy, seed: int, layout: Layout, table: pd.Da
         "EVID": {"unit": "-", "description": "1: dose, 0: observation"},
         "CMT": {"unit": "-", "description": "compartment of the dose or observation"},
         "DVID": {"unit": "-", "description": "kind of observation (0 on dose rows)",
-                 "codes": {str(o.dvid): o.name for o in layout.observations}},
+                 "codes": _dvid_codes(table, layout)},
     }
     for name in (c for c in table.columns if c not in STANDARD):
         column = layout.covariates.get(name)

@@ -22,8 +22,8 @@ ENV = "pkgym/Vancomycin-v0"
 
 def evaluate_args(out: Path, *extra: str) -> list[str]:
     """``pkgym evaluate`` of label dosing on three patients, writing to ``out``."""
-    return ["evaluate", "--env", ENV, "--policy", "label", "--n-patients", "3", "--out",
-            str(out), *extra]
+    return ["evaluate", "--env", ENV, "--policy", "label", "--n-patients", "3", "--quiet",
+            "--out", str(out), *extra]
 
 
 def raising(error: BaseException) -> Any:

@@ -147,7 +147,10 @@ def _moved(core: DosingCore, decisions: np.ndarray, actions: np.ndarray, alive: 
     asked = np.asarray(decisions)
     if given.shape != asked.shape or not np.issubdtype(asked.dtype, np.number):
         return 0
-    return int(np.sum(alive & ~np.isclose(asked.astype(float), given.astype(float))))
+    same = np.isclose(asked.astype(float), given.astype(float))
+    if same.ndim > 1:  # a decision of several parts (warfarin: dose and next test day)
+        same = same.reshape(same.shape[0], -1).all(axis=1)
+    return int(np.sum(alive & ~same))
 
 
 def warn_rounded(policy_name: str, moved: int, levels_mg: np.ndarray) -> None:
