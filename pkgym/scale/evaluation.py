@@ -310,8 +310,8 @@ def evaluate_sharded(policy_specs: Sequence[str], env_id: str, seed: int,
         for k, (start, stop) in enumerate(plan_shards(n_rows, shard_size))]
     todo = [s for s in shards if not finished(Path(s.path), s.n_rows)]
     if todo and backend == "local" and progress:  # progress per batched step, not per shard
-        rows = sum(s.n_rows for s in todo)
-        with step_progress(f"evaluation ({len(policy_specs)} policies x {rows} patients)") \
+        patients = sum(s.stop - s.start for s in todo)
+        with step_progress(f"evaluation ({len(policy_specs)} policies x {patients} patients)") \
                 as tick, reporting_steps(tick):
             run_shards(run_evaluation_shard, todo, backend=backend, ray_address=ray_address)
     elif todo:  # a finished run is only merged again (no Ray started)
