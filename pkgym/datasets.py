@@ -1,3 +1,4 @@
+# lines: one layout per env family beside the collector that reads it (a column, one place)
 """NONMEM-style datasets of a policy run on a cohort (``pkgym dataset``), readable by pharmpy.
 
 :func:`policy_dataset` runs one policy on a cohort in any registered env and collects every

@@ -1,3 +1,4 @@
+# lines: the benchmark's tables, leaderboard and profile share one normalisation; split only with it
 """The tables, leaderboard and plot of ``pkgym benchmark`` (see :mod:`agents.benchmark.driver`).
 
 Input: per env, one row per (policy, patient) with columns ``id``, ``policy``, ``kind``

@@ -1,3 +1,4 @@
+# lines: every interval estimator with its validated axes; they share the resampling helpers
 """Bootstrap intervals, paired differences, probability of improvement and profiles.
 
 rliable-style interval estimates over score arrays with documented, validated axes. All

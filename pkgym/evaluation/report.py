@@ -1,3 +1,4 @@
+# lines: the summary tables and the one self-contained HTML page that renders them
 """Tables and an HTML report of a paired evaluation (``pkgym evaluate``).
 
 The summary gives, for each policy and per-patient score, the mean with a percentile-bootstrap

@@ -1,3 +1,4 @@
+# lines: the shared vancomycin covariate law (Goti, Thomson, Colin) and its compiled parts
 """Vancomycin two-compartment popPK in hospitalised adults: Goti et al. 2018, and the law it shares.
 
 Goti V, Chaturvedula A, Fossler MJ, Mok S, Jacob JT. Hospitalized patients with and without
