@@ -181,13 +181,13 @@ def _train(args: argparse.Namespace) -> int:
                 "n_validation_patients": args.n_validation_patients,
                 "n_training_patients": args.n_training_patients,
                 "checkpoint_freq": args.checkpoint_freq}
+    bar = sys.stderr.isatty() and not (args.no_progress or args.quiet)  # else log lines
     config = TrainConfig(
         env_id=args.env, algo=args.algo, timesteps=args.timesteps, seed=args.seed,
         encoder=args.encoder, vae_path=args.vae, fine_tune_encoder=args.fine_tune_encoder,
         scenario=args.scenario, out_dir=args.out, hyperparams_file=args.hyperparams,
-        resume=args.resume, device=args.device,
-        progress_bar=not (args.no_progress or args.quiet) and sys.stderr.isatty(),
-        progress_log=not args.quiet and not (sys.stderr.isatty() and not args.no_progress),
+        resume=args.resume, device=args.device, progress_bar=bar,
+        progress_log=not args.quiet and not bar,
         **{key: value for key, value in optional.items() if value is not None})
     result = train(config)
     print(f"trained {args.algo} on {args.env} for {result.metadata['timesteps']} steps in "

@@ -135,6 +135,10 @@ def vancomycin_age_creatinine_factor(law: ClearanceLaw, age_years: FloatOrArray,
         >>> float(vancomycin_age_creatinine_factor(law, 80.0, 3.0, 0.4))
         1.0
     """
+    if law.maturation_hill == 0.0 and law.decline_hill == 0.0 \
+            and law.creatinine_effect_per_mg_per_dl == 0.0 \
+            and law.clearance_central_volume_eta_exponent == 0.0:
+        return 1.0  # a law without Colin's terms (Goti, Thomson): nothing to compute
     pma = age_years + law.gestation_years
     reference = law.reference_age_years + law.gestation_years
     maturation = _hill(pma, law.maturation_half_pma_years, law.maturation_hill) \
