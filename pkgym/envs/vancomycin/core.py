@@ -9,7 +9,6 @@ records the core fills live in :mod:`pkgym.envs.vancomycin.records`.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -28,7 +27,8 @@ from pkgym.envs.vancomycin.records import (
     pinned_row,
 )
 from pkgym.models.kidney import kdigo_stage, kdigo_stage_of
-from pkgym.sim.batch import put_rows, take_rows
+from pkgym.sim.batch import take_rows, write_rows
+from pkgym.sim.threads import map_row_chunks, slice_rows
 
 
 class VancomycinCore(DosingCore):
@@ -57,6 +57,11 @@ class VancomycinCore(DosingCore):
         self.dose_levels_mg = settings.dose_levels_mg
         self.observation_space = observation_model.space(settings)
         self._constants = plain(settings.constants)
+        self._variability = settings.model.variability  # validated once, not per reset
+        config = settings.config
+        self._draw_shapes = {"covariates": (settings.population.n_draws,), "eta": (3,),
+                             "levels": (len(config.sampling),), "creatinine": (config.n_days,),
+                             "kidney": (config.n_days, 3)}
         placeholder = {key: np.full(self.n_patients, value) for key, value in PLACEHOLDER.items()}
         self.records = new_records(settings, self._constants, placeholder,
                                    self._quiet_draws(self.n_patients),
@@ -69,10 +74,9 @@ class VancomycinCore(DosingCore):
         rows = np.asarray(rows, dtype=np.int64)
         if rows.size == 0:
             return
-        per_slot = [self._episode_draws(s) for s in streams]
-        draws = {key: np.stack([d[key] for d in per_slot]) for key in per_slot[0]}
+        draws = self._episode_draws(streams)
         table = dict(self.settings.population.from_uniforms(draws["covariates"]))
-        etas = self.settings.model.variability.etas_from_normals(draws["eta"])
+        etas = self._variability.etas_from_normals(draws["eta"])
         table.update(id=np.full(rows.size, -1), eta_CL=etas[:, 0], eta_V1=etas[:, 1],
                      eta_V2=etas[:, 2])
         table = {key: np.asarray(table[key], dtype=np.float64) for key in PLACEHOLDER}
@@ -82,20 +86,34 @@ class VancomycinCore(DosingCore):
                     table[key][k] = value
         entropy = np.array([s.seed_entropy for s in streams], dtype=object)
         part = new_records(self.settings, self._constants, table, draws, entropy)
-        self.records = put_rows(self.records, rows, part) if rows.size < self.n_patients else part
+        if rows.size < self.n_patients:
+            write_rows(self.records, rows, part)  # in place: O(rows), not a copy of the ward
+        else:
+            self.records = part
 
     def pin_patient(self, patient: Mapping[str, Any]) -> dict[str, Any]:
         """A pinned patient's validated covariates, given etas (range-checked) and id."""
         return pinned_row(patient, self.settings.model.variability)
 
-    def _episode_draws(self, streams: EpisodeStreams) -> dict[str, np.ndarray]:
-        """All of one episode's random numbers, from the slot's three streams."""
-        config = self.settings.config
-        return {"covariates": streams.patient.random(self.settings.population.n_draws),
-                "eta": streams.patient.standard_normal(3),
-                "levels": streams.noise.random(len(config.sampling)),
-                "creatinine": streams.noise.standard_normal(config.n_days),
-                "kidney": streams.events.random((config.n_days, 3))}
+    def _episode_draws(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
+        """All of each slot's episode random numbers, drawn into one array per kind.
+
+        Per slot, in this order: covariate uniforms and eta normals from the patient stream,
+        level uniforms and creatinine normals from the noise stream, kidney uniforms from the
+        events stream. Written straight into each slot's row (``out=``), the same numbers as
+        drawing them one slot at a time, without a dict per slot or a stack.
+        """
+        n = len(streams)
+        out = {key: np.empty((n, *shape)) for key, shape in self._draw_shapes.items()}
+        covariates, eta, levels = out["covariates"], out["eta"], out["levels"]
+        creatinine, kidney = out["creatinine"], out["kidney"]
+        for k, slot in enumerate(streams):
+            slot.patient.random(out=covariates[k])
+            slot.patient.standard_normal(out=eta[k])
+            slot.noise.random(out=levels[k])
+            slot.noise.standard_normal(out=creatinine[k])
+            slot.events.random(out=kidney[k])
+        return out
 
     def _quiet_draws(self, n: int) -> dict[str, np.ndarray]:
         """Noise-free draws for the placeholder patients built before the first reset."""
@@ -112,15 +130,19 @@ class VancomycinCore(DosingCore):
         if np.any(records.course.step >= self.settings.config.n_steps):
             raise RuntimeError("the episode is over (truncated): call reset() first")
         records = self._advance(records, np.asarray(doses_mg, dtype=np.float64))
-        self.records = records if whole else put_rows(self.records, rows, records)
+        if not whole:
+            write_rows(self.records, rows, records)
         truncated = records.course.step >= self.settings.config.n_steps
         return records.reward, np.zeros(rows.size, dtype=bool), truncated
 
     def _advance(self, rec: WardRecords, doses: np.ndarray) -> WardRecords:
         """The compiled interval (in place on ``rec``), then the injected reward."""
-        step = advance_ward if self.backend == "numpy" else functools.partial(
-            advance_ward_on_device, device=self.device)
-        step(self._constants, self.settings.config.sample_slots, doses, rec.kernel_arrays())
+        slots, ward = self.settings.config.sample_slots, rec.kernel_arrays()
+        if self.backend == "numpy":  # row chunks on every core for a large ward (same numbers)
+            map_row_chunks(lambda a, b: advance_ward(self._constants, slots, doses[a:b],
+                                                     slice_rows(ward, a, b)), doses.shape[0])
+        else:
+            advance_ward_on_device(self._constants, slots, doses, ward, device=self.device)
         rec.reward = self.reward_fn(rec.metrics, doses)
         return rec
 
@@ -157,7 +179,7 @@ class VancomycinCore(DosingCore):
             "peripheral_volume_l": volumes[:, 1],
             "intercompartmental_clearance_l_per_h":
                 course.intercompartmental_clearance_l_per_h[:, 0],
-            "patient_id": rec.patient_id, "seed_entropy": rec.seed_entropy,
+            "patient_id": rec.patient_id.copy(), "seed_entropy": rec.seed_entropy.copy(),
         }
 
     def info_row(self, row: int) -> dict[str, Any]:

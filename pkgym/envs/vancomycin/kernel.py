@@ -210,7 +210,7 @@ def named_arrays(ward: tuple) -> WardArrays:
                       WardMetrics(*ward[6]))
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", nogil=True)
 def advance_ward(plain_constants: tuple, sample_slots: np.ndarray, doses_mg: np.ndarray,
                  plain_ward: tuple) -> None:
     """Give every patient its dose and advance it one interval, in place (see module doc).
