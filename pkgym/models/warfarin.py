@@ -43,6 +43,7 @@ implementations that quote them (ReiL ``hamberg_pkpd_2010.py``/``hamberg_pkpd.py
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -114,6 +115,29 @@ class _Hamberg:
             if not (np.all(np.isfinite(values)) and np.all(low_ok)):
                 raise ValueError(f"{type(self).__name__}.{f.name} must be finite and "
                                  f"{'>= 0' if f.name.startswith('omega') else '> 0'}, got {value}")
+
+def diagonal_variability(names: tuple[str, ...],
+                         variances: tuple[float, ...]) -> BetweenSubjectVariability:
+    """Independent log-normal IIV of ``names`` with these variances of log (omega diagonal).
+
+    The validated object is immutable and built once per (names, variances): an env reads
+    ``model.variability`` at every reset, and its symmetry and PSD checks cost more than
+    the reset's arithmetic.
+
+    Examples:
+        >>> a = diagonal_variability(("CL",), (0.09,))
+        >>> a is diagonal_variability(("CL",), (0.09,)), a.omega.tolist()
+        (True, [[0.09]])
+    """
+    return _diagonal_variability(tuple(names), tuple(float(v) for v in variances))
+
+
+@functools.lru_cache(maxsize=64)
+def _diagonal_variability(names: tuple[str, ...],
+                          variances: tuple[float, ...]) -> BetweenSubjectVariability:
+    """:func:`diagonal_variability`, cached on hashable arguments."""
+    return BetweenSubjectVariability(names=names, omega=np.diag(variances))
+
 
 def _age_factor(age_years: np.ndarray, per_year: float, reference: float) -> np.ndarray:
     """``1 - per_year (age - reference)``, checked to stay positive."""
@@ -195,9 +219,9 @@ class Hamberg2010(_Hamberg):
 
     @property
     def variability(self) -> BetweenSubjectVariability:
-        """Diagonal log-normal IIV on CL, V and EC50."""
-        return BetweenSubjectVariability(names=("CL", "V", "EC50"), omega=np.diag(
-            [self.omega_clearance, self.omega_volume, self.omega_ec50]))
+        """Diagonal log-normal IIV on CL, V and EC50 (built once per set of variances)."""
+        return diagonal_variability(("CL", "V", "EC50"), (
+            self.omega_clearance, self.omega_volume, self.omega_ec50))
 
     def parameters(self, cyp2c9: np.ndarray, vkorc1: np.ndarray, age_years: np.ndarray,
                    etas: np.ndarray | None = None, *, race: np.ndarray | None = None,
@@ -307,11 +331,10 @@ class Hamberg2007(_Hamberg):
 
     @property
     def variability(self) -> BetweenSubjectVariability:
-        """Diagonal log-normal IIV on CL, V1, V2, MTT1, MTT2 and EC50."""
-        return BetweenSubjectVariability(
-            names=("CL", "V1", "V2", "MTT1", "MTT2", "EC50"), omega=np.diag([
-                self.omega_clearance, self.omega_central_volume, self.omega_peripheral_volume,
-                self.omega_mtt1, self.omega_mtt2, self.omega_ec50]))
+        """Diagonal log-normal IIV on CL, V1, V2, MTT1, MTT2 and EC50 (built once, cached)."""
+        return diagonal_variability(("CL", "V1", "V2", "MTT1", "MTT2", "EC50"), (
+            self.omega_clearance, self.omega_central_volume, self.omega_peripheral_volume,
+            self.omega_mtt1, self.omega_mtt2, self.omega_ec50))
 
     def parameters(self, cyp2c9: np.ndarray, vkorc1: np.ndarray, age_years: np.ndarray,
                    etas: np.ndarray | None = None, **_covariates: np.ndarray | None,

@@ -251,7 +251,7 @@ def _advance_chain(chain: np.ndarray, length: int, decay: np.ndarray, fill: np.n
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def _advance_rows(first: int, last: int, rows: np.ndarray, s_doses_mg: np.ndarray,
+def advance_rows(first: int, last: int, rows: np.ndarray, s_doses_mg: np.ndarray,
                   pk: np.ndarray, chains: np.ndarray, constants: tuple,
                   concentrations: np.ndarray) -> None:  # pragma: no cover - compiled
     """:func:`advance_days` for ``rows[first:last]``; ``s_doses_mg`` is S-warfarin, mg.
@@ -284,13 +284,13 @@ def _advance_rows(first: int, last: int, rows: np.ndarray, s_doses_mg: np.ndarra
 def _advance_parallel(rows: np.ndarray, s_doses_mg: np.ndarray, pk: np.ndarray,
                       chains: np.ndarray, constants: tuple, concentrations: np.ndarray,
                       n_chunks: int) -> None:  # pragma: no cover - compiled
-    """:func:`_advance_rows` over ``n_chunks`` chunks of rows, run in parallel."""
+    """:func:`advance_rows` over ``n_chunks`` chunks of rows, run in parallel."""
     size = (rows.shape[0] + n_chunks - 1) // n_chunks
     for chunk in numba.prange(n_chunks):
         first = chunk * size
         last = min(first + size, rows.shape[0])
         if first < last:
-            _advance_rows(first, last, rows, s_doses_mg, pk, chains, constants, concentrations)
+            advance_rows(first, last, rows, s_doses_mg, pk, chains, constants, concentrations)
 
 
 PARALLEL_FROM = 2048
@@ -305,7 +305,7 @@ def advance_days(rows: np.ndarray, doses_mg: np.ndarray, pk: np.ndarray, chains:
     rows; ``concentrations[k, d]`` receives the S-warfarin concentration (mg/L) at the end
     of day d. Large batches run on all of numba's threads.
     """
-    kernel: Any = _advance_rows
+    kernel: Any = advance_rows
     s_doses = S_FRACTION * doses_mg  # a Python-side constant: compiled code never caches it
     if rows.shape[0] >= PARALLEL_FROM and numba.get_num_threads() > 1:
         kernel = _advance_parallel

@@ -22,15 +22,15 @@ from pkgym.envs.warfarin.clinic import (
     InrOutcome,
     clinic_parameters,
 )
-from pkgym.envs.warfarin.kernel import DayOutcome, clinic_day
+from pkgym.envs.warfarin.kernel import day
 from pkgym.envs.warfarin.records import (
     ClinicSettings,
     new_records,
     pinned_patient,
     record_arrays,
 )
-from pkgym.models.warfarin_kernel import advance_days, day_constants
-from pkgym.sim.batch import take_rows, write_rows
+from pkgym.models.warfarin_kernel import day_constants
+from pkgym.sim.batch import write_rows
 
 
 class WarfarinCore(DosingCore):
@@ -51,7 +51,13 @@ class WarfarinCore(DosingCore):
         self._inr_form = tuple(self.structure.packed())  # plain tuples: see warfarin.kernel
         self._clinic = tuple(clinic_parameters(settings.scenario))
         self.records = new_records(settings, None, None, np.zeros(self.n_patients, object))
+        self._draw_sizes = (settings.population.n_draws,
+                            len(settings.scenario.hamberg.variability.names),
+                            settings.scenario.n_days)
         self.constants = day_constants(self.records.params, self.structure)
+        self._n_days, self._target_inr = settings.scenario.n_days, settings.scenario.target_inr
+        self._packed_of: tuple[Any, Any] | None = None
+        self._packs: tuple[tuple, tuple, tuple, tuple] = ((), (), (), ())
 
     # ----- actions -------------------------------------------------------------------------
     def action_space(self, continuous: bool) -> spaces.Space:
@@ -93,15 +99,38 @@ class WarfarinCore(DosingCore):
 
     def reset_patients(self, rows: np.ndarray, streams: Sequence[EpisodeStreams],
                        patients: Sequence[Mapping[str, Any] | None]) -> None:
-        """New episodes for ``rows`` (the base's template), then their day constants."""
-        super().reset_patients(rows, streams, patients)
+        """New episodes for ``rows``, batched (the base's template), then their day constants.
+
+        Each slot's draws go straight into rows of preallocated arrays, in the order and
+        amounts of :meth:`episode_draws` (so the numbers are the same); everything else is
+        one batched pass over the reset rows.
+        """
         rows = np.asarray(rows, dtype=np.int64)
-        if rows.size:
-            constants = day_constants(take_rows(self.records.params, rows), self.structure)
-            if rows.size == self.n_patients:
-                self.constants = constants
-            else:
-                write_rows(self.constants, rows, constants, skip=("chain_lengths",))
+        if rows.size == 0:
+            return
+        draws = self._draw_episodes(streams)
+        pinned = [None if p is None else self.pin_patient(p) for p in patients]
+        entropy = np.array([slot.seed_entropy for slot in streams], dtype=object)
+        part = new_records(self.settings, draws, pinned, entropy)
+        constants = day_constants(part.params, self.structure)
+        if rows.size == self.n_patients and np.array_equal(rows, np.arange(self.n_patients)):
+            self.records, self.constants = part, constants
+        else:
+            write_rows(self.records, rows, part)
+            write_rows(self.constants, rows, constants, skip=("chain_lengths",))
+
+    def _draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
+        """:meth:`episode_draws` of every slot, stacked: each slot fills its own rows."""
+        n, (n_draws, n_etas, n_days) = len(streams), self._draw_sizes
+        draws = {"covariates": np.empty((n, n_draws)), "eta": np.empty((n, n_etas)),
+                 "assay": np.empty((n, n_days)), "events": np.empty((n, n_days, 2))}
+        covariates, eta, assay, events = draws.values()
+        for k, slot in enumerate(streams):
+            slot.patient.random(out=covariates[k])
+            slot.patient.standard_normal(out=eta[k])
+            slot.noise.standard_normal(out=assay[k])
+            slot.events.random(out=events[k])
+        return draws
 
     def pin_patient(self, patient: Mapping[str, Any]) -> dict[str, Any]:
         """A pinned patient's validated covariates, etas and id."""
@@ -124,34 +153,42 @@ class WarfarinCore(DosingCore):
     # ----- step ----------------------------------------------------------------------------
     def step(self, rows: np.ndarray, doses_mg: np.ndarray) -> tuple[np.ndarray, ...]:
         """Give the day's doses to ``rows`` and advance them to the next morning."""
-        rec, scenario = self.records, self.settings.scenario
-        day = rec.day[rows]
-        if np.any(day >= scenario.n_days):
+        rec, n_days = self.records, self._n_days
+        if rows.shape[0] == 1:  # a single env: a scalar check, not an array reduction
+            if rec.day[rows[0]] >= n_days:
+                raise RuntimeError("the episode is over (truncated): call reset() first")
+        elif np.any(rec.day[rows] >= n_days):
             raise RuntimeError("the episode is over (truncated): call reset() first")
         decisions = np.asarray(doses_mg, dtype=np.float64)
         doses = np.ascontiguousarray(decisions[:, 0] if decisions.ndim == 2 else decisions)
         chosen = (decisions[:, 1].astype(np.int64) if decisions.ndim == 2
                   else np.zeros(rows.size, dtype=np.int64))
-        concentrations = np.empty((rows.size, 1))
-        advance_days(rows, doses[:, None], rec.pk, rec.chains, self.constants, concentrations)
-        inr, bleeding, clot = np.empty(rows.size), np.empty(rows.size, bool), \
-            np.empty(rows.size, bool)
-        tested = np.empty(rows.size, bool)
-        clinic_day(rows, doses, chosen, concentrations[:, 0], rec.chains,
-                   self.constants.chain_lengths, self._inr_form, record_arrays(rec),
-                   self._clinic, tuple(DayOutcome(inr, bleeding, clot, tested)))
-        low, high = scenario.target_inr
+        n = rows.shape[0]
+        inr, bleeding, clot, tested = (np.empty(n), np.empty(n, bool), np.empty(n, bool),
+                                       np.empty(n, bool))
+        day(rows, doses, chosen, rec.pk, rec.chains, *self._packed(),
+            (inr, bleeding, clot, tested))
+        low, high = self._target_inr
         outcome = InrOutcome(inr, np.maximum(low - inr, 0) + np.maximum(inr - high, 0),
                              (inr >= low) & (inr <= high), bleeding, clot, tested)
         reward = np.asarray(self.reward_fn(outcome, doses), dtype=np.float64)
         rec.reward[rows] = reward
-        return reward, np.zeros(rows.size, dtype=bool), rec.day[rows] >= scenario.n_days
+        return reward, np.zeros(n, dtype=bool), rec.day[rows] >= n_days
+
+    def _packed(self) -> tuple[tuple, tuple, tuple, tuple]:
+        """The compiled day's bundles as plain tuples, rebuilt only when records change."""
+        of = self._packed_of
+        if of is None or of[0] is not self.records or of[1] is not self.constants:
+            self._packed_of = (self.records, self.constants)
+            self._packs = (tuple(self.constants), self._inr_form,
+                           record_arrays(self.records), self._clinic)
+        return self._packs
 
     # ----- views ---------------------------------------------------------------------------
 
     def info(self) -> dict[str, np.ndarray]:
         """Clinical metrics of the last day and the true, hidden state of every patient."""
-        return warfarin_views.info(self.records, self.settings, np.arange(self.n_patients))
+        return warfarin_views.info(self.records, self.settings)
 
     def info_row(self, row: int) -> dict[str, Any]:
         """:meth:`info` of one patient with plain Python values."""

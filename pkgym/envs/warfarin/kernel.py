@@ -20,7 +20,9 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from pkgym.models.warfarin import S_FRACTION
 from pkgym.models.warfarin_inr import InrForm, inr_of
+from pkgym.models.warfarin_kernel import PARALLEL_FROM, advance_rows
 
 
 class ClinicRules(NamedTuple):
@@ -157,9 +159,18 @@ def clinic_day(rows: np.ndarray, doses_mg: np.ndarray, chosen_days: np.ndarray,
     are an :class:`~pkgym.models.warfarin.InrForm`, a :class:`RecordArrays`, a
     :class:`ClinicRules` and a :class:`DayOutcome` as plain tuples (module docstring).
     """
-    form, r, clinic = InrForm(*inr_form), RecordArrays(*records), ClinicRules(*rules)
-    day_out = DayOutcome(*out)
-    for k in range(rows.shape[0]):
+    _book_rows(0, rows.shape[0], rows, doses_mg, chosen_days, concentrations, chains,
+               chain_lengths, InrForm(*inr_form), RecordArrays(*records), ClinicRules(*rules),
+               DayOutcome(*out))
+
+
+@numba.njit(cache=True, nogil=True)
+def _book_rows(first: int, last: int, rows: np.ndarray, doses_mg: np.ndarray,
+               chosen_days: np.ndarray, concentrations: np.ndarray, chains: np.ndarray,
+               chain_lengths: np.ndarray, form: InrForm, r: RecordArrays, clinic: ClinicRules,
+               day_out: DayOutcome) -> None:  # pragma: no cover - compiled
+    """:func:`clinic_day` for ``rows[first:last]`` (the one implementation of the booking)."""
+    for k in range(first, last):
         p, d = rows[k], r.day[rows[k]]
         tested = r.last_test_day[p] == d
         if tested and chosen_days[k] > 0:
@@ -178,3 +189,51 @@ def clinic_day(rows: np.ndarray, doses_mg: np.ndarray, chosen_days: np.ndarray,
         _measure(p, d + 1, r, clinic)
         day_out.inr[k], day_out.bleeding[k] = new, bleed
         day_out.thromboembolism[k], day_out.tested[k] = clot, tested
+
+
+@numba.njit(cache=True, nogil=True)
+def _day_chunk(first: int, last: int, rows: np.ndarray, doses_mg: np.ndarray,
+               s_doses_mg: np.ndarray, chosen_days: np.ndarray, pk: np.ndarray,
+               chains: np.ndarray, constants: tuple, concentrations: np.ndarray,
+               inr_form: tuple, records: tuple, rules: tuple,
+               out: tuple) -> None:  # pragma: no cover - compiled
+    """The PK/PD day, then the clinic's booking, of ``rows[first:last]`` (see :func:`day`)."""
+    advance_rows(first, last, rows, s_doses_mg, pk, chains, constants, concentrations)
+    _book_rows(first, last, rows, doses_mg, chosen_days, concentrations[:, 0], chains,
+               constants[-1], InrForm(*inr_form), RecordArrays(*records), ClinicRules(*rules),
+               DayOutcome(*out))
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _day_parallel(rows: np.ndarray, doses_mg: np.ndarray, s_doses_mg: np.ndarray,
+                  chosen_days: np.ndarray, pk: np.ndarray, chains: np.ndarray, constants: tuple,
+                  concentrations: np.ndarray, inr_form: tuple, records: tuple, rules: tuple,
+                  out: tuple, n_chunks: int) -> None:  # pragma: no cover - compiled
+    """:func:`_day_chunk` over ``n_chunks`` chunks of rows, run in parallel."""
+    size = (rows.shape[0] + n_chunks - 1) // n_chunks
+    for chunk in numba.prange(n_chunks):
+        first = chunk * size
+        last = min(first + size, rows.shape[0])
+        if first < last:
+            _day_chunk(first, last, rows, doses_mg, s_doses_mg, chosen_days, pk, chains,
+                       constants, concentrations, inr_form, records, rules, out)
+
+
+def day(rows: np.ndarray, doses_mg: np.ndarray, chosen_days: np.ndarray, pk: np.ndarray,
+        chains: np.ndarray, constants: tuple, inr_form: tuple, records: tuple, rules: tuple,
+        out: tuple) -> None:
+    """One whole day of ``rows`` (distinct patients) in one compiled call, in place.
+
+    :func:`pkgym.models.warfarin_kernel.advance_days` with the day's racemic ``doses_mg``
+    (k,), then :func:`clinic_day`: the same arithmetic in the same order for each patient,
+    patients split across numba's threads from ``PARALLEL_FROM`` rows (each patient's work
+    touches only its own rows). ``constants`` is a ``DayConstants`` as a plain tuple.
+    """
+    s_doses = S_FRACTION * doses_mg[:, None]
+    concentrations = np.empty((rows.shape[0], 1))
+    if rows.shape[0] >= PARALLEL_FROM and numba.get_num_threads() > 1:
+        _day_parallel(rows, doses_mg, s_doses, chosen_days, pk, chains, constants,
+                      concentrations, inr_form, records, rules, out, numba.get_num_threads())
+    else:
+        _day_chunk(0, rows.shape[0], rows, doses_mg, s_doses, chosen_days, pk, chains,
+                   constants, concentrations, inr_form, records, rules, out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,8 +18,10 @@ from pkgym.populations.warfarin import CYP2C9_DIPLOTYPES, RACES, VKORC1_GENOTYPE
 from pkgym.units import HOURS_PER_DAY
 
 
-def info(records: Any, settings: Any, rows: np.ndarray) -> dict[str, np.ndarray]:
+def info(records: Any, settings: Any, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Clinical metrics of the last day and the hidden truth of ``rows`` (fresh arrays).
+
+    ``rows=None`` is every patient, read without gathering whole per-day histories.
 
     Examples:
         >>> import gymnasium as gym, pkgym
@@ -28,35 +31,38 @@ def info(records: Any, settings: Any, rows: np.ndarray) -> dict[str, np.ndarray]
         (1.0, True, 0)
     """
     r = records
-    day = r.day[rows]
+    every = rows is None
+    index = np.arange(r.day.shape[0]) if rows is None else rows
+    pick = np.copy if every else operator.itemgetter(index)
+    day = r.day[index]
     last = np.maximum(day - 1, 0)
     started = day > 0
-    inr = r.inr[rows, day]
+    inr = r.inr[index, day]
     low, high = settings.scenario.target_inr
-    tested = r.last_test_day[rows] == day
-    slot = np.maximum(r.n_tests[rows] - 1, 0)
+    tested = r.last_test_day[index] == day
+    slot = np.maximum(r.n_tests[index] - 1, 0)
     params = r.params
     return {
-        "day": day.copy(), "dose_mg": np.where(started, r.doses_mg[rows, last], 0.0),
+        "day": day.copy(), "dose_mg": np.where(started, r.doses_mg[index, last], 0.0),
         "inr": inr, "in_therapeutic_range": (inr >= low) & (inr <= high),
         "inr_tested": tested,
-        "inr_measured": np.where(tested, np.round(r.inr_values[rows, slot].astype(np.float64),
+        "inr_measured": np.where(tested, np.round(r.inr_values[index, slot].astype(np.float64),
                                                   settings.scenario.inr_report_decimals), 0.0),
-        "s_warfarin_mg_per_l": r.concentration[rows, day],
-        "bleeding_event": r.bleeding[rows, last] & started,
-        "thromboembolic_event": r.thromboembolism[rows, last] & started,
-        "bleeding_events": r.bleeding[rows].sum(axis=1),
-        "thromboembolic_events": r.thromboembolism[rows].sum(axis=1),
-        "clearance_l_per_h": params.clearance_l_per_h[rows].copy(),
-        "central_volume_l": params.central_volume_l[rows].copy(),
-        "intercompartmental_clearance_l_per_h":
-            params.intercompartmental_clearance_l_per_h[rows].copy(),
-        "peripheral_volume_l": params.peripheral_volume_l[rows].copy(),
-        "ec50_mg_per_l": params.ec50_mg_per_l[rows].copy(), "hill": params.hill[rows].copy(),
-        "mtt1_h": params.mtt1_h[rows].copy(), "mtt2_h": params.mtt2_h[rows].copy(),
-        "cyp2c9": r.patients.cyp2c9[rows].copy(), "vkorc1": r.patients.vkorc1[rows].copy(),
-        "pk_amounts_mg": r.pk[rows].copy(), "transit_amounts": r.chains[rows].copy(),
-        "patient_id": r.patient_id[rows].copy(), "seed_entropy": r.seed_entropy[rows],
+        "s_warfarin_mg_per_l": r.concentration[index, day],
+        "bleeding_event": r.bleeding[index, last] & started,
+        "thromboembolic_event": r.thromboembolism[index, last] & started,
+        "bleeding_events": (r.bleeding if every else r.bleeding[index]).sum(axis=1),
+        "thromboembolic_events": (r.thromboembolism if every
+                                  else r.thromboembolism[index]).sum(axis=1),
+        "clearance_l_per_h": pick(params.clearance_l_per_h),
+        "central_volume_l": pick(params.central_volume_l),
+        "intercompartmental_clearance_l_per_h": pick(params.intercompartmental_clearance_l_per_h),
+        "peripheral_volume_l": pick(params.peripheral_volume_l),
+        "ec50_mg_per_l": pick(params.ec50_mg_per_l), "hill": pick(params.hill),
+        "mtt1_h": pick(params.mtt1_h), "mtt2_h": pick(params.mtt2_h),
+        "cyp2c9": pick(r.patients.cyp2c9), "vkorc1": pick(r.patients.vkorc1),
+        "pk_amounts_mg": pick(r.pk), "transit_amounts": pick(r.chains),
+        "patient_id": pick(r.patient_id), "seed_entropy": pick(r.seed_entropy),
     }
 
 
