@@ -73,13 +73,32 @@ def actions_to_doses(actions: Any, levels_mg: np.ndarray, continuous: bool, n: i
         >>> actions_to_doses(np.array([0, 2]), np.array([0.0, 250.0, 500.0]), False, 2).tolist()
         [0.0, 500.0]
     """
-    if type(actions) is int and not continuous and n == 1 and 0 <= actions < len(levels_mg):
-        return levels_mg[[actions]]  # the common single-env call, without array checks
+    if not continuous:
+        fast = _valid_levels(actions, n, len(levels_mg))
+        if fast is not None:  # the common calls (one int, or a checked int array), no copies
+            return levels_mg[fast]
     if continuous:
         scaled = continuous_actions(actions, n, f"dose = (a + 1) / 2 * {levels_mg.max():g} mg")
         return (scaled + 1.0) / 2.0 * levels_mg.max()
     return levels_mg[discrete_actions(actions, n, len(levels_mg),
                                       f"levels of {levels_mg.tolist()} mg")]
+
+
+def _valid_levels(actions: Any, n: int, n_levels: int) -> Any:
+    """``actions`` as an index into the levels when plainly valid, else None (the slow path).
+
+    One Python or numpy integer for ``n == 1``, or an integer array of ``n`` entries already
+    in range; anything else goes through :func:`discrete_actions` and its error messages.
+    """
+    scalar = isinstance(actions, int | np.integer) and not isinstance(actions, bool)
+    if n == 1 and scalar:
+        return [int(actions)] if 0 <= actions < n_levels else None
+    if (type(actions) is np.ndarray and actions.dtype.kind in "iu" and actions.size == n
+            and n > 0):
+        flat = actions.reshape(n)
+        if flat.min() >= 0 and flat.max() < n_levels:
+            return flat
+    return None
 
 
 def continuous_actions(actions: Any, n: int, meaning: str) -> np.ndarray:
