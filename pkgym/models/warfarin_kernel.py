@@ -148,10 +148,30 @@ def propagate(matrix: np.ndarray, times_h: np.ndarray) -> np.ndarray:
     well_posed = np.linalg.cond(vectors) < 1e8
     inverse = np.linalg.inv(np.where(well_posed[:, None, None], vectors, np.eye(3)))
     growth = np.exp(values[:, None, :] * times_h[None, :, None])  # (n, T, 3)
-    out = np.einsum("nij,ntj,njk->ntik", vectors, growth, inverse)
+    out = np.empty((matrix.shape[0], times_h.shape[0], 3, 3))
+    _modal_products(np.ascontiguousarray(vectors), growth, inverse, out)
     for row in np.flatnonzero(~well_posed):
         out[row] = expm(matrix[row][None] * times_h[:, None, None])
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _modal_products(vectors: np.ndarray, growth: np.ndarray, inverse: np.ndarray,
+                    out: np.ndarray) -> None:  # pragma: no cover - compiled
+    """``out[n, t] = vectors[n] @ diag(growth[n, t]) @ inverse[n]``, in place.
+
+    ``np.einsum("nij,ntj,njk->ntik", ...)`` term by term: each sum runs over j in order of
+    ``(v_ij g_j) w_jk`` products (no fastmath), so it gives einsum's bits, an order of
+    magnitude faster (tested).
+    """
+    for p in range(vectors.shape[0]):
+        for t in range(growth.shape[1]):
+            for i in range(3):
+                for k in range(3):
+                    total = 0.0
+                    for j in range(3):
+                        total += vectors[p, i, j] * growth[p, t, j] * inverse[p, j, k]
+                    out[p, t, i, k] = total
 
 
 def day_constants(params: WarfarinParameters, structure: InrStructure,
@@ -183,8 +203,16 @@ def day_constants(params: WarfarinParameters, structure: InrStructure,
 
 def _chain_constants(params: WarfarinParameters, lengths: np.ndarray, nodes: np.ndarray,
                      weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Erlang decay terms, fill terms and effect weights of both chains (module docstring)."""
+    """Erlang decay terms, fill terms and effect weights of both chains (module docstring).
+
+    They depend on the MTTs alone: when every patient has the same (Hamberg 2010 has no IIV
+    on them), one patient's are computed and repeated (elementwise, so the same values).
+    """
     n = params.n_patients
+    mtt1, mtt2 = params.mtt1_h, params.mtt2_h
+    if n > 1 and np.all(mtt1 == mtt1[0]) and np.all(mtt2 == mtt2[0]):
+        first = _chain_constants(params.row(0), lengths, nodes, weights)
+        return tuple(np.repeat(part, n, axis=0) for part in first)  # type: ignore[return-value]
     decay = np.zeros((n, 2, MAX_CHAIN))
     chain_weights = np.zeros((n, 2, MAX_CHAIN, nodes.size))
     factorials = np.cumprod(np.r_[1.0, np.arange(1.0, MAX_CHAIN)])

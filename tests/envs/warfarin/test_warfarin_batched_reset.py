@@ -1,0 +1,69 @@
+"""Batched resets and the fused compiled day give what slot-by-slot resets and steps give."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numba
+import numpy as np
+import pytest
+from warfarin_helpers import ENV_ID, PGX_ID
+
+import pkgym  # noqa: F401
+import pkgym.envs.warfarin.kernel as warfarin_kernel
+from pkgym.envs.base import spawn_streams
+from pkgym.populations.warfarin import IWPC_COHORT
+
+
+def _core(env_id: str, n: int):  # noqa: ANN202
+    return gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point").unwrapped
+
+
+def test_draw_episodes__same_numbers_as_episode_draws() -> None:
+    """Each slot's preallocated rows hold exactly what ``episode_draws`` takes from its streams."""
+    core = _core(ENV_ID, 1).core
+    fast = core._draw_episodes([spawn_streams(np.random.default_rng(s)) for s in range(5)])
+    for k in range(5):
+        slow = core.episode_draws(spawn_streams(np.random.default_rng(k)))
+        for key, values in slow.items():
+            assert np.array_equal(fast[key][k], values), key
+
+
+@pytest.mark.parametrize("env_id", [ENV_ID, PGX_ID])
+def test_reset__mixed_pinned_and_drawn_batch_equals_single_envs(env_id: str) -> None:
+    """A vector reset mixing pinned and drawn patients, then 5 steps, matches 6 single envs."""
+    cohort = IWPC_COHORT.sample(3, seed=4)
+    patients = [None, cohort.iloc[0], None, cohort.iloc[1], cohort.iloc[2], None]
+    vec = gym.make_vec(env_id, num_envs=6, vectorization_mode="vector_entry_point")
+    obs, info = vec.reset(seed=20, options={"patients": patients})
+    actions = np.array([[3, 10, 0, 30, 12, 7]] * 5)
+    vec_steps = [vec.step(a) for a in actions]
+    for i, patient in enumerate(patients):
+        env = gym.make(env_id).unwrapped
+        options = None if patient is None else {"patient": patient}
+        single_obs, single_info = env.reset(seed=20 + i, options=options)
+        for key, value in single_obs.items():
+            assert np.array_equal(obs[key][i], value), key
+        assert single_info["clearance_l_per_h"] == info["clearance_l_per_h"][i]
+        for step, action in zip(vec_steps, actions[:, i], strict=True):
+            single = env.step(int(action))
+            assert single[1] == step[1][i]
+            assert single[4]["inr"] == step[4]["inr"][i]
+            for key, value in single[0].items():
+                assert np.array_equal(step[0][key][i], value), key
+
+
+def test_day__parallel_chunks_equal_the_serial_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PARALLEL_FROM lowered: 41 patients stepped in parallel chunks match the serial path."""
+    if numba.get_num_threads() < 2:
+        pytest.skip("needs two numba threads")
+    runs = []
+    for parallel_from in (10**9, 8):
+        monkeypatch.setattr(warfarin_kernel, "PARALLEL_FROM", parallel_from)
+        vec = _core(ENV_ID, 41)
+        vec.action_space.seed(1)
+        vec.reset(seed=9)
+        runs.append([vec.step(vec.action_space.sample()) for _ in range(12)])
+    for serial, parallel in zip(*runs, strict=True):
+        for key in ("inr", "bleeding_events", "transit_amounts", "pk_amounts_mg"):
+            assert np.array_equal(serial[4][key], parallel[4][key]), key
+        assert np.array_equal(serial[1], parallel[1])

@@ -1,0 +1,60 @@
+"""The fast paths of the warfarin day constants give the reference's bits exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hamberg_helpers import MODEL_IDS, MODELS, random_patients
+
+import pkgym.models.warfarin_kernel as kernel
+from pkgym.models.warfarin import Hamberg2010, HambergModel, diagonal_variability
+from pkgym.models.warfarin_kernel import DayQuadrature, day_constants
+
+
+def test_modal_products__bit_identical_to_einsum() -> None:
+    """The compiled V diag(g) V^-1 products equal numpy's einsum bit for bit (1-500 patients)."""
+    rng = np.random.default_rng(3)
+    for n, times in ((1, 36), (7, 36), (500, 36), (4, 1)):
+        vectors, inverse = rng.standard_normal((n, 3, 3)), rng.standard_normal((n, 3, 3))
+        growth = np.exp(3.0 * rng.standard_normal((n, times, 3)))
+        out = np.empty((n, times, 3, 3))
+        kernel._modal_products(vectors, growth, inverse, out)
+        expected = np.einsum("nij,ntj,njk->ntik", vectors, growth, inverse)
+        assert np.array_equal(out, expected)
+
+
+@pytest.mark.parametrize("model", MODELS, ids=MODEL_IDS)
+def test_day_constants__a_patient_is_the_same_alone_or_in_a_batch(model: HambergModel) -> None:
+    """Each patient's constants computed alone equal its row of a 60-patient batch exactly.
+
+    Hamberg 2010 (one MTT for all) takes the shared-chain path, Hamberg 2007 (IIV on MTT)
+    the per-patient one.
+    """
+    params = random_patients(model, 60, np.random.default_rng(8))
+    batch = day_constants(params, model.structure)
+    for i in (0, 17, 59):
+        alone = day_constants(params.row(i), model.structure)
+        for name in batch._fields:
+            if name != "chain_lengths":
+                assert np.array_equal(getattr(batch, name)[i], getattr(alone, name)[0]), name
+
+
+def test_chain_constants__shared_path_equals_per_patient_path() -> None:
+    """Equal MTTs: the repeated constants equal those computed patient by patient."""
+    model = Hamberg2010()
+    params = random_patients(model, 9, np.random.default_rng(2))
+    nodes, weights = DayQuadrature().nodes_and_weights()
+    lengths = np.array(model.structure.chain_lengths)
+    shared = kernel._chain_constants(params, lengths, nodes, weights)
+    for i in range(9):
+        alone = kernel._chain_constants(params.row(i), lengths, nodes, weights)
+        for whole, part in zip(shared, alone, strict=True):
+            assert whole.flags.c_contiguous and np.array_equal(whole[i], part[0])
+
+
+def test_variability__built_once_per_set_of_variances() -> None:
+    """The model's variability is one cached object, equal to a freshly built one."""
+    model = Hamberg2010()
+    assert model.variability is model.variability
+    assert np.array_equal(model.variability.omega, np.diag([0.089, 0.054, 0.34]))
+    assert diagonal_variability(("A",), (0.1,)) is not diagonal_variability(("A",), (0.2,))
