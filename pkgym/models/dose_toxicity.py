@@ -9,9 +9,15 @@ environment (:mod:`pkgym.envs.dose_finding.env`), which score designs against th
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
+from collections.abc import Sequence
 
+import numba
 import numpy as np
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
 
 CANDIDATES_PER_ROUND = 32
 """Candidate curves drawn per pending curve and numpy call in :class:`RandomDoseToxicity`."""
@@ -187,6 +193,52 @@ class RandomDoseToxicity:
         raise RuntimeError(f"{pending.size} curve(s) still rejected after {self.max_rounds} "
                            "rounds; raise max_rounds")
 
+    def sample_each(self, rngs: Sequence[np.random.Generator],
+                    addresses: np.ndarray | None = None) -> np.ndarray:
+        """One curve per generator (len(rngs), n_doses): row i is ``sample(rngs[i], 1)[0]``.
+
+        Each generator gives exactly the numbers ``sample(rng, 1)`` draws, in the same order:
+        its MTD level (:func:`draw_levels`) and its candidates (:func:`candidate_rounds`, which
+        also checks them) come compiled from its own bit generator by numpy's algorithms, its
+        beta draws from ``rng.beta``. A bit generator listed twice falls back to one
+        ``sample`` call per curve, which keeps its draws in list order.
+
+        Args:
+            rngs: one generator per curve.
+            addresses: their :func:`bitgen_addresses`, when the caller keeps them.
+
+        Examples:
+            >>> model = RandomDoseToxicity()
+            >>> rows = model.sample_each([np.random.default_rng(s) for s in (1, 2)])
+            >>> bool(np.array_equal(rows[1], model.sample(np.random.default_rng(2), 1)[0]))
+            True
+        """
+        n, d = len(rngs), self.n_doses
+        addresses = bitgen_addresses(rngs) if addresses is None else addresses
+        if np.unique(addresses).size < n:
+            return np.array([self.sample(rng, 1)[0] for rng in rngs]).reshape(n, d)
+        mtds = draw_levels(addresses, d)
+        bounds = self._bounds_each(rngs, mtds)
+        width = min(CANDIDATES_PER_ROUND, self.rounds_per_bound, self.max_rounds)
+        curves, draws, pending = np.empty((n, d)), np.full(n, width, np.int64), np.arange(n)
+        rules = (width, self.rounds_per_bound, self.max_rounds, self.target_dlt_rate,
+                 *PROBABILITY_BOUNDS)
+        while pending.size:
+            accepted = candidate_rounds(addresses, pending, bounds, mtds, draws, curves, *rules)
+            pending = pending[~accepted]
+            redraw = pending[(draws[pending] - width) % self.rounds_per_bound < width]
+            bounds[redraw] = self._bounds_each([rngs[i] for i in redraw.tolist()], mtds[redraw])
+            if np.any(draws[pending] >= self.max_rounds + width):
+                raise RuntimeError(f"{pending.size} curve(s) still rejected after "
+                                   f"{self.max_rounds} rounds; raise max_rounds")
+        return curves
+
+    def _bounds_each(self, rngs: Sequence[np.random.Generator], mtds: np.ndarray) -> np.ndarray:
+        """:meth:`_bounds` with one scalar beta draw from each curve's own generator (n,)."""
+        shapes = np.maximum(self.n_doses - (mtds + 1), 0.5).tolist()
+        betas = np.array([rng.beta(shape, 1.0) for rng, shape in zip(rngs, shapes, strict=True)])
+        return self.target_dlt_rate + (1 - self.target_dlt_rate) * betas
+
     def _candidates(self, rng: np.random.Generator, mtds: np.ndarray, bounds: np.ndarray,
                     width: int) -> tuple[np.ndarray, np.ndarray]:
         """Step 3 with ``width`` sorted uniform candidates on [0, B] per pending curve.
@@ -206,3 +258,169 @@ class RandomDoseToxicity:
         """Step 2: the upper bound B = phi + (1 - phi) M per curve, M ~ Beta(max(J - j, .5), 1)."""
         shapes = np.maximum(self.n_doses - (mtds + 1), 0.5)
         return self.target_dlt_rate + (1 - self.target_dlt_rate) * rng.beta(shapes, 1.0)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def closest_level(curve: np.ndarray, target: float,
+                  distance: np.ndarray) -> int:  # pragma: no cover - compiled
+    """One curve's row of :func:`closest_levels`, compiled (the same float operations).
+
+    Args:
+        curve: true DLT probabilities (n_doses,).
+        target: target DLT probability phi.
+        distance: scratch space (n_doses,), overwritten with ``|curve - target|``.
+    """
+    best = np.inf
+    for j in range(curve.size):
+        distance[j] = abs(curve[j] - target)
+        best = min(best, distance[j])
+    closest = 0
+    while not abs(distance[closest] - best) <= 1e-8 + 1e-5 * best:
+        closest += 1
+    return closest
+
+
+@numba.njit(cache=True, error_model="numpy")
+def candidate_rounds(addresses: np.ndarray, pending: np.ndarray, bounds: np.ndarray,
+                     mtds: np.ndarray, draws: np.ndarray, curves: np.ndarray, width: int,
+                     rounds_per_bound: int, max_rounds: int, target: float, low: float,
+                     high: float) -> np.ndarray:  # pragma: no cover - compiled
+    """Step 3 of :class:`RandomDoseToxicity` for the ``pending`` curves, compiled.
+
+    Curve i draws rounds of ``width`` candidates, each ``n_doses`` uniforms from its bit
+    generator (``rng.random((1, width, n_doses))``), sorted and scaled by its bound B; the
+    first whose closest level (:func:`closest_level`) is its MTD, inside ``[low, high]`` and
+    strictly increasing is written to ``curves[i]``. It stops there, after a round whose
+    count ``draws[i]`` asks for a fresh B (``draws % rounds_per_bound < width``), or at
+    ``max_rounds``; ``draws[i]`` is then the next round's count.
+
+    Args:
+        addresses: :func:`bitgen_addresses` of the generators (n,).
+        pending: the curves to draw (m,).
+        bounds: upper bound B of each curve (n,).
+        mtds: drawn MTD level of each curve, 0-based (n,).
+        draws: candidates drawn so far plus ``width``, per curve (n,), updated.
+        curves: (n, n_doses), written for accepted curves.
+        width: candidates per round.
+        rounds_per_bound: failed draws before a fresh B.
+        max_rounds: most draws.
+        target: target DLT probability phi.
+        low: lowest probability allowed (``PROBABILITY_BOUNDS[0]``).
+        high: highest probability allowed (``PROBABILITY_BOUNDS[1]``).
+
+    Returns:
+        Whether each pending curve accepted a candidate (m,).
+    """
+    d = curves.shape[1]
+    accepted = np.zeros(pending.size, dtype=np.bool_)
+    candidates, curve, distance = np.empty((width, d)), np.empty(d), np.empty(d)
+    for k in range(pending.size):
+        i = pending[k]
+        while draws[i] < max_rounds + width and not accepted[k]:
+            for w in range(width):
+                for j in range(d):
+                    candidates[w, j] = _next_double(addresses[i])
+            for w in range(width):
+                if _accepts(candidates[w], bounds[i], mtds[i], target, low, high, curve,
+                            distance):
+                    curves[i], accepted[k] = curve, True
+                    break
+            draws[i] += width
+            if (draws[i] - width) % rounds_per_bound < width:
+                break
+    return accepted
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _accepts(uniforms: np.ndarray, bound: float, mtd: int, target: float, low: float,
+             high: float, curve: np.ndarray,
+             distance: np.ndarray) -> bool:  # pragma: no cover - compiled
+    """Whether one candidate (sorted ``uniforms`` times ``bound``, into ``curve``) is kept."""
+    for j in range(uniforms.size):  # insertion sort: the values np.sort gives
+        value, m = uniforms[j], j
+        while m > 0 and curve[m - 1] > value:
+            curve[m] = curve[m - 1]
+            m -= 1
+        curve[m] = value
+    for j in range(uniforms.size):
+        curve[j] *= bound
+    ok = closest_level(curve, target, distance) == mtd
+    for j in range(uniforms.size):
+        ok = ok and low <= curve[j] <= high and (j == 0 or curve[j] - curve[j - 1] > 0)
+    return ok
+
+
+_capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+_capsule_pointer.restype, _capsule_pointer.argtypes = ctypes.c_void_p, [ctypes.py_object,
+                                                                        ctypes.c_char_p]
+
+
+def bitgen_addresses(rngs: Sequence[np.random.Generator]) -> np.ndarray:
+    """Address of each generator's ``bitgen_t`` (numpy's C interface of a bit generator) (n,).
+
+    The compiled draws (:func:`fill_uniforms`, :func:`draw_levels`) call the bit generator's
+    own ``next_double`` / ``next_uint32`` through it; keep the generators alive meanwhile.
+    """
+    return np.array([_capsule_pointer(rng.bit_generator.capsule, b"BitGenerator")
+                     for rng in rngs], dtype=np.int64).reshape(len(rngs))
+
+
+def _bitgen_call(builder: ir.IRBuilder, address: ir.Value, slot: int,
+                 returns: ir.Type) -> ir.Value:
+    """Call field ``slot`` of the ``bitgen_t`` at ``address`` on its ``state`` (field 0)."""
+    void_p = ir.IntType(8).as_pointer()
+    fields = builder.inttoptr(address, void_p.as_pointer())
+    function = builder.load(builder.gep(fields, [ir.Constant(ir.IntType(32), slot)]))
+    signature = ir.FunctionType(returns, [void_p])
+    return builder.call(builder.bitcast(function, signature.as_pointer()),
+                        [builder.load(fields)])
+
+
+@intrinsic
+def _next_double(typingctx: object, address: types.Type) -> tuple:  # pragma: no cover
+    """``bitgen->next_double(bitgen->state)``: the uniform of ``Generator.random``."""
+    return types.float64(types.int64), lambda context, builder, sig, args: _bitgen_call(
+        builder, args[0], 3, ir.DoubleType())
+
+
+@intrinsic
+def _next_uint32(typingctx: object, address: types.Type) -> tuple:  # pragma: no cover
+    """``bitgen->next_uint32(bitgen->state)`` (PCG64 halves a 64-bit draw, buffered)."""
+    return types.uint32(types.int64), lambda context, builder, sig, args: _bitgen_call(
+        builder, args[0], 2, ir.IntType(32))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def fill_uniforms(addresses: np.ndarray, rows: np.ndarray,
+                  out: np.ndarray) -> None:  # pragma: no cover - compiled
+    """``rngs[i].random(out=out[i])`` for each i in ``rows``, in C order (the same numbers).
+
+    Args:
+        addresses: :func:`bitgen_addresses` of the generators (n,).
+        rows: the generators (and rows of ``out``) to draw (m,).
+        out: C-contiguous float64 (n, ...), rows overwritten.
+    """
+    flat = out.reshape(out.shape[0], -1)
+    for i in rows:
+        for j in range(flat.shape[1]):
+            flat[i, j] = _next_double(addresses[i])
+
+
+@numba.njit(cache=True, error_model="numpy")
+def draw_levels(addresses: np.ndarray, n_levels: int) -> np.ndarray:  # pragma: no cover
+    """``rng.integers(0, n_levels)`` of each generator (n,): numpy's bounded Lemire draw.
+
+    numpy's ``buffered_bounded_lemire_uint32`` with ``rng = n_levels - 1`` (2 <= n_levels
+    < 2**32): a 32-bit draw times ``n_levels``, its high word, redrawn while the low word
+    falls under ``(2**32 - n_levels) % n_levels``.
+    """
+    levels = np.empty(addresses.size, dtype=np.int64)
+    excl = np.uint64(n_levels)
+    threshold = (np.uint64(0xFFFFFFFF) - (excl - np.uint64(1))) % excl
+    for i in range(addresses.size):
+        m = np.uint64(_next_uint32(addresses[i])) * excl
+        if m & np.uint64(0xFFFFFFFF) < excl:
+            while m & np.uint64(0xFFFFFFFF) < threshold:
+                m = np.uint64(_next_uint32(addresses[i])) * excl
+        levels[i] = np.int64(m >> np.uint64(32))
+    return levels

@@ -10,7 +10,7 @@ true probability of the assigned level, exactly as in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,9 +18,11 @@ from gymnasium import spaces
 
 from pkgym.envs.actions import continuous_actions, decided_levels, discrete_actions
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
+from pkgym.envs.dose_finding import kernel
 from pkgym.envs.dose_finding import views as dose_finding_views
 from pkgym.envs.dose_finding.clinic import CohortOutcome, DoseFindingEnvScenario
-from pkgym.envs.dose_finding.records import TrialRecords, new_records, pinned_truth, treat_cohort
+from pkgym.envs.dose_finding.records import TrialRecords, new_records, pinned_truth
+from pkgym.models.dose_toxicity import bitgen_addresses, fill_uniforms
 
 
 def assign_levels(records: TrialRecords, rows: np.ndarray, requested: np.ndarray,
@@ -79,6 +81,68 @@ class DoseFindingCore(DosingCore):
         truth = np.tile(scenario.shape_scenario().true_dlt_probabilities, (n, 1))
         self.records = new_records(scenario, truth, np.ones((n, *shape)),
                                    np.full(n, -1, np.int64), np.zeros(n, object))
+        self._streams_seen: list[EpisodeStreams | None] = [None] * n
+        self._bitgen_cache = np.zeros((n, 2), dtype=np.int64)
+        self._entropy_cache = np.zeros(n, dtype=object)
+        self._fixed_truth = (None if scenario.true_dlt_probabilities is None else
+                             np.asarray(scenario.true_dlt_probabilities, dtype=np.float64))
+
+    def reset_patients(self, rows: np.ndarray, streams: Sequence[EpisodeStreams],
+                       patients: Sequence[Mapping[str, Any] | None]) -> None:
+        """Start fresh trials in ``rows``: the template's draws and records, batched.
+
+        Each slot's streams give exactly what :meth:`episode_draws` takes from them
+        (:meth:`RandomDoseToxicity.sample_each`; :func:`fill_uniforms`, the compiled
+        ``events.random`` into its row); the
+        records are written in place by :func:`kernel.start_trials`. A core whose
+        ``episode_draws`` is replaced (a subclass, a test feeding other draws) keeps the
+        per-slot template of :class:`DosingCore`.
+        """
+        if getattr(self.episode_draws, "__func__", None) is not DoseFindingCore.episode_draws:
+            super().reset_patients(rows, streams, patients)
+            return
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.size == 0:
+            return
+        s, r = self.settings, self.records
+        addresses, entropy = self._slots(rows, streams)
+        if s.true_dlt_probabilities is None:
+            truth = s.random_truth.sample_each([slot.patient for slot in streams],
+                                               addresses[:, 0])
+        else:
+            truth = np.tile(self._fixed_truth, (rows.size, 1))
+        uniforms = np.empty((rows.size, s.max_cohorts, s.cohort_size))
+        fill_uniforms(addresses[:, 1], np.arange(rows.size), uniforms)
+        ids = np.full(rows.size, -1, dtype=np.int64)
+        for k, patient in enumerate(patients):
+            if patient is not None:
+                pin = self.pin_patient(patient)
+                truth[k], ids[k] = pin["true_dlt_probabilities"], pin["id"]
+        r.trial_id[rows] = ids
+        r.seed_entropy[rows] = entropy
+        kernel.start_trials(rows, truth, uniforms, s.start_level, s.target_dlt_rate,
+                            *self._arrays())
+
+    def _slots(self, rows: np.ndarray,
+               streams: Sequence[EpisodeStreams]) -> tuple[np.ndarray, np.ndarray]:
+        """Each slot's patient and events :func:`bitgen_addresses` (m, 2), seed entropy (m,).
+
+        Kept per row with the streams they belong to (which keeps the generators alive), so a
+        slot pays for them once per seeding, not once per episode.
+        """
+        seen, addresses, entropy = self._streams_seen, self._bitgen_cache, self._entropy_cache
+        for row, slot in zip(rows.tolist(), streams, strict=True):
+            if seen[row] is not slot:
+                seen[row], entropy[row] = slot, slot.seed_entropy
+                addresses[row] = bitgen_addresses([slot.patient, slot.events])
+        return addresses[rows], entropy[rows]
+
+    def _arrays(self) -> tuple[np.ndarray, ...]:
+        """The records' numeric arrays, in :data:`kernel.TRIAL_FIELDS` order."""
+        r = self.records
+        return (r.truth, r.true_mtd, r.patients, r.dlts, r.level, r.highest_tried, r.cohort,
+                r.requested, r.assigned, r.selected, r.finished, r.cohort_levels, r.cohort_dlts,
+                r.dlt_uniforms)
 
     def episode_draws(self, streams: EpisodeStreams) -> dict[str, np.ndarray]:
         """One episode's true curve (patient stream) and DLT uniforms (events stream)."""
@@ -125,23 +189,12 @@ class DoseFindingCore(DosingCore):
 
     def step(self, rows: np.ndarray, doses_mg: np.ndarray) -> tuple[np.ndarray, ...]:
         """Stop, recommend (when the trial is full) or treat the next cohort of ``rows``."""
-        r, s = self.records, self.settings
-        if np.any(r.finished[rows]):
+        s = self.settings
+        ok, assigned, dlts, above, done, correct = kernel.step_trials(
+            np.asarray(rows, dtype=np.int64), np.asarray(doses_mg, dtype=np.int64), s.n_doses,
+            s.allow_skipping, s.max_sample_size, *self._arrays())
+        if not ok:
             raise RuntimeError("the episode is over (terminated): call reset()")
-        requested = np.asarray(doses_mg, dtype=np.int64)
-        assigned = assign_levels(r, rows, requested, s)
-        stop = requested == s.n_doses
-        full = r.patients[rows].sum(axis=1) >= s.max_sample_size
-        treat = ~stop & ~full
-        dlts, above = np.zeros(rows.size, np.int64), np.zeros(rows.size, np.int64)
-        if treat.any():
-            dlts[treat] = treat_cohort(r, rows[treat], assigned[treat])
-            above[treat] = np.where(assigned[treat] > r.true_mtd[rows[treat]], s.cohort_size, 0)
-        done = stop | full
-        r.requested[rows], r.assigned[rows] = requested, assigned
-        r.selected[rows] = np.where(full & ~stop, assigned, -1)
-        r.finished[rows] = done
-        correct = done & (r.selected[rows] == r.true_mtd[rows])
         reward = self.reward_fn(CohortOutcome(above, dlts, correct), assigned)
         return np.asarray(reward, dtype=np.float64), done, np.zeros(rows.size, dtype=bool)
 
