@@ -7,7 +7,7 @@ neutropenia). Each stream's draws for the whole episode are taken at reset.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,7 @@ from pkgym.envs.chemotherapy.records import (
 )
 from pkgym.models.chemotherapy import GRADE4_ANC_1E9_PER_L
 from pkgym.models.chemotherapy_kernel import CIRC, SLD, PatientSimulationError, advance_cycles
+from pkgym.sim.batch import write_rows
 
 
 class ChemotherapyCore(DosingCore):
@@ -48,7 +49,12 @@ class ChemotherapyCore(DosingCore):
         self.model = settings.model
         self.dose_levels_mg = np.asarray(settings.scenario.dose_levels_percent, dtype=np.float64)
         self.observation_space = observation_model.space(settings)
-        self.records = new_records(settings, None, None, np.zeros(self.n_patients, object))
+        self.variability = self.model.variability  # built and validated once per core
+        s = settings.scenario
+        self._draw_shapes = ((settings.population.n_draws,), (len(self.variability.names),),
+                             (s.n_cycles * len(s.lab_days),), (s.n_scans,),
+                             (s.n_cycles, s.max_cycle_days))
+        self.records = self.new_records(None, None, np.zeros(self.n_patients, object))
 
     # ----- actions -------------------------------------------------------------------------
     def action_space(self, continuous: bool) -> spaces.Space:
@@ -86,21 +92,56 @@ class ChemotherapyCore(DosingCore):
 
     def pin_patient(self, patient: Mapping[str, Any]) -> dict[str, Any]:
         """A pinned patient's validated covariates, etas and id."""
-        return pinned_patient(patient, self.model)
+        return pinned_patient(patient, self.model, self.variability)
 
-    def new_records(self, draws: dict[str, np.ndarray], pinned: list[dict[str, Any] | None],
-                    seed_entropy: np.ndarray) -> Any:
+    def new_records(self, draws: dict[str, np.ndarray] | None,
+                    pinned: list[dict[str, Any] | None] | None, seed_entropy: np.ndarray) -> Any:
         """Records of fresh episodes for the drawn (or pinned) patients."""
-        return new_records(self.settings, draws, pinned, seed_entropy)
+        return new_records(self.settings, draws, pinned, seed_entropy, self.model,
+                           self.variability)
 
     def episode_draws(self, streams: EpisodeStreams) -> dict[str, np.ndarray]:
         """All of one episode's random numbers, from the slot's three streams."""
-        s = self.settings.scenario
-        return {"covariates": streams.patient.random(self.settings.population.n_draws),
-                "eta": streams.patient.standard_normal(len(self.model.variability.names)),
-                "anc": streams.noise.standard_normal(s.n_cycles * len(s.lab_days)),
-                "sld": streams.noise.standard_normal(s.n_scans),
-                "fn": streams.events.random((s.n_cycles, s.max_cycle_days))}
+        return {key: values[0] for key, values in self._draw_episodes([streams]).items()}
+
+    def reset_patients(self, rows: np.ndarray, streams: Sequence[EpisodeStreams],
+                       patients: Sequence[Mapping[str, Any] | None]) -> None:
+        """New episodes for ``rows``: the base's template, with the draws batched.
+
+        Each slot's draws go straight into its row of preallocated arrays, in the order and
+        amounts of :meth:`episode_draws` (so the numbers are the same); everything else is one
+        batched pass over the reset rows.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.size == 0:
+            return
+        draws = self._draw_episodes(streams)
+        pinned = [None if p is None else self.pin_patient(p) for p in patients]
+        entropy = np.array([slot.seed_entropy for slot in streams], dtype=object)
+        part = self.new_records(draws, pinned, entropy)
+        if rows.size == self.n_patients and np.array_equal(rows, np.arange(self.n_patients)):
+            self.records = part
+        else:
+            write_rows(self.records, rows, part)
+
+    def _draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
+        """One episode's random numbers for each slot, slot k filling row k of each array.
+
+        Per slot and stream the order is fixed: patient (covariate uniforms, eta normals),
+        noise (ANC normals (n_cycles * n_labs), scan normals (n_scans)), events (febrile
+        neutropenia uniforms (n_cycles, max_cycle_days)).
+        """
+        n = len(streams)
+        draws = dict(zip(("covariates", "eta", "anc", "sld", "fn"),
+                         (np.empty((n, *shape)) for shape in self._draw_shapes), strict=True))
+        covariates, eta, anc, sld, fn = draws.values()
+        for k, slot in enumerate(streams):
+            slot.patient.random(out=covariates[k])
+            slot.patient.standard_normal(out=eta[k])
+            slot.noise.standard_normal(out=anc[k])
+            slot.noise.standard_normal(out=sld[k])
+            slot.events.random(out=fn[k])
+        return draws
 
     # ----- step ----------------------------------------------------------------------------
     def step(self, rows: np.ndarray, doses_mg: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -27,6 +27,7 @@ from pkgym.models.docetaxel import COVARIATE_RANGES
 from pkgym.populations import Population
 from pkgym.populations.chemotherapy import CHEMOTHERAPY_COHORT_SCHEMA
 from pkgym.populations.derived import bsa_mosteller_m2
+from pkgym.populations.variability import BetweenSubjectVariability
 
 PATIENT_KEYS = ("is_female", "age_years", "height_cm", "weight_kg", "aag_g_per_l",
                 "hepatic_impairment", "baseline_sld_mm")
@@ -114,15 +115,19 @@ class ChemoRecords:
     seed_entropy: np.ndarray
 
 
-def pinned_patient(given: Mapping[str, Any], model: DocetaxelPatientModel) -> dict[str, float]:
+def pinned_patient(given: Mapping[str, Any], model: DocetaxelPatientModel,
+                   variability: BetweenSubjectVariability | None = None) -> dict[str, float]:
     """A pinned patient's covariates (validated against the cohort schema), etas and id.
+
+    ``variability`` is ``model.variability`` (pass it when it is at hand: building it costs).
 
     Examples:
         >>> pinned_patient({**PLACEHOLDER, "eta_CL": 0.2}, DocetaxelPatientModel())["eta_CL"]
         0.2
     """
     row = dict(given.items())
-    eta_keys = model.variability.eta_columns
+    variability = variability or model.variability
+    eta_keys = variability.eta_columns
     unknown = sorted(set(row) - set(PATIENT_KEYS) - set(eta_keys) - {"id", "bsa_m2"})
     if unknown:
         raise ValueError(f"unknown patient field(s) {unknown}; allowed: "
@@ -130,7 +135,7 @@ def pinned_patient(given: Mapping[str, Any], model: DocetaxelPatientModel) -> di
     covariates = validate_pinned(row, CHEMOTHERAPY_COHORT_SCHEMA)
     out = {key: float(covariates[key]) for key in PATIENT_KEYS}
     _check_pinned_bsa(out, row.get("id"))
-    out.update(validate_pinned_etas(row, model.variability))
+    out.update(validate_pinned_etas(row, variability))
     if "id" in row:
         out["id"] = float(row["id"])
     return out
@@ -153,10 +158,10 @@ def _check_pinned_bsa(covariates: Mapping[str, float], patient_id: Any) -> None:
 
 
 def _patient_table(settings: Any, draws: Mapping[str, np.ndarray] | None,
-                   pinned: list[dict[str, float] | None] | None,
-                   n: int) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+                   pinned: list[dict[str, float] | None] | None, n: int,
+                   variability: BetweenSubjectVariability
+                   ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Covariates, etas and ids of n new patients: drawn, pinned over drawn, or placeholders."""
-    variability = settings.model.variability
     if draws is None:
         table = {key: np.full(n, value) for key, value in PLACEHOLDER.items()}
         etas = np.zeros((n, len(variability.names)))
@@ -202,17 +207,22 @@ def check_model_covariates(covariates: Mapping[str, np.ndarray], ids: np.ndarray
 
 
 def new_records(settings: Any, draws: Mapping[str, np.ndarray] | None,
-                pinned: list[dict[str, float] | None] | None,
-                seed_entropy: np.ndarray) -> ChemoRecords:
+                pinned: list[dict[str, float] | None] | None, seed_entropy: np.ndarray,
+                model: DocetaxelPatientModel | None = None,
+                variability: BetweenSubjectVariability | None = None) -> ChemoRecords:
     """Records of fresh episodes before cycle 1: baseline ANC and baseline scan measured.
 
     ``draws=None`` builds noise-free placeholder patients (before the first reset).
+    ``model`` and ``variability`` are ``settings.model`` and its variability (a core passes
+    the ones it built once).
     """
     s: ChemotherapyScenario = settings.scenario
     n = seed_entropy.shape[0]
-    covariates, etas, ids = _patient_table(settings, draws, pinned, n)
+    model = model or settings.model
+    covariates, etas, ids = _patient_table(settings, draws, pinned, n,
+                                           variability or model.variability)
     check_model_covariates(covariates, ids)
-    params = settings.model.parameters(covariates, etas)
+    params = model.parameters(covariates, etas)
     states = initial_states(params, covariates["baseline_sld_mm"])
     n_labs, max_days = s.n_cycles * len(s.lab_days), s.max_cycle_days
     noise = draws or {"anc": np.zeros((n, n_labs)), "sld": np.zeros((n, s.n_scans)),
