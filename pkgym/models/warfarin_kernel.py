@@ -79,6 +79,19 @@ class DayQuadrature:
         return nodes.ravel(), weights.ravel()
 
 
+_DEFAULT_QUADRATURE = DayQuadrature()
+
+
+@functools.lru_cache(maxsize=16)
+def _quadrature_rule(quadrature: DayQuadrature) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nodes (h), weights (h) and the propagator times (nodes, then 24 h), read-only, cached."""
+    nodes, weights = quadrature.nodes_and_weights()
+    parts = (nodes, weights, np.append(nodes, HOURS_PER_DAY))
+    for part in parts:
+        part.setflags(write=False)
+    return parts
+
+
 class DayConstants(NamedTuple):
     """Per-patient constants of one day, fixed for an episode (all arrays lead with n).
 
@@ -186,38 +199,61 @@ def day_constants(params: WarfarinParameters, structure: InrStructure,
         >>> c.pk_nodes.shape, c.chain_weights.shape
         ((1, 35, 3), (1, 2, 6, 35))
     """
-    nodes, weights = (quadrature or DayQuadrature()).nodes_and_weights()
+    quadrature = quadrature or _DEFAULT_QUADRATURE
+    nodes, weights, times = _quadrature_rule(quadrature)
     matrix = pk_matrix(params, structure.absorption_rate_per_h)
-    times = np.append(nodes, HOURS_PER_DAY)
     propagators = propagate(matrix, times)  # (n, Q + 1, 3, 3)
     inverse_volume = 1.0 / params.central_volume_l
     pk_nodes = propagators[:, :-1, 1, :] * inverse_volume[:, None, None]
     lengths = np.array(structure.chain_lengths, dtype=np.int64)
     if np.any(lengths < 1) or np.any(lengths > MAX_CHAIN):
         raise ValueError(f"chain_lengths must be in 1..{MAX_CHAIN}, got {structure.chain_lengths}")
-    decay, fill, chain_weights = _chain_constants(params, lengths, nodes, weights)
+    decay, fill, chain_weights = _chain_constants(params, lengths, nodes, weights, quadrature)
     return DayConstants(propagators[:, -1], pk_nodes, inverse_volume, decay, fill,
                         chain_weights, params.ec50_mg_per_l ** params.hill, params.hill.copy(),
                         lengths)
 
 
 def _chain_constants(params: WarfarinParameters, lengths: np.ndarray, nodes: np.ndarray,
-                     weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                     weights: np.ndarray, quadrature: DayQuadrature | None = None,
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Erlang decay terms, fill terms and effect weights of both chains (module docstring).
 
     They depend on the MTTs alone: when every patient has the same (Hamberg 2010 has no IIV
-    on them), one patient's are computed and repeated (elementwise, so the same values).
+    on them), one patient's are computed (once per MTTs and ``quadrature``, whose ``nodes``
+    and ``weights`` these are) and repeated: elementwise arithmetic, so the same values.
     """
     n = params.n_patients
     mtt1, mtt2 = params.mtt1_h, params.mtt2_h
-    if n > 1 and np.all(mtt1 == mtt1[0]) and np.all(mtt2 == mtt2[0]):
-        first = _chain_constants(params.row(0), lengths, nodes, weights)
+    if quadrature is not None and np.all(mtt1 == mtt1[0]) and np.all(mtt2 == mtt2[0]):
+        first = _shared_chain_constants(float(mtt1[0]), float(mtt2[0]),
+                                        tuple(lengths.tolist()), quadrature)
         return tuple(np.repeat(part, n, axis=0) for part in first)  # type: ignore[return-value]
+    return _chain_terms(mtt1, mtt2, lengths, nodes, weights)
+
+
+@functools.lru_cache(maxsize=64)
+def _shared_chain_constants(mtt1_h: float, mtt2_h: float, lengths: tuple[int, ...],
+                            quadrature: DayQuadrature) -> tuple[np.ndarray, ...]:
+    """One patient's chain constants (read-only) for these MTTs, h (cached)."""
+    nodes, weights, _ = _quadrature_rule(quadrature)
+    parts = _chain_terms(np.array([mtt1_h]), np.array([mtt2_h]), np.array(lengths), nodes,
+                         weights)
+    for part in parts:
+        part.setflags(write=False)
+    return parts
+
+
+def _chain_terms(mtt1_h: np.ndarray, mtt2_h: np.ndarray, lengths: np.ndarray,
+                 nodes: np.ndarray, weights: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_chain_constants` computed patient by patient (MTTs (n,), h)."""
+    n = mtt1_h.shape[0]
     decay = np.zeros((n, 2, MAX_CHAIN))
     chain_weights = np.zeros((n, 2, MAX_CHAIN, nodes.size))
     factorials = np.cumprod(np.r_[1.0, np.arange(1.0, MAX_CHAIN)])
     powers = np.arange(MAX_CHAIN)
-    for chain, mtt in enumerate((params.mtt1_h, params.mtt2_h)):
+    for chain, mtt in enumerate((mtt1_h, mtt2_h)):
         rate = lengths[chain] / mtt  # (n,)
         day = rate * HOURS_PER_DAY
         decay[:, chain] = np.exp(-day)[:, None] * day[:, None] ** powers / factorials

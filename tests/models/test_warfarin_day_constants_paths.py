@@ -40,16 +40,20 @@ def test_day_constants__a_patient_is_the_same_alone_or_in_a_batch(model: Hamberg
 
 
 def test_chain_constants__shared_path_equals_per_patient_path() -> None:
-    """Equal MTTs: the repeated constants equal those computed patient by patient."""
+    """Equal MTTs: the cached, repeated constants equal those computed patient by patient."""
     model = Hamberg2010()
     params = random_patients(model, 9, np.random.default_rng(2))
-    nodes, weights = DayQuadrature().nodes_and_weights()
+    quadrature = DayQuadrature(nodes_per_panel=4)
+    nodes, weights = quadrature.nodes_and_weights()
     lengths = np.array(model.structure.chain_lengths)
-    shared = kernel._chain_constants(params, lengths, nodes, weights)
+    shared = kernel._chain_constants(params, lengths, nodes, weights, quadrature)
+    each = kernel._chain_terms(params.mtt1_h, params.mtt2_h, lengths, nodes, weights)
     for i in range(9):
-        alone = kernel._chain_constants(params.row(i), lengths, nodes, weights)
-        for whole, part in zip(shared, alone, strict=True):
-            assert whole.flags.c_contiguous and np.array_equal(whole[i], part[0])
+        alone = kernel._chain_terms(params.mtt1_h[i:i + 1], params.mtt2_h[i:i + 1], lengths,
+                                    nodes, weights)
+        for whole, part, batch in zip(shared, alone, each, strict=True):
+            assert whole.flags.c_contiguous and whole.flags.writeable
+            assert np.array_equal(whole[i], part[0]) and np.array_equal(batch[i], part[0])
 
 
 def test_variability__built_once_per_set_of_variances() -> None:

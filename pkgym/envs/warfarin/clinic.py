@@ -394,3 +394,18 @@ class ClinicObservation(ObservationModel):
             "days_since_last_inr": (day - records.last_test_day)[:, None].astype(f32),
             "days_to_next_inr": np.maximum(records.next_test_day - day, 0)[:, None].astype(f32)})
         return out
+
+    def row(self, records: Any, settings: Any, row: int) -> dict[str, np.ndarray]:
+        """Patient ``row``'s entries of :meth:`__call__` (the same values), without the batch."""
+        out = {"covariates": np.minimum(records.covariates_f32[row], COVARIATE_HIGHS_F32)}
+        if settings.genotype_guided:
+            out["genotype"] = records.genotype_f32[row].copy()
+        day, f32 = int(records.day[row]), np.float32
+        out.update({
+            "doses_mg": records.doses_f32[row].copy(), "inr_days": records.inr_days[row].copy(),
+            "inr_values": records.inr_values[row].copy(),
+            "inr_mask": records.inr_mask[row].copy(), "day": np.array([day], dtype=f32),
+            "days_since_last_inr": np.array([day - int(records.last_test_day[row])], dtype=f32),
+            "days_to_next_inr": np.array([max(int(records.next_test_day[row]) - day, 0)],
+                                         dtype=f32)})
+        return out

@@ -9,6 +9,7 @@ is array work plus one call of the compiled day (:mod:`pkgym.models.warfarin_ker
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,9 @@ from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, Reward
 from pkgym.envs.warfarin import views as warfarin_views
 from pkgym.envs.warfarin.clinic import (
     MAX_TEST_INTERVAL_DAYS,
+    ClinicObservation,
     InrOutcome,
+    InrRangeReward,
     clinic_parameters,
 )
 from pkgym.envs.warfarin.kernel import day
@@ -55,7 +58,12 @@ class WarfarinCore(DosingCore):
                             len(settings.scenario.hamberg.variability.names),
                             settings.scenario.n_days)
         self.constants = day_constants(self.records.params, self.structure)
-        self._n_days, self._target_inr = settings.scenario.n_days, settings.scenario.target_inr
+        self._n_days, self._target_inr = settings.scenario.n_days, tuple(
+            float(v) for v in settings.scenario.target_inr)
+        scored = type(reward_fn) is InrRangeReward
+        self._reward_weights = (scored, *(float(getattr(reward_fn, f.name)) if scored else 0.0
+                                          for f in fields(InrRangeReward)))
+        """The default reward's weights: the compiled day scores it (``score_rows``)."""
         self._packed_of: tuple[Any, Any] | None = None
         self._packs: tuple[tuple, tuple, tuple, tuple] = ((), (), (), ())
 
@@ -111,7 +119,7 @@ class WarfarinCore(DosingCore):
         draws = self._draw_episodes(streams)
         pinned = [None if p is None else self.pin_patient(p) for p in patients]
         entropy = np.array([slot.seed_entropy for slot in streams], dtype=object)
-        part = new_records(self.settings, draws, pinned, entropy)
+        part = new_records(self.settings, draws, pinned, entropy, self._clinic)
         constants = day_constants(part.params, self.structure)
         if rows.size == self.n_patients and np.array_equal(rows, np.arange(self.n_patients)):
             self.records, self.constants = part, constants
@@ -139,7 +147,7 @@ class WarfarinCore(DosingCore):
     def new_records(self, draws: dict[str, np.ndarray], pinned: list[dict[str, Any] | None],
                     seed_entropy: np.ndarray) -> Any:
         """Records of fresh episodes for the drawn (or pinned) patients."""
-        return new_records(self.settings, draws, pinned, seed_entropy)
+        return new_records(self.settings, draws, pinned, seed_entropy, self._clinic)
 
     def episode_draws(self, streams: EpisodeStreams) -> dict[str, np.ndarray]:
         """All of one episode's random numbers, from the slot's three streams."""
@@ -164,14 +172,13 @@ class WarfarinCore(DosingCore):
         chosen = (decisions[:, 1].astype(np.int64) if decisions.ndim == 2
                   else np.zeros(rows.size, dtype=np.int64))
         n = rows.shape[0]
-        inr, bleeding, clot, tested = (np.empty(n), np.empty(n, bool), np.empty(n, bool),
-                                       np.empty(n, bool))
-        day(rows, doses, chosen, rec.pk, rec.chains, *self._packed(),
-            (inr, bleeding, clot, tested))
-        low, high = self._target_inr
-        outcome = InrOutcome(inr, np.maximum(low - inr, 0) + np.maximum(inr - high, 0),
-                             (inr >= low) & (inr <= high), bleeding, clot, tested)
-        reward = np.asarray(self.reward_fn(outcome, doses), dtype=np.float64)
+        out = (np.empty(n), np.empty(n, bool), np.empty(n, bool), np.empty(n, bool))
+        distance, in_range, reward = np.empty(n), np.empty(n, bool), np.empty(n)
+        day(rows, doses, chosen, rec.pk, rec.chains, *self._packed(), out, self._target_inr,
+            self._reward_weights, (distance, in_range, reward))
+        if not self._reward_weights[0]:  # an injected reward: scored on the outcome arrays
+            outcome = InrOutcome(out[0], distance, in_range, *out[1:])
+            reward = np.asarray(self.reward_fn(outcome, doses), dtype=np.float64)
         rec.reward[rows] = reward
         return reward, np.zeros(n, dtype=bool), rec.day[rows] >= n_days
 
@@ -189,6 +196,12 @@ class WarfarinCore(DosingCore):
     def info(self) -> dict[str, np.ndarray]:
         """Clinical metrics of the last day and the true, hidden state of every patient."""
         return warfarin_views.info(self.records, self.settings)
+
+    def observe_row(self, row: int) -> dict[str, Any]:
+        """One patient's observation: the default model reads its row alone (same values)."""
+        if type(self.observation_model) is ClinicObservation:
+            return self.observation_model.row(self.records, self.settings, row)
+        return super().observe_row(row)
 
     def info_row(self, row: int) -> dict[str, Any]:
         """:meth:`info` of one patient with plain Python values."""

@@ -192,23 +192,61 @@ def _book_rows(first: int, last: int, rows: np.ndarray, doses_mg: np.ndarray,
 
 
 @numba.njit(cache=True, nogil=True)
+def _numpy_max0(value: float) -> float:  # pragma: no cover - compiled
+    """``np.maximum(value, 0)`` exactly (NaN and -0.0 kept as numpy keeps them)."""
+    return value if (value >= 0.0 or value != value) else 0.0
+
+
+@numba.njit(cache=True, nogil=True)
+def _unit(flag: bool) -> float:  # pragma: no cover - compiled
+    """A flag as numpy casts a bool to float64: 1.0 or 0.0."""
+    return 1.0 if flag else 0.0
+
+
+@numba.njit(cache=True, nogil=True)
+def score_rows(first: int, last: int, target: tuple, weights: tuple, out: tuple,
+               scores: tuple) -> None:  # pragma: no cover - compiled
+    """The day's distance to the target range, in-range flag and (optionally) reward.
+
+    ``target`` is (low, high) INR; ``out`` a :class:`DayOutcome`; ``scores`` receives
+    (distance (k,), in_range (k,), reward (k,)). ``weights``: whether to score the reward,
+    then the 9 weights of ``InrRangeReward`` in field order, whose formula this is, term by
+    term in its order (tested against it).
+    """
+    low, high = target
+    inr, bleeding, clot, tested = out
+    distance, in_range, reward = scores
+    rewarded, bonus, per_inr, high_inr, high_cost, low_inr, low_cost, bleed, te, test = weights
+    for k in range(first, last):
+        distance[k] = _numpy_max0(low - inr[k]) + _numpy_max0(inr[k] - high)
+        in_range[k] = (inr[k] >= low) & (inr[k] <= high)
+        if rewarded:
+            reward[k] = (bonus * _unit(in_range[k]) - per_inr * distance[k]
+                         - high_cost * _unit(inr[k] > high_inr)
+                         - low_cost * _unit(inr[k] < low_inr) - bleed * _unit(bleeding[k])
+                         - te * _unit(clot[k]) - test * _unit(tested[k]))
+
+
+@numba.njit(cache=True, nogil=True)
 def _day_chunk(first: int, last: int, rows: np.ndarray, doses_mg: np.ndarray,
                s_doses_mg: np.ndarray, chosen_days: np.ndarray, pk: np.ndarray,
                chains: np.ndarray, constants: tuple, concentrations: np.ndarray,
-               inr_form: tuple, records: tuple, rules: tuple,
-               out: tuple) -> None:  # pragma: no cover - compiled
-    """The PK/PD day, then the clinic's booking, of ``rows[first:last]`` (see :func:`day`)."""
+               inr_form: tuple, records: tuple, rules: tuple, out: tuple, target: tuple,
+               weights: tuple, scores: tuple) -> None:  # pragma: no cover - compiled
+    """The PK/PD day, the clinic's booking and the scores of ``rows[first:last]`` (:func:`day`)."""
     advance_rows(first, last, rows, s_doses_mg, pk, chains, constants, concentrations)
     _book_rows(first, last, rows, doses_mg, chosen_days, concentrations[:, 0], chains,
                constants[-1], InrForm(*inr_form), RecordArrays(*records), ClinicRules(*rules),
                DayOutcome(*out))
+    score_rows(first, last, target, weights, out, scores)
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _day_parallel(rows: np.ndarray, doses_mg: np.ndarray, s_doses_mg: np.ndarray,
                   chosen_days: np.ndarray, pk: np.ndarray, chains: np.ndarray, constants: tuple,
                   concentrations: np.ndarray, inr_form: tuple, records: tuple, rules: tuple,
-                  out: tuple, n_chunks: int) -> None:  # pragma: no cover - compiled
+                  out: tuple, target: tuple, weights: tuple, scores: tuple,
+                  n_chunks: int) -> None:  # pragma: no cover - compiled
     """:func:`_day_chunk` over ``n_chunks`` chunks of rows, run in parallel."""
     size = (rows.shape[0] + n_chunks - 1) // n_chunks
     for chunk in numba.prange(n_chunks):
@@ -216,16 +254,18 @@ def _day_parallel(rows: np.ndarray, doses_mg: np.ndarray, s_doses_mg: np.ndarray
         last = min(first + size, rows.shape[0])
         if first < last:
             _day_chunk(first, last, rows, doses_mg, s_doses_mg, chosen_days, pk, chains,
-                       constants, concentrations, inr_form, records, rules, out)
+                       constants, concentrations, inr_form, records, rules, out, target,
+                       weights, scores)
 
 
 def day(rows: np.ndarray, doses_mg: np.ndarray, chosen_days: np.ndarray, pk: np.ndarray,
         chains: np.ndarray, constants: tuple, inr_form: tuple, records: tuple, rules: tuple,
-        out: tuple) -> None:
+        out: tuple, target: tuple, weights: tuple, scores: tuple) -> None:
     """One whole day of ``rows`` (distinct patients) in one compiled call, in place.
 
     :func:`pkgym.models.warfarin_kernel.advance_days` with the day's racemic ``doses_mg``
-    (k,), then :func:`clinic_day`: the same arithmetic in the same order for each patient,
+    (k,), then :func:`clinic_day`, then :func:`score_rows` (``target``, ``weights`` and
+    ``scores`` are its): the same arithmetic in the same order for each patient,
     patients split across numba's threads from ``PARALLEL_FROM`` rows (each patient's work
     touches only its own rows). ``constants`` is a ``DayConstants`` as a plain tuple.
     """
@@ -233,7 +273,9 @@ def day(rows: np.ndarray, doses_mg: np.ndarray, chosen_days: np.ndarray, pk: np.
     concentrations = np.empty((rows.shape[0], 1))
     if rows.shape[0] >= PARALLEL_FROM and numba.get_num_threads() > 1:
         _day_parallel(rows, doses_mg, s_doses, chosen_days, pk, chains, constants,
-                      concentrations, inr_form, records, rules, out, numba.get_num_threads())
+                      concentrations, inr_form, records, rules, out, target, weights, scores,
+                      numba.get_num_threads())
     else:
         _day_chunk(0, rows.shape[0], rows, doses_mg, s_doses, chosen_days, pk, chains,
-                   constants, concentrations, inr_form, records, rules, out)
+                   constants, concentrations, inr_form, records, rules, out, target, weights,
+                   scores)

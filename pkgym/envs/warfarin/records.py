@@ -188,10 +188,12 @@ def _patient_table(settings: Any, draws: Mapping[str, np.ndarray] | None,
 
 def new_records(settings: Any, draws: Mapping[str, np.ndarray] | None,
                 pinned: list[dict[str, Any] | None] | None,
-                seed_entropy: np.ndarray) -> ClinicRecords:
+                seed_entropy: np.ndarray, rules: tuple | None = None) -> ClinicRecords:
     """Records of fresh episodes at day 0 with the baseline INR measured.
 
     ``draws=None`` builds noise-free placeholder patients (before the first reset).
+    ``rules``: the scenario's ``clinic_parameters`` as a plain tuple, when the caller holds
+    them (built from the scenario otherwise).
     """
     n, n_days = seed_entropy.shape[0], settings.scenario.n_days
     t = _patient_table(settings, draws, pinned, n)
@@ -225,7 +227,7 @@ def new_records(settings: Any, draws: Mapping[str, np.ndarray] | None,
         event_uniforms=np.ones((n, n_days, 2)) if draws is None else draws["events"],
         patient_id=t["id"].astype(np.int64), seed_entropy=seed_entropy)
     measure_due(np.arange(n), record_arrays(records),
-                tuple(clinic_parameters(settings.scenario)))
+                tuple(clinic_parameters(settings.scenario)) if rules is None else rules)
     return records
 
 

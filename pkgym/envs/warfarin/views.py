@@ -6,6 +6,7 @@ import operator
 from collections.abc import Mapping
 from typing import Any
 
+import numba
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -32,7 +33,7 @@ def info(records: Any, settings: Any, rows: np.ndarray | None = None) -> dict[st
     """
     r = records
     every = rows is None
-    index = np.arange(r.day.shape[0]) if rows is None else rows
+    index = np.arange(r.day.shape[0]) if rows is None else np.asarray(rows)
     pick = np.copy if every else operator.itemgetter(index)
     day = r.day[index]
     last = np.maximum(day - 1, 0)
@@ -51,9 +52,8 @@ def info(records: Any, settings: Any, rows: np.ndarray | None = None) -> dict[st
         "s_warfarin_mg_per_l": r.concentration[index, day],
         "bleeding_event": r.bleeding[index, last] & started,
         "thromboembolic_event": r.thromboembolism[index, last] & started,
-        "bleeding_events": (r.bleeding if every else r.bleeding[index]).sum(axis=1),
-        "thromboembolic_events": (r.thromboembolism if every
-                                  else r.thromboembolism[index]).sum(axis=1),
+        "bleeding_events": event_counts(r.bleeding, index),
+        "thromboembolic_events": event_counts(r.thromboembolism, index),
         "clearance_l_per_h": pick(params.clearance_l_per_h),
         "central_volume_l": pick(params.central_volume_l),
         "intercompartmental_clearance_l_per_h": pick(params.intercompartmental_clearance_l_per_h),
@@ -64,6 +64,21 @@ def info(records: Any, settings: Any, rows: np.ndarray | None = None) -> dict[st
         "pk_amounts_mg": pick(r.pk), "transit_amounts": pick(r.chains),
         "patient_id": pick(r.patient_id), "seed_entropy": pick(r.seed_entropy),
     }
+
+
+@numba.njit(cache=True, nogil=True)
+def event_counts(flags: np.ndarray, rows: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """Events of each of ``rows`` over its days, int64 (n,): ``flags[rows].sum(axis=1)``.
+
+    Examples:
+        >>> event_counts(np.array([[True, False, True], [False] * 3]), np.array([1, 0])).tolist()
+        [0, 2]
+    """
+    counts = np.zeros(rows.shape[0], dtype=np.int64)
+    for k in range(rows.shape[0]):
+        for d in range(flags.shape[1]):
+            counts[k] += flags[rows[k], d]
+    return counts
 
 
 def info_row(records: Any, settings: Any, row: int) -> dict[str, Any]:
@@ -92,8 +107,8 @@ def info_row(records: Any, settings: Any, row: int) -> dict[str, Any]:
         "s_warfarin_mg_per_l": float(r.concentration[row, day]),
         "bleeding_event": bool(r.bleeding[row, last]) and started,
         "thromboembolic_event": bool(r.thromboembolism[row, last]) and started,
-        "bleeding_events": int(r.bleeding[row].sum()),
-        "thromboembolic_events": int(r.thromboembolism[row].sum()),
+        "bleeding_events": int(np.count_nonzero(r.bleeding[row])),
+        "thromboembolic_events": int(np.count_nonzero(r.thromboembolism[row])),
         "clearance_l_per_h": float(params.clearance_l_per_h[row]),
         "central_volume_l": float(params.central_volume_l[row]),
         "intercompartmental_clearance_l_per_h":

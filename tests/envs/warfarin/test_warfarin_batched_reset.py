@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import gymnasium as gym
 import numba
 import numpy as np
@@ -11,6 +13,7 @@ from warfarin_helpers import ENV_ID, PGX_ID
 import pkgym  # noqa: F401
 import pkgym.envs.warfarin.kernel as warfarin_kernel
 from pkgym.envs.base import spawn_streams
+from pkgym.envs.warfarin.clinic import InrOutcome, InrRangeReward
 from pkgym.populations.warfarin import IWPC_COHORT
 
 
@@ -67,3 +70,43 @@ def test_day__parallel_chunks_equal_the_serial_day(monkeypatch: pytest.MonkeyPat
         for key in ("inr", "bleeding_events", "transit_amounts", "pk_amounts_mg"):
             assert np.array_equal(serial[4][key], parallel[4][key]), key
         assert np.array_equal(serial[1], parallel[1])
+
+
+def test_score_rows__equals_numpy_outcome_and_inr_range_reward() -> None:
+    """The compiled scores equal ``InrOutcome``'s numpy terms and ``InrRangeReward``, bit for bit.
+
+    Random INRs plus the range edges, 0, the thresholds and NaN; random events and tests;
+    default and unusual weights.
+    """
+    rng = np.random.default_rng(4)
+    edges = [2.0, 3.0, 1.5, 4.0, 0.0, np.nan, np.inf]
+    inr = np.concatenate([rng.uniform(0.5, 8.0, 500), edges])
+    n = inr.size
+    out = (inr, rng.random(n) < 0.2, rng.random(n) < 0.2, rng.random(n) < 0.5)
+    for reward_fn in (InrRangeReward(), InrRangeReward(in_range_bonus=0.3, test_cost=2.5,
+                                                       low_inr_penalty=-1.0)):
+        weights = (True, *(float(getattr(reward_fn, f.name)) for f in fields(InrRangeReward)))
+        scores = (np.empty(n), np.empty(n, bool), np.empty(n))
+        warfarin_kernel.score_rows(0, n, (2.0, 3.0), weights, out, scores)
+        distance = np.maximum(2.0 - inr, 0) + np.maximum(inr - 3.0, 0)
+        in_range = (inr >= 2.0) & (inr <= 3.0)
+        expected = reward_fn(InrOutcome(inr, distance, in_range, *out[1:]), np.zeros(n))
+        assert np.array_equal(scores[0], distance, equal_nan=True)
+        assert np.array_equal(scores[1], in_range)
+        assert np.array_equal(scores[2], expected, equal_nan=True)
+        assert np.array_equal(np.signbit(scores[2]), np.signbit(expected))
+
+
+def test_step__injected_reward_sees_the_same_outcome() -> None:
+    """A custom RewardFn gets the numpy outcome terms; a subclass is not short-cut."""
+
+    class Half(InrRangeReward):
+        def __call__(self, outcome, doses_mg):  # noqa: ANN001, ANN204, D102
+            return 0.5 * super().__call__(outcome, doses_mg)
+
+    plain = gym.make(ENV_ID).unwrapped
+    half = gym.make(ENV_ID, reward_fn=Half()).unwrapped
+    plain.reset(seed=3)
+    half.reset(seed=3)
+    for action in (10, 10, 20, 0, 5, 30):
+        assert half.step(action)[1] == 0.5 * plain.step(action)[1]
