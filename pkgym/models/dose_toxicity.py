@@ -1,7 +1,13 @@
+# lines: the random curves' compiled draws sit beside the generator whose numbers they repeat
 """Phase I dose-toxicity truth: fixed scenarios and random dose-toxicity curves.
 
 The true MTD follows the convention of the BOIN and CRM papers (Liu & Yuan 2015; Cheung 2011):
 the dose level whose true DLT probability is closest to the target; ties go to the lower level.
+
+Many curves, one generator each (an env's slots), are drawn compiled by
+:meth:`RandomDoseToxicity.sample_each`: numba calls each generator's own bit generator through
+numpy's C interface (``bit_generator.capsule``), so the numbers and their order are exactly
+those of ``sample(rng, 1)`` per generator, without a Python call per draw.
 
 This module sits below both the trial simulator (:mod:`pkgym.trials`) and the dose-finding
 environment (:mod:`pkgym.envs.dose_finding.env`), which score designs against the same truth.
@@ -12,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 import numba
 import numpy as np
@@ -215,7 +222,7 @@ class RandomDoseToxicity:
         """
         n, d = len(rngs), self.n_doses
         addresses = bitgen_addresses(rngs) if addresses is None else addresses
-        if np.unique(addresses).size < n:
+        if n > 1 and np.unique(addresses).size < n:
             return np.array([self.sample(rng, 1)[0] for rng in rngs]).reshape(n, d)
         mtds = draw_levels(addresses, d)
         bounds = self._bounds_each(rngs, mtds)
@@ -376,18 +383,20 @@ def _bitgen_call(builder: ir.IRBuilder, address: ir.Value, slot: int,
                         [builder.load(fields)])
 
 
-@intrinsic
-def _next_double(typingctx: object, address: types.Type) -> tuple:  # pragma: no cover
+def _typed_next_double(typingctx: object, address: types.Type) -> tuple:  # pragma: no cover
     """``bitgen->next_double(bitgen->state)``: the uniform of ``Generator.random``."""
     return types.float64(types.int64), lambda context, builder, sig, args: _bitgen_call(
         builder, args[0], 3, ir.DoubleType())
 
 
-@intrinsic
-def _next_uint32(typingctx: object, address: types.Type) -> tuple:  # pragma: no cover
+def _typed_next_uint32(typingctx: object, address: types.Type) -> tuple:  # pragma: no cover
     """``bitgen->next_uint32(bitgen->state)`` (PCG64 halves a 64-bit draw, buffered)."""
     return types.uint32(types.int64), lambda context, builder, sig, args: _bitgen_call(
         builder, args[0], 2, ir.IntType(32))
+
+
+_next_double: Any = intrinsic(_typed_next_double)
+_next_uint32: Any = intrinsic(_typed_next_uint32)
 
 
 @numba.njit(cache=True, error_model="numpy")

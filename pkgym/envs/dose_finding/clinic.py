@@ -225,3 +225,15 @@ class TrialCounts(ObservationModel):
                 "dlts": records.dlts.astype(np.float32), "level": level,
                 "enrolled_fraction": enrolled[:, None].astype(np.float32),
                 "target_dlt_rate": np.full((n, 1), s.target_dlt_rate, dtype=np.float32)}
+
+    def row(self, records: Any, settings: Any, row: int) -> dict[str, np.ndarray]:
+        """Row ``row`` of the batched observation, computed for that trial alone."""
+        s: DoseFindingEnvScenario = settings
+        level = np.zeros(s.n_doses, dtype=np.float32)
+        level[records.level[row]] = 1.0
+        patients = records.patients[row]
+        enrolled = np.array([patients.sum() / s.max_sample_size], dtype=np.float32)
+        return {"patients": patients.astype(np.float32),
+                "dlts": records.dlts[row].astype(np.float32), "level": level,
+                "enrolled_fraction": enrolled,
+                "target_dlt_rate": np.full(1, s.target_dlt_rate, dtype=np.float32)}

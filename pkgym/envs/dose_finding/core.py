@@ -20,7 +20,7 @@ from pkgym.envs.actions import continuous_actions, decided_levels, discrete_acti
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
 from pkgym.envs.dose_finding import kernel
 from pkgym.envs.dose_finding import views as dose_finding_views
-from pkgym.envs.dose_finding.clinic import CohortOutcome, DoseFindingEnvScenario
+from pkgym.envs.dose_finding.clinic import CohortOutcome, DoseFindingEnvScenario, TrialCounts
 from pkgym.envs.dose_finding.records import TrialRecords, new_records, pinned_truth
 from pkgym.models.dose_toxicity import bitgen_addresses, fill_uniforms
 
@@ -49,7 +49,8 @@ def actions_to_levels(actions: Any, n_doses: int, continuous: bool, n: int) -> n
         >>> actions_to_levels(np.array([[-1.0], [1.0]]), 5, True, 2).tolist()
         [0, 5]
     """
-    if type(actions) is int and not continuous and n == 1 and 0 <= actions <= n_doses:
+    if (type(actions) is int or isinstance(actions, np.integer)) and not continuous \
+            and n == 1 and 0 <= actions <= n_doses:
         return np.array([actions], dtype=np.int64)  # the common single-env call
     if continuous:
         scaled = continuous_actions(actions, n, f"level = round((a + 1) / 2 * {n_doses}), "
@@ -84,8 +85,6 @@ class DoseFindingCore(DosingCore):
         self._streams_seen: list[EpisodeStreams | None] = [None] * n
         self._bitgen_cache = np.zeros((n, 2), dtype=np.int64)
         self._entropy_cache = np.zeros(n, dtype=object)
-        self._fixed_truth = (None if scenario.true_dlt_probabilities is None else
-                             np.asarray(scenario.true_dlt_probabilities, dtype=np.float64))
 
     def reset_patients(self, rows: np.ndarray, streams: Sequence[EpisodeStreams],
                        patients: Sequence[Mapping[str, Any] | None]) -> None:
@@ -110,7 +109,8 @@ class DoseFindingCore(DosingCore):
             truth = s.random_truth.sample_each([slot.patient for slot in streams],
                                                addresses[:, 0])
         else:
-            truth = np.tile(self._fixed_truth, (rows.size, 1))
+            truth = np.tile(np.asarray(s.true_dlt_probabilities, dtype=np.float64),
+                            (rows.size, 1))
         uniforms = np.empty((rows.size, s.max_cohorts, s.cohort_size))
         fill_uniforms(addresses[:, 1], np.arange(rows.size), uniforms)
         ids = np.full(rows.size, -1, dtype=np.int64)
@@ -201,3 +201,13 @@ class DoseFindingCore(DosingCore):
     def info(self) -> dict[str, np.ndarray]:
         """Trial metrics and the true (hidden) curve of every trial."""
         return dose_finding_views.info(self.records, self.settings)
+
+    def info_row(self, row: int) -> dict[str, Any]:
+        """One trial's info, built for that row alone (the values of the default's)."""
+        return dose_finding_views.info_row(self.records, row)
+
+    def observe_row(self, row: int) -> dict[str, Any]:
+        """One trial's observation: :meth:`TrialCounts.row` under the default model."""
+        if type(self.observation_model) is TrialCounts:
+            return self.observation_model.row(self.records, self.settings, row)
+        return super().observe_row(row)

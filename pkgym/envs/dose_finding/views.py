@@ -40,6 +40,36 @@ def info(records: Any, settings: Any) -> dict[str, np.ndarray]:
     }
 
 
+def info_row(records: Any, row: int) -> dict[str, Any]:
+    """Row ``row`` of :func:`info` with plain Python scalars, computed for that row alone.
+
+    The same keys, values and types as the default ``DosingCore.info_row`` (the row of
+    :func:`info`, numpy scalars as Python ones), without building the batch.
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> env = gym.make("pkgym/DoseFinding-v0")
+        >>> _, first = env.reset(seed=0)
+        >>> first["n_patients"], first["correct_selection"], first["dlt_uniforms"].shape
+        (3, False, (36,))
+    """
+    r, entropy = records, records.seed_entropy[row]
+    true_mtd, selected = r.true_mtd[row].item(), r.selected[row].item()
+    patients = r.patients[row].tolist()
+    return {
+        "true_dlt_probabilities": r.truth[row].copy(), "true_mtd": true_mtd,
+        "selected": selected, "requested_level": r.requested[row].item(),
+        "assigned_level": r.assigned[row].item(),
+        "patients_above_mtd": sum(patients[true_mtd + 1:]),
+        "n_dlts": sum(r.dlts[row].tolist()), "n_patients": sum(patients),
+        "cohort": r.cohort[row].item(),
+        "correct_selection": r.finished[row].item() and selected == true_mtd,
+        "trial_id": r.trial_id[row].item(),
+        "seed_entropy": entropy.item() if isinstance(entropy, np.generic) else entropy,
+        "dlt_uniforms": r.dlt_uniforms[row].reshape(-1).copy(),
+    }
+
+
 def render_text(records: Any, settings: Any, row: int) -> str:
     """A table per level: true DLT probability, patients, DLTs, the current level and MTD.
 
