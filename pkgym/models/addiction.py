@@ -1,3 +1,4 @@
+# lines: the numpy reference functions and their compiled numba twins, side by side (bit-identical)
 """The patient as a TD learner: Redish 2004's model of addiction, batched over patients.
 
 Redish AD. Addiction as a computational process gone awry. Science 2004;306:1944-1947.
@@ -27,6 +28,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 
 from pkgym.populations import BetweenSubjectVariability, omega_from_cv
@@ -284,3 +286,144 @@ def simulate_untreated(model: Redish2004, patients: dict[str, np.ndarray], value
         values = td_day(values, options, rewards[rows, options], patients["dopamine_surge"],
                         np.zeros(n), patients["learning_rate"], model.discount_per_day)
     return values, chosen
+
+
+# ----- compiled twins (numba), one patient at a time --------------------------------------
+# The same float operations in the same order as the numpy functions above, so results are
+# bit-identical; only ``exp`` stays in numpy (its SIMD ``exp`` differs from libm's in the
+# last bit), which is why a day is split around one batched ``numpy.exp``. Scalars in and
+# out, so that numba inlines them into the loops over patients.
+
+
+@numba.njit(cache=True, nogil=True)
+def patient_utilities(v_drug: float, v_natural: float, v_abstain: float, costs: np.ndarray,
+                      beta: float) -> tuple[float, float, float]:
+    """One patient's softmax exponents ``beta (V - cost)``, max-shifted (as above)."""
+    u0 = beta * (v_drug - costs[0])
+    u1 = beta * (v_natural - costs[1])
+    u2 = beta * (v_abstain - costs[2])
+    top = max(u0, u1, u2)
+    return u0 - top, u1 - top, u2 - top
+
+
+@numba.njit(cache=True, nogil=True)
+def patient_choice(w0: float, w1: float, w2: float, uniform: float) -> int:
+    """The option one patient picks from its softmax weights ``exp(utilities)``."""
+    total = w0 + w1 + w2
+    c0 = w0 / total
+    c1 = c0 + w1 / total
+    c2 = c1 + w2 / total
+    return min(int(uniform >= c0) + int(uniform >= c1) + int(uniform >= c2), 2)
+
+
+@numba.njit(cache=True, nogil=True)
+def patient_td_day(v_choice: float, v_option: float, is_drug: bool, reward: float,
+                   dopamine: float, blocked: float, learning_rate: float,
+                   discount: float) -> tuple[float, float]:
+    """:func:`td_day` of one patient: new V(CHOICE) and V(option state)."""
+    choice = v_choice + learning_rate * (discount * v_option - v_choice)
+    ordinary = reward + discount * choice - v_option
+    unblocked, weight = ordinary, 0.0
+    if is_drug:
+        surged = ordinary + dopamine
+        unblocked, weight = (surged if surged > dopamine else dopamine), blocked
+    blocked_error = discount * choice - v_option
+    return choice, v_option + learning_rate * ((1 - weight) * unblocked
+                                               + weight * blocked_error)
+
+
+@numba.njit(cache=True, nogil=True)
+def patient_reward(option: int, sensitivity: float, constants: np.ndarray) -> float:
+    """Unblocked reward of an option (:func:`untreated_rewards`; ``model_constants``)."""
+    return (sensitivity * constants[1] if option == 0 else
+            sensitivity * constants[2] if option == 1 else constants[3])
+
+
+@numba.njit(cache=True, nogil=True)
+def patient_learn(values: np.ndarray, i: int, option: int, reward: float, params: np.ndarray,
+                  blocked: float, discount: float) -> None:
+    """Row ``i`` of values (n, 4) learns from its day (:func:`td_day`), in place."""
+    state = option + 1
+    values[i, CHOICE], values[i, state] = patient_td_day(
+        values[i, CHOICE], values[i, state], state == DRUG, reward, params[i, 1], blocked,
+        params[i, 0], discount)
+
+
+@numba.njit(cache=True, nogil=True)
+def all_utilities(values: np.ndarray, rows: np.ndarray, costs: np.ndarray, params: np.ndarray,
+                  out: np.ndarray) -> None:
+    """Softmax exponents (m, 3) of values rows ``rows`` (m,) (betas in ``params[:, 2]``)."""
+    for j in range(rows.size):
+        i = rows[j]
+        out[j, 0], out[j, 1], out[j, 2] = patient_utilities(
+            values[i, DRUG], values[i, NATURAL], values[i, ABSTAIN], costs, params[i, 2])
+
+
+@numba.njit(cache=True, nogil=True)
+def _untreated_day(day: int, values: np.ndarray, weights: np.ndarray, uniforms: np.ndarray,
+                   params: np.ndarray, constants: np.ndarray, drug_days: np.ndarray,
+                   utilities: np.ndarray) -> None:
+    costs = constants[4:7]
+    for i in range(values.shape[0]):
+        option = patient_choice(weights[i, 0], weights[i, 1], weights[i, 2], uniforms[day, i])
+        reward = patient_reward(option, params[i, 3], constants)
+        patient_learn(values, i, option, reward, params, 0.0, constants[0])
+        if option == 0:
+            drug_days[i] += 1
+        utilities[i, 0], utilities[i, 1], utilities[i, 2] = patient_utilities(
+            values[i, DRUG], values[i, NATURAL], values[i, ABSTAIN], costs, params[i, 2])
+
+
+@numba.njit(cache=True, nogil=True)
+def _transposed(uniforms: np.ndarray) -> np.ndarray:
+    """(n, n_days) -> (n_days, n) in 32 x 32 tiles (numpy's strided copy thrashes the TLB)."""
+    n, n_days = uniforms.shape
+    out = np.empty((n_days, n))
+    for i0 in range(0, n, 32):
+        for d0 in range(0, n_days, 32):
+            for i in range(i0, min(i0 + 32, n)):
+                for d in range(d0, min(d0 + 32, n_days)):
+                    out[d, i] = uniforms[i, d]
+    return out
+
+
+def model_constants(model: Redish2004) -> np.ndarray:
+    """gamma, drug/natural/abstain rewards and the three option costs, (7,), for kernels.
+
+    Examples:
+        >>> model_constants(Redish2004()).tolist()
+        [0.8, 1.0, 1.0, 0.0, 0.3, 0.3, 0.0]
+    """
+    return np.array([model.discount_per_day, model.drug_reward, model.natural_reward,
+                     model.abstain_reward, *model.option_costs.tolist()])
+
+
+def simulate_untreated_days(model: Redish2004, params: np.ndarray, values: np.ndarray,
+                            uniforms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`simulate_untreated` compiled: final values (n, 4) and drug-use days (n,).
+
+    Args:
+        model: the parameter set.
+        params: alpha, D, beta, sensitivity of each patient (``VARIED`` order), (n, 4).
+        values: start values (n, 4) (not modified).
+        uniforms: one per patient and day, (n, n_days).
+
+    Examples:
+        >>> m = Redish2004()
+        >>> v, days = simulate_untreated_days(m, np.tile([0.1, 0.1, 3.0, 1.0], (2, 1)),
+        ...                                   np.zeros((2, 4)), np.full((2, 50), 0.1))
+        >>> days.tolist(), bool(v[0, DRUG] > v[0, NATURAL])
+        ([50, 50], True)
+    """
+    n = values.shape[0]
+    values = np.array(values, dtype=np.float64, order="C")
+    params = np.ascontiguousarray(params, dtype=np.float64)
+    by_day = _transposed(np.asarray(uniforms, dtype=np.float64))  # (n_days, n)
+    constants = model_constants(model)
+    utilities, weights = np.empty((n, 3)), np.empty((n, 3))
+    all_utilities(values, np.arange(n), constants[4:7], params, utilities)
+    drug_days = np.zeros(n, dtype=np.int64)
+    for day in range(by_day.shape[0]):
+        np.exp(utilities, out=weights)
+        _untreated_day(day, values, weights, by_day, params, constants, drug_days, utilities)
+    return values, drug_days

@@ -8,7 +8,7 @@ choice and adherence) and noise (self-report and urine-test errors). The learnin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,29 +24,17 @@ from pkgym.envs.addiction.clinic import (
     AddictionScenario,
     WeekOutcome,
 )
+from pkgym.envs.addiction.kernel import REPORT_P, week_day, week_end, week_treatment
 from pkgym.envs.addiction.records import (
     AddictionRecords,
     AddictionSettings,
     new_records,
     pinned_patient,
-    urine_test,
 )
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
-from pkgym.models.addiction import (
-    DRUG,
-    VARIED,
-    choice_probabilities,
-    choose,
-    td_day,
-    untreated_rewards,
-)
-from pkgym.models.addiction_treatment import (
-    CM_TEST_DAYS,
-    advance_amounts,
-    blocked_fraction,
-    occupancies,
-    vouchers,
-)
+from pkgym.models.addiction import VARIED, all_utilities, model_constants
+from pkgym.models.addiction_treatment import CM_TEST_DAYS, TreatmentPharmacology
+from pkgym.sim.batch import write_rows
 
 
 class AddictionCore(DosingCore):
@@ -69,6 +57,10 @@ class AddictionCore(DosingCore):
         self.observation_space = observation_model.space(settings)
         self.records = new_records(settings, None, [None] * self.n_patients,
                                    np.zeros(self.n_patients, dtype=object))
+        scenario = settings.scenario
+        self._constants = clinic_constants(scenario)
+        self._pharmacology = pharmacology_table(scenario.pharmacology)
+        self._variability = settings.model.variability
 
     def action_space(self, continuous: bool) -> spaces.Space:
         """``Discrete(7)`` over :data:`TREATMENTS`; there is no continuous variant."""
@@ -81,6 +73,42 @@ class AddictionCore(DosingCore):
         return decided_levels(decisions, len(TREATMENTS), "action indices of the treatments")
 
 
+    def reset_patients(self, rows: np.ndarray, streams: Sequence[EpisodeStreams],
+                       patients: Sequence[Mapping[str, Any] | None]) -> None:
+        """New episodes for ``rows``: the base's template, batched.
+
+        Each slot's draws go straight into its row of preallocated arrays, in the order and
+        amounts of :meth:`episode_draws` (so the numbers are the same); the burn-in and
+        everything else is one batched pass over the reset rows.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.size == 0:
+            return
+        draws = self._draw_episodes(streams)
+        pinned = [None if p is None else self.pin_patient(p) for p in patients]
+        entropy = np.array([slot.seed_entropy for slot in streams], dtype=object)
+        part = new_records(self.settings, draws, pinned, entropy, self._variability)
+        if rows.size == self.n_patients and np.array_equal(rows, np.arange(self.n_patients)):
+            self.records = part
+        else:
+            write_rows(self.records, rows, part)
+
+    def _draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
+        """:meth:`episode_draws` of every slot, stacked: each slot fills its own rows."""
+        n, scenario = len(streams), self.settings.scenario
+        n_weeks, n_days = scenario.n_weeks, scenario.n_weeks * DAYS_PER_WEEK
+        eta, burn_in = np.empty((n, len(VARIED))), np.empty((n, scenario.burn_in_days))
+        events, noise = np.empty((n, 2 * n_days)), np.empty((n, n_days + n_weeks))
+        for k, slot in enumerate(streams):
+            slot.patient.standard_normal(out=eta[k])
+            slot.patient.random(out=burn_in[k])
+            slot.events.random(out=events[k])  # choice, then adherence: one draw of both
+            slot.noise.random(out=noise[k])  # report, then test
+        weeks = (n, n_weeks, DAYS_PER_WEEK)
+        return {"eta": eta, "burn_in": burn_in, "choice": events[:, :n_days].reshape(weeks),
+                "adherence": events[:, n_days:].reshape(weeks),
+                "report": noise[:, :n_days].reshape(weeks), "test": noise[:, n_days:]}
+
     def pin_patient(self, patient: Mapping[str, Any]) -> dict[str, Any]:
         """A pinned patient's validated covariates, etas and id."""
         return pinned_patient(patient, self.settings)
@@ -88,7 +116,7 @@ class AddictionCore(DosingCore):
     def new_records(self, draws: dict[str, np.ndarray], pinned: list[dict[str, Any] | None],
                     seed_entropy: np.ndarray) -> Any:
         """Records of fresh episodes for the drawn (or pinned) patients."""
-        return new_records(self.settings, draws, pinned, seed_entropy)
+        return new_records(self.settings, draws, pinned, seed_entropy, self._variability)
 
     def episode_draws(self, streams: EpisodeStreams) -> dict[str, np.ndarray]:
         """All of one episode's random numbers, from the slot's three streams."""
@@ -108,10 +136,9 @@ class AddictionCore(DosingCore):
             raise RuntimeError("the episode is over (truncated): call reset() first")
         actions = np.asarray(doses_mg).reshape(rows.size).astype(np.int64)
         rec.actions[rows, week] = actions
-        simulate_week(rec, rows, week, actions, scenario)
+        use_days = simulate_week(rec, rows, week, actions, self._constants, self._pharmacology)
         rec.week[rows] = week + 1
         rec.value_course[rows, week + 1] = rec.values[rows]
-        use_days = rec.used[rows, week].sum(axis=1)
         reward = np.asarray(self.reward_fn(WeekOutcome(use_days, actions), actions), np.float64)
         rec.reward[rows] = reward
         return reward, np.zeros(rows.size, dtype=bool), week + 1 >= scenario.n_weeks
@@ -122,41 +149,56 @@ class AddictionCore(DosingCore):
 
 
 def simulate_week(rec: AddictionRecords, rows: np.ndarray, week: np.ndarray,
-                  actions: np.ndarray, scenario: AddictionScenario) -> None:
-    """Seven days of treatment, choice and learning for ``rows``, written into ``rec``."""
-    model, pharmacology = scenario.redish, scenario.pharmacology
-    patients = rec.patients(rows)
-    base = untreated_rewards(model, patients["reward_sensitivity"])
-    retention, a50 = pharmacology.daily_retention, pharmacology.half_occupancy_amounts_mg
-    values, amounts, index = rec.values[rows], rec.amounts[rows], np.arange(rows.size)
-    occupancy_sum = np.zeros((rows.size, 2))
+                  actions: np.ndarray, constants: np.ndarray,
+                  pharmacology: np.ndarray) -> np.ndarray:
+    """Seven days of treatment, choice and learning for ``rows``, written into ``rec``.
+
+    The compiled kernels of :mod:`pkgym.envs.addiction.kernel`, with each day's softmax
+    ``exp`` batched in numpy between them. Returns the week's true use days (m,).
+    """
+    m = rows.size
+    choices, blocked = np.empty((DAYS_PER_WEEK, m)), np.empty((DAYS_PER_WEEK, m))
+    week_treatment(rows, week, actions, DAILY_DOSES_MG, pharmacology,
+                   (rec.adherence_uniforms, rec.choice_uniforms, rec.amounts, rec.taken,
+                    rec.occupancy), choices, blocked)
     on_cm = CONTINGENCY[actions]
-    streak = np.where(on_cm, rec.cm_streak[rows], 0)
+    streaks = np.where(on_cm, rec.cm_streak[rows], 0)
+    used = np.zeros((DAYS_PER_WEEK, m), dtype=bool)
+    utilities, weights = np.empty((m, 3)), np.empty((m, 3))
+    all_utilities(rec.values, rows, constants[4:7], rec.params, utilities)
     for day in range(DAYS_PER_WEEK):
-        taken = DAILY_DOSES_MG[actions] * (rec.adherence_uniforms[rows, week, day, None]
-                                           < pharmacology.adherence)
-        amounts, mean = advance_amounts(amounts, taken, retention)
-        occupancy = occupancies(mean, a50)
-        occupancy_sum += occupancy
-        options = choose(choice_probabilities(values, model.option_costs,
-                                              patients["inverse_temperature"]),
-                         rec.choice_uniforms[rows, week, day])
-        rec.used[rows, week, day] = options == DRUG - 1
-        rewards = base[index, options]
-        if day == DAYS_PER_WEEK - 1:
-            positive = urine_test(rec.used[rows, week], rec.test_uniforms[rows, week], scenario)
-            rec.urine_positive[rows, week] = positive
-        elif day in CM_TEST_DAYS:
-            positive = np.asarray(rec.used[rows, week, max(day - 2, 0):day + 1].any(axis=1))
-        if day in CM_TEST_DAYS:
-            pay, tested_streak = vouchers(~positive, streak, pharmacology)
-            rewards, streak = rewards + np.where(on_cm, pay, 0.0), np.where(on_cm, tested_streak, 0)
-        values = td_day(values, options, rewards, patients["dopamine_surge"],
-                        blocked_fraction(occupancy), patients["learning_rate"],
-                        model.discount_per_day)
-        rec.taken[rows, week, day] = taken
-    rec.values[rows], rec.amounts[rows], rec.cm_streak[rows] = values, amounts, streak
-    rec.occupancy[rows, week] = occupancy_sum / DAYS_PER_WEEK
-    reports = rec.used[rows, week] & (rec.report_uniforms[rows, week]
-                                      < scenario.report_probability)
-    rec.reported[rows, week] = reports.sum(axis=1)
+        np.exp(utilities, out=weights)
+        week_day(day, day in CM_TEST_DAYS, rows, week, on_cm, weights,
+                 (choices, blocked, used, streaks), (rec.test_uniforms, rec.urine_positive),
+                 rec.values, rec.params, constants, utilities)
+    use_days = np.empty(m, dtype=np.int64)
+    week_end(rows, week, used, (rec.used, rec.report_uniforms, rec.reported),
+             float(constants[REPORT_P]), use_days)
+    rec.cm_streak[rows] = streaks
+    return use_days
+
+
+def clinic_constants(scenario: AddictionScenario) -> np.ndarray:
+    """The scenario's numbers the day kernel reads, (13,) (indices named in the kernel).
+
+    Examples:
+        >>> clinic_constants(AddictionScenario())[7:].tolist()
+        [3.0, 1.5, 0.8, 0.9, 0.050000000000000044, 3.0]
+    """
+    model, pharmacology = scenario.redish, scenario.pharmacology
+    return np.array([*model_constants(model).tolist(), pharmacology.voucher_reward,
+                     pharmacology.voucher_increment, scenario.report_probability,
+                     scenario.urine_sensitivity, 1 - scenario.urine_specificity,
+                     scenario.urine_window_days], dtype=np.float64)
+
+
+def pharmacology_table(pharmacology: TreatmentPharmacology) -> np.ndarray:
+    """Retention per day, its -log, A50 (mg) and adherence of each drug, (4, 2).
+
+    Examples:
+        >>> pharmacology_table(TreatmentPharmacology())[2].round(2).tolist()
+        [4.34, 7.69]
+    """
+    retention = pharmacology.daily_retention
+    return np.stack([retention, -np.log(retention), pharmacology.half_occupancy_amounts_mg,
+                     pharmacology.adherence])

@@ -16,14 +16,13 @@ import numpy as np
 from pkgym.envs.addiction.clinic import DAYS_PER_WEEK, AddictionScenario
 from pkgym.envs.pinning import pinned_numbers
 from pkgym.models.addiction import (
-    DRUG,
     N_STATES,
     VARIED,
     Redish2004,
     drug_naive_values,
-    simulate_untreated,
+    simulate_untreated_days,
 )
-from pkgym.populations import Population
+from pkgym.populations import BetweenSubjectVariability, Population
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +99,12 @@ def pinned_patient(given: Mapping[str, Any], settings: AddictionSettings) -> dic
 
 
 def new_records(settings: AddictionSettings, draws: Mapping[str, np.ndarray] | None,
-                pinned: Sequence[dict[str, float] | None], seed_entropy: np.ndarray
-                ) -> AddictionRecords:
+                pinned: Sequence[dict[str, float] | None], seed_entropy: np.ndarray,
+                variability: BetweenSubjectVariability | None = None) -> AddictionRecords:
     """Records of fresh episodes at week 0, after the untreated use history.
 
-    ``draws=None`` builds typical drug-naive patients (before the first reset).
+    ``draws=None`` builds typical drug-naive patients (before the first reset);
+    ``variability`` is ``settings.model.variability``, passed by a core that keeps it.
 
     Examples:
         >>> settings = AddictionSettings(AddictionScenario(), AddictionScenario().population)
@@ -114,26 +114,29 @@ def new_records(settings: AddictionSettings, draws: Mapping[str, np.ndarray] | N
     """
     scenario, n = settings.scenario, seed_entropy.shape[0]
     model, weeks = scenario.redish, (n, scenario.n_weeks, DAYS_PER_WEEK)
-    etas, variability = np.zeros((n, len(VARIED))), model.variability
+    variability = variability or model.variability
+    etas = np.zeros((n, len(VARIED)))
     if draws is not None:
         etas = variability.etas_from_normals(draws["eta"])
     ids = np.full(n, -1, dtype=np.int64)
     for k, row in enumerate(pinned):
-        if row is not None:
-            ids[k] = int(row.get("id", -1))
-            for j, name in enumerate(variability.eta_columns):
-                etas[k, j] = row.get(name, etas[k, j])
+        if row is None:
+            continue
+        ids[k] = int(row.get("id", -1))
+        for j, name in enumerate(variability.eta_columns):
+            etas[k, j] = row.get(name, etas[k, j])
     patients = model.patients(etas)
+    params = np.column_stack([patients[name] for name in VARIED])
     values = drug_naive_values(model, patients["reward_sensitivity"])
     prior = np.zeros(n)
     if draws is not None and scenario.burn_in_days:
-        values, chosen = simulate_untreated(model, patients, values, draws["burn_in"])
-        prior = (chosen == DRUG - 1).mean(axis=1)
+        values, drug_days = simulate_untreated_days(model, params, values, draws["burn_in"])
+        prior = drug_days / scenario.burn_in_days
     course = np.zeros((n, scenario.n_weeks + 1, N_STATES))
     course[:, 0] = values
     zeros = np.zeros(weeks)
     return AddictionRecords(
-        params=np.column_stack([patients[name] for name in VARIED]), values=values,
+        params=params, values=values,
         value_course=course, amounts=np.zeros((n, 2)),
         choice_uniforms=zeros if draws is None else draws["choice"],
         adherence_uniforms=zeros if draws is None else draws["adherence"],

@@ -1,0 +1,180 @@
+"""The addiction clinic's week, compiled: treatment, choice, tests and learning of N patients.
+
+A numba twin of the clinic's week (``core.simulate_week`` before it was compiled): the same
+float operations in the same order, so every number is bit-identical. Only ``exp`` (the
+softmax of each day's choice) stays a batched ``numpy.exp`` between the compiled parts,
+because numpy's SIMD ``exp`` and libm's differ in the last bit: a week is one call of
+:func:`week_treatment`, then per day ``numpy.exp`` and one call of :func:`week_day`.
+
+Every kernel reads and writes the records' own arrays at ``(rows[j], weeks[j])``; work
+arrays indexed ``j`` have one row per stepped patient.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from pkgym.models.addiction import (
+    patient_choice,
+    patient_learn,
+    patient_reward,
+    patient_utilities,
+)
+
+# constants (float64): indices into the clinic vector of :func:`clinic_constants`
+DISCOUNT, DRUG_REWARD, NATURAL_REWARD, ABSTAIN_REWARD = 0, 1, 2, 3
+# 4:7 option costs
+VOUCHER, VOUCHER_STEP, REPORT_P, SENSITIVITY, FALSE_POSITIVE, WINDOW = 7, 8, 9, 10, 11, 12
+# pharmacology (4, 2): rows of :func:`pharmacology_table`
+RETENTION, RATE, HALF_OCCUPANCY, ADHERENCE = 0, 1, 2, 3
+
+
+@numba.njit(cache=True, nogil=True)
+def _patient_treatment(j: int, rows: np.ndarray, weeks: np.ndarray, actions: np.ndarray,
+                       doses: np.ndarray, pharmacology: np.ndarray, adherence_uniforms: np.ndarray,
+                       amounts: np.ndarray, taken: np.ndarray, occupancy: np.ndarray,
+                       blocked: np.ndarray) -> None:
+    """One patient's week of drug taken, amounts and occupancy (they do not depend on use)."""
+    i, week, action = rows[j], weeks[j], actions[j]
+    n_days = adherence_uniforms.shape[2]
+    naltrexone_sum, buprenorphine_sum = 0.0, 0.0
+    for day in range(n_days):
+        free = 1.0
+        for k in range(2):
+            is_taken = adherence_uniforms[i, week, day] < pharmacology[ADHERENCE, k]
+            dose = doses[action, k] * (1.0 if is_taken else 0.0)
+            taken[i, week, day, k] = dose
+            start = amounts[i, k] + dose
+            retention = pharmacology[RETENTION, k]
+            amounts[i, k] = start * retention
+            mean = start * (1 - retention) / pharmacology[RATE, k]
+            share = mean / (mean + pharmacology[HALF_OCCUPANCY, k])
+            if k == 0:
+                naltrexone_sum += share
+            else:
+                buprenorphine_sum += share
+            free *= 1.0 - share
+        blocked[day, j] = 1.0 - free
+    occupancy[i, week, 0] = naltrexone_sum / n_days
+    occupancy[i, week, 1] = buprenorphine_sum / n_days
+
+
+@numba.njit(cache=True, nogil=True)
+def week_treatment(rows: np.ndarray, weeks: np.ndarray, actions: np.ndarray, doses: np.ndarray,
+                   pharmacology: np.ndarray, records: tuple, choices: np.ndarray,
+                   blocked: np.ndarray) -> None:
+    """Treatment of the week for ``rows`` and their choice uniforms by day.
+
+    Args:
+        rows: stepped patients (m,).
+        weeks: their week (m,).
+        actions: their treatment index (m,).
+        doses: daily naltrexone, buprenorphine doses of each action, mg (n_actions, 2).
+        pharmacology: :func:`pharmacology_table` (4, 2).
+        records: the record arrays ``(adherence_uniforms, choice_uniforms, amounts, taken,
+            occupancy)``.
+        choices: out, the week's choice uniforms by day (7, m).
+        blocked: out, fraction of the drug blocked by day (7, m).
+    """
+    adherence_uniforms, choice_uniforms, amounts, taken, occupancy = records
+    for j in range(rows.size):
+        _patient_treatment(j, rows, weeks, actions, doses, pharmacology, adherence_uniforms,
+                           amounts, taken, occupancy, blocked)
+        for day in range(choices.shape[0]):
+            choices[day, j] = choice_uniforms[rows[j], weeks[j], day]
+
+
+@numba.njit(cache=True, nogil=True)
+def _recent_use(used: np.ndarray, j: int, first: int, last: int) -> bool:
+    """Whether patient ``j`` used on any day ``first..last`` (``used``: (7, m))."""
+    for d in range(first, last + 1):
+        if used[d, j]:
+            return True
+    return False
+
+
+@numba.njit(cache=True, nogil=True)
+def _tested_positive(day: int, i: int, j: int, week: int, used: np.ndarray,
+                     tests: tuple, constants: np.ndarray) -> bool:
+    """Whether row ``j`` tests positive on ``day`` (``used``: (7, m)).
+
+    The last day's test is the clinic's weekly urine test (recorded, with its false
+    results); other CM days test use in the last 3 days exactly.
+    """
+    last_day = used.shape[0] - 1
+    if day != last_day:
+        return _recent_use(used, j, max(day - 2, 0), day)
+    test_uniforms, urine_positive = tests
+    recent = _recent_use(used, j, last_day + 1 - int(constants[WINDOW]), last_day)
+    positive = test_uniforms[i, week] < (constants[SENSITIVITY] if recent
+                                         else constants[FALSE_POSITIVE])
+    urine_positive[i, week] = positive
+    return positive
+
+
+@numba.njit(cache=True, nogil=True)
+def week_day(day: int, test_day: bool, rows: np.ndarray, weeks: np.ndarray, on_cm: np.ndarray,
+             weights: np.ndarray, work: tuple, tests: tuple, values: np.ndarray,
+             params: np.ndarray, constants: np.ndarray, utilities: np.ndarray) -> None:
+    """One day of ``rows``: choice, urine test and voucher, learning; next day's exponents.
+
+    Args:
+        day: day of the week (0-6).
+        test_day: whether the day has a CM urine test.
+        rows: stepped patients (m,).
+        weeks: their week (m,).
+        on_cm: whether they get CM (m,).
+        weights: exp of the day's softmax exponents (m, 3).
+        work: ``(choices, blocked, used, streaks)``: the uniforms and blocked fractions of
+            :func:`week_treatment` (7, m), use (7, m) filled day by day, CM streaks (m,).
+        tests: the record arrays ``(test_uniforms, urine_positive)``.
+        values: record array of learner values (n, 4).
+        params: record array of learner parameters (n, 4).
+        constants: :func:`clinic_constants`.
+        utilities: out, the next day's softmax exponents (m, 3).
+    """
+    choices, blocked, used, streaks = work
+    costs, last_day = constants[4:7], used.shape[0] - 1
+    for j in range(rows.size):
+        i = rows[j]
+        option = patient_choice(weights[j, 0], weights[j, 1], weights[j, 2], choices[day, j])
+        used[day, j] = option == 0
+        reward = patient_reward(option, params[i, 3], constants)
+        positive = (day == last_day or test_day) and _tested_positive(
+            day, i, j, weeks[j], used, tests, constants)
+        if test_day:
+            streak = streaks[j]
+            pay = 0.0 if positive else constants[VOUCHER] + constants[VOUCHER_STEP] * streak
+            reward = reward + (pay if on_cm[j] else 0.0)
+            streaks[j] = (0 if positive else streak + 1) if on_cm[j] else 0
+        patient_learn(values, i, option, reward, params, blocked[day, j], constants[DISCOUNT])
+        utilities[j, 0], utilities[j, 1], utilities[j, 2] = patient_utilities(
+            values[i, 1], values[i, 2], values[i, 3], costs, params[i, 2])
+
+
+@numba.njit(cache=True, nogil=True)
+def week_end(rows: np.ndarray, weeks: np.ndarray, used: np.ndarray, records: tuple,
+             probability: float, use_days: np.ndarray) -> None:
+    """The week's use (7, m) into the records, self-reports; the true use days (m,) out.
+
+    Args:
+        rows: stepped patients (m,).
+        weeks: their week (m,).
+        used: use by day (7, m).
+        records: the record arrays ``(used, report_uniforms, reported)``.
+        probability: chance a use day is reported.
+        use_days: out (m,).
+    """
+    record_used, report_uniforms, reported = records
+    for j in range(rows.size):
+        i, week = rows[j], weeks[j]
+        count, reports = 0, 0
+        for d in range(used.shape[0]):
+            record_used[i, week, d] = used[d, j]
+            if used[d, j]:
+                count += 1
+                if report_uniforms[i, week, d] < probability:
+                    reports += 1
+        reported[i, week] = reports
+        use_days[j] = count
