@@ -230,7 +230,6 @@ class CellCountObservation(ObservationModel):
 
     def __call__(self, records: Any, settings: Any) -> dict[str, np.ndarray]:
         """Batched observation of all patients."""
-        rows = np.arange(records.day.shape[0])
-        return {"cells": records.measured[rows, records.day],
+        return {"cells": records.measured_now.copy(),
                 "doses": records.doses_f32.copy(),
                 "day": records.day[:, None].astype(np.float32)}

@@ -9,7 +9,7 @@ plus array work.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ from pkgym.envs.chemo_immune import views as chemo_immune_views
 from pkgym.envs.chemo_immune.clinic import ChemoOutcome
 from pkgym.envs.chemo_immune.records import ChemoSettings, measure, new_records, pinned_patient
 from pkgym.models.tumour_immune import advance_rows
+from pkgym.sim.batch import write_rows
 
 
 class ChemoImmuneCore(DosingCore):
@@ -39,26 +40,60 @@ class ChemoImmuneCore(DosingCore):
         self.dose_levels_mg = settings.scenario.dose_levels
         self.observation_space = observation_model.space(settings)
         self.solver = settings.scenario.solver.config()
-        self._n_etas = len(settings.model.variability.names)
-        self.records = new_records(settings, None, [None] * self.n_patients,
-                                   np.zeros(self.n_patients, dtype=object))
-
+        self.variability = settings.model.variability  # built and validated once per core
+        self._draw_shapes = ((settings.population.n_draws,), (len(self.variability.names),),
+                             (settings.scenario.n_days + 1, 3))
+        self.records = self.new_records(None, [None] * self.n_patients,
+                                        np.zeros(self.n_patients, dtype=object))
 
     def pin_patient(self, patient: Mapping[str, Any]) -> dict[str, Any]:
         """A pinned patient's validated covariates, etas and id."""
-        return pinned_patient(patient, self.settings)
+        return pinned_patient(patient, self.settings, self.variability)
 
-    def new_records(self, draws: dict[str, np.ndarray], pinned: list[dict[str, Any] | None],
-                    seed_entropy: np.ndarray) -> Any:
+    def new_records(self, draws: dict[str, np.ndarray] | None,
+                    pinned: list[dict[str, Any] | None], seed_entropy: np.ndarray) -> Any:
         """Records of fresh episodes for the drawn (or pinned) patients."""
-        return new_records(self.settings, draws, pinned, seed_entropy)
+        return new_records(self.settings, draws, pinned, seed_entropy, self.variability)
 
     def episode_draws(self, streams: EpisodeStreams) -> dict[str, np.ndarray]:
         """All of one episode's random numbers, from the slot's patient and noise streams."""
-        n_days = self.settings.scenario.n_days
-        return {"covariates": streams.patient.random(self.settings.population.n_draws),
-                "eta": streams.patient.standard_normal(self._n_etas),
-                "assay": streams.noise.standard_normal((n_days + 1, 3))}
+        return {key: values[0] for key, values in self._draw_episodes([streams]).items()}
+
+    def reset_patients(self, rows: np.ndarray, streams: Sequence[EpisodeStreams],
+                       patients: Sequence[Mapping[str, Any] | None]) -> None:
+        """New episodes for ``rows``: the base's template, with the draws batched.
+
+        Each slot's draws go straight into its row of preallocated arrays, in the order and
+        amounts of :meth:`episode_draws` (so the numbers are the same); everything else is one
+        batched pass over the reset rows.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.size == 0:
+            return
+        draws = self._draw_episodes(streams)
+        pinned = [None if p is None else self.pin_patient(p) for p in patients]
+        entropy = np.array([slot.seed_entropy for slot in streams], dtype=object)
+        part = self.new_records(draws, pinned, entropy)
+        if rows.size == self.n_patients and np.array_equal(rows, np.arange(self.n_patients)):
+            self.records = part
+        else:
+            write_rows(self.records, rows, part)
+
+    def _draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
+        """One episode's random numbers for each slot, slot k filling row k of each array.
+
+        Per slot: the patient stream gives the covariate uniforms then the eta normals, the
+        noise stream the assay normals (n_days + 1, 3); the events stream is not drawn from.
+        """
+        n = len(streams)
+        draws = dict(zip(("covariates", "eta", "assay"),
+                         (np.empty((n, *shape)) for shape in self._draw_shapes), strict=True))
+        covariates, eta, assay = draws.values()
+        for k, slot in enumerate(streams):
+            slot.patient.random(out=covariates[k])
+            slot.patient.standard_normal(out=eta[k])
+            slot.noise.standard_normal(out=assay[k])
+        return draws
 
     def step(self, rows: np.ndarray, doses_mg: np.ndarray) -> tuple[np.ndarray, ...]:
         """Give each row its infusion for the day and advance it to the next morning."""
@@ -68,16 +103,18 @@ class ChemoImmuneCore(DosingCore):
             raise RuntimeError("the episode is over (truncated or terminated): call reset() "
                                "first")
         doses = np.asarray(doses_mg, dtype=np.float64).reshape(rows.size)
-        rec.doses[rows, day], rec.doses_f32[rows, day] = doses, doses
+        rec.doses[rows, day], rec.doses_f32[rows, day], rec.last_dose[rows] = doses, doses, doses
         before = rec.states[rows, 1]
         advance_rows(rows, rec.states, doses, rec.params, self.solver)
         after = rec.states[rows]
         rec.day[rows] = day + 1
         rec.course[rows, day + 1] = after
-        rec.measured[rows, day + 1] = measure(after[:, :3], rec.assay_normals[rows, day + 1],
-                                              scenario.measurement_log_sd)
+        measured = measure(after[:, :3], rec.assay_normals[rows, day + 1],
+                           scenario.measurement_log_sd)
+        rec.measured[rows, day + 1], rec.measured_now[rows] = measured, measured
         below = after[:, 0] < scenario.normal_cell_floor
         rec.below_floor[rows, day] = below
+        rec.days_below_floor[rows] += below
         stopped = below & scenario.stop_below_floor
         rec.stopped[rows] = stopped
         outcome = ChemoOutcome(before, after[:, 1], after[:, 0], below, stopped)

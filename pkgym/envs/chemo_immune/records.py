@@ -17,6 +17,7 @@ from pkgym.envs.chemo_immune.clinic import CELL_HIGH, ChemoImmuneScenario
 from pkgym.envs.pinning import pinned_numbers
 from pkgym.models.tumour_immune import DePillis2003, TumourImmuneParameters
 from pkgym.populations import Population
+from pkgym.populations.variability import BetweenSubjectVariability
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +55,12 @@ class ChemoRecords:
         states: true (N, T, I, u) now.  # (n, 4)
         course: true (N, T, I, u) each morning.  # (n, n_days + 1, 4)
         measured: measured (N, T, I) each morning, float32.  # (n, n_days + 1, 3)
+        measured_now: this morning's row of ``measured``.  # (n, 3)
         assay_normals: the episode's pre-drawn measurement noise.  # (n, n_days + 1, 3)
         doses, doses_f32: infusion rate given each day (0 for days to come).  # (n, n_days)
+        last_dose: the infusion rate of the last day (0 before the first).  # (n,)
         below_floor: whether N was below the floor the morning after each day.  # (n, n_days)
+        days_below_floor: the count of ``below_floor`` so far.  # (n,)
         day: the current morning (0 = first day).  # (n,)
         stopped: whether the episode was terminated below the floor.  # (n,)
         reward: the last step's reward.  # (n,)
@@ -70,10 +74,13 @@ class ChemoRecords:
     states: np.ndarray
     course: np.ndarray
     measured: np.ndarray
+    measured_now: np.ndarray
     assay_normals: np.ndarray
     doses: np.ndarray
     doses_f32: np.ndarray
+    last_dose: np.ndarray
     below_floor: np.ndarray
+    days_below_floor: np.ndarray
     day: np.ndarray
     stopped: np.ndarray
     reward: np.ndarray
@@ -86,16 +93,20 @@ PATIENT_KEYS = ("tumour_at_start",)
 drawn from the slot's patient stream, as for a new patient."""
 
 
-def pinned_patient(given: Mapping[str, Any], settings: ChemoSettings) -> dict[str, float]:
+def pinned_patient(given: Mapping[str, Any], settings: ChemoSettings,
+                   variability: BetweenSubjectVariability | None = None) -> dict[str, float]:
     """A pinned patient's tumour burden at day 0, etas and id, validated.
+
+    ``variability`` is ``settings.model.variability`` (pass it when it is at hand).
 
     Examples:
         >>> settings = chemo_settings(ChemoImmuneScenario(), None)
         >>> pinned_patient({"tumour_at_start": 0.3, "eta_a2": 0.1}, settings)
         {'tumour_at_start': 0.3, 'eta_a2': 0.1}
     """
-    allowed = (*PATIENT_KEYS, *settings.model.variability.eta_columns, "id")
-    out = pinned_numbers(given, allowed, settings.model.variability)
+    variability = variability or settings.model.variability
+    allowed = (*PATIENT_KEYS, *variability.eta_columns, "id")
+    out = pinned_numbers(given, allowed, variability)
     capacity = 1 / settings.model.b1_tumour_inverse_capacity
     if "tumour_at_start" in out and not 0 < out["tumour_at_start"] <= capacity:
         raise ValueError(f"patient field tumour_at_start must be in (0, 1/b1 = {capacity:g}], "
@@ -104,11 +115,12 @@ def pinned_patient(given: Mapping[str, Any], settings: ChemoSettings) -> dict[st
 
 
 def new_records(settings: ChemoSettings, draws: Mapping[str, np.ndarray] | None,
-                pinned: Sequence[dict[str, float] | None], seed_entropy: np.ndarray
-                ) -> ChemoRecords:
+                pinned: Sequence[dict[str, float] | None], seed_entropy: np.ndarray,
+                variability: BetweenSubjectVariability | None = None) -> ChemoRecords:
     """Records of fresh episodes at day 0 with the first measurement taken.
 
     ``draws=None`` builds noise-free typical patients (before the first reset).
+    ``variability`` is ``settings.model.variability`` (a core passes the one it built).
 
     Examples:
         >>> settings = chemo_settings(ChemoImmuneScenario(), None)
@@ -118,7 +130,8 @@ def new_records(settings: ChemoSettings, draws: Mapping[str, np.ndarray] | None,
         [[0.9, 0.4, 0.005, 0.0], [0.9, 0.2, 0.005, 0.0]]
     """
     scenario, n = settings.scenario, seed_entropy.shape[0]
-    tumour, etas, ids = _patient_table(settings, draws, pinned, n)
+    tumour, etas, ids = _patient_table(settings, draws, pinned, n,
+                                       variability or settings.model.variability)
     params = scenario.de_pillis.parameters(n, etas)
     states = np.column_stack([np.full(n, scenario.initial_normal_cells), tumour,
                               np.full(n, scenario.initial_immune_cells), np.zeros(n)])
@@ -126,21 +139,23 @@ def new_records(settings: ChemoSettings, draws: Mapping[str, np.ndarray] | None,
     course[:, 0] = states
     normals = np.zeros((n, scenario.n_days + 1, 3)) if draws is None else draws["assay"]
     per_day = np.zeros((n, scenario.n_days))
+    measured = measure(course[:, :, :3], normals, scenario.measurement_log_sd)
     return ChemoRecords(
         tumour_at_start=tumour, etas=etas, params=params, states=states, course=course,
-        measured=measure(course[:, :, :3], normals, scenario.measurement_log_sd),
-        assay_normals=normals,
-        doses=per_day, doses_f32=per_day.astype(np.float32),
-        below_floor=per_day.astype(bool), day=np.zeros(n, dtype=np.int64),
+        measured=measured, measured_now=measured[:, 0].copy(), assay_normals=normals,
+        doses=per_day, doses_f32=per_day.astype(np.float32), last_dose=np.zeros(n),
+        below_floor=per_day.astype(bool), days_below_floor=np.zeros(n, dtype=np.int64),
+        day=np.zeros(n, dtype=np.int64),
         stopped=np.zeros(n, dtype=bool), reward=np.zeros(n), patient_id=ids,
         seed_entropy=seed_entropy)
 
 
 def _patient_table(settings: ChemoSettings, draws: Mapping[str, np.ndarray] | None,
-                   pinned: Sequence[dict[str, float] | None], n: int
+                   pinned: Sequence[dict[str, float] | None], n: int,
+                   variability: BetweenSubjectVariability
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Tumour burden at day 0, etas and ids of n new patients: drawn, then pinned over them."""
-    scenario, variability = settings.scenario, settings.model.variability
+    scenario = settings.scenario
     tumour = np.full(n, scenario.tumour_at_start_median)
     etas = np.zeros((n, len(variability.names)))
     if draws is not None:

@@ -33,19 +33,15 @@ def info(records: Any, settings: Any) -> dict[str, np.ndarray]:
         >>> first["day"].tolist(), first["normal_cells"].tolist()
         ([0, 0], [0.9, 0.9])
     """
-    r, rows = records, np.arange(records.day.shape[0])
-    day = r.day
-    state, measured = r.course[rows, day], r.measured[rows, day].astype(np.float64)
+    r = records
+    state, measured = r.states, r.measured_now.astype(np.float64)  # this morning's rows
     floor = settings.scenario.normal_cell_floor
-    started = day > 0
-    last = np.maximum(day - 1, 0)
-    out: dict[str, np.ndarray] = {"day": day.copy(),
-                                  "dose": np.where(started, r.doses[rows, last], 0.0)}
+    out: dict[str, np.ndarray] = {"day": r.day.copy(), "dose": r.last_dose.copy()}
     out.update({key: state[:, k].copy() for k, key in enumerate(CELL_KEYS)})
     out.update({key: measured[:, k].copy() for k, key in enumerate(MEASURED_KEYS)})
     out.update({
         "normal_above_floor": state[:, 0] >= floor, "normal_below_floor": state[:, 0] < floor,
-        "days_below_floor": r.below_floor.sum(axis=1),
+        "days_below_floor": r.days_below_floor.copy(),
         "tumour_relative_to_start": state[:, 1] / r.tumour_at_start,
         "terminated_below_floor": r.stopped.copy(), "tumour_at_start": r.tumour_at_start.copy()})
     out.update({key: r.params.column(symbol).copy() for symbol, key in PARAMETER_KEYS.items()})
