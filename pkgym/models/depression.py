@@ -180,6 +180,89 @@ def session_uniforms(seeds: np.ndarray, n_trials: int) -> np.ndarray:
     return _hash_uniforms(np.asarray(seeds, dtype=np.uint64).reshape(-1), int(n_trials))
 
 
+SESSION_BLOCK = 8
+"""Subjects whose sessions run interleaved, trial by trial (independent chains overlap)."""
+
+
+@numba.njit(cache=True, nogil=True)
+def _hashed_block(first: int, seeds: np.ndarray, rho: np.ndarray, epsilon: np.ndarray,
+                  gamma: np.ndarray, task: tuple, counts: np.ndarray) -> None:
+    """:func:`_session` of subjects ``first..first + SESSION_BLOCK - 1``, trial by trial.
+
+    Each trial's uniforms are :func:`_hash_uniforms`' numbers, hashed as the trial needs
+    them; every subject's own float operations are :func:`_session`'s, in its order.
+    """
+    q0, p_rich, p_lean, n_trials = task
+    m = min(SESSION_BLOCK, seeds.shape[0] - first)
+    states = seeds[first:first + m].copy()
+    q = np.full((m, 4), q0)  # Q(rich, rich), Q(rich, lean), Q(lean, rich), Q(lean, lean)
+    scale = 1.0 / 9007199254740992.0
+    for _ in range(n_trials):
+        for b in range(m):
+            i = first + b
+            state = _splitmix64(states[b])
+            u_stimulus = float(state >> np.uint64(11)) * scale
+            state = _splitmix64(state)
+            u_answer = float(state >> np.uint64(11)) * scale
+            state = _splitmix64(state)
+            u_reward = float(state >> np.uint64(11)) * scale
+            states[b] = state
+            s = 0 if u_stimulus < 0.5 else 1
+            advantage = gamma[i] * (1.0 if s == 0 else -1.0) + q[b, 2 * s] - q[b, 2 * s + 1]
+            a = 0 if u_answer < 1.0 / (1.0 + np.exp(-advantage)) else 1
+            p = (p_rich if s == 0 else p_lean) if a == s else 0.0
+            r = 1.0 if u_reward < p else 0.0
+            q[b, 2 * s + a] += epsilon[i] * (rho[i] * r - q[b, 2 * s + a])
+            counts[i, 2 * s + (0 if a == s else 1)] += 1.0
+
+
+@numba.njit(cache=True, nogil=True)
+def _hashed_sessions(seeds: np.ndarray, rho: np.ndarray, epsilon: np.ndarray,
+                     gamma: np.ndarray, task: tuple) -> np.ndarray:
+    counts = np.zeros((seeds.shape[0], 4))
+    for block in range((seeds.shape[0] + SESSION_BLOCK - 1) // SESSION_BLOCK):
+        _hashed_block(block * SESSION_BLOCK, seeds, rho, epsilon, gamma, task, counts)
+    return counts
+
+
+def simulate_hashed_prt(reward_sensitivity: np.ndarray, learning_rate: np.ndarray,
+                        instruction_sensitivity: np.ndarray, seeds: np.ndarray,
+                        task: ProbabilisticRewardTask = ProbabilisticRewardTask(),
+                        initial_q: float = 0.0) -> np.ndarray:
+    """:func:`simulate_prt` on :func:`session_uniforms` of ``seeds``, fused (same counts).
+
+    Each trial's uniforms are hashed when the trial needs them, so no (n, n_trials, 3)
+    array is built.
+
+    Args:
+        reward_sensitivity: rho of each subject, >= 0. # (n,)
+        learning_rate: epsilon of each subject, in (0, 1]. # (n,)
+        instruction_sensitivity: gamma of each subject. # (n,)
+        seeds: one session seed per subject. # (n,) uint64
+        task: the reward schedule (``task.n_trials`` trials).
+        initial_q: Q of every pair at the session start.
+
+    Returns:
+        Counts (n, 4): rich correct, rich incorrect, lean correct, lean incorrect.
+
+    Examples:
+        >>> seeds = np.array([3, 4], dtype=np.uint64)
+        >>> one = np.ones(2), np.full(2, 0.1), np.full(2, 1.5)
+        >>> bool((simulate_hashed_prt(*one, seeds)
+        ...       == simulate_prt(*one, session_uniforms(seeds, 300))).all())
+        True
+    """
+    rho, eps, gam = (np.ascontiguousarray(x, dtype=np.float64).reshape(-1) for x in (
+        reward_sensitivity, learning_rate, instruction_sensitivity))
+    seeds = np.ascontiguousarray(seeds, dtype=np.uint64).reshape(-1)
+    if not rho.shape == eps.shape == gam.shape == seeds.shape:
+        raise ValueError(f"need one seed and parameter of each of {seeds.size} subjects")
+    if np.any(rho < 0) or np.any((eps <= 0) | (eps > 1)) or not np.all(np.isfinite(gam)):
+        raise ValueError("need reward_sensitivity >= 0, learning_rate in (0, 1], finite gamma")
+    schedule = (float(initial_q), task.p_reward_rich, task.p_reward_lean, int(task.n_trials))
+    return _hashed_sessions(seeds, rho, eps, gam, schedule)
+
+
 def response_bias(counts: np.ndarray) -> np.ndarray:
     """Log b = 1/2 log[(RC * LI) / (RI * LC)], 0.5 added to every cell (Pizzagalli 2005).
 

@@ -8,7 +8,7 @@ effects). Each stream's draws for the whole episode are taken at reset.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,7 @@ from pkgym.envs.depression.records import (
     pinned_patient,
 )
 from pkgym.models.depression_drug import advance_week, reward_sensitivity
+from pkgym.sim.batch import write_rows
 
 
 class DepressionCore(DosingCore):
@@ -46,16 +47,53 @@ class DepressionCore(DosingCore):
         self.observation_space = observation_model.space(settings)
         self.records = new_records(settings, None, [None] * self.n_patients,
                                    np.zeros(self.n_patients, object))
+        self._n_draws = settings.population.n_draws
+        self._variability = settings.model.variability
 
+
+    def reset_patients(self, rows: np.ndarray, streams: Sequence[EpisodeStreams],
+                       patients: Sequence[Mapping[str, Any] | None]) -> None:
+        """New episodes for ``rows``: the base's template, batched.
+
+        Each slot's draws go straight into its row of preallocated arrays, in the order and
+        amounts of :meth:`episode_draws` (so the numbers are the same); the baseline visit
+        and everything else is one batched pass over the reset rows.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.size == 0:
+            return
+        draws = self._draw_episodes(streams)
+        pinned = [None if p is None else self.pin_patient(p) for p in patients]
+        entropy = np.array([slot.seed_entropy for slot in streams], dtype=object)
+        part = new_records(self.settings, draws, pinned, entropy, self._variability)
+        if rows.size == self.n_patients and np.array_equal(rows, np.arange(self.n_patients)):
+            self.records = part
+        else:
+            write_rows(self.records, rows, part)
+
+    def _draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
+        """:meth:`episode_draws` of every slot, stacked: each slot fills its own rows."""
+        n, w = len(streams), self.settings.scenario.n_weeks
+        draws = {"covariates": np.empty((n, self._n_draws)), "eta": np.empty((n, len(ETA_KEYS))),
+                 "rater": np.empty((n, w + 1)), "seeds": np.empty((n, w + 1), np.uint64),
+                 "events": np.empty((n, w))}
+        covariates, eta, rater, seeds, events = draws.values()
+        for k, slot in enumerate(streams):
+            slot.patient.random(out=covariates[k])
+            slot.patient.standard_normal(out=eta[k])
+            slot.noise.standard_normal(out=rater[k])
+            seeds[k] = session_seeds(slot.noise, w + 1)
+            slot.events.random(out=events[k])
+        return draws
 
     def pin_patient(self, patient: Mapping[str, Any]) -> dict[str, Any]:
         """A pinned patient's validated covariates, etas and id."""
-        return pinned_patient(patient, self.settings.model.variability)
+        return pinned_patient(patient, self._variability)
 
     def new_records(self, draws: dict[str, np.ndarray], pinned: list[dict[str, Any] | None],
                     seed_entropy: np.ndarray) -> Any:
         """Records of fresh episodes for the drawn (or pinned) patients."""
-        return new_records(self.settings, draws, pinned, seed_entropy)
+        return new_records(self.settings, draws, pinned, seed_entropy, self._variability)
 
     def episode_draws(self, streams: EpisodeStreams) -> dict[str, np.ndarray]:
         """All of one episode's random numbers, from the slot's three streams."""
@@ -94,3 +132,21 @@ class DepressionCore(DosingCore):
     def info(self) -> dict[str, np.ndarray]:
         """Clinical metrics of the last week and the true, hidden state of every patient."""
         return depression_views.info(self.records, self.settings, np.arange(self.n_patients))
+
+
+def session_seeds(generator: np.random.Generator, size: int) -> np.ndarray:
+    """``generator.integers(0, 2**63, size, dtype=np.uint64)``: the same numbers, cheaper.
+
+    numpy draws a bounded 64-bit integer by Lemire's method; for the range 2^63 that is one
+    raw output shifted right once, never rejected, so a PCG64 stream's raw outputs give the
+    same seeds and leave the stream in the same state (about 10x faster than ``integers``,
+    whose argument handling dominates at this size). Other bit generators use ``integers``.
+
+    Examples:
+        >>> a, b = np.random.default_rng(1), np.random.default_rng(1)
+        >>> bool((session_seeds(a, 5) == b.integers(0, 2**63, 5, dtype=np.uint64)).all())
+        True
+    """
+    if type(generator.bit_generator) is np.random.PCG64:
+        return generator.bit_generator.random_raw(size) >> np.uint64(1)
+    return generator.integers(0, 2**63, size=size, dtype=np.uint64)

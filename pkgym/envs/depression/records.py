@@ -15,9 +15,9 @@ import numpy as np
 
 from pkgym.envs.depression.clinic import COVARIATES, POPULATIONS, DepressionScenario
 from pkgym.envs.pinning import validate_pinned_etas
-from pkgym.models.depression import accuracy, response_bias, session_uniforms, simulate_prt
+from pkgym.models.depression import accuracy, response_bias, simulate_hashed_prt
 from pkgym.models.depression_drug import VARIABILITY_NAMES, DepressionPatientModel, symptom_score
-from pkgym.populations import Population
+from pkgym.populations import BetweenSubjectVariability, Population
 
 PATIENT_KEYS = ("age_years", "is_female", "weight_kg")
 ETA_KEYS = tuple(f"eta_{name}" for name in VARIABILITY_NAMES)
@@ -126,7 +126,8 @@ class DepressionRecords:
 
 
 def _patient_table(settings: DepressionSettings, draws: Mapping[str, np.ndarray] | None,
-                   pinned: Sequence[dict[str, float] | None], n: int
+                   pinned: Sequence[dict[str, float] | None], n: int,
+                   variability: BetweenSubjectVariability
                    ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Covariates, etas and ids of n new patients: drawn, pinned over drawn, or placeholders."""
     if draws is None:
@@ -135,7 +136,7 @@ def _patient_table(settings: DepressionSettings, draws: Mapping[str, np.ndarray]
     else:
         drawn = settings.population.from_uniforms(draws["covariates"])
         table = {key: np.asarray(drawn[key], np.float64).copy() for key in PATIENT_KEYS}
-        etas = settings.model.variability.etas_from_normals(draws["eta"])
+        etas = variability.etas_from_normals(draws["eta"])
     ids = np.full(n, -1, dtype=np.int64)
     for k, row in enumerate(pinned):
         if row is None:
@@ -149,11 +150,15 @@ def _patient_table(settings: DepressionSettings, draws: Mapping[str, np.ndarray]
 
 
 def new_records(settings: DepressionSettings, draws: Mapping[str, np.ndarray] | None,
-                pinned: Sequence[dict[str, float] | None], seed_entropy: np.ndarray
-                ) -> DepressionRecords:
-    """Records of fresh episodes after the baseline visit (MADRS rated, PRT session done)."""
+                pinned: Sequence[dict[str, float] | None], seed_entropy: np.ndarray,
+                variability: BetweenSubjectVariability | None = None) -> DepressionRecords:
+    """Records of fresh episodes after the baseline visit (MADRS rated, PRT session done).
+
+    ``variability`` is ``settings.model.variability``, passed by a core that keeps it.
+    """
     s, n = settings.scenario, seed_entropy.shape[0]
-    covariates, etas, ids = _patient_table(settings, draws, pinned, n)
+    covariates, etas, ids = _patient_table(settings, draws, pinned, n,
+                                           variability or settings.model.variability)
     params = settings.model.parameters(covariates["age_years"], etas)
     w = s.n_weeks
     per_week, per_visit = np.zeros((n, w)), np.zeros((n, w + 1))
@@ -185,9 +190,9 @@ def assess(records: DepressionRecords, settings: DepressionSettings, rows: np.nd
     score = symptom_score(rho, model)
     rated = np.clip(np.round(score + model.scale.rater_sd * records.rater_normals[rows, visit]),
                     0, 60)
-    uniforms = session_uniforms(records.session_seeds[rows, visit], model.task.n_trials)
-    counts = simulate_prt(rho, p["epsilon"][rows], p["gamma"][rows], uniforms, model.task,
-                          model.learner.initial_q)
+    counts = simulate_hashed_prt(rho, p["epsilon"][rows], p["gamma"][rows],
+                                 records.session_seeds[rows, visit], model.task,
+                                 model.learner.initial_q)
     records.rho[rows, visit], records.score[rows, visit] = rho, score
     records.counts[rows, visit] = counts
     records.madrs_measured[rows, visit] = rated
