@@ -1,3 +1,4 @@
+# lines: the parameter set, its numpy RHS and its compiled block RK4 belong to one model
 """Tumour, immune and normal cells under chemotherapy: the de Pillis & Radunskaya model.
 
 * de Pillis LG, Radunskaya AE. The dynamics of an optimally controlled tumor model: a case
@@ -48,7 +49,6 @@ from numpy.typing import ArrayLike
 
 from pkgym.populations.variability import BetweenSubjectVariability, omega_from_cv
 from pkgym.sim.integrate import SolverConfig, integrate_final
-from pkgym.sim.integrate_njit import rk4_segment
 from pkgym.units import HOURS_PER_DAY
 
 DP2003 = "de Pillis & Radunskaya 2003, Math Comput Model 37:1221 (= J Theor Med 2001 3:79)"
@@ -248,31 +248,82 @@ def rhs(t_h: np.ndarray, y: np.ndarray, params: TumourImmuneParameters,
     return out / HOURS_PER_DAY
 
 
-@numba.njit(cache=True, nogil=True)
-def _derivative(t_days: float, y: np.ndarray, row: tuple,
-                out: np.ndarray) -> None:  # pragma: no cover - compiled
-    """The four equations per day for one patient into ``out`` (a stepper's ``rhs``).
+BLOCK = 64
+"""Patients the compiled RK4 advances side by side (one column each), so that the CPU
+overlaps their arithmetic: each patient's operations are unchanged."""
 
-    ``row`` is (the patient's parameters in SYMBOLS order, the infusion rate v); autonomous.
+
+@numba.njit(cache=True, nogil=True)
+def _derivatives(y: np.ndarray, p: np.ndarray, v: np.ndarray, m: int, kill: np.ndarray,
+                 out: np.ndarray) -> None:  # pragma: no cover - compiled
+    """The four equations per day for the first ``m`` columns (patients) of a block.
+
+    ``y``, ``out``: (N, T, I, u) and d/dt per day, (4, BLOCK); ``p``: parameters in
+    :data:`SYMBOLS` order, (16, BLOCK); ``v``: infusion rates (BLOCK,); ``kill``: scratch
+    for 1 - e^-u (BLOCK,). The model is autonomous (no time argument).
     """
-    p, v = row[0], row[1]
-    n, t, i, u = y[0], y[1], y[2], y[3]
-    kill = -math.expm1(-u)
-    out[0] = p[12] * n * (1.0 - p[4] * n) - p[8] * t * n - p[2] * kill * n
-    out[1] = p[11] * t * (1.0 - p[3] * t) - p[6] * i * t - p[7] * t * n - p[1] * kill * t
-    out[2] = (p[13] + p[15] * i * t / (p[14] + t) - p[5] * i * t - p[9] * i
-              - p[0] * kill * i)
-    out[3] = v - p[10] * u
+    for b in range(m):
+        kill[b] = -math.expm1(-y[3, b])
+    for b in range(m):
+        n, t, i, u, k = y[0, b], y[1, b], y[2, b], y[3, b], kill[b]
+        out[0, b] = p[12, b] * n * (1.0 - p[4, b] * n) - p[8, b] * t * n - p[2, b] * k * n
+        out[1, b] = (p[11, b] * t * (1.0 - p[3, b] * t) - p[6, b] * i * t - p[7, b] * t * n
+                     - p[1, b] * k * t)
+        out[2, b] = (p[13, b] + p[15, b] * i * t / (p[14, b] + t) - p[5, b] * i * t
+                     - p[9, b] * i - p[0, b] * k * i)
+        out[3, b] = v[b] - p[10, b] * u
+
+
+@numba.njit(cache=True, nogil=True)
+def _rk4_block(y: np.ndarray, p: np.ndarray, v: np.ndarray, m: int, n_steps: int,
+               step: float, work: np.ndarray, kill: np.ndarray) -> None:  # pragma: no cover
+    """Classic RK4 steps of the first ``m`` columns of a block, in place.
+
+    The operations of :func:`pkgym.sim.integrate_njit.rk4_segment`, in its order, for each
+    column (patient); ``work``: scratch (5, 4, BLOCK).
+    """
+    k1, k2, k3, k4, stage = work[0], work[1], work[2], work[3], work[4]
+    for _ in range(n_steps):
+        _derivatives(y, p, v, m, kill, k1)
+        for j in range(4):
+            for b in range(m):
+                stage[j, b] = y[j, b] + 0.5 * step * k1[j, b]
+        _derivatives(stage, p, v, m, kill, k2)
+        for j in range(4):
+            for b in range(m):
+                stage[j, b] = y[j, b] + 0.5 * step * k2[j, b]
+        _derivatives(stage, p, v, m, kill, k3)
+        for j in range(4):
+            for b in range(m):
+                stage[j, b] = y[j, b] + step * k3[j, b]
+        _derivatives(stage, p, v, m, kill, k4)
+        for j in range(4):
+            for b in range(m):
+                y[j, b] += step / 6.0 * (k1[j, b] + 2.0 * k2[j, b] + 2.0 * k3[j, b] + k4[j, b])
+
+
+@numba.njit(cache=True, nogil=True)
+def _rk4_chunk(rows: np.ndarray, states: np.ndarray, infusion_per_day: np.ndarray,
+               table: np.ndarray, n_steps: int, step_days: float, first: int,
+               last: int) -> None:  # pragma: no cover - compiled
+    """``rows[first:last]`` block by block: gather into columns, integrate, write back."""
+    y, p, v = np.empty((4, BLOCK)), np.empty((16, BLOCK)), np.empty(BLOCK)
+    work, kill = np.empty((5, 4, BLOCK)), np.empty(BLOCK)
+    for start in range(first, last, BLOCK):
+        m = min(BLOCK, last - start)
+        for b in range(m):
+            y[:, b], p[:, b] = states[rows[start + b]], table[rows[start + b]]
+            v[b] = infusion_per_day[start + b]
+        _rk4_block(y, p, v, m, n_steps, step_days, work, kill)
+        for b in range(m):
+            states[rows[start + b]] = y[:, b]
 
 
 @numba.njit(cache=True, nogil=True)
 def _rk4_rows(rows: np.ndarray, states: np.ndarray, infusion_per_day: np.ndarray,
               table: np.ndarray, n_steps: int, step_days: float) -> None:  # pragma: no cover
     """Classic RK4, ``n_steps`` steps of ``step_days``, for ``states[rows]`` in place."""
-    work = np.empty((5, 4))
-    for k in range(rows.shape[0]):
-        rk4_segment(_derivative, 0.0, n_steps * step_days, n_steps, step_days,
-                    states[rows[k]], (table[rows[k]], infusion_per_day[k]), work)
+    _rk4_chunk(rows, states, infusion_per_day, table, n_steps, step_days, 0, rows.shape[0])
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
@@ -281,15 +332,13 @@ def _rk4_rows_parallel(rows: np.ndarray, states: np.ndarray, infusion_per_day: n
                        n_chunks: int) -> None:  # pragma: no cover - compiled
     """:func:`_rk4_rows` over ``n_chunks`` contiguous chunks of ``rows``, run side by side.
 
-    Each patient's steps are :func:`_rk4_rows`'s, in the same order (its own scratch per
-    chunk), so the numbers are the same; only the thread differs.
+    Each patient's steps are :func:`_rk4_rows`'s, in the same order, so the numbers are the
+    same; only the thread differs.
     """
     n = rows.shape[0]
     for c in numba.prange(n_chunks):
-        work = np.empty((5, 4))
-        for k in range(c * n // n_chunks, (c + 1) * n // n_chunks):
-            rk4_segment(_derivative, 0.0, n_steps * step_days, n_steps, step_days,
-                        states[rows[k]], (table[rows[k]], infusion_per_day[k]), work)
+        _rk4_chunk(rows, states, infusion_per_day, table, n_steps, step_days,
+                   c * n // n_chunks, (c + 1) * n // n_chunks)
 
 
 PARALLEL_FROM = 512
