@@ -188,8 +188,12 @@ def _modal_products(vectors: np.ndarray, growth: np.ndarray, inverse: np.ndarray
 
 
 def day_constants(params: WarfarinParameters, structure: InrStructure,
-                  quadrature: DayQuadrature | None = None) -> DayConstants:
+                  quadrature: DayQuadrature | None = None, *,
+                  shared_views: bool = False) -> DayConstants:
     """Constants of the compiled day step for n patients (see the module docstring).
+
+    ``shared_views=True``: chain constants that every patient shares (equal MTTs) come as
+    read-only broadcast views, for a caller that copies them into arrays of its own.
 
     Examples:
         >>> from pkgym.models.warfarin import Hamberg2010
@@ -208,7 +212,8 @@ def day_constants(params: WarfarinParameters, structure: InrStructure,
     lengths = np.array(structure.chain_lengths, dtype=np.int64)
     if np.any(lengths < 1) or np.any(lengths > MAX_CHAIN):
         raise ValueError(f"chain_lengths must be in 1..{MAX_CHAIN}, got {structure.chain_lengths}")
-    decay, fill, chain_weights = _chain_constants(params, lengths, nodes, weights, quadrature)
+    decay, fill, chain_weights = _chain_constants(params, lengths, nodes, weights, quadrature,
+                                                  shared_views)
     return DayConstants(propagators[:, -1], pk_nodes, inverse_volume, decay, fill,
                         chain_weights, params.ec50_mg_per_l ** params.hill, params.hill.copy(),
                         lengths)
@@ -216,18 +221,22 @@ def day_constants(params: WarfarinParameters, structure: InrStructure,
 
 def _chain_constants(params: WarfarinParameters, lengths: np.ndarray, nodes: np.ndarray,
                      weights: np.ndarray, quadrature: DayQuadrature | None = None,
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                     shared_views: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Erlang decay terms, fill terms and effect weights of both chains (module docstring).
 
     They depend on the MTTs alone: when every patient has the same (Hamberg 2010 has no IIV
     on them), one patient's are computed (once per MTTs and ``quadrature``, whose ``nodes``
-    and ``weights`` these are) and repeated: elementwise arithmetic, so the same values.
+    and ``weights`` these are) and repeated (or broadcast, ``shared_views``): elementwise
+    arithmetic, so the same values.
     """
     n = params.n_patients
     mtt1, mtt2 = params.mtt1_h, params.mtt2_h
     if quadrature is not None and np.all(mtt1 == mtt1[0]) and np.all(mtt2 == mtt2[0]):
         first = _shared_chain_constants(float(mtt1[0]), float(mtt2[0]),
                                         tuple(lengths.tolist()), quadrature)
+        if shared_views:
+            return tuple(np.broadcast_to(part, (n, *part.shape[1:]))  # type: ignore[return-value]
+                         for part in first)
         return tuple(np.repeat(part, n, axis=0) for part in first)  # type: ignore[return-value]
     return _chain_terms(mtt1, mtt2, lengths, nodes, weights)
 

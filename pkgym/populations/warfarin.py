@@ -32,6 +32,7 @@ Sources and assumptions (details in ``docs/research/warfarin.md`` sections 2b an
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -274,7 +275,7 @@ def genotype_codes(labels: ArrayLike | pd.Series, allowed: tuple[str, ...], *,
                         dtype=object)
     flat = values.reshape(-1)
     if flat.size <= 64:  # small batches (an env's reset): a dict is far cheaper than pandas
-        lookup = {label: code for code, label in enumerate(vocabulary)}
+        lookup = _label_codes(vocabulary)
         codes = np.array([lookup.get(v, -1) if isinstance(v, str) else -1 for v in flat],
                          dtype=np.int64)
     else:
@@ -284,6 +285,12 @@ def genotype_codes(labels: ArrayLike | pd.Series, allowed: tuple[str, ...], *,
         shown = ", ".join(unknown[:10]) + (", ..." if len(unknown) > 10 else "")
         raise ValueError(f"{name}: unknown label(s) [{shown}]; allowed: {list(vocabulary)}")
     return codes.astype(np.int64).reshape(values.shape)
+
+
+@functools.lru_cache(maxsize=32)
+def _label_codes(vocabulary: tuple[str, ...]) -> dict[str, int]:
+    """Label -> code of a vocabulary (cached; callers only read it)."""
+    return {label: code for code, label in enumerate(vocabulary)}
 
 
 def _allele_counts(genotypes: tuple[str, ...], allele: str) -> np.ndarray:

@@ -32,7 +32,7 @@ from pkgym.envs.warfarin.records import (
     pinned_patient,
     record_arrays,
 )
-from pkgym.models.warfarin_kernel import day_constants
+from pkgym.models.warfarin_kernel import DayConstants, day_constants
 from pkgym.sim.batch import write_rows
 
 
@@ -120,9 +120,11 @@ class WarfarinCore(DosingCore):
         pinned = [None if p is None else self.pin_patient(p) for p in patients]
         entropy = np.array([slot.seed_entropy for slot in streams], dtype=object)
         part = new_records(self.settings, draws, pinned, entropy, self._clinic)
-        constants = day_constants(part.params, self.structure)
+        constants = day_constants(part.params, self.structure, shared_views=True)
         if rows.size == self.n_patients and np.array_equal(rows, np.arange(self.n_patients)):
-            self.records, self.constants = part, constants
+            self.records = part
+            for name in DayConstants._fields[:-1]:  # in place: no fresh pages to fault in
+                np.copyto(getattr(self.constants, name), getattr(constants, name))
         else:
             write_rows(self.records, rows, part)
             write_rows(self.constants, rows, constants, skip=("chain_lengths",))

@@ -241,19 +241,39 @@ def _day_chunk(first: int, last: int, rows: np.ndarray, doses_mg: np.ndarray,
     score_rows(first, last, target, weights, out, scores)
 
 
+@numba.njit(cache=True, nogil=True)
+def _s_doses(doses_mg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
+    """S-warfarin doses (k, 1), mg (``S_FRACTION * dose``), and room for the concentrations."""
+    s_doses = np.empty((doses_mg.shape[0], 1))
+    for k in range(doses_mg.shape[0]):
+        s_doses[k, 0] = S_FRACTION * doses_mg[k]
+    return s_doses, np.empty((doses_mg.shape[0], 1))
+
+
+@numba.njit(cache=True, nogil=True)
+def _day_serial(rows: np.ndarray, doses_mg: np.ndarray, chosen_days: np.ndarray,
+                pk: np.ndarray, chains: np.ndarray, constants: tuple, inr_form: tuple,
+                records: tuple, rules: tuple, out: tuple, target: tuple, weights: tuple,
+                scores: tuple) -> None:  # pragma: no cover - compiled
+    """:func:`_day_chunk` over every row, on this thread."""
+    s_doses, concentrations = _s_doses(doses_mg)
+    _day_chunk(0, rows.shape[0], rows, doses_mg, s_doses, chosen_days, pk, chains, constants,
+               concentrations, inr_form, records, rules, out, target, weights, scores)
+
+
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _day_parallel(rows: np.ndarray, doses_mg: np.ndarray, s_doses_mg: np.ndarray,
-                  chosen_days: np.ndarray, pk: np.ndarray, chains: np.ndarray, constants: tuple,
-                  concentrations: np.ndarray, inr_form: tuple, records: tuple, rules: tuple,
-                  out: tuple, target: tuple, weights: tuple, scores: tuple,
-                  n_chunks: int) -> None:  # pragma: no cover - compiled
+def _day_parallel(rows: np.ndarray, doses_mg: np.ndarray, chosen_days: np.ndarray,
+                  pk: np.ndarray, chains: np.ndarray, constants: tuple, inr_form: tuple,
+                  records: tuple, rules: tuple, out: tuple, target: tuple, weights: tuple,
+                  scores: tuple, n_chunks: int) -> None:  # pragma: no cover - compiled
     """:func:`_day_chunk` over ``n_chunks`` chunks of rows, run in parallel."""
+    s_doses, concentrations = _s_doses(doses_mg)
     size = (rows.shape[0] + n_chunks - 1) // n_chunks
     for chunk in numba.prange(n_chunks):
         first = chunk * size
         last = min(first + size, rows.shape[0])
         if first < last:
-            _day_chunk(first, last, rows, doses_mg, s_doses_mg, chosen_days, pk, chains,
+            _day_chunk(first, last, rows, doses_mg, s_doses, chosen_days, pk, chains,
                        constants, concentrations, inr_form, records, rules, out, target,
                        weights, scores)
 
@@ -269,13 +289,9 @@ def day(rows: np.ndarray, doses_mg: np.ndarray, chosen_days: np.ndarray, pk: np.
     patients split across numba's threads from ``PARALLEL_FROM`` rows (each patient's work
     touches only its own rows). ``constants`` is a ``DayConstants`` as a plain tuple.
     """
-    s_doses = S_FRACTION * doses_mg[:, None]
-    concentrations = np.empty((rows.shape[0], 1))
     if rows.shape[0] >= PARALLEL_FROM and numba.get_num_threads() > 1:
-        _day_parallel(rows, doses_mg, s_doses, chosen_days, pk, chains, constants,
-                      concentrations, inr_form, records, rules, out, target, weights, scores,
-                      numba.get_num_threads())
+        _day_parallel(rows, doses_mg, chosen_days, pk, chains, constants, inr_form, records,
+                      rules, out, target, weights, scores, numba.get_num_threads())
     else:
-        _day_chunk(0, rows.shape[0], rows, doses_mg, s_doses, chosen_days, pk, chains,
-                   constants, concentrations, inr_form, records, rules, out, target, weights,
-                   scores)
+        _day_serial(rows, doses_mg, chosen_days, pk, chains, constants, inr_form, records,
+                    rules, out, target, weights, scores)
