@@ -22,6 +22,7 @@ from typing import Any
 
 import numba
 import numpy as np
+import numpy.random._generator as numpy_generator
 from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic
@@ -204,11 +205,10 @@ class RandomDoseToxicity:
                     addresses: np.ndarray | None = None) -> np.ndarray:
         """One curve per generator (len(rngs), n_doses): row i is ``sample(rngs[i], 1)[0]``.
 
-        Each generator gives exactly the numbers ``sample(rng, 1)`` draws, in the same order:
-        its MTD level (:func:`draw_levels`) and its candidates (:func:`candidate_rounds`, which
-        also checks them) come compiled from its own bit generator by numpy's algorithms, its
-        beta draws from ``rng.beta``. A bit generator listed twice falls back to one
-        ``sample`` call per curve, which keeps its draws in list order.
+        Compiled (:func:`sample_curves`): curve after curve, each generator gives exactly the
+        numbers ``sample(rng, 1)`` draws, in the same order, from its own bit generator and
+        by numpy's own beta function. Where numpy does not export that function, one
+        ``sample`` call per curve.
 
         Args:
             rngs: one generator per curve.
@@ -220,31 +220,18 @@ class RandomDoseToxicity:
             >>> bool(np.array_equal(rows[1], model.sample(np.random.default_rng(2), 1)[0]))
             True
         """
-        n, d = len(rngs), self.n_doses
+        if not NUMPY_BETA:
+            return np.array([self.sample(rng, 1)[0] for rng in rngs]).reshape(len(rngs),
+                                                                                self.n_doses)
         addresses = bitgen_addresses(rngs) if addresses is None else addresses
-        if n > 1 and np.unique(addresses).size < n:
-            return np.array([self.sample(rng, 1)[0] for rng in rngs]).reshape(n, d)
-        mtds = draw_levels(addresses, d)
-        bounds = self._bounds_each(rngs, mtds)
         width = min(CANDIDATES_PER_ROUND, self.rounds_per_bound, self.max_rounds)
-        curves, draws, pending = np.empty((n, d)), np.full(n, width, np.int64), np.arange(n)
-        rules = (width, self.rounds_per_bound, self.max_rounds, self.target_dlt_rate,
-                 *PROBABILITY_BOUNDS)
-        while pending.size:
-            accepted = candidate_rounds(addresses, pending, bounds, mtds, draws, curves, *rules)
-            pending = pending[~accepted]
-            redraw = pending[(draws[pending] - width) % self.rounds_per_bound < width]
-            bounds[redraw] = self._bounds_each([rngs[i] for i in redraw.tolist()], mtds[redraw])
-            if np.any(draws[pending] >= self.max_rounds + width):
-                raise RuntimeError(f"{pending.size} curve(s) still rejected after "
-                                   f"{self.max_rounds} rounds; raise max_rounds")
+        curves, accepted = sample_curves(addresses, NUMPY_BETA, self.n_doses, width,
+                                         self.rounds_per_bound, self.max_rounds,
+                                         self.target_dlt_rate, *PROBABILITY_BOUNDS)
+        if not accepted.all():
+            raise RuntimeError(f"{int((~accepted).sum())} curve(s) still rejected after "
+                               f"{self.max_rounds} rounds; raise max_rounds")
         return curves
-
-    def _bounds_each(self, rngs: Sequence[np.random.Generator], mtds: np.ndarray) -> np.ndarray:
-        """:meth:`_bounds` with one scalar beta draw from each curve's own generator (n,)."""
-        shapes = np.maximum(self.n_doses - (mtds + 1), 0.5).tolist()
-        betas = np.array([rng.beta(shape, 1.0) for rng, shape in zip(rngs, shapes, strict=True)])
-        return self.target_dlt_rate + (1 - self.target_dlt_rate) * betas
 
     def _candidates(self, rng: np.random.Generator, mtds: np.ndarray, bounds: np.ndarray,
                     width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -288,26 +275,22 @@ def closest_level(curve: np.ndarray, target: float,
 
 
 @numba.njit(cache=True, error_model="numpy")
-def candidate_rounds(addresses: np.ndarray, pending: np.ndarray, bounds: np.ndarray,
-                     mtds: np.ndarray, draws: np.ndarray, curves: np.ndarray, width: int,
-                     rounds_per_bound: int, max_rounds: int, target: float, low: float,
-                     high: float) -> np.ndarray:  # pragma: no cover - compiled
-    """Step 3 of :class:`RandomDoseToxicity` for the ``pending`` curves, compiled.
+def sample_curves(addresses: np.ndarray, beta: int, n_doses: int, width: int,
+                  rounds_per_bound: int, max_rounds: int, target: float, low: float,
+                  high: float) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """:meth:`RandomDoseToxicity.sample` with n = 1 for each generator in turn, compiled.
 
-    Curve i draws rounds of ``width`` candidates, each ``n_doses`` uniforms from its bit
-    generator (``rng.random((1, width, n_doses))``), sorted and scaled by its bound B; the
-    first whose closest level (:func:`closest_level`) is its MTD, inside ``[low, high]`` and
-    strictly increasing is written to ``curves[i]``. It stops there, after a round whose
-    count ``draws[i]`` asks for a fresh B (``draws % rounds_per_bound < width``), or at
-    ``max_rounds``; ``draws[i]`` is then the next round's count.
+    Curve i: its MTD level (``rng.integers``, :func:`draw_levels`), its bound B from numpy's
+    ``random_beta`` at ``beta``, then rounds of ``width`` candidates of ``n_doses`` uniforms
+    (``rng.random((1, width, n_doses))``), each sorted and scaled by B; the first whose
+    closest level (:func:`closest_level`) is its MTD, inside ``[low, high]`` and strictly
+    increasing is the curve. A failed round whose count of draws asks for it
+    (``draws % rounds_per_bound < width``) draws a fresh B, as ``sample`` does.
 
     Args:
         addresses: :func:`bitgen_addresses` of the generators (n,).
-        pending: the curves to draw (m,).
-        bounds: upper bound B of each curve (n,).
-        mtds: drawn MTD level of each curve, 0-based (n,).
-        draws: candidates drawn so far plus ``width``, per curve (n,), updated.
-        curves: (n, n_doses), written for accepted curves.
+        beta: address of numpy's ``random_beta(bitgen_t *, a, b)`` (:data:`NUMPY_BETA`).
+        n_doses: dose levels J.
         width: candidates per round.
         rounds_per_bound: failed draws before a fresh B.
         max_rounds: most draws.
@@ -316,26 +299,28 @@ def candidate_rounds(addresses: np.ndarray, pending: np.ndarray, bounds: np.ndar
         high: highest probability allowed (``PROBABILITY_BOUNDS[1]``).
 
     Returns:
-        Whether each pending curve accepted a candidate (m,).
+        The curves (n, n_doses) and whether each was found within ``max_rounds`` (n,).
     """
-    d = curves.shape[1]
-    accepted = np.zeros(pending.size, dtype=np.bool_)
-    candidates, curve, distance = np.empty((width, d)), np.empty(d), np.empty(d)
-    for k in range(pending.size):
-        i = pending[k]
-        while draws[i] < max_rounds + width and not accepted[k]:
+    n = addresses.size
+    curves, accepted = np.empty((n, n_doses)), np.zeros(n, dtype=np.bool_)
+    candidates, curve, distance = np.empty((width, n_doses)), np.empty(n_doses), np.empty(n_doses)
+    for i in range(n):
+        mtd = _draw_level(addresses[i], n_doses)
+        shape = max(n_doses - (mtd + 1), 0.5)
+        bound = target + (1 - target) * _beta(beta, addresses[i], shape, 1.0)
+        draws = width
+        while draws < max_rounds + width and not accepted[i]:
             for w in range(width):
-                for j in range(d):
+                for j in range(n_doses):
                     candidates[w, j] = _next_double(addresses[i])
             for w in range(width):
-                if _accepts(candidates[w], bounds[i], mtds[i], target, low, high, curve,
-                            distance):
-                    curves[i], accepted[k] = curve, True
+                if _accepts(candidates[w], bound, mtd, target, low, high, curve, distance):
+                    curves[i], accepted[i] = curve, True
                     break
-            draws[i] += width
-            if (draws[i] - width) % rounds_per_bound < width:
-                break
-    return accepted
+            if not accepted[i] and draws % rounds_per_bound < width:
+                bound = target + (1 - target) * _beta(beta, addresses[i], shape, 1.0)
+            draws += width
+    return curves, accepted
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
@@ -360,6 +345,19 @@ def _accepts(uniforms: np.ndarray, bound: float, mtd: int, target: float, low: f
 _capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
 _capsule_pointer.restype, _capsule_pointer.argtypes = ctypes.c_void_p, [ctypes.py_object,
                                                                         ctypes.c_char_p]
+
+
+def _numpy_function(name: str) -> int:
+    """Address of a C function numpy's ``Generator`` exports (its distributions), or 0."""
+    try:
+        function = getattr(ctypes.CDLL(numpy_generator.__file__), name)
+    except (OSError, AttributeError):
+        return 0
+    return ctypes.cast(function, ctypes.c_void_p).value or 0
+
+
+NUMPY_BETA = _numpy_function("random_beta")
+"""``random_beta(bitgen_t *, a, b)``, the function ``Generator.beta`` calls (0: not found)."""
 
 
 def bitgen_addresses(rngs: Sequence[np.random.Generator]) -> np.ndarray:
@@ -395,6 +393,18 @@ def _typed_next_uint32(typingctx: object, address: types.Type) -> tuple:  # prag
         builder, args[0], 2, ir.IntType(32))
 
 
+def _typed_beta(typingctx: object, function: types.Type, address: types.Type,
+                a: types.Type, b: types.Type) -> tuple:  # pragma: no cover
+    """``function(bitgen, a, b)``: numpy's ``random_beta`` at ``function`` on a bit generator."""
+    def codegen(context: object, builder: ir.IRBuilder, sig: object, args: list) -> ir.Value:
+        void_p, double = ir.IntType(8).as_pointer(), ir.DoubleType()
+        signature = ir.FunctionType(double, [void_p, double, double])
+        return builder.call(builder.inttoptr(args[0], signature.as_pointer()),
+                            [builder.inttoptr(args[1], void_p), args[2], args[3]])
+    return types.float64(types.int64, types.int64, types.float64, types.float64), codegen
+
+
+_beta: Any = intrinsic(_typed_beta)
 _next_double: Any = intrinsic(_typed_next_double)
 _next_uint32: Any = intrinsic(_typed_next_uint32)
 
@@ -417,19 +427,24 @@ def fill_uniforms(addresses: np.ndarray, rows: np.ndarray,
 
 @numba.njit(cache=True, error_model="numpy")
 def draw_levels(addresses: np.ndarray, n_levels: int) -> np.ndarray:  # pragma: no cover
-    """``rng.integers(0, n_levels)`` of each generator (n,): numpy's bounded Lemire draw.
-
-    numpy's ``buffered_bounded_lemire_uint32`` with ``rng = n_levels - 1`` (2 <= n_levels
-    < 2**32): a 32-bit draw times ``n_levels``, its high word, redrawn while the low word
-    falls under ``(2**32 - n_levels) % n_levels``.
-    """
+    """``rng.integers(0, n_levels)`` of each generator (n,), compiled (:func:`_draw_level`)."""
     levels = np.empty(addresses.size, dtype=np.int64)
-    excl = np.uint64(n_levels)
-    threshold = (np.uint64(0xFFFFFFFF) - (excl - np.uint64(1))) % excl
     for i in range(addresses.size):
-        m = np.uint64(_next_uint32(addresses[i])) * excl
-        if m & np.uint64(0xFFFFFFFF) < excl:
-            while m & np.uint64(0xFFFFFFFF) < threshold:
-                m = np.uint64(_next_uint32(addresses[i])) * excl
-        levels[i] = np.int64(m >> np.uint64(32))
+        levels[i] = _draw_level(addresses[i], n_levels)
     return levels
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _draw_level(address: int, n_levels: int) -> int:  # pragma: no cover - compiled
+    """``rng.integers(0, n_levels)``: numpy's ``buffered_bounded_lemire_uint32``.
+
+    With ``rng = n_levels - 1`` (2 <= n_levels < 2**32): a 32-bit draw times ``n_levels``,
+    its high word, redrawn while the low word falls under ``(2**32 - n_levels) % n_levels``.
+    """
+    excl = np.uint64(n_levels)
+    m = np.uint64(_next_uint32(address)) * excl
+    if m & np.uint64(0xFFFFFFFF) < excl:
+        threshold = (np.uint64(0xFFFFFFFF) - (excl - np.uint64(1))) % excl
+        while m & np.uint64(0xFFFFFFFF) < threshold:
+            m = np.uint64(_next_uint32(address)) * excl
+    return np.int64(m >> np.uint64(32))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pkgym.models import dose_toxicity
 from pkgym.models.dose_toxicity import (
     RandomDoseToxicity,
     bitgen_addresses,
@@ -87,3 +88,14 @@ def test_closest_level__matches_closest_levels_with_ties() -> None:
     scratch = np.empty(5)
     got = [closest_level(curve, 0.3, scratch) for curve in curves]
     assert got == closest_levels(curves, 0.3).tolist()
+
+
+def test_sample_each__without_numpys_beta_samples_one_curve_per_generator(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where numpy exports no random_beta, each row is one sample() call (the same curves)."""
+    model = RandomDoseToxicity()
+    expected = model.sample_each([np.random.default_rng(seed) for seed in range(20)])
+    monkeypatch.setattr(dose_toxicity, "NUMPY_BETA", 0)
+    got = model.sample_each([np.random.default_rng(seed) for seed in range(20)])
+    np.testing.assert_array_equal(got, expected)
+    assert model.sample_each([]).shape == (0, 5)

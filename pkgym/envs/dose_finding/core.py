@@ -104,10 +104,9 @@ class DoseFindingCore(DosingCore):
         if rows.size == 0:
             return
         s, r = self.settings, self.records
-        addresses, entropy = self._slots(rows, streams)
+        generators, addresses, entropy = self._slots(rows, streams)
         if s.true_dlt_probabilities is None:
-            truth = s.random_truth.sample_each([slot.patient for slot in streams],
-                                               addresses[:, 0])
+            truth = s.random_truth.sample_each(generators, addresses[:, 0])
         else:
             truth = np.tile(np.asarray(s.true_dlt_probabilities, dtype=np.float64),
                             (rows.size, 1))
@@ -123,19 +122,22 @@ class DoseFindingCore(DosingCore):
         kernel.start_trials(rows, truth, uniforms, s.start_level, s.target_dlt_rate,
                             *self._arrays())
 
-    def _slots(self, rows: np.ndarray,
-               streams: Sequence[EpisodeStreams]) -> tuple[np.ndarray, np.ndarray]:
-        """Each slot's patient and events :func:`bitgen_addresses` (m, 2), seed entropy (m,).
+    def _slots(self, rows: np.ndarray, streams: Sequence[EpisodeStreams]
+               ) -> tuple[list[np.random.Generator], np.ndarray, np.ndarray]:
+        """Each slot's patient stream, bit generator addresses and seed entropy.
 
-        Kept per row with the streams they belong to (which keeps the generators alive), so a
-        slot pays for them once per seeding, not once per episode.
+        Returns the patient streams (m,), their and the events' :func:`bitgen_addresses`
+        (m, 2) and the seed entropy (m,). Addresses and entropy are kept per row with the streams they belong to (which keeps
+        the generators alive), so a slot pays for them once per seeding, not per episode.
         """
         seen, addresses, entropy = self._streams_seen, self._bitgen_cache, self._entropy_cache
+        generators = []
         for row, slot in zip(rows.tolist(), streams, strict=True):
+            generators.append(slot.patient)
             if seen[row] is not slot:
                 seen[row], entropy[row] = slot, slot.seed_entropy
                 addresses[row] = bitgen_addresses([slot.patient, slot.events])
-        return addresses[rows], entropy[rows]
+        return generators, addresses[rows], entropy[rows]
 
     def _arrays(self) -> tuple[np.ndarray, ...]:
         """The records' numeric arrays, in :data:`kernel.TRIAL_FIELDS` order."""

@@ -54,12 +54,15 @@ def start_trials(rows: np.ndarray, curves: np.ndarray, uniforms: np.ndarray, sta
     distance = np.empty(truth.shape[1])
     for k in range(rows.size):
         row = rows[k]
-        truth[row], dlt_uniforms[row] = curves[k], uniforms[k]
+        for j in range(truth.shape[1]):
+            truth[row, j], patients[row, j], dlts[row, j] = curves[k, j], 0, 0
+        for c in range(dlt_uniforms.shape[1]):
+            cohort_levels[row, c] = -1
+            for i in range(dlt_uniforms.shape[2]):
+                dlt_uniforms[row, c, i], cohort_dlts[row, c, i] = uniforms[k, c, i], False
         true_mtd[row] = closest_level(truth[row], target, distance)
-        patients[row], dlts[row], cohort[row] = 0, 0, 0
         level[row] = highest_tried[row] = requested[row] = assigned[row] = start
-        selected[row], finished[row] = -1, False
-        cohort_levels[row], cohort_dlts[row] = -1, False
+        selected[row], finished[row], cohort[row] = -1, False, 0
         _treat(row, start, truth, patients, dlts, level, highest_tried, cohort, cohort_levels,
                cohort_dlts, dlt_uniforms)
 
