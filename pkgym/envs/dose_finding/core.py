@@ -127,8 +127,9 @@ class DoseFindingCore(DosingCore):
         """Each slot's patient stream, bit generator addresses and seed entropy.
 
         Returns the patient streams (m,), their and the events' :func:`bitgen_addresses`
-        (m, 2) and the seed entropy (m,). Addresses and entropy are kept per row with the streams they belong to (which keeps
-        the generators alive), so a slot pays for them once per seeding, not per episode.
+        (m, 2) and the seed entropy (m,). Addresses and entropy are kept per row with the
+        streams they belong to (which keeps the generators alive), so a slot pays for them
+        once per seeding, not once per episode.
         """
         seen, addresses, entropy = self._streams_seen, self._bitgen_cache, self._entropy_cache
         generators = []
