@@ -66,7 +66,8 @@ def map_row_chunks(run: Callable[[int, int], None], n_rows: int) -> None:
         >>> seen
         [(0, 5)]
     """
-    k = min(usable_cores(), n_rows // MIN_ROWS_PER_THREAD)
+    k = 1 if n_rows < 2 * MIN_ROWS_PER_THREAD else min(usable_cores(),
+                                                      n_rows // MIN_ROWS_PER_THREAD)
     if k <= 1:
         run(0, n_rows)
         return

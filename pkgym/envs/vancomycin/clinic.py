@@ -15,6 +15,7 @@ import numpy as np
 from gymnasium import spaces
 
 from pkgym.envs.base import ObservationModel, RewardFn
+from pkgym.envs.vancomycin.kernel import write_observation
 from pkgym.models.kidney import KidneyInjuryParams
 from pkgym.models.vancomycin import Goti2018, TwoCompartmentVancomycin
 from pkgym.models.vancomycin_colin2019 import Colin2019
@@ -116,21 +117,21 @@ class WardObservation(ObservationModel):
         })
 
     def __call__(self, records: Any, settings: Any) -> dict[str, np.ndarray]:
-        """Batched observation of all patients."""
-        p, f32 = records.patients, np.float32
-        covariates = np.stack([p.age_years, p.is_female, p.weight_kg, p.height_cm,
-                               p.on_dialysis], axis=1)
-        creatinine = np.minimum(records.creatinine_mg_per_dl, CREATININE_HIGH_MG_PER_DL)
-        return {
-            "covariates": np.minimum(covariates, COVARIATE_HIGHS).astype(f32),
-            "creatinine_mg_per_dl": creatinine.astype(f32),
-            "creatinine_clearance_ml_per_min": records.creatinine_clearance_ml_per_min.astype(f32),
-            "doses_mg": records.doses_mg.astype(f32),
-            "level_times_h": records.level_times_h.astype(f32),
-            "levels_mg_per_l": np.minimum(records.levels_mg_per_l, LEVEL_HIGH_MG_PER_L).astype(f32),
-            "level_mask": records.level_mask.astype(f32),
-            "time_h": (records.course.step[:, None] * settings.config.interval_h).astype(f32),
-        }
+        """Batched observation of all patients (fresh float32 arrays, one compiled pass)."""
+        p, config, n = records.patients, settings.config, records.doses_mg.shape[0]
+        n_levels = records.levels_mg_per_l.shape[1]
+        shapes = {"covariates": len(COVARIATES), "creatinine_mg_per_dl": config.n_days,
+                  "creatinine_clearance_ml_per_min": config.n_days,
+                  "doses_mg": records.doses_mg.shape[1], "level_times_h": n_levels,
+                  "levels_mg_per_l": n_levels, "level_mask": n_levels, "time_h": 1}
+        out = {key: np.empty((n, size), dtype=np.float32) for key, size in shapes.items()}
+        write_observation(
+            (p.age_years, p.is_female, p.weight_kg, p.height_cm, p.on_dialysis),
+            COVARIATE_HIGHS, records.creatinine_mg_per_dl, CREATININE_HIGH_MG_PER_DL,
+            records.creatinine_clearance_ml_per_min, records.doses_mg, records.level_times_h,
+            records.levels_mg_per_l, LEVEL_HIGH_MG_PER_L, records.level_mask,
+            records.course.step, config.interval_h, tuple(out.values()))
+        return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

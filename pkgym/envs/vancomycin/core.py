@@ -10,6 +10,7 @@ records the core fills live in :mod:`pkgym.envs.vancomycin.records`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,7 @@ from pkgym.envs.vancomycin.records import (
 )
 from pkgym.models.kidney import kdigo_stage, kdigo_stage_of
 from pkgym.sim.batch import take_rows, write_rows
-from pkgym.sim.threads import map_row_chunks, slice_rows
+from pkgym.sim.threads import MIN_ROWS_PER_THREAD, map_row_chunks, slice_rows
 
 
 class VancomycinCore(DosingCore):
@@ -62,6 +63,7 @@ class VancomycinCore(DosingCore):
         self._draw_shapes = {"covariates": (settings.population.n_draws,), "eta": (3,),
                              "levels": (len(config.sampling),), "creatinine": (config.n_days,),
                              "kidney": (config.n_days, 3)}
+        self._ahead: _EpisodesAhead | None = None
         placeholder = {key: np.full(self.n_patients, value) for key, value in PLACEHOLDER.items()}
         self.records = new_records(settings, self._constants, placeholder,
                                    self._quiet_draws(self.n_patients),
@@ -74,22 +76,55 @@ class VancomycinCore(DosingCore):
         rows = np.asarray(rows, dtype=np.int64)
         if rows.size == 0:
             return
-        draws = self._episode_draws(streams)
-        table = dict(self.settings.population.from_uniforms(draws["covariates"]))
-        etas = self._variability.etas_from_normals(draws["eta"])
-        table.update(id=np.full(rows.size, -1), eta_CL=etas[:, 0], eta_V1=etas[:, 1],
-                     eta_V2=etas[:, 2])
-        table = {key: np.asarray(table[key], dtype=np.float64) for key in PLACEHOLDER}
-        for k, pinned in enumerate(patients):
-            if pinned is not None:
-                for key, value in self.pin_patient(pinned).items():
-                    table[key][k] = value
-        entropy = np.array([s.seed_entropy for s in streams], dtype=object)
-        part = new_records(self.settings, self._constants, table, draws, entropy)
+        if self.n_patients == 1:
+            self.records = self._next_of_one(streams[0], patients[0])
+            return
+        part = self._episodes(self._episode_draws(streams), patients, streams)
         if rows.size < self.n_patients:
             write_rows(self.records, rows, part)  # in place: O(rows), not a copy of the ward
         else:
             self.records = part
+
+    def _episodes(self, draws: dict[str, np.ndarray], patients: Sequence[Mapping[str, Any] | None],
+                  streams: Sequence[EpisodeStreams]) -> WardRecords:
+        """Records of fresh episodes from their draws (a pinned patient's fields replace them)."""
+        n = draws["eta"].shape[0]
+        pins = [None if p is None else self.pin_patient(p) for p in patients]  # checked first
+        table = dict(self.settings.population.from_uniforms(draws["covariates"]))
+        etas = self._variability.etas_from_normals(draws["eta"])
+        table.update(id=np.full(n, -1), eta_CL=etas[:, 0], eta_V1=etas[:, 1], eta_V2=etas[:, 2])
+        table = {key: np.asarray(table[key], dtype=np.float64) for key in PLACEHOLDER}
+        for k, pinned in enumerate(pins):
+            for key, value in (pinned or {}).items():
+                table[key][k] = value
+        entropy = np.array([s.seed_entropy for s in streams], dtype=object)
+        return new_records(self.settings, self._constants, table, draws, entropy)
+
+    def _next_of_one(self, streams: EpisodeStreams,
+                     patient: Mapping[str, Any] | None) -> WardRecords:
+        """The next episode of a one-patient core, from episodes drawn ahead in a batch.
+
+        Consecutive episodes of one slot are consecutive draws from its streams, so drawing
+        k of them as k rows (the same streams k times, in order) gives the same numbers as
+        k resets, and the records of all k are built in one batched pass. The batch doubles
+        (1, 2, 4, ... 64) while the slot keeps its streams and starts again at 1 when it is
+        reseeded, so reseeding every episode costs no more than before. A pinned patient is
+        built from its episode's own draws.
+        """
+        ahead = self._ahead
+        if ahead is None or ahead.streams is not streams or ahead.next == ahead.size:
+            size = 1 if ahead is None or ahead.streams is not streams else min(2 * ahead.size, 64)
+            draws = self._episode_draws([streams] * size)
+            ahead = self._ahead = _EpisodesAhead(
+                streams, draws, self._episodes(draws, [None] * size, [streams] * size), size)
+        row = ahead.next
+        if patient is None:
+            records = take_rows(ahead.records, np.array([row]))
+        else:
+            draws = {key: value[row:row + 1] for key, value in ahead.draws.items()}
+            records = self._episodes(draws, [patient], [streams])
+        ahead.next += 1
+        return records
 
     def pin_patient(self, patient: Mapping[str, Any]) -> dict[str, Any]:
         """A pinned patient's validated covariates, given etas (range-checked) and id."""
@@ -138,7 +173,9 @@ class VancomycinCore(DosingCore):
     def _advance(self, rec: WardRecords, doses: np.ndarray) -> WardRecords:
         """The compiled interval (in place on ``rec``), then the injected reward."""
         slots, ward = self.settings.config.sample_slots, rec.kernel_arrays()
-        if self.backend == "numpy":  # row chunks on every core for a large ward (same numbers)
+        if self.backend == "numpy" and doses.shape[0] < 2 * MIN_ROWS_PER_THREAD:
+            advance_ward(self._constants, slots, doses, ward)
+        elif self.backend == "numpy":  # row chunks on every core for a large ward (same numbers)
             map_row_chunks(lambda a, b: advance_ward(self._constants, slots, doses[a:b],
                                                      slice_rows(ward, a, b)), doses.shape[0])
         else:
@@ -211,3 +248,20 @@ class VancomycinCore(DosingCore):
             "patient_id": int(rec.patient_id[row]), "seed_entropy": rec.seed_entropy[row],
         }
 
+
+@dataclass(slots=True)
+class _EpisodesAhead:
+    """Episodes a one-patient core drew ahead from one slot's streams (see ``_next_of_one``).
+
+    Attributes:
+        streams: the slot's streams they were drawn from (identity marks a reseed).
+        draws: their random numbers, one row per episode.
+        records: their records, one row per episode (drawn patients).
+        size: how many; next: the row the next reset takes.
+    """
+
+    streams: EpisodeStreams
+    draws: dict[str, np.ndarray]
+    records: WardRecords
+    size: int
+    next: int = 0
