@@ -52,8 +52,9 @@ def info(records: Any, settings: Any, rows: np.ndarray | None = None) -> dict[st
         "s_warfarin_mg_per_l": r.concentration[index, day],
         "bleeding_event": r.bleeding[index, last] & started,
         "thromboembolic_event": r.thromboembolism[index, last] & started,
-        "bleeding_events": event_counts(r.bleeding, index),
-        "thromboembolic_events": event_counts(r.thromboembolism, index),
+        "bleeding_events": event_counts(r.bleeding if every else r.bleeding[index]),
+        "thromboembolic_events": event_counts(r.thromboembolism if every
+                                              else r.thromboembolism[index]),
         "clearance_l_per_h": pick(params.clearance_l_per_h),
         "central_volume_l": pick(params.central_volume_l),
         "intercompartmental_clearance_l_per_h": pick(params.intercompartmental_clearance_l_per_h),
@@ -67,17 +68,19 @@ def info(records: Any, settings: Any, rows: np.ndarray | None = None) -> dict[st
 
 
 @numba.njit(cache=True, nogil=True)
-def event_counts(flags: np.ndarray, rows: np.ndarray) -> np.ndarray:  # pragma: no cover
-    """Events of each of ``rows`` over its days, int64 (n,): ``flags[rows].sum(axis=1)``.
+def event_counts(flags: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """Events of each patient over its days, int64 (n,): ``flags.sum(axis=1)``, compiled.
 
     Examples:
-        >>> event_counts(np.array([[True, False, True], [False] * 3]), np.array([1, 0])).tolist()
-        [0, 2]
+        >>> event_counts(np.array([[True, False, True], [False] * 3])).tolist()
+        [2, 0]
     """
-    counts = np.zeros(rows.shape[0], dtype=np.int64)
-    for k in range(rows.shape[0]):
+    counts = np.zeros(flags.shape[0], dtype=np.int64)
+    for p in range(flags.shape[0]):
+        total = np.int64(0)
         for d in range(flags.shape[1]):
-            counts[k] += flags[rows[k], d]
+            total += np.int64(flags[p, d])
+        counts[p] = total
     return counts
 
 
