@@ -6,7 +6,8 @@
 Random actions (seeded), the median of ``--repeats`` timings, the load average printed first
 and last. Three figures per env and batch size:
 
-* **single env steps/s**: one ``gym.make`` env playing whole episodes, resets included;
+* **single env steps/s**: one ``gym.make`` env playing whole episodes, resets included
+  (seeded once, then ``reset()`` per episode);
 * **stepping only**: patient-steps/s of the vector env over the first steps after a reset
   (at most ``horizon - 1``, so no patient of a fixed-horizon env is reset while timed);
 * **with autoresets**: patient-steps/s over the steps that take every patient through the
@@ -44,16 +45,20 @@ def _actions(space: gym.Space, n_steps: int, seed: int) -> list[np.ndarray]:
 
 
 def single_env_steps_per_s(env_id: str, min_steps: int = 3_000, seed: int = 0) -> float:
-    """Steps/s of one env playing seeded random actions for whole episodes, resets included."""
+    """Steps/s of one env playing seeded random actions for whole episodes, resets included.
+
+    Seeded once, as a training loop does; every later episode is a plain ``reset()``.
+    """
     env = gym.make(env_id).unwrapped
     env.action_space.seed(seed)
     actions = [env.action_space.sample() for _ in range(64)]
     env.reset(seed=seed)
     env.step(actions[0])  # compile before timing
-    start, steps, episode = time.perf_counter(), 0, 0
+    env.reset(seed=seed)
+    start, steps = time.perf_counter(), 0
     while steps < min_steps:
-        env.reset(seed=seed + episode)
-        episode += 1
+        if steps:
+            env.reset()
         done = False
         while not done:
             _, _, terminated, truncated, _ = env.step(actions[steps % len(actions)])
