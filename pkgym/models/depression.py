@@ -182,6 +182,9 @@ def session_uniforms(seeds: np.ndarray, n_trials: int) -> np.ndarray:
 
 SESSION_BLOCK = 8
 """Subjects whose sessions run interleaved, trial by trial (independent chains overlap)."""
+PARALLEL_SESSIONS = 256
+"""From this many subjects on, blocks of sessions run on numba's threads (a session is a
+few microseconds of work, so a block pays for waking the threads)."""
 
 
 @numba.njit(cache=True, nogil=True)
@@ -225,6 +228,15 @@ def _hashed_sessions(seeds: np.ndarray, rho: np.ndarray, epsilon: np.ndarray,
     return counts
 
 
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _hashed_sessions_parallel(seeds: np.ndarray, rho: np.ndarray, epsilon: np.ndarray,
+                              gamma: np.ndarray, task: tuple) -> np.ndarray:
+    counts = np.zeros((seeds.shape[0], 4))
+    for block in numba.prange((seeds.shape[0] + SESSION_BLOCK - 1) // SESSION_BLOCK):
+        _hashed_block(block * SESSION_BLOCK, seeds, rho, epsilon, gamma, task, counts)
+    return counts
+
+
 def simulate_hashed_prt(reward_sensitivity: np.ndarray, learning_rate: np.ndarray,
                         instruction_sensitivity: np.ndarray, seeds: np.ndarray,
                         task: ProbabilisticRewardTask = ProbabilisticRewardTask(),
@@ -232,7 +244,8 @@ def simulate_hashed_prt(reward_sensitivity: np.ndarray, learning_rate: np.ndarra
     """:func:`simulate_prt` on :func:`session_uniforms` of ``seeds``, fused (same counts).
 
     Each trial's uniforms are hashed when the trial needs them, so no (n, n_trials, 3)
-    array is built.
+    array is built; blocks of subjects run on numba's threads from ``PARALLEL_SESSIONS``
+    subjects on (subjects are independent, so the counts are the same).
 
     Args:
         reward_sensitivity: rho of each subject, >= 0. # (n,)
@@ -260,7 +273,8 @@ def simulate_hashed_prt(reward_sensitivity: np.ndarray, learning_rate: np.ndarra
     if np.any(rho < 0) or np.any((eps <= 0) | (eps > 1)) or not np.all(np.isfinite(gam)):
         raise ValueError("need reward_sensitivity >= 0, learning_rate in (0, 1], finite gamma")
     schedule = (float(initial_q), task.p_reward_rich, task.p_reward_lean, int(task.n_trials))
-    return _hashed_sessions(seeds, rho, eps, gam, schedule)
+    kernel = _hashed_sessions_parallel if seeds.size >= PARALLEL_SESSIONS else _hashed_sessions
+    return kernel(seeds, rho, eps, gam, schedule)
 
 
 def response_bias(counts: np.ndarray) -> np.ndarray:

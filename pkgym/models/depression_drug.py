@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numba
 import numpy as np
 
 from pkgym.models.depression import Huys2013, ProbabilisticRewardTask
@@ -146,6 +147,29 @@ class DepressionPatientModel:
                 "emax": 1.0 / (1.0 + np.exp(-logit))}
 
 
+@numba.njit(cache=True, nogil=True)
+def _week_days(amount: np.ndarray, effect: np.ndarray, doses: np.ndarray,
+               mean_factor: np.ndarray, decay: np.ndarray, relax: float, volume_l: float,
+               ec50_mg_per_l: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`advance_week`'s day loop (its float operations, in its order), compiled.
+
+    Updates ``amount`` (mg) and ``effect`` in place; returns the daily mean concentrations
+    (n, 7), mg/L, and the week's mean occupancy (n,).
+    """
+    n = amount.size
+    daily, occupancy = np.empty((n, DAYS_PER_WEEK)), np.zeros(n)
+    for i in range(n):
+        for day in range(DAYS_PER_WEEK):
+            amount[i] = amount[i] + doses[i]
+            concentration = amount[i] / volume_l * mean_factor[i]
+            daily[i, day] = concentration
+            occ = concentration / (ec50_mg_per_l + concentration)
+            effect[i] = occ + (effect[i] - occ) * relax
+            occupancy[i] = occupancy[i] + occ / DAYS_PER_WEEK
+            amount[i] = amount[i] * decay[i]
+    return daily, occupancy
+
+
 def advance_week(amount_mg: np.ndarray, effect: np.ndarray, daily_dose_mg: np.ndarray,
                  clearance_l_per_h: np.ndarray, drug: Escitalopram) -> dict[str, np.ndarray]:
     """Seven daily doses: PK (exact), occupancy and the adaptation compartment (exact per day).
@@ -172,16 +196,13 @@ def advance_week(amount_mg: np.ndarray, effect: np.ndarray, daily_dose_mg: np.nd
     decay = np.exp(-k * HOURS_PER_DAY)
     mean_factor = -np.expm1(-k * HOURS_PER_DAY) / (k * HOURS_PER_DAY)
     relax = np.exp(-1.0 / (DAYS_PER_WEEK * drug.onset_time_constant_weeks))
-    amount, e = np.asarray(amount_mg, np.float64).copy(), np.asarray(effect, np.float64).copy()
-    daily = np.empty((amount.size, DAYS_PER_WEEK))
-    occupancy = np.zeros(amount.size)
-    for day in range(DAYS_PER_WEEK):
-        amount += daily_dose_mg
-        daily[:, day] = amount / drug.volume_l * mean_factor
-        occ = daily[:, day] / (drug.sert_ec50_mg_per_l + daily[:, day])
-        e = occ + (e - occ) * relax
-        occupancy += occ / DAYS_PER_WEEK
-        amount *= decay
+    amount = np.array(amount_mg, dtype=np.float64).reshape(-1)
+    e = np.array(effect, dtype=np.float64).reshape(-1)
+    doses = np.ascontiguousarray(np.broadcast_to(np.asarray(daily_dose_mg, np.float64),
+                                                 amount.shape))
+    daily, occupancy = _week_days(amount, e, doses, np.broadcast_to(mean_factor, amount.shape),
+                                  np.broadcast_to(decay, amount.shape), float(relax),
+                                  drug.volume_l, drug.sert_ec50_mg_per_l)
     conc = daily.mean(axis=1)
     return {"amount_mg": amount, "effect": e, "daily_mg_per_l": daily,
             "concentration_mg_per_l": conc, "occupancy": occupancy,

@@ -14,10 +14,10 @@ from pkgym.models.depression import (
 
 
 @pytest.mark.parametrize(("n", "n_trials", "initial_q"), [(1, 300, 0.0), (13, 40, 0.3),
-                                                          (100, 300, -0.2)])
+                                                          (100, 300, -0.2), (613, 100, 0.0)])
 def test_simulate_hashed_prt__equals_simulate_prt_on_session_uniforms(
         n: int, n_trials: int, initial_q: float) -> None:
-    """Random learners and seeds, blocks full and partial: identical answer counts."""
+    """Random learners and seeds, blocks full and partial, serial and threaded: same counts."""
     rng = np.random.default_rng(n)
     seeds = rng.integers(0, 2**63, size=n, dtype=np.uint64)
     rho, epsilon, gamma = rng.random(n) * 2, rng.uniform(0.01, 1.0, n), rng.normal(0, 2, n)

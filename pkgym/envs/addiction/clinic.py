@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from pkgym.envs.addiction.kernel import clinic_observation
 from pkgym.envs.base import ObservationModel, RewardFn
 from pkgym.models.addiction import Redish2004
 from pkgym.models.addiction_treatment import TreatmentPharmacology
@@ -175,10 +176,7 @@ class ClinicObservation(ObservationModel):
 
     def __call__(self, records: Any, settings: Any) -> dict[str, np.ndarray]:
         """Batched observation of all patients (treatments: action + 1, 0 for weeks to come)."""
-        n_weeks = records.actions.shape[1]
-        past = np.arange(n_weeks)[None, :] < records.week[:, None]
-        return {"reported_use_days": np.where(past, records.reported, 0).astype(np.float32),
-                "urine_positive": (past & records.urine_positive).astype(np.float32),
-                "urine_tested": past.astype(np.float32),
-                "treatments": np.where(past, records.actions + 1, 0).astype(np.float32),
-                "week": records.week[:, None].astype(np.float32)}
+        reports, positive, tested, treatments, week = clinic_observation(
+            records.week, records.reported, records.urine_positive, records.actions)
+        return {"reported_use_days": reports, "urine_positive": positive,
+                "urine_tested": tested, "treatments": treatments, "week": week}

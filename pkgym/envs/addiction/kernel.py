@@ -178,3 +178,73 @@ def week_end(rows: np.ndarray, weeks: np.ndarray, used: np.ndarray, records: tup
                     reports += 1
         reported[i, week] = reports
         use_days[j] = count
+
+
+@numba.njit(cache=True, nogil=True)
+def last_week(week: np.ndarray, actions: np.ndarray, used: np.ndarray, reported: np.ndarray,
+              urine_positive: np.ndarray, occupancy: np.ndarray, taken: np.ndarray) -> tuple:
+    """Each patient's last week from the records (zeros before the first week), one pass.
+
+    Args:
+        week: weeks done (n,).
+        actions: record (n, n_weeks).
+        used: record (n, n_weeks, 7).
+        reported: record (n, n_weeks).
+        urine_positive: record (n, n_weeks).
+        occupancy: record (n, n_weeks, 2).
+        taken: record (n, n_weeks, 7, 2).
+
+    Returns:
+        Treatment, use days, reported use days (int64, (n,)), urine test (bool, (n,)),
+        mean occupancy of each drug and mg taken of each (float64, (n, 2)), and the
+        blocked fraction ``1 - prod(1 - occupancy)`` (n,).
+    """
+    n, n_days = week.size, used.shape[2]
+    treatment, use_days = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    reports, positive = np.zeros(n, np.int64), np.zeros(n, np.bool_)
+    shares, taken_mg, blocked = np.zeros((n, 2)), np.zeros((n, 2)), np.zeros(n)
+    for i in range(n):
+        if week[i] > 0:
+            w = week[i] - 1
+            treatment[i], reports[i], positive[i] = actions[i, w], reported[i, w], \
+                urine_positive[i, w]
+            for d in range(n_days):
+                use_days[i] += used[i, w, d]
+            for k in range(2):
+                shares[i, k] = occupancy[i, w, k]
+                total = taken[i, w, 0, k]
+                for d in range(1, n_days):
+                    total += taken[i, w, d, k]
+                taken_mg[i, k] = total
+        blocked[i] = 1.0 - (1.0 - shares[i, 0]) * (1.0 - shares[i, 1])
+    return treatment, use_days, reports, positive, shares, taken_mg, blocked
+
+
+@numba.njit(cache=True, nogil=True)
+def clinic_observation(week: np.ndarray, reported: np.ndarray, urine_positive: np.ndarray,
+                       actions: np.ndarray) -> tuple:
+    """What the clinic knows of weeks done (0 for weeks to come), float32, one pass.
+
+    Args:
+        week: weeks done (n,).
+        reported: record of self-reported use days (n, n_weeks).
+        urine_positive: record of urine tests (n, n_weeks).
+        actions: record of treatments (n, n_weeks).
+
+    Returns:
+        Reported use days, urine positive, urine tested, treatment + 1 (each
+        (n, n_weeks)) and the week (n, 1).
+    """
+    n, n_weeks = reported.shape
+    reports, positive = np.empty((n, n_weeks), np.float32), np.empty((n, n_weeks), np.float32)
+    tested, treatments = np.empty((n, n_weeks), np.float32), np.empty((n, n_weeks), np.float32)
+    weeks = np.empty((n, 1), np.float32)
+    for i in range(n):
+        weeks[i, 0] = week[i]
+        for w in range(n_weeks):
+            past = w < week[i]
+            reports[i, w] = reported[i, w] if past else 0
+            positive[i, w] = 1.0 if past and urine_positive[i, w] else 0.0
+            tested[i, w] = 1.0 if past else 0.0
+            treatments[i, w] = actions[i, w] + 1 if past else 0
+    return reports, positive, tested, treatments, weeks

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from pkgym.envs.addiction.kernel import last_week
 from pkgym.envs.nonmem import nonmem_dataset
 from pkgym.envs.outcomes import OutcomeSpec, StepTable, last_valid
 from pkgym.models.addiction import VARIED
@@ -28,24 +29,19 @@ def info(records: Any, settings: Any) -> dict[str, np.ndarray]:
         (0, 0, True)
     """
     r, scenario = records, settings.scenario
-    rows = np.arange(r.week.shape[0])
-    started, last = r.week > 0, np.maximum(r.week - 1, 0)
-    use_days = np.where(started, r.used[rows, last].sum(axis=1), 0)
-    occupancy = np.where(started[:, None], r.occupancy[rows, last], 0.0)
-    blocked = 1.0 - np.prod(1.0 - occupancy, axis=1)
-    action = np.where(started, r.actions[rows, last], 0)
+    treatment, use_days, reported, positive, occupancy, taken, blocked = last_week(
+        r.week, r.actions, r.used, r.reported, r.urine_positive, r.occupancy, r.taken)
+    started = r.week > 0
     out: dict[str, np.ndarray] = {
-        "week": r.week.copy(), "treatment": action, "use_days": use_days,
+        "week": r.week.copy(), "treatment": treatment, "use_days": use_days,
         "abstinent_days": np.where(started, 7 - use_days, 0),
-        "reported_use_days": np.where(started, r.reported[rows, last], 0),
-        "urine_positive": started & r.urine_positive[rows, last],
-        "cm_streak": r.cm_streak[rows].copy(),
+        "reported_use_days": reported, "urine_positive": positive,
+        "cm_streak": r.cm_streak.copy(),
         "naltrexone_occupancy": occupancy[:, 0], "buprenorphine_occupancy": occupancy[:, 1],
         "blocked_fraction": blocked,
         "dopamine_effective": r.params[:, 1] * (1.0 - blocked),
-        "treatment_burden": np.where(started, scenario.reward.burden(action), 0.0),
-        "naltrexone_taken_mg": np.where(started, r.taken[rows, last, :, 0].sum(axis=1), 0.0),
-        "buprenorphine_taken_mg": np.where(started, r.taken[rows, last, :, 1].sum(axis=1), 0.0)}
+        "treatment_burden": np.where(started, scenario.reward.burden(treatment), 0.0),
+        "naltrexone_taken_mg": taken[:, 0], "buprenorphine_taken_mg": taken[:, 1]}
     out.update({"naltrexone_amount_mg": r.amounts[:, 0].copy(),
                 "buprenorphine_amount_mg": r.amounts[:, 1].copy()})
     out.update({key: r.values[:, k].copy() for k, key in enumerate(VALUE_KEYS)})
