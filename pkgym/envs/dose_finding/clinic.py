@@ -17,6 +17,7 @@ import pandas as pd
 from gymnasium import spaces
 
 from pkgym.envs.base import ObservationModel, RewardFn
+from pkgym.envs.dose_finding.kernel import row_sums
 from pkgym.models.dose_toxicity import DoseFindingScenario, RandomDoseToxicity
 from pkgym.scenarios import check_fields
 from pkgym.scenarios import resolve_scenario as resolve
@@ -220,7 +221,10 @@ class TrialCounts(ObservationModel):
         n = records.level.size
         level = np.zeros((n, s.n_doses), dtype=np.float32)
         level[np.arange(n), records.level] = 1.0
-        enrolled = records.patients.sum(axis=1) / s.max_sample_size
+        patients = records.patients
+        treated = (row_sums(patients) if patients.dtype == np.int64 and patients.ndim == 2
+                   else patients.sum(axis=1))  # the same sums, compiled for the usual counts
+        enrolled = treated / s.max_sample_size
         return {"patients": records.patients.astype(np.float32),
                 "dlts": records.dlts.astype(np.float32), "level": level,
                 "enrolled_fraction": enrolled[:, None].astype(np.float32),

@@ -111,3 +111,23 @@ def step_trials(rows: np.ndarray, decisions: np.ndarray, n_doses: int, allow_ski
         done[k] = finished[row] = stop or full
         correct[k] = done[k] and selected[row] == true_mtd[row]
     return True, out_levels, out_dlts, above, done, correct
+
+
+@numba.njit(cache=True, error_model="numpy")
+def row_sums(counts: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """``counts.sum(axis=1)`` of an int64 (n, k) array, one pass (numpy's is slow for small k)."""
+    sums = np.zeros(counts.shape[0], dtype=np.int64)
+    for row in range(counts.shape[0]):
+        for j in range(counts.shape[1]):
+            sums[row] += counts[row, j]
+    return sums
+
+
+@numba.njit(cache=True, error_model="numpy")
+def patients_above(true_mtd: np.ndarray, patients: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """Patients treated above each trial's true MTD (n,), from ``patients`` (n, n_doses)."""
+    above = np.zeros(patients.shape[0], dtype=np.int64)
+    for row in range(patients.shape[0]):
+        for j in range(true_mtd[row] + 1, patients.shape[1]):
+            above[row] += patients[row, j]
+    return above

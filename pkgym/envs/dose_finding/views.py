@@ -10,6 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from pkgym.envs.dose_finding.clinic import DLT_WINDOW_DAYS
+from pkgym.envs.dose_finding.kernel import patients_above, row_sums
 from pkgym.envs.nonmem import COLUMNS
 from pkgym.envs.outcomes import OutcomeSpec, StepTable, last_valid
 
@@ -25,13 +26,12 @@ def info(records: Any, settings: Any) -> dict[str, np.ndarray]:
         (-1, 0, 3)
     """
     r = records
-    levels = np.arange(r.truth.shape[1])[None, :]
-    above = np.where(levels > r.true_mtd[:, None], r.patients, 0).sum(axis=1)
     return {
         "true_dlt_probabilities": r.truth.copy(), "true_mtd": r.true_mtd.copy(),
         "selected": r.selected.copy(), "requested_level": r.requested.copy(),
-        "assigned_level": r.assigned.copy(), "patients_above_mtd": above,
-        "n_dlts": r.dlts.sum(axis=1), "n_patients": r.patients.sum(axis=1),
+        "assigned_level": r.assigned.copy(),
+        "patients_above_mtd": patients_above(r.true_mtd, r.patients),
+        "n_dlts": row_sums(r.dlts), "n_patients": row_sums(r.patients),
         "cohort": r.cohort.copy(),
         "correct_selection": r.finished & (r.selected == r.true_mtd),
         "trial_id": r.trial_id.copy(), "seed_entropy": r.seed_entropy.copy(),

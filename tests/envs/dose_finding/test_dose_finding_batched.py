@@ -130,3 +130,16 @@ def test_dose_finding_core__one_row_info_and_observation_equal_the_batch_rows(
             if done:
                 break
             _, _, done, _, _ = env.step(env.action_space.sample())
+
+
+def test_dose_finding_kernel__count_sums_equal_numpys() -> None:
+    """Compiled row sums and patients above the MTD equal the numpy expressions they replace."""
+    from pkgym.envs.dose_finding.kernel import patients_above, row_sums
+
+    rng = np.random.default_rng(2)
+    patients = rng.integers(0, 40, (300, 5))
+    true_mtd = rng.integers(0, 5, 300)
+    levels = np.arange(5)[None, :]
+    np.testing.assert_array_equal(row_sums(patients), patients.sum(axis=1))
+    np.testing.assert_array_equal(patients_above(true_mtd, patients), np.where(
+        levels > true_mtd[:, None], patients, 0).sum(axis=1))
