@@ -17,6 +17,7 @@ import numpy as np
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
 from pkgym.envs.chemo_immune import views as chemo_immune_views
 from pkgym.envs.chemo_immune.clinic import ChemoOutcome
+from pkgym.envs.chemo_immune.kernel import record_doses, record_measured, record_morning
 from pkgym.envs.chemo_immune.records import ChemoSettings, measure, new_records, pinned_patient
 from pkgym.models.tumour_immune import advance_rows
 from pkgym.sim.batch import write_rows
@@ -102,19 +103,17 @@ class ChemoImmuneCore(DosingCore):
         if np.any(day >= scenario.n_days) or np.any(rec.stopped[rows]):
             raise RuntimeError("the episode is over (truncated or terminated): call reset() "
                                "first")
-        doses = np.asarray(doses_mg, dtype=np.float64).reshape(rows.size)
-        rec.doses[rows, day], rec.doses_f32[rows, day], rec.last_dose[rows] = doses, doses, doses
+        doses = np.ascontiguousarray(doses_mg, dtype=np.float64).reshape(rows.size)
+        record_doses(rows, day, doses, rec.doses, rec.doses_f32, rec.last_dose)
         before = rec.states[rows, 1]
         advance_rows(rows, rec.states, doses, rec.params, self.solver)
-        after = rec.states[rows]
-        rec.day[rows] = day + 1
-        rec.course[rows, day + 1] = after
-        measured = measure(after[:, :3], rec.assay_normals[rows, day + 1],
-                           scenario.measurement_log_sd)
-        rec.measured[rows, day + 1], rec.measured_now[rows] = measured, measured
+        after, noise = np.empty((rows.size, 4)), np.empty((rows.size, 3))
+        record_morning(rows, day, rec.states, rec.course, rec.assay_normals, rec.day, after,
+                       noise)
+        measured = measure(after[:, :3], noise, scenario.measurement_log_sd)
         below = after[:, 0] < scenario.normal_cell_floor
-        rec.below_floor[rows, day] = below
-        rec.days_below_floor[rows] += below
+        record_measured(rows, day, measured, below, rec.measured, rec.measured_now,
+                        rec.below_floor, rec.days_below_floor)
         stopped = below & scenario.stop_below_floor
         rec.stopped[rows] = stopped
         outcome = ChemoOutcome(before, after[:, 1], after[:, 0], below, stopped)
