@@ -18,10 +18,13 @@ from pkgym.envs.depression import views as depression_views
 from pkgym.envs.depression.clinic import WeekOutcome
 from pkgym.envs.depression.records import (
     ETA_KEYS,
+    DepressionRecords,
     DepressionSettings,
+    EpisodesAhead,
     assess,
     new_records,
     pinned_patient,
+    take_record_rows,
 )
 from pkgym.models.depression_drug import advance_week, reward_sensitivity
 from pkgym.sim.batch import write_rows
@@ -49,6 +52,7 @@ class DepressionCore(DosingCore):
                                    np.zeros(self.n_patients, object))
         self._n_draws = settings.population.n_draws
         self._variability = settings.model.variability
+        self._ahead: EpisodesAhead | None = None
 
 
     def reset_patients(self, rows: np.ndarray, streams: Sequence[EpisodeStreams],
@@ -62,14 +66,45 @@ class DepressionCore(DosingCore):
         rows = np.asarray(rows, dtype=np.int64)
         if rows.size == 0:
             return
-        draws = self._draw_episodes(streams)
-        pinned = [None if p is None else self.pin_patient(p) for p in patients]
-        entropy = np.array([slot.seed_entropy for slot in streams], dtype=object)
-        part = new_records(self.settings, draws, pinned, entropy, self._variability)
+        if self.n_patients == 1:
+            self.records = self._next_of_one(streams[0], patients[0])
+            return
+        part = self._episodes(self._draw_episodes(streams), patients, streams)
         if rows.size == self.n_patients and np.array_equal(rows, np.arange(self.n_patients)):
             self.records = part
         else:
             write_rows(self.records, rows, part)
+
+    def _episodes(self, draws: dict[str, np.ndarray], patients: Sequence[Mapping[str, Any] | None],
+                  streams: Sequence[EpisodeStreams]) -> DepressionRecords:
+        """Records of fresh episodes from their draws (a pinned patient's fields replace them)."""
+        pinned = [None if p is None else self.pin_patient(p) for p in patients]
+        entropy = np.array([slot.seed_entropy for slot in streams], dtype=object)
+        return new_records(self.settings, draws, pinned, entropy, self._variability)
+
+    def _next_of_one(self, streams: EpisodeStreams,
+                     patient: Mapping[str, Any] | None) -> DepressionRecords:
+        """The next episode of a one-patient core, from episodes drawn ahead in a batch.
+
+        Consecutive episodes of one slot are consecutive draws from its streams, so drawing
+        k of them as k rows (the same streams k times, in order) gives the same numbers as
+        k resets, and their baseline visits run as one batch. The batch doubles (1, 2, 4, ...
+        64) while the slot keeps its streams and starts again at 1 when it is reseeded. A
+        pinned patient is built from its episode's own draws (which it uses up, valid or
+        not, as a reset one at a time does).
+        """
+        ahead = self._ahead
+        if ahead is None or ahead.streams is not streams or ahead.next == ahead.size:
+            size = 1 if ahead is None or ahead.streams is not streams else min(2 * ahead.size, 64)
+            draws = self._draw_episodes([streams] * size)
+            ahead = self._ahead = EpisodesAhead(
+                streams, draws, self._episodes(draws, [None] * size, [streams] * size), size)
+        row = ahead.next
+        ahead.next += 1
+        if patient is None:
+            return take_record_rows(ahead.records, np.array([row]))
+        draws = {key: value[row:row + 1] for key, value in ahead.draws.items()}
+        return self._episodes(draws, [patient], [streams])
 
     def _draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
         """:meth:`episode_draws` of every slot, stacked: each slot fills its own rows."""

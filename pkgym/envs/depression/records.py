@@ -125,6 +125,41 @@ class DepressionRecords:
     seed_entropy: np.ndarray
 
 
+def take_record_rows(records: DepressionRecords, rows: np.ndarray) -> DepressionRecords:
+    """A copy of ``rows`` of every per-patient array (dicts of arrays included).
+
+    Examples:
+        >>> records = new_records(depression_settings(DepressionScenario(), None), None,
+        ...                       [None, None], np.zeros(2, dtype=object))
+        >>> take_record_rows(records, np.array([1])).params["rho0"].shape
+        (1,)
+    """
+    values: dict[str, Any] = {}
+    for name in records.__dataclass_fields__:
+        value = getattr(records, name)
+        values[name] = ({key: array[rows] for key, array in value.items()}
+                        if isinstance(value, dict) else value[rows])
+    return DepressionRecords(**values)
+
+
+@dataclass(slots=True)
+class EpisodesAhead:
+    """Episodes a one-patient core drew ahead from one slot's streams (``_next_of_one``).
+
+    Attributes:
+        streams: the slot's ``EpisodeStreams`` they were drawn from (identity marks a reseed).
+        draws: their random numbers, one row per episode.
+        records: their records, one row per episode (drawn patients).
+        size: how many; next: the row the next reset takes.
+    """
+
+    streams: Any
+    draws: dict[str, np.ndarray]
+    records: DepressionRecords
+    size: int
+    next: int = 0
+
+
 def _patient_table(settings: DepressionSettings, draws: Mapping[str, np.ndarray] | None,
                    pinned: Sequence[dict[str, float] | None], n: int,
                    variability: BetweenSubjectVariability

@@ -18,6 +18,7 @@ from pkgym.models.addiction_treatment import (
     vouchers,
 )
 
+PINNED = {"eta_dopamine_surge": 0.3, "id": 4}
 ENV_ID = "pkgym/Addiction-v0"
 
 
@@ -102,3 +103,26 @@ def test_addiction_core__batched_reset_equals_per_slot_resets_pinned_and_drawn()
         for name in single.__dataclass_fields__:
             assert np.array_equal(np.asarray(getattr(single, name))[0],
                                   np.asarray(getattr(batched, name))[row]), (slot, name)
+
+
+def test_one_patient_core__episodes_drawn_ahead_equal_resets_one_at_a_time() -> None:
+    """A single env's plain resets (batched ahead), pinned and reseeded: a vector slot's."""
+    env = gym.make(ENV_ID).unwrapped
+    vec = gym.make_vec(ENV_ID, num_envs=2, vectorization_mode="vector_entry_point")
+    env.reset(seed=5)
+    vec.reset(seed=5)
+    mask = np.array([True, False])
+    for episode in range(12):
+        patient = PINNED if episode == 4 else None
+        if episode == 8:
+            env.reset(seed=9)
+            vec.reset(seed=[9, 10], options={"reset_mask": mask})
+        else:
+            env.reset(options={"patient": patient} if patient else None)
+            vec.reset(options={"reset_mask": mask, "patients": [patient]})
+        for name in env.core.records.__dataclass_fields__:
+            one, many = getattr(env.core.records, name), getattr(vec.core.records, name)
+            if isinstance(one, dict):
+                assert all(np.array_equal(one[k][0], many[k][0]) for k in one), (episode, name)
+            else:
+                assert np.array_equal(np.asarray(one)[0], np.asarray(many)[0]), (episode, name)

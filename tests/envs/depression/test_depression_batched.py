@@ -9,6 +9,7 @@ import pkgym  # noqa: F401
 from pkgym.envs.base import spawn_streams
 from pkgym.envs.depression.core import session_seeds
 
+PINNED = {"age_years": 70, "is_female": 1, "weight_kg": 60, "eta_rho": 0.1, "id": 2}
 ENV_ID = "pkgym/Depression-v0"
 
 
@@ -51,3 +52,26 @@ def test_depression_core__batched_reset_equals_per_slot_resets_pinned_and_drawn(
                 assert all(np.array_equal(one[k][0], many[k][row]) for k in one), (row, name)
             else:
                 assert np.array_equal(np.asarray(one)[0], np.asarray(many)[row]), (row, name)
+
+
+def test_one_patient_core__episodes_drawn_ahead_equal_resets_one_at_a_time() -> None:
+    """A single env's plain resets (batched ahead), pinned and reseeded: a vector slot's."""
+    env = gym.make(ENV_ID).unwrapped
+    vec = gym.make_vec(ENV_ID, num_envs=2, vectorization_mode="vector_entry_point")
+    env.reset(seed=5)
+    vec.reset(seed=5)
+    mask = np.array([True, False])
+    for episode in range(12):
+        patient = PINNED if episode == 4 else None
+        if episode == 8:
+            env.reset(seed=9)
+            vec.reset(seed=[9, 10], options={"reset_mask": mask})
+        else:
+            env.reset(options={"patient": patient} if patient else None)
+            vec.reset(options={"reset_mask": mask, "patients": [patient]})
+        for name in env.core.records.__dataclass_fields__:
+            one, many = getattr(env.core.records, name), getattr(vec.core.records, name)
+            if isinstance(one, dict):
+                assert all(np.array_equal(one[k][0], many[k][0]) for k in one), (episode, name)
+            else:
+                assert np.array_equal(np.asarray(one)[0], np.asarray(many)[0]), (episode, name)
