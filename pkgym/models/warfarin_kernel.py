@@ -1,3 +1,4 @@
+# lines: the day constants and their caches sit beside the compiled day that reads them
 """Day-by-day warfarin course of N patients: exact where linear, Gauss quadrature where not.
 
 A day starts with the morning dose. S-warfarin PK is linear, so its 24-h propagator and the

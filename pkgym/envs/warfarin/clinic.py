@@ -1,3 +1,4 @@
+# lines: scenario, rules, reward and observation (batched and one-row) are read together
 """The anticoagulation clinic: INR monitoring schedule, clinical-event hazards, reward, scenario.
 
 Configuration flows one way (STYLE 11): a YAML file or keyword arguments give a frozen

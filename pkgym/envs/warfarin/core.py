@@ -65,6 +65,9 @@ class WarfarinCore(DosingCore):
                                           for f in fields(InrRangeReward)))
         """The default reward's weights: the compiled day scores it (``score_rows``)."""
         self._packed_of: tuple[Any, Any] | None = None
+        self._patient_info: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+        """Rows' :func:`~pkgym.envs.warfarin.views.patient_info`, dropped at every reset."""
+        self._patient_info_of: Any = None
         self._packs: tuple[tuple, tuple, tuple, tuple] = ((), (), (), ())
 
     # ----- actions -------------------------------------------------------------------------
@@ -116,6 +119,7 @@ class WarfarinCore(DosingCore):
         rows = np.asarray(rows, dtype=np.int64)
         if rows.size == 0:
             return
+        self._patient_info.clear()  # the rows' true parameters and ids change
         draws = self._draw_episodes(streams)
         pinned = [None if p is None else self.pin_patient(p) for p in patients]
         entropy = np.array([slot.seed_entropy for slot in streams], dtype=object)
@@ -170,7 +174,8 @@ class WarfarinCore(DosingCore):
         elif np.any(rec.day[rows] >= n_days):
             raise RuntimeError("the episode is over (truncated): call reset() first")
         decisions = np.asarray(doses_mg, dtype=np.float64)
-        doses = np.ascontiguousarray(decisions[:, 0] if decisions.ndim == 2 else decisions)
+        doses = (decisions if decisions.ndim == 1 and decisions.flags.c_contiguous
+                 else np.ascontiguousarray(decisions[:, 0] if decisions.ndim == 2 else decisions))
         chosen = (decisions[:, 1].astype(np.int64) if decisions.ndim == 2
                   else np.zeros(rows.size, dtype=np.int64))
         n = rows.shape[0]
@@ -206,5 +211,10 @@ class WarfarinCore(DosingCore):
         return super().observe_row(row)
 
     def info_row(self, row: int) -> dict[str, Any]:
-        """:meth:`info` of one patient with plain Python values."""
-        return warfarin_views.info_row(self.records, self.settings, row)
+        """:meth:`info` of one patient with plain Python values (its episode-fixed part kept)."""
+        if self._patient_info_of is not self.records:
+            self._patient_info, self._patient_info_of = {}, self.records
+        patient = self._patient_info.get(row)
+        if patient is None:
+            patient = self._patient_info[row] = warfarin_views.patient_info(self.records, row)
+        return warfarin_views.info_row(self.records, self.settings, row, patient)

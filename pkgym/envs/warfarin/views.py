@@ -84,8 +84,12 @@ def event_counts(flags: np.ndarray) -> np.ndarray:  # pragma: no cover - compile
     return counts
 
 
-def info_row(records: Any, settings: Any, row: int) -> dict[str, Any]:
+def info_row(records: Any, settings: Any, row: int,
+             patient: tuple[dict[str, Any], dict[str, Any]] | None = None) -> dict[str, Any]:
     """:func:`info` of one patient as plain Python values, without batched arrays.
+
+    ``patient``: the row's :func:`patient_info` when the caller holds it (it changes only
+    at a reset).
 
     Examples:
         >>> import gymnasium as gym, pkgym
@@ -95,14 +99,15 @@ def info_row(records: Any, settings: Any, row: int) -> dict[str, Any]:
         >>> info_row(core.records, core.settings, 0)["day"]
         0
     """
-    r, params = records, records.params
+    r = records
+    truth, identity = patient_info(records, row) if patient is None else patient
     day = int(r.day[row])
     last, started = max(day - 1, 0), day > 0
     inr = float(r.inr[row, day])
     low, high = settings.scenario.target_inr
     tested = int(r.last_test_day[row]) == day
     slot = max(int(r.n_tests[row]) - 1, 0)
-    return {
+    out = {
         "day": day, "dose_mg": float(r.doses_mg[row, last]) if started else 0.0,
         "inr": inr, "in_therapeutic_range": low <= inr <= high, "inr_tested": tested,
         "inr_measured": round(float(r.inr_values[row, slot]),
@@ -112,6 +117,24 @@ def info_row(records: Any, settings: Any, row: int) -> dict[str, Any]:
         "thromboembolic_event": bool(r.thromboembolism[row, last]) and started,
         "bleeding_events": int(np.count_nonzero(r.bleeding[row])),
         "thromboembolic_events": int(np.count_nonzero(r.thromboembolism[row])),
+        **truth, "pk_amounts_mg": r.pk[row].copy(), "transit_amounts": r.chains[row].copy(),
+    }
+    out.update(identity)
+    return out
+
+
+def patient_info(records: Any, row: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The parts of :func:`info_row` fixed for an episode: true parameters, then identity.
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> env = gym.make("pkgym/Warfarin-v0")
+        >>> _ = env.reset(seed=0)
+        >>> patient_info(env.unwrapped.core.records, 0)[1]["patient_id"]
+        -1
+    """
+    r, params = records, records.params
+    return ({
         "clearance_l_per_h": float(params.clearance_l_per_h[row]),
         "central_volume_l": float(params.central_volume_l[row]),
         "intercompartmental_clearance_l_per_h":
@@ -120,9 +143,7 @@ def info_row(records: Any, settings: Any, row: int) -> dict[str, Any]:
         "ec50_mg_per_l": float(params.ec50_mg_per_l[row]), "hill": float(params.hill[row]),
         "mtt1_h": float(params.mtt1_h[row]), "mtt2_h": float(params.mtt2_h[row]),
         "cyp2c9": int(r.patients.cyp2c9[row]), "vkorc1": int(r.patients.vkorc1[row]),
-        "pk_amounts_mg": r.pk[row].copy(), "transit_amounts": r.chains[row].copy(),
-        "patient_id": int(r.patient_id[row]), "seed_entropy": r.seed_entropy[row],
-    }
+    }, {"patient_id": int(r.patient_id[row]), "seed_entropy": r.seed_entropy[row]})
 
 
 def render_text(records: Any, settings: Any, row: int) -> str:

@@ -110,3 +110,21 @@ def test_step__injected_reward_sees_the_same_outcome() -> None:
     half.reset(seed=3)
     for action in (10, 10, 20, 0, 5, 30):
         assert half.step(action)[1] == 0.5 * plain.step(action)[1]
+
+
+def test_info_row__equals_the_batched_info_across_partial_resets() -> None:
+    """``info_row`` (episode-fixed part kept between resets) equals ``info``'s row, in order."""
+    vec = _core(PGX_ID, 4)
+    core = vec.core
+    vec.reset(seed=2)
+    for step in range(6):
+        if step == 3:
+            vec.reset(options={"reset_mask": np.array([False, True, False, True])})
+        else:
+            vec.step(np.array([4, 9, 0, 20]))
+        batched = core.info()
+        for row in range(4):
+            single = core.info_row(row)
+            assert list(single) == list(batched)
+            for key, value in single.items():
+                assert np.array_equal(value, batched[key][row]), key
