@@ -24,7 +24,13 @@ from pkgym.envs.addiction.clinic import (
     AddictionScenario,
     WeekOutcome,
 )
-from pkgym.envs.addiction.kernel import REPORT_P, week_day, week_end, week_treatment
+from pkgym.envs.addiction.kernel import (
+    REPORT_P,
+    week_day,
+    week_end,
+    week_treatment,
+    week_treatment_parallel,
+)
 from pkgym.envs.addiction.records import (
     AddictionRecords,
     AddictionSettings,
@@ -36,6 +42,11 @@ from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, Reward
 from pkgym.models.addiction import VARIED, all_utilities, model_constants
 from pkgym.models.addiction_treatment import CM_TEST_DAYS, TreatmentPharmacology
 from pkgym.sim.batch import take_rows, write_rows
+
+PARALLEL_PATIENTS = 2048
+"""From this many stepped patients on, the week's treatment (one memory-bound pass over the
+records) runs on numba's threads; the daily kernels, called 7 and 180 times, stay serial
+(waking threads that often costs more than it saves on a shared machine)."""
 
 
 class AddictionCore(DosingCore):
@@ -191,9 +202,10 @@ def simulate_week(rec: AddictionRecords, rows: np.ndarray, week: np.ndarray,
     """
     m = rows.size
     choices, blocked = np.empty((DAYS_PER_WEEK, m)), np.empty((DAYS_PER_WEEK, m))
-    week_treatment(rows, week, actions, DAILY_DOSES_MG, pharmacology,
-                   (rec.adherence_uniforms, rec.choice_uniforms, rec.amounts, rec.taken,
-                    rec.occupancy), choices, blocked)
+    treatment = week_treatment_parallel if m >= PARALLEL_PATIENTS else week_treatment
+    treatment(rows, week, actions, DAILY_DOSES_MG, pharmacology,
+              (rec.adherence_uniforms, rec.choice_uniforms, rec.amounts, rec.taken,
+               rec.occupancy), choices, blocked)
     on_cm = CONTINGENCY[actions]
     streaks = np.where(on_cm, rec.cm_streak[rows], 0)
     used = np.zeros((DAYS_PER_WEEK, m), dtype=bool)

@@ -79,10 +79,31 @@ def week_treatment(rows: np.ndarray, weeks: np.ndarray, actions: np.ndarray, dos
     """
     adherence_uniforms, choice_uniforms, amounts, taken, occupancy = records
     for j in range(rows.size):
-        _patient_treatment(j, rows, weeks, actions, doses, pharmacology, adherence_uniforms,
-                           amounts, taken, occupancy, blocked)
-        for day in range(choices.shape[0]):
-            choices[day, j] = choice_uniforms[rows[j], weeks[j], day]
+        _patient_week_start(j, rows, weeks, actions, doses, pharmacology, adherence_uniforms,
+                            choice_uniforms, amounts, taken, occupancy, choices, blocked)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def week_treatment_parallel(rows: np.ndarray, weeks: np.ndarray, actions: np.ndarray,
+                            doses: np.ndarray, pharmacology: np.ndarray, records: tuple,
+                            choices: np.ndarray, blocked: np.ndarray) -> None:
+    """:func:`week_treatment` with patients on numba's threads (rows are independent)."""
+    adherence_uniforms, choice_uniforms, amounts, taken, occupancy = records
+    for j in numba.prange(rows.size):
+        _patient_week_start(j, rows, weeks, actions, doses, pharmacology, adherence_uniforms,
+                            choice_uniforms, amounts, taken, occupancy, choices, blocked)
+
+
+@numba.njit(cache=True, nogil=True)
+def _patient_week_start(j: int, rows: np.ndarray, weeks: np.ndarray, actions: np.ndarray,
+                        doses: np.ndarray, pharmacology: np.ndarray,
+                        adherence_uniforms: np.ndarray, choice_uniforms: np.ndarray,
+                        amounts: np.ndarray, taken: np.ndarray, occupancy: np.ndarray,
+                        choices: np.ndarray, blocked: np.ndarray) -> None:
+    _patient_treatment(j, rows, weeks, actions, doses, pharmacology, adherence_uniforms,
+                       amounts, taken, occupancy, blocked)
+    for day in range(choices.shape[0]):
+        choices[day, j] = choice_uniforms[rows[j], weeks[j], day]
 
 
 @numba.njit(cache=True, nogil=True)

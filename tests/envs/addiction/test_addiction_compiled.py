@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
+import pytest
 
 import pkgym  # noqa: F401
+from pkgym.envs.addiction import core as addiction_core
 from pkgym.envs.addiction.clinic import CONTINGENCY, DAILY_DOSES_MG, DAYS_PER_WEEK
 from pkgym.envs.addiction.records import urine_test
 from pkgym.envs.base import spawn_streams
@@ -67,8 +69,11 @@ def _differing(a, b) -> list[str]:  # noqa: ANN001
             and not np.array_equal(getattr(a, name), getattr(b, name))]
 
 
-def test_addiction_kernel__week_equals_the_numpy_reference_bit_for_bit() -> None:
-    """Random treatments (CM and drugs) on a subset of rows: every record array identical."""
+@pytest.mark.parametrize("parallel_from", [1, 10**9])
+def test_addiction_kernel__week_equals_the_numpy_reference_bit_for_bit(
+        parallel_from: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Random treatments on a subset of rows, serial and threaded: every record identical."""
+    monkeypatch.setattr(addiction_core, "PARALLEL_PATIENTS", parallel_from)
     compiled = gym.make_vec(ENV_ID, num_envs=40, vectorization_mode="vector_entry_point").core
     reference = gym.make_vec(ENV_ID, num_envs=40, vectorization_mode="vector_entry_point").core
     streams = [spawn_streams(np.random.default_rng(s)) for s in range(40)]
