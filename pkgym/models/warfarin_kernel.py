@@ -109,6 +109,9 @@ class DayConstants(NamedTuple):
         ec50_power: EC50^gamma.  # (n,)
         hill: gamma.  # (n,)
         chain_lengths: compartments of each chain.  # (2,)
+
+    The three ``chain_*`` arrays may lead with 1 instead of n: one set shared by every
+    patient (equal MTTs), which the compiled day reads for each.
     """
 
     pk_step: np.ndarray
@@ -193,8 +196,9 @@ def day_constants(params: WarfarinParameters, structure: InrStructure,
                   shared_views: bool = False) -> DayConstants:
     """Constants of the compiled day step for n patients (see the module docstring).
 
-    ``shared_views=True``: chain constants that every patient shares (equal MTTs) come as
-    read-only broadcast views, for a caller that copies them into arrays of its own.
+    ``shared_views=True``: chain constants that every patient shares (equal MTTs) come
+    once, with a leading axis of 1 (read-only): the compiled day reads such arrays for every
+    patient, so a caller may keep one copy instead of n (its own, writable).
 
     Examples:
         >>> from pkgym.models.warfarin import Hamberg2010
@@ -227,7 +231,7 @@ def _chain_constants(params: WarfarinParameters, lengths: np.ndarray, nodes: np.
 
     They depend on the MTTs alone: when every patient has the same (Hamberg 2010 has no IIV
     on them), one patient's are computed (once per MTTs and ``quadrature``, whose ``nodes``
-    and ``weights`` these are) and repeated (or broadcast, ``shared_views``): elementwise
+    and ``weights`` these are) and repeated (or given once, ``shared_views``): elementwise
     arithmetic, so the same values.
     """
     n = params.n_patients
@@ -236,8 +240,7 @@ def _chain_constants(params: WarfarinParameters, lengths: np.ndarray, nodes: np.
         first = _shared_chain_constants(float(mtt1[0]), float(mtt2[0]),
                                         tuple(lengths.tolist()), quadrature)
         if shared_views:
-            return tuple(np.broadcast_to(part, (n, *part.shape[1:]))  # type: ignore[return-value]
-                         for part in first)
+            return first  # type: ignore[return-value]
         return tuple(np.repeat(part, n, axis=0) for part in first)  # type: ignore[return-value]
     return _chain_terms(mtt1, mtt2, lengths, nodes, weights)
 
@@ -336,16 +339,18 @@ def advance_rows(first: int, last: int, rows: np.ndarray, s_doses_mg: np.ndarray
     c = DayConstants(*constants)
     effects = np.empty(c.pk_nodes.shape[1])
     dosed = np.empty(PK_STATES)
+    shared = c.chain_weights.shape[0] == 1  # one set of chain constants for every patient
     for k in range(first, last):
         p = rows[k]
+        q = 0 if shared else p
         for d in range(s_doses_mg.shape[1]):
             for j in range(PK_STATES):
                 dosed[j] = pk[p, j]
             dosed[0] += s_doses_mg[k, d]
             _effects(c.pk_nodes[p], c.ec50_power[p], c.hill[p], dosed, effects)
             for chain in range(2):
-                _advance_chain(chains[p, chain], c.chain_lengths[chain], c.chain_decay[p, chain],
-                               c.chain_fill[p, chain], c.chain_weights[p, chain], effects)
+                _advance_chain(chains[p, chain], c.chain_lengths[chain], c.chain_decay[q, chain],
+                               c.chain_fill[q, chain], c.chain_weights[q, chain], effects)
             for i in range(PK_STATES):
                 value = 0.0
                 for j in range(PK_STATES):

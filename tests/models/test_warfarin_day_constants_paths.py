@@ -62,3 +62,22 @@ def test_variability__built_once_per_set_of_variances() -> None:
     assert model.variability is model.variability
     assert np.array_equal(model.variability.omega, np.diag([0.089, 0.054, 0.34]))
     assert diagonal_variability(("A",), (0.1,)) is not diagonal_variability(("A",), (0.2,))
+
+
+def test_advance_days__one_shared_chain_set_equals_per_patient_sets() -> None:
+    """Chain constants given once (leading axis 1) step 30 patients exactly as n copies do."""
+    model = Hamberg2010()
+    params = random_patients(model, 30, np.random.default_rng(6))
+    full = day_constants(params, model.structure)
+    shared = day_constants(params, model.structure, shared_views=True)
+    assert shared.chain_weights.shape[0] == 1 and full.chain_weights.shape[0] == 30
+    doses = np.random.default_rng(1).uniform(0, 15, (30, 1))
+    runs = []
+    for constants in (full, shared):
+        pk, chains = kernel.initial_state(30)
+        for _ in range(10):
+            concentrations = np.empty((30, 1))
+            kernel.advance_days(np.arange(30), doses, pk, chains, constants, concentrations)
+        runs.append((pk, chains, concentrations))
+    for a, b in zip(*runs, strict=True):
+        assert np.array_equal(a, b)

@@ -35,6 +35,9 @@ from pkgym.envs.warfarin.records import (
 from pkgym.models.warfarin_kernel import DayConstants, day_constants
 from pkgym.sim.batch import write_rows
 
+CHAIN_CONSTANTS = ("chain_decay", "chain_fill", "chain_weights")
+"""Day constants that may be one set shared by every patient (see ``DayConstants``)."""
+
 
 class WarfarinCore(DosingCore):
     """N warfarin patients advanced day by day (see :class:`pkgym.envs.base.DosingCore`)."""
@@ -57,7 +60,9 @@ class WarfarinCore(DosingCore):
         self._draw_sizes = (settings.population.n_draws,
                             len(settings.scenario.hamberg.variability.names),
                             settings.scenario.n_days)
-        self.constants = day_constants(self.records.params, self.structure)
+        placeholder = day_constants(self.records.params, self.structure, shared_views=True)
+        self.constants = placeholder._replace(**{  # the core's own, writable arrays
+            name: np.array(getattr(placeholder, name)) for name in CHAIN_CONSTANTS})
         self._n_days, self._target_inr = settings.scenario.n_days, tuple(
             float(v) for v in settings.scenario.target_inr)
         scored = type(reward_fn) is InrRangeReward
@@ -127,11 +132,27 @@ class WarfarinCore(DosingCore):
         constants = day_constants(part.params, self.structure, shared_views=True)
         if rows.size == self.n_patients and np.array_equal(rows, np.arange(self.n_patients)):
             self.records = part
-            for name in DayConstants._fields[:-1]:  # in place: no fresh pages to fault in
-                np.copyto(getattr(self.constants, name), getattr(constants, name))
+            self._store_constants(slice(None), constants)
         else:
             write_rows(self.records, rows, part)
-            write_rows(self.constants, rows, constants, skip=("chain_lengths",))
+            self._store_constants(rows, constants)
+
+    def _store_constants(self, rows: np.ndarray | slice, constants: DayConstants) -> None:
+        """Write the reset rows' day constants into the core's own arrays, in place.
+
+        Chain constants shared by every patient stay one row while the new ones are the
+        same; otherwise the core's become per-patient arrays first (n rows).
+        """
+        grown = {}
+        for name in DayConstants._fields[:-1]:
+            mine, new = getattr(self.constants, name), getattr(constants, name)
+            if mine.shape[0] == 1 and new.shape[0] == 1 and np.array_equal(mine, new):
+                continue  # one shared set (or one patient) that stays the same
+            if mine.shape[0] != self.n_patients:
+                mine = grown[name] = np.repeat(mine, self.n_patients, axis=0)
+            mine[rows] = new  # a shared (1, ...) set broadcasts over the rows
+        if grown:
+            self.constants = self.constants._replace(**grown)
 
     def _draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
         """:meth:`episode_draws` of every slot, stacked: each slot fills its own rows."""
