@@ -324,7 +324,7 @@ def sample_curves(addresses: np.ndarray, beta: int, n_doses: int, width: int,
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
-def _accepts(uniforms: np.ndarray, bound: float, mtd: int, target: float, low: float,
+def _accepts(uniforms: np.ndarray, bound: float, mtd: int | np.int64, target: float, low: float,
              high: float, curve: np.ndarray,
              distance: np.ndarray) -> bool:  # pragma: no cover - compiled
     """Whether one candidate (sorted ``uniforms`` times ``bound``, into ``curve``) is kept."""
@@ -435,7 +435,7 @@ def draw_levels(addresses: np.ndarray, n_levels: int) -> np.ndarray:  # pragma: 
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
-def _draw_level(address: int, n_levels: int) -> int:  # pragma: no cover - compiled
+def _draw_level(address: int, n_levels: int) -> np.int64:  # pragma: no cover - compiled
     """``rng.integers(0, n_levels)``: numpy's ``buffered_bounded_lemire_uint32``.
 
     With ``rng = n_levels - 1`` (2 <= n_levels < 2**32): a 32-bit draw times ``n_levels``,
