@@ -16,6 +16,6 @@ if "NUMBA_THREADING_LAYER" not in _os.environ:
     # choice here is GNU OpenMP, which kills a process forked after a parallel kernel ran
     # (AsyncVectorEnv, multiprocessing): ask for a fork-safe layer (TBB if installed, else
     # numba's workqueue). Set NUMBA_THREADING_LAYER to choose another.
-    _numba.config.THREADING_LAYER = "forksafe"
+    _numba.config.THREADING_LAYER = "forksafe"  # type: ignore[attr-defined]
 
 from pkgym import envs  # noqa: E402,F401  (registers the environments)

@@ -318,7 +318,8 @@ class DosingVectorEnv(VectorEnv):
         return self.core.observe(), _with_masks(self.core.info())
 
     def _reset_rows(self, rows: np.ndarray, patients: Sequence[Mapping[str, Any] | None]) -> None:
-        self.core.reset_patients(rows, [self._streams[i] for i in rows], patients)
+        streams = self._streams
+        self.core.reset_patients(rows, [streams[i] for i in rows.tolist()], patients)
         self._done[rows] = False
 
     def step(self, actions: Any):  # noqa: ANN201
