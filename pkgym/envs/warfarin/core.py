@@ -9,7 +9,7 @@ is array work plus one call of the compiled day (:mod:`pkgym.models.warfarin_ker
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -27,13 +27,14 @@ from pkgym.envs.warfarin.clinic import (
 )
 from pkgym.envs.warfarin.kernel import day
 from pkgym.envs.warfarin.records import (
+    ClinicRecords,
     ClinicSettings,
     new_records,
     pinned_patient,
     record_arrays,
 )
 from pkgym.models.warfarin_kernel import DayConstants, day_constants
-from pkgym.sim.batch import write_rows
+from pkgym.sim.batch import take_rows, write_rows
 
 CHAIN_CONSTANTS = ("chain_decay", "chain_fill", "chain_weights")
 """Day constants that may be one set shared by every patient (see ``DayConstants``)."""
@@ -74,6 +75,7 @@ class WarfarinCore(DosingCore):
         """Rows' :func:`~pkgym.envs.warfarin.views.patient_info`, dropped at every reset."""
         self._patient_info_of: Any = None
         self._packs: tuple[tuple, tuple, tuple, tuple] = ((), (), (), ())
+        self._ahead: _EpisodesAhead | None = None
 
     # ----- actions -------------------------------------------------------------------------
     def action_space(self, continuous: bool) -> spaces.Space:
@@ -125,6 +127,10 @@ class WarfarinCore(DosingCore):
         if rows.size == 0:
             return
         self._patient_info.clear()  # the rows' true parameters and ids change
+        if self.n_patients == 1:
+            self.records, constants = self._next_of_one(streams[0], patients[0])
+            self._store_constants(slice(None), constants)
+            return
         draws = self._draw_episodes(streams)
         pinned = [None if p is None else self.pin_patient(p) for p in patients]
         entropy = np.array([slot.seed_entropy for slot in streams], dtype=object)
@@ -136,6 +142,40 @@ class WarfarinCore(DosingCore):
         else:
             write_rows(self.records, rows, part)
             self._store_constants(rows, constants)
+
+    def _episodes(self, draws: dict[str, np.ndarray], patients: Sequence[Mapping[str, Any] | None],
+                  streams: Sequence[EpisodeStreams]) -> tuple[ClinicRecords, DayConstants]:
+        """Records and day constants of fresh episodes from their draws (pinned fields win)."""
+        pinned = [None if p is None else self.pin_patient(p) for p in patients]
+        entropy = np.array([slot.seed_entropy for slot in streams], dtype=object)
+        part = new_records(self.settings, draws, pinned, entropy, self._clinic)
+        return part, day_constants(part.params, self.structure, shared_views=True)
+
+    def _next_of_one(self, streams: EpisodeStreams, patient: Mapping[str, Any] | None
+                     ) -> tuple[ClinicRecords, DayConstants]:
+        """The next episode of a one-patient core, from episodes drawn ahead in a batch.
+
+        Consecutive episodes of a slot are consecutive draws from its streams (every number
+        of an episode is drawn at its reset), so k of them drawn as k rows give the same
+        numbers as k resets, built in one batched pass. The batch doubles (1, 2, 4, ... 64)
+        while the slot keeps its streams and starts at 1 again on a reseed; a pinned patient
+        is built from its own episode's draws.
+        """
+        ahead = self._ahead
+        if ahead is None or ahead.streams is not streams or ahead.next == ahead.size:
+            size = 1 if ahead is None or ahead.streams is not streams else min(2 * ahead.size, 64)
+            draws = self._draw_episodes([streams] * size)
+            records, constants = self._episodes(draws, [None] * size, [streams] * size)
+            ahead = self._ahead = _EpisodesAhead(streams, draws, records, constants, size)
+        row, ahead.next = ahead.next, ahead.next + 1
+        if patient is not None:
+            draws = {key: value[row:row + 1] for key, value in ahead.draws.items()}
+            return self._episodes(draws, [patient], [streams])
+        per_patient = {name: getattr(ahead.constants, name)[row:row + 1]
+                       for name in DayConstants._fields[:-1]
+                       if getattr(ahead.constants, name).shape[0] == ahead.size}
+        return (take_rows(ahead.records, np.array([row])),
+                ahead.constants._replace(**per_patient))
 
     def _store_constants(self, rows: np.ndarray | slice, constants: DayConstants) -> None:
         """Write the reset rows' day constants into the core's own arrays, in place.
@@ -239,3 +279,23 @@ class WarfarinCore(DosingCore):
         if patient is None:
             patient = self._patient_info[row] = warfarin_views.patient_info(self.records, row)
         return warfarin_views.info_row(self.records, self.settings, row, patient)
+
+
+@dataclass(slots=True)
+class _EpisodesAhead:
+    """Episodes a one-patient core drew ahead from one slot's streams (``_next_of_one``).
+
+    Attributes:
+        streams: the slot's streams they were drawn from (identity marks a reseed).
+        draws: their random numbers, one row per episode.
+        records, constants: their records and day constants (drawn patients), one row each
+            (chain constants shared by all stay one row).
+        size: how many; next: the row the next reset takes.
+    """
+
+    streams: EpisodeStreams
+    draws: dict[str, np.ndarray]
+    records: ClinicRecords
+    constants: DayConstants
+    size: int
+    next: int = 0
