@@ -86,24 +86,6 @@ class AddictionRecords:
         return {name: self.params[rows, k] for k, name in enumerate(VARIED)}
 
 
-@dataclass(slots=True)
-class EpisodesAhead:
-    """Episodes a one-patient core drew ahead from one slot's streams (``_next_of_one``).
-
-    Attributes:
-        streams: the slot's ``EpisodeStreams`` they were drawn from (identity marks a reseed).
-        draws: their random numbers, one row per episode.
-        records: their records, one row per episode (drawn patients).
-        size: how many; next: the row the next reset takes.
-    """
-
-    streams: Any
-    draws: dict[str, np.ndarray]
-    records: AddictionRecords
-    size: int
-    next: int = 0
-
-
 def pinned_patient(given: Mapping[str, Any], settings: AddictionSettings) -> dict[str, float]:
     """A pinned patient's etas (``eta_<name>`` of ``VARIED``) and id, validated.
 

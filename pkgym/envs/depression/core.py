@@ -13,14 +13,20 @@ from typing import Any
 
 import numpy as np
 
-from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
+from pkgym.envs.base import (
+    DosingCore,
+    EpisodesAhead,
+    EpisodeStreams,
+    ObservationModel,
+    RewardFn,
+    next_episode_of_one,
+)
 from pkgym.envs.depression import views as depression_views
 from pkgym.envs.depression.clinic import WeekOutcome
 from pkgym.envs.depression.records import (
     ETA_KEYS,
     DepressionRecords,
     DepressionSettings,
-    EpisodesAhead,
     assess,
     new_records,
     pinned_patient,
@@ -84,28 +90,11 @@ class DepressionCore(DosingCore):
 
     def _next_of_one(self, streams: EpisodeStreams,
                      patient: Mapping[str, Any] | None) -> DepressionRecords:
-        """The next episode of a one-patient core, from episodes drawn ahead in a batch.
-
-        Consecutive episodes of one slot are consecutive draws from its streams, so drawing
-        k of them as k rows (the same streams k times, in order) gives the same numbers as
-        k resets, and their baseline visits run as one batch. The batch doubles (1, 2, 4, ...
-        64) while the slot keeps its streams and starts again at 1 when it is reseeded. A
-        pinned patient is built from its episode's own draws (which it uses up, valid or
-        not, as a reset one at a time does).
-        """
-        ahead = self._ahead
-        if ahead is None or ahead.streams is not streams or ahead.next == ahead.size:
-            size = 1 if ahead is None or ahead.streams is not streams else min(2 * ahead.size, 64)
-            draws = self._draw_episodes([streams] * size)
-            ahead = self._ahead = EpisodesAhead(
-                streams, draws, self._episodes(draws, [None] * size, [streams] * size), size)
-        row = ahead.next
-        ahead.next += 1
-        if patient is None:
-            return take_record_rows(ahead.records, np.array([row]))
-        draws = {key: value[row:row + 1] for key, value in ahead.draws.items()}
-        return self._episodes(draws, [patient], [streams])
-
+        """The next episode of a one-patient core, drawn ahead in a batch (see the base)."""
+        self._ahead, records = next_episode_of_one(
+            self._ahead, streams, patient, self._draw_episodes, self._episodes,
+            lambda built, row: take_record_rows(built, np.array([row])))
+        return records
     def _draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
         """:meth:`episode_draws` of every slot, stacked: each slot fills its own rows."""
         n, w = len(streams), self.settings.scenario.n_weeks

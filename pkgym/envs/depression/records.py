@@ -142,24 +142,6 @@ def take_record_rows(records: DepressionRecords, rows: np.ndarray) -> Depression
     return DepressionRecords(**values)
 
 
-@dataclass(slots=True)
-class EpisodesAhead:
-    """Episodes a one-patient core drew ahead from one slot's streams (``_next_of_one``).
-
-    Attributes:
-        streams: the slot's ``EpisodeStreams`` they were drawn from (identity marks a reseed).
-        draws: their random numbers, one row per episode.
-        records: their records, one row per episode (drawn patients).
-        size: how many; next: the row the next reset takes.
-    """
-
-    streams: Any
-    draws: dict[str, np.ndarray]
-    records: DepressionRecords
-    size: int
-    next: int = 0
-
-
 def _patient_table(settings: DepressionSettings, draws: Mapping[str, np.ndarray] | None,
                    pinned: Sequence[dict[str, float] | None], n: int,
                    variability: BetweenSubjectVariability

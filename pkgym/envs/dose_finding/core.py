@@ -122,6 +122,16 @@ class DoseFindingCore(DosingCore):
         kernel.start_trials(rows, truth, uniforms, s.start_level, s.target_dlt_rate,
                             *self._arrays())
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle and deepcopy state without the cached bit-generator addresses.
+
+        They are raw pointers into this process's generators: a copy (with its own copies of
+        the generators) must look them up again, or it would draw from the original's.
+        """
+        state = self.__dict__.copy()
+        state["_streams_seen"] = [None] * self.n_patients
+        return state
+
     def _slots(self, rows: np.ndarray, streams: Sequence[EpisodeStreams]
                ) -> tuple[list[np.random.Generator], np.ndarray, np.ndarray]:
         """Each slot's patient stream, bit generator addresses and seed entropy.

@@ -10,13 +10,20 @@ records the core fills live in :mod:`pkgym.envs.vancomycin.records`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from pkgym.accel.backend import check_backend, resolve_device
-from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
+from pkgym.envs.base import (
+    DosingCore,
+    EpisodesAhead,
+    EpisodeStreams,
+    ObservationModel,
+    RewardFn,
+    next_episode_of_one,
+    take_row,
+)
 from pkgym.envs.vancomycin import views as vancomycin_views
 from pkgym.envs.vancomycin.device import advance_ward_on_device
 from pkgym.envs.vancomycin.kernel import advance_ward, plain
@@ -63,7 +70,7 @@ class VancomycinCore(DosingCore):
         self._draw_shapes = {"covariates": (settings.population.n_draws,), "eta": (3,),
                              "levels": (len(config.sampling),), "creatinine": (config.n_days,),
                              "kidney": (config.n_days, 3)}
-        self._ahead: _EpisodesAhead | None = None
+        self._ahead: EpisodesAhead | None = None
         placeholder = {key: np.full(self.n_patients, value) for key, value in PLACEHOLDER.items()}
         self.records = new_records(settings, self._constants, placeholder,
                                    self._quiet_draws(self.n_patients),
@@ -102,30 +109,10 @@ class VancomycinCore(DosingCore):
 
     def _next_of_one(self, streams: EpisodeStreams,
                      patient: Mapping[str, Any] | None) -> WardRecords:
-        """The next episode of a one-patient core, from episodes drawn ahead in a batch.
-
-        Consecutive episodes of one slot are consecutive draws from its streams, so drawing
-        k of them as k rows (the same streams k times, in order) gives the same numbers as
-        k resets, and the records of all k are built in one batched pass. The batch doubles
-        (1, 2, 4, ... 64) while the slot keeps its streams and starts again at 1 when it is
-        reseeded, so reseeding every episode costs no more than before. A pinned patient is
-        built from its episode's own draws.
-        """
-        ahead = self._ahead
-        if ahead is None or ahead.streams is not streams or ahead.next == ahead.size:
-            size = 1 if ahead is None or ahead.streams is not streams else min(2 * ahead.size, 64)
-            draws = self._episode_draws([streams] * size)
-            ahead = self._ahead = _EpisodesAhead(
-                streams, draws, self._episodes(draws, [None] * size, [streams] * size), size)
-        row = ahead.next
-        if patient is None:
-            records = take_rows(ahead.records, np.array([row]))
-        else:
-            draws = {key: value[row:row + 1] for key, value in ahead.draws.items()}
-            records = self._episodes(draws, [patient], [streams])
-        ahead.next += 1
+        """The next episode of a one-patient core, drawn ahead in a batch (see the base)."""
+        self._ahead, records = next_episode_of_one(self._ahead, streams, patient,
+                                                   self._episode_draws, self._episodes, take_row)
         return records
-
     def pin_patient(self, patient: Mapping[str, Any]) -> dict[str, Any]:
         """A pinned patient's validated covariates, given etas (range-checked) and id."""
         return pinned_row(patient, self.settings.model.variability)
@@ -247,21 +234,3 @@ class VancomycinCore(DosingCore):
                 float(course.intercompartmental_clearance_l_per_h[row, 0]),
             "patient_id": int(rec.patient_id[row]), "seed_entropy": rec.seed_entropy[row],
         }
-
-
-@dataclass(slots=True)
-class _EpisodesAhead:
-    """Episodes a one-patient core drew ahead from one slot's streams (see ``_next_of_one``).
-
-    Attributes:
-        streams: the slot's streams they were drawn from (identity marks a reseed).
-        draws: their random numbers, one row per episode.
-        records: their records, one row per episode (drawn patients).
-        size: how many; next: the row the next reset takes.
-    """
-
-    streams: EpisodeStreams
-    draws: dict[str, np.ndarray]
-    records: WardRecords
-    size: int
-    next: int = 0

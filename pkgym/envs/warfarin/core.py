@@ -9,14 +9,22 @@ is array work plus one call of the compiled day (:mod:`pkgym.models.warfarin_ker
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
 from gymnasium import spaces
 
 from pkgym.envs.actions import shown
-from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
+from pkgym.envs.base import (
+    DosingCore,
+    EpisodesAhead,
+    EpisodeStreams,
+    ObservationModel,
+    RewardFn,
+    next_episode_of_one,
+    take_row,
+)
 from pkgym.envs.warfarin import views as warfarin_views
 from pkgym.envs.warfarin.clinic import (
     MAX_TEST_INTERVAL_DAYS,
@@ -34,7 +42,7 @@ from pkgym.envs.warfarin.records import (
     record_arrays,
 )
 from pkgym.models.warfarin_kernel import DayConstants, day_constants
-from pkgym.sim.batch import take_rows, write_rows
+from pkgym.sim.batch import write_rows
 
 CHAIN_CONSTANTS = ("chain_decay", "chain_fill", "chain_weights")
 """Day constants that may be one set shared by every patient (see ``DayConstants``)."""
@@ -75,7 +83,7 @@ class WarfarinCore(DosingCore):
         """Rows' :func:`~pkgym.envs.warfarin.views.patient_info`, dropped at every reset."""
         self._patient_info_of: Any = None
         self._packs: tuple[tuple, tuple, tuple, tuple] = ((), (), (), ())
-        self._ahead: _EpisodesAhead | None = None
+        self._ahead: EpisodesAhead | None = None
 
     # ----- actions -------------------------------------------------------------------------
     def action_space(self, continuous: bool) -> spaces.Space:
@@ -153,30 +161,15 @@ class WarfarinCore(DosingCore):
 
     def _next_of_one(self, streams: EpisodeStreams, patient: Mapping[str, Any] | None
                      ) -> tuple[ClinicRecords, DayConstants]:
-        """The next episode of a one-patient core, from episodes drawn ahead in a batch.
+        """The next episode of a one-patient core, drawn ahead in a batch (see the base).
 
-        Consecutive episodes of a slot are consecutive draws from its streams (every number
-        of an episode is drawn at its reset), so k of them drawn as k rows give the same
-        numbers as k resets, built in one batched pass. The batch doubles (1, 2, 4, ... 64)
-        while the slot keeps its streams and starts at 1 again on a reseed; a pinned patient
-        is built from its own episode's draws.
+        Its records and day constants are built for the whole batch at once; chain constants
+        shared by every patient stay one row.
         """
-        ahead = self._ahead
-        if ahead is None or ahead.streams is not streams or ahead.next == ahead.size:
-            size = 1 if ahead is None or ahead.streams is not streams else min(2 * ahead.size, 64)
-            draws = self._draw_episodes([streams] * size)
-            records, constants = self._episodes(draws, [None] * size, [streams] * size)
-            ahead = self._ahead = _EpisodesAhead(streams, draws, records, constants, size)
-        row, ahead.next = ahead.next, ahead.next + 1
-        if patient is not None:
-            draws = {key: value[row:row + 1] for key, value in ahead.draws.items()}
-            return self._episodes(draws, [patient], [streams])
-        per_patient = {name: getattr(ahead.constants, name)[row:row + 1]
-                       for name in DayConstants._fields[:-1]
-                       if getattr(ahead.constants, name).shape[0] == ahead.size}
-        return (take_rows(ahead.records, np.array([row])),
-                ahead.constants._replace(**per_patient))
-
+        self._ahead, built = next_episode_of_one(self._ahead, streams, patient,
+                                                 self._draw_episodes, self._episodes,
+                                                 _episode_row)
+        return built
     def _store_constants(self, rows: np.ndarray | slice, constants: DayConstants) -> None:
         """Write the reset rows' day constants into the core's own arrays, in place.
 
@@ -281,21 +274,11 @@ class WarfarinCore(DosingCore):
         return warfarin_views.info_row(self.records, self.settings, row, patient)
 
 
-@dataclass(slots=True)
-class _EpisodesAhead:
-    """Episodes a one-patient core drew ahead from one slot's streams (``_next_of_one``).
-
-    Attributes:
-        streams: the slot's streams they were drawn from (identity marks a reseed).
-        draws: their random numbers, one row per episode.
-        records, constants: their records and day constants (drawn patients), one row each
-            (chain constants shared by all stay one row).
-        size: how many; next: the row the next reset takes.
-    """
-
-    streams: EpisodeStreams
-    draws: dict[str, np.ndarray]
-    records: ClinicRecords
-    constants: DayConstants
-    size: int
-    next: int = 0
+def _episode_row(built: tuple[ClinicRecords, DayConstants],
+                 row: int) -> tuple[ClinicRecords, DayConstants]:
+    """One episode's records and day constants from a batch (shared chain sets kept whole)."""
+    records, constants = built
+    n = records.day.shape[0]
+    per_patient = {name: getattr(constants, name)[row:row + 1]
+                   for name in DayConstants._fields[:-1] if getattr(constants, name).shape[0] == n}
+    return take_row(records, row), constants._replace(**per_patient)
