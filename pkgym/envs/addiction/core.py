@@ -37,14 +37,12 @@ from pkgym.envs.addiction.records import (
     new_records,
     pinned_patient,
 )
+from pkgym.envs.ahead import EpisodesAhead, next_episode_of_one, take_row
 from pkgym.envs.base import (
     DosingCore,
-    EpisodesAhead,
     EpisodeStreams,
     ObservationModel,
     RewardFn,
-    next_episode_of_one,
-    take_row,
 )
 from pkgym.models.addiction import VARIED, all_utilities, model_constants
 from pkgym.models.addiction_treatment import CM_TEST_DAYS, TreatmentPharmacology

@@ -13,13 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from pkgym.envs.ahead import EpisodesAhead, next_episode_of_one
 from pkgym.envs.base import (
     DosingCore,
-    EpisodesAhead,
     EpisodeStreams,
     ObservationModel,
     RewardFn,
-    next_episode_of_one,
 )
 from pkgym.envs.depression import views as depression_views
 from pkgym.envs.depression.clinic import WeekOutcome

@@ -15,14 +15,12 @@ from typing import Any
 import numpy as np
 
 from pkgym.accel.backend import check_backend, resolve_device
+from pkgym.envs.ahead import EpisodesAhead, next_episode_of_one, take_row
 from pkgym.envs.base import (
     DosingCore,
-    EpisodesAhead,
     EpisodeStreams,
     ObservationModel,
     RewardFn,
-    next_episode_of_one,
-    take_row,
 )
 from pkgym.envs.vancomycin import views as vancomycin_views
 from pkgym.envs.vancomycin.device import advance_ward_on_device

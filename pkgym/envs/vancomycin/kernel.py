@@ -1,3 +1,4 @@
+# lines: the ward step in passes (PK, score, kidneys, assays, labs) and its observation writer
 """One dosing interval of a vancomycin ward, compiled: the fast path of ``Vancomycin-v0``.
 
 :func:`advance_ward` does in one ``numba`` call, in passes over the patients, what a numpy

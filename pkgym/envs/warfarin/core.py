@@ -16,14 +16,12 @@ import numpy as np
 from gymnasium import spaces
 
 from pkgym.envs.actions import shown
+from pkgym.envs.ahead import EpisodesAhead, next_episode_of_one, take_row
 from pkgym.envs.base import (
     DosingCore,
-    EpisodesAhead,
     EpisodeStreams,
     ObservationModel,
     RewardFn,
-    next_episode_of_one,
-    take_row,
 )
 from pkgym.envs.warfarin import views as warfarin_views
 from pkgym.envs.warfarin.clinic import (
