@@ -120,7 +120,7 @@ class AddictionCore(DosingCore):
 
     def _next_of_one(self, streams: EpisodeStreams,
                      patient: Mapping[str, Any] | None) -> AddictionRecords:
-        """The next episode of a one-patient core, drawn ahead in a batch (see the base)."""
+        """The next episode of a one-patient core, drawn ahead in a batch (``pkgym.envs.ahead``)."""
         self._ahead, records = next_episode_of_one(self._ahead, streams, patient,
                                                    self._draw_episodes, self._episodes, take_row)
         return records

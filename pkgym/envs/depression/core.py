@@ -89,7 +89,7 @@ class DepressionCore(DosingCore):
 
     def _next_of_one(self, streams: EpisodeStreams,
                      patient: Mapping[str, Any] | None) -> DepressionRecords:
-        """The next episode of a one-patient core, drawn ahead in a batch (see the base)."""
+        """The next episode of a one-patient core, drawn ahead in a batch (``pkgym.envs.ahead``)."""
         self._ahead, records = next_episode_of_one(
             self._ahead, streams, patient, self._draw_episodes, self._episodes,
             lambda built, row: take_record_rows(built, np.array([row])))

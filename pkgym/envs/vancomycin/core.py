@@ -107,7 +107,7 @@ class VancomycinCore(DosingCore):
 
     def _next_of_one(self, streams: EpisodeStreams,
                      patient: Mapping[str, Any] | None) -> WardRecords:
-        """The next episode of a one-patient core, drawn ahead in a batch (see the base)."""
+        """The next episode of a one-patient core, drawn ahead in a batch (``pkgym.envs.ahead``)."""
         self._ahead, records = next_episode_of_one(self._ahead, streams, patient,
                                                    self._episode_draws, self._episodes, take_row)
         return records

@@ -159,7 +159,7 @@ class WarfarinCore(DosingCore):
 
     def _next_of_one(self, streams: EpisodeStreams, patient: Mapping[str, Any] | None
                      ) -> tuple[ClinicRecords, DayConstants]:
-        """The next episode of a one-patient core, drawn ahead in a batch (see the base).
+        """The next episode of a one-patient core, drawn ahead in a batch (``pkgym.envs.ahead``).
 
         Its records and day constants are built for the whole batch at once; chain constants
         shared by every patient stay one row.
