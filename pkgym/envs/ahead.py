@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from pkgym.envs.base import EpisodeStreams
 from pkgym.sim.batch import take_rows
 
 AHEAD_MAX = 64
@@ -31,14 +30,14 @@ class EpisodesAhead:
         size: how many; next: the row the next reset takes.
     """
 
-    streams: EpisodeStreams
+    streams: Any  # the slot's pkgym.envs.base.EpisodeStreams
     draws: dict[str, np.ndarray]
     built: Any
     size: int
     next: int = 0
 
 
-def next_episode_of_one(ahead: EpisodesAhead | None, streams: EpisodeStreams,
+def next_episode_of_one(ahead: EpisodesAhead | None, streams: Any,
                         patient: Mapping[str, Any] | None, draw: Any, build: Any,
                         take: Any) -> tuple[EpisodesAhead, Any]:
     """The next episode of a one-patient core, from episodes drawn ahead in a batch.

@@ -1,3 +1,4 @@
+# lines: the core's template (reset hooks, views) and the two Gymnasium shells around it
 """The shells every pkgym dosing environment shares: one patient or N, over one batched core.
 
 A drug-specific :class:`DosingCore` owns the physics and the bookkeeping of N patients.
@@ -26,6 +27,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from pkgym.envs.actions import actions_to_doses, doses_to_actions, make_action_space
+from pkgym.envs.ahead import EpisodesAhead, next_episode_of_one, take_row
 from pkgym.sim.batch import write_rows
 
 RESET_OPTIONS = ("patient",)
@@ -76,26 +78,50 @@ class DosingCore(ABC):
     observation_model: ObservationModel
     views: ModuleType
 
+    draws_ahead: bool = False
+    _ahead: EpisodesAhead | None = None
+    """True for a core that draws every random number of an episode at its reset: with one
+    patient it then builds its next episodes ahead in a batch (:mod:`pkgym.envs.ahead`)."""
+
     def reset_patients(self, rows: np.ndarray, streams: Sequence[EpisodeStreams],
                        patients: Sequence[Mapping[str, Any] | None]) -> None:
         """Start new episodes for ``rows``: new (or pinned) patients drawn from their streams.
 
-        The template every drug core fills in: :meth:`episode_draws` takes one episode's
-        random numbers from a slot's streams, :meth:`pin_patient` validates a pinned patient,
-        :meth:`new_records` builds the records of fresh episodes, written into ``rows``.
+        The template every drug core fills in: :meth:`draw_episodes` takes the slots'
+        random numbers (by default :meth:`episode_draws` slot by slot), :meth:`build_episodes`
+        builds their records (pinned patients validated by :meth:`pin_patient`, records by
+        :meth:`new_records`), written into ``rows`` in place.
         """
         rows = np.asarray(rows, dtype=np.int64)
         if rows.size == 0:
             return
-        per_slot = [self.episode_draws(slot) for slot in streams]
-        draws = {key: np.stack([d[key] for d in per_slot]) for key in per_slot[0]}
-        pinned = [None if p is None else self.pin_patient(p) for p in patients]
-        entropy = np.array([slot.seed_entropy for slot in streams], dtype=object)
-        part = self.new_records(draws, pinned, entropy)
+        if self.n_patients == 1 and self.draws_ahead:
+            self._ahead, self.records = next_episode_of_one(
+                self._ahead, streams[0], patients[0], self.draw_episodes,
+                self.build_episodes, self.take_episode)
+            return
+        part = self.build_episodes(self.draw_episodes(streams), patients, streams)
         if rows.size == self.n_patients and np.array_equal(rows, np.arange(self.n_patients)):
             self.records = part
         else:
             write_rows(self.records, rows, part)
+
+    def draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
+        """Every slot's episode random numbers, slot k in row k (default: stacked per slot)."""
+        per_slot = [self.episode_draws(slot) for slot in streams]
+        return {key: np.stack([d[key] for d in per_slot]) for key in per_slot[0]}
+
+    def build_episodes(self, draws: dict[str, np.ndarray],
+                       patients: Sequence[Mapping[str, Any] | None],
+                       streams: Sequence[EpisodeStreams]) -> Any:
+        """Records of fresh episodes from their draws (pinned patients checked first)."""
+        pinned = [None if p is None else self.pin_patient(p) for p in patients]
+        entropy = np.array([slot.seed_entropy for slot in streams], dtype=object)
+        return self.new_records(draws, pinned, entropy)
+
+    def take_episode(self, records: Any, row: int) -> Any:
+        """Row ``row`` of batched records as a batch of one (episodes drawn ahead)."""
+        return take_row(records, row)
 
     def episode_draws(self, streams: EpisodeStreams) -> dict[str, np.ndarray]:
         """All of one episode's random numbers, from one slot's three streams."""

@@ -37,7 +37,6 @@ from pkgym.envs.addiction.records import (
     new_records,
     pinned_patient,
 )
-from pkgym.envs.ahead import EpisodesAhead, next_episode_of_one, take_row
 from pkgym.envs.base import (
     DosingCore,
     EpisodeStreams,
@@ -46,7 +45,6 @@ from pkgym.envs.base import (
 )
 from pkgym.models.addiction import VARIED, all_utilities, model_constants
 from pkgym.models.addiction_treatment import CM_TEST_DAYS, TreatmentPharmacology
-from pkgym.sim.batch import write_rows
 
 PARALLEL_PATIENTS = 2048
 """From this many stepped patients on, the week's treatment (one memory-bound pass over the
@@ -60,6 +58,8 @@ class AddictionCore(DosingCore):
     Decisions are action indices (float or int, shape (n,)); ``dose_levels_mg`` is
     ``arange(n_actions)`` so that generic code mapping levels to "doses" passes indices.
     """
+
+    draws_ahead = True  # every random number of an episode is drawn at its reset
 
     views = addiction_views
 
@@ -78,7 +78,6 @@ class AddictionCore(DosingCore):
         self._constants = clinic_constants(scenario)
         self._pharmacology = pharmacology_table(scenario.pharmacology)
         self._variability = settings.model.variability
-        self._ahead: EpisodesAhead | None = None
 
     def action_space(self, continuous: bool) -> spaces.Space:
         """``Discrete(7)`` over :data:`TREATMENTS`; there is no continuous variant."""
@@ -91,40 +90,15 @@ class AddictionCore(DosingCore):
         return decided_levels(decisions, len(TREATMENTS), "action indices of the treatments")
 
 
-    def reset_patients(self, rows: np.ndarray, streams: Sequence[EpisodeStreams],
-                       patients: Sequence[Mapping[str, Any] | None]) -> None:
-        """New episodes for ``rows``: the base's template, batched.
-
-        Each slot's draws go straight into its row of preallocated arrays, in the order and
-        amounts of :meth:`episode_draws` (so the numbers are the same); the burn-in and
-        everything else is one batched pass over the reset rows.
-        """
-        rows = np.asarray(rows, dtype=np.int64)
-        if rows.size == 0:
-            return
-        if self.n_patients == 1:
-            self.records = self._next_of_one(streams[0], patients[0])
-            return
-        part = self._episodes(self._draw_episodes(streams), patients, streams)
-        if rows.size == self.n_patients and np.array_equal(rows, np.arange(self.n_patients)):
-            self.records = part
-        else:
-            write_rows(self.records, rows, part)
-
-    def _episodes(self, draws: dict[str, np.ndarray], patients: Sequence[Mapping[str, Any] | None],
-                  streams: Sequence[EpisodeStreams]) -> AddictionRecords:
+    def build_episodes(self, draws: dict[str, np.ndarray],
+                       patients: Sequence[Mapping[str, Any] | None],
+                       streams: Sequence[EpisodeStreams]) -> AddictionRecords:
         """Records of fresh episodes from their draws (a pinned patient's etas replace them)."""
         pinned = [None if p is None else self.pin_patient(p) for p in patients]
         entropy = np.array([slot.seed_entropy for slot in streams], dtype=object)
         return new_records(self.settings, draws, pinned, entropy, self._variability)
 
-    def _next_of_one(self, streams: EpisodeStreams,
-                     patient: Mapping[str, Any] | None) -> AddictionRecords:
-        """The next episode of a one-patient core, drawn ahead in a batch (``pkgym.envs.ahead``)."""
-        self._ahead, records = next_episode_of_one(self._ahead, streams, patient,
-                                                   self._draw_episodes, self._episodes, take_row)
-        return records
-    def _draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
+    def draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
         """:meth:`episode_draws` of every slot, stacked: each slot fills its own rows."""
         n, scenario = len(streams), self.settings.scenario
         n_weeks, n_days = scenario.n_weeks, scenario.n_weeks * DAYS_PER_WEEK

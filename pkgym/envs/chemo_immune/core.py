@@ -20,7 +20,6 @@ from pkgym.envs.chemo_immune.clinic import ChemoOutcome
 from pkgym.envs.chemo_immune.kernel import record_doses, record_measured, record_morning
 from pkgym.envs.chemo_immune.records import ChemoSettings, measure, new_records, pinned_patient
 from pkgym.models.tumour_immune import advance_rows
-from pkgym.sim.batch import write_rows
 
 
 class ChemoImmuneCore(DosingCore):
@@ -58,29 +57,9 @@ class ChemoImmuneCore(DosingCore):
 
     def episode_draws(self, streams: EpisodeStreams) -> dict[str, np.ndarray]:
         """All of one episode's random numbers, from the slot's patient and noise streams."""
-        return {key: values[0] for key, values in self._draw_episodes([streams]).items()}
+        return {key: values[0] for key, values in self.draw_episodes([streams]).items()}
 
-    def reset_patients(self, rows: np.ndarray, streams: Sequence[EpisodeStreams],
-                       patients: Sequence[Mapping[str, Any] | None]) -> None:
-        """New episodes for ``rows``: the base's template, with the draws batched.
-
-        Each slot's draws go straight into its row of preallocated arrays, in the order and
-        amounts of :meth:`episode_draws` (so the numbers are the same); everything else is one
-        batched pass over the reset rows.
-        """
-        rows = np.asarray(rows, dtype=np.int64)
-        if rows.size == 0:
-            return
-        draws = self._draw_episodes(streams)
-        pinned = [None if p is None else self.pin_patient(p) for p in patients]
-        entropy = np.array([slot.seed_entropy for slot in streams], dtype=object)
-        part = self.new_records(draws, pinned, entropy)
-        if rows.size == self.n_patients and np.array_equal(rows, np.arange(self.n_patients)):
-            self.records = part
-        else:
-            write_rows(self.records, rows, part)
-
-    def _draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
+    def draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
         """One episode's random numbers for each slot, slot k filling row k of each array.
 
         Per slot: the patient stream gives the covariate uniforms then the eta normals, the

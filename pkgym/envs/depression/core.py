@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from pkgym.envs.ahead import EpisodesAhead, next_episode_of_one
 from pkgym.envs.base import (
     DosingCore,
     EpisodeStreams,
@@ -32,7 +31,6 @@ from pkgym.envs.depression.records import (
     take_record_rows,
 )
 from pkgym.models.depression_drug import advance_week, reward_sensitivity
-from pkgym.sim.batch import write_rows
 
 
 class DepressionCore(DosingCore):
@@ -40,6 +38,8 @@ class DepressionCore(DosingCore):
 
     Decisions are daily escitalopram doses in mg for the coming week, shape (n,).
     """
+
+    draws_ahead = True  # every random number of an episode is drawn at its reset
 
     views = depression_views
 
@@ -57,44 +57,21 @@ class DepressionCore(DosingCore):
                                    np.zeros(self.n_patients, object))
         self._n_draws = settings.population.n_draws
         self._variability = settings.model.variability
-        self._ahead: EpisodesAhead | None = None
 
 
-    def reset_patients(self, rows: np.ndarray, streams: Sequence[EpisodeStreams],
-                       patients: Sequence[Mapping[str, Any] | None]) -> None:
-        """New episodes for ``rows``: the base's template, batched.
+    def take_episode(self, records: DepressionRecords, row: int) -> DepressionRecords:
+        """One row of the records (their dicts of arrays included)."""
+        return take_record_rows(records, np.array([row]))
 
-        Each slot's draws go straight into its row of preallocated arrays, in the order and
-        amounts of :meth:`episode_draws` (so the numbers are the same); the baseline visit
-        and everything else is one batched pass over the reset rows.
-        """
-        rows = np.asarray(rows, dtype=np.int64)
-        if rows.size == 0:
-            return
-        if self.n_patients == 1:
-            self.records = self._next_of_one(streams[0], patients[0])
-            return
-        part = self._episodes(self._draw_episodes(streams), patients, streams)
-        if rows.size == self.n_patients and np.array_equal(rows, np.arange(self.n_patients)):
-            self.records = part
-        else:
-            write_rows(self.records, rows, part)
-
-    def _episodes(self, draws: dict[str, np.ndarray], patients: Sequence[Mapping[str, Any] | None],
-                  streams: Sequence[EpisodeStreams]) -> DepressionRecords:
+    def build_episodes(self, draws: dict[str, np.ndarray],
+                       patients: Sequence[Mapping[str, Any] | None],
+                       streams: Sequence[EpisodeStreams]) -> DepressionRecords:
         """Records of fresh episodes from their draws (a pinned patient's fields replace them)."""
         pinned = [None if p is None else self.pin_patient(p) for p in patients]
         entropy = np.array([slot.seed_entropy for slot in streams], dtype=object)
         return new_records(self.settings, draws, pinned, entropy, self._variability)
 
-    def _next_of_one(self, streams: EpisodeStreams,
-                     patient: Mapping[str, Any] | None) -> DepressionRecords:
-        """The next episode of a one-patient core, drawn ahead in a batch (``pkgym.envs.ahead``)."""
-        self._ahead, records = next_episode_of_one(
-            self._ahead, streams, patient, self._draw_episodes, self._episodes,
-            lambda built, row: take_record_rows(built, np.array([row])))
-        return records
-    def _draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
+    def draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
         """:meth:`episode_draws` of every slot, stacked: each slot fills its own rows."""
         n, w = len(streams), self.settings.scenario.n_weeks
         draws = {"covariates": np.empty((n, self._n_draws)), "eta": np.empty((n, len(ETA_KEYS))),

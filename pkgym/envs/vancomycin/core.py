@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 
 from pkgym.accel.backend import check_backend, resolve_device
-from pkgym.envs.ahead import EpisodesAhead, next_episode_of_one, take_row
 from pkgym.envs.base import (
     DosingCore,
     EpisodeStreams,
@@ -46,6 +45,8 @@ class VancomycinCore(DosingCore):
     (:mod:`pkgym.envs.vancomycin.device`).
     """
 
+    draws_ahead = True  # every random number of an episode is drawn at its reset
+
     views = vancomycin_views
 
     def __init__(self, n_patients: int, settings: WardSettings, reward_fn: RewardFn,
@@ -68,30 +69,15 @@ class VancomycinCore(DosingCore):
         self._draw_shapes = {"covariates": (settings.population.n_draws,), "eta": (3,),
                              "levels": (len(config.sampling),), "creatinine": (config.n_days,),
                              "kidney": (config.n_days, 3)}
-        self._ahead: EpisodesAhead | None = None
         placeholder = {key: np.full(self.n_patients, value) for key, value in PLACEHOLDER.items()}
         self.records = new_records(settings, self._constants, placeholder,
                                    self._quiet_draws(self.n_patients),
                                    np.zeros(self.n_patients, dtype=object))
 
     # ----- reset ---------------------------------------------------------------------------
-    def reset_patients(self, rows: np.ndarray, streams: Sequence[EpisodeStreams],
-                       patients: Sequence[Mapping[str, Any] | None]) -> None:
-        """New episodes for ``rows``: patients drawn from their slots' streams, or pinned."""
-        rows = np.asarray(rows, dtype=np.int64)
-        if rows.size == 0:
-            return
-        if self.n_patients == 1:
-            self.records = self._next_of_one(streams[0], patients[0])
-            return
-        part = self._episodes(self._episode_draws(streams), patients, streams)
-        if rows.size < self.n_patients:
-            write_rows(self.records, rows, part)  # in place: O(rows), not a copy of the ward
-        else:
-            self.records = part
-
-    def _episodes(self, draws: dict[str, np.ndarray], patients: Sequence[Mapping[str, Any] | None],
-                  streams: Sequence[EpisodeStreams]) -> WardRecords:
+    def build_episodes(self, draws: dict[str, np.ndarray],
+                       patients: Sequence[Mapping[str, Any] | None],
+                       streams: Sequence[EpisodeStreams]) -> WardRecords:
         """Records of fresh episodes from their draws (a pinned patient's fields replace them)."""
         n = draws["eta"].shape[0]
         pins = [None if p is None else self.pin_patient(p) for p in patients]  # checked first
@@ -105,17 +91,11 @@ class VancomycinCore(DosingCore):
         entropy = np.array([s.seed_entropy for s in streams], dtype=object)
         return new_records(self.settings, self._constants, table, draws, entropy)
 
-    def _next_of_one(self, streams: EpisodeStreams,
-                     patient: Mapping[str, Any] | None) -> WardRecords:
-        """The next episode of a one-patient core, drawn ahead in a batch (``pkgym.envs.ahead``)."""
-        self._ahead, records = next_episode_of_one(self._ahead, streams, patient,
-                                                   self._episode_draws, self._episodes, take_row)
-        return records
     def pin_patient(self, patient: Mapping[str, Any]) -> dict[str, Any]:
         """A pinned patient's validated covariates, given etas (range-checked) and id."""
         return pinned_row(patient, self.settings.model.variability)
 
-    def _episode_draws(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
+    def draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
         """All of each slot's episode random numbers, drawn into one array per kind.
 
         Per slot, in this order: covariate uniforms and eta normals from the patient stream,

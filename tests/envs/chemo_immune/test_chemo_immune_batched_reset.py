@@ -15,7 +15,7 @@ def test_chemo_immune_reset__batched_draws_are_each_slots_own_numbers_in_order()
     """Row k of the batched draws is what slot k's streams give, drawn one array at a time."""
     core = gym.make_vec(ENV_ID, num_envs=3, vectorization_mode="vector_entry_point").unwrapped.core
     n_days = core.settings.scenario.n_days
-    batched = core._draw_episodes([spawn_streams(np.random.default_rng(30 + k))
+    batched = core.draw_episodes([spawn_streams(np.random.default_rng(30 + k))
                                    for k in range(3)])
     for k in range(3):
         slot = spawn_streams(np.random.default_rng(30 + k))

@@ -26,7 +26,7 @@ def test_session_seeds__equal_integers_and_leave_the_stream_in_the_same_state() 
 def test_depression_core__batched_draws_equal_episode_draws() -> None:
     """Each slot's row of the batched draws is what ``episode_draws`` takes from its streams."""
     core = gym.make_vec(ENV_ID, num_envs=3, vectorization_mode="vector_entry_point").core
-    batched = core._draw_episodes([spawn_streams(np.random.default_rng(s)) for s in range(3)])
+    batched = core.draw_episodes([spawn_streams(np.random.default_rng(s)) for s in range(3)])
     for k in range(3):
         single = core.episode_draws(spawn_streams(np.random.default_rng(k)))
         for key, value in single.items():
