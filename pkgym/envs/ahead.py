@@ -75,4 +75,4 @@ def next_episode_of_one(ahead: EpisodesAhead | None, streams: Any,
 
 def take_row(tree: Any, row: int) -> Any:
     """Row ``row`` of batched records as a batch of one (fresh arrays)."""
-    return take_rows(tree, np.array([row]))
+    return take_rows(tree, slice(row, row + 1), copy=True)

@@ -15,8 +15,11 @@ import numpy as np
 T = TypeVar("T")
 
 
-def take_rows(tree: T, rows: np.ndarray | slice) -> T:
+def take_rows(tree: T, rows: np.ndarray | slice, *, copy: bool = False) -> T:
     """The same dataclass with every array field indexed by ``rows`` on its first axis.
+
+    ``copy=True`` makes every array fresh even where ``rows`` is a slice (a view otherwise).
+    Field names are looked up once per dataclass type (this runs at every single-env reset).
 
     Examples:
         >>> from pkgym.models.kidney import initial_kidney_state
@@ -24,13 +27,32 @@ def take_rows(tree: T, rows: np.ndarray | slice) -> T:
         array([1.])
     """
     node: Any = tree
-    if dataclasses.is_dataclass(node):
-        values = {f.name: take_rows(getattr(node, f.name), rows) for f in dataclasses.fields(node)}
-        build: Any = type(node)
-        return cast(T, build(**values))
+    kind = type(node)
+    if kind is np.ndarray:
+        part = node[rows]
+        return cast(T, part.copy() if copy and isinstance(rows, slice) else part)
+    names = _field_names(kind)
+    if names is not None:
+        return cast(T, kind(**{name: take_rows(getattr(node, name), rows, copy=copy)
+                               for name in names}))
     if isinstance(node, np.ndarray | list):
-        return cast(T, np.asarray(node)[rows])
+        part = np.asarray(node)[rows]
+        return cast(T, part.copy() if copy and isinstance(rows, slice) else part)
     return tree
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    """The init fields of dataclass type ``kind`` (None for any other type), cached."""
+    try:
+        return _FIELD_NAMES[kind]
+    except KeyError:
+        names = (tuple(f.name for f in dataclasses.fields(kind))
+                 if dataclasses.is_dataclass(kind) else None)
+        _FIELD_NAMES[kind] = names
+        return names
 
 
 def put_rows(tree: T, rows: np.ndarray, part: T) -> T:
