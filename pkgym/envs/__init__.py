@@ -12,6 +12,7 @@ from pkgym.envs import (
     chemotherapy,
     depression,
     dose_finding,
+    mycophenolate,
     vancomycin,
     warfarin,
 )
@@ -30,6 +31,9 @@ from pkgym.envs.depression.env import DepressionEnv, DepressionVectorEnv
 from pkgym.envs.dose_finding.clinic import DoseFindingEnvScenario
 from pkgym.envs.dose_finding.env import ENV_ID as DOSE_FINDING_ID
 from pkgym.envs.dose_finding.env import DoseFindingEnv, DoseFindingVectorEnv
+from pkgym.envs.mycophenolate.clinic import MycophenolateScenario
+from pkgym.envs.mycophenolate.env import ENV_ID as MYCOPHENOLATE_ID
+from pkgym.envs.mycophenolate.env import MycophenolateEnv, MycophenolateVectorEnv
 from pkgym.envs.registry import register_env
 from pkgym.envs.vancomycin.clinic import VancomycinScenario
 from pkgym.envs.vancomycin.env import ENV_ID as VANCOMYCIN_ID
@@ -54,8 +58,10 @@ __all__ += ["DEPRESSION_ID", "DepressionEnv", "DepressionScenario", "DepressionV
 __all__ += ["ADDICTION_ID", "AddictionEnv", "AddictionScenario", "AddictionVectorEnv"]
 __all__ += ["DOSE_FINDING_ID", "DoseFindingEnv", "DoseFindingEnvScenario",
             "DoseFindingVectorEnv"]
+__all__ += ["MYCOPHENOLATE_ID", "MycophenolateEnv", "MycophenolateScenario",
+            "MycophenolateVectorEnv"]
 
 for _package in (vancomycin, warfarin, chemotherapy, chemo_immune, addiction, depression,
-                 dose_finding):
+                 dose_finding, mycophenolate):
     for _spec in _package.SPECS:
         register_env(_spec)
