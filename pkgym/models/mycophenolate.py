@@ -23,13 +23,15 @@ which we use, as nlmixr2lib does; ``k57 = 0.0796 * 0.002^CsA`` (ciclosporin bloc
 
 What pkgym does (:mod:`pkgym.models.mycophenolate_kernel`):
 
-* **Binding at quasi-steady state.** The bound states are eliminated (rapid equilibrium):
-  the five states are the depot, T (total central MPA), P (free peripheral MPA), M (total
-  MPAG) and GB. Free MPA binds at k24*BMAX/Vc = 28 /h and unbinds at k42 = 169 /h, only
-  ~14x faster than (CL + Q)/Vc = 14.6 /h, so the reduction is not exact: against the full
-  7-state ODE (``tests/models/test_mycophenolate.py``) AUC0-12 differs by ~1e-4 relative,
-  concentrations from 0.5 h after the dose by <= 2.1 % (at the absorption and gallbladder
-  peaks), but in the first minutes after the lag QSS overshoots (29 % at 0.25 h).
+* **The full 7-state ODE** of the paper (Eqs. 1-7, as transcribed by nlmixr2lib), states
+  in the order of :data:`N_STATES`; bound amounts in the transcription's "V_binding = 1 L"
+  convention (total MPA = Cf + bMPA, umol/L). No binding reduction: free MPA binds at
+  k24*BMAX/Vc = 28 /h and unbinds at k42 = 169 /h, only ~14x faster than (CL + Q)/Vc =
+  14.6 /h, so a rapid-equilibrium reduction would be off by up to 2 % at the peaks (29 % in
+  the first minutes after the lag). The compiled integrator is tested against scipy's Radau
+  on these equations to 1e-6 relative (``tests/models/test_mycophenolate.py``). The
+  dissociation rates k42, k65 are constants of the kernel (:data:`K42_PER_H`,
+  :data:`K65_PER_H`); the parameter rows carry KD1 = k42/k24 and KD2 = k65/k56.
 * **Lag and gallbladder window per interval.** The dose enters the depot at
   ``min(TLAG, interval_h)`` (a lag beyond the interval puts the dose in the depot at the
   interval's end); the gallbladder empties while the time since the last dose is in
@@ -49,14 +51,19 @@ from typing import Any
 
 import numpy as np
 
-from pkgym.models.mycophenolate_kernel import simulate_interval_kernel
+from pkgym.models.mycophenolate_kernel import (
+    K42_PER_H,
+    K65_PER_H,
+    N_MODEL,
+    simulate_interval_kernel,
+)
 from pkgym.populations.residual import Measurements, ResidualError
 from pkgym.utils import check_finite, check_non_negative
 
-__all__ = ["COVARIATE_NAMES", "ETA_NAMES", "HPLC_ASSAY", "MW_MMF_G_PER_MOL", "MW_MPAG_G_PER_MOL",
-           "MW_MPA_G_PER_MOL", "N_STATES", "PARAM_NAMES", "DeWinter2009", "ResidualError",
-           "measure", "mmf_mg_to_umol", "simulate_interval", "simulate_regimen",
-           "steady_profile"]
+__all__ = ["COVARIATE_NAMES", "ETA_NAMES", "HPLC_ASSAY", "K42_PER_H", "K65_PER_H",
+           "MW_MMF_G_PER_MOL", "MW_MPAG_G_PER_MOL", "MW_MPA_G_PER_MOL", "N_STATES", "PARAM_NAMES",
+           "DeWinter2009", "ResidualError", "measure", "mmf_mg_to_umol", "simulate_interval",
+           "simulate_regimen", "steady_profile"]
 
 MW_MMF_G_PER_MOL = 433.5
 MW_MPA_G_PER_MOL = 320.3
@@ -70,8 +77,10 @@ PARAM_NAMES: tuple[str, ...] = (
 ETA_NAMES: tuple[str, ...] = ("tlag", "vc", "cl", "bmax", "clm", "tgb", "k57")
 COVARIATE_NAMES: tuple[str, ...] = ("albumin_g_per_l", "creatinine_clearance_ml_per_min",
                                     "ciclosporin")
-N_STATES = 5
-"""depot, total central MPA, free peripheral MPA, total MPAG, gallbladder MPAG (umol)."""
+N_STATES: int = N_MODEL
+"""Model states, umol, in this order: 0 depot (MPA-equivalent), 1 free central MPA, 2 free
+peripheral MPA, 3 bound MPA, 4 free central MPAG, 5 bound MPAG, 6 gallbladder MPAG (de
+Winter's compartments 1-7; bound amounts with V_binding = 1 L, i.e. also umol/L)."""
 DE_WINTER = "de Winter et al. 2009, J Pharmacokinet Pharmacodyn 36:541, Table 2 (nlmixr2lib)"
 HPLC_ASSAY = ResidualError(proportional_sd=0.07, lloq=0.25)
 """HPLC-UV assay error of total MPA, mg/L: 7 % (interday CV < 8 %) and LOQ 0.25 mg/L (Yu et
@@ -99,11 +108,11 @@ class DeWinter2009:
     vp_l: float = parameter(34300.0, "L (free MPA, /F)")
     q_l_per_h: float = parameter(2010.0, "L/h (/F)")
     k24_l_per_umol_h: float = parameter(0.153, "L/(umol*h) (MPA association)")
-    k42_per_h: float = parameter(169.0, "1/h (MPA dissociation)")
+    k42_per_h: float = parameter(K42_PER_H, "1/h (MPA dissociation; fixed in the kernel)")
     bmax_umol: float = parameter(35100.0, "umol (at ALB 0.5 mmol/L; V_binding 1 L)")
     vm_l: float = parameter(8.56, "L (free MPAG, /F)")
     k56_l_per_umol_h: float = parameter(0.0133, "L/(umol*h) (MPAG association)")
-    k65_per_h: float = parameter(93.1, "1/h (MPAG dissociation)")
+    k65_per_h: float = parameter(K65_PER_H, "1/h (MPAG dissociation; fixed in the kernel)")
     clm_l_per_h: float = parameter(4.75, "L/h (free MPAG, renal, at CrCL 45 mL/min)")
     k57_per_h: float = parameter(0.0796, "1/h (free MPAG -> gallbladder, tacrolimus)")
     tgb_h: float = parameter(7.90, "h after the dose")
@@ -124,13 +133,17 @@ class DeWinter2009:
     proportional_error_sd: float = parameter(0.52, "fraction (log-scale SD, total MPA)")
 
     def __post_init__(self) -> None:
-        """Every value finite and > 0 (omegas >= 0)."""
+        """Every value finite and > 0 (omegas >= 0); k42, k65 those of the kernel."""
         for f in fields(self):
             value = getattr(self, f.name)
             low_ok = value >= 0 if f.name.startswith("omega") else value > 0
             if not (np.isfinite(value) and low_ok):
                 raise ValueError(f"DeWinter2009.{f.name} must be finite and > 0 "
                                  f"(omegas >= 0), got {value}")
+        for name, kernel in (("k42_per_h", K42_PER_H), ("k65_per_h", K65_PER_H)):
+            if getattr(self, name) != kernel:
+                raise ValueError(f"DeWinter2009.{name} must be {kernel} (the compiled "
+                                 f"kernel's dissociation rate), got {getattr(self, name)}")
 
     @property
     def omega(self) -> np.ndarray:
@@ -298,10 +311,10 @@ def simulate_interval(state: np.ndarray, params: np.ndarray, dose_mmf_mg: np.nda
         >>> cov = {"albumin_g_per_l": np.array([33.25]), "ciclosporin": np.array([0.0]),
         ...        "creatinine_clearance_ml_per_min": np.array([50.0])}
         >>> p = DeWinter2009().typical_params(cov)
-        >>> s, c, auc = simulate_interval(np.zeros((1, 5)), p, np.array([1000.0]), 12.0,
-        ...                               np.array([[1.0]]))
+        >>> s, c, auc = simulate_interval(np.zeros((1, N_STATES)), p, np.array([1000.0]),
+        ...                               12.0, np.array([[1.0]]))
         >>> s.shape, c.shape, bool(auc[0] > 10.0)
-        ((1, 5), (1, 1), True)
+        ((1, 7), (1, 1), True)
     """
     p, d, interval = _check_batch(params, dose_mmf_mg, interval_h, 1)
     y0 = check_non_negative("state", state)

@@ -1,23 +1,26 @@
-"""Compiled dosing interval of the de Winter 2009 MPA/MPAG/EHC model (quasi-steady binding).
+"""Compiled dosing interval of the de Winter 2009 MPA/MPAG/EHC model (the full 7-state ODE).
 
 One MMF dose at t = 0 per patient, integrated to ``interval_h`` by an adaptive Dormand-Prince
 5(4) stepper (the tableau of :mod:`pkgym.sim.tableaus`, the error norm and step control of
 :func:`pkgym.sim.integrate_njit.dopri5_segment`) with the right-hand side written here, so
 the kernel is cached. Integration is piecewise: every segment ends at a discontinuity (the
 lagged dose entering the depot, the gallbladder window opening or closing) or at a sample
-time, and the window flag is constant on each segment. The AUC of total MPA is a sixth
+time, and the window flag is constant on each segment. The AUC of total MPA is an eighth
 state integrated by the same stepper.
 
-State (umol): depot (MPA-equivalent), T = total central MPA (free + bound), P = free
-peripheral MPA, M = total MPAG (free + bound), GB = gallbladder MPAG; then AUC (mg*h/L).
-Parameter columns: :data:`pkgym.models.mycophenolate.PARAM_NAMES`.
+State, de Winter's Eqs. 1-7 as transcribed by nlmixr2lib (umol): 0 depot (MPA-equivalent),
+1 free central MPA, 2 free peripheral MPA, 3 bound MPA, 4 free central MPAG, 5 bound MPAG,
+6 gallbladder MPAG; then 7 the AUC of total MPA (mg*h/L). Bound amounts follow the
+transcription's "V_binding = 1 L" convention: they enter the free-site balance
+``FREE = BMAX - bMPA - bMPAG`` and the total concentration ``Cf + bMPA`` (umol/L) as they
+are. Parameter columns: :data:`pkgym.models.mycophenolate.PARAM_NAMES`; the association
+rates are ``k24 = k42 / KD1`` and ``k56 = k65 / KD2`` with the dissociation rates
+:data:`K42_PER_H` and :data:`K65_PER_H` of Table 2 (no variability in the paper).
 
-Binding (rapid equilibrium of de Winter's Eqs. 1-7): the free sites F, the free MPA
-concentration Cf and the free MPAG concentration Cmf solve
-``F = BMAX / (1 + Cf/KD1 + Cmf/KD2)``, ``Cf = T / (Vc + F/KD1)``, ``Cmf = M / (Vm + F/KD2)``
-(bound amounts in the "V_binding = 1 L" convention of the nlmixr2lib transcription). The
-map is a strong contraction (Cf/KD1 and Cmf/KD2 are << 1), so a fixed-point iteration
-reaches machine precision in a few sweeps.
+The system is mildly stiff: the binding modes relax at ``k24 FREE / Vc + k42`` ~ 200 /h and
+``k56 FREE / Vm + k65`` ~ 150 /h in the typical patient (more for a small Vc), against
+(CL + Q)/Vc = 14.6 /h for distribution and elimination; the explicit stepper is then held
+near its stability bound (~3.3 / rate) between the transients.
 """
 
 from __future__ import annotations
@@ -27,10 +30,16 @@ import numpy as np
 
 from pkgym.sim.tableaus import DOPRI5_A, DOPRI5_C, DOPRI5_E
 
-N_WORK = 6
-"""States integrated: the model's five plus the running AUC."""
+N_MODEL = 7
+"""States of the model (de Winter's seven compartments)."""
+N_WORK = 8
+"""States integrated: the model's seven plus the running AUC."""
 MW_MPA_MG_PER_UMOL = 320.3e-3
 """mg of MPA per umol (molar mass 320.3 g/mol)."""
+K42_PER_H = 169.0
+"""MPA dissociation rate k42, 1/h (de Winter 2009 Table 2, via nlmixr2lib)."""
+K65_PER_H = 93.1
+"""MPAG dissociation rate k65, 1/h (de Winter 2009 Table 2, via nlmixr2lib)."""
 
 (_TLAG, _KA, _VC, _CL, _VP, _Q, _BMAX, _KD1, _VM, _CLM, _KD2, _K57, _TGB, _DGB,
  _K72) = range(15)
@@ -42,52 +51,37 @@ _A51, _A52, _A53, _A54 = DOPRI5_A[4]
 _A61, _A62, _A63, _A64, _A65 = DOPRI5_A[5]
 _B1, _, _B3, _B4, _B5, _B6 = DOPRI5_A[6]
 _E1, _, _E3, _E4, _E5, _E6, _E7 = DOPRI5_E
-_MAX_STEPS = 100_000
+_MAX_STEPS = 1_000_000
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def free_concentrations(total_mpa: float, total_mpag: float,
-                        p: np.ndarray) -> tuple[float, float, float]:  # pragma: no cover
-    """Free sites F (umol), free MPA and free MPAG (umol/L) at binding equilibrium."""
-    bmax, kd1, kd2, vc, vm = p[_BMAX], p[_KD1], p[_KD2], p[_VC], p[_VM]
-    sites = bmax
-    cf = max(total_mpa, 0.0) / (vc + sites / kd1)
-    cmf = max(total_mpag, 0.0) / (vm + sites / kd2)
-    for _ in range(60):
-        new = bmax / (1.0 + cf / kd1 + cmf / kd2)
-        cf = max(total_mpa, 0.0) / (vc + new / kd1)
-        cmf = max(total_mpag, 0.0) / (vm + new / kd2)
-        if abs(new - sites) <= 1e-15 * bmax:
-            sites = new
-            break
-        sites = new
-    return sites, cf, cmf
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def total_mpa_mg_per_l(total_mpa: float, total_mpag: float,
-                       p: np.ndarray) -> float:  # pragma: no cover
-    """Total (free + bound) MPA concentration, mg/L: ``Cf (1 + F/KD1)`` in umol/L * MW."""
-    sites, cf, _ = free_concentrations(total_mpa, total_mpag, p)
-    return cf * (1.0 + sites / p[_KD1]) * MW_MPA_MG_PER_UMOL
+def total_mpa_mg_per_l(y: np.ndarray, p: np.ndarray) -> float:  # pragma: no cover
+    """Total MPA, mg/L: free central concentration plus bound MPA (umol/L, V_binding 1 L)."""
+    return (y[1] / p[_VC] + y[3]) * MW_MPA_MG_PER_UMOL
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def rhs(y: np.ndarray, p: np.ndarray, emptying: float,
         out: np.ndarray) -> None:  # pragma: no cover - compiled
-    """d/dt of (depot, T, P, M, GB, AUC); ``emptying`` is 1 inside the gallbladder window."""
-    sites, cf, cmf = free_concentrations(y[1], y[3], p)
+    """d/dt of the eight work states; ``emptying`` is 1 inside the gallbladder window."""
+    cf = y[1] / p[_VC]
+    cmf = y[4] / p[_VM]
+    sites = p[_BMAX] - y[3] - y[5]
+    bind_mpa = K42_PER_H * (cf * sites / p[_KD1] - y[3])
+    bind_mpag = K65_PER_H * (cmf * sites / p[_KD2] - y[5])
     absorbed = p[_KA] * y[0]
     to_mpag = p[_CL] * cf
     distribution = p[_Q] * (cf - y[2] / p[_VP])
-    to_bile = p[_K57] * p[_VM] * cmf
-    emptied = emptying * p[_K72] * y[4]
+    to_bile = p[_K57] * y[4]
+    emptied = emptying * p[_K72] * y[6]
     out[0] = -absorbed
-    out[1] = absorbed - to_mpag - distribution + emptied
+    out[1] = absorbed - to_mpag - distribution - bind_mpa + emptied
     out[2] = distribution
-    out[3] = to_mpag - p[_CLM] * cmf - to_bile
-    out[4] = to_bile - emptied
-    out[5] = cf * (1.0 + sites / p[_KD1]) * MW_MPA_MG_PER_UMOL
+    out[3] = bind_mpa
+    out[4] = to_mpag - p[_CLM] * cmf - to_bile - bind_mpag
+    out[5] = bind_mpag
+    out[6] = to_bile - emptied
+    out[7] = (cf + y[3]) * MW_MPA_MG_PER_UMOL
 
 
 @numba.njit(cache=True, nogil=True)
@@ -174,7 +168,7 @@ def _one_interval(y: np.ndarray, p: np.ndarray, dose_umol: float, interval_h: fl
             y[0] += dose_umol
             dosed = True
         elif e >= 4:
-            conc[order[e - 4]] = total_mpa_mg_per_l(y[1], y[3], p)
+            conc[order[e - 4]] = total_mpa_mg_per_l(y, p)
     for j in range(times.shape[0]):
         if np.isnan(times[j]):
             conc[j] = np.nan
@@ -188,22 +182,22 @@ def simulate_interval_kernel(states: np.ndarray, params: np.ndarray, doses_umol:
     """Batched interval: patients are independent (``prange``); outputs written in place.
 
     Args:
-        states: (n, 5) umol at the dose time.
+        states: (n, 7) umol at the dose time (state order: module docstring).
         params: (n, 15) individual parameters.
         doses_umol: (n,) MPA-equivalent dose, umol.
         interval_h: interval length, h.
         times: (n, s) sample times in [0, interval_h] (NaN: no sample).
         rtol: relative tolerance of the stepper.
         atol: absolute tolerance (umol for amounts, mg*h/L for the AUC).
-        new_states: (n, 5) output at ``interval_h``.
+        new_states: (n, 7) output at ``interval_h``.
         conc: (n, s) output, total MPA mg/L.
         auc: (n,) output, mg*h/L over the interval.
     """
     for i in numba.prange(states.shape[0]):
         y = np.zeros(N_WORK)
-        y[:5] = states[i]
+        y[:N_MODEL] = states[i]
         k = np.empty((9, N_WORK))
         _one_interval(y, params[i], doses_umol[i], interval_h, times[i], conc[i], rtol, atol,
                       k)
-        new_states[i] = y[:5]
-        auc[i] = y[5]
+        new_states[i] = y[:N_MODEL]
+        auc[i] = y[N_MODEL]
