@@ -111,6 +111,9 @@ def fit_map(prior: MapPrior | str, visits: Visits, *, iterations: int = 12,
     if not sd > 0:
         raise ValueError(f"residual_sd_log must be > 0, got {residual_sd_log}")
     chol = np.linalg.cholesky(model.omega)
+    if not visits.sample_mask.any():
+        zeros = np.zeros((visits.n_patients, chol.shape[0]))
+        return MapFit(prior=model.name, etas=zeros, objective=np.zeros(visits.n_patients))
     residuals, k = _residuals(model, visits, chol, sd)
     u = levenberg_marquardt(residuals, np.zeros((visits.n_patients, k)),
                             iterations=iterations, step=_STEP)

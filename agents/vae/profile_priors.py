@@ -162,6 +162,8 @@ class EhcPrior:
     def sample_concentrations(self, visits: Visits, etas: np.ndarray) -> np.ndarray:
         """Interval by interval, each with its covariates (module docstring)."""
         n, k = visits.doses_mg.shape
+        if k == 0 or not visits.sample_mask.any():
+            return np.full(visits.sample_times_h.shape, np.nan)
         flat = {name: np.asarray(visits.covariates[name], np.float64).reshape(-1)
                 for name in mpa.COVARIATE_NAMES}
         params = self.model.individual_params(flat, np.repeat(etas, k, axis=0)).reshape(n, k, -1)

@@ -249,18 +249,21 @@ class ProfilePredictor:
                      seed: int = 0, level: float = 0.9) -> tuple[np.ndarray, ...]:
         """(median, low, high) of AUC0-12 under ``doses_mg`` (n,), each (n,), mg*h/L.
 
-        Quantiles over ``n_draws`` posterior samples of z; the log half-widths around the
-        median are multiplied by ``interval_scale``.
+        Quantiles over ``n_draws`` draws: z from its posterior, then the decoder's Gaussian
+        noise taken as one shared standard normal times ``sigma_t`` at every grid point (a
+        profile-level error: independent noise per point would average out of the AUC);
+        the log half-widths around the median are then multiplied by ``interval_scale``.
         """
         doses = np.asarray(doses_mg, np.float64).reshape(-1, 1)
         generator = torch.Generator().manual_seed(seed)
         with single_thread():
             mu, logvar = self.vae.encode(batch)
-            draws = []
+            sigma, draws = torch.exp(self.vae.log_sigma.detach()), []
             for _ in range(n_draws):
                 z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=generator)
-                draws.append(profile_auc(self._decode(z, batch, doses, hybrid)[:, 0].double(),
-                                         self.grid_h).numpy())
+                noise = torch.randn((mu.shape[0], 1), generator=generator) * sigma
+                log_profile = self._decode(z, batch, doses, hybrid)[:, 0] + noise
+                draws.append(profile_auc(log_profile.double(), self.grid_h).numpy())
         log_auc = np.log(np.stack(draws, axis=1))
         tail = 50.0 * (1.0 - level)
         low, mid, high = np.percentile(log_auc, [tail, 50.0, 100.0 - tail], axis=1)
