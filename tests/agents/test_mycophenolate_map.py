@@ -21,8 +21,10 @@ def noise_free() -> dict:
            "creatinine_clearance_ml_per_min": np.array([40.0, 70.0, 55.0, 80.0]),
            "ciclosporin": np.zeros(4)}
     sd = np.sqrt(np.diag(mpa.DeWinter2009().omega))
-    etas = np.array([[0.3, -0.4, 0.2, -0.3, 0.4, -0.1, 0.3], [-0.2, 0.3, -0.3, 0.2, -0.2, 0.1, -0.3],
-                     [0.1, 0.2, 0.4, 0.1, 0.0, -0.2, 0.2], [-0.3, -0.1, -0.2, -0.4, 0.3, 0.0, 0.1]])
+    etas = np.array([[0.3, -0.4, 0.2, -0.3, 0.4, -0.1, 0.3],
+                     [-0.2, 0.3, -0.3, 0.2, -0.2, 0.1, -0.3],
+                     [0.1, 0.2, 0.4, 0.1, 0.0, -0.2, 0.2],
+                     [-0.3, -0.1, -0.2, -0.4, 0.3, 0.0, 0.1]])
     etas = etas * sd / sd.max() * 1.5  # well inside the prior
     doses = np.array([1000.0, 750.0, 1250.0, 1500.0])
     times = np.broadcast_to(RICH_TIMES_H, (4, RICH_TIMES_H.size))
