@@ -226,10 +226,12 @@ class ProfilePredictor:
 
     @torch.no_grad()
     def predict(self, batch: dict[str, torch.Tensor], doses_mg: np.ndarray,
-                hybrid: HybridFeatures | None = None) -> tuple[np.ndarray, np.ndarray]:
+                hybrid: HybridFeatures | None = None, prior_only: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
         """(profiles mg/L (n, c, G), trapezoid AUC0-12 mg*h/L (n, c)) at the posterior mean.
 
-        ``doses_mg`` (n,) or (n, c) candidate doses per patient, mg. The profile is the
+        ``doses_mg`` (n,) or (n, c) candidate doses per patient, mg; ``prior_only`` (n,)
+        marks rows decoded at z = 0 (no sample yet). The profile is the
         decoder's median ``exp(mean)``; the AUC integrates its mean concentration
         ``exp(mean + sigma_t^2 / 2)`` (the log-normal mean: the median of an uncertain
         secondary peak would under-count its area).
@@ -238,6 +240,8 @@ class ProfilePredictor:
         doses = doses[:, None] if doses.ndim == 1 else doses
         with single_thread():
             mu, _ = self.vae.encode(batch)
+            if prior_only is not None:  # rows without samples: the prior mean z = 0
+                mu = torch.where(torch.as_tensor(prior_only)[:, None], 0.0, mu)
             log_profile = self._decode(mu, batch, doses, hybrid).double()
             half_var = 0.5 * torch.exp(2.0 * self.vae.log_sigma.detach()).double()
         auc = profile_auc(log_profile + half_var, self.grid_h)
