@@ -42,6 +42,7 @@ from agents.vae.profiles import (
     calibrate_interval_scale,
     hybrid_features,
     profile_inputs,
+    save_profile_vae,
     train_profile_vae,
 )
 from pkgym.io import write_text
@@ -235,6 +236,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "training": {k: p.vae.metadata.get("best_epoch") for k, p in predictors.items()},
         "timings_s": timings}
     results["timings_s"]["total_s"] = time.perf_counter() - started
+    if args.out:
+        for name, predictor in predictors.items():  # the VAE VaeDosingPolicy loads
+            save_profile_vae(predictor.vae, Path(args.out) / name)
     return results
 
 
