@@ -20,7 +20,10 @@ rates are ``k24 = k42 / KD1`` and ``k56 = k65 / KD2`` with the dissociation rate
 The system is mildly stiff: the binding modes relax at ``k24 FREE / Vc + k42`` ~ 200 /h and
 ``k56 FREE / Vm + k65`` ~ 150 /h in the typical patient (more for a small Vc), against
 (CL + Q)/Vc = 14.6 /h for distribution and elimination; the explicit stepper is then held
-near its stability bound (~3.3 / rate) between the transients.
+near its stability bound (~3.3 / rate) between the transients, which also makes it accurate
+(~4e-9 relative at rtol = atol = 1e-9, tested against Radau). A compiled RODAS4 (analytic
+Jacobian, Hairer & Wanner IV.7) was measured as well: ~1.3x faster only at rtol 1e-6
+(errors ~4e-7), slower at 1e-7 and 3x slower at 1e-9, so it was not kept.
 """
 
 from __future__ import annotations
