@@ -12,6 +12,8 @@ from pkgym.evaluation.policy import Policy
 
 BASELINES = env_spec(ENV_ID).baselines
 """The baseline names :func:`make_baseline` builds (the env's registry entry lists them)."""
+BELIEFS = {"true": "dewinter2009 (EHC)", "no_ehc": "staatz2005 (no EHC)"}
+"""The model each MAP prior doses with, as the evaluation's belief lines name it."""
 
 
 def make_baseline(name: str, core: Any, *, path: str | Path | None = None) -> Policy:
@@ -55,7 +57,10 @@ def _map(prior: str, levels: Any, scenario: Any) -> Policy:
     """MAP dosing with the true (EHC) or the no-EHC prior."""
     from agents.policies.mycophenolate.map import MapPolicy
 
-    return MapPolicy(prior, dose_levels_mg=levels, visit_days=scenario.visit_days)
+    policy = MapPolicy(prior, dose_levels_mg=levels, visit_days=scenario.visit_days)
+    if not hasattr(policy, "belief_name"):  # named in the evaluation's belief lines
+        policy.belief_name = BELIEFS[prior]  # type: ignore[attr-defined]
+    return policy
 
 
 def _vae(path: str | Path | None, levels: Any) -> Policy:

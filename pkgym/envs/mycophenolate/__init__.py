@@ -24,8 +24,9 @@ SPECS = (EnvSpec(
     vector_entry_point="pkgym.envs.mycophenolate.env:MycophenolateVectorEnv",
     core_type=MycophenolateCore, outcomes=outcomes, scenario_type=MycophenolateScenario,
     cohort_schema=COHORT_SCHEMA,
-    baselines=("fixed", "protocol", "oracle"),
+    baselines=("fixed", "protocol", "map", "map_no_ehc", "oracle"),
     baseline_factory="agents.policies.mycophenolate:make_baseline",
-    reference=BenchmarkReference("fixed", "oracle", "days_in_target_fraction", ("protocol",)),
+    reference=BenchmarkReference("fixed", "oracle", "days_in_target_fraction",
+                                 ("protocol", "map")),
     agent_hooks="agents.policies.mycophenolate.hooks"),)
 """The spec(s) :mod:`pkgym.envs` registers."""

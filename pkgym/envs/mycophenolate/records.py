@@ -270,11 +270,12 @@ def measure_levels(records: ClinicRecords, scenario: MycophenolateScenario, rows
     """Assay ``rows``' true levels in the level ``slots``: HPLC error, below the LOQ -> 0.
 
     ``slots`` (m,) are the columns of this visit's samples; the uniforms were drawn at reset
-    (:meth:`pkgym.populations.residual.ResidualError.measure_from_uniforms`).
+    (:meth:`pkgym.populations.residual.ResidualError.measure_from_uniforms`). A true level
+    below 0 (the integrator's undershoot near 0 at extreme parameters) is assayed as 0.
     """
     error = ResidualError(proportional_sd=scenario.assay_cv, lloq=scenario.assay_loq_mg_per_l)
-    measured = error.measure_from_uniforms(records.levels_true[np.ix_(rows, slots)],
-                                           records.assay_uniforms[np.ix_(rows, slots)])
+    true = np.maximum(records.levels_true[np.ix_(rows, slots)], 0.0)  # integrator undershoot
+    measured = error.measure_from_uniforms(true, records.assay_uniforms[np.ix_(rows, slots)])
     records.levels_mg_per_l[np.ix_(rows, slots)] = np.where(measured.censored, 0.0,
                                                             measured.values)
     records.level_mask[np.ix_(rows, slots)] = 1.0
