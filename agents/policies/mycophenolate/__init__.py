@@ -12,7 +12,7 @@ from pkgym.evaluation.policy import Policy
 
 BASELINES = env_spec(ENV_ID).baselines
 """The baseline names :func:`make_baseline` builds (the env's registry entry lists them)."""
-BELIEFS = {"true": "dewinter2009 (EHC)", "no_ehc": "staatz2005 (no EHC)"}
+BELIEFS = {"true": "dewinter2009", "no_ehc": "staatz2005"}
 """The model each MAP prior doses with, as the evaluation's belief lines name it."""
 
 

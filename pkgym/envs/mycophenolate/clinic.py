@@ -27,6 +27,7 @@ import numpy as np
 from gymnasium import spaces
 
 from pkgym.envs.base import ObservationModel, RewardFn
+from pkgym.models.mycophenolate import DeWinter2009
 from pkgym.scenarios import check_fields
 from pkgym.scenarios import resolve_scenario as resolve
 
@@ -187,6 +188,9 @@ class MycophenolateScenario:
         assay_cv: proportional HPLC assay error (interday CV < 8%: Yu 2017, Acta Pharmacol Sin
             38:1566); assay_loq_mg_per_l: its limit of quantification (0.25 mg/L, same).
         sampling: the limited sampling plan; reward, rejection: reward weights, risk curve.
+        model: the name of the truth (the field holding it): ``dewinter2009``.
+        dewinter2009: de Winter 2009's parameters (:class:`~pkgym.models.mycophenolate.
+            DeWinter2009`), the model that generates the patients.
     """
 
     visit_days: tuple[int, ...] = (0, 3, 7, 10, 14, 21)
@@ -200,10 +204,14 @@ class MycophenolateScenario:
     sampling: SamplingPlan = field(default_factory=SamplingPlan)
     reward: TransplantReward = field(default_factory=TransplantReward)
     rejection: RejectionRisk = field(default_factory=RejectionRisk)
+    model: str = "dewinter2009"
+    dewinter2009: DeWinter2009 = field(default_factory=DeWinter2009)
 
     def __post_init__(self) -> None:
         """Validate the schedule, levels and limits."""
         check_fields(self)
+        if self.model != "dewinter2009":
+            raise ValueError(f"model must be 'dewinter2009' (the only truth), got {self.model!r}")
         days = np.asarray(self.visit_days)
         if days.size < 1 or days[0] != 0 or np.any(np.diff(days) <= 0) or \
                 days[-1] >= self.end_day or self.end_day > 365:

@@ -105,7 +105,7 @@ def clinic_settings(scenario: MycophenolateScenario) -> ClinicSettings:
         >>> clinic_settings(MycophenolateScenario()).dose_levels_mg[[0, -1]].tolist()
         [250.0, 2000.0]
     """
-    return ClinicSettings(scenario, PatientModel(DeWinter2009()))
+    return ClinicSettings(scenario, PatientModel(scenario.dewinter2009))
 
 
 def first_administrations(scenario: MycophenolateScenario) -> np.ndarray:
