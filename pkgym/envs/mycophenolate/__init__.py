@@ -24,7 +24,7 @@ SPECS = (EnvSpec(
     vector_entry_point="pkgym.envs.mycophenolate.env:MycophenolateVectorEnv",
     core_type=MycophenolateCore, outcomes=outcomes, scenario_type=MycophenolateScenario,
     cohort_schema=COHORT_SCHEMA,
-    baselines=("fixed", "protocol", "map", "map_no_ehc", "oracle"),
+    baselines=("fixed", "protocol", "map", "map_no_ehc", "vae", "oracle"),
     baseline_factory="agents.policies.mycophenolate:make_baseline",
     reference=BenchmarkReference("fixed", "oracle", "days_in_target_fraction",
                                  ("protocol", "map")),

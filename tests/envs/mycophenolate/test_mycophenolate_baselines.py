@@ -91,3 +91,17 @@ def test_hooks__vae_target_and_steps() -> None:
     obs, *_ = env.step(3)
     assert hooks.steps_taken(env.core, {k: v[None] for k, v in obs.items()}).tolist() == [1]
     assert hooks.n_steps(env.core) == 6 and hooks.exposure_grid_h(env.core)[-1] == 672.0
+
+
+def test_registry__every_baseline_is_built_by_name_and_vae_needs_its_model() -> None:
+    """fixed, protocol, map, map_no_ehc and oracle build; vae asks for vae:path=DIR."""
+    from agents.policies.registry import make_policy
+
+    core = gym.make(ENV_ID).unwrapped.core
+    names = [make_policy(name, core).name for name in
+             ("fixed", "protocol", "map", "map_no_ehc", "oracle")]
+    assert names == ["fixed", "protocol", "map", "map_no_ehc", "oracle"]
+    with pytest.raises(ValueError, match="vae:path=DIR"):
+        make_policy("vae", core)
+    with pytest.raises(ValueError, match="takes no"):
+        make_policy("fixed:path=x", core)
