@@ -4,10 +4,11 @@ Virtual patients of a pinned cohort are dosed by virtual clinicians: most follow
 piecewise-constant regimen (a base dose drawn over the clinically plausible part of the
 action range, changed at random steps, now and then a loading dose or a held dose), the
 rest follow the env's label-like protocols (vancomycin: CAMERA2 label, trough-guided;
-warfarin: fixed 5 mg, Aurora, IWPC + Aurora). During each episode the canonical history
-(:func:`pkgym.wrappers.observed_history`) is kept at random decision points, more often
-where a level has just been measured (and at the first dose, where only covariates are
-known); after the episode the full regimen and the true exposure course
+warfarin: fixed 5 mg, Aurora, IWPC + Aurora; mycophenolate: the trough protocol). During each
+episode the canonical history (:func:`pkgym.wrappers.observed_history`) is kept at random
+decision points (:func:`n_decisions`: one per dose slot, or per visit where the hooks say so),
+more often where a level has just been measured (and at the first dose, where only
+covariates are known); after the episode the full regimen and the true exposure course
 (:func:`pkgym.wrappers.true_exposure`) are kept once per patient. Only the kept cuts are
 stored, so memory is about ``cuts per patient x history size`` (Warfarin's 90-slot
 histories included). Each env's clinicians (:class:`~agents.env_hooks.Behaviour`) are its
@@ -25,7 +26,7 @@ import numpy as np
 import pandas as pd
 from gymnasium.vector import AutoresetMode
 
-from agents.env_hooks import Behaviour, agent_hooks, make_baseline
+from agents.env_hooks import Behaviour, agent_hooks, find_spec, make_baseline
 from pkgym.envs.base import DosingCore, DosingVectorEnv
 from pkgym.wrappers import (
     HISTORY_KEYS,
@@ -48,6 +49,28 @@ def default_behaviour(core: DosingCore) -> Behaviour:
     return agent_hooks(core, "the VAE's training data").VAE_BEHAVIOUR
 
 
+def n_decisions(core: DosingCore) -> int:
+    """Decision steps of one episode: the hooks' ``n_steps(core)``, else one per dose slot.
+
+    An env that decides once per dose slot (vancomycin, warfarin) needs no hook; one whose
+    decision fixes several administrations (mycophenolate: 6 visits, 56 doses) defines
+    ``n_steps`` in its agent hooks (:mod:`agents.env_hooks`).
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> n_decisions(gym.make("pkgym/Mycophenolate-v0").unwrapped.core)
+        6
+        >>> n_decisions(gym.make("pkgym/Vancomycin-v0").unwrapped.core)
+        14
+    """
+    spec = find_spec(core)
+    if spec is not None and spec.agent_hooks is not None:
+        steps = getattr(agent_hooks(core, "the VAE's training data"), "n_steps", None)
+        if steps is not None:
+            return int(steps(core))
+    return history_layout(core).n_doses
+
+
 @dataclass(frozen=True, slots=True)
 class VAEData:
     """Histories cut at decision points, with each patient's full regimen and true course.
@@ -58,7 +81,7 @@ class VAEData:
         patient_index: row of ``regimens_mg``/``exposures`` of each cut.  # (n_samples,)
         cut_step: decision steps taken before the cut.  # (n_samples,)
         log_clearance: true log clearance (L/h) at the cut, for probing.  # (n_samples,)
-        regimens_mg: dose given at every step of the episode.  # (n_patients, n_steps)
+        regimens_mg: dose given in every dose slot of the episode.  # (n_patients, n_doses)
         exposures: true exposure on the grid.  # (n_patients, n_grid)
         grid_times_h: the exposure grid (h since the first dose).  # (n_grid,)
         unit: the exposure's unit (``"mg/L"`` or ``"INR"``).
@@ -118,7 +141,7 @@ def simulate_vae_data(env_id: str, cohort: pd.DataFrame, rng: np.random.Generato
     """Dose ``cohort`` (one episode per row) and keep histories, regimens and true courses.
 
     Args:
-        env_id: ``pkgym/Vancomycin-v0``, ``pkgym/Warfarin-v0`` or ``pkgym/WarfarinPGx-v0``.
+        env_id: an env with the canonical history (:func:`pkgym.wrappers.history_env_ids`).
         cohort: patients to pin (:func:`pkgym.evaluation.cohorts.sample_cohort`).
         rng: source of the regimens, the cuts and the env's noise seeds.
         env_kwargs: extra ``make_vec`` arguments (e.g. ``scenario``).
@@ -167,7 +190,7 @@ def _simulate_chunk(env_id: str, cohort: pd.DataFrame, offset: int, rng: np.rand
     clinicians = VirtualClinicians(behaviour, core, n, rng)
     kept: list[tuple[dict[str, np.ndarray], np.ndarray, int, np.ndarray]] = []
     measured = np.zeros(n)
-    for k in range(history_layout(core).n_doses):
+    for k in range(n_decisions(core)):
         history = observed_history(core, obs)
         now = history["level_mask"].sum(axis=1)
         fresh = (now > measured) | (k == 0)

@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 from agents.vae.data import VAEData, simulate_vae_data
 from agents.vae.model import LOG_FLOOR, PatientVAE, history_tensors, load_vae, single_thread
 from pkgym.envs.base import DosingCore, DosingVectorEnv
-from pkgym.evaluation.cohorts import TRAINING, cohort_id, cohort_root
+from pkgym.evaluation.cohorts import TRAINING, cohort_id, env_cohort
 from pkgym.io import write_atomic, write_text
 from pkgym.wrappers import exposure_grid, history_layout
 
@@ -53,14 +53,8 @@ def _env_core(env_id: str, env_kwargs: Mapping[str, Any]) -> DosingCore:
 
 
 def _cohort(core: DosingCore, n: int, seed: int, start: int) -> pd.DataFrame:
-    """Patients ``start .. start+n-1`` of the TRAINING seed space at ``seed``."""
-    settings: Any = cast(Any, core).settings
-    root = cohort_root(seed, TRAINING)
-    covariates = settings.population.sample(n, root, start=start)
-    etas = settings.model.variability.sample_etas(root, n, start=start)
-    cohort = pd.concat([covariates, etas.set_axis(covariates.index)], axis=1)
-    cohort.attrs.update(covariates.attrs)
-    return cohort
+    """Patients ``start .. start+n-1`` of the TRAINING seed space at ``seed`` (env_cohort)."""
+    return env_cohort(cast(Any, core).settings, n, seed, TRAINING, start=start)
 
 
 def vae_config(env_id: str, core: DosingCore, data: VAEData, *, latent_dim: int = 8,

@@ -77,7 +77,7 @@ def history_env_ids() -> tuple[str, ...]:
     Examples:
         >>> history_env_ids()
         ('pkgym/Vancomycin-v0', 'pkgym/Warfarin-v0', 'pkgym/WarfarinPGx-v0', 'pkgym/Warfarin-v1',
-         'pkgym/WarfarinPGx-v1')
+         'pkgym/WarfarinPGx-v1', 'pkgym/Mycophenolate-v0')
     """
     return tuple(spec.env_id for spec in env_specs() if spec.history is not None)
 

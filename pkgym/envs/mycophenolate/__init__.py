@@ -13,7 +13,7 @@ from pkgym.envs.mycophenolate.clinic import MycophenolateScenario
 from pkgym.envs.mycophenolate.core import MycophenolateCore
 from pkgym.envs.mycophenolate.env import ENV_ID, MycophenolateEnv, MycophenolateVectorEnv
 from pkgym.envs.mycophenolate.records import COHORT_SCHEMA
-from pkgym.envs.mycophenolate.views import outcomes
+from pkgym.envs.mycophenolate.views import EXPOSURE, HISTORY, outcomes
 from pkgym.envs.registry import BenchmarkReference, EnvSpec
 
 __all__ = ["ENV_ID", "SPECS", "MycophenolateEnv", "MycophenolateScenario",
@@ -28,5 +28,5 @@ SPECS = (EnvSpec(
     baseline_factory="agents.policies.mycophenolate:make_baseline",
     reference=BenchmarkReference("fixed", "oracle", "days_in_target_fraction",
                                  ("protocol", "map")),
-    agent_hooks="agents.policies.mycophenolate.hooks"),)
+    history=HISTORY, exposure=EXPOSURE, agent_hooks="agents.policies.mycophenolate.hooks"),)
 """The spec(s) :mod:`pkgym.envs` registers."""
