@@ -179,7 +179,7 @@ class MycophenolateCore(DosingCore):
         low, high = s.target_auc_mg_h_per_l
         rec.days_in_target[rows] = ((auc >= low) & (auc <= high)).sum(axis=1)
         rec.rejection_risk[rows] = s.rejection(auc).sum(axis=1)
-        rec.toxic_days[rows] = (trough > s.toxic_trough_mg_per_l).sum(axis=1)
+        rec.toxic_days[rows] = (auc > s.toxic_auc_mg_h_per_l).sum(axis=1)
         rec.days_done[rows] = days.size
 
     # ----- views ---------------------------------------------------------------------------

@@ -43,7 +43,7 @@ class MycophenolateEnv(DosingEnv):
     MPA with albumin binding competed for by its glucuronide MPAG, enterohepatic
     recirculation through a gallbladder that empties 7.9 h after each dose (abolished by
     ciclosporin: k57 x 0.002), CrCL on the renal clearance of MPAG and albumin on the binding
-    capacity (:mod:`pkgym.models.mycophenolate`, quasi-steady-state binding, compiled).
+    capacity (:mod:`pkgym.models.mycophenolate`: the published 7-state ODE, compiled).
     Albumin and CrCL recover after transplant along per-patient trajectories towards the
     cohort means of van Hest RM et al. 2007, Br J Clin Pharmacol 63:741 (our combination;
     :mod:`pkgym.populations.mycophenolate`). The day's covariates set the day's parameters.
@@ -87,8 +87,9 @@ class MycophenolateEnv(DosingEnv):
     AUC0-12 (mean of the day's two 12-h AUCs) lies in 30-60 mg*h/L, minus 1 x the day's
     acute-rejection probability (a logistic in log AUC that we fit to the arms of van Gelder
     et al. 1999, Transplantation 68:261: 26.6/16.8/10.6% at 16.1/32.2/60.6 mg*h/L against
-    the observed 27.5/14.9/11.5%), minus 0.5 per day whose morning trough exceeds 2.75 mg/L
-    (Borrows R et al. 2006, Am J Transplant 6:121) (:class:`TransplantReward`; named fields).
+    the observed 27.5/14.9/11.5%), minus 0.5 per day whose AUC0-12 exceeds 60 mg*h/L (the
+    consensus upper bound; toxicity above it: Kiang & Ensom 2019, Clin Pharmacokinet)
+    (:class:`TransplantReward`; named fields).
 
     ## Starting State
     Day 0 before the first dose: drug-free, albumin and CrCL measured.

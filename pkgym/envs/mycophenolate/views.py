@@ -57,7 +57,7 @@ def info(records: Any, settings: Any, rows: np.ndarray) -> dict[str, np.ndarray]
         "days_in_target": r.days_in_target[rows].copy(), "days_done": days.copy(),
         "in_target_fraction": r.days_in_target[rows] / np.maximum(days, 1),
         "rejection_probability": r.rejection_risk[rows] / np.maximum(days, 1),
-        "toxic_days": r.toxic_days[rows].copy(), "toxic_trough": r.toxic_days[rows] > 0,
+        "toxic_days": r.toxic_days[rows].copy(), "toxic_exposure": r.toxic_days[rows] > 0,
         "daily_auc0_12_mg_h_per_l": r.daily_auc[rows].copy(),
         "daily_trough_mg_per_l": r.daily_trough[rows].copy(),
         "central_trough_at_last_dose_mg_per_l": r.interval_trough[rows, last_admin].copy(),
@@ -160,12 +160,12 @@ def render_figure(records: Any, settings: Any, row: int) -> Figure:
     mask = r.level_mask[row] > 0
     top.scatter(r.level_times_h[row, mask] / 24.0, r.levels_mg_per_l[row, mask], color="red",
                 zorder=3, s=12, label="measured")
-    top.axhline(s.toxic_trough_mg_per_l, color="tab:orange", ls=":", label="toxic trough")
     top.set(ylabel="MPA (mg/L)", xlim=(0, s.end_day), title=f"MMF, day {int(r.day[row])}")
     top.legend(loc="upper right", fontsize=8)
     done = int(r.day[row]) if r.visit[row] else 0
     bottom.bar(np.arange(done) + 0.5, r.daily_auc[row, :done], width=0.8, alpha=0.6)
     bottom.axhspan(*s.target_auc_mg_h_per_l, color="tab:green", alpha=0.15)
+    bottom.axhline(s.toxic_auc_mg_h_per_l, color="tab:orange", ls=":")
     bottom.set(xlabel="day after transplant", ylabel="AUC0-12 (mg*h/L)", xlim=(0, s.end_day))
     doses = bottom.twinx()
     doses.step(np.arange(2 * s.end_day) / 2.0, r.doses_mg[row], where="post", color="gray")

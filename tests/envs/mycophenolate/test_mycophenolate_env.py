@@ -133,12 +133,12 @@ def test_reward__weights_are_overridable_fields() -> None:
     assert total == pytest.approx(((daily >= 30) & (daily <= 60)).mean())
 
 
-def test_toxicity__a_high_dose_in_a_slow_patient_gives_toxic_troughs() -> None:
-    """2 g bid with CL at -1 SD: morning troughs above 2.75 mg/L are counted as toxic days."""
+def test_toxicity__a_high_dose_in_a_slow_patient_gives_toxic_days() -> None:
+    """2 g bid with CL at -1 SD: days with AUC0-12 above 60 mg*h/L are counted as toxic."""
     patient = typical_patient()
     patient["eta_cl"] = -float(np.sqrt(DeWinter2009().omega[2, 2]))
     info = run([7] * 6, patient=patient)[-1][2]
-    toxic = info["daily_trough_mg_per_l"] > 2.75
+    toxic = info["daily_auc0_12_mg_h_per_l"] > 60.0
     assert toxic.sum() > 10
     assert info["toxic_days"] == toxic[21:].sum()
 
