@@ -35,6 +35,7 @@ BASELINES: dict[str, tuple[str, str]] = {
     "pkgym/Addiction-v0": ("stepped_care", "oracle"),
     "pkgym/Depression-v0": ("stepped_care", "fixed"),
     "pkgym/DoseFinding-v0": ("boin", "crm"),
+    "pkgym/Mycophenolate-v0": ("fixed", "protocol"),
 }
 """Two baselines per env id for the ``evaluate`` digest."""
 
