@@ -4,17 +4,19 @@ Named by the env's registry entry (``EnvSpec.agent_hooks``) and read through
 :func:`agents.env_hooks.agent_hooks`:
 
 * the VAE's training data: :data:`VAE_BEHAVIOUR`, the virtual clinicians (random regimens,
-  a quarter dosed by the trough protocol);
+  a quarter dosed by the trough protocol), and :func:`n_steps`: the data loop
+  (:func:`agents.vae.data.n_decisions`) steps once per visit (6), not once per dose slot of
+  the canonical history (56 administrations of 12 h);
 * VAE-MIPD: :func:`mipd_target`, the AUC0-12 of the next dosing interval against 45 mg*h/L;
 * the step and grid helpers the MAP forecast shares (:func:`n_steps`, :func:`steps_taken`,
   :func:`exposure_grid_h`).
 
 Not provided (yet): the MAP forecast's ``map_etas``, ``forecast_exposure`` and
 ``map_log_clearance`` (MAP of this env lives in :mod:`agents.policies.mycophenolate.map`,
-which doses from steady-state predictions, not an hourly course). The generic VAE pipeline
-(:mod:`agents.vae.data`) also needs the env's canonical history in its registry entry and
-one decision per dose slot, which this env (6 visits, 56 administrations) does not have;
-see the env card.
+which doses from steady-state predictions, not an hourly course). ``pkgym train-vae``,
+``pkgym train`` (raw or VAE encoder), ``pkgym benchmark`` and ``pkgym evaluate`` do not
+need them; only :mod:`agents.policies.map_forecast` (and the benchmark of VAE quality
+against it, ``benchmarks/vae_quality_data.py``) would.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def mipd_target(core: Any) -> ExposureTarget:
 
 
 def n_steps(core: Any) -> int:
-    """Decision steps (visits) per episode.
+    """Decision steps (visits) per episode; each fixes the doses until the next visit.
 
     Examples:
         >>> import gymnasium as gym, pkgym
