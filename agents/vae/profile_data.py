@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from agents.vae.profile_priors import DEFAULT_DOSE_LEVELS_MG, INTERVAL_H, STEADY_DOSES, TOLERANCE
+from pkgym.envs.mycophenolate.clinic import SamplingPlan
 from pkgym.models import mycophenolate as mpa
 from pkgym.populations import mycophenolate as population
 
@@ -41,6 +42,10 @@ CONTEXT_NAMES = mpa.COVARIATE_NAMES
 """The covariates the VAE conditions on (the model's: albumin, CrCL, ciclosporin)."""
 
 
+_WARD = SamplingPlan()
+"""The sampling plan of ``pkgym/Mycophenolate-v0`` (its defaults are the ward's here too)."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WardSampling:
     """Limited sampling around a dose with ward jitter, and the assay (module docstring).
@@ -54,10 +59,10 @@ class WardSampling:
         loq_mg_per_l: limit of quantification, mg/L (Yu 2017); lower values read 0.
     """
 
-    post_dose_h: tuple[float, ...] = (0.5, 2.0)
-    trough_early_min: float = 30.0
-    jitter_sd_min: float = 10.0
-    jitter_max_min: float = 15.0
+    post_dose_h: tuple[float, ...] = _WARD.post_dose_h
+    trough_early_min: float = _WARD.trough_early_min
+    jitter_sd_min: float = _WARD.jitter_sd_min
+    jitter_max_min: float = _WARD.jitter_max_min
     assay_cv: float = float(mpa.HPLC_ASSAY.proportional_sd)
     loq_mg_per_l: float = float(mpa.HPLC_ASSAY.lloq or 0.25)
 

@@ -21,6 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
+from pkgym.envs.mycophenolate.clinic import MycophenolateScenario
 from pkgym.models import mycophenolate as mpa
 from pkgym.models import mycophenolate_standard as standard
 
@@ -31,8 +32,8 @@ INTERVAL_H = 12.0
 """MMF twice daily (08:00 / 20:00), h."""
 STEADY_DOSES = 14
 """'Steady state' is the profile of the 14th identical dose (one week of bid dosing)."""
-DEFAULT_DOSE_LEVELS_MG = np.arange(250.0, 2000.0 + 1e-9, 250.0)
-"""MMF dose levels per administration, mg (the env's, 250..2000 step 250)."""
+DEFAULT_DOSE_LEVELS_MG = np.array(MycophenolateScenario().dose_levels_mg)
+"""MMF dose levels per administration, mg (the env's default scenario's, 250..2000 step 250)."""
 DEFAULT_DOSE_LEVELS_MG.setflags(write=False)
 LOQ_MG_PER_L = float(mpa.HPLC_ASSAY.lloq or 0.25)
 """HPLC limit of quantification of total MPA, mg/L (``mycophenolate.HPLC_ASSAY``)."""
