@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
@@ -62,3 +64,23 @@ def test_staatz2005__values_omega_and_bad_input() -> None:
         two_compartment_oral(model.params(), np.ones((1, 1)), 0.0, np.zeros((1, 1)))
     with pytest.raises(ValueError, match="v1_l"):
         Staatz2005(v1_l=0.0)
+
+
+def test_unit_response__finite_where_ka_meets_a_mode_and_at_extreme_rates() -> None:
+    """An absorption rate equal to the slow disposition rate gives the limit form, no warnings."""
+    cl, v1, q, v2 = 34.9, 65.0, 30.7, 496.0
+    k10, k12, k21 = cl / v1, q / v1, q / v2
+    s, d = k10 + k12 + k21, k10 * k21
+    beta = (s - np.sqrt(s * s - 4.0 * d)) / 2.0
+    times = np.array([[1.0, 10.0, 100.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        at = two_compartment_oral(np.array([[beta, cl, v1, q, v2]]), np.array([[1000.0]]),
+                                  12.0, times)
+        near = two_compartment_oral(np.array([[beta * (1 + 1e-6), cl, v1, q, v2]]),
+                                    np.array([[1000.0]]), 12.0, times)
+        extreme = two_compartment_oral(np.array([[400.0, 1e4, 0.5, 1e3, 1e5]]),
+                                       np.array([[1000.0] * 60]), 12.0,
+                                       np.array([[700.0, 710.0]]))
+    np.testing.assert_allclose(at, near, rtol=1e-5)
+    assert np.all(np.isfinite(extreme)) and np.all(extreme >= 0)

@@ -244,7 +244,7 @@ MYCOPHENOLATE_OUTCOMES = OutcomeSpec(
                   "rejection_probability", "toxic_days", "dose_mg"),
     scores={"days_in_target_fraction": "share of days with AUC0-12 in 30-60 mg*h/L",
             "mean_rejection_probability": "mean daily rejection probability (our fit)",
-            "toxic_day_fraction": "share of days with trough > 2.75 mg/L",
+            "toxic_day_fraction": "share of days with AUC0-12 > 60 mg*h/L",
             "final_auc0_12_mg_h_per_l": "AUC0-12 on the last day (mg*h/L)",
             "return": "return"},
     episode_scores=mycophenolate_scores, level_key="auc0_12_mg_h_per_l",
