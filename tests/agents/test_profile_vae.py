@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
+import pkgym  # noqa: F401  (registers the envs)
+from agents.policies.mycophenolate.vae_dosing import VaeDosingPolicy
 from agents.vae.profile_data import GRID_H, simulate_profiles, ward_sample_times
 from agents.vae.profiles import (
     ProfilePredictor,
@@ -61,6 +64,19 @@ def test_train_profile_vae__a_few_steps_then_predict(data, hybrid, tmp_path) -> 
                                                                  feats[1])
     before = predictor.predict(batch, val.doses_mg[:, 0], feats[1])[1]
     assert np.allclose(again[1][:, 0], before[:, 0])
+    _doses_two_visits(VaeDosingPolicy(tmp_path), "vae_hybrid" if hybrid else "vae")
+
+
+def _doses_two_visits(policy: VaeDosingPolicy, name: str) -> None:
+    """The saved VAE (plain or hybrid) doses env patients at day 0 and from day 3's samples."""
+    env = gym.make_vec("pkgym/Mycophenolate-v0", num_envs=3,
+                       vectorization_mode="vector_entry_point")
+    obs, info = env.reset(seed=0)
+    policy.reset(3)
+    for _ in range(2):
+        doses = policy.act(obs, info)
+        assert policy.name == name and np.isin(doses, LEVELS).all()
+        obs, *_, info = env.step(np.searchsorted(LEVELS, doses))
 
 
 def test_calibrate_interval_scale__reaches_the_level() -> None:

@@ -19,7 +19,8 @@ BELIEFS = {"true": "dewinter2009", "no_ehc": "staatz2005"}
 def make_baseline(name: str, core: Any, *, path: str | Path | None = None) -> Policy:
     """An MMF baseline built for the env's dose levels, sampling plan and visit days.
 
-    ``path`` (``vae`` only: ``vae:path=DIR``) is the directory of a trained profile VAE.
+    ``path`` (``vae`` only: ``vae:path=DIR``) is the directory of a trained profile VAE,
+    plain or hybrid (the policy then reports itself as ``vae_hybrid``).
     ``map`` and ``map_no_ehc`` (MAP with the true EHC model, or with the two-compartment
     prior without EHC) and ``vae`` live in :mod:`agents.policies.mycophenolate.map` and
     :mod:`agents.policies.mycophenolate.vae_dosing`, imported when asked for.

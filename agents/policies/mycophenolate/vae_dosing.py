@@ -6,6 +6,11 @@ today's albumin, CrCL and ciclosporin flag) to the posterior mean of z, decodes 
 level and gives the level whose decoded AUC0-12 is nearest the target (45 mg*h/L, as
 :class:`agents.policies.mycophenolate.map.MapPolicy`). At day 0 (no sample) z is the prior
 mean 0. Earlier visits are not used (the VAE was trained on one visit).
+
+A hybrid VAE (trained with ``hybrid=True``: its decoder models the log residual of the
+two-compartment no-EHC prior) is loaded the same way; the policy then MAP-fits that prior to
+the same samples first (:func:`agents.vae.profiles.hybrid_features`) and is named
+``vae_hybrid``.
 """
 
 from __future__ import annotations
@@ -19,13 +24,18 @@ import torch
 from agents.policies.mycophenolate.map import VISIT_DAYS, visits_from_observation
 from agents.vae.profile_map import nearest_target_dose
 from agents.vae.profile_priors import DEFAULT_DOSE_LEVELS_MG
-from agents.vae.profiles import ProfilePredictor, load_profile_vae, profile_inputs
+from agents.vae.profiles import (
+    ProfilePredictor,
+    hybrid_features,
+    load_profile_vae,
+    profile_inputs,
+)
 
 __all__ = ["VaeDosingPolicy"]
 
 
 class VaeDosingPolicy:
-    """Latent-space dosing with a trained (non-hybrid) profile VAE.
+    """Latent-space dosing with a trained profile VAE (plain or hybrid).
 
     Args:
         path: directory of ``profile_vae.pt`` and ``profile_vae.json``.
@@ -41,8 +51,8 @@ class VaeDosingPolicy:
                  target_auc: float = 45.0, visit_days: tuple[int, ...] = VISIT_DAYS) -> None:
         """Load the VAE and validate the settings."""
         vae = load_profile_vae(path)
-        if vae.hybrid:
-            raise ValueError("VaeDosingPolicy needs a plain profile VAE, not the hybrid")
+        self.hybrid = bool(vae.hybrid)
+        self.name = "vae_hybrid" if self.hybrid else "vae"
         self.predictor = ProfilePredictor(vae)
         levels = DEFAULT_DOSE_LEVELS_MG if dose_levels_mg is None else dose_levels_mg
         self.dose_levels_mg = np.sort(np.asarray(levels, dtype=np.float64))
@@ -72,11 +82,13 @@ class VaeDosingPolicy:
         index = np.clip((morning[:, 0] / 12.0).astype(np.int64), 0, max(k - 1, 0))
         doses = visits.doses_mg[np.arange(n), index] if k else np.ones(n)
         doses = np.where(taken.any(axis=1) & (doses > 0), doses, 1000.0)
-        batch = profile_inputs(today, doses, np.where(taken, times - morning, 0.0),
-                               np.where(taken, visits.concentrations_mg_per_l[rows, last], 0.0),
-                               taken)
+        relative = np.where(taken, times - morning, 0.0)
+        measured = np.where(taken, visits.concentrations_mg_per_l[rows, last], 0.0)
+        features = hybrid_features(today, doses, relative, measured, taken) \
+            if self.hybrid else None
+        batch = profile_inputs(today, doses, relative, measured, taken, features)
         candidates = np.broadcast_to(self.dose_levels_mg, (n, self.dose_levels_mg.size))
         with torch.no_grad():
-            _, aucs = self.predictor.predict(batch, candidates,
+            _, aucs = self.predictor.predict(batch, candidates, features,
                                              prior_only=~taken.any(axis=1))
         return nearest_target_dose(aucs, self.dose_levels_mg, self.target_auc)
