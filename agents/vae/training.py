@@ -229,7 +229,7 @@ def train_vae(env_id: str, n_patients: int, seed: int, out_dir: str | Path, *,
     """Simulate, fit and save a patient VAE; return the path of ``vae.pt``.
 
     Args:
-        env_id: ``pkgym/Vancomycin-v0``, ``pkgym/Warfarin-v0`` or ``pkgym/WarfarinPGx-v0``.
+        env_id: an env with the canonical history (:func:`pkgym.wrappers.history_env_ids`).
         n_patients: training patients (each gives several histories).
         seed: seed of the cohorts (TRAINING seed space), the regimens and the fit.
         out_dir: directory for ``vae.pt`` and ``vae.json``.
