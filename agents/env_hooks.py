@@ -14,7 +14,9 @@ defines, for the agents that support its env:
   ``steps_taken(core, observation)``, ``exposure_grid_h(core)``,
   ``map_etas(core, observation)``, ``forecast_exposure(core, observation, etas, doses)`` and
   ``map_log_clearance(core, observation, etas)``;
-* the VAE's training data (:mod:`agents.vae.data`): ``VAE_BEHAVIOUR``, a :class:`Behaviour`;
+* the VAE's training data (:mod:`agents.vae.data`): ``VAE_BEHAVIOUR``, a :class:`Behaviour`,
+  and optionally ``n_steps(core)``, the decisions per episode where they are not one per dose
+  slot (``pkgym/Mycophenolate-v0``: one per visit);
 * VAE-MIPD (:mod:`agents.vae.mipd`): ``mipd_target(core)``, an :class:`ExposureTarget`.
 """
 
