@@ -45,7 +45,7 @@ def make_baseline(name: str, core: Any, *, path: str | Path | None = None) -> Po
         "fixed": lambda: FixedDosePolicy(1000.0),
         "protocol": lambda: TroughProtocolPolicy(levels, scenario.sampling.n_samples,
                                                  scenario.assay_loq_mg_per_l),
-        "oracle": lambda: OraclePolicy(levels),
+        "oracle": lambda: OraclePolicy(levels, scenario, reward_fn=core.reward_fn),
         "map": lambda: _map("true", levels, scenario),
         "map_no_ehc": lambda: _map("no_ehc", levels, scenario),
         "vae": lambda: _vae(path, levels)}

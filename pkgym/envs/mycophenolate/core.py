@@ -24,7 +24,7 @@ import numpy as np
 
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
 from pkgym.envs.mycophenolate import views as mycophenolate_views
-from pkgym.envs.mycophenolate.clinic import StepOutcome
+from pkgym.envs.mycophenolate.clinic import MycophenolateScenario, StepOutcome
 from pkgym.envs.mycophenolate.records import (
     INTERVAL_H,
     ClinicRecords,
@@ -37,8 +37,45 @@ from pkgym.envs.mycophenolate.records import (
     take_labs,
     take_record_rows,
 )
-from pkgym.models.mycophenolate import simulate_interval
+from pkgym.models.mycophenolate import DeWinter2009, simulate_interval
 from pkgym.populations import mycophenolate as population
+
+
+def params_on_day(pk: DeWinter2009, patients: Mapping[str, np.ndarray], etas: np.ndarray,
+                  day: int) -> np.ndarray:
+    """The true parameters (n, 15) of ``day``: the day's recovered covariates and the etas.
+
+    The rule of a step: every administration of day ``j // 2`` runs on these parameters.
+
+    Args:
+        pk: the truth's population parameters.
+        patients: the population's patient fields (:data:`~pkgym.envs.mycophenolate.records.
+            PATIENT_KEYS`), each (n,).
+        etas: (n, 7) in the order of :data:`~pkgym.models.mycophenolate.ETA_NAMES`.
+        day: whole days after transplant.
+
+    Examples:
+        >>> patients = population.patients_from_uniforms(np.full((1, population.N_UNIFORMS), 0.5))
+        >>> params_on_day(DeWinter2009(), patients, patients["etas"], 3).shape
+        (1, 15)
+    """
+    return pk.individual_params(population.covariates_on_day(patients, float(day)), etas)
+
+
+def score_days(scenario: MycophenolateScenario, daily_auc: np.ndarray) -> StepOutcome:
+    """A step's outcome from the true AUC0-12 (mg*h/L) of the days it completed, (n, days).
+
+    Examples:
+        >>> from pkgym.envs.mycophenolate.clinic import MycophenolateScenario
+        >>> out = score_days(MycophenolateScenario(), np.array([[20.0, 45.0, 70.0]]))
+        >>> out.days_in_target.tolist(), out.toxic_days.tolist()
+        ([1.0], [1.0])
+    """
+    low, high = scenario.target_auc_mg_h_per_l
+    auc = np.asarray(daily_auc, dtype=np.float64)
+    return StepOutcome(((auc >= low) & (auc <= high)).sum(axis=1).astype(np.float64),
+                       scenario.rejection(auc).sum(axis=1),
+                       (auc > scenario.toxic_auc_mg_h_per_l).sum(axis=1).astype(np.float64))
 
 
 class MycophenolateCore(DosingCore):
@@ -130,8 +167,7 @@ class MycophenolateCore(DosingCore):
         for j in range(self.firsts[k], self.firsts[k + 1]):
             if j // 2 != day:
                 day = j // 2
-                day_params = self.settings.model.pk.individual_params(
-                    population.covariates_on_day(patients, float(day)), etas)
+                day_params = params_on_day(self.settings.model.pk, patients, etas, day)
             offsets = INTERVAL_H * np.ones((rows.size, 1))
             if plan is not None and j in plan:
                 offsets = np.column_stack([offsets, plan[j][1]])
@@ -176,10 +212,10 @@ class MycophenolateCore(DosingCore):
                      + rec.interval_auc[np.ix_(rows, 2 * days + 1)])
         trough = rec.interval_trough[np.ix_(rows, 2 * days + 1)]
         rec.daily_auc[np.ix_(rows, days)], rec.daily_trough[np.ix_(rows, days)] = auc, trough
-        low, high = s.target_auc_mg_h_per_l
-        rec.days_in_target[rows] = ((auc >= low) & (auc <= high)).sum(axis=1)
-        rec.rejection_risk[rows] = s.rejection(auc).sum(axis=1)
-        rec.toxic_days[rows] = (auc > s.toxic_auc_mg_h_per_l).sum(axis=1)
+        outcome = score_days(s, auc)
+        rec.days_in_target[rows] = outcome.days_in_target
+        rec.rejection_risk[rows] = outcome.rejection_risk
+        rec.toxic_days[rows] = outcome.toxic_days
         rec.days_done[rows] = days.size
 
     # ----- views ---------------------------------------------------------------------------

@@ -103,9 +103,19 @@ class MycophenolateEnv(DosingEnv):
     (``"ansi"`` or ``"rgb_array"``). ``info`` carries the true daily AUC0-12 and troughs,
     the last day's AUC0-12 and trough, the step's days in target, rejection probability and
     toxic days, the true covariates and model parameters of the day (de Winter's 15
-    columns), the etas and the patient id. The canonical history (12-h dose slots) and the
-    hourly exposure course are defined (:data:`~pkgym.envs.mycophenolate.views.HISTORY`,
-    :data:`~pkgym.envs.mycophenolate.views.EXPOSURE`) but not yet named in the registry.
+    columns), the etas and the patient id. For an exact planner (the ``oracle`` baseline)
+    it also holds the hidden truth at the decision: ``visit``, ``day``,
+    ``next_administration`` (index of the administration the decided dose starts with,
+    12 h apart from day 0 08:00), the true model state then, umol, one key per state
+    (``state_depot_umol``, ``state_central_mpa_umol``, ``state_peripheral_mpa_umol``,
+    ``state_bound_mpa_umol``, ``state_central_mpag_umol``, ``state_bound_mpag_umol``,
+    ``state_gallbladder_mpag_umol``), the patient's covariate trajectory ``patient_<field>``
+    (``albumin_g_per_l`` and ``creatinine_clearance_ml_per_min`` on day 0, their ``*_late``
+    values, ``albumin_recovery_days``, ``crcl_recovery_days``, ``ciclosporin``,
+    ``weight_kg``, ``age_years``, ``female``) and ``interval_auc_mg_h_per_l``, the true AUC
+    of every 12-h interval so far (2 x 28). The canonical history (12-h dose slots) and
+    the hourly exposure course (:data:`~pkgym.envs.mycophenolate.views.HISTORY`,
+    :data:`~pkgym.envs.mycophenolate.views.EXPOSURE`) are named in the registry entry.
 
     ## Version History
     * v0: initial version.

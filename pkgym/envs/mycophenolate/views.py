@@ -17,6 +17,11 @@ from pkgym.populations import mycophenolate as population
 
 INTERVAL_H = 12.0
 """MMF twice daily (as :data:`pkgym.envs.mycophenolate.records.INTERVAL_H`)."""
+STATE_KEYS: tuple[str, ...] = tuple(f"state_{name}_umol" for name in (
+    "depot", "central_mpa", "peripheral_mpa", "bound_mpa", "central_mpag", "bound_mpag",
+    "gallbladder_mpag"))
+"""``info`` keys of the true model state at the next administration, umol, in the order of
+the model's states (:data:`pkgym.models.mycophenolate.N_STATES`)."""
 
 
 def true_params(records: Any, settings: Any, rows: np.ndarray, day: np.ndarray
@@ -68,6 +73,26 @@ def info(records: Any, settings: Any, rows: np.ndarray) -> dict[str, np.ndarray]
     out.update({name: params[:, j].copy() for j, name in enumerate(PARAM_NAMES)})
     out.update({f"eta_{name}": r.etas[rows, j].copy() for j, name in enumerate(ETA_NAMES)})
     out.update(patient_id=r.patient_id[rows].copy(), seed_entropy=r.seed_entropy[rows])
+    out.update(_planner_truth(r, s, rows))
+    return out
+
+
+def _planner_truth(records: Any, scenario: Any, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """What an exact planner needs: the true state, the patient's fields, the interval AUCs.
+
+    ``state_<name>_umol`` (:data:`STATE_KEYS`) at the administration the decision starts
+    with (``next_administration``; 2 end_day at the end), ``patient_<field>`` for each of the
+    population's patient fields (day-0 and late albumin and CrCL, their recovery days,
+    ciclosporin, weight, age, sex: what :func:`pkgym.populations.mycophenolate.
+    covariates_on_day` needs) and every 12-h interval's true AUC so far (n, 2 end_day).
+    """
+    state = records.state[rows]
+    out = {key: state[:, j].copy() for j, key in enumerate(STATE_KEYS)}
+    out.update({f"patient_{key}": np.asarray(value[rows], dtype=np.float64)
+                for key, value in records.patients.items()})
+    out["next_administration"] = _firsts(scenario)[np.minimum(records.visit[rows],
+                                                              scenario.n_steps)]
+    out["interval_auc_mg_h_per_l"] = records.interval_auc[rows].copy()
     return out
 
 
@@ -269,8 +294,8 @@ HISTORY = HistoryAdapter(
     context_keys=("covariates", "albumin_g_per_l", "creatinine_clearance_ml_per_min"),
     level_key="levels_mg_per_l", level_unit="mg/L", interval_h=lambda core: INTERVAL_H,
     read_levels=_read_levels)
-"""The canonical history: one dose slot per administration (12 h), the levels, the labs.
-Not (yet) named by the env's registry entry: see the env card."""
+"""The canonical history: one dose slot per administration (12 h), the levels, the labs
+(named by the env's registry entry)."""
 
 
 def exposure_grid_h(core: Any) -> np.ndarray:
@@ -298,4 +323,4 @@ def true_exposure(core: Any) -> np.ndarray:
 
 
 EXPOSURE = ExposureAdapter(unit="mg/L", grid_h=exposure_grid_h, true_course=true_exposure)
-"""The true exposure course: total MPA every hour. Not (yet) in the registry entry."""
+"""The true exposure course: total MPA every hour (named by the env's registry entry)."""

@@ -57,11 +57,11 @@ def test_protocol__starts_by_cni_and_scales_to_the_trough_target() -> None:
     assert COVARIATES[3] == "ciclosporin"
 
 
-def test_oracle__picks_the_level_whose_steady_auc_is_nearest_45() -> None:
-    """Its choice minimises |AUC0-12 - 45| over the levels, by steady_profile per level."""
+def test_oracle_steady__picks_the_level_whose_steady_auc_is_nearest_45() -> None:
+    """plan="steady_auc" minimises |AUC0-12 - 45| over the levels, by steady_profile."""
     env = gym.make(ENV_ID).unwrapped
     _, info = env.reset(seed=2)
-    policy = OraclePolicy(LEVELS)
+    policy = OraclePolicy(LEVELS, plan="steady_auc")
     batched = {key: np.atleast_1d(value) for key, value in info.items()}
     choice = policy.act({"day": np.zeros((1, 1))}, batched)[0]
     params = np.array([[info[name] for name in PARAM_NAMES]])
@@ -69,6 +69,56 @@ def test_oracle__picks_the_level_whose_steady_auc_is_nearest_45() -> None:
     assert choice == LEVELS[int(np.argmin(np.abs(np.array(aucs) - 45.0)))]
     with pytest.raises(ValueError, match="info"):
         policy.act({"day": np.zeros((1, 1))}, None)
+
+
+def _oracle_episode(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The lookahead oracle over ``n`` patients: returns, and each step's |predicted - reward|."""
+    env = gym.make_vec(ENV_ID, num_envs=n, vectorization_mode="vector_entry_point")
+    core = env.unwrapped.core
+    policy = make_baseline("oracle", core)
+    obs, info = env.reset(seed=seed)
+    total, errors = np.zeros(n), []
+    for _ in range(6):
+        doses = policy.act(obs, info)
+        predicted, _ = policy.predict(info)
+        obs, reward, _, _, info = env.step(core.encode_decisions(doses, False))
+        errors.append(np.abs(predicted[np.arange(n), np.searchsorted(LEVELS, doses)] - reward))
+        total += reward
+    return total, np.array(errors)
+
+
+def test_oracle__predicted_step_reward_is_the_reward_the_env_gives() -> None:
+    """For 4 seeded patients, every step's predicted reward of the chosen level is the env's."""
+    total, errors = _oracle_episode(4, seed=7)
+    assert errors.shape == (6, 4) and errors.max() < 1e-9
+    assert np.ptp(total) > 0.1  # different patients, different returns: not a constant
+
+
+def test_oracle__beats_the_steady_auc_heuristic_and_the_protocol() -> None:
+    """Over 30 patients its mean return is >= the steady-AUC heuristic's and protocol's."""
+    oracle = _oracle_episode(30, seed=0)[0].mean()
+    env = gym.make_vec(ENV_ID, num_envs=30, vectorization_mode="vector_entry_point")
+    core = env.unwrapped.core
+    others = {}
+    for name, policy in (("steady", OraclePolicy(LEVELS, plan="steady_auc")),
+                         ("protocol", make_baseline("protocol", core))):
+        obs, info = env.reset(seed=0)
+        total = np.zeros(30)
+        for _ in range(6):
+            obs, reward, _, _, info = env.step(core.encode_decisions(policy.act(obs, info),
+                                                                     False))
+            total += reward
+        others[name] = total.mean()
+    assert oracle >= others["steady"] and oracle >= others["protocol"], (oracle, others)
+
+
+def test_oracle__needs_the_hidden_truth_and_a_known_plan() -> None:
+    """Without the planner's info keys, or with an unknown plan, a one-line ValueError."""
+    policy = OraclePolicy(LEVELS)
+    with pytest.raises(ValueError, match="hidden truth"):
+        policy.act({"day": np.zeros((1, 1))}, {"visit": np.zeros(1)})
+    with pytest.raises(ValueError, match="plan must be one of"):
+        OraclePolicy(LEVELS, plan="dp")
 
 
 def test_oracle__keeps_more_days_in_target_than_the_fixed_dose() -> None:
