@@ -159,9 +159,13 @@ class OraclePolicy:
     the six visits. It is near-optimal here because the reward is a sum over days, every
     visit can re-choose the level with the true state, and a period's dose touches the
     next period only through the drug carried over in the slow peripheral compartment and
-    the gallbladder, a small share of a day's AUC next to the 250-mg level steps; it is not
-    exactly optimal, since it ignores that carry-over (a dose just under the toxic bound
-    late in a period slightly raises the next period's first days).
+    the gallbladder, a small share of a day's AUC next to the 250-mg level steps. It is not
+    exactly optimal, since it ignores that carry-over: measured on 40 patients (seed 123),
+    a two-visit lookahead changed 2 of 200 decisions and would add 0.004 to the mean
+    return (0.645 over 200 patients), almost all from one patient whose exposure still
+    climbs steeply (0.18: greedy starts at 500 mg for two days in target, after which even
+    250 mg stays above 60 mg*h/L for the next period; 250 mg from day 0 would have kept it
+    in range).
 
     Args:
         levels_mg: the dose levels, mg per administration.
