@@ -64,7 +64,7 @@ def env_details(env_id: str, make_policy: Callable[..., Any]) -> str:
         try:
             reported = make_policy(name, core).name
         except ValueError as error:
-            reported = f"(not for this env: {str(error).split(' (available')[0]})"
+            reported = f"(needs more than its name: {str(error).split(' (available')[0]})"
         lines.append(f"  {name:<28} -> {reported}")
     lines += ["  NAME:key=value               a baseline with options (e.g. map:prior=MODEL)",
               "  sb3:PATH.zip                 a model trained by `pkgym train`",
