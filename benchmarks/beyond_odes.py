@@ -18,6 +18,10 @@ mg*h/L, scored in the true model (share with true AUC in 30-60, absolute % error
 with the true-AUC oracle, (iii) coverage of the VAE's 90 % AUC intervals, raw and rescaled
 on a calibration split, (iv) the fraction of the MAP-no-EHC -> MAP-true gap the VAE closes.
 CIs: 95 % percentile bootstrap over patients, every method resampled together (paired).
+Then (v), the env stage (:mod:`benchmarks.beyond_odes_env`; ``--no-env`` skips it): the saved
+VAEs, MAP with each prior, the baselines and the oracle dose whole episodes of
+``pkgym/Mycophenolate-v0`` in the paired evaluation harness (``--env-patients`` patients of the
+evaluation cohort at ``--env-seed``), with paired differences and a split by ciclosporin.
 
 Run ``python -m benchmarks.beyond_odes --out results/beyond_odes`` (``--quick`` smoke run).
 """
@@ -45,6 +49,7 @@ from agents.vae.profiles import (
     save_profile_vae,
     train_profile_vae,
 )
+from benchmarks.beyond_odes_env import env_markdown, run_env_stage
 from pkgym.io import write_text
 from pkgym.models import mycophenolate as mpa
 
@@ -239,6 +244,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.out:
         for name, predictor in predictors.items():  # the VAE VaeDosingPolicy loads
             save_profile_vae(predictor.vae, Path(args.out) / name)
+    if args.out and not args.no_env:
+        results["env"] = run_env_stage(args.out, Path(args.out) / "env",
+                                       n_patients=args.env_patients, seed=args.env_seed,
+                                       progress=not args.quick)
+        results["timings_s"]["env_stage_s"] = results["env"]["timings_s"]["env_stage_s"]
+        results["timings_s"]["total_with_env_s"] = time.perf_counter() - started
     return results
 
 
@@ -266,6 +277,8 @@ def markdown(results: dict[str, Any]) -> str:
               "error) | same, gap to map_true_sd0.15 |", "|---|---|---|"]
     lines += [f"| {m} | {_ci(g, 2)} | {_ci(results['gap_closed_vs_sd0.15'][m], 2)} |"
               for m, g in results["gap_closed"].items()]
+    if "env" in results:
+        lines += ["", env_markdown(results["env"]).rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 
@@ -278,11 +291,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=60, help="VAE training epochs")
     parser.add_argument("--draws", type=int, default=200, help="posterior draws of z")
     parser.add_argument("--seed", type=int, default=0, help="root seed")
+    parser.add_argument("--env-patients", type=int, default=200,
+                        help="patients of the env stage's evaluation cohort")
+    parser.add_argument("--env-seed", type=int, default=0,
+                        help="seed of the env stage's evaluation cohort, noise and bootstrap")
+    parser.add_argument("--no-env", action="store_true",
+                        help="skip the env stage (whole episodes in pkgym/Mycophenolate-v0)")
     parser.add_argument("--quick", action="store_true", help="tiny smoke run")
     parser.add_argument("--out", default="results/beyond_odes", help="output directory")
     args = parser.parse_args(argv)
     if args.quick:
         args.n_train, args.n_test, args.epochs, args.draws = 200, 40, 3, 20
+        args.env_patients = 5
+    if args.env_patients < 1:
+        raise ValueError(f"--env-patients must be >= 1, got {args.env_patients}")
     results = run(args)
     out = Path(args.out)
     write_text(json.dumps(results, indent=1, default=float), out / "beyond_odes.json")
