@@ -38,7 +38,7 @@ import re
 import shutil
 import tempfile
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -71,14 +71,16 @@ def dataset_id_for(env_id: str, spec: BehaviourSpec) -> str:
 
 
 def make_behaviour(env_id: str, spec: BehaviourSpec, *, scenario: str | Path | None = None,
-                   ) -> BehaviourPolicy:
+                   make_policy: Callable[..., Any] | None = None) -> BehaviourPolicy:
     """The behaviour policy of ``spec`` on the env (its clinicians built from their specs).
+
+    ``make_policy(spec, core, env_id=, scenario=)`` builds each clinician (the CLI hands in
+    :func:`agents.policies.registry.make_policy`, which also takes ``sb3:``/``module:`` specs);
+    default: the env's own baselines (``NAME`` or ``NAME:key=value,...``, ``pkgym list --env``).
 
     Raises:
         ValueError: a policy the env does not know, or an env without discrete dose levels.
     """
-    from agents.policies.registry import make_policy
-
     env = gym.make_vec(env_id, num_envs=1, vectorization_mode="vector_entry_point",
                        **_env_kwargs(scenario))
     try:
@@ -88,14 +90,41 @@ def make_behaviour(env_id: str, spec: BehaviourSpec, *, scenario: str | Path | N
     if not isinstance(space, gym.spaces.Discrete):
         raise ValueError(f"--env {env_id}: offline datasets need a Discrete action space "
                          f"(dose levels), got {space}")
-    clinicians = [make_policy(p, core, env_id=env_id, scenario=scenario) for p in spec.policies]
+    clinicians = [make_policy(p, core, env_id=env_id, scenario=scenario) if make_policy
+                  else env_baseline(p, core) for p in spec.policies]
     return BehaviourPolicy(spec, clinicians, lambda d: core.encode_decisions(d, False),
                            int(space.n))
 
 
+def env_baseline(spec: str, core: Any) -> Any:
+    """One of the env's clinical baselines: ``NAME`` or ``NAME:key=value[,key=value]``.
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> env_baseline("label", gym.make("pkgym/Vancomycin-v0").unwrapped.core).name
+        'label'
+    """
+    from agents.env_hooks import find_spec, resolve
+
+    hooks = find_spec(core)
+    names = () if hooks is None or hooks.baseline_factory is None else hooks.baselines
+    name, _, text = spec.partition(":")
+    if name not in names:
+        raise ValueError(f"--policy: {spec!r} is not one of this env's baselines {names}")
+    options = dict(item.split("=", 1) for item in text.split(",") if "=" in item)
+    if text and len(options) != len(text.split(",")):
+        raise ValueError(f"--policy: {spec!r}: options are key=value pairs separated by commas")
+    try:
+        return resolve(hooks.baseline_factory)(name, core, **options)  # type: ignore[union-attr]
+    except TypeError:
+        raise ValueError(f"--policy: {spec!r}: the baseline {name!r} takes no option(s) "
+                         f"{sorted(options)}") from None
+
+
 def collect_dataset(env_id: str, behaviour: BehaviourSpec, n_patients: int, seed: int,
                     out_dir: str | Path, *, scenario: str | Path | None = None,
-                    batch_size: int = DEFAULT_BATCH, progress: Any = None) -> Path:
+                    batch_size: int = DEFAULT_BATCH, progress: Any = None,
+                    make_policy: Callable[..., Any] | None = None) -> Path:
     """Write the behaviour policy's episodes on ``n_patients`` patients as a Minari dataset.
 
     Args:
@@ -109,6 +138,7 @@ def collect_dataset(env_id: str, behaviour: BehaviourSpec, n_patients: int, seed
         scenario: the env's scenario YAML (``None``: its default).
         batch_size: patients per vector env (memory only).
         progress: optional callable ``(patients_done, n_patients)``.
+        make_policy: builds a clinician from its spec (:func:`make_behaviour`).
 
     Returns:
         The dataset's directory (``minari.MinariDataset(path / "data")`` opens it).
@@ -136,7 +166,7 @@ def collect_dataset(env_id: str, behaviour: BehaviourSpec, n_patients: int, seed
                          f"overwrites a dataset): choose another output directory")
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"out_dir: {out_dir} is a file, not a directory")
-    policy = make_behaviour(env_id, behaviour, scenario=scenario)
+    policy = make_behaviour(env_id, behaviour, scenario=scenario, make_policy=make_policy)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
     try:
