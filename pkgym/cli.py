@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="on an error, print the Python traceback too")
     parser.add_argument("--version", action="version", version=f"pkgym {_version()}")
     from agents.commands import add_benchmark, add_train, add_train_vae, add_tune
+    from agents.offline.commands import run_minari_dataset
 
     commands = parser.add_subparsers(dest="command", required=True)
     add_simulate(commands)
@@ -89,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_trial(commands, make_policy=make_policy, make_design=phase_one_design)
     add_validate(commands)
     add_list(commands, make_policy=make_policy)
-    add_dataset(commands, make_policy=make_policy)
+    add_dataset(commands, make_policy=make_policy, write_minari=run_minari_dataset)
     for command in commands.choices.values():  # --debug also after the subcommand
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="on an error, print the Python traceback too")

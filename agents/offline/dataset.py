@@ -162,10 +162,10 @@ def collect_dataset(env_id: str, behaviour: BehaviourSpec, n_patients: int, seed
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     out_dir, dataset_id = Path(out_dir), dataset_id_for(env_id, behaviour)
     if (out_dir / dataset_id).exists():
-        raise ValueError(f"out_dir: {out_dir / dataset_id} exists already (Minari never "
+        raise ValueError(f"out_dir (--out): {out_dir / dataset_id} exists already (Minari never "
                          f"overwrites a dataset): choose another output directory")
     if out_dir.exists() and not out_dir.is_dir():
-        raise ValueError(f"out_dir: {out_dir} is a file, not a directory")
+        raise ValueError(f"out_dir (--out): {out_dir} is a file, not a directory")
     policy = make_behaviour(env_id, behaviour, scenario=scenario, make_policy=make_policy)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
