@@ -177,7 +177,9 @@ class BehaviourPolicy:
         self.assigned = np.minimum(np.searchsorted(cumulative, draws, side="right"),
                                    len(self.clinicians) - 1)
         for c, clinician in enumerate(self.clinicians):
-            clinician.reset(int((self.assigned == c).sum()))
+            count = int((self.assigned == c).sum())
+            if count:  # a clinician without patients never acts
+                clinician.reset(count)
         return self.assigned.copy()
 
     def act(self, observation: Mapping[str, np.ndarray], info: Mapping[str, Any],
