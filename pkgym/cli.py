@@ -79,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pkgym {_version()}")
     from agents.commands import add_benchmark, add_train, add_train_vae, add_tune
     from agents.offline.commands import run_minari_dataset
+    from agents.offline.ope_cli import add_ope
 
     commands = parser.add_subparsers(dest="command", required=True)
     add_simulate(commands)
@@ -91,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_validate(commands)
     add_list(commands, make_policy=make_policy)
     add_dataset(commands, make_policy=make_policy, write_minari=run_minari_dataset)
+    add_ope(commands)
     for command in commands.choices.values():  # --debug also after the subcommand
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="on an error, print the Python traceback too")

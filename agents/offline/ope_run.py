@@ -59,6 +59,8 @@ class LoggedEpisodes:
         behaviour_probabilities: ``(n, horizon, n_levels)`` logged pi_b.
         seeds: ``(n,)`` each patient's env seed.
         env_kwargs: ``make_vec`` keyword arguments (e.g. ``scenario``).
+        patients: the pinned patients (one cohort row each, reset's ``options["patients"]``),
+            or None for patients drawn from the seeds.
     """
 
     env_id: str
@@ -70,6 +72,7 @@ class LoggedEpisodes:
     behaviour_probabilities: np.ndarray
     seeds: np.ndarray
     env_kwargs: dict[str, Any] = field(default_factory=dict)
+    patients: pd.DataFrame | None = None
 
     @property
     def returns(self) -> np.ndarray:
@@ -115,7 +118,8 @@ def true_returns(policy: Policy | StochasticPolicy, episodes: LoggedEpisodes, *,
                        **episodes.env_kwargs)
     core = cast(DosingVectorEnv, env.unwrapped).core
     seeds: Any = [int(s) for s in episodes.seeds]  # VectorEnv.reset takes a list
-    obs, info = env.reset(seed=seeds)
+    options = None if episodes.patients is None else {"patients": episodes.patients}
+    obs, info = env.reset(seed=seeds, options=options)
     policy.reset(n)
     total, alive = np.zeros(n), np.ones(n, dtype=bool)
     while alive.any():
@@ -201,3 +205,65 @@ def rank_correlations(table: pd.DataFrame) -> pd.DataFrame:
                if len(group) >= 3 else float("nan"))
         rows.append({"estimator": estimator, "spearman": rho, "n_policies": len(group)})
     return pd.DataFrame(rows)
+
+
+class BehaviourTarget:
+    """The dataset's own behaviour policy as a target (:class:`StochasticPolicy`).
+
+    Wraps :class:`agents.offline.behaviour.BehaviourPolicy`; its clinicians are assigned to
+    the patients by their seeds, as when the dataset was written.
+    """
+
+    reads_hidden_state = False
+
+    def __init__(self, behaviour: Any, seeds: np.ndarray, name: str = "behaviour") -> None:
+        """Keep the behaviour policy and the patients' seeds."""
+        self.behaviour, self.seeds, self.name = behaviour, [int(s) for s in seeds], name
+
+    def reset(self, n_envs: int) -> None:
+        """Assign the clinicians again (same seeds, same assignment)."""
+        if n_envs != len(self.seeds):
+            raise ValueError(f"behaviour target: {n_envs} envs, {len(self.seeds)} seeds")
+        self.behaviour.reset(self.seeds)
+
+    def probabilities(self, observation: Mapping[str, np.ndarray],
+                      info: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+        """The behaviour distribution ``(n, n_levels)``."""
+        return np.asarray(self.behaviour.act(observation, info or {})[1], dtype=np.float64)
+
+
+def load_episodes(path: Any) -> tuple[LoggedEpisodes, dict[str, Any]]:
+    """A ``pkgym dataset --format minari`` dataset as padded episodes, and its metadata.
+
+    Reads it through Minari (:func:`agents.offline.dataset.load_pkgym_dataset`); the
+    behaviour probabilities of step t are the logged ``infos`` row t (its last row, after the
+    final step, is NaN); each episode's seed and pinned patient come from Minari's episode
+    metadata.
+    """
+    from agents.offline.dataset import load_pkgym_dataset
+
+    data, meta = load_pkgym_dataset(path)
+    episodes = list(data.iterate_episodes())
+    extra = list(data.storage.get_episode_metadata(range(len(episodes))))
+    horizon = max(len(e.actions) for e in episodes)
+    n = len(episodes)
+
+    def padded(values: np.ndarray, length: int) -> np.ndarray:  # repeat the last row
+        return np.concatenate([values, np.repeat(values[-1:], length - len(values), 0)])
+    observations = {k: np.stack([padded(np.asarray(e.observations[k]), horizon + 1)
+                                 for e in episodes]) for k in episodes[0].observations}
+    infos = {k: np.stack([padded(np.asarray(e.infos[k]), horizon + 1) for e in episodes])
+             for k, v in episodes[0].infos.items() if np.asarray(v).ndim >= 1}
+    mask = np.zeros((n, horizon), dtype=bool)
+    actions, rewards = np.zeros((n, horizon), dtype=np.int64), np.zeros((n, horizon))
+    for i, e in enumerate(episodes):
+        steps = len(e.actions)
+        mask[i, :steps], actions[i, :steps], rewards[i, :steps] = True, e.actions, e.rewards
+    probabilities = np.nan_to_num(infos["behaviour_probabilities"][:, :horizon], nan=1.0)
+    patients = pd.DataFrame([dict(m["options"]["patient"]) for m in extra])
+    scenario = meta.get("scenario")
+    return LoggedEpisodes(
+        env_id=meta["env_id"], observations=observations, infos=infos, actions=actions,
+        rewards=rewards, mask=mask, behaviour_probabilities=probabilities,
+        seeds=np.array([int(m["seed"]) for m in extra]), patients=patients,
+        env_kwargs={} if scenario is None else {"scenario": scenario}), meta
