@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     from agents.commands import add_benchmark, add_train, add_train_vae, add_tune
     from agents.offline.commands import run_minari_dataset
     from agents.offline.ope_cli import add_ope
+    from agents.offline.train_command import add_train_offline
 
     commands = parser.add_subparsers(dest="command", required=True)
     add_simulate(commands)
@@ -88,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_tune(commands)
     add_train(commands)
     add_train_vae(commands)
+    add_train_offline(commands)
     add_trial(commands, make_policy=make_policy, make_design=phase_one_design)
     add_validate(commands)
     add_list(commands, make_policy=make_policy)

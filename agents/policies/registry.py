@@ -22,6 +22,8 @@
   :mod:`agents.policies.chemotherapy`).
 * ``sb3:PATH.zip``: a Stable-Baselines3 model (:class:`agents.rl.sb3_policy.SB3Policy`); its
   actions become doses through the env.
+* ``offline:DIR``: a behaviour-cloning, CQL or IQL model of ``pkgym train-offline``
+  (:class:`agents.offline.offline_policy.OfflinePolicy`).
 * ``vae_mipd:PATH``: precision dosing with a trained patient VAE (``vae.pt`` or its
   directory; :class:`agents.vae.mipd.VAEMIPDPolicy`), vancomycin and warfarin.
 * ``module:callable``: a class (instantiated without arguments) satisfying
@@ -131,6 +133,10 @@ def make_policy(spec: str, core: DosingCore, *, env_id: str | None = None,
     if kind == "sb3":
         return SB3Policy(target, core, env_id=env_id, scenario=scenario,
                          trust_model_file=trust_model_file)
+    if kind == "offline":  # a model of pkgym train-offline (its folder or model.pt)
+        from agents.offline.offline_policy import OfflinePolicy
+
+        return OfflinePolicy(target, core, env_id=env_id)
     if kind == "vae_mipd":
         from agents.vae.mipd import VAEMIPDPolicy
 
