@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_validate(commands)
     add_list(commands, make_policy=make_policy)
     add_dataset(commands, make_policy=make_policy, write_minari=run_minari_dataset)
-    add_ope(commands)
+    add_ope(commands, make_policy=make_policy)
     for command in commands.choices.values():  # --debug also after the subcommand
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="on an error, print the Python traceback too")

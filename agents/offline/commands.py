@@ -75,10 +75,6 @@ def run_minari_dataset(args: argparse.Namespace, make_policy: Callable[..., Any]
     from agents.offline.dataset import collect_dataset, dataset_id_for
 
     spec, n = check_minari_flags(args)
-    if args.trust_model_file:
-        from pkgym.commands.evaluate import trusting
-
-        make_policy = trusting(make_policy)
     progress = _progress if sys.stderr.isatty() else None
     path = collect_dataset(args.env, spec, n, args.seed, args.out, scenario=args.scenario,
                            progress=progress, make_policy=make_policy)

@@ -7,8 +7,9 @@ Also :func:`run_ope_benchmark` (OPE error vs truth per estimator and dataset siz
 from __future__ import annotations
 
 import argparse
+import functools
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from agents.offline.ope_run import (
 DEFAULT_ESTIMATORS = ("is", "wis", "pdis", "wpdis", "dr", "wdr", "fqe")
 
 
-def add_ope(commands: argparse._SubParsersAction) -> None:
+def add_ope(commands: argparse._SubParsersAction, *, make_policy: Callable[..., Any]) -> None:
     """The ``ope`` subcommand.
 
     Examples:
@@ -54,15 +55,18 @@ def add_ope(commands: argparse._SubParsersAction) -> None:
                      help="bootstrap resamples of episodes for the CIs (default 1000)")
     ope.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
     ope.add_argument("--out", type=Path, required=True, help="output directory")
-    ope.set_defaults(func=run_ope)
+    ope.set_defaults(func=functools.partial(run_ope, make_policy=make_policy))
 
 
-def make_targets(specs: Sequence[str], episodes: LoggedEpisodes,
-                 meta: dict[str, Any]) -> tuple[dict[str, Any], Any]:
-    """Target policies by spec, and the env core they act through."""
+def make_targets(specs: Sequence[str], episodes: LoggedEpisodes, meta: dict[str, Any],
+                 make_policy: Callable[..., Any]) -> tuple[dict[str, Any], Any]:
+    """Target policies by spec, and the env core they act through.
+
+    ``make_policy`` is ``agents.policies.registry.make_policy`` (handed in by the caller:
+    the registry loads ``offline:`` policies from this package, so no import back).
+    """
     from agents.offline.behaviour import BehaviourSpec
     from agents.offline.dataset import make_behaviour
-    from agents.policies.registry import make_policy
 
     env = gym.make_vec(episodes.env_id, num_envs=1, vectorization_mode="vector_entry_point",
                        **episodes.env_kwargs)
@@ -83,7 +87,8 @@ def make_targets(specs: Sequence[str], episodes: LoggedEpisodes,
 
 
 def ope_table(dataset: Path, specs: Sequence[str], estimators: Sequence[str], *,
-              reps: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+              reps: int, seed: int,
+              make_policy: Callable[..., Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The OPE table (one row per policy and estimator) and the rank correlations."""
     if reps < 2:
         raise ValueError(f"--bootstrap must be >= 2, got {reps}")
@@ -91,17 +96,17 @@ def ope_table(dataset: Path, specs: Sequence[str], estimators: Sequence[str], *,
         raise ValueError(f"--policy: each policy once, got {list(specs)}")
     check_estimators(tuple(estimators))
     episodes, meta = load_episodes(dataset)
-    targets, core = make_targets(specs, episodes, meta)
+    targets, core = make_targets(specs, episodes, meta, make_policy)
     table = evaluate_targets(episodes, targets, core, estimators=estimators, reps=reps,
                              seed=seed)
     return table, rank_correlations(table)
 
 
-def run_ope(args: argparse.Namespace) -> int:
+def run_ope(args: argparse.Namespace, *, make_policy: Callable[..., Any]) -> int:
     """Estimate, compare with the truth, write ``ope.csv``, ``ope.md`` and ``rank.csv``."""
     estimators = tuple(args.estimator or DEFAULT_ESTIMATORS)
     table, ranks = ope_table(args.dataset, args.policy, estimators, reps=args.bootstrap,
-                             seed=args.seed)
+                             seed=args.seed, make_policy=make_policy)
     args.out.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out / "ope.csv", index=False)
     ranks.to_csv(args.out / "rank.csv", index=False)
@@ -127,7 +132,8 @@ def markdown(table: pd.DataFrame, ranks: pd.DataFrame) -> str:
 
 def run_ope_benchmark(env_id: str, sizes: Sequence[int], policies: Sequence[str], seed: int, *,
                       out_dir: str | Path, estimators: Sequence[str] = DEFAULT_ESTIMATORS,
-                      behaviour: Sequence[str] = ("label",), reps: int = 200) -> list[dict]:
+                      behaviour: Sequence[str] = ("label",), reps: int = 200,
+                      make_policy: Callable[..., Any]) -> list[dict]:
     """OPE error vs truth per estimator, target policy and dataset size (patients).
 
     For each size, a dataset of the stochastic clinician(s) ``behaviour`` (default epsilon and
@@ -146,7 +152,8 @@ def run_ope_benchmark(env_id: str, sizes: Sequence[int], policies: Sequence[str]
         path = collect_dataset(env_id, BehaviourSpec(policies=tuple(behaviour)), int(size),
                                seed, Path(out_dir) / f"n{size}")
         made = time.perf_counter()
-        table, _ = ope_table(path, policies, estimators, reps=reps, seed=seed)
+        table, _ = ope_table(path, policies, estimators, reps=reps, seed=seed,
+                             make_policy=make_policy)
         table.insert(0, "env_id", env_id)
         table.insert(1, "n_patients", int(size))
         table["dataset_s"], table["ope_s"] = made - start, time.perf_counter() - made

@@ -86,6 +86,10 @@ def run_dataset(args: argparse.Namespace, make_policy: Callable[..., Any],
         if write_minari is None:
             raise ValueError("--format minari needs pkgym's agents package (pip install "
                              "'pkgym[offline]')")
+        if args.trust_model_file:
+            from pkgym.commands.evaluate import trusting
+
+            make_policy = trusting(make_policy)
         return write_minari(args, make_policy)
     for flag in ("behaviour_epsilon", "behaviour_sd_levels"):
         if getattr(args, flag, None) is not None:
