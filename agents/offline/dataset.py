@@ -1,3 +1,4 @@
+# lines: the writer, its loaders and the atomic publish belong together (one file format)
 """Offline datasets in the Minari format, written batched from a pkgym vector env.
 
 :func:`collect_dataset` runs a stochastic clinical behaviour policy
