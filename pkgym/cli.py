@@ -34,13 +34,14 @@ def phase_one_design(spec: str, scenario: Any) -> Any:
 
     Module-level so that the shards of ``pkgym trial --design`` can rebuild it in a Ray worker.
     """
-    if ":" in spec:  # a pkgym/DoseFinding-v0 policy (sb3:PATH.zip, module:callable)
+    from pkgym.trials.report import DESIGNS, make_design
+
+    if ":" in spec and spec.partition(":")[0] not in DESIGNS:
+        # a pkgym/DoseFinding-v0 policy (sb3:PATH.zip, module:callable)
         from agents.policies.dose_finding.baselines import learned_design
 
         return learned_design(spec, scenario)
-    from pkgym.trials.report import make_design
-
-    return make_design(spec, scenario)
+    return make_design(spec, scenario)  # a published design, with options (boin:key=value)
 
 
 EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130

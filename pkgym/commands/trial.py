@@ -32,8 +32,12 @@ def add_trial(commands: argparse._SubParsersAction, *, make_policy: Callable[...
                     "simulated and under the null; write virtual_trial.csv, "
                     "operating_characteristics.csv/.md and power.png.")
     mode = trial.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--design", help="phase I design: 3+3, crm, boin, thompson, or a "
-                      "learned one: a pkgym/DoseFinding-v0 policy spec (sb3:PATH.zip, ...)")
+    mode.add_argument("--design", help="phase I design: 3+3, crm, boin, thompson; BOIN with "
+                      "the R package's options as boin:key=value[,key=value] (keys "
+                      "n_earlystop, extrasafe, offset, bound_mtd, elimination_cutoff, "
+                      "mtd_selection=r_package|count_weighted, stay_on_1_of_3; e.g. "
+                      "boin:extrasafe=1,offset=0.1,n_earlystop=9); or a learned one: a "
+                      "pkgym/DoseFinding-v0 policy spec (sb3:PATH.zip, ...)")
     mode.add_argument("--arm", dest="arms", action="append", metavar="SPEC",
                       help="a virtual trial arm (repeat it; control first): a policy spec as "
                            "for `pkgym evaluate --policy` (label, trough, map, sb3:PATH.zip, ...)")

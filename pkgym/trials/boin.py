@@ -2,7 +2,12 @@
 
 Liu S, Yuan Y (2015). Bayesian optimal interval designs for phase I clinical trials.
 J R Stat Soc C 64:507-523. Local BOIN with phi1 = 0.6 phi and phi2 = 1.4 phi (the paper's
-default), the paper's elimination rule and MTD selection by isotonic regression.
+default) and the paper's elimination rule. By default the trial runs and ends as the R package
+``BOIN`` 2.7.2 (``get.oc``, ``select.mtd``) decides it: its MTD selection, and its options
+``n.earlystop``, ``extrasafe``/``offset`` and ``boundMTD`` (all off by default, as in the
+package); see :mod:`pkgym.trials.boin_selection`. ``mtd_selection="count_weighted"`` keeps
+pkgym's earlier selection (isotonic regression of the raw rates weighted by patient count),
+and ``stay_on_1_of_3`` the BOIN web application's modification used by Zhao et al. (2024).
 """
 
 from __future__ import annotations
@@ -12,7 +17,15 @@ import dataclasses
 import numpy as np
 from scipy import special
 
+from pkgym.trials.boin_selection import (
+    elimination_defined,
+    extrasafe_triggered,
+    select_r_package_mtd,
+)
 from pkgym.trials.state import TrialState
+
+MTD_SELECTIONS = ("r_package", "count_weighted")
+"""Final MTD selections: ``BOIN::select.mtd`` (default), or pkgym's earlier count-weighted rule."""
 
 
 def boin_boundaries(
@@ -133,9 +146,20 @@ class BoinDesign:
 
     Attributes:
         target: Target DLT probability phi.
-        elimination_cutoff: Posterior probability for the elimination rule (paper: 0.95).
-        n_earlystop: Optional BOIN-package rule: stop once the current dose has this many
-            patients and the decision is to stay (None: off, as in the paper).
+        elimination_cutoff: Posterior probability for the elimination rule (paper and package
+            ``cutoff.eli``: 0.95).
+        n_earlystop: Package ``n.earlystop``: stop once the current dose has this many patients
+            and the decision is to stay (None: off, as the package's default 100 in practice).
+        mtd_selection: ``"r_package"`` (``BOIN::select.mtd``, default) or ``"count_weighted"``
+            (pkgym before issue 24: raw rates, patient-count weights, Liu & Yuan's tie rule).
+        extrasafe: Package ``extrasafe``: stop with no MTD when the lowest dose has >= 3
+            patients and Pr(p_1 > target | data) > elimination_cutoff - offset.
+        offset: Package ``offset`` for ``extrasafe``, in (0, 0.5) (package default 0.05).
+        stay_on_1_of_3: Stay instead of de-escalating after 1 DLT in the first 3 patients at a
+            dose (BOIN web application; Zhao et al. 2024, Clin Cancer Res 30:673, Table 4);
+            never overrides an escalation or an elimination.
+        bound_mtd: Package ``boundMTD``: only doses whose estimate is <= lambda_d can be
+            selected (``mtd_selection="r_package"`` only).
 
     Examples:
         >>> design = BoinDesign(target=0.3)
@@ -147,9 +171,14 @@ class BoinDesign:
     target: float
     elimination_cutoff: float = 0.95
     n_earlystop: int | None = None
+    mtd_selection: str = "r_package"
+    extrasafe: bool = False
+    offset: float = 0.05
+    stay_on_1_of_3: bool = False
+    bound_mtd: bool = False
 
     def __post_init__(self) -> None:
-        """Validate the target, cutoff and early-stopping size."""
+        """Validate every field, naming it and its allowed values."""
         if self.n_earlystop is not None and self.n_earlystop < 1:
             raise ValueError(f"n_earlystop must be None or >= 1, got {self.n_earlystop}")
         if not 0 < self.target < 1:
@@ -158,36 +187,123 @@ class BoinDesign:
             raise ValueError(
                 f"elimination_cutoff must be in [0.5, 1), got {self.elimination_cutoff}"
             )
+        if self.mtd_selection not in MTD_SELECTIONS:
+            raise ValueError(f"mtd_selection must be one of {list(MTD_SELECTIONS)}, got "
+                             f"{self.mtd_selection!r}")
+        if not 0 < self.offset < 0.5:
+            raise ValueError(f"offset must lie in (0, 0.5), got {self.offset}")
+        if self.bound_mtd and self.mtd_selection != "r_package":
+            raise ValueError("bound_mtd needs mtd_selection='r_package', got "
+                             f"{self.mtd_selection!r}")
+
+    def _ceiling(self, state: TrialState) -> np.ndarray:
+        """First eliminated level per trial (n_doses if none)."""
+        return elimination_levels(state.patients, state.dlts, self.target,
+                                  self.elimination_cutoff)
 
     def next_dose(self, state: TrialState) -> np.ndarray:
         """Next level per trial from the observed rate at the current level."""
         lambda_e, lambda_d = boin_boundaries(self.target)
         rows = np.arange(state.levels.size)
         n = state.patients[rows, state.levels]
-        rates = state.dlts[rows, state.levels] / np.maximum(n, 1)
-        ceiling = elimination_levels(
-            state.patients, state.dlts, self.target, self.elimination_cutoff
-        )
+        x = state.dlts[rows, state.levels]
+        rates = x / np.maximum(n, 1)
+        ceiling = self._ceiling(state)
         up = np.minimum(state.levels + 1, np.minimum(ceiling, state.patients.shape[1]) - 1)
         down = np.maximum(state.levels - 1, 0)
+        de_escalate = rates >= lambda_d
+        if self.stay_on_1_of_3:
+            de_escalate &= ~((n == 3) & (x == 1))
         levels = np.where(rates <= lambda_e, np.maximum(up, state.levels), state.levels)
-        levels = np.where(rates >= lambda_d, down, levels)
+        levels = np.where(de_escalate, down, levels)
         return np.clip(np.minimum(levels, ceiling - 1), 0, None)
 
     def stop(self, state: TrialState) -> np.ndarray:
-        """Stop when the lowest dose is eliminated."""
-        ceiling = elimination_levels(
-            state.patients, state.dlts, self.target, self.elimination_cutoff
-        )
-        if self.n_earlystop is None:
-            return ceiling == 0
+        """Stop (no MTD) on losing the lowest dose, or (MTD) at ``n_earlystop`` on a repeat.
+
+        No MTD when the lowest dose is eliminated or ``extrasafe`` fires there; an MTD once
+        ``n_earlystop`` patients are at a dose the design would repeat. ``get.oc`` checks
+        ``extrasafe`` only after a cohort at the lowest dose, and only where its boundary
+        table has an elimination count for that dose's sample size.
+        """
+        stops = self._ceiling(state) == 0
         rows = np.arange(state.levels.size)
-        full = state.patients[rows, state.levels] >= self.n_earlystop
-        return (ceiling == 0) | (full & (self.next_dose(state) == state.levels))
+        n = state.patients[rows, state.levels]
+        if self.extrasafe:
+            at_lowest = (state.levels == 0) & elimination_defined(n, self.target,
+                                                                  self.elimination_cutoff)
+            stops |= at_lowest & extrasafe_triggered(state.patients, state.dlts, self.target,
+                                                     self.elimination_cutoff, self.offset)
+        if self.n_earlystop is None:
+            return stops
+        return stops | ((n >= self.n_earlystop) & (self.next_dose(state) == state.levels))
 
     def select_mtd(self, state: TrialState) -> np.ndarray:
-        """Isotonic selection among tried, non-eliminated doses (-1 if the lowest is eliminated)."""
-        ceiling = elimination_levels(
-            state.patients, state.dlts, self.target, self.elimination_cutoff
-        )
-        return select_isotonic_mtd(state.patients, state.dlts, self.target, ceiling)
+        """Isotonic selection among tried, non-eliminated doses (-1: none): ``mtd_selection``."""
+        ceiling = self._ceiling(state)
+        if self.mtd_selection == "count_weighted":
+            chosen = select_isotonic_mtd(state.patients, state.dlts, self.target, ceiling)
+        else:
+            bound = boin_boundaries(self.target)[1] if self.bound_mtd else None
+            chosen = select_r_package_mtd(state.patients, state.dlts, self.target, ceiling,
+                                          bound_rate=bound)
+        if self.extrasafe:
+            unsafe = extrasafe_triggered(state.patients, state.dlts, self.target,
+                                         self.elimination_cutoff, self.offset)
+            chosen = np.where(unsafe, -1, chosen)
+        return chosen
+
+
+BOIN_OPTIONS = ("elimination_cutoff", "n_earlystop", "mtd_selection", "extrasafe", "offset",
+                "stay_on_1_of_3", "bound_mtd")
+"""Keys of ``boin:key=value[,key=value]`` (the fields of :class:`BoinDesign` but ``target``)."""
+
+_TRUE, _FALSE = ("1", "true", "yes"), ("0", "false", "no")
+
+
+def _option_value(key: str, text: str) -> object:
+    """One option's value from its text, or a one-line ValueError naming the key."""
+    if key in ("extrasafe", "stay_on_1_of_3", "bound_mtd"):
+        if text.lower() not in _TRUE + _FALSE:
+            raise ValueError(f"design boin: {key} must be one of {list(_TRUE + _FALSE)}, "
+                             f"got {text!r}")
+        return text.lower() in _TRUE
+    if key == "mtd_selection":
+        return text
+    try:
+        return int(text) if key == "n_earlystop" else float(text)
+    except ValueError:
+        kind = "an integer" if key == "n_earlystop" else "a number"
+        raise ValueError(f"design boin: {key} must be {kind}, got {text!r}") from None
+
+
+def boin_from_spec(spec: str, target: float) -> BoinDesign:
+    """``boin`` or ``boin:key=value[,key=value]`` (keys: :data:`BOIN_OPTIONS`) as a design.
+
+    Args:
+        spec: The design's name with its options, as ``pkgym trial --design`` takes it.
+        target: Target DLT probability (from the scenario).
+
+    Examples:
+        >>> design = boin_from_spec("boin:extrasafe=1,offset=0.1,n_earlystop=9", 0.25)
+        >>> design.extrasafe, design.offset, design.n_earlystop, design.mtd_selection
+        (True, 0.1, 9, 'r_package')
+        >>> boin_from_spec("boin:offset=0.7", 0.25)
+        Traceback (most recent call last):
+        ...
+        ValueError: design boin: offset must lie in (0, 0.5), got 0.7
+    """
+    name, _, text = spec.partition(":")
+    if name != "boin":
+        raise ValueError(f"design must be 'boin' or 'boin:key=value,...', got {spec!r}")
+    options: dict[str, object] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, equals, value = (part.strip() for part in item.partition("="))
+        if key not in BOIN_OPTIONS or not equals or not value:
+            raise ValueError(f"design boin: options are key=value pairs separated by commas, "
+                             f"keys {list(BOIN_OPTIONS)}; got {item!r}")
+        options[key] = _option_value(key, value)
+    try:
+        return BoinDesign(target=target, **options)  # type: ignore[arg-type]
+    except ValueError as error:
+        raise ValueError(f"design boin: {error}") from None

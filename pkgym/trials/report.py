@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from pkgym.io import write_atomic
-from pkgym.trials.boin import BoinDesign
+from pkgym.trials.boin import BoinDesign, boin_from_spec
 from pkgym.trials.crm import CrmDesign, indifference_skeleton
 from pkgym.trials.operating_characteristics import (
     OperatingCharacteristics,
@@ -36,7 +36,8 @@ def make_design(name: str, scenario: DoseFindingScenario) -> DoseFindingDesign:
     CRM uses the indifference-interval skeleton (half-width 0.05, prior MTD the middle level).
 
     Args:
-        name: One of :data:`DESIGNS`.
+        name: One of :data:`DESIGNS`; BOIN also as ``boin:key=value[,key=value]`` with the
+            options of :func:`pkgym.trials.boin.boin_from_spec` (e.g. ``boin:extrasafe=1``).
         scenario: Supplies the target DLT rate and the number of dose levels.
 
     Examples:
@@ -50,6 +51,8 @@ def make_design(name: str, scenario: DoseFindingScenario) -> DoseFindingDesign:
         return ThreePlusThreeDesign()
     if name == "boin":
         return BoinDesign(target=target)
+    if name.startswith("boin:"):
+        return boin_from_spec(name, target)
     if name == "thompson":
         return ThompsonSamplingDesign(target=target)
     if name == "crm":
