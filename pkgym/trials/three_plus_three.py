@@ -5,6 +5,11 @@ de-escalation"): treat 3 patients at the current level; 0/3 DLTs -> escalate; 1/
 more at the same level, then <= 1/6 -> escalate and >= 2/6 -> stop; >= 2/3 -> stop. On a stop
 at level d the MTD is d - 1 (none if d is the starting level; the level below is not expanded
 to 6). Escalating past the top level stops the trial and selects the top level.
+
+:func:`three_plus_three_from_spec` names the variants: ``3+3`` (this rule, unchanged) and
+``3+3:deescalation=1``, the standard 3+3 with de-escalation of Lin & Shih (2001) section 2.2
+(:class:`~pkgym.trials.a_plus_b.APlusBDesign`; exact characteristics in
+:mod:`pkgym.trials.a_plus_b_exact`).
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ import dataclasses
 import numpy as np
 from scipy import stats
 
+from pkgym.trials.a_plus_b import APlusBDesign, parse_spec
 from pkgym.trials.scenarios import DoseFindingScenario
-from pkgym.trials.state import TrialState
+from pkgym.trials.state import DoseFindingDesign, TrialState
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,3 +122,33 @@ def three_plus_three_exact(scenario: DoseFindingScenario) -> ThreePlusThreeExact
         no_selection_probability=float(none),
         expected_patients=patients,
     )
+
+
+def three_plus_three_from_spec(spec: str, scenario: DoseFindingScenario) -> DoseFindingDesign:
+    """The 3+3 variant ``3+3[:deescalation=0|1]``.
+
+    ``deescalation=0`` (the default) is :class:`ThreePlusThreeDesign`, unchanged;
+    ``deescalation=1`` is the standard 3+3 with de-escalation (Lin & Shih 2001, section 2.2),
+    :class:`~pkgym.trials.a_plus_b.APlusBDesign` with A = B = 3, C = D = E = 1.
+
+    Args:
+        spec: ``3+3`` or ``3+3:deescalation=1``.
+        scenario: Its ``cohort_size`` must be 3 (or 1) for the de-escalation variant.
+
+    Examples:
+        >>> scenario = DoseFindingScenario(true_dlt_probabilities=(0.1, 0.3),
+        ...                                target_dlt_rate=0.3)
+        >>> type(three_plus_three_from_spec("3+3", scenario)).__name__
+        'ThreePlusThreeDesign'
+        >>> three_plus_three_from_spec("3+3:deescalation=1", scenario).deescalation
+        True
+    """
+    deescalation = parse_spec(spec, "3+3", ("deescalation",)).get("deescalation", 0)
+    if deescalation not in (0, 1):
+        raise ValueError(f"3+3 option deescalation must be 0 or 1, got {deescalation}")
+    if not deescalation:
+        return ThreePlusThreeDesign()
+    if 3 % scenario.cohort_size:
+        raise ValueError(f"cohort_size must divide 3 for 3+3:deescalation=1, "
+                         f"got {scenario.cohort_size}")
+    return APlusBDesign(deescalation=True)

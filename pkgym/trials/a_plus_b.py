@@ -1,0 +1,179 @@
+"""The A+B family of rule-based phase I designs (3+3 with A = B = 3), batched.
+
+Rules of Lin Y, Shih WJ (2001) "Statistical properties of the traditional algorithm-based
+designs for phase I cancer clinical trials", Biostatistics 2:203-215, section 2: treat A
+patients at level i. With x DLTs among them: x < C -> escalate; x > D -> the level fails;
+C <= x <= D -> treat B more, and then <= E DLTs of A + B -> escalate, > E -> the level fails.
+Escalating past the top level stops the trial and selects the top level (Lin & Shih's P_n).
+
+* Without de-escalation (Lin & Shih 2.1) a failing level i ends the trial and level i - 1 is
+  the MTD (none if i is the starting level).
+* With de-escalation (Lin & Shih 2.2; the "standard" 3+3 of Storer 1989, Biometrics 45:925,
+  and of Le Tourneau et al. 2009, JNCI 101:708: the MTD is the highest level with <= 1/6 DLTs)
+  a failing level i sends the trial to i - 1: if i - 1 already has A + B patients it is the MTD;
+  otherwise B more are treated there, and <= E DLTs of its A + B make it the MTD, > E make it
+  fail in turn. Below the lowest level no dose is selected. A level below a starting level
+  above 0 is untried; reached while de-escalating it gets A patients (> D DLTs: it fails) and
+  then B more (the same <= E rule): our extension, Lin & Shih start at the lowest level.
+
+Decisions are taken when a level holds exactly A or A + B patients, so ``cohort_size`` must
+divide A and B (e.g. cohorts of 1 run any A+B). With A = B = 3, C = D = E = 1 and no
+de-escalation this is the rule of :class:`~pkgym.trials.three_plus_three.ThreePlusThreeDesign`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from pkgym.trials.scenarios import DoseFindingScenario
+from pkgym.trials.state import TrialState
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class APlusBDesign:
+    """A+B design of Lin & Shih (2001), with or without de-escalation.
+
+    Attributes:
+        a: Patients first treated at a level (A >= 1).
+        b: Patients added when C <= DLTs <= D (B >= 1).
+        c: Fewer than C DLTs of A escalate (1 <= C <= D).
+        d: More than D DLTs of A fail the level (C <= D <= A).
+        e: At most E DLTs of A + B escalate or confirm (D <= E < A + B).
+        deescalation: Whether a failing level sends the trial down (Lin & Shih 2.2).
+
+    Examples:
+        >>> design = APlusBDesign(deescalation=True)
+        >>> state = TrialState.from_counts([[3, 3, 0], [6, 3, 0], [3, 6, 0]],
+        ...                                [[0, 2, 0], [1, 2, 0], [0, 1, 0]], [1, 1, 1])
+        >>> design.next_dose(state).tolist(), design.stop(state).tolist()
+        ([0, 1, 2], [False, True, False])
+        >>> design.select_mtd(state).tolist()
+        [-1, 0, 1]
+    """
+
+    a: int = 3
+    b: int = 3
+    c: int = 1
+    d: int = 1
+    e: int = 1
+    deescalation: bool = False
+
+    def __post_init__(self) -> None:
+        """Validate the thresholds, naming the field and the allowed values."""
+        checks = (("a", self.a >= 1, ">= 1"), ("b", self.b >= 1, ">= 1"),
+                  ("c", 1 <= self.c <= self.d, f"in [1, d={self.d}]"),
+                  ("d", self.c <= self.d <= self.a, f"in [c={self.c}, a={self.a}]"),
+                  ("e", self.d <= self.e < self.a + self.b,
+                   f"in [d={self.d}, a+b-1={self.a + self.b - 1}]"))
+        for name, ok, allowed in checks:
+            if not ok:
+                raise ValueError(f"{name} must be {allowed}, got {getattr(self, name)}")
+
+    def _decisions(self, state: TrialState) -> tuple[np.ndarray, ...]:
+        """(escalate, fail, confirm) at each trial's current level (n_trials,) bool each."""
+        rows = np.arange(state.levels.size)
+        n, x = state.patients[rows, state.levels], state.dlts[rows, state.levels]
+        at_a, at_ab = n == self.a, n == self.a + self.b
+        descending = state.highest_tried > state.levels
+        fail = (at_a & (x > self.d)) | (at_ab & (x > self.e))
+        escalate = ~descending & ((at_a & (x < self.c)) | (at_ab & (x <= self.e)))
+        confirm = descending & at_ab & (x <= self.e)
+        if not self.deescalation:
+            confirm = np.zeros_like(confirm)
+        return escalate, fail, confirm
+
+    def _below_full(self, state: TrialState) -> np.ndarray:
+        """Whether the level below holds A + B patients (False at level 0) (n_trials,)."""
+        below = np.maximum(state.levels - 1, 0)
+        full = state.patients[np.arange(state.levels.size), below] == self.a + self.b
+        return (state.levels >= 1) & full
+
+    def next_dose(self, state: TrialState) -> np.ndarray:
+        """One level up after an escalation, one down after a failure (de-escalation only)."""
+        escalate, fail, _ = self._decisions(state)
+        top = state.patients.shape[1] - 1
+        levels = np.where(escalate, np.minimum(state.levels + 1, top), state.levels)
+        if self.deescalation:
+            down = fail & (state.levels >= 1) & ~self._below_full(state)
+            levels = np.where(down, state.levels - 1, levels)
+        return levels
+
+    def stop(self, state: TrialState) -> np.ndarray:
+        """Stop on escalating past the top, on a failure with nowhere to go, or on a confirm."""
+        escalate, fail, confirm = self._decisions(state)
+        past_top = escalate & (state.levels == state.patients.shape[1] - 1)
+        if not self.deescalation:
+            return past_top | fail
+        return past_top | confirm | (fail & ((state.levels == 0) | self._below_full(state)))
+
+    def select_mtd(self, state: TrialState) -> np.ndarray:
+        """The MTD per trial, -1 for none.
+
+        Without de-escalation: the highest tried level that has not failed (x <= E, and not
+        > D of exactly A). With de-escalation: the highest level with A + B patients and <= E
+        DLTs, or the top level when the trial escalated past it.
+        """
+        n, x = state.patients, state.dlts
+        if self.deescalation:
+            ok = (n == self.a + self.b) & (x <= self.e)
+            ok[:, -1] |= (n[:, -1] == self.a) & (x[:, -1] < self.c)
+        else:
+            ok = (n > 0) & (x <= self.e) & ~((n == self.a) & (x > self.d))
+        n_doses = ok.shape[1]
+        return np.where(ok.any(axis=1), n_doses - 1 - ok[:, ::-1].argmax(axis=1), -1)
+
+
+_KEYS = ("a", "b", "c", "d", "e", "deescalation")
+
+
+def parse_spec(spec: str, prefix: str, keys: tuple[str, ...]) -> dict[str, int]:
+    """Integer options of ``prefix:key=value[,key=value]`` (``prefix`` alone: none).
+
+    Examples:
+        >>> parse_spec("a+b:a=3,e=2", "a+b", ("a", "e"))
+        {'a': 3, 'e': 2}
+    """
+    head, _, body = spec.partition(":")
+    if head != prefix:
+        raise ValueError(f"design must start with {prefix!r}, got {spec!r}")
+    options: dict[str, int] = {}
+    for item in filter(None, body.split(",")):
+        key, _, value = item.partition("=")
+        if key not in keys:
+            raise ValueError(f"{prefix} option {key!r} is unknown; allowed: {', '.join(keys)}")
+        try:
+            options[key] = int(value)
+        except ValueError:
+            raise ValueError(f"{prefix} option {key} must be an integer, got {value!r}") from None
+    return options
+
+
+def check_cohort_size(design: APlusBDesign, scenario: DoseFindingScenario) -> None:
+    """Raise unless ``scenario.cohort_size`` divides A and B (decisions at A and A + B)."""
+    if design.a % scenario.cohort_size or design.b % scenario.cohort_size:
+        raise ValueError(f"cohort_size must divide a={design.a} and b={design.b}, "
+                         f"got {scenario.cohort_size}")
+
+
+def a_plus_b_from_spec(spec: str, scenario: DoseFindingScenario) -> APlusBDesign:
+    """The design ``a+b[:a=A,b=B,c=C,d=D,e=E,deescalation=0|1]`` (defaults: the 3+3).
+
+    Args:
+        spec: ``a+b`` with options; e.g. ``a+b:e=2`` (3+3 escalating after <= 2/6 DLTs).
+        scenario: Its ``cohort_size`` must divide A and B.
+
+    Examples:
+        >>> scenario = DoseFindingScenario(true_dlt_probabilities=(0.1, 0.3),
+        ...                                target_dlt_rate=0.3)
+        >>> a_plus_b_from_spec("a+b:b=6,e=2,deescalation=1", scenario)
+        APlusBDesign(a=3, b=6, c=1, d=1, e=2, deescalation=True)
+    """
+    options = parse_spec(spec, "a+b", _KEYS)
+    deescalation = options.pop("deescalation", 0)
+    if deescalation not in (0, 1):
+        raise ValueError(f"a+b option deescalation must be 0 or 1, got {deescalation}")
+    design = APlusBDesign(**options, deescalation=bool(deescalation))
+    check_cohort_size(design, scenario)
+    return design
