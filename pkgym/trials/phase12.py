@@ -35,6 +35,7 @@ authors' simulation code). Batched over trials:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import numpy as np
 from scipy import special, stats
@@ -128,7 +129,8 @@ def desirability(patients: np.ndarray, dlts: np.ndarray, responses: np.ndarray,
     neither = patients - dlts - efficacy_only
     x = (U_EFFICACY_ONLY * efficacy_only + u2 * neither + u3 * both
          + U_TOXICITY_ONLY * (dlts - both)) / 100.0
-    return special.betaincc(1.0 + x, 1.0 + patients - x, benchmark / 100.0)
+    return _on_unique(lambda a, b: special.betaincc(a, b, benchmark / 100.0), 1.0 + x,
+                      1.0 + patients - x)
 
 
 def admissible_doses(patients: np.ndarray, dlts: np.ndarray, responses: np.ndarray,
@@ -142,9 +144,24 @@ def admissible_doses(patients: np.ndarray, dlts: np.ndarray, responses: np.ndarr
         [[True, False, False]]
     """
     enough = patients >= MIN_PATIENTS_TO_ELIMINATE
-    toxic = enough & (special.betaincc(1.0 + dlts, 1.0 + patients - dlts, phi_t) > c_t)
-    futile = enough & (special.betainc(1.0 + responses, 1.0 + patients - responses, phi_e) > c_e)
+    toxic = enough & (_on_unique(lambda a, b: special.betaincc(a, b, phi_t), 1.0 + dlts,
+                                 1.0 + patients - dlts) > c_t)
+    futile = enough & (_on_unique(lambda a, b: special.betainc(a, b, phi_e), 1.0 + responses,
+                                  1.0 + patients - responses) > c_e)
     return ~(np.cumsum(toxic, axis=1) > 0) & ~futile
+
+
+def _on_unique(function: Callable[[np.ndarray, np.ndarray], np.ndarray], a: np.ndarray,
+               b: np.ndarray) -> np.ndarray:
+    """``function(a, b)`` evaluated once per distinct (a, b) pair, broadcast back.
+
+    A batch of trials repeats few count pairs, and the incomplete beta function is the
+    simulation's main cost.
+    """
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
+    pairs, inverse = np.unique(np.stack([a.ravel(), b.ravel()], axis=1), axis=0,
+                               return_inverse=True)
+    return np.asarray(function(pairs[:, 0], pairs[:, 1]))[inverse.ravel()].reshape(a.shape)
 
 
 def rds_table(sample_sizes: tuple[int, ...], phi_t: float, phi_e: float, u2: float = 40.0,
