@@ -52,6 +52,45 @@ def _trial_uniforms(
     return dlt_uniforms, design_uniforms
 
 
+def treat_cohort(
+    design: DoseFindingDesign,
+    scenario: DoseFindingScenario,
+    state: TrialState,
+    rows: np.ndarray,
+    toxicities: np.ndarray,
+) -> None:
+    """One cohort in trials ``rows`` at their current levels, then the design's decisions.
+
+    The cohort's patients and DLTs are added at each trial's current level; a trial stops for
+    a design rule or once it holds ``max_sample_size`` patients; every trial still running
+    moves to the design's next level. ``state`` is updated in place (its ``uniforms`` are the
+    caller's); :func:`simulate_trials` and the dose-transition pathways both use this step.
+
+    Args:
+        design: A dose-finding design.
+        scenario: Supplies the cohort size and the maximum sample size.
+        state: Trials' data, updated in place.
+        rows: Indices of the trials treating a cohort (not stopped) (n_rows,).
+        toxicities: DLTs in each of those cohorts, 0..cohort_size (n_rows,).
+
+    Examples:
+        >>> from pkgym.trials.three_plus_three import ThreePlusThreeDesign
+        >>> scenario = DoseFindingScenario(true_dlt_probabilities=(0.1, 0.3),
+        ...                                target_dlt_rate=0.3)
+        >>> state = TrialState.empty(n_trials=3, n_doses=2, start_level=0)
+        >>> treat_cohort(ThreePlusThreeDesign(), scenario, state, np.arange(3), np.array([0, 1, 2]))
+        >>> state.levels.tolist(), state.stopped.tolist()
+        ([1, 0, 0], [False, False, True])
+    """
+    levels = state.levels[rows]
+    state.patients[rows, levels] += scenario.cohort_size
+    state.dlts[rows, levels] += toxicities
+    done = design.stop(state) | (state.patients.sum(axis=1) >= scenario.max_sample_size)
+    state.stopped[rows] |= done[rows]
+    moving = ~state.stopped
+    state.levels[moving] = design.next_dose(state)[moving]
+
+
 def simulate_trials(
     design: DoseFindingDesign,
     scenario: DoseFindingScenario,
@@ -92,13 +131,8 @@ def simulate_trials(
             break
         levels = state.levels[rows]
         toxicities = (dlt_uniforms[rows, cohort] < truth[levels][:, None]).sum(axis=1)
-        state.patients[rows, levels] += scenario.cohort_size
-        state.dlts[rows, levels] += toxicities
         state.uniforms[:] = design_uniforms[:, cohort]
-        done = design.stop(state) | (state.patients.sum(axis=1) >= scenario.max_sample_size)
-        state.stopped[rows] |= done[rows]
-        moving = ~state.stopped
-        state.levels[moving] = design.next_dose(state)[moving]
+        treat_cohort(design, scenario, state, rows, toxicities)
     return TrialResults(
         patients=state.patients,
         dlts=state.dlts,

@@ -26,18 +26,56 @@ from pkgym.trials.state import DoseFindingDesign
 from pkgym.trials.thompson import ThompsonSamplingDesign
 from pkgym.trials.three_plus_three import ThreePlusThreeDesign
 
-DESIGNS = ("3+3", "crm", "boin", "thompson")
-"""Design names of :func:`make_design`."""
+DesignFactory = Callable[[str, DoseFindingScenario], DoseFindingDesign]
+"""Builds a design from its spec (``name`` or ``name:key=value,...``) and the scenario."""
+
+
+def _crm(spec: str, scenario: DoseFindingScenario) -> DoseFindingDesign:
+    """Power-model CRM on the indifference-interval skeleton, Lee & Cheung (2009).
+
+    Half-width 0.05 (capped at half the target's distance to 0 or 1), prior MTD the middle
+    level: pkgym's choices.
+    """
+    target = scenario.target_dlt_rate
+    half_width = min(0.05, 0.5 * min(target, 1 - target))
+    prior_mtd = (scenario.n_doses + 1) // 2
+    skeleton = indifference_skeleton(target, half_width, prior_mtd, scenario.n_doses)
+    return CrmDesign(skeleton=tuple(float(p) for p in skeleton), target=target)
+
+
+def _boin(spec: str, scenario: DoseFindingScenario) -> DoseFindingDesign:
+    """BOIN; ``boin:key=value,...`` takes the options of :func:`boin_from_spec`."""
+    if spec == "boin":
+        return BoinDesign(target=scenario.target_dlt_rate)
+    return boin_from_spec(spec, scenario.target_dlt_rate)
+
+
+FAMILIES: dict[str, DesignFactory] = {
+    "3+3": lambda spec, scenario: ThreePlusThreeDesign(),
+    "crm": _crm,
+    "boin": _boin,
+    "thompson": lambda spec, scenario: ThompsonSamplingDesign(
+        target=scenario.target_dlt_rate),
+}
+"""Design families: each name alone gives its published defaults; a family whose factory
+reads options also takes ``name:key=value[,key=value]``."""
+
+TAKES_OPTIONS = frozenset({"boin"})
+"""Families whose factory reads ``name:key=value`` options (the others refuse a colon)."""
+
+DESIGNS = tuple(FAMILIES)
+"""Design names of :func:`make_design` (every family name alone is a design)."""
 
 
 def make_design(name: str, scenario: DoseFindingScenario) -> DoseFindingDesign:
-    """A design with its published defaults, targeting the scenario's DLT rate.
+    """A design with its published defaults (or the spec's options), for the scenario's target.
 
     CRM uses the indifference-interval skeleton (half-width 0.05, prior MTD the middle level).
 
     Args:
-        name: One of :data:`DESIGNS`; BOIN also as ``boin:key=value[,key=value]`` with the
-            options of :func:`pkgym.trials.boin.boin_from_spec` (e.g. ``boin:extrasafe=1``).
+        name: One of :data:`DESIGNS`, or ``family:key=value[,key=value]`` for a family in
+            :data:`TAKES_OPTIONS` (e.g. ``boin:extrasafe=1``, the options of
+            :func:`pkgym.trials.boin.boin_from_spec`).
         scenario: Supplies the target DLT rate and the number of dose levels.
 
     Examples:
@@ -45,22 +83,19 @@ def make_design(name: str, scenario: DoseFindingScenario) -> DoseFindingDesign:
         ...                                target_dlt_rate=0.3)
         >>> type(make_design("crm", scenario)).__name__
         'CrmDesign'
+        >>> make_design("3+3:x=1", scenario)
+        Traceback (most recent call last):
+        ...
+        ValueError: design 3+3 takes no options (families with options: ['boin']), got '3+3:x=1'
     """
-    target = scenario.target_dlt_rate
-    if name == "3+3":
-        return ThreePlusThreeDesign()
-    if name == "boin":
-        return BoinDesign(target=target)
-    if name.startswith("boin:"):
-        return boin_from_spec(name, target)
-    if name == "thompson":
-        return ThompsonSamplingDesign(target=target)
-    if name == "crm":
-        half_width = min(0.05, 0.5 * min(target, 1 - target))
-        prior_mtd = (scenario.n_doses + 1) // 2
-        skeleton = indifference_skeleton(target, half_width, prior_mtd, scenario.n_doses)
-        return CrmDesign(skeleton=tuple(float(p) for p in skeleton), target=target)
-    raise ValueError(f"design must be one of {list(DESIGNS)}, got {name!r}")
+    family, colon, _ = name.partition(":")
+    if family not in FAMILIES:
+        raise ValueError(f"design must be one of {list(DESIGNS)} (options as "
+                         f"name:key=value,...), got {name!r}")
+    if colon and family not in TAKES_OPTIONS:
+        raise ValueError(f"design {family} takes no options (families with options: "
+                         f"{sorted(TAKES_OPTIONS)}), got {name!r}")
+    return FAMILIES[family](name, scenario)
 
 
 def simulate_in_chunks(
