@@ -19,6 +19,9 @@ class TrialState:
         stopped: Whether each trial has stopped (n_trials,), bool.
         uniforms: Per-trial U(0, 1) draws for a randomised decision (n_trials, n_doses);
             deterministic designs ignore them.
+        last_dlts: DLTs in each trial's most recent cohort (n_trials,), int64; -1 where it is
+            unknown (before the first cohort, or a state built from counts alone). The
+            coherence rule of :mod:`pkgym.trials.crm_family` reads it.
 
     Examples:
         >>> state = TrialState.empty(n_trials=2, n_doses=3, start_level=0)
@@ -31,6 +34,7 @@ class TrialState:
     levels: np.ndarray  # (n_trials,)
     stopped: np.ndarray  # (n_trials,)
     uniforms: np.ndarray  # (n_trials, n_doses)
+    last_dlts: np.ndarray  # (n_trials,)
 
     @classmethod
     def empty(cls, *, n_trials: int, n_doses: int, start_level: int) -> TrialState:
@@ -41,15 +45,22 @@ class TrialState:
             levels=np.full(n_trials, start_level, dtype=np.int64),
             stopped=np.zeros(n_trials, dtype=bool),
             uniforms=np.full((n_trials, n_doses), 0.5),
+            last_dlts=np.full(n_trials, -1, dtype=np.int64),
         )
 
     @classmethod
-    def from_counts(cls, patients: object, dlts: object, levels: object) -> TrialState:
+    def from_counts(
+        cls, patients: object, dlts: object, levels: object, last_dlts: object = None
+    ) -> TrialState:
         """Hand-made state from per-dose counts (for tests and interactive use).
+
+        ``last_dlts`` (DLTs in the most recent cohort, per trial) defaults to -1, unknown.
 
         Examples:
             >>> TrialState.from_counts([[3, 0]], [[0, 0]], [0]).dlts.tolist()
             [[0, 0]]
+            >>> TrialState.from_counts([[3, 0]], [[1, 0]], [0], last_dlts=[1]).last_dlts.tolist()
+            [1]
         """
         patients_array = np.atleast_2d(np.asarray(patients, dtype=np.int64))
         dlts_array = np.atleast_2d(np.asarray(dlts, dtype=np.int64))
@@ -61,8 +72,10 @@ class TrialState:
             levels=np.asarray(levels, dtype=np.int64).reshape(-1),
             stopped=np.zeros(patients_array.shape[0], dtype=bool),
             uniforms=np.full(patients_array.shape, 0.5),
+            last_dlts=np.full(patients_array.shape[0], -1, dtype=np.int64)
+            if last_dlts is None
+            else np.asarray(last_dlts, dtype=np.int64).reshape(-1),
         )
-
 
     @property
     def highest_tried(self) -> np.ndarray:
