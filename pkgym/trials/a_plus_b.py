@@ -4,7 +4,10 @@ Rules of Lin Y, Shih WJ (2001) "Statistical properties of the traditional algori
 designs for phase I cancer clinical trials", Biostatistics 2:203-215, section 2: treat A
 patients at level i. With x DLTs among them: x < C -> escalate; x > D -> the level fails;
 C <= x <= D -> treat B more, and then <= E DLTs of A + B -> escalate, > E -> the level fails.
-Escalating past the top level stops the trial and selects the top level (Lin & Shih's P_n).
+Escalating past the top level stops the trial and selects the top level (Lin & Shih's P_n);
+with ``expand_top`` the top level is first filled to A + B like any MTD (Korn et al. 1994,
+Stat Med 13:1799, p. 1801: "the requirement is to have 6 patients treated at the MTD", as
+quoted by the R package precautionary's vignette DTP-vs-Korn94), and > E DLTs there fail it.
 
 * Without de-escalation (Lin & Shih 2.1) a failing level i ends the trial and level i - 1 is
   the MTD (none if i is the starting level).
@@ -42,6 +45,7 @@ class APlusBDesign:
         d: More than D DLTs of A fail the level (C <= D <= A).
         e: At most E DLTs of A + B escalate or confirm (D <= E < A + B).
         deescalation: Whether a failing level sends the trial down (Lin & Shih 2.2).
+        expand_top: Whether the top level needs A + B patients with <= E DLTs to be selected.
 
     Examples:
         >>> design = APlusBDesign(deescalation=True)
@@ -59,6 +63,7 @@ class APlusBDesign:
     d: int = 1
     e: int = 1
     deescalation: bool = False
+    expand_top: bool = False
 
     def __post_init__(self) -> None:
         """Validate the thresholds, naming the field and the allowed values."""
@@ -78,7 +83,9 @@ class APlusBDesign:
         at_a, at_ab = n == self.a, n == self.a + self.b
         descending = state.highest_tried > state.levels
         fail = (at_a & (x > self.d)) | (at_ab & (x > self.e))
-        escalate = ~descending & ((at_a & (x < self.c)) | (at_ab & (x <= self.e)))
+        at_top = state.levels == state.patients.shape[1] - 1
+        early = at_a & (x < self.c) & ~(self.expand_top & at_top)
+        escalate = ~descending & (early | (at_ab & (x <= self.e)))
         confirm = descending & at_ab & (x <= self.e)
         if not self.deescalation:
             confirm = np.zeros_like(confirm)
@@ -113,19 +120,21 @@ class APlusBDesign:
 
         Without de-escalation: the highest tried level that has not failed (x <= E, and not
         > D of exactly A). With de-escalation: the highest level with A + B patients and <= E
-        DLTs, or the top level when the trial escalated past it.
+        DLTs, or the top level when the trial escalated past it after A (not ``expand_top``).
         """
         n, x = state.patients, state.dlts
         if self.deescalation:
             ok = (n == self.a + self.b) & (x <= self.e)
-            ok[:, -1] |= (n[:, -1] == self.a) & (x[:, -1] < self.c)
+            if not self.expand_top:
+                ok[:, -1] |= (n[:, -1] == self.a) & (x[:, -1] < self.c)
         else:
             ok = (n > 0) & (x <= self.e) & ~((n == self.a) & (x > self.d))
         n_doses = ok.shape[1]
         return np.where(ok.any(axis=1), n_doses - 1 - ok[:, ::-1].argmax(axis=1), -1)
 
 
-_KEYS = ("a", "b", "c", "d", "e", "deescalation")
+_KEYS = ("a", "b", "c", "d", "e", "deescalation", "expand_top")
+_FLAGS = ("deescalation", "expand_top")
 
 
 def parse_spec(spec: str, prefix: str, keys: tuple[str, ...]) -> dict[str, int]:
@@ -150,6 +159,18 @@ def parse_spec(spec: str, prefix: str, keys: tuple[str, ...]) -> dict[str, int]:
     return options
 
 
+def check_flag(prefix: str, name: str, value: int) -> bool:
+    """A 0/1 option as a bool; anything else is a one-line ValueError.
+
+    Examples:
+        >>> check_flag("3+3", "deescalation", 1)
+        True
+    """
+    if value not in (0, 1):
+        raise ValueError(f"{prefix} option {name} must be 0 or 1, got {value}")
+    return bool(value)
+
+
 def check_cohort_size(design: APlusBDesign, scenario: DoseFindingScenario) -> None:
     """Raise unless ``scenario.cohort_size`` divides A and B (decisions at A and A + B)."""
     if design.a % scenario.cohort_size or design.b % scenario.cohort_size:
@@ -158,7 +179,9 @@ def check_cohort_size(design: APlusBDesign, scenario: DoseFindingScenario) -> No
 
 
 def a_plus_b_from_spec(spec: str, scenario: DoseFindingScenario) -> APlusBDesign:
-    """The design ``a+b[:a=A,b=B,c=C,d=D,e=E,deescalation=0|1]`` (defaults: the 3+3).
+    """The design ``a+b[:a=A,b=B,c=C,d=D,e=E,deescalation=0|1,expand_top=0|1]``.
+
+    Defaults: the 3+3 (A = B = 3, C = D = E = 1) without de-escalation.
 
     Args:
         spec: ``a+b`` with options; e.g. ``a+b:e=2`` (3+3 escalating after <= 2/6 DLTs).
@@ -168,12 +191,10 @@ def a_plus_b_from_spec(spec: str, scenario: DoseFindingScenario) -> APlusBDesign
         >>> scenario = DoseFindingScenario(true_dlt_probabilities=(0.1, 0.3),
         ...                                target_dlt_rate=0.3)
         >>> a_plus_b_from_spec("a+b:b=6,e=2,deescalation=1", scenario)
-        APlusBDesign(a=3, b=6, c=1, d=1, e=2, deescalation=True)
+        APlusBDesign(a=3, b=6, c=1, d=1, e=2, deescalation=True, expand_top=False)
     """
     options = parse_spec(spec, "a+b", _KEYS)
-    deescalation = options.pop("deescalation", 0)
-    if deescalation not in (0, 1):
-        raise ValueError(f"a+b option deescalation must be 0 or 1, got {deescalation}")
-    design = APlusBDesign(**options, deescalation=bool(deescalation))
+    flags = [check_flag("a+b", name, options.pop(name, 0)) for name in _FLAGS]
+    design = APlusBDesign(**options, deescalation=flags[0], expand_top=flags[1])
     check_cohort_size(design, scenario)
     return design

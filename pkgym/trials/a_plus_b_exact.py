@@ -2,7 +2,8 @@
 
 Each level's binomial outcomes fall into events (Lin & Shih's P_0, Q_0, Q_1, Q_2 and their
 complements); a trial is a path of one event per visited level, and levels are independent,
-so a path's probability is the product of its events' probabilities. There are O(n_doses^2)
+so a path's probability is the product of its events' probabilities (with ``expand_top`` the
+top level passes only as a confirmed level, and fails also on its expansion). There are O(n_doses^2)
 paths: no de-escalation, "levels below k pass, level k fails" (Lin & Shih eq. 1); with
 de-escalation also the level i < k where the way down ends (Lin & Shih eq. 2-3: levels below i
 pass, i is confirmed, i + 1 .. k - 1 passed with A and failed on expansion, k failed).
@@ -122,12 +123,17 @@ def a_plus_b_exact(design: APlusBDesign, scenario: DoseFindingScenario) -> APlus
     _check(design, scenario)
     n, s = scenario.n_doses, scenario.start_level
     events = [_events(design, p) for p in scenario.true_dlt_probabilities]
+    if design.expand_top:  # the top level is selected only after A + B patients
+        top = events[-1]
+        (p1, n1, x1), (p2, n2, x2) = top["fail"], top["fail_after_a"]
+        top["pass"], top["fail"] = top["confirm"], (p1 + p2, n1 + n2, x1 + x2)
     totals = {"selection": np.zeros(n + 1), "patients": np.zeros(n), "dlts": np.zeros(n)}
     _add_path({j: events[j]["pass"] for j in range(s, n)}, n - 1, totals)
     for k in range(s, n):
         failed = {k: events[k]["fail"]}
         if not design.deescalation:
-            _add_path({**{j: events[j]["pass"] for j in range(s, k)}, **failed}, k - 1, totals)
+            mtd = k - 1 if k > s else -1  # a failing start level selects nothing
+            _add_path({j: events[j]["pass"] for j in range(s, k)} | failed, mtd, totals)
             continue
         for i in range(s, k):  # the way down ends at a tried level i
             path = {j: events[j]["pass"] for j in range(s, i)} | {i: events[i]["confirm"]}

@@ -19,7 +19,7 @@ import dataclasses
 import numpy as np
 from scipy import stats
 
-from pkgym.trials.a_plus_b import APlusBDesign, parse_spec
+from pkgym.trials.a_plus_b import APlusBDesign, check_flag, parse_spec
 from pkgym.trials.scenarios import DoseFindingScenario
 from pkgym.trials.state import DoseFindingDesign, TrialState
 
@@ -125,14 +125,15 @@ def three_plus_three_exact(scenario: DoseFindingScenario) -> ThreePlusThreeExact
 
 
 def three_plus_three_from_spec(spec: str, scenario: DoseFindingScenario) -> DoseFindingDesign:
-    """The 3+3 variant ``3+3[:deescalation=0|1]``.
+    """The 3+3 variant ``3+3[:deescalation=0|1,expand_top=0|1]``.
 
-    ``deescalation=0`` (the default) is :class:`ThreePlusThreeDesign`, unchanged;
+    ``3+3`` (both options 0) is :class:`ThreePlusThreeDesign`, unchanged. Otherwise
+    :class:`~pkgym.trials.a_plus_b.APlusBDesign` with A = B = 3, C = D = E = 1:
     ``deescalation=1`` is the standard 3+3 with de-escalation (Lin & Shih 2001, section 2.2),
-    :class:`~pkgym.trials.a_plus_b.APlusBDesign` with A = B = 3, C = D = E = 1.
+    ``expand_top=1`` also fills the top level to 6 before selecting it (Korn et al. 1994).
 
     Args:
-        spec: ``3+3`` or ``3+3:deescalation=1``.
+        spec: e.g. ``3+3``, ``3+3:deescalation=1``, ``3+3:deescalation=1,expand_top=1``.
         scenario: Its ``cohort_size`` must be 3 (or 1) for the de-escalation variant.
 
     Examples:
@@ -143,12 +144,11 @@ def three_plus_three_from_spec(spec: str, scenario: DoseFindingScenario) -> Dose
         >>> three_plus_three_from_spec("3+3:deescalation=1", scenario).deescalation
         True
     """
-    deescalation = parse_spec(spec, "3+3", ("deescalation",)).get("deescalation", 0)
-    if deescalation not in (0, 1):
-        raise ValueError(f"3+3 option deescalation must be 0 or 1, got {deescalation}")
-    if not deescalation:
+    names = ("deescalation", "expand_top")
+    options = parse_spec(spec, "3+3", names)
+    deescalation, expand_top = (check_flag("3+3", name, options.get(name, 0)) for name in names)
+    if not (deescalation or expand_top):
         return ThreePlusThreeDesign()
     if 3 % scenario.cohort_size:
-        raise ValueError(f"cohort_size must divide 3 for 3+3:deescalation=1, "
-                         f"got {scenario.cohort_size}")
-    return APlusBDesign(deescalation=True)
+        raise ValueError(f"cohort_size must divide 3 for {spec}, got {scenario.cohort_size}")
+    return APlusBDesign(deescalation=deescalation, expand_top=expand_top)

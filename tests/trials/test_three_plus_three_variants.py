@@ -71,6 +71,16 @@ def test_a_plus_b__standard_three_plus_three_rules_on_hand_made_states() -> None
     assert STANDARD.select_mtd(state).tolist() == [-1, 0, 0, -1, 2]
 
 
+def test_a_plus_b__expand_top_fills_the_top_level_to_six() -> None:
+    """With expand_top, 0/3 at the top stays for 3 more; 2/6 there de-escalates."""
+    design = APlusBDesign(deescalation=True, expand_top=True)
+    state = TrialState.from_counts([[3, 3], [3, 6], [3, 6]], [[0, 0], [0, 1], [0, 2]],
+                                   [1, 1, 1])
+    assert design.next_dose(state).tolist() == [1, 1, 0]
+    assert design.stop(state).tolist() == [False, True, False]
+    assert design.select_mtd(state).tolist() == [-1, 1, -1]
+
+
 @pytest.mark.parametrize("max_sample_size", [30, 12])
 def test_a_plus_b__three_plus_three_without_deescalation_is_the_existing_rule(
     scenario: DoseFindingScenario, max_sample_size: int
@@ -101,6 +111,9 @@ CASES = [
     (APlusBDesign(b=6, e=2, deescalation=True), dict(start_level=1)),  # 3+6
     (APlusBDesign(a=2, b=4, c=1, d=1, e=1, deescalation=True), dict(cohort_size=1)),
     (APlusBDesign(a=3, b=3, c=1, d=2, e=2), dict(cohort_size=1)),  # 2/3 expands
+    (APlusBDesign(deescalation=True, expand_top=True), dict(start_level=0)),
+    (APlusBDesign(), dict(start_level=2)),  # a failing start level selects nothing
+    (APlusBDesign(expand_top=True), dict(start_level=3)),
 ]
 
 
@@ -120,7 +133,8 @@ def test_a_plus_b_exact__equals_enumerating_every_cohort_outcome(
                                                            abs=1e-12)
 
 
-@pytest.mark.parametrize("design", [APlusBDesign(), STANDARD], ids=["no-deesc", "standard"])
+@pytest.mark.parametrize("design", [APlusBDesign(), STANDARD, APlusBDesign(
+    deescalation=True, expand_top=True)], ids=["no-deesc", "standard", "standard-top6"])
 def test_a_plus_b_exact__matches_simulated_frequencies(
     scenario: DoseFindingScenario, design: APlusBDesign
 ) -> None:
@@ -183,6 +197,8 @@ def test_specs__build_the_variants(scenario: DoseFindingScenario) -> None:
     assert type(three_plus_three_from_spec("3+3:deescalation=0", scenario)) is \
         ThreePlusThreeDesign
     assert three_plus_three_from_spec("3+3:deescalation=1", scenario) == STANDARD
+    assert three_plus_three_from_spec("3+3:deescalation=1,expand_top=1", scenario) == \
+        APlusBDesign(deescalation=True, expand_top=True)
     assert a_plus_b_from_spec("a+b", scenario) == APlusBDesign()
     assert a_plus_b_from_spec("a+b:b=6,e=2,deescalation=1", scenario) == \
         APlusBDesign(b=6, e=2, deescalation=True)
@@ -190,7 +206,8 @@ def test_specs__build_the_variants(scenario: DoseFindingScenario) -> None:
 
 @pytest.mark.parametrize(("spec", "message"), [
     ("3+3:deescalation=2", "deescalation must be 0 or 1"),
-    ("3+3:fill=1", "option 'fill' is unknown; allowed: deescalation"),
+    ("3+3:fill=1", "option 'fill' is unknown; allowed: deescalation, expand_top"),
+    ("a+b:expand_top=3", "expand_top must be 0 or 1"),
     ("a+b:a=x", "a must be an integer"),
     ("a+b:e=0", "e must be in"),
     ("a+b:c=2", "c must be in"),
