@@ -37,12 +37,15 @@ def add_trial(commands: argparse._SubParsersAction, *, make_policy: Callable[...
                     "operating_characteristics.csv/.md and power.png.")
     mode = trial.add_mutually_exclusive_group(required=True)
     mode.add_argument("--design", action="append",
-                      help="phase I design (repeat it to compare designs): 3+3, crm, boin, "
-                      "thompson; BOIN with "
-                      "the R package's options as boin:key=value[,key=value] (keys "
+                      help="phase I design (repeat it to compare designs): 3+3, a+b, crm, "
+                      "boin, thompson, tite_crm, with options as name:key=value[,key=value]: "
+                      "3+3:deescalation=1; a+b:a=,b=,c=,d=,e=,deescalation= "
+                      "(Lin & Shih 2001); BOIN with the R package's options (keys "
                       "n_earlystop, extrasafe, offset, bound_mtd, elimination_cutoff, "
                       "mtd_selection=r_package|count_weighted, stay_on_1_of_3; e.g. "
-                      "boin:extrasafe=1,offset=0.1,n_earlystop=9); or a learned one: a "
+                      "boin:extrasafe=1,offset=0.1,n_earlystop=9); tite_crm:window=28,"
+                      "accrual=fixed|poisson,rate=,scheme=linear|adaptive,restrict=,skeleton="
+                      "a/b/c (time-to-event CRM, staggered entry); or a learned one: a "
                       "pkgym/DoseFinding-v0 policy spec (sb3:PATH.zip, ...)")
     mode.add_argument("--arm", dest="arms", action="append", metavar="SPEC",
                       help="a virtual trial arm (repeat it; control first): a policy spec as "

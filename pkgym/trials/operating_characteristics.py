@@ -101,6 +101,10 @@ def simulate_trials(
 ) -> TrialResults:
     """Simulate ``n_trials`` trials of ``design`` under ``scenario``, all cohorts batched.
 
+    A design with its own ``simulate_trials(scenario, n_trials, seed, first_trial=)`` method
+    (TITE-CRM's staggered entry, :class:`~pkgym.trials.report.TimeToEventDesign`) is handed
+    the work, under the same per-trial streams.
+
     Args:
         design: A dose-finding design (``next_dose``, ``stop``, ``select_mtd``).
         scenario: True DLT probabilities and size rules.
@@ -120,6 +124,9 @@ def simulate_trials(
         raise ValueError(f"n_trials must be >= 1, got {n_trials}")
     if first_trial < 0:
         raise ValueError(f"first_trial must be >= 0, got {first_trial}")
+    own = getattr(design, "simulate_trials", None)
+    if own is not None:  # a design with its own simulator (time to event)
+        return own(scenario, n_trials, seed, first_trial=first_trial)  # type: ignore[no-any-return]
     dlt_uniforms, design_uniforms = _trial_uniforms(scenario, n_trials, seed, first_trial)
     truth = np.asarray(scenario.true_dlt_probabilities)
     state = TrialState.empty(

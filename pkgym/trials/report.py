@@ -7,6 +7,7 @@ results do not depend on the chunk size; the chunks drive the progress bar.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from pkgym.io import write_atomic
+from pkgym.trials.a_plus_b import a_plus_b_from_spec
 from pkgym.trials.boin import BoinDesign, boin_from_spec
 from pkgym.trials.crm import CrmDesign, indifference_skeleton
 from pkgym.trials.operating_characteristics import (
@@ -22,9 +24,11 @@ from pkgym.trials.operating_characteristics import (
     simulate_trials,
 )
 from pkgym.trials.scenarios import DoseFindingScenario
-from pkgym.trials.state import DoseFindingDesign
+from pkgym.trials.state import DoseFindingDesign, TrialState
 from pkgym.trials.thompson import ThompsonSamplingDesign
-from pkgym.trials.three_plus_three import ThreePlusThreeDesign
+from pkgym.trials.three_plus_three import three_plus_three_from_spec
+from pkgym.trials.tite_crm import TiteCrmDesign, tite_crm_from_spec
+from pkgym.trials.tite_simulation import simulate_tite_trials
 
 DesignFactory = Callable[[str, DoseFindingScenario], DoseFindingDesign]
 """Builds a design from its spec (``name`` or ``name:key=value,...``) and the scenario."""
@@ -50,17 +54,55 @@ def _boin(spec: str, scenario: DoseFindingScenario) -> DoseFindingDesign:
     return boin_from_spec(spec, scenario.target_dlt_rate)
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class TimeToEventDesign:
+    """TITE-CRM with its own simulator: staggered entry, follow-up weighted likelihood.
+
+    :func:`~pkgym.trials.operating_characteristics.simulate_trials` hands a design with a
+    ``simulate_trials`` method its trials; this one runs
+    :func:`~pkgym.trials.tite_simulation.simulate_tite_trials` (dfcrm ``titesim`` rules).
+    ``next_dose``/``stop``/``select_mtd`` are the TITE-CRM's with every patient fully
+    followed (what the dose-transition pathways show).
+
+    Attributes:
+        design: The TITE-CRM (window, weights, accrual).
+    """
+
+    design: TiteCrmDesign
+
+    def next_dose(self, state: TrialState) -> np.ndarray:
+        """Next level with complete follow-up (n_trials,)."""
+        return self.design.next_dose(state)
+
+    def stop(self, state: TrialState) -> np.ndarray:
+        """The TITE-CRM never stops early (as dfcrm's ``titesim``)."""
+        return self.design.stop(state)
+
+    def select_mtd(self, state: TrialState) -> np.ndarray:
+        """MTD from the complete data (n_trials,)."""
+        return self.design.select_mtd(state)
+
+    def simulate_trials(self, scenario: DoseFindingScenario, n_trials: int, seed: int, *,
+                        first_trial: int = 0) -> TrialResults:
+        """Trials with staggered entry; trial k uses stream child k of ``seed``."""
+        return simulate_tite_trials(self.design, scenario, n_trials, seed,
+                                    first_trial=first_trial).results
+
+
 FAMILIES: dict[str, DesignFactory] = {
-    "3+3": lambda spec, scenario: ThreePlusThreeDesign(),
+    "3+3": three_plus_three_from_spec,
+    "a+b": a_plus_b_from_spec,
     "crm": _crm,
     "boin": _boin,
     "thompson": lambda spec, scenario: ThompsonSamplingDesign(
         target=scenario.target_dlt_rate),
+    "tite_crm": lambda spec, scenario: TimeToEventDesign(
+        design=tite_crm_from_spec(spec, scenario)),
 }
 """Design families: each name alone gives its published defaults; a family whose factory
 reads options also takes ``name:key=value[,key=value]``."""
 
-TAKES_OPTIONS = frozenset({"boin"})
+TAKES_OPTIONS = frozenset({"3+3", "a+b", "boin", "tite_crm"})
 """Families whose factory reads ``name:key=value`` options (the others refuse a colon)."""
 
 DESIGNS = tuple(FAMILIES)
@@ -83,10 +125,10 @@ def make_design(name: str, scenario: DoseFindingScenario) -> DoseFindingDesign:
         ...                                target_dlt_rate=0.3)
         >>> type(make_design("crm", scenario)).__name__
         'CrmDesign'
-        >>> make_design("3+3:x=1", scenario)
+        >>> make_design("thompson:x=1", scenario)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ValueError: design 3+3 takes no options (families with options: ['boin']), got '3+3:x=1'
+        ValueError: design thompson takes no options (families with options: [...]), ...
     """
     family, colon, _ = name.partition(":")
     if family not in FAMILIES:

@@ -158,3 +158,39 @@ def test_cli__virtual_trial_takes_one_scenario_and_no_phase_one_tables(
     assert "--scenario is given once with --arm" in capsys.readouterr().err
     assert _trial(*base, "--pathways", "2") == 2
     assert "--pathways apply only with --design" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("spec", ["3+3:deescalation=1", "a+b:b=6,e=2", "boin:extrasafe=1",
+                                  "tite_crm:window=28,accrual=fixed,rate=4"])
+def test_cli__family_options_reach_the_design(spec: str, tmp_path: Path) -> None:
+    """Each family with options: its spec runs and names its row; the help lists the family."""
+    out = tmp_path / "o"
+    assert _trial("--design", spec, "--design", "crm", "--scenario", str(CLASSIC),
+                  "--n-trials", "10", "--out", str(out)) == 0
+    assert spec in set(pd.read_csv(out / "oc_table.csv")["design"])
+
+
+def test_cli__help_names_every_registered_family(capsys: pytest.CaptureFixture) -> None:
+    """``pkgym trial --help`` lists each name of the registry."""
+    assert _trial("--help") == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert all(f" {name}," in text or f" {name}:" in text for name in DESIGNS), text
+
+
+def test_registry__tite_crm_runs_its_staggered_entry_simulator() -> None:
+    """The registry's tite_crm runs simulate_tite_trials (dfcrm titesim rules).
+
+    Its trials differ from the same CRM's given complete follow-up.
+    """
+    from pkgym.trials.tite_simulation import simulate_tite_trials
+
+    truth = DoseFindingScenario(true_dlt_probabilities=(0.05, 0.1, 0.2, 0.35, 0.5),
+                                target_dlt_rate=0.2, cohort_size=1, max_sample_size=12)
+    design = make_design("tite_crm:window=28,accrual=fixed,rate=12", truth)
+    ours = simulate_trials(design, truth, 40, seed=4, first_trial=3)
+    theirs = simulate_tite_trials(design.design, truth, 40, seed=4,  # type: ignore[attr-defined]
+                                  first_trial=3).results
+    np.testing.assert_array_equal(ours.patients, theirs.patients)
+    np.testing.assert_array_equal(ours.selected, theirs.selected)
+    complete = simulate_trials(design.design, truth, 40, seed=4, first_trial=3)  # type: ignore[attr-defined]
+    assert not np.array_equal(ours.patients, complete.patients)
