@@ -2,22 +2,28 @@
 
 Grammar (keys in any order, each at most once; defaults in brackets)::
 
-    crm[:model=power|logistic|blrm][,coherence=0|1][,skip=INT][,max_step=INT|none]
-       [,half_width=FLOAT][,prior_mtd=INT]                      # skeleton (all models)
-       [,estimate=posterior_mean|plug_in][,prior_variance=FLOAT]
-       [,safety_cutoff=FLOAT][,intercept=FLOAT]                  # power and logistic
-       [,ewoc=FLOAT][,low=FLOAT][,high=FLOAT]
-       [,sd_alpha=FLOAT][,sd_log_beta=FLOAT][,correlation=FLOAT] # blrm
+    crm[:key=value[,key=value]...]
+    model=power|logistic|blrm [power]
+    coherence=0|1 [0]      skip=INT>=0 [0]      max_step=INT>=1|none [none]   (all models)
+    half_width=FLOAT [see below]      prior_mtd=INT, 1-based [middle level]   (all models)
+    estimate=posterior_mean|plug_in [posterior_mean]   prior_variance=FLOAT [1.34]
+    safety_cutoff=FLOAT in (0, 1] [0.9]                 (power and logistic)
+    intercept=FLOAT [3]                                 (logistic)
+    ewoc=FLOAT [0.25]   low=FLOAT [target - 0.1]   high=FLOAT [target + 0.05]
+    sd_alpha=FLOAT [1]  sd_log_beta=FLOAT [1]   correlation=FLOAT [0]   (blrm)
 
 The skeleton is Lee & Cheung's indifference-interval skeleton (half-width [min(0.05,
 target/2, (1 - target)/2)], prior MTD [the middle level]), calibrated for the power or the
 logistic model. ``crm`` with no option, or ``model=power`` alone, is exactly
 ``make_design("crm")``. The BLRM places the doses at x_d = logit(s_d) - logit(target) (its
 prior median curve passes through the skeleton s) with (alpha, log_beta) ~ N((logit(target),
-0), diag(sd_alpha^2, sd_log_beta^2)) [2, 1, correlation 0: values we choose, the weakly
-informative prior of Neuenschwander et al. 2015, Stat Biopharm Res 7:339-354, centred on the
-target] and the target interval [low, high) = [target - 0.05, target + 0.05) (values we
-choose, the CRM's indifference interval; NBG 2008 use [0.16, 0.33) for targets near 0.25).
+0), diag(sd_alpha^2, sd_log_beta^2)) [1, 1, correlation 0: values we choose, the standard
+deviations of crmPack's documented example prior] and the target interval [low, high) =
+[target - 0.1, target + 0.05) (values we choose: target 0.3 gives crmPack's example interval
+[0.2, 0.35); NBG 2008 use [0.16, 0.33) for targets near 0.25). With the weakly informative
+sd_alpha = 2 of Neuenschwander et al. (2015, Stat Biopharm Res 7:339-354) EWOC stopped 14%
+of trials whose lowest dose had a DLT rate of 0.05 (1000 trials, target 0.3), so the default
+is tighter.
 """
 
 from __future__ import annotations
@@ -146,9 +152,9 @@ def _build(model: str, options: dict[str, str], scenario: DoseFindingScenario
             log_dose_ratios=tuple(float(v) for v in np.log(skeleton / (1 - skeleton))
                                   - np.log(target / (1 - target))),
             prior_mean=(float(np.log(target / (1 - target))), 0.0),
-            prior_sd=(_number(options, "sd_alpha", 2.0), _number(options, "sd_log_beta", 1.0)),
+            prior_sd=(_number(options, "sd_alpha", 1.0), _number(options, "sd_log_beta", 1.0)),
             prior_correlation=_number(options, "correlation", 0.0),
-            target_interval=(_number(options, "low", max(0.0, target - 0.05)),
+            target_interval=(_number(options, "low", max(0.0, target - 0.1)),
                              _number(options, "high", min(0.99, target + 0.05))),
             ewoc=_number(options, "ewoc", 0.25), **rules)  # type: ignore[arg-type]
     common = {"skeleton": tuple(float(p) for p in skeleton), "target": target,
