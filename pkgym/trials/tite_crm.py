@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+from scipy import sparse
 from scipy.stats import norm
 
 from pkgym.trials.crm import indifference_skeleton
@@ -200,10 +201,10 @@ class TiteCrmDesign:
         if np.any((w < 0) | (w > 1)) or np.any((level_array < 0) | (level_array >= n_doses)):
             raise ValueError("weights must lie in [0, 1] and levels in [0, n_doses)")
         b, log_p = self._grid_log_p()
-        d = len(self.skeleton)
-        onehot = level_array[:, :, None] == np.arange(d)
-        tox = (onehot & y[:, :, None]).sum(axis=1).astype(np.float64)  # (n, D)
-        full = (onehot & ~y[:, :, None] & (w[:, :, None] >= 1)).sum(axis=1).astype(np.float64)
+        cells = (np.arange(y.shape[0])[:, None] * n_doses + level_array).ravel()
+        size = y.shape[0] * n_doses
+        tox = np.bincount(cells, y.ravel(), size).reshape(-1, n_doses)  # (n_trials, n_doses)
+        full = np.bincount(cells, (~y & (w >= 1)).ravel(), size).reshape(-1, n_doses)
         log_post = tox @ log_p.T + full @ np.log(-np.expm1(log_p)).T
         log_post -= 0.5 * (b / self.prior_sd) ** 2
         partial = ~y & (w > 0) & (w < 1)
@@ -225,12 +226,13 @@ class TiteCrmDesign:
         levels: np.ndarray, w: np.ndarray, partial: np.ndarray, log_p: np.ndarray
     ) -> np.ndarray:
         """Sum of log(1 - w_i p_{d_i}(b)) over patients in follow-up (n_trials, n_grid)."""
-        n_partial = int(partial.sum(axis=1).max())
-        order = np.argsort(~partial, axis=1, kind="stable")[:, :n_partial]
-        kept = np.take_along_axis(partial, order, axis=1)
-        w_kept = np.where(kept, np.take_along_axis(w, order, axis=1), 0.0)
-        p = np.exp(log_p.T[np.take_along_axis(levels, order, axis=1)])  # (n, P, G)
-        return np.log1p(-w_kept[:, :, None] * p).sum(axis=1)
+        rows, cols = np.nonzero(partial)
+        p = np.exp(log_p.T)[levels[rows, cols]]  # (n_partial, n_grid)
+        terms = np.log(1.0 - w[rows, cols][:, None] * p)  # 1 - w p >= 1 - w > 0
+        by_trial = sparse.csr_array(
+            (np.ones(rows.size), (rows, np.arange(rows.size))), shape=(partial.shape[0], rows.size)
+        )
+        return np.asarray(by_trial @ terms)
 
     def _summary(self, mean: np.ndarray, variance: np.ndarray) -> TiteCrmFit:
         """Plug-in estimates, 90% limits and the closest level, as dfcrm's ``titecrm``."""
