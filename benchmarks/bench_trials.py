@@ -9,21 +9,34 @@ label; three-arm rows compare trough-guided and MAP each with label (Bonferroni 
 comparison; ``rejection_rate`` is then P(any rejection), ``power_per_arm`` per comparison).
 Each design also runs under the null (every arm given label's outcomes): its rejection rate is
 the (family-wise) type I error. Run: ``python -m benchmarks.bench_trials [out.csv]``.
+
+Phase I designs first: 10 000 trials of every family of ``make_design`` (and a few option
+variants) under ``scenarios/dose_finding_classic.yaml`` (5 levels, cohorts of 3, 30 patients),
+one ``simulate_trials`` call each, timed as the best of 3 runs (wall and process CPU seconds),
+beside the figures the README gave before issue 24 and the 1-minute load average before and
+after each design (this machine is shared: read wall times with their load; CPU seconds
+suffer less from it). ``--phase-one`` runs only this part.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 import time
+from pathlib import Path
 
 import gymnasium as gym
 import pandas as pd
 
 import pkgym  # noqa: F401
 from agents.policies.registry import make_policy
-from benchmarks import no_options
 from pkgym.io import write_table
 from pkgym.trials.endpoints import EndpointPool, simulate_endpoint_pool
+from pkgym.trials.mechanistic import load_trial_scenario
+from pkgym.trials.operating_characteristics import operating_characteristics, simulate_trials
+from pkgym.trials.report import DESIGNS as PHASE_ONE_DESIGNS
+from pkgym.trials.report import make_design
 from pkgym.trials.virtual_trial import VirtualTrialDesign, simulate_virtual_trials
 
 ENV_ID, ENDPOINT, POOL, TRIALS = "pkgym/Vancomycin-v0", "in_target_range_fraction", 1000, 2000
@@ -34,9 +47,55 @@ DESIGNS = ((("label", "map"), "equal", 30), (("label", "map"), "equal", 60),
 """(arms, allocation, maximum N) of every row."""
 
 
+PHASE_ONE_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / \
+    "dose_finding_classic.yaml"
+PHASE_ONE_TRIALS = 10_000
+PHASE_ONE_VARIANTS = ("3+3:deescalation=1", "boin:mtd_selection=count_weighted",
+                      "boin:extrasafe=1")
+"""Option variants timed beside the families (the count-weighted BOIN is pkgym's earlier rule)."""
+README_SECONDS = {"3+3": 0.1, "boin:mtd_selection=count_weighted": 0.4, "thompson": 0.4,
+                  "crm": 1.7}
+"""10 000 trials, 5 doses, 30 patients: the README's figures before issue 24 (BOIN then used
+the count-weighted selection)."""
+
+
+def phase_one_timings(n_trials: int = PHASE_ONE_TRIALS, repeats: int = 3) -> pd.DataFrame:
+    """Seconds for ``n_trials`` trials of each design (best of ``repeats``), with the load."""
+    scenario, _ = load_trial_scenario(PHASE_ONE_SCENARIO)
+    rows = []
+    for spec in (*PHASE_ONE_DESIGNS, *PHASE_ONE_VARIANTS):
+        design = make_design(spec, scenario)
+        load_before = os.getloadavg()[0]
+        seconds, cpu_seconds = [], []
+        for _ in range(repeats):
+            start, cpu_start = time.perf_counter(), time.process_time()
+            results = simulate_trials(design, scenario, n_trials, seed=0)
+            seconds.append(time.perf_counter() - start)
+            cpu_seconds.append(time.process_time() - cpu_start)
+        oc = operating_characteristics(results, scenario)
+        rows.append({"design": spec, "n_trials": n_trials, "seconds": min(seconds),
+                     "cpu_seconds": min(cpu_seconds),
+                     "readme_seconds": README_SECONDS.get(spec, float("nan")),
+                     "trials_per_s": n_trials / min(seconds),
+                     "correct_selection_percent": oc.percent_correct_selection,
+                     "se": oc.percent_correct_selection_se,
+                     "load_1min_before": load_before, "load_1min_after": os.getloadavg()[0]})
+    return pd.DataFrame(rows)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Simulate the pool, then the trials of every design and its null; print a table."""
-    argv = sys.argv[1:] if argv is None else argv
+    """Phase I timings; then the pool and the virtual trials of every design and its null."""
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out", nargs="?", type=Path, help="CSV of the virtual-trial table")
+    parser.add_argument("--phase-one", action="store_true", help="phase I timings only")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    timings = phase_one_timings()
+    print(f"phase I: {PHASE_ONE_TRIALS} trials per design on {PHASE_ONE_SCENARIO.name} "
+          f"({os.cpu_count()} CPUs)")
+    print(timings.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+    if args.phase_one:
+        return
     core = gym.make(ENV_ID).unwrapped.core
     start = time.perf_counter()
     pool = simulate_endpoint_pool(ENV_ID, [make_policy(arm, core) for arm in ARMS], ENDPOINT,
@@ -50,8 +109,8 @@ def main(argv: list[str] | None = None) -> None:
             for arms, allocation, n_max in DESIGNS for null in (False, True)]
     table = pd.DataFrame(rows)
     print(table.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
-    if argv:
-        write_table(table.astype({"stop_probabilities": str, "power_per_arm": str}), argv[0])
+    if args.out:
+        write_table(table.astype({"stop_probabilities": str, "power_per_arm": str}), args.out)
 
 
 def _row(arms: tuple[str, ...], allocation: str, n_max: int, pool: EndpointPool,
@@ -74,5 +133,4 @@ def _row(arms: tuple[str, ...], allocation: str, n_max: int, pool: EndpointPool,
 
 
 if __name__ == "__main__":
-    no_options(__doc__)
     main()
