@@ -28,6 +28,7 @@ the cohort mean of p_T,i x p_E,i. Everything is deterministic given the seed.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 from scipy import stats
@@ -38,6 +39,7 @@ from pkgym.models.chemotherapy import (
     DoseLimitingToxicity,
 )
 from pkgym.populations.chemotherapy import DOCETAXEL_PATIENTS
+from pkgym.scenarios import from_mapping, read_yaml
 from pkgym.trials.mechanistic import MechanisticTruth
 from pkgym.trials.phase12_simulation import Phase12Scenario
 
@@ -188,3 +190,54 @@ def phase12_scenario(truth: EfficacyToxicityTruth, *, target_dlt_rate: float = 0
         min_efficacy_rate=min_efficacy_rate, utility_neither=utility_neither,
         utility_both=utility_both, cohort_size=cohort_size, max_sample_size=max_sample_size,
         start_level=start_level)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MechanisticPhase12:
+    """YAML schema of a phase I/II scenario whose truth is the docetaxel cohort.
+
+    Attributes:
+        efficacy_toxicity_truth: Dose grid and virtual cohort.
+        target_dlt_rate: phi_T; min_efficacy_rate: phi_E (Lin et al. 2020: 0.35, 0.25).
+        utility_neither: u2; utility_both: u3 (0-100; paper 40, 60).
+        cohort_size: Patients per cohort; max_sample_size: most patients; start_level: first.
+    """
+
+    efficacy_toxicity_truth: EfficacyToxicityTruth
+    target_dlt_rate: float = 0.35
+    min_efficacy_rate: float = 0.25
+    utility_neither: float = 40.0
+    utility_both: float = 60.0
+    cohort_size: int = 3
+    max_sample_size: int = 36
+    start_level: int = 0
+
+
+def load_phase12_scenario(path: str | Path) -> tuple[Phase12Scenario, tuple[float, ...] | None]:
+    """Read a phase I/II scenario, fixed-truth or mechanistic; unknown keys are errors.
+
+    A mapping with an ``efficacy_toxicity_truth`` key follows :class:`MechanisticPhase12`; any
+    other the fields of :class:`~pkgym.trials.phase12_simulation.Phase12Scenario`.
+
+    Returns:
+        The scenario, and the dose of each level (mg/m2) or ``None`` for a fixed-truth table.
+
+    Examples:
+        >>> import tempfile, os, yaml
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     file = os.path.join(folder, "s.yaml")
+        ...     text = yaml.safe_dump({"true_dlt_probabilities": [0.1, 0.3],
+        ...                            "true_efficacy_probabilities": [0.3, 0.5]})
+        ...     _ = open(file, "w").write(text)
+        ...     scenario, doses = load_phase12_scenario(file)
+        >>> scenario.true_obd, doses
+        (1, None)
+    """
+    data = read_yaml(path)
+    if isinstance(data, dict) and "efficacy_toxicity_truth" in data:
+        spec = from_mapping(MechanisticPhase12, data, path=Path(path).name)
+        options = {field.name: getattr(spec, field.name)
+                   for field in dataclasses.fields(spec)}
+        truth = options.pop("efficacy_toxicity_truth")
+        return phase12_scenario(truth, **options), truth.dose_levels_mg_per_m2
+    return from_mapping(Phase12Scenario, data, path=Path(path).name), None

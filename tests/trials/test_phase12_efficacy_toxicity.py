@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+import yaml
 
 from pkgym.trials.efficacy_toxicity import (
     EfficacyToxicityRates,
     EfficacyToxicityTruth,
+    load_phase12_scenario,
     patient_outcome_probabilities,
     phase12_scenario,
     population_rates,
@@ -56,3 +60,23 @@ def test_deterministic_given_the_seed_and_a_valid_scenario() -> None:
     assert scenario.n_doses == 2 and scenario.max_cohorts == 4
     with pytest.raises(ValueError, match="dose_levels_mg_per_m2"):
         EfficacyToxicityTruth(dose_levels_mg_per_m2=(100, 75))
+
+
+def test_yaml_scenarios_fixed_and_mechanistic(tmp_path: Path) -> None:
+    """Both YAML forms load; the mechanistic one carries its doses; unknown keys fail."""
+    mechanistic = tmp_path / "m.yaml"
+    mechanistic.write_text(yaml.safe_dump({
+        "efficacy_toxicity_truth": {"dose_levels_mg_per_m2": [75, 150], "n_patients": 6,
+                                    "seed": 9},
+        "target_dlt_rate": 0.3, "max_sample_size": 12}))
+    scenario, doses = load_phase12_scenario(mechanistic)
+    assert doses == (75.0, 150.0) and scenario.target_dlt_rate == 0.3
+    rates = population_rates(EfficacyToxicityTruth(dose_levels_mg_per_m2=(75, 150),
+                                                   n_patients=6, seed=9))
+    np.testing.assert_allclose(scenario.true_efficacy_probabilities,
+                               np.clip(rates.response, 1e-4, 1 - 1e-4))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"true_dlt_probabilities": [0.1, 0.2],
+                                   "true_efficacy_probabilities": [0.2, 0.3], "bogus": 1}))
+    with pytest.raises(ValueError, match="bogus"):
+        load_phase12_scenario(bad)
