@@ -6,6 +6,8 @@ contents) under R 4.2.2 on Debian 12; the commands are quoted in each test's doc
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -132,13 +134,14 @@ def _example_design(process: str = "poisson", scheme: str = "linear", rate: floa
                          accrual=TiteAccrual(process=process, rate=rate))
 
 
-def test_complete_follow_up_equals_the_cohort_simulator() -> None:
+@pytest.mark.parametrize("cohort_size", [1, 3])
+def test_complete_follow_up_equals_the_cohort_simulator(cohort_size: int) -> None:
     """With one arrival per window (fixed gaps = T), TITE-CRM is the CRM.
 
-    Every patient is then fully followed before the next enters: the same trials as
+    Every cohort is then fully followed before the next enters: the same trials as
     ``simulate_trials``.
     """
-    scenario = _example_scenario(12)
+    scenario = dataclasses.replace(_example_scenario(12), cohort_size=cohort_size)
     design = _example_design(process="fixed", rate=1.0)
     tite = simulate_tite_trials(design, scenario, 200, seed=5).results
     plain = simulate_trials(design, scenario, 200, seed=5)
