@@ -6,11 +6,11 @@ toxicities. Biometrics 56:1177-1182; the rules of the ``dfcrm`` R package (Cheun
 
 Patient i, followed for u_i of the observation window T without a DLT, enters the likelihood
 with weight w_i; a patient with a DLT counts fully (w_i = 1). Weighted likelihood of the
-power ("empiric") model p_d(b) = skeleton_d ** exp(b) (Cheung & Chappell 2000, eq. 2):
+power ("empiric") model p_d(b) = skeleton_d ** exp(b) (Cheung & Chappell 2000):
 
     L(b) = prod_i p_{d_i}(b) ** y_i * (1 - w_i p_{d_i}(b)) ** (1 - y_i),   b ~ Normal(0, 1.34)
 
-Weights: ``linear`` w = min(u / T, 1); ``adaptive`` (Cheung & Chappell 2000, section 3, as
+Weights: ``linear`` w = min(u / T, 1); ``adaptive`` (Cheung & Chappell 2000, as
 dfcrm's ``scheme="adaptive"``) places u among the z ordered DLT times s_1 < ... < s_z seen so
 far: w = (m + (u - s_m) / (s_{m+1} - s_m)) / (z + 1) with m = #{s_j <= u}, s_0 = 0,
 s_{z+1} = T (linear when z = 0), capped at 1. The estimate is dfcrm's plug-in

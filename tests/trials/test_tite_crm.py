@@ -91,7 +91,7 @@ def test_titecrm_help_example_to_ten_digits() -> None:
 
 
 def test_weighting_rules_by_hand() -> None:
-    """Linear w = min(u/T, 1); DLT -> 1; adaptive (Cheung & Chappell 2000, section 3) by hand.
+    """Linear w = min(u/T, 1); DLT -> 1; adaptive (Cheung & Chappell 2000; dfcrm) by hand.
 
     Two DLTs at 2 and 6 (T = 10, z = 2): u = 1 -> (0 + 1/2)/3; u = 4 -> (1 + 2/4)/3;
     u = 8 -> (2 + 2/4)/3. Without DLTs the adaptive weights are the linear ones.
