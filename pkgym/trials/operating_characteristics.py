@@ -61,7 +61,8 @@ def treat_cohort(
 ) -> None:
     """One cohort in trials ``rows`` at their current levels, then the design's decisions.
 
-    The cohort's patients and DLTs are added at each trial's current level; a trial stops for
+    The cohort's patients and DLTs are added at each trial's current level (its DLTs are also
+    the trial's ``last_dlts``, read by the CRM's coherence rule); a trial stops for
     a design rule or once it holds ``max_sample_size`` patients; every trial still running
     moves to the design's next level. ``state`` is updated in place (its ``uniforms`` are the
     caller's); :func:`simulate_trials` and the dose-transition pathways both use this step.
@@ -85,6 +86,7 @@ def treat_cohort(
     levels = state.levels[rows]
     state.patients[rows, levels] += scenario.cohort_size
     state.dlts[rows, levels] += toxicities
+    state.last_dlts[rows] = toxicities
     done = design.stop(state) | (state.patients.sum(axis=1) >= scenario.max_sample_size)
     state.stopped[rows] |= done[rows]
     moving = ~state.stopped

@@ -17,7 +17,7 @@ import pandas as pd
 from pkgym.io import write_atomic
 from pkgym.trials.a_plus_b import a_plus_b_from_spec
 from pkgym.trials.boin import BoinDesign, boin_from_spec
-from pkgym.trials.crm import CrmDesign, indifference_skeleton
+from pkgym.trials.crm_spec import crm_from_spec
 from pkgym.trials.operating_characteristics import (
     OperatingCharacteristics,
     TrialResults,
@@ -32,19 +32,6 @@ from pkgym.trials.tite_simulation import simulate_tite_trials
 
 DesignFactory = Callable[[str, DoseFindingScenario], DoseFindingDesign]
 """Builds a design from its spec (``name`` or ``name:key=value,...``) and the scenario."""
-
-
-def _crm(spec: str, scenario: DoseFindingScenario) -> DoseFindingDesign:
-    """Power-model CRM on the indifference-interval skeleton, Lee & Cheung (2009).
-
-    Half-width 0.05 (capped at half the target's distance to 0 or 1), prior MTD the middle
-    level: pkgym's choices.
-    """
-    target = scenario.target_dlt_rate
-    half_width = min(0.05, 0.5 * min(target, 1 - target))
-    prior_mtd = (scenario.n_doses + 1) // 2
-    skeleton = indifference_skeleton(target, half_width, prior_mtd, scenario.n_doses)
-    return CrmDesign(skeleton=tuple(float(p) for p in skeleton), target=target)
 
 
 def _boin(spec: str, scenario: DoseFindingScenario) -> DoseFindingDesign:
@@ -92,7 +79,7 @@ class TimeToEventDesign:
 FAMILIES: dict[str, DesignFactory] = {
     "3+3": three_plus_three_from_spec,
     "a+b": a_plus_b_from_spec,
-    "crm": _crm,
+    "crm": crm_from_spec,
     "boin": _boin,
     "thompson": lambda spec, scenario: ThompsonSamplingDesign(
         target=scenario.target_dlt_rate),
@@ -102,7 +89,7 @@ FAMILIES: dict[str, DesignFactory] = {
 """Design families: each name alone gives its published defaults; a family whose factory
 reads options also takes ``name:key=value[,key=value]``."""
 
-TAKES_OPTIONS = frozenset({"3+3", "a+b", "boin", "tite_crm"})
+TAKES_OPTIONS = frozenset({"3+3", "a+b", "boin", "crm", "tite_crm"})
 """Families whose factory reads ``name:key=value`` options (the others refuse a colon)."""
 
 DESIGNS = tuple(FAMILIES)
@@ -112,12 +99,13 @@ DESIGNS = tuple(FAMILIES)
 def make_design(name: str, scenario: DoseFindingScenario) -> DoseFindingDesign:
     """A design with its published defaults (or the spec's options), for the scenario's target.
 
-    CRM uses the indifference-interval skeleton (half-width 0.05, prior MTD the middle level).
+    ``crm`` alone is the power-model CRM on the indifference-interval skeleton (half-width
+    0.05, prior MTD the middle level); the families' options are their factories' (e.g.
+    :func:`pkgym.trials.crm_spec.crm_from_spec`, :func:`pkgym.trials.boin.boin_from_spec`).
 
     Args:
         name: One of :data:`DESIGNS`, or ``family:key=value[,key=value]`` for a family in
-            :data:`TAKES_OPTIONS` (e.g. ``boin:extrasafe=1``, the options of
-            :func:`pkgym.trials.boin.boin_from_spec`).
+            :data:`TAKES_OPTIONS` (e.g. ``boin:extrasafe=1``, ``crm:model=logistic``).
         scenario: Supplies the target DLT rate and the number of dose levels.
 
     Examples:

@@ -135,7 +135,8 @@ def test_cli__every_registered_family_runs_in_a_table(family: str, tmp_path: Pat
     (["--design", "boin", "--pathways", "0"], ["--pathways (cohorts) must be in 1..8"]),
     (["--design", "thompson", "--pathways", "2"], ["--pathways needs a design"]),
     (["--design", "boin", "--design", "boin"], ["--design: specs must be distinct"]),
-    (["--design", "crm:model=logistic"], ["design crm takes no options"]),
+    (["--design", "crm:model=probit"], ["model must be one of"]),
+    (["--design", "thompson:x=1"], ["design thompson takes no options"]),
     (["--design", "boin:offset=0.7"], ["offset must lie in (0, 0.5)"]),
 ])
 def test_cli__bad_phase_one_flags_exit_2_before_any_run(
@@ -161,6 +162,7 @@ def test_cli__virtual_trial_takes_one_scenario_and_no_phase_one_tables(
 
 
 @pytest.mark.parametrize("spec", ["3+3:deescalation=1", "a+b:b=6,e=2", "boin:extrasafe=1",
+                                  "crm:model=logistic,coherence=1", "crm:model=blrm",
                                   "tite_crm:window=28,accrual=fixed,rate=4"])
 def test_cli__family_options_reach_the_design(spec: str, tmp_path: Path) -> None:
     """Each family with options: its spec runs and names its row; the help lists the family."""
@@ -194,3 +196,28 @@ def test_registry__tite_crm_runs_its_staggered_entry_simulator() -> None:
     np.testing.assert_array_equal(ours.selected, theirs.selected)
     complete = simulate_trials(design.design, truth, 40, seed=4, first_trial=3)  # type: ignore[attr-defined]
     assert not np.array_equal(ours.patients, complete.patients)
+
+
+def test_registry__crm_alone_is_the_power_model_and_coherence_holds_in_the_tree() -> None:
+    """``crm`` is the power-model CrmDesign as before; coherence holds in the pathway tree.
+
+    ``crm:coherence=1`` never escalates right after a cohort with a DLT (the simulator's step
+    records ``last_dlts``), which the plain CRM does on some path.
+    """
+    from pkgym.trials.crm import CrmDesign, indifference_skeleton
+    from pkgym.trials.decision_tables import dose_transition_pathways
+
+    truth = DoseFindingScenario(true_dlt_probabilities=(0.05, 0.1, 0.25, 0.4, 0.55),
+                                target_dlt_rate=0.25, max_sample_size=30)
+    skeleton = indifference_skeleton(0.25, 0.05, 3, 5)
+    assert make_design("crm", truth) == CrmDesign(skeleton=tuple(map(float, skeleton)),
+                                                  target=0.25)
+
+    def escalations_after_a_dlt(spec: str) -> int:
+        tree = dose_transition_pathways(make_design(spec, truth), truth, 4)
+        running = tree[~tree["stopped"]]
+        return int(((running["dlts_4"] > 0) & (running["next_level"] > running["level_4"]))
+                   .sum())
+
+    assert escalations_after_a_dlt("crm:coherence=1") == 0
+    assert escalations_after_a_dlt("crm") > 0
