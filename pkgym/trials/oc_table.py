@@ -1,5 +1,9 @@
 """One operating-characteristics table over several scenarios and designs.
 
+Phase I designs (MTD) and phase I/II designs (BOIN12: the optimal biological dose) each get
+their table: :func:`oc_row` and :func:`oc_markdown`, :func:`phase12_row` and
+:func:`phase12_markdown`.
+
 A run of ``pkgym trial`` with several ``--scenario`` files (or a scenario-set file) and several
 ``--design`` specs simulates every (scenario, design) pair with the same root seed, so every
 design meets the same patients' DLT draws in a scenario (common random numbers), and writes one
@@ -31,6 +35,7 @@ from pkgym.trials.operating_characteristics import (
     TrialResults,
     operating_characteristics,
 )
+from pkgym.trials.phase12_simulation import Phase12Results, Phase12Scenario
 from pkgym.trials.scenarios import DoseFindingScenario
 
 SET_KEYS = ("common", "scenarios")
@@ -225,4 +230,105 @@ def oc_markdown(table: pd.DataFrame, title: str) -> str:
         lines.append(f"| {row['scenario']} | {row['design']} | " + " | ".join(cells) + " |")
     for name in dict.fromkeys(table["scenario"]):
         lines += _scenario_block(table[table["scenario"] == name])
+    return "\n".join(lines) + "\n"
+
+
+def phase12_row(name: str, design: str, results: Phase12Results,
+                scenario: Phase12Scenario) -> dict[str, object]:
+    """One row of a phase I/II design (BOIN12): correct OBD, stops, per-level, with MC SEs.
+
+    The optimal biological dose (OBD) is the level of highest true utility at or below the
+    true MTD (:attr:`Phase12Scenario.true_obd`); levels are 1-based.
+
+    Examples:
+        >>> from pkgym.trials.phase12_simulation import simulate_phase12_trials
+        >>> truth = Phase12Scenario(true_dlt_probabilities=(0.05, 0.1, 0.3),
+        ...                         true_efficacy_probabilities=(0.2, 0.5, 0.5),
+        ...                         max_sample_size=18)
+        >>> row = phase12_row("s", "boin12", simulate_phase12_trials(truth.design(), truth, 50,
+        ...                                                          seed=1), truth)
+        >>> row["true_obd"], row["correct_obd_percent"] == row["selection_percent_L2"]
+        (2, True)
+    """
+    n = results.selected.size
+    if n < 2 or results.patients.shape[1] != scenario.n_doses:
+        raise ValueError("results must have the scenario's n_doses and at least 2 trials")
+    row: dict[str, object] = {
+        "scenario": name, "design": design, "n_trials": n,
+        "target_dlt_rate": scenario.target_dlt_rate,
+        "min_efficacy_rate": scenario.min_efficacy_rate, "true_mtd": scenario.true_mtd + 1,
+        "true_obd": scenario.true_obd + 1, "max_sample_size": scenario.max_sample_size}
+    chosen = results.selected[:, None] == np.arange(scenario.n_doses)[None, :]
+    for column, hits in (("correct_obd_percent", chosen[:, scenario.true_obd]),
+                         ("no_selection_percent", results.selected == -1),
+                         ("stopped_early_percent",
+                          results.patients.sum(axis=1) < scenario.max_sample_size)):
+        share = float(hits.mean())
+        _with_se(row, column, 100 * share, 100 * np.sqrt(share * (1 - share) / n))
+    for column, values in (("mean_sample_size", results.patients.sum(axis=1)),
+                           ("mean_dlts", results.dlts.sum(axis=1)),
+                           ("mean_responses", results.responses.sum(axis=1))):
+        values = values.astype(np.float64)
+        _with_se(row, column, values.mean(), values.std(ddof=1) / np.sqrt(n))
+    utilities = scenario.true_utilities
+    for level in range(scenario.n_doses):
+        j = level + 1
+        row[f"true_dlt_rate_L{j}"] = scenario.true_dlt_probabilities[level]
+        row[f"true_efficacy_rate_L{j}"] = scenario.true_efficacy_probabilities[level]
+        row[f"true_utility_L{j}"] = float(utilities[level])
+        share = float(chosen[:, level].mean())
+        _with_se(row, f"selection_percent_L{j}", 100 * share,
+                 100 * np.sqrt(share * (1 - share) / n))
+        patients = results.patients[:, level].astype(np.float64)
+        _with_se(row, f"patients_L{j}", patients.mean(), patients.std(ddof=1) / np.sqrt(n))
+    return row
+
+
+PHASE12_COLUMNS = (
+    ("correct_obd_percent", "correct OBD %", 1),
+    ("no_selection_percent", "no dose selected %", 1),
+    ("stopped_early_percent", "ended below N max %", 1),
+    ("mean_sample_size", "mean N", 1),
+    ("mean_dlts", "mean DLTs", 2),
+    ("mean_responses", "mean responses", 2),
+)
+"""(column, Markdown heading, decimals) of the phase I/II summary."""
+
+
+def phase12_markdown(table: pd.DataFrame, title: str) -> str:
+    """Summary per (scenario, design), then selection % and patients per level per scenario.
+
+    Examples:
+        >>> from pkgym.trials.phase12_simulation import simulate_phase12_trials
+        >>> truth = Phase12Scenario(true_dlt_probabilities=(0.05, 0.1, 0.3),
+        ...                         true_efficacy_probabilities=(0.2, 0.5, 0.5),
+        ...                         max_sample_size=18)
+        >>> rows = [phase12_row("s", "boin12", simulate_phase12_trials(truth.design(), truth,
+        ...                                                            50, seed=1), truth)]
+        >>> phase12_markdown(pd.DataFrame(rows), "t").splitlines()[4].split(" | ")[2]
+        'correct OBD %'
+    """
+    lines = [f"# {title}", "", "The OBD is the level of highest true utility at or below the "
+             "true MTD; ± is the Monte-Carlo SE.", "",
+             "| scenario | design | " + " | ".join(h for _, h, _ in PHASE12_COLUMNS) + " |",
+             "|---|---|" + "---:|" * len(PHASE12_COLUMNS)]
+    for _, row in table.iterrows():
+        cells = [_cell(row, column, decimals) for column, _, decimals in PHASE12_COLUMNS]
+        lines.append(f"| {row['scenario']} | {row['design']} | " + " | ".join(cells) + " |")
+    for name in dict.fromkeys(table["scenario"]):
+        rows = table[table["scenario"] == name]
+        first = rows.iloc[0]
+        most = sum(column.startswith("true_utility_L") for column in table.columns)
+        levels = [j for j in range(1, most + 1) if not pd.isna(first[f"true_utility_L{j}"])]
+        heads = [f"L{j}" + (" (OBD)" if j == first["true_obd"] else "") for j in levels]
+        lines += ["", f"### {name}: DLT / response / utility "
+                      + ", ".join(f"{first[f'true_dlt_rate_L{j}']:.2f} / "
+                                  f"{first[f'true_efficacy_rate_L{j}']:.2f} / "
+                                  f"{first[f'true_utility_L{j}']:.1f}" for j in levels), "",
+                  "| design | | " + " | ".join(heads) + " |", "|---|---|" + "---:|" * len(levels)]
+        for _, row in rows.iterrows():
+            lines.append(f"| {row['design']} | selected % | " + " | ".join(
+                _cell(row, f"selection_percent_L{j}", 1) for j in levels) + " |")
+            lines.append("| | patients | " + " | ".join(
+                _cell(row, f"patients_L{j}", 2) for j in levels) + " |")
     return "\n".join(lines) + "\n"

@@ -23,6 +23,8 @@ from pkgym.trials.operating_characteristics import (
     TrialResults,
     simulate_trials,
 )
+from pkgym.trials.phase12 import Boin12Design
+from pkgym.trials.phase12_simulation import Phase12Scenario, boin12_from_spec
 from pkgym.trials.scenarios import DoseFindingScenario
 from pkgym.trials.state import DoseFindingDesign, TrialState
 from pkgym.trials.thompson import ThompsonSamplingDesign
@@ -94,6 +96,13 @@ TAKES_OPTIONS = frozenset({"3+3", "a+b", "boin", "crm", "tite_crm"})
 
 DESIGNS = tuple(FAMILIES)
 """Design names of :func:`make_design` (every family name alone is a design)."""
+
+PHASE12_FAMILIES: dict[str, Callable[[str, Phase12Scenario], Boin12Design]] = {
+    "boin12": boin12_from_spec,
+}
+"""Phase I/II design families (toxicity and efficacy; the optimal biological dose): they run
+on :class:`~pkgym.trials.phase12_simulation.Phase12Scenario` truths with their own simulator
+(``boin12:key=value,...`` takes the options of :func:`boin12_from_spec`)."""
 
 
 def make_design(name: str, scenario: DoseFindingScenario) -> DoseFindingDesign:
