@@ -11,7 +11,8 @@ Each design also runs under the null (every arm given label's outcomes): its rej
 the (family-wise) type I error. Run: ``python -m benchmarks.bench_trials [out.csv]``.
 
 Phase I designs first: 10 000 trials of every family of ``make_design`` (and a few option
-variants) under ``scenarios/dose_finding_classic.yaml`` (5 levels, cohorts of 3, 30 patients),
+variants, and BOIN12 on the same toxicity curve with response rates of our choice) under
+``scenarios/dose_finding_classic.yaml`` (5 levels, cohorts of 3, 30 patients),
 one ``simulate_trials`` call each, timed as the best of 3 runs (wall and process CPU seconds),
 beside the figures the README gave before issue 24 and the 1-minute load average before and
 after each design (this machine is shared: read wall times with their load; CPU seconds
@@ -35,8 +36,14 @@ from pkgym.io import write_table
 from pkgym.trials.endpoints import EndpointPool, simulate_endpoint_pool
 from pkgym.trials.mechanistic import load_trial_scenario
 from pkgym.trials.operating_characteristics import operating_characteristics, simulate_trials
+from pkgym.trials.phase12_simulation import (
+    Phase12Scenario,
+    phase12_operating_characteristics,
+    simulate_phase12_trials,
+)
 from pkgym.trials.report import DESIGNS as PHASE_ONE_DESIGNS
 from pkgym.trials.report import make_design
+from pkgym.trials.scenarios import DoseFindingScenario
 from pkgym.trials.virtual_trial import VirtualTrialDesign, simulate_virtual_trials
 
 ENV_ID, ENDPOINT, POOL, TRIALS = "pkgym/Vancomycin-v0", "in_target_range_fraction", 1000, 2000
@@ -80,7 +87,35 @@ def phase_one_timings(n_trials: int = PHASE_ONE_TRIALS, repeats: int = 3) -> pd.
                      "correct_selection_percent": oc.percent_correct_selection,
                      "se": oc.percent_correct_selection_se,
                      "load_1min_before": load_before, "load_1min_after": os.getloadavg()[0]})
+    rows.append(_boin12_timing(scenario, n_trials, repeats))
     return pd.DataFrame(rows)
+
+
+def _boin12_timing(scenario: DoseFindingScenario, n_trials: int, repeats: int) -> dict:
+    """BOIN12 (phase I/II) on the classic toxicity curve, with its own simulator.
+
+    Response rates 0.10, 0.30, 0.45, 0.50, 0.55 (our choice); phi_E 0.25 and the utilities
+    40 / 60 of Lin et al. (2020).
+    """
+    truth = Phase12Scenario(true_dlt_probabilities=scenario.true_dlt_probabilities,
+                            true_efficacy_probabilities=(0.10, 0.30, 0.45, 0.50, 0.55),
+                            target_dlt_rate=scenario.target_dlt_rate,
+                            cohort_size=scenario.cohort_size,
+                            max_sample_size=scenario.max_sample_size)
+    load_before = os.getloadavg()[0]
+    seconds, cpu_seconds = [], []
+    for _ in range(repeats):
+        start, cpu_start = time.perf_counter(), time.process_time()
+        results = simulate_phase12_trials(truth.design(), truth, n_trials, seed=0)
+        seconds.append(time.perf_counter() - start)
+        cpu_seconds.append(time.process_time() - cpu_start)
+    oc = phase12_operating_characteristics(results, truth)
+    return {"design": "boin12 (correct = OBD)", "n_trials": n_trials, "seconds": min(seconds),
+            "cpu_seconds": min(cpu_seconds), "readme_seconds": float("nan"),
+            "trials_per_s": n_trials / min(seconds),
+            "correct_selection_percent": oc["percent_correct_selection"],
+            "se": oc["percent_correct_selection_se"], "load_1min_before": load_before,
+            "load_1min_after": os.getloadavg()[0]}
 
 
 def main(argv: list[str] | None = None) -> None:
