@@ -219,6 +219,12 @@ LAYOUTS: dict[str, Layout] = {
                           pharmpy_unit="h")},
         extra=_dose_finding_extra),
 }
+LAYOUTS["dose_finding_efftox"] = Layout(
+    LAYOUTS["dose_finding"].doses, "dose level", "-",
+    (*LAYOUTS["dose_finding"].observations,
+     Observation(2, 3, "RESP", "0/1", "response (efficacy event) read at the end of the "
+                 "cohort's 28-day window")),
+    LAYOUTS["dose_finding"].covariates, extra=_dose_finding_extra)
 """Layouts by env family (the package under :mod:`pkgym.envs` holding the env's core)."""
 
 

@@ -70,7 +70,8 @@ def test_dataset__is_nonmem_shaped_with_ids_1_to_n_and_a_code_table(written) -> 
     env_id, out = written
     table = pd.read_csv(out / "dataset.csv", na_values=".")
     header = json.loads((out / "dataset.json").read_text())
-    n = N_PATIENTS if env_id != "pkgym/DoseFinding-v0" else header["n_patients"]
+    trials = ("pkgym/DoseFinding-v0", "pkgym/DoseFindingEffTox-v0")  # IDs: trial patients
+    n = N_PATIENTS if env_id not in trials else header["n_patients"]
     check_structure(table, n)
     assert header["n_episodes"] == N_PATIENTS and header["env"] == env_id
     assert set(header["columns"]) == set(table.columns)

@@ -12,6 +12,7 @@ from pkgym.envs import (
     chemotherapy,
     depression,
     dose_finding,
+    dose_finding_efftox,
     mycophenolate,
     vancomycin,
     warfarin,
@@ -31,6 +32,9 @@ from pkgym.envs.depression.env import DepressionEnv, DepressionVectorEnv
 from pkgym.envs.dose_finding.clinic import DoseFindingEnvScenario
 from pkgym.envs.dose_finding.env import ENV_ID as DOSE_FINDING_ID
 from pkgym.envs.dose_finding.env import DoseFindingEnv, DoseFindingVectorEnv
+from pkgym.envs.dose_finding_efftox.clinic import DoseFindingEffToxScenario
+from pkgym.envs.dose_finding_efftox.env import ENV_ID as DOSE_FINDING_EFFTOX_ID
+from pkgym.envs.dose_finding_efftox.env import DoseFindingEffToxEnv, DoseFindingEffToxVectorEnv
 from pkgym.envs.mycophenolate.clinic import MycophenolateScenario
 from pkgym.envs.mycophenolate.env import ENV_ID as MYCOPHENOLATE_ID
 from pkgym.envs.mycophenolate.env import MycophenolateEnv, MycophenolateVectorEnv
@@ -58,10 +62,12 @@ __all__ += ["DEPRESSION_ID", "DepressionEnv", "DepressionScenario", "DepressionV
 __all__ += ["ADDICTION_ID", "AddictionEnv", "AddictionScenario", "AddictionVectorEnv"]
 __all__ += ["DOSE_FINDING_ID", "DoseFindingEnv", "DoseFindingEnvScenario",
             "DoseFindingVectorEnv"]
+__all__ += ["DOSE_FINDING_EFFTOX_ID", "DoseFindingEffToxEnv", "DoseFindingEffToxScenario",
+            "DoseFindingEffToxVectorEnv"]
 __all__ += ["MYCOPHENOLATE_ID", "MycophenolateEnv", "MycophenolateScenario",
             "MycophenolateVectorEnv"]
 
 for _package in (vancomycin, warfarin, chemotherapy, chemo_immune, addiction, depression,
-                 dose_finding, mycophenolate):
+                 dose_finding, mycophenolate, dose_finding_efftox):
     for _spec in _package.SPECS:
         register_env(_spec)

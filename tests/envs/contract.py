@@ -75,6 +75,7 @@ VARIANTS: dict[str, tuple[dict, ...]] = {
                                                                normal_cell_floor=0.8)}),
     "pkgym/Depression-v0": ({"continuous": True},),
     "pkgym/DoseFinding-v0": ({"continuous": True},),
+    "pkgym/DoseFindingEffTox-v0": ({"continuous": True},),
     "pkgym/Mycophenolate-v0": ({"continuous": True},),
     toy_env.ENV_ID: ({"continuous": True},),
 }

@@ -52,19 +52,24 @@ class DesignPolicy:
             info: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
         """Levels (``n_doses``: stop) for the batch of trials, as float64 decisions."""
         patients = np.rint(observation["patients"]).astype(np.int64)
-        dlts = np.rint(observation["dlts"]).astype(np.int64)
-        levels = np.argmax(observation["level"], axis=1)
         full = patients.sum(axis=1) >= self.max_sample_size
         decisions = np.empty(full.size, dtype=np.float64)
         if full.any():  # the recommendation, only where the trial is full
-            done = TrialState.from_counts(patients[full], dlts[full], levels[full])
-            selected = self.design.select_mtd(done)
+            selected = self.design.select_mtd(self.trial_state(observation, full))
             decisions[full] = np.where(selected < 0, self.n_doses, selected)
         if not full.all():  # the next cohort's level, or stop
-            going = TrialState.from_counts(patients[~full], dlts[~full], levels[~full])
+            going = self.trial_state(observation, ~full)
             decisions[~full] = np.where(self.design.stop(going), self.n_doses,
                                         self.design.next_dose(going))
         return decisions
+
+    def trial_state(self, observation: Mapping[str, np.ndarray], rows: np.ndarray
+                    ) -> TrialState:
+        """The design's state of the trials ``rows`` (a mask) from the observed counts."""
+        patients, dlts = (np.rint(observation[key][rows]).astype(np.int64)
+                          for key in ("patients", "dlts"))
+        return TrialState.from_counts(patients, dlts, np.argmax(observation["level"][rows],
+                                                                axis=1))
 
 
 class OptimalBenchmarkPolicy:
