@@ -16,7 +16,7 @@ import dataclasses
 
 import numpy as np
 
-from pkgym.models.dose_toxicity import RandomDoseToxicity
+from pkgym.models.dose_toxicity import RandomDoseToxicity, closest_levels
 
 U_EFFICACY_ONLY = 100.0
 """Utility of a response without a DLT (Lin et al. 2020 fix it at 100)."""
@@ -60,22 +60,28 @@ class RandomEfficacyToxicity:
     """Random phase I/II truths: a pseudo-uniform toxicity curve and a plateau efficacy curve.
 
     Toxicity: :class:`RandomDoseToxicity` (the pseudo-uniform generator of Clertant &
-    O'Quigley 2017, J R Stat Soc B 79:1487; MTD uniform over the levels) with target phi_T.
-    Efficacy (our choice; monotone or plateau, the shapes that motivate OBD designs for
-    targeted and immune therapies, Lin et al. 2020):
+    O'Quigley 2017, J R Stat Soc B 79:1487) with target phi_T. Efficacy (our choice; monotone
+    or plateau, the shapes that motivate OBD designs for targeted and immune therapies, Lin
+    et al. 2020), so that the OBD is spread over the levels rather than piled on the lowest:
 
     1. the plateau level m is uniform over the J levels (m = J - 1: increasing throughout);
-    2. the plateau response probability E ~ Uniform(``efficacy_low``, ``efficacy_high``);
-    3. levels below m take m draws of Uniform(``floor``, E), sorted; levels >= m take E.
+    2. toxicity curves are drawn until the curve's MTD is at or above m (the plateau is
+       reached at a tolerable dose; the MTD is then no longer uniform: Pr(MTD = j) grows
+       with j);
+    3. the plateau response probability E ~ Uniform(``efficacy_low``, ``efficacy_high``);
+    4. levels below m take m draws of Uniform(``floor``, E), sorted; levels >= m take E.
 
-    Outcomes are independent given the dose: p_TE = p_T p_E (our choice).
+    Outcomes are independent given the dose: p_TE = p_T p_E (our choice). The true OBD is
+    computed from the truth (:func:`optimal_biological_doses`), m only shapes it.
 
     Attributes:
         n_doses: number of dose levels J (2..20).
         target_dlt_rate: phi_T of the toxicity generator, in (0, 1).
         efficacy_low, efficacy_high: range of the plateau response probability (our choice
-            0.2, 0.8), 0 < floor < low <= high < 1.
+            0.3, 0.8: above BOIN12's phi_E = 0.25, so some dose is worth finding),
+            0 < floor < low <= high < 1.
         floor: lowest response probability below the plateau (our choice 0.02).
+        max_rounds: toxicity curves drawn at most before an error (step 2).
 
     Examples:
         >>> tox, eff, both = RandomEfficacyToxicity().sample(np.random.default_rng(0))
@@ -85,9 +91,10 @@ class RandomEfficacyToxicity:
 
     n_doses: int = 5
     target_dlt_rate: float = 0.35
-    efficacy_low: float = 0.2
+    efficacy_low: float = 0.3
     efficacy_high: float = 0.8
     floor: float = 0.02
+    max_rounds: int = 10_000
 
     def __post_init__(self) -> None:
         """Validate every field, naming it and the allowed values."""
@@ -96,6 +103,8 @@ class RandomEfficacyToxicity:
         if not 0 < self.floor < self.efficacy_low <= self.efficacy_high < 1:
             raise ValueError(f"need 0 < floor < efficacy_low <= efficacy_high < 1, got "
                              f"{self.floor}, {self.efficacy_low}, {self.efficacy_high}")
+        if self.max_rounds < 1:
+            raise ValueError(f"max_rounds must be >= 1, got {self.max_rounds}")
         self.toxicity  # validates target_dlt_rate  # noqa: B018
 
     @property
@@ -104,9 +113,16 @@ class RandomEfficacyToxicity:
         return RandomDoseToxicity(n_doses=self.n_doses, target_dlt_rate=self.target_dlt_rate)
 
     def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """One truth: p_T, p_E and p_TE per level (each (n_doses,)), toxicity drawn first."""
-        tox = self.toxicity.sample(rng, 1)[0]
+        """One truth: p_T, p_E and p_TE per level (each (n_doses,)), in the steps' order."""
         plateau = int(rng.integers(0, self.n_doses))
+        toxicity = self.toxicity
+        for _ in range(self.max_rounds):
+            tox = toxicity.sample(rng, 1)[0]
+            if closest_levels(tox[None, :], self.target_dlt_rate)[0] >= plateau:
+                break
+        else:
+            raise RuntimeError(f"no toxicity curve with its MTD at or above level {plateau} "
+                               f"in {self.max_rounds} draws")
         top = rng.uniform(self.efficacy_low, self.efficacy_high)
         eff = np.full(self.n_doses, top)
         eff[:plateau] = np.sort(rng.uniform(self.floor, top, size=plateau))

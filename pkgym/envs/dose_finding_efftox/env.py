@@ -45,13 +45,13 @@ class DoseFindingEffToxEnv(DosingEnv):
     patients, exactly as :func:`pkgym.trials.phase12_simulation.simulate_phase12_trials`.
     The truth is a fixed table (``true_*_probabilities``; the docetaxel mechanistic truth
     enters as such a table, :func:`pkgym.trials.phase12_env.efftox_env_scenario`) or drawn
-    each episode by :class:`pkgym.models.dose_efficacy.RandomEfficacyToxicity`: a
-    pseudo-uniform toxicity curve (Clertant & O'Quigley 2017, J R Stat Soc B 79:1487; MTD
-    uniform over levels) and a plateau efficacy curve (plateau level uniform, plateau
-    response Uniform(0.2, 0.8), sorted Uniform(0.02, plateau) below; independent outcomes:
-    our choices). The true MTD is the level with p_T closest to phi_T; the true OBD is the
-    level of highest BOIN12 utility at or below it (Lin et al. 2020, JCO Precis Oncol
-    4:PO.20.00257): u = 100 Pr(E, no T) + 40 Pr(neither) + 60 Pr(E, T).
+    each episode by :class:`pkgym.models.dose_efficacy.RandomEfficacyToxicity`: a plateau
+    efficacy curve (plateau level m uniform, plateau response Uniform(0.3, 0.8), sorted
+    Uniform(0.02, plateau) below; our choices) and a pseudo-uniform toxicity curve (Clertant
+    & O'Quigley 2017, J R Stat Soc B 79:1487) redrawn until its MTD is at or above m;
+    independent outcomes (ours). The true MTD is the level with p_T closest to phi_T; the
+    true OBD is the level of highest BOIN12 utility at or below it (Lin et al. 2020, JCO
+    Precis Oncol 4:PO.20.00257): u = 100 Pr(E, no T) + 40 Pr(neither) + 60 Pr(E, T).
 
     ## Population
     A "patient" is a trial: ``reset(options={"patient": {...}})`` pins a trial's

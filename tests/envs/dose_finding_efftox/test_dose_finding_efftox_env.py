@@ -14,7 +14,12 @@ from pkgym.envs.dose_finding_efftox.clinic import (
     sample_trial_cohort,
 )
 from pkgym.envs.registry import env_spec
-from pkgym.models.dose_efficacy import RandomEfficacyToxicity
+from pkgym.models.dose_efficacy import (
+    RandomEfficacyToxicity,
+    optimal_biological_doses,
+    phase12_utilities,
+)
+from pkgym.models.dose_toxicity import closest_levels
 from pkgym.trials.phase12_env import efftox_env_scenario
 from pkgym.trials.phase12_simulation import Phase12Scenario
 
@@ -101,9 +106,13 @@ def test_efftox_env__random_truths_are_pseudo_uniform_tox_and_plateau_efficacy()
     assert np.all(np.diff(tox, axis=1) > 0) and np.all(np.diff(eff, axis=1) >= 0)
     np.testing.assert_allclose(both, tox * eff)
     top = eff[:, -1]
-    assert np.all((top >= 0.2) & (top <= 0.8)) and np.all(eff[:, 0] >= 0.02)
-    flat_last_two = np.isclose(eff[:, -1], eff[:, -2]).mean()
-    assert 0.6 < flat_last_two < 0.9  # plateau level uniform: 4 of 5 levels leave >= 2 flat
+    assert np.all((top >= 0.3) & (top <= 0.8)) and np.all(eff[:, 0] >= 0.02)
+    plateau = (eff == top[:, None]).argmax(axis=1)
+    assert 0.6 < (plateau <= 3).mean() < 0.9  # plateau level uniform: 4 of 5 levels
+    assert np.all(closest_levels(tox, 0.35) >= plateau)  # reachable at a tolerable dose
+    obd = optimal_biological_doses(phase12_utilities(tox, eff, both, 40, 60),
+                                   closest_levels(tox, 0.35))
+    assert np.bincount(obd, minlength=5).max() < 0.35 * 200  # not piled on one level
     part = sample_trial_cohort(DoseFindingEffToxScenario(), 3, np.random.SeedSequence(4),
                                start=10)
     np.testing.assert_array_equal(part.iloc[:, :-1].to_numpy(), cohort.iloc[10:13, :-1])
