@@ -201,6 +201,11 @@ def offline_rl_stage(env_id: str, dataset: Path, root: Path, *, algos: Sequence[
     return pd.DataFrame(means), pd.DataFrame(paired)
 
 
+def _earlier(path: Path) -> pd.DataFrame:
+    """The CSV an earlier run wrote at ``path`` (empty if none)."""
+    return pd.read_csv(path) if path.exists() else pd.DataFrame()
+
+
 def _learned_name(model: dict[str, Any], learned: Sequence[str]) -> str | None:
     """The results' name of a trained model (``offline:ALGO:FOLDER``, as OfflinePolicy names it)."""
     name = f"offline:{model['algo']}:{Path(model['path']).name}"
@@ -306,7 +311,9 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     start_load, started = load_average(), time.perf_counter()
     print(f"load average at start: {start_load}", flush=True)
-    throughput, ope, means, paired = (pd.DataFrame() for _ in range(4))
+    # a skipped stage's table from an earlier run into the same OUT, if there is one
+    throughput, ope, means, paired = (_earlier(args.out / name) for name in (
+        "throughput.csv", "ope.csv", "offline_rl.csv", "offline_rl_paired.csv"))
     if "throughput" not in skip and args.throughput_patients > 0:
         throughput = pd.DataFrame([dataset_throughput(e, args.throughput_patients, args.seed)
                                    for e in envs])

@@ -19,9 +19,14 @@ Features (fixed, chosen here for stability and speed on CPU):
   neighbours (a one-hot action would leave them at the ridge prior 0).
 
 Ridge penalty ``RIDGE = 1.0`` on the standardised features (our choice; targets centred so
-the mean is not shrunk). DR needs a Q fitted on other episodes than those it weighs
-(cross-fitting, Kallus & Uehara 2020): :func:`cross_fitted_q` fits on all but one fold and
-predicts on that fold.
+the mean is not shrunk). Each fitted ``Q_t`` is clipped to the returns a course can have from
+step t: ``[(T - t) r_min, (T - t) r_max]`` with ``r_min``, ``r_max`` the smallest and largest
+logged rewards of the fitting episodes (a bound, our choice). Without it, a regression with
+more features than episodes (warfarin: 1 122 columns, 1 000 episodes) extrapolates to the
+target's actions, and 90 backward steps compound that into values of 1e13.
+
+DR needs a Q fitted on other episodes than those it weighs (cross-fitting, Kallus & Uehara
+2020): :func:`cross_fitted_q` fits on all but one fold and predicts on that fold.
 
 Examples:
     >>> rng = np.random.default_rng(0)
@@ -121,6 +126,8 @@ def fit_fqe(states: np.ndarray, actions: np.ndarray, rewards: np.ndarray, mask: 
     if ridge <= 0:
         raise ValueError(f"ridge must be > 0, got {ridge}")
     z = _standardised(states[:, :horizon], rows)
+    logged = rewards[rows][mask[rows]]
+    low, high = (logged.min(), logged.max()) if logged.size else (0.0, 0.0)
     q = np.zeros((n, horizon, n_levels))
     next_values = np.zeros(n)
     for t in range(horizon - 1, -1, -1):
@@ -128,7 +135,8 @@ def fit_fqe(states: np.ndarray, actions: np.ndarray, rewards: np.ndarray, mask: 
         y = rewards[fit, t] + next_values[fit]
         if fit.size:
             coef, intercept = _ridge(_design(z[fit, t], actions[fit, t], n_levels), y, ridge)
-            q[:, t] = _all_actions(z[:, t], coef, n_levels) + intercept
+            q[:, t] = np.clip(_all_actions(z[:, t], coef, n_levels) + intercept,
+                              (horizon - t) * low, (horizon - t) * high)
         values = np.sum(target_probabilities[:, t] * q[:, t], axis=1)
         next_values = np.where(mask[:, t], values, 0.0)
     return q

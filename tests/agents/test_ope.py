@@ -177,3 +177,22 @@ def test_evaluate_targets__deterministic_baselines_table(core):
     assert label.true_value.nunique() == 1
     assert np.all(table.ci_low <= table.estimate) and np.all(table.estimate <= table.ci_high)
     assert np.all(np.isfinite(table.error))
+
+
+def test_fqe__values_stay_within_the_returns_a_course_can_have():
+    """More features than episodes, a target off the data (levels 0-1 logged, 4 targeted).
+
+    Unclipped, the backward ridge fits extrapolate and compound to |Q| > 1000 on this case
+    (measured); every Q_t must lie in [(T - t) r_min, (T - t) r_max].
+    """
+    rng = np.random.default_rng(0)
+    n, horizon, d, n_levels = 30, 40, 60, 5
+    rewards = rng.random((n, horizon))
+    target = np.zeros((n, horizon + 1, n_levels))
+    target[..., n_levels - 1] = 1.0
+    q = fit_fqe(rng.normal(size=(n, horizon + 1, d)), rng.integers(0, 2, size=(n, horizon)),
+                rewards, np.ones((n, horizon), dtype=bool), target, ridge=1e-3)
+    remaining = (horizon - np.arange(horizon))[None, :, None]
+    assert np.all(q <= remaining * rewards.max() + 1e-12)
+    assert np.all(q >= remaining * rewards.min() - 1e-12)
+    assert np.abs(q).max() > 0.5 * horizon * rewards.max()  # the bound binds near its edge
