@@ -38,7 +38,9 @@ class ObservationFeatures:
         >>> features.n_features, features.log_keys
         (5, ('dose_mg',))
         >>> features({"dose_mg": np.array([[3000.0, 0.0]]), "mask": np.array([[1.0]])}).tolist()
-        [[1.0, 0.0, 1.0, 0.0, 1.0]]
+        [[1.0, 0.0, 1.0, 1.0, 0.0]]
+
+    Columns: every key divided by its scale (keys sorted), then the log keys on a log scale.
     """
 
     keys: tuple[str, ...]

@@ -33,7 +33,7 @@ def add_ope(commands: argparse._SubParsersAction, *, make_policy: Callable[..., 
 
     Examples:
         >>> parser = argparse.ArgumentParser(prog="pkgym")
-        >>> add_ope(parser.add_subparsers(dest="command"))
+        >>> add_ope(parser.add_subparsers(dest="command"), make_policy=lambda *a, **k: None)
         >>> args = parser.parse_args(["ope", "--dataset", "d", "--policy", "map", "--out", "o"])
         >>> args.policy, args.estimator, args.bootstrap
         (['map'], None, 1000)
