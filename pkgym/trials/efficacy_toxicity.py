@@ -33,14 +33,9 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from pkgym.models.chemotherapy import (
-    GRADE4_ANC_1E9_PER_L,
-    DocetaxelPatientModel,
-    DoseLimitingToxicity,
-)
-from pkgym.populations.chemotherapy import DOCETAXEL_PATIENTS
+from pkgym.models.chemotherapy import GRADE4_ANC_1E9_PER_L, DoseLimitingToxicity
 from pkgym.scenarios import from_mapping, read_yaml
-from pkgym.trials.mechanistic import MechanisticTruth
+from pkgym.trials.mechanistic import MechanisticTruth, virtual_patients
 from pkgym.trials.phase12_simulation import Phase12Scenario
 
 RECIST_RESPONSE_FRACTION = 0.7
@@ -99,11 +94,8 @@ def patient_outcome_probabilities(truth: EfficacyToxicityTruth) -> tuple[np.ndar
         >>> tox.shape, bool(np.all(eff[:, 1] >= eff[:, 0]))
         ((8, 2), True)
     """
-    model = DocetaxelPatientModel()
+    model, covariates, etas = virtual_patients(truth.n_patients, truth.seed)
     dlt = DoseLimitingToxicity(grade4_days_limit=truth.grade4_days_limit)
-    cohort = DOCETAXEL_PATIENTS.sample(truth.n_patients, truth.seed)
-    covariates = {key: cohort[key].to_numpy() for key in cohort.columns}
-    etas = model.variability.sample_etas(truth.seed, truth.n_patients).to_numpy()
     params = model.parameters(covariates, etas)
     baseline = np.asarray(covariates["baseline_sld_mm"], dtype=np.float64)
     bsa = np.asarray(covariates["bsa_m2"], dtype=np.float64)

@@ -77,6 +77,15 @@ class MechanisticTruth:
         return len(self.dose_levels_mg_per_m2)
 
 
+def virtual_patients(n_patients: int, seed: int
+                     ) -> tuple[DocetaxelPatientModel, dict[str, np.ndarray], np.ndarray]:
+    """The docetaxel model, its virtual patients' covariates and random effects (n, n_eta)."""
+    model = DocetaxelPatientModel()
+    cohort = DOCETAXEL_PATIENTS.sample(n_patients, seed)
+    covariates = {key: cohort[key].to_numpy() for key in cohort.columns}
+    return model, covariates, model.variability.sample_etas(seed, n_patients).to_numpy()
+
+
 def patient_dlt_probabilities(truth: MechanisticTruth) -> np.ndarray:
     """Each virtual patient's cycle-1 DLT probability at each dose level.
 
@@ -92,11 +101,8 @@ def patient_dlt_probabilities(truth: MechanisticTruth) -> np.ndarray:
         >>> p.shape, bool(np.all(p[:, 1] >= p[:, 0]))
         ((20, 2), True)
     """
-    model = DocetaxelPatientModel()
+    model, covariates, etas = virtual_patients(truth.n_patients, truth.seed)
     dlt = DoseLimitingToxicity(grade4_days_limit=truth.grade4_days_limit)
-    cohort = DOCETAXEL_PATIENTS.sample(truth.n_patients, truth.seed)
-    covariates = {key: cohort[key].to_numpy() for key in cohort.columns}
-    etas = model.variability.sample_etas(truth.seed, truth.n_patients).to_numpy()
     columns = [
         dlt.probability(model, covariates, etas, np.full(truth.n_patients, dose))
         for dose in truth.dose_levels_mg_per_m2
