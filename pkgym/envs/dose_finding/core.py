@@ -60,7 +60,36 @@ def actions_to_levels(actions: Any, n_doses: int, continuous: bool, n: int) -> n
                             f"dose levels 0..{n_doses - 1}, {n_doses} = stop")
 
 
-class DoseFindingCore(DosingCore):
+class TrialLevelActions:
+    """The action codec of a trial env: levels 0..n_doses-1 of the next cohort, n_doses stop.
+
+    Shared by ``pkgym/DoseFinding-v0`` and ``pkgym/DoseFindingEffTox-v0`` (their settings hold
+    ``n_doses``).
+    """
+
+    settings: Any
+
+    def action_space(self, continuous: bool) -> spaces.Space:
+        """``Discrete(n_doses + 1)`` (the last: stop), or ``Box(-1, 1, (1,))``."""
+        if continuous:
+            return spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
+        return spaces.Discrete(self.settings.n_doses + 1)
+
+    def decode_actions(self, actions: Any, continuous: bool, n: int) -> np.ndarray:
+        """Levels (n,) of a batch of actions; ``n_doses`` means stop."""
+        return actions_to_levels(actions, self.settings.n_doses, continuous, n)
+
+    def encode_decisions(self, decisions: np.ndarray, continuous: bool) -> np.ndarray:
+        """Actions giving the levels ``decisions`` (whole numbers 0..n_doses, the last: stop)."""
+        n_doses = self.settings.n_doses
+        levels = decided_levels(decisions, n_doses + 1, f"dose levels 0..{n_doses - 1}, "
+                                                        f"{n_doses} = stop")
+        if continuous:
+            return (2.0 * levels / self.settings.n_doses - 1.0).astype(np.float32)[:, None]
+        return levels
+
+
+class DoseFindingCore(TrialLevelActions, DosingCore):
     """N phase I trials advanced one cohort per step (see :class:`DosingCore`).
 
     Decisions are levels, shape (n,): 0..n_doses-1 the next cohort's level, n_doses stop.
@@ -181,24 +210,6 @@ class DoseFindingCore(DosingCore):
                 truth[k], ids[k] = row["true_dlt_probabilities"], row["id"]
         return new_records(self.settings, truth, draws["uniforms"], ids, seed_entropy)
 
-    def action_space(self, continuous: bool) -> spaces.Space:
-        """``Discrete(n_doses + 1)`` (the last: stop), or ``Box(-1, 1, (1,))``."""
-        if continuous:
-            return spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
-        return spaces.Discrete(self.settings.n_doses + 1)
-
-    def decode_actions(self, actions: Any, continuous: bool, n: int) -> np.ndarray:
-        """Levels (n,) of a batch of actions; ``n_doses`` means stop."""
-        return actions_to_levels(actions, self.settings.n_doses, continuous, n)
-
-    def encode_decisions(self, decisions: np.ndarray, continuous: bool) -> np.ndarray:
-        """Actions giving the levels ``decisions`` (whole numbers 0..n_doses, the last: stop)."""
-        n_doses = self.settings.n_doses
-        levels = decided_levels(decisions, n_doses + 1, f"dose levels 0..{n_doses - 1}, "
-                                                        f"{n_doses} = stop")
-        if continuous:
-            return (2.0 * levels / self.settings.n_doses - 1.0).astype(np.float32)[:, None]
-        return levels
 
     def step(self, rows: np.ndarray, doses_mg: np.ndarray) -> tuple[np.ndarray, ...]:
         """Stop, recommend (when the trial is full) or treat the next cohort of ``rows``."""

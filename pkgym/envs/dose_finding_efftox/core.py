@@ -12,11 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from gymnasium import spaces
 
-from pkgym.envs.actions import decided_levels
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
-from pkgym.envs.dose_finding.core import actions_to_levels, assign_levels
+from pkgym.envs.dose_finding.core import TrialLevelActions, assign_levels
 from pkgym.envs.dose_finding_efftox import views as efftox_views
 from pkgym.envs.dose_finding_efftox.clinic import (
     DoseFindingEffToxScenario,
@@ -26,7 +24,7 @@ from pkgym.envs.dose_finding_efftox.clinic import (
 from pkgym.envs.dose_finding_efftox.records import new_records, pinned_truth, treat_cohort
 
 
-class DoseFindingEffToxCore(DosingCore):
+class DoseFindingEffToxCore(TrialLevelActions, DosingCore):
     """N phase I/II trials advanced one cohort per step (see :class:`DosingCore`).
 
     Decisions are levels, shape (n,): 0..n_doses-1 the next cohort's level, n_doses stop.
@@ -78,24 +76,6 @@ class DoseFindingEffToxCore(DosingCore):
                 ids[k] = row["id"]
         return new_records(self.settings, truth, draws["uniforms"], ids, seed_entropy)
 
-    def action_space(self, continuous: bool) -> spaces.Space:
-        """``Discrete(n_doses + 1)`` (the last: stop), or ``Box(-1, 1, (1,))``."""
-        if continuous:
-            return spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
-        return spaces.Discrete(self.settings.n_doses + 1)
-
-    def decode_actions(self, actions: Any, continuous: bool, n: int) -> np.ndarray:
-        """Levels (n,) of a batch of actions; ``n_doses`` means stop."""
-        return actions_to_levels(actions, self.settings.n_doses, continuous, n)
-
-    def encode_decisions(self, decisions: np.ndarray, continuous: bool) -> np.ndarray:
-        """Actions giving the levels ``decisions`` (whole numbers 0..n_doses, the last: stop)."""
-        n_doses = self.settings.n_doses
-        levels = decided_levels(decisions, n_doses + 1, f"dose levels 0..{n_doses - 1}, "
-                                                        f"{n_doses} = stop")
-        if continuous:
-            return (2.0 * levels / n_doses - 1.0).astype(np.float32)[:, None]
-        return levels
 
     def step(self, rows: np.ndarray, doses_mg: np.ndarray) -> tuple[np.ndarray, ...]:
         """Stop, recommend (when the trial is full) or treat the next cohort of ``rows``."""
