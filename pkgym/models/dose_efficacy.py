@@ -22,6 +22,10 @@ U_EFFICACY_ONLY = 100.0
 """Utility of a response without a DLT (Lin et al. 2020 fix it at 100)."""
 U_TOXICITY_ONLY = 0.0
 """Utility of a DLT without a response (Lin et al. 2020 fix it at 0)."""
+U_NEITHER, U_BOTH = 40.0, 60.0
+"""Default utilities of no DLT and no response (u2) and of both (u3): Lin et al. 2020."""
+PHI_T, PHI_E = 0.35, 0.25
+"""Default highest acceptable DLT rate and lowest acceptable response rate: Lin et al. 2020."""
 
 
 def phase12_utilities(dlt: np.ndarray, response: np.ndarray, both: np.ndarray,
@@ -90,7 +94,7 @@ class RandomEfficacyToxicity:
     """
 
     n_doses: int = 5
-    target_dlt_rate: float = 0.35
+    target_dlt_rate: float = PHI_T
     efficacy_low: float = 0.3
     efficacy_high: float = 0.8
     floor: float = 0.02

@@ -34,6 +34,7 @@ import numpy as np
 from scipy import stats
 
 from pkgym.models.chemotherapy import GRADE4_ANC_1E9_PER_L, DoseLimitingToxicity
+from pkgym.models.dose_efficacy import PHI_E, PHI_T, U_BOTH, U_NEITHER
 from pkgym.scenarios import from_mapping, read_yaml
 from pkgym.trials.mechanistic import MechanisticTruth, virtual_patients
 from pkgym.trials.phase12_simulation import Phase12Scenario
@@ -161,9 +162,9 @@ def population_rates(truth: EfficacyToxicityTruth) -> EfficacyToxicityRates:
     return EfficacyToxicityRates.from_patients(*patient_outcome_probabilities(truth))
 
 
-def phase12_scenario(truth: EfficacyToxicityTruth, *, target_dlt_rate: float = 0.35,
-                     min_efficacy_rate: float = 0.25, utility_neither: float = 40.0,
-                     utility_both: float = 60.0, cohort_size: int = 3,
+def phase12_scenario(truth: EfficacyToxicityTruth, *, target_dlt_rate: float = PHI_T,
+                     min_efficacy_rate: float = PHI_E, utility_neither: float = U_NEITHER,
+                     utility_both: float = U_BOTH, cohort_size: int = 3,
                      max_sample_size: int = 36, start_level: int = 0) -> Phase12Scenario:
     """A :class:`Phase12Scenario` whose truth is the docetaxel cohort's joint rates.
 
@@ -196,10 +197,10 @@ class MechanisticPhase12:
     """
 
     efficacy_toxicity_truth: EfficacyToxicityTruth
-    target_dlt_rate: float = 0.35
-    min_efficacy_rate: float = 0.25
-    utility_neither: float = 40.0
-    utility_both: float = 60.0
+    target_dlt_rate: float = PHI_T
+    min_efficacy_rate: float = PHI_E
+    utility_neither: float = U_NEITHER
+    utility_both: float = U_BOTH
     cohort_size: int = 3
     max_sample_size: int = 36
     start_level: int = 0

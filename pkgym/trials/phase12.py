@@ -40,6 +40,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import special, stats
 
+from pkgym.models.dose_efficacy import U_BOTH, U_NEITHER
 from pkgym.trials.boin import boin_boundaries
 from pkgym.trials.phase12_selection import U_EFFICACY_ONLY, U_TOXICITY_ONLY, select_obd
 from pkgym.trials.state import TrialState
@@ -164,9 +165,9 @@ def _on_unique(function: Callable[[np.ndarray, np.ndarray], np.ndarray], a: np.n
     return np.asarray(function(keys.real, keys.imag))[inverse.ravel()].reshape(a.shape)
 
 
-def rds_table(sample_sizes: tuple[int, ...], phi_t: float, phi_e: float, u2: float = 40.0,
-              u3: float = 60.0, c_t: float = 0.95, c_e: float = 0.90) -> dict[tuple[int, int, int],
-                                                                             float]:
+def rds_table(sample_sizes: tuple[int, ...], phi_t: float, phi_e: float,
+              u2: float = U_NEITHER, u3: float = U_BOTH, c_t: float = 0.95,
+              c_e: float = 0.90) -> dict[tuple[int, int, int], float]:
     """The paper's rank-based desirability scores (Table 3): {(n, DLTs, responses): RDS}.
 
     All (n, y_T, y_E) with n in ``sample_sizes`` are ranked by Pr(u > u_b) among the admissible
@@ -244,8 +245,8 @@ class Boin12Design:
 
     target: float
     min_efficacy: float
-    utility_neither: float = 40.0
-    utility_both: float = 60.0
+    utility_neither: float = U_NEITHER
+    utility_both: float = U_BOTH
     n_star: int = 6
     n_explore: int = 9
     toxicity_cutoff: float = 0.95

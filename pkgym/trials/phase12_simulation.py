@@ -13,6 +13,7 @@ import dataclasses
 
 import numpy as np
 
+from pkgym.models.dose_efficacy import PHI_E, PHI_T, U_BOTH, U_NEITHER
 from pkgym.models.dose_toxicity import MAX_SAMPLE_SIZE
 from pkgym.trials.phase12 import Boin12Design, Phase12State
 from pkgym.utils import as_seed_sequence
@@ -46,10 +47,10 @@ class Phase12Scenario:
     true_dlt_probabilities: tuple[float, ...]
     true_efficacy_probabilities: tuple[float, ...]
     true_joint_probabilities: tuple[float, ...] | None = None
-    target_dlt_rate: float = 0.35
-    min_efficacy_rate: float = 0.25
-    utility_neither: float = 40.0
-    utility_both: float = 60.0
+    target_dlt_rate: float = PHI_T
+    min_efficacy_rate: float = PHI_E
+    utility_neither: float = U_NEITHER
+    utility_both: float = U_BOTH
     cohort_size: int = 3
     max_sample_size: int = 36
     start_level: int = 0
@@ -268,9 +269,9 @@ def boin12_from_spec(spec: str, scenario: object) -> Boin12Design:
     if name != "boin12":
         raise ValueError(f"design must be 'boin12' or 'boin12:key=value,...', got {spec!r}")
     options: dict[str, object] = {
-        "min_efficacy": getattr(scenario, "min_efficacy_rate", 0.25),
-        "utility_neither": getattr(scenario, "utility_neither", 40.0),
-        "utility_both": getattr(scenario, "utility_both", 60.0)}
+        "min_efficacy": getattr(scenario, "min_efficacy_rate", PHI_E),
+        "utility_neither": getattr(scenario, "utility_neither", U_NEITHER),
+        "utility_both": getattr(scenario, "utility_both", U_BOTH)}
     for item in filter(None, (part.strip() for part in text.split(","))):
         key, equals, value = (part.strip() for part in item.partition("="))
         if key not in BOIN12_OPTIONS or not equals or not value:

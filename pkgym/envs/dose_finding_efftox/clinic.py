@@ -20,7 +20,14 @@ from gymnasium import spaces
 
 from pkgym.envs.base import RewardFn
 from pkgym.envs.dose_finding.clinic import TrialCounts, curve_columns
-from pkgym.models.dose_efficacy import RandomEfficacyToxicity, phase12_utilities
+from pkgym.models.dose_efficacy import (
+    PHI_E,
+    PHI_T,
+    U_BOTH,
+    U_NEITHER,
+    RandomEfficacyToxicity,
+    phase12_utilities,
+)
 from pkgym.models.dose_toxicity import DoseFindingScenario
 from pkgym.scenarios import check_fields
 from pkgym.scenarios import resolve_scenario as resolve
@@ -103,10 +110,10 @@ class DoseFindingEffToxScenario:
     """
 
     n_doses: int = 5
-    target_dlt_rate: float = 0.35
-    min_efficacy_rate: float = 0.25
-    utility_neither: float = 40.0
-    utility_both: float = 60.0
+    target_dlt_rate: float = PHI_T
+    min_efficacy_rate: float = PHI_E
+    utility_neither: float = U_NEITHER
+    utility_both: float = U_BOTH
     cohort_size: int = 3
     max_sample_size: int = 36
     start_level: int = 0
