@@ -147,8 +147,20 @@ def add_train(commands: argparse._SubParsersAction) -> None:
     tr.add_argument("--timesteps", type=int, required=True, help="total env steps")
     tr.add_argument("--seed", type=int, default=0, help="seed of the run (default 0)")
     tr.add_argument("--n-envs", type=int, help="parallel patients (default: the hyperparams')")
-    tr.add_argument("--encoder", default="raw", help="raw (default) or vae")
-    tr.add_argument("--vae", type=Path, help="trained VAE (with --encoder vae)")
+    tr.add_argument("--encoder", default="raw",
+                    help="raw (default), vae (the VAE's latent) or belief (latent and each "
+                         "candidate dose's forecast exposure)")
+    tr.add_argument("--vae", type=Path, help="trained VAE (with --encoder vae or belief)")
+    tr.add_argument("--method", default="rl",
+                    help="rl (default: the algorithm alone), dagger (imitate --teacher; "
+                         "--timesteps 0), dagger+rl (imitate, then PPO anchored to it by a "
+                         "KL term) or asymmetric (the critic sees the hidden patient)")
+    tr.add_argument("--teacher", help="policy to imitate (dagger, dagger+rl): map, oracle, "
+                                      "vae_mipd:PATH, ... (pkgym list --env ID)")
+    tr.add_argument("--imitation-labels", type=int,
+                    help="teacher-labelled decisions of DAgger (default 20000)")
+    tr.add_argument("--anchor-kl-coef", type=float,
+                    help="weight of the KL to the imitated policy in dagger+rl (default 0.1)")
     tr.add_argument("--fine-tune-encoder", action="store_true",
                     help="let the RL loss update the VAE encoder")
     tr.add_argument("--out", type=Path, required=True, help="output directory")
@@ -180,11 +192,13 @@ def _train(args: argparse.Namespace) -> int:
     optional = {"n_envs": args.n_envs, "eval_freq": args.eval_freq,
                 "n_validation_patients": args.n_validation_patients,
                 "n_training_patients": args.n_training_patients,
-                "checkpoint_freq": args.checkpoint_freq}
+                "checkpoint_freq": args.checkpoint_freq,
+                "imitation_labels": args.imitation_labels, "anchor_kl_coef": args.anchor_kl_coef}
     bar = sys.stderr.isatty() and not (args.no_progress or args.quiet)  # else log lines
     config = TrainConfig(
         env_id=args.env, algo=args.algo, timesteps=args.timesteps, seed=args.seed,
         encoder=args.encoder, vae_path=args.vae, fine_tune_encoder=args.fine_tune_encoder,
+        method=args.method, teacher=args.teacher,
         scenario=args.scenario, out_dir=args.out, hyperparams_file=args.hyperparams,
         resume=args.resume, device=args.device, progress_bar=bar,
         progress_log=not args.quiet and not bar,

@@ -21,6 +21,8 @@ from typing import Any
 from pkgym.evaluation.cohorts import CohortId
 from pkgym.io import write_atomic, write_text
 
+HISTORY_ENCODERS = ("vae", "belief")
+"""Encoders that read the canonical observed history (:mod:`pkgym.wrappers.history`)."""
 METADATA_VERSION = 1
 """Version of the ``model.json`` layout."""
 

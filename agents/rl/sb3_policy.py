@@ -33,7 +33,12 @@ from agents.rl.model_loading import (
     load_model_trusted,
     spaces_under,
 )
-from agents.rl.model_metadata import file_sha256, read_metadata, training_cohorts
+from agents.rl.model_metadata import (
+    HISTORY_ENCODERS,
+    file_sha256,
+    read_metadata,
+    training_cohorts,
+)
 from pkgym.envs.base import DosingCore
 
 
@@ -95,7 +100,7 @@ class SB3Policy:
                                  else tuple(getattr(model, "training_cohorts", ())))
         self.continuous = isinstance(model.action_space, spaces.Box)
         self.recurrent = type(model).__name__ == "RecurrentPPO"
-        self.uses_history = self.metadata.get("encoder") == "vae"
+        self.uses_history = self.metadata.get("encoder") in HISTORY_ENCODERS
         self._state: Any = None
         self._starts: np.ndarray | None = None
         self.shift: str | None = None

@@ -17,8 +17,16 @@ import pkgym  # noqa: F401  (registers the environments)
 from agents.rl.hyperparameters import ALGORITHMS
 from pkgym.envs.registry import env_specs
 
-ENCODERS = ("raw", "vae")
-"""Observation encoders: the scaled current observation, or the VAE's patient latent."""
+ENCODERS = ("raw", "vae", "belief")
+"""Observation encoders: the scaled current observation, the VAE's patient latent, or the
+belief state (latent and each candidate dose's forecast exposure, :mod:`agents.rl.belief`)."""
+METHODS = ("rl", "dagger", "dagger+rl", "asymmetric")
+"""How the policy learns: RL alone; DAgger from a teacher (:mod:`agents.rl.imitation`);
+DAgger, then PPO anchored to the imitated policy by a KL term
+(:mod:`agents.rl.anchored_ppo`); PPO/A2C with a critic that sees the hidden patient
+(:mod:`agents.rl.privileged`)."""
+IMITATING = ("dagger", "dagger+rl")
+"""Methods that learn from a teacher policy first."""
 DEVICES = ("auto", "cpu", "cuda")
 """Torch devices (``cuda:N`` also accepted); ``auto`` is CUDA when present."""
 
@@ -36,6 +44,11 @@ class TrainConfig:
         encoder: ``raw`` (scaled observation) or ``vae`` (latent of a trained patient VAE).
         vae_path: the trained VAE (required iff ``encoder == "vae"``).
         fine_tune_encoder: let the RL loss update the VAE encoder (``vae`` only).
+        method: one of :data:`METHODS` (``rl``: the algorithm alone).
+        teacher: the policy imitated by ``dagger`` and ``dagger+rl`` (a ``pkgym evaluate``
+            spec of the env's baselines: ``map``, ``oracle``, ``vae_mipd:PATH``, ...).
+        imitation_labels: teacher-labelled decisions of DAgger, over all its rounds.
+        anchor_kl_coef: weight of KL(imitated policy || policy) in ``dagger+rl``'s PPO loss.
         scenario: scenario YAML of the env (``None``: its defaults).
         hyperparams_file: YAML in the format of ``agents/rl/hyperparams`` (``None``: packaged).
         n_training_patients: size of the finite training cohort.
@@ -62,6 +75,10 @@ class TrainConfig:
     encoder: str = "raw"
     vae_path: Path | None = None
     fine_tune_encoder: bool = False
+    method: str = "rl"
+    teacher: str | None = None
+    imitation_labels: int = 20_000
+    anchor_kl_coef: float = 0.1
     scenario: Path | None = None
     hyperparams_file: Path | None = None
     n_training_patients: int = 10_000
@@ -87,7 +104,9 @@ class TrainConfig:
                              f"{self.env_id!r}")
         _check_choice("algo", self.algo, ALGORITHMS)
         _check_choice("encoder", self.encoder, ENCODERS)
-        _check_int("timesteps", self.timesteps, 1)
+        _check_choice("method", self.method, METHODS)
+        _check_int("timesteps", self.timesteps, 0 if self.method == "dagger" else 1)
+        self._check_method()
         _check_int("seed", self.seed, 0)
         if self.n_envs is not None:
             _check_int("n_envs", self.n_envs, 1)
@@ -101,10 +120,29 @@ class TrainConfig:
         if self.device not in DEVICES and not self.device.startswith("cuda:"):
             raise ValueError(f"device must be one of {DEVICES} or 'cuda:N', got {self.device!r}")
 
+    def _check_method(self) -> None:
+        if self.method == "dagger" and self.timesteps != 0:
+            raise ValueError(f"timesteps must be 0 with method='dagger' (it has no RL phase; "
+                             f"its budget is imitation_labels), got {self.timesteps}")
+        if self.method != "rl" and self.algo not in ("ppo", "a2c"):
+            raise ValueError(f"method {self.method!r} needs algo 'ppo' or 'a2c' (a discrete "
+                             f"actor-critic), got {self.algo!r}")
+        if self.method == "dagger+rl" and self.algo != "ppo":
+            raise ValueError(f"method 'dagger+rl' fine-tunes with PPO: algo must be 'ppo', "
+                             f"got {self.algo!r}")
+        if (self.method in IMITATING) != (self.teacher is not None):
+            raise ValueError(f"teacher is required with method in {IMITATING} and only then, "
+                             f"got method={self.method!r}, teacher={self.teacher!r}")
+        _check_int("imitation_labels", self.imitation_labels, 1)
+        if not (isinstance(self.anchor_kl_coef, float | int) and
+                0.0 <= float(self.anchor_kl_coef) < float("inf")):
+            raise ValueError(f"anchor_kl_coef must be a finite number >= 0, got "
+                             f"{self.anchor_kl_coef!r}")
+
     def _check_paths(self) -> None:
-        if (self.encoder == "vae") != (self.vae_path is not None):
-            raise ValueError("vae_path is required with encoder='vae' and only then, got "
-                             f"encoder={self.encoder!r}, vae_path={self.vae_path}")
+        if (self.encoder in ("vae", "belief")) != (self.vae_path is not None):
+            raise ValueError("vae_path is required with encoder 'vae' or 'belief' and only "
+                             f"then, got encoder={self.encoder!r}, vae_path={self.vae_path}")
         if self.fine_tune_encoder and self.encoder != "vae":
             raise ValueError("fine_tune_encoder applies to encoder='vae' only")
         for name in ("vae_path", "scenario", "hyperparams_file"):

@@ -44,7 +44,15 @@ from agents.rl.hyperparameters import (
     build_policy_kwargs,
     load_hyperparams,
 )
+from agents.rl.learning_methods import (
+    belief_record,
+    encoder_kwargs,
+    imitate,
+    probe_core,
+    training_env_kwargs,
+)
 from agents.rl.model_metadata import (
+    HISTORY_ENCODERS,
     cohort_record,
     file_sha256,
     library_versions,
@@ -52,13 +60,13 @@ from agents.rl.model_metadata import (
     save_model,
 )
 from agents.rl.sb3_vec_env import PkgymVecEnv
-from agents.rl.train_config import TrainConfig, TrainResult
+from agents.rl.train_config import IMITATING, TrainConfig, TrainResult
 from pkgym.envs.base import DosingCore
 from pkgym.evaluation.cohorts import TRAINING, VALIDATION, cohort_id, env_cohort
 from pkgym.evaluation.outcomes import outcome_spec
 
-RESUME_MUST_MATCH = ("env_id", "algo", "encoder", "scenario_sha256", "vae_sha256",
-                     "training_cohort", "validation_cohort")
+RESUME_MUST_MATCH = ("env_id", "algo", "encoder", "method", "teacher", "scenario_sha256",
+                     "vae_sha256", "training_cohort", "validation_cohort")
 """Metadata a resumed run must share with its checkpoint."""
 
 
@@ -94,9 +102,7 @@ def _train(config: TrainConfig) -> tuple[Any, dict[str, Any], ValidationCallback
     # 1. Hyperparameters: the env's YAML section; an explicit n_envs wins.
     hp = load_hyperparams(config.algo, config.env_id, config.hyperparams_file)
     n_envs = config.n_envs or hp.n_envs
-    env_kwargs = dict(hp.env_kwargs)
-    if config.scenario is not None:
-        env_kwargs["scenario"] = str(config.scenario)
+    env_kwargs = training_env_kwargs(config, hp)
     # 2. Patients: finite training cohort; fixed validation cohort in its own seed space.
     core = probe_core(config.env_id, env_kwargs)
     settings: Any = core.settings
@@ -113,6 +119,8 @@ def _train(config: TrainConfig) -> tuple[Any, dict[str, Any], ValidationCallback
         config, hp, venv, n_envs)
     metadata["device"] = str(model.device)
     start = int(model.num_timesteps)
+    if config.method in IMITATING and start == 0:  # 4b. Imitate the teacher first.
+        imitate(model, config, env_kwargs, training, n_envs, hp)
     # 5. Logs (a resumed run logs beside the first one) and callbacks.
     logs = out / "logs" if start == 0 else out / "logs" / f"resumed_at_{start}_steps"
     model.set_logger(configure(str(logs), ["csv", "tensorboard"] +
@@ -132,21 +140,6 @@ def _train(config: TrainConfig) -> tuple[Any, dict[str, Any], ValidationCallback
     return model, dict(model.pkgym_metadata), validator
 
 
-def probe_core(env_id: str, env_kwargs: dict[str, Any]) -> DosingCore:
-    """The core of a one-patient vector env (settings, dose levels, outcome spec).
-
-    Examples:
-        >>> type(probe_core("pkgym/Vancomycin-v0", {})).__name__
-        'VancomycinCore'
-    """
-    try:
-        env = gym.make_vec(env_id, num_envs=1, vectorization_mode="vector_entry_point",
-                           **env_kwargs)
-    except TypeError as error:
-        raise ValueError(f"env_kwargs {sorted(env_kwargs)} do not fit {env_id} ({error})") from None
-    return env.unwrapped.core  # type: ignore[attr-defined]
-
-
 def make_training_env(config: TrainConfig, hp: Hyperparams, n_envs: int,
                       env_kwargs: dict[str, Any], training: pd.DataFrame) -> VecEnv:
     """The SB3 view of ``n_envs`` patients of ``training``, with episode statistics.
@@ -157,7 +150,7 @@ def make_training_env(config: TrainConfig, hp: Hyperparams, n_envs: int,
     """
     env = gym.make_vec(config.env_id, num_envs=n_envs, vectorization_mode="vector_entry_point",
                        autoreset_mode=AutoresetMode.SAME_STEP, **env_kwargs)
-    if config.encoder == "vae":
+    if config.encoder in HISTORY_ENCODERS:
         from pkgym.wrappers.history import VectorObservationHistoryWrapper
 
         env = VectorObservationHistoryWrapper(env)
@@ -171,23 +164,11 @@ def make_training_env(config: TrainConfig, hp: Hyperparams, n_envs: int,
 def new_model(config: TrainConfig, hp: Hyperparams, venv: VecEnv, n_envs: int) -> Any:
     """A fresh, seeded model with the encoder's features extractor."""
     kwargs = algo_kwargs(hp, n_envs)
-    policy_kwargs = build_policy_kwargs(hp)
-    if config.encoder == "raw":
-        from agents.rl.encoders import ScaledDictExtractor
-
-        policy_kwargs["features_extractor_class"] = ScaledDictExtractor
-    else:
-        from agents.rl.encoders import VAEFeaturesExtractor
-        from agents.vae.model import load_vae
-
-        vae = load_vae(config.vae_path)
-        policy_kwargs["features_extractor_class"] = VAEFeaturesExtractor
-        policy_kwargs["features_extractor_kwargs"] = {
-            "vae_config": dict(vae.config), "fine_tune": config.fine_tune_encoder}
+    policy_kwargs = {**build_policy_kwargs(hp), **encoder_kwargs(config, hp)}
     model = algorithm_class(config.algo)(
         hp.policy, venv, policy_kwargs=policy_kwargs, seed=config.seed, device=config.device,
         verbose=int(config.verbose), **kwargs)
-    if config.encoder == "vae":
+    if config.encoder in HISTORY_ENCODERS:
         from agents.rl.encoders import load_vae_weights
 
         load_vae_weights(model, config.vae_path)
@@ -253,7 +234,11 @@ def run_metadata(config: TrainConfig, hp: Hyperparams, n_envs: int, env_kwargs: 
         "scenario": None if config.scenario is None else str(config.scenario),
         "scenario_sha256": file_sha256(config.scenario), "algo": config.algo,
         "policy": hp.policy, "encoder": config.encoder,
-        "fine_tune_encoder": config.fine_tune_encoder,
+        "fine_tune_encoder": config.fine_tune_encoder, "method": config.method,
+        "teacher": config.teacher,
+        "imitation_labels": config.imitation_labels if config.method in IMITATING else None,
+        "anchor_kl_coef": config.anchor_kl_coef if config.method == "dagger+rl" else None,
+        "belief": belief_record(config, hp),
         **vae_record(config),
         "training_cohort": cohort_record(cohort_id(training)),
         "validation_cohort": cohort_record(cohort_id(validation)),

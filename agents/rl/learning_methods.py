@@ -1,0 +1,96 @@
+"""How ``pkgym train`` builds what it learns with: the encoder, the env's arguments, imitation.
+
+* :func:`encoder_kwargs`: the features extractor of ``--encoder raw | vae | belief``;
+* :func:`imitate`: ``--method dagger`` and ``dagger+rl``, DAgger from a teacher policy
+  (:mod:`agents.rl.imitation`) before (or instead of) the RL phase;
+* :func:`probe_core`, :func:`training_env_kwargs`: the env the run trains on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import pandas as pd
+
+from agents.rl.hyperparameters import Hyperparams
+from agents.rl.model_metadata import HISTORY_ENCODERS
+from agents.rl.train_config import TrainConfig
+from pkgym.envs.base import DosingCore
+
+
+def training_env_kwargs(config: TrainConfig, hp: Hyperparams) -> dict[str, Any]:
+    """The env's keyword arguments: the hyperparameter file's, and the scenario file."""
+    env_kwargs = dict(hp.env_kwargs)
+    if config.scenario is not None:
+        env_kwargs["scenario"] = str(config.scenario)
+    return env_kwargs
+
+
+def probe_core(env_id: str, env_kwargs: dict[str, Any]) -> DosingCore:
+    """The core of a one-patient vector env (settings, dose levels, outcome spec).
+
+    Examples:
+        >>> type(probe_core("pkgym/Vancomycin-v0", {})).__name__
+        'VancomycinCore'
+    """
+    try:
+        env = gym.make_vec(env_id, num_envs=1, vectorization_mode="vector_entry_point",
+                           **env_kwargs)
+    except TypeError as error:
+        raise ValueError(f"env_kwargs {sorted(env_kwargs)} do not fit {env_id} ({error})") from None
+    return env.unwrapped.core  # type: ignore[attr-defined]
+
+
+def encoder_kwargs(config: TrainConfig, hp: Hyperparams) -> dict[str, Any]:
+    """The policy's features extractor and its arguments for ``config.encoder``."""
+    if config.encoder == "raw":
+        from agents.rl.encoders import ScaledDictExtractor
+
+        return {"features_extractor_class": ScaledDictExtractor}
+    from agents.vae.model import load_vae
+
+    vae_config = dict(load_vae(config.vae_path).config)
+    if config.encoder == "vae":
+        from agents.rl.encoders import VAEFeaturesExtractor
+
+        return {"features_extractor_class": VAEFeaturesExtractor,
+                "features_extractor_kwargs": {"vae_config": vae_config,
+                                              "fine_tune": config.fine_tune_encoder}}
+    from agents.rl.belief import BeliefFeaturesExtractor, belief_settings
+
+    settings = belief_settings(probe_core(config.env_id, training_env_kwargs(config, hp)))
+    return {"features_extractor_class": BeliefFeaturesExtractor,
+            "features_extractor_kwargs": {"vae_config": vae_config, **settings}}
+
+
+def belief_record(config: TrainConfig, hp: Hyperparams) -> dict[str, Any] | None:
+    """The belief encoder's forecast settings (``None`` for other encoders)."""
+    if config.encoder != "belief":
+        return None
+    kwargs = dict(encoder_kwargs(config, hp)["features_extractor_kwargs"])
+    kwargs.pop("vae_config")
+    return kwargs
+
+
+def imitate(model: Any, config: TrainConfig, env_kwargs: dict[str, Any],
+            training: pd.DataFrame, n_envs: int, hp: Hyperparams) -> pd.DataFrame:
+    """DAgger from ``config.teacher`` on the training cohort; ``OUT/imitation.csv``.
+
+    With ``dagger+rl`` the imitated policy becomes the anchor of the PPO that follows.
+    """
+    from agents.rl.imitation import ImitationConfig, dagger
+    from pkgym.io import write_table
+
+    observe: Any = None
+    if config.encoder in HISTORY_ENCODERS:
+        from pkgym.wrappers.history import observed_history as observe
+    table = dagger(model, ImitationConfig(teacher=str(config.teacher),
+                                          n_labels=config.imitation_labels),
+                   env_id=config.env_id, env_kwargs=env_kwargs, training=training,
+                   seed=config.seed, n_envs=n_envs, observe=observe,
+                   gamma=float(hp.algo_kwargs.get("gamma", 0.99)))
+    write_table(table, config.out_dir / "imitation.csv")
+    if config.method == "dagger+rl":
+        model.set_anchor()
+    return table
