@@ -1,0 +1,388 @@
+"""DAgger: a teacher policy's decisions imitated by the actor of an SB3 on-policy model.
+
+Dataset Aggregation (Ross, Gordon & Bagnell 2011, "A reduction of imitation learning and
+structured prediction to no-regret online learning", AISTATS) in the shape of the paper's
+Algorithm 3.1:
+
+1. round 0 rolls out the teacher itself (``beta = 1``); round ``i`` rolls out a mixture that
+   follows the teacher with probability ``beta_i = 0.5**i`` and the current student
+   otherwise (drawn per patient and step from a seeded Generator);
+2. every visited state is labelled with the teacher's action (the teacher acts on the raw
+   observation and ``info``, so privileged teachers such as ``oracle`` work; the student only
+   ever sees the observation, through ``observe`` when it reads a history);
+3. the labels of all rounds are aggregated and the actor is refit by cross-entropy of the
+   teacher's action level under the policy's distribution, and optionally the critic by
+   mean squared error against the episodes' discounted returns-to-go.
+
+Patients are pinned from the training cohort (shuffled passes, :class:`PatientCycle`), assay
+noise seeded from ``seed``: the same seed gives the same weights. One episode in ten (per
+round, at least one when the round has two) is held out to measure validation accuracy, by
+episode rather than by state because the states of one course are strongly correlated.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pandas as pd
+import torch
+from stable_baselines3 import A2C, PPO
+
+import pkgym  # noqa: F401  (registers the environments)
+from agents.policies.registry import make_policy
+from agents.rl.sb3_vec_env import PatientCycle
+from pkgym.envs.base import DosingCore
+from pkgym.evaluation.policy import Policy
+
+Observe = Callable[[DosingCore, dict[str, np.ndarray]], dict[str, np.ndarray]]
+"""What the student sees of the env's batched observation (``None``: the observation)."""
+VALIDATION_FRACTION = 0.1
+"""Share of each round's episodes held out for validation accuracy."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImitationConfig:
+    """Settings of :func:`dagger`.
+
+    Attributes:
+        teacher: policy spec for :func:`agents.policies.registry.make_policy` (``map``,
+            ``oracle``, ...).
+        n_labels: teacher-labelled decisions in all, over all rounds (split evenly).
+        n_iterations: DAgger rounds; round ``i`` follows the teacher with probability
+            ``0.5**i`` (round 0 is pure behaviour cloning of the teacher's own courses).
+        epochs: passes over the aggregated labels after each round.
+        batch_size: labels per gradient step.
+        learning_rate: Adam's step size (a fresh optimiser; the model's own is untouched).
+        value_pretrain: also regress the critic on discounted returns-to-go.
+
+    Examples:
+        >>> ImitationConfig(teacher="oracle", n_labels=300).n_iterations
+        4
+        >>> ImitationConfig(teacher="oracle", epochs=0)
+        Traceback (most recent call last):
+        ...
+        ValueError: epochs must be an integer >= 1, got 0
+    """
+
+    teacher: str
+    n_labels: int = 20_000
+    n_iterations: int = 4
+    epochs: int = 20
+    batch_size: int = 256
+    learning_rate: float = 1e-3
+    value_pretrain: bool = True
+
+    def __post_init__(self) -> None:
+        """Validate every field (one line naming it and what is allowed)."""
+        if not isinstance(self.teacher, str) or not self.teacher:
+            raise ValueError(f"teacher must be a policy spec such as 'map' or 'oracle', got "
+                             f"{self.teacher!r}")
+        for name in ("n_iterations", "epochs", "batch_size"):
+            _check_int(name, getattr(self, name), 1)
+        _check_int("n_labels", self.n_labels, 10 * self.n_iterations)
+        if not isinstance(self.learning_rate, float | int) or not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be a number > 0, got {self.learning_rate!r}")
+        if not isinstance(self.value_pretrain, bool):
+            raise ValueError(f"value_pretrain must be True or False, got {self.value_pretrain!r}")
+
+
+@dataclass
+class Labels:
+    """Aggregated teacher labels (one row per visited state).
+
+    Attributes:
+        observations: what the student sees, each array (n_labels, ...).
+        actions: the teacher's action level, (n_labels,).
+        returns: discounted return-to-go from the state (times ``reward_scale``), (n_labels,).
+        episodes: the state's course (0, 1, ... in the order rolled out), (n_labels,).
+        validation: the state's course is held out, (n_labels,).
+    """
+
+    observations: dict[str, np.ndarray]
+    actions: np.ndarray
+    returns: np.ndarray
+    episodes: np.ndarray
+    validation: np.ndarray
+
+    def __len__(self) -> int:
+        """Number of labels."""
+        return int(self.actions.size)
+
+    def extend(self, other: Labels) -> Labels:
+        """These labels followed by ``other``'s (whose courses are numbered after these)."""
+        if len(self) == 0:
+            return other
+        first = int(self.episodes.max()) + 1
+        return Labels({k: np.concatenate([v, other.observations[k]])
+                       for k, v in self.observations.items()},
+                      np.concatenate([self.actions, other.actions]),
+                      np.concatenate([self.returns, other.returns]),
+                      np.concatenate([self.episodes, other.episodes + first]),
+                      np.concatenate([self.validation, other.validation]))
+
+    def head(self, n: int) -> Labels:
+        """The first ``n`` labels."""
+        return Labels({k: v[:n] for k, v in self.observations.items()}, self.actions[:n],
+                      self.returns[:n], self.episodes[:n], self.validation[:n])
+
+    def hold_out(self, rng: np.random.Generator) -> Labels:
+        """These labels with one course in ten (at least one of two or more) held out."""
+        courses = np.unique(self.episodes)
+        held = np.zeros(0, dtype=courses.dtype)
+        if courses.size >= 2:
+            size = max(1, round(VALIDATION_FRACTION * courses.size))
+            held = rng.choice(courses, size=size, replace=False)
+        return Labels(self.observations, self.actions, self.returns, self.episodes,
+                      np.isin(self.episodes, held))
+
+
+def dagger(model: Any, config: ImitationConfig, *, env_id: str, env_kwargs: dict[str, Any],
+           training: pd.DataFrame, seed: int, n_envs: int, observe: Observe | None = None,
+           gamma: float = 0.99, reward_scale: float = 1.0) -> pd.DataFrame:
+    """Train ``model.policy`` in place to act as ``config.teacher`` does (DAgger).
+
+    Args:
+        model: a PPO or A2C model (discrete actions), e.g. from
+            :func:`agents.rl.training.new_model`.
+        config: the imitation settings.
+        env_id: registered pkgym env id.
+        env_kwargs: its ``make_vec`` keyword arguments (``scenario``, ...).
+        training: the training cohort whose patients the rollouts pin (shuffled passes).
+        seed: seeds the patient order, the assay noise, the teacher/student draws, the
+            held-out episodes, the minibatches and torch.
+        n_envs: patients rolled out together.
+        observe: the student's view of the batched observation, e.g.
+            :func:`pkgym.wrappers.history.observed_history` for a VAE encoder.
+        gamma: discount of the value targets (use the algorithm's).
+        reward_scale: factor on the env's rewards in the value targets. 1 keeps clinical
+            units; training with ``VecNormalize`` reward scaling makes the critic see scaled
+            returns, so pass the scale there (the critic relearns its scale either way).
+
+    Returns:
+        One row per round: ``round``, ``beta``, ``n_labels_total``, ``train_accuracy``,
+        ``validation_accuracy`` (argmax action equals the teacher's), ``cross_entropy``,
+        ``value_mse`` (NaN without value pretraining) and ``wall_time_s`` (since the start).
+    """
+    _check_model(model)
+    env = gym.make_vec(env_id, num_envs=n_envs, vectorization_mode="vector_entry_point",
+                       **env_kwargs)
+    core: DosingCore = env.unwrapped.core  # type: ignore[attr-defined]
+    teacher = make_policy(config.teacher, core)
+    started, rng = time.perf_counter(), np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    rollout = _Rollout(env, core, teacher, model, PatientCycle(training, seed), rng, observe)
+    optimizer = torch.optim.Adam(model.policy.parameters(), lr=config.learning_rate)
+    labels: Labels | None = None
+    rows = []
+    for round_, quota in enumerate(_quotas(config.n_labels, config.n_iterations)):
+        beta = 0.5 ** round_
+        new = rollout.collect(quota, beta, gamma, reward_scale)
+        labels = new if labels is None else labels.extend(new)
+        data = _tensors(model, labels)
+        for _ in range(config.epochs):
+            _fit_epoch(model, optimizer, data, config, rng)
+        rows.append({"round": round_, "beta": beta, "n_labels_total": len(labels),
+                     **_scores(model, data, config.value_pretrain),
+                     "wall_time_s": time.perf_counter() - started})
+    env.close()
+    model.policy.set_training_mode(False)
+    return pd.DataFrame(rows)
+
+
+def _check_model(model: Any) -> None:
+    """Refuse anything but PPO or A2C with a discrete action space (one line)."""
+    if not isinstance(model, PPO | A2C) or not isinstance(model.action_space,
+                                                          gym.spaces.Discrete):
+        raise ValueError(f"model must be a PPO or A2C model with a Discrete action space, got "
+                         f"{type(model).__name__} with {getattr(model, 'action_space', None)}")
+
+
+def _quotas(n_labels: int, n_rounds: int) -> list[int]:
+    """``n_labels`` split over ``n_rounds`` as evenly as integers allow.
+
+    Examples:
+        >>> _quotas(10, 3)
+        [4, 3, 3]
+    """
+    base, extra = divmod(n_labels, n_rounds)
+    return [base + (i < extra) for i in range(n_rounds)]
+
+
+class _Rollout:
+    """Batches of pinned courses under the teacher/student mixture, labelled by the teacher."""
+
+    def __init__(self, env: Any, core: DosingCore, teacher: Policy, model: Any,
+                 patients: PatientCycle, rng: np.random.Generator,
+                 observe: Observe | None) -> None:
+        self.env, self.core, self.teacher, self.model = env, core, teacher, model
+        self.patients, self.rng, self.observe = patients, rng, observe
+
+    def collect(self, quota: int, beta: float, gamma: float, reward_scale: float) -> Labels:
+        """At least ``quota`` labels in whole batches of courses, then the first ``quota``."""
+        labels: Labels | None = None
+        while labels is None or len(labels) < quota:
+            batch = self.batch(beta, gamma, reward_scale)
+            labels = batch if labels is None else labels.extend(batch)
+        return labels.head(quota).hold_out(self.rng)
+
+    def batch(self, beta: float, gamma: float, reward_scale: float) -> Labels:
+        """One course per env slot; labels ordered patient by patient, step by step."""
+        n = self.env.num_envs
+        seeds = [int(s) for s in self.rng.integers(0, 2**31 - 1, size=n)]
+        obs, info = self.env.reset(seed=seeds, options={"patients": self.patients.take(n)})
+        self.teacher.reset(n)
+        seen, actions, rewards, alive_steps = [], [], [], []
+        alive = np.ones(n, dtype=bool)
+        while alive.any():
+            labels = np.asarray(self.core.encode_decisions(
+                np.asarray(self.teacher.act(obs, info)), False)).reshape(n)
+            view = dict(obs) if self.observe is None else self.observe(self.core, dict(obs))
+            follow = self.rng.random(n) < beta
+            taken = labels if follow.all() else np.where(follow, labels, self._student(view))
+            seen.append({k: np.asarray(v).copy() for k, v in view.items()})
+            actions.append(labels)
+            alive_steps.append(alive.copy())
+            obs, reward, terminated, truncated, info = self.env.step(taken.astype(np.int64))
+            rewards.append(np.where(alive, reward, 0.0) * reward_scale)
+            alive &= ~(terminated | truncated)
+        return self._labels(seen, actions, np.stack(rewards), np.stack(alive_steps), gamma)
+
+    def _student(self, view: dict[str, np.ndarray]) -> np.ndarray:
+        """The student's deterministic (argmax) action levels."""
+        actions, _ = self.model.policy.predict(view, deterministic=True)
+        return np.asarray(actions).reshape(-1)
+
+    def _labels(self, seen: list[dict[str, np.ndarray]], actions: list[np.ndarray],
+                rewards: np.ndarray, alive: np.ndarray, gamma: float) -> Labels:
+        """Labels of the live (patient, step) pairs, patient by patient (none held out)."""
+        returns = returns_to_go(rewards, alive, gamma)  # (steps, n)
+        order = np.argwhere(alive.T)  # (labels, 2): patient, step, patient-major
+        patient, step = order[:, 0], order[:, 1]
+        observations = {k: np.stack([s[k] for s in seen])[step, patient] for k in seen[0]}
+        return Labels(observations, np.stack(actions)[step, patient].astype(np.int64),
+                      returns[step, patient].astype(np.float32), patient,
+                      np.zeros(patient.size, dtype=bool))
+
+
+def returns_to_go(rewards: np.ndarray, alive: np.ndarray, gamma: float) -> np.ndarray:
+    """Discounted reward-to-go of every step, (steps, n); zero after an episode ends.
+
+    Examples:
+        >>> alive = np.array([[True, True], [True, False]])
+        >>> returns_to_go(np.array([[1.0, 2.0], [1.0, 0.0]]), alive, 0.5).tolist()
+        [[1.5, 2.0], [1.0, 0.0]]
+    """
+    out = np.zeros_like(rewards, dtype=np.float64)
+    running = np.zeros(rewards.shape[1])
+    for t in range(rewards.shape[0] - 1, -1, -1):
+        running = np.where(alive[t], rewards[t] + gamma * running, 0.0)
+        out[t] = running
+    return out
+
+
+def _tensors(model: Any, labels: Labels) -> dict[str, Any]:
+    """The labels as tensors on the model's device (observations as SB3 converts them)."""
+    observations, _ = model.policy.obs_to_tensor(labels.observations)
+    device = model.policy.device
+    return {"obs": observations, "actions": torch.as_tensor(labels.actions, device=device),
+            "returns": torch.as_tensor(labels.returns, device=device),
+            "train": np.flatnonzero(~labels.validation),
+            "validation": np.flatnonzero(labels.validation)}
+
+
+def _fit_epoch(model: Any, optimizer: torch.optim.Optimizer, data: dict[str, Any],
+               config: ImitationConfig, rng: np.random.Generator) -> None:
+    """One pass over the training labels in shuffled minibatches."""
+    policy = model.policy
+    policy.set_training_mode(True)
+    rows = rng.permutation(data["train"])
+    for start in range(0, rows.size, config.batch_size):
+        index = torch.as_tensor(rows[start:start + config.batch_size], device=policy.device)
+        cross_entropy, value_mse = _losses(model, data, index, config.value_pretrain)
+        loss = cross_entropy if value_mse is None else (
+            cross_entropy + float(model.vf_coef) * value_mse)
+        optimizer.zero_grad()
+        loss.backward()  # no norm clipping: the critic's large errors would shrink the actor's
+        optimizer.step()
+
+
+def _losses(model: Any, data: dict[str, Any], index: torch.Tensor,
+            value_pretrain: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Cross-entropy of the teacher's actions, and the critic's squared error (or None)."""
+    obs = {k: v[index] for k, v in data["obs"].items()}
+    distribution = model.policy.get_distribution(obs)
+    cross_entropy = -distribution.log_prob(data["actions"][index]).mean()
+    if not value_pretrain:
+        return cross_entropy, None
+    values = model.policy.predict_values(obs).flatten()
+    return cross_entropy, torch.nn.functional.mse_loss(values, data["returns"][index])
+
+
+def _scores(model: Any, data: dict[str, Any], value_pretrain: bool) -> dict[str, float]:
+    """Accuracy on the training and held-out labels; losses on the training labels."""
+    policy = model.policy
+    policy.set_training_mode(False)
+    out: dict[str, float] = {}
+    with torch.no_grad():
+        for name in ("train", "validation"):
+            rows = data[name]
+            if rows.size == 0:
+                out[f"{name}_accuracy"] = float("nan")
+                continue
+            index = torch.as_tensor(rows, device=policy.device)
+            obs = {k: v[index] for k, v in data["obs"].items()}
+            chosen = policy.get_distribution(obs).mode()
+            out[f"{name}_accuracy"] = float((chosen == data["actions"][index]).float().mean())
+        index = torch.as_tensor(data["train"], device=policy.device)
+        cross_entropy, value_mse = _losses(model, data, index, value_pretrain)
+    out["cross_entropy"] = float(cross_entropy)
+    out["value_mse"] = float("nan") if value_mse is None else float(value_mse)
+    return out
+
+
+def teacher_labels(teacher: str, *, env_id: str, env_kwargs: dict[str, Any],
+                   patients: pd.DataFrame, seed: int, observe: Observe | None = None) -> Labels:
+    """The teacher's own courses of ``patients`` (one env slot each), labelled by it.
+
+    Noise is seeded from ``seed``; no course is flagged ``validation``.
+    """
+    env = gym.make_vec(env_id, num_envs=len(patients), vectorization_mode="vector_entry_point",
+                       **env_kwargs)
+    core: DosingCore = env.unwrapped.core  # type: ignore[attr-defined]
+    rollout = _Rollout(env, core, make_policy(teacher, core), None,
+                       PatientCycle(patients, seed), np.random.default_rng(seed), observe)
+    labels = rollout.batch(1.0, 1.0, 1.0)  # beta = 1: the student is never asked
+    env.close()
+    return labels
+
+
+def agreement(model: Any, labels: Labels) -> float:
+    """Share of the labelled states where the model's argmax action is the teacher's."""
+    _check_model(model)
+    data = _tensors(model, labels)
+    with torch.no_grad():
+        model.policy.set_training_mode(False)
+        chosen = model.policy.get_distribution(data["obs"]).mode()
+    return float((chosen == data["actions"]).float().mean())
+
+
+def majority_share(labels: Labels) -> float:
+    """Share of the teacher's most frequent action: the agreement of a constant guess.
+
+    Examples:
+        >>> labels = Labels({"x": np.zeros((4, 1))}, np.array([0, 0, 1, 2]), np.zeros(4),
+        ...                 np.arange(4), np.zeros(4, bool))
+        >>> majority_share(labels)
+        0.5
+    """
+    return float(np.bincount(labels.actions).max() / len(labels))
+
+
+def _check_int(name: str, value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
