@@ -34,13 +34,17 @@ import torch
 from stable_baselines3 import A2C, PPO
 
 import pkgym  # noqa: F401  (registers the environments)
-from agents.policies.registry import make_policy
+from agents.env_hooks import make_baseline
 from agents.rl.sb3_vec_env import PatientCycle
 from pkgym.envs.base import DosingCore
 from pkgym.evaluation.policy import Policy
 
 Observe = Callable[[DosingCore, dict[str, np.ndarray]], dict[str, np.ndarray]]
 """What the student sees of the env's batched observation (``None``: the observation)."""
+MakeTeacher = Callable[[str, DosingCore], Policy]
+"""Builds the teacher from its spec and the rollout env's core: :func:`make_baseline` (the
+env's baseline names) by default, or :func:`agents.policies.registry.make_policy` (any policy
+spec; handed in by the caller, since ``agents.rl`` must not import ``agents.policies``)."""
 VALIDATION_FRACTION = 0.1
 """Share of each round's episodes held out for validation accuracy."""
 
@@ -50,8 +54,8 @@ class ImitationConfig:
     """Settings of :func:`dagger`.
 
     Attributes:
-        teacher: policy spec for :func:`agents.policies.registry.make_policy` (``map``,
-            ``oracle``, ...).
+        teacher: the teacher's spec: one of the env's baselines (``map``, ``oracle``, ...),
+            or any policy spec when :func:`dagger` is given ``make_policy`` (``map:prior=...``).
         n_labels: teacher-labelled decisions in all, over all rounds (split evenly).
         n_iterations: DAgger rounds; round ``i`` follows the teacher with probability
             ``0.5**i`` (round 0 is pure behaviour cloning of the teacher's own courses).
@@ -143,7 +147,8 @@ class Labels:
 
 def dagger(model: Any, config: ImitationConfig, *, env_id: str, env_kwargs: dict[str, Any],
            training: pd.DataFrame, seed: int, n_envs: int, observe: Observe | None = None,
-           gamma: float = 0.99, reward_scale: float = 1.0) -> pd.DataFrame:
+           gamma: float = 0.99, reward_scale: float = 1.0,
+           make_teacher: MakeTeacher = make_baseline) -> pd.DataFrame:
     """Train ``model.policy`` in place to act as ``config.teacher`` does (DAgger).
 
     Args:
@@ -162,6 +167,8 @@ def dagger(model: Any, config: ImitationConfig, *, env_id: str, env_kwargs: dict
         reward_scale: factor on the env's rewards in the value targets. 1 keeps clinical
             units; training with ``VecNormalize`` reward scaling makes the critic see scaled
             returns, so pass the scale there (the critic relearns its scale either way).
+        make_teacher: builds the teacher (see :data:`MakeTeacher`); an unknown spec fails
+            here, before any rollout.
 
     Returns:
         One row per round: ``round``, ``beta``, ``n_labels_total``, ``train_accuracy``,
@@ -172,7 +179,7 @@ def dagger(model: Any, config: ImitationConfig, *, env_id: str, env_kwargs: dict
     env = gym.make_vec(env_id, num_envs=n_envs, vectorization_mode="vector_entry_point",
                        **env_kwargs)
     core: DosingCore = env.unwrapped.core  # type: ignore[attr-defined]
-    teacher = make_policy(config.teacher, core)
+    teacher = make_teacher(config.teacher, core)
     started, rng = time.perf_counter(), np.random.default_rng(seed)
     torch.manual_seed(seed)
     rollout = _Rollout(env, core, teacher, model, PatientCycle(training, seed), rng, observe)
@@ -346,7 +353,8 @@ def _scores(model: Any, data: dict[str, Any], value_pretrain: bool) -> dict[str,
 
 
 def teacher_labels(teacher: str, *, env_id: str, env_kwargs: dict[str, Any],
-                   patients: pd.DataFrame, seed: int, observe: Observe | None = None) -> Labels:
+                   patients: pd.DataFrame, seed: int, observe: Observe | None = None,
+                   make_teacher: MakeTeacher = make_baseline) -> Labels:
     """The teacher's own courses of ``patients`` (one env slot each), labelled by it.
 
     Noise is seeded from ``seed``; no course is flagged ``validation``.
@@ -354,7 +362,7 @@ def teacher_labels(teacher: str, *, env_id: str, env_kwargs: dict[str, Any],
     env = gym.make_vec(env_id, num_envs=len(patients), vectorization_mode="vector_entry_point",
                        **env_kwargs)
     core: DosingCore = env.unwrapped.core  # type: ignore[attr-defined]
-    rollout = _Rollout(env, core, make_policy(teacher, core), None,
+    rollout = _Rollout(env, core, make_teacher(teacher, core), None,
                        PatientCycle(patients, seed), np.random.default_rng(seed), observe)
     labels = rollout.batch(1.0, 1.0, 1.0)  # beta = 1: the student is never asked
     env.close()

@@ -14,6 +14,7 @@ from stable_baselines3 import DQN, PPO
 from training_helpers import ENV_ID, tiny_config
 
 import agents.rl.imitation as imitation
+from agents.policies.registry import make_policy
 from agents.rl.hyperparameters import load_hyperparams
 from agents.rl.imitation import (
     ImitationConfig,
@@ -114,15 +115,28 @@ def test_dagger__refuses_other_algorithms_and_continuous_actions(cohorts: Any) -
 
 def test_dagger__bad_teacher_refused_before_rollout(tmp_path: Path, cohorts: Any,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """An unknown teacher fails in make_policy, before any course is rolled out."""
+    """An unknown teacher fails when it is built, before any course is rolled out."""
     def no_rollout(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("rolled out")
 
     monkeypatch.setattr(imitation._Rollout, "batch", no_rollout)
     model = _model(tmp_path, cohorts[0])
-    with pytest.raises(ValueError, match="policy must be one of this env's baselines"):
+    with pytest.raises(ValueError, match="baseline must be one of this env's baselines"):
         dagger(model, ImitationConfig(teacher="nonsense", n_labels=100), env_id=ENV_ID,
                env_kwargs={}, training=cohorts[0], seed=0, n_envs=2)
+    with pytest.raises(ValueError, match="policy must be one of this env's baselines"):
+        dagger(model, ImitationConfig(teacher="nonsense", n_labels=100), env_id=ENV_ID,
+               env_kwargs={}, training=cohorts[0], seed=0, n_envs=2, make_teacher=make_policy)
+
+
+def test_dagger__make_policy_teacher_with_options(tmp_path: Path, cohorts: Any) -> None:
+    """Given make_policy, any policy spec teaches (here MAP dosing under another prior)."""
+    model = _model(tmp_path, cohorts[0])
+    table = dagger(model, ImitationConfig(teacher="map:prior=thomson2009", n_labels=40,
+                                          n_iterations=1, epochs=1),
+                   env_id=ENV_ID, env_kwargs={}, training=cohorts[0], seed=0, n_envs=3,
+                   make_teacher=make_policy)
+    assert table["n_labels_total"].tolist() == [40]
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [
