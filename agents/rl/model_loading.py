@@ -64,7 +64,13 @@ def load_model_safely(path: str | os.PathLike, metadata: Mapping[str, Any],
     policy_kwargs = build_policy_kwargs(hp)
     policy_kwargs.update(_encoder_kwargs(path, metadata))
     observation_space, action_space = _spaces(metadata, scenario)
-    model = algorithm_class(hp.algo)(hp.policy, env=None, device="cpu", policy_kwargs=policy_kwargs,
+    policy: Any = hp.policy
+    if metadata.get("method") == "asymmetric":  # the critic sees the hidden patient
+        from agents.rl.privileged import AsymmetricActorCriticPolicy, asymmetric_policy_kwargs
+
+        policy, policy_kwargs = AsymmetricActorCriticPolicy, asymmetric_policy_kwargs(
+            policy_kwargs)
+    model = algorithm_class(hp.algo)(policy, env=None, device="cpu", policy_kwargs=policy_kwargs,
                                      _init_setup_model=False, **hp.algo_kwargs)
     model.observation_space, model.action_space = observation_space, action_space
     model.n_envs = int(metadata.get("n_envs", hp.n_envs))
@@ -263,4 +269,9 @@ def _spaces(metadata: Mapping[str, Any], scenario: str | os.PathLike | None) -> 
         from pkgym.wrappers.history import VectorObservationHistoryWrapper
 
         env = VectorObservationHistoryWrapper(env)
+    if metadata.get("method") == "asymmetric":  # plus the critic's "privileged" key
+        from agents.rl.privileged import with_privileged_space
+
+        return (with_privileged_space(env.single_observation_space, env.unwrapped.core),
+                env.single_action_space)
     return env.single_observation_space, env.single_action_space

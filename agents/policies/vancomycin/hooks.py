@@ -11,7 +11,8 @@ Named by the env's registry entry (``EnvSpec.agent_hooks``) and read through
   ``k * interval_h`` within the env's infusion limits, CL of each day from that day's
   measured CrCL (later days: the latest measured one);
 * the VAE's training data: :data:`VAE_BEHAVIOUR`, the virtual clinicians;
-* VAE-MIPD: :func:`mipd_target`, the AUC over the next 24 h against the target.
+* VAE-MIPD: :func:`mipd_target`, the AUC over the next 24 h against the target;
+* the asymmetric critic (:mod:`agents.rl.privileged`): :data:`PRIVILEGED_KEYS`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,14 @@ VAE_BEHAVIOUR = Behaviour(dose_range_mg=(250.0, 2500.0), change_probability=0.15
                           loading_probability=0.3, hold_probability=0.03,
                           label_policies=("label", "trough"))
 """The VAE's virtual clinicians: random regimens, a quarter dosed by label or by trough."""
+PRIVILEGED_KEYS = {
+    "clearance_l_per_h": "log", "central_volume_l": "log", "peripheral_volume_l": "log",
+    "creatinine_mg_per_dl": "log", "auc24_mg_h_per_l": "log1p",
+    "concentration_mg_per_l": "log1p", "central_amount_mg": "log1p",
+    "peripheral_amount_mg": "log1p", "kdigo_stage": "raw", "had_aki": "raw"}
+"""The hidden patient the asymmetric critic sees, as ``info`` key -> transform: the true PK
+parameters (Q is the same for every patient, so left out), the true serum creatinine, the
+exact AUC24, concentration and compartment amounts now, and the kidney-injury state."""
 
 
 def mipd_target(core: Any) -> ExposureTarget:

@@ -12,7 +12,8 @@ Named by the envs' registry entries (``EnvSpec.agent_hooks``) and read through
   etas of a reference-genotype patient). Forecast:
   :func:`pkgym.models.warfarin_kernel.simulate_inr`, the env's own day step;
 * the VAE's training data: :data:`VAE_BEHAVIOUR`, the virtual clinicians;
-* VAE-MIPD: :func:`mipd_target`, the mean INR of the next 7 mornings against mid-range.
+* VAE-MIPD: :func:`mipd_target`, the mean INR of the next 7 mornings against mid-range;
+* the asymmetric critic (:mod:`agents.rl.privileged`): :data:`PRIVILEGED_KEYS`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,14 @@ VAE_BEHAVIOUR = Behaviour(dose_range_mg=(1.0, 12.0), change_probability=0.05,
                           label_policies=("fixed_5mg", "aurora", "iwpc_clinical+aurora"),
                           cut_probability=0.03, measured_cut_probability=0.5)
 """The VAE's virtual clinicians: random regimens, a quarter dosed by a label-like protocol."""
+PRIVILEGED_KEYS = {
+    "clearance_l_per_h": "log", "central_volume_l": "log", "ec50_mg_per_l": "log",
+    "cyp2c9": "raw", "vkorc1": "raw", "inr": "log", "s_warfarin_mg_per_l": "log1p",
+    "pk_amounts_mg": "log1p", "transit_amounts": "raw"}
+"""The hidden patient the asymmetric critic sees, as ``info`` key -> transform: the true
+S-warfarin CL, V and EC50, the genotypes, the true INR today, the exact plasma level, the PK
+compartment amounts and the clotting-factor transit chains (the whole dynamic state). The
+Hill coefficient and mean transit times are the same for every patient, so left out."""
 WINDOW_H = 7 * HOURS_PER_DAY
 """VAE-MIPD's window: the next 7 mornings."""
 

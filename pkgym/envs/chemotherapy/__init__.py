@@ -25,5 +25,6 @@ SPECS = (EnvSpec(
     cohort_schema=CHEMOTHERAPY_COHORT_SCHEMA,
     baselines=("label", "map", "oracle", "fixed_100"),
     baseline_factory="agents.policies.chemotherapy:make_baseline",
+    agent_hooks="agents.policies.chemotherapy.hooks",
     reference=BenchmarkReference("label", "oracle", "final_sld_relative", ("fixed_100", "map"))),)
 """The spec(s) :mod:`pkgym.envs` registers."""
