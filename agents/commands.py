@@ -203,7 +203,9 @@ def _train(args: argparse.Namespace) -> int:
         resume=args.resume, device=args.device, progress_bar=bar,
         progress_log=not args.quiet and not bar,
         **{key: value for key, value in optional.items() if value is not None})
-    result = train(config)
+    from agents.policies.registry import make_policy
+
+    result = train(config, make_teacher=make_policy)
     print(f"trained {args.algo} on {args.env} for {result.metadata['timesteps']} steps in "
           f"{result.wall_time_s:.0f} s")
     if result.learning_curve is not None:

@@ -74,10 +74,13 @@ def belief_record(config: TrainConfig, hp: Hyperparams) -> dict[str, Any] | None
 
 
 def imitate(model: Any, config: TrainConfig, env_kwargs: dict[str, Any],
-            training: pd.DataFrame, n_envs: int, hp: Hyperparams) -> pd.DataFrame:
+            training: pd.DataFrame, n_envs: int, hp: Hyperparams,
+            make_teacher: Any = None) -> pd.DataFrame:
     """DAgger from ``config.teacher`` on the training cohort; ``OUT/imitation.csv``.
 
-    With ``dagger+rl`` the imitated policy becomes the anchor of the PPO that follows.
+    The teacher may be any ``pkgym evaluate`` spec of the env's baselines (``map``,
+    ``oracle``, ``map:prior=NAME``); it acts on the raw observation (and reads ``info`` if
+    it is the oracle), the student on what its encoder reads.
     """
     from agents.rl.imitation import ImitationConfig, dagger
     from pkgym.io import write_table
@@ -89,8 +92,22 @@ def imitate(model: Any, config: TrainConfig, env_kwargs: dict[str, Any],
                                           n_labels=config.imitation_labels),
                    env_id=config.env_id, env_kwargs=env_kwargs, training=training,
                    seed=config.seed, n_envs=n_envs, observe=observe,
-                   gamma=float(hp.algo_kwargs.get("gamma", 0.99)))
+                   gamma=float(hp.algo_kwargs.get("gamma", 0.99)),
+                   **({} if make_teacher is None else {"make_teacher": make_teacher}))
     write_table(table, config.out_dir / "imitation.csv")
-    if config.method == "dagger+rl":
-        model.set_anchor()
     return table
+
+
+def anchored(model: Any, config: TrainConfig) -> Any:
+    """The model to fine-tune: anchored at its imitated policy for ``dagger+rl``.
+
+    ``dagger+rl``: an :class:`~agents.rl.anchored_ppo.AnchoredPPO` copy of ``model`` whose
+    anchor is its current (imitated) policy; any other method: ``model`` itself.
+    """
+    if config.method != "dagger+rl":
+        return model
+    from agents.rl.anchored_ppo import AnchoredPPO
+
+    model = AnchoredPPO.from_model(model, anchor_kl_coef=config.anchor_kl_coef)
+    model.set_random_seed(config.seed)
+    return model

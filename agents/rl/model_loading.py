@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from agents.rl.model_metadata import HISTORY_ENCODERS
+
 TRUST_HINT = ("loading it with SB3 runs code stored in the file: if you trust its source, pass "
               "--trust-model-file (pkgym evaluate) or trust_model_file=True")
 """How to load a zip pkgym cannot load safely, and what that costs."""
@@ -211,17 +213,36 @@ def _hyperparams(path: str | os.PathLike, metadata: Mapping[str, Any]) -> Any:
 
 
 def _encoder_kwargs(path: str | os.PathLike, metadata: Mapping[str, Any]) -> dict[str, Any]:
-    """The features extractor of the recorded encoder (``raw`` or ``vae``)."""
+    """The features extractor of the recorded encoder (``raw``, ``vae`` or ``belief``)."""
     from agents.rl.encoders import ScaledDictExtractor, VAEFeaturesExtractor
 
     encoder = metadata.get("encoder", "raw")
     if encoder == "raw":
         return {"features_extractor_class": ScaledDictExtractor}
+    if encoder == "belief":
+        return _belief_kwargs(path, metadata)
     if encoder != "vae":
         raise UntrustedModelError(f"sb3:{path}: model.json: unknown encoder {encoder!r}")
     return {"features_extractor_class": VAEFeaturesExtractor,
             "features_extractor_kwargs": {"vae_config": _vae_config(path, metadata),
                                           "fine_tune": bool(metadata.get("fine_tune_encoder"))}}
+
+
+def _belief_kwargs(path: str | os.PathLike, metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """The belief encoder's extractor: the VAE's architecture and the recorded forecast."""
+    from agents.rl.belief import BeliefFeaturesExtractor
+
+    settings = metadata.get("belief")
+    if not isinstance(settings, dict) or set(settings) != BELIEF_KEYS:
+        raise UntrustedModelError(f"sb3:{path}: model.json: the belief encoder needs 'belief' "
+                                  f"with {sorted(BELIEF_KEYS)}; {TRUST_HINT}")
+    return {"features_extractor_class": BeliefFeaturesExtractor,
+            "features_extractor_kwargs": {"vae_config": _vae_config(path, metadata),
+                                          **settings}}
+
+
+BELIEF_KEYS = frozenset({"candidates_mg", "target", "window_h", "trapezoid", "scale"})
+"""What ``model.json`` records of a belief encoder (:func:`agents.rl.belief.belief_settings`)."""
 
 
 def _vae_config(path: str | os.PathLike, metadata: Mapping[str, Any]) -> dict[str, Any]:
@@ -265,7 +286,7 @@ def _spaces(metadata: Mapping[str, Any], scenario: str | os.PathLike | None) -> 
     except Exception as error:  # noqa: BLE001 - a missing scenario file, a bad kwarg
         raise ValueError(f"cannot build the model's env {metadata['env_id']} with "
                          f"{env_kwargs} ({error})") from None
-    if metadata.get("encoder") == "vae":
+    if metadata.get("encoder") in HISTORY_ENCODERS:
         from pkgym.wrappers.history import VectorObservationHistoryWrapper
 
         env = VectorObservationHistoryWrapper(env)

@@ -44,7 +44,9 @@ from agents.rl.hyperparameters import (
     build_policy_kwargs,
     load_hyperparams,
 )
+from agents.rl.imitation import MakeTeacher
 from agents.rl.learning_methods import (
+    anchored,
     belief_record,
     encoder_kwargs,
     imitate,
@@ -70,8 +72,12 @@ RESUME_MUST_MATCH = ("env_id", "algo", "encoder", "method", "teacher", "scenario
 """Metadata a resumed run must share with its checkpoint."""
 
 
-def train(config: TrainConfig) -> TrainResult:
+def train(config: TrainConfig, *, make_teacher: MakeTeacher | None = None) -> TrainResult:
     """Train one agent (see the module docstring for the steps); write its files.
+
+    ``make_teacher`` builds the teacher of ``dagger``/``dagger+rl`` from its spec (default:
+    the env's baselines by name; the CLI hands in
+    :func:`agents.policies.registry.make_policy`, which takes any policy spec).
 
     Examples:
         >>> import tempfile
@@ -84,7 +90,7 @@ def train(config: TrainConfig) -> TrainResult:
     started, threads = time.perf_counter(), torch.get_num_threads()
     torch.set_num_threads(config.torch_threads)
     try:
-        model, metadata, validator = _train(config)
+        model, metadata, validator = _train(config, make_teacher)
     finally:
         torch.set_num_threads(threads)
     out = config.out_dir
@@ -95,7 +101,8 @@ def train(config: TrainConfig) -> TrainResult:
         wall_time_s=time.perf_counter() - started)
 
 
-def _train(config: TrainConfig) -> tuple[Any, dict[str, Any], ValidationCallback | None]:
+def _train(config: TrainConfig, make_teacher: MakeTeacher | None = None
+           ) -> tuple[Any, dict[str, Any], ValidationCallback | None]:
     """The six steps of the module docstring; the model, its metadata and the validator."""
     out = config.out_dir
     _check_out_dir(config)
@@ -120,7 +127,8 @@ def _train(config: TrainConfig) -> tuple[Any, dict[str, Any], ValidationCallback
     metadata["device"] = str(model.device)
     start = int(model.num_timesteps)
     if config.method in IMITATING and start == 0:  # 4b. Imitate the teacher first.
-        imitate(model, config, env_kwargs, training, n_envs, hp)
+        imitate(model, config, env_kwargs, training, n_envs, hp, make_teacher)
+        model = anchored(model, config)
     # 5. Logs (a resumed run logs beside the first one) and callbacks.
     logs = out / "logs" if start == 0 else out / "logs" / f"resumed_at_{start}_steps"
     model.set_logger(configure(str(logs), ["csv", "tensorboard"] +
@@ -154,7 +162,11 @@ def make_training_env(config: TrainConfig, hp: Hyperparams, n_envs: int,
         from pkgym.wrappers.history import VectorObservationHistoryWrapper
 
         env = VectorObservationHistoryWrapper(env)
-    adapter = PkgymVecEnv(env, patients=training, patient_order_seed=config.seed)
+    adapter: VecEnv = PkgymVecEnv(env, patients=training, patient_order_seed=config.seed)
+    if config.method == "asymmetric":  # the critic's "privileged" key, from the infos
+        from agents.rl.privileged import PrivilegedObservation
+
+        adapter = PrivilegedObservation(adapter, env.unwrapped.core)
     if not hp.normalize_reward:
         return VecMonitor(adapter)
     gamma = hp.algo_kwargs.get("gamma", 0.99)
@@ -165,8 +177,14 @@ def new_model(config: TrainConfig, hp: Hyperparams, venv: VecEnv, n_envs: int) -
     """A fresh, seeded model with the encoder's features extractor."""
     kwargs = algo_kwargs(hp, n_envs)
     policy_kwargs = {**build_policy_kwargs(hp), **encoder_kwargs(config, hp)}
+    policy: Any = hp.policy
+    if config.method == "asymmetric":
+        from agents.rl.privileged import AsymmetricActorCriticPolicy, asymmetric_policy_kwargs
+
+        policy = AsymmetricActorCriticPolicy
+        policy_kwargs = asymmetric_policy_kwargs(policy_kwargs)
     model = algorithm_class(config.algo)(
-        hp.policy, venv, policy_kwargs=policy_kwargs, seed=config.seed, device=config.device,
+        policy, venv, policy_kwargs=policy_kwargs, seed=config.seed, device=config.device,
         verbose=int(config.verbose), **kwargs)
     if config.encoder in HISTORY_ENCODERS:
         from agents.rl.encoders import load_vae_weights
@@ -210,7 +228,8 @@ def resume_model(config: TrainConfig, hp: Hyperparams, venv: VecEnv, n_envs: int
     steps = int(saved.get("timesteps", -1))
     if isinstance(venv, VecNormalize):
         venv = VecNormalize.load(str(_state(checkpoint, "vecnormalize", steps)), venv.venv)
-    model = restore_checkpoint(new_model(config, hp, venv, n_envs), checkpoint, saved)
+    model = restore_checkpoint(anchored(new_model(config, hp, venv, n_envs), config),
+                               checkpoint, saved)
     if getattr(model, "replay_buffer", None) is not None:
         model.load_replay_buffer(_state(checkpoint, "replay_buffer", steps))
     model.set_random_seed(config.seed + int(model.num_timesteps))
