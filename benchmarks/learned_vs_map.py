@@ -61,20 +61,42 @@ DAgger from MAP; DAgger from MAP then KL-anchored PPO."""
 
 @dataclass(frozen=True)
 class EnvPlan:
-    """Budgets and comparators of one env."""
+    """Budgets and comparators of one env.
 
-    timesteps: int
+    Attributes:
+        rl_steps: env steps of RL from scratch (``ppo``, ``asymmetric_ppo``): enough for the
+            learning curve to flatten (see ``steps to 90%``).
+        belief_steps: env steps of PPO on the belief state (each step decodes every
+            candidate dose, so a step costs more; its curve flattens sooner).
+        fine_tune_steps: env steps of the KL-anchored PPO after DAgger.
+        labels: teacher-labelled decisions of DAgger.
+        baselines: clinical protocols, MAP and the oracle (``pkgym evaluate`` specs).
+        wrong_prior: the model MAP doses with under misspecification (truth unchanged).
+        vae_patients: training patients of the belief encoder's VAE.
+    """
+
+    rl_steps: int
+    belief_steps: int
+    fine_tune_steps: int
     labels: int
     baselines: tuple[str, ...]
     wrong_prior: str | None
     vae_patients: int
 
+    def timesteps(self, method: Method) -> int:
+        """RL env steps of ``method`` (0 for DAgger alone)."""
+        if method.method == "dagger":
+            return 0
+        if method.method == "dagger+rl":
+            return self.fine_tune_steps
+        return self.belief_steps if method.encoder == "belief" else self.rl_steps
+
 
 PLANS = {
-    "pkgym/Vancomycin-v0": EnvPlan(200_000, 20_000, ("label", "trough", "map", "oracle"),
-                                   "thomson2009", 4000),
-    "pkgym/Warfarin-v0": EnvPlan(200_000, 20_000, ("aurora", "map", "oracle"),
-                                 "hamberg2007", 3000),
+    "pkgym/Vancomycin-v0": EnvPlan(1_000_000, 200_000, 200_000, 20_000,
+                                   ("label", "trough", "map", "oracle"), "thomson2009", 4000),
+    "pkgym/Warfarin-v0": EnvPlan(1_000_000, 200_000, 200_000, 20_000,
+                                 ("aurora", "map", "oracle"), "hamberg2007", 3000),
 }
 SEEDS = (0, 1, 2)
 N_EVAL_PATIENTS, EVAL_SEED = 500, 0
@@ -89,13 +111,13 @@ def slug(env_id: str) -> str:
 def run_config(env_id: str, name: str, seed: int, out: Path, quick: bool) -> TrainConfig:
     """The ``pkgym train`` run of one (env, method, seed)."""
     plan, method = PLANS[env_id], METHODS[name]
-    steps = 0 if method.method == "dagger" else (2048 if quick else plan.timesteps)
+    steps = min(plan.timesteps(method), 2048) if quick else plan.timesteps(method)
     return TrainConfig(
         env_id=env_id, algo=method.algo, encoder=method.encoder, method=method.method,
         teacher=method.teacher, imitation_labels=500 if quick else plan.labels, seed=seed,
         timesteps=steps, vae_path=vae_dir(out, env_id, seed) if method.encoder != "raw" else None,
         out_dir=out / "runs" / slug(env_id) / name / f"seed{seed}",
-        eval_freq=1024 if quick else 20_000, checkpoint_freq=0,
+        eval_freq=1024 if quick else max(20_000, steps // 20), checkpoint_freq=0,
         n_validation_patients=40 if quick else 200, progress_log=True)
 
 
@@ -118,10 +140,13 @@ def vae_dir(out: Path, env_id: str, seed: int) -> Path:
 
 
 def train_all(out: Path, quick: bool, env_ids: list[str], names: list[str]) -> None:
-    """Every VAE and every run not yet finished (``runs.csv``: wall time, steps, command)."""
-    log = out / "runs.csv"
-    rows = pd.read_csv(log).to_dict("records") if log.exists() else []
+    """Every VAE and every run not yet finished (``runs_ENV.csv``: wall time, steps, command).
+
+    One log per env, so that envs can train in parallel processes.
+    """
     for env_id in env_ids:
+        log = out / f"runs_{slug(env_id)}.csv"
+        rows = pd.read_csv(log).to_dict("records") if log.exists() else []
         for seed in SEEDS:
             for name in names:
                 vae = vae_dir(out, env_id, seed)
@@ -178,6 +203,8 @@ def steps_to_90(out: Path, env_id: str, name: str) -> str:
         if not path.exists():
             return "-"
         curve = pd.read_csv(path).sort_values("timesteps")
+        if len(curve) < 2:  # DAgger alone: one validation, after imitation
+            return "-"
         first, last = curve.mean_return.iloc[0], curve.mean_return.iloc[-1]
         hit = curve[curve.mean_return >= first + 0.9 * (last - first)]
         found.append(int(hit.timesteps.min()))
@@ -207,7 +234,7 @@ def report_env(env_id: str, results: pd.DataFrame, runs: pd.DataFrame, out: Path
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Train (resumably), evaluate, write ``results.md``, ``results.csv`` and ``runs.csv``."""
+    """Train (resumably), evaluate; write results.md, results_ENV.csv and runs_ENV.csv."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("out/learned_vs_map"))
     parser.add_argument("--envs", nargs="+", choices=list(PLANS), default=list(PLANS))
@@ -219,7 +246,8 @@ def main(argv: list[str] | None = None) -> None:
     train_all(args.out, args.quick, args.envs, args.methods)
     if args.train_only:
         return
-    runs = pd.read_csv(args.out / "runs.csv")
+    runs = pd.concat([pd.read_csv(args.out / f"runs_{slug(env_id)}.csv")
+                      for env_id in args.envs], ignore_index=True)
     sections = []
     for env_id in args.envs:
         cached = args.out / f"results_{slug(env_id)}.csv"
@@ -229,7 +257,7 @@ def main(argv: list[str] | None = None) -> None:
         sections.append(report_env(env_id, pd.read_csv(cached), runs, args.out))
     text = ("# Learned dosing policies vs Bayesian MAP dosing\n\n" + "\n".join(sections) +
             f"\nThis call: {time.perf_counter() - started:.0f} s. Reproduce a run: "
-            "runs.csv, column command.\n")
+            "runs_ENV.csv, column command.\n")
     write_atomic(args.out / "results.md", lambda tmp: tmp.write_text(text))
     print(text)
 
