@@ -21,6 +21,7 @@ from pkgym.commands.simulate_warfarin import (
 )
 from pkgym.models.warfarin import Hamberg2007, Hamberg2010
 from pkgym.models.warfarin_kernel import simulate_inr
+from tests.cli_helpers import run_in_process
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -135,9 +136,16 @@ def test_cli_simulate_warfarin__cohort_reproducible_scenario_and_png(tmp_path: P
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_cli_simulate_warfarin__bad_input_exits_2_naming_the_field(tmp_path: Path) -> None:
-    """Unknown genotypes or covariates, negative doses and PK-only options fail with exit 2."""
+def test_cli_simulate_warfarin__bad_input_exits_2_naming_the_field(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Unknown genotypes or covariates, negative doses and PK-only options fail with exit 2.
+
+    The first case runs as a real process (its exit status); the others through
+    :func:`pkgym.cli.main` in this process (the same code, without a start-up each).
+    """
     out = tmp_path / "x.csv"
+    result = run_cli("--covariate", "cyp2c9=*1/*9", "--out", str(out))
+    assert result.returncode == 2 and "*3/*3" in result.stderr, result.stderr
     cases = [
         (["--covariate", "cyp2c9=*1/*9"], "*3/*3"),
         (["--covariate", "vkorc1=GG"], "G/A"),
@@ -148,7 +156,7 @@ def test_cli_simulate_warfarin__bad_input_exits_2_naming_the_field(tmp_path: Pat
         (["--until", "48"], "--n-doses"),
     ]
     for args, field in cases:
-        result = run_cli(*args, "--out", str(out))
-        assert result.returncode == 2 and field in result.stderr, (args, result.stderr)
-        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        code, stderr = run_in_process(capsys, "simulate", "warfarin", *args, "--out", str(out))
+        assert code == 2 and field in stderr, (args, stderr)
+        assert len(stderr.strip().splitlines()) == 1, stderr
     assert not out.exists()

@@ -65,6 +65,7 @@ def test_validate_warfarin__the_published_model_misses_the_real_doses(iwpc_path:
     assert spread["simulated"] / spread["observed"] > 1.4
 
 
+@pytest.mark.slow  # 25-50 s; the calibration's rule is checked fast by test_warfarin_twins
 def test_calibrate_hamberg2010__reproduces_the_shipped_parameters(iwpc_path: str) -> None:
     """Re-running the calibration on the training split gives Hamberg2010Iwpc's values."""
     patients = iwpc_patients(iwpc_path)
