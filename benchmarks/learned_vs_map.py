@@ -95,7 +95,7 @@ class EnvPlan:
 PLANS = {
     "pkgym/Vancomycin-v0": EnvPlan(1_000_000, 200_000, 200_000, 20_000,
                                    ("label", "trough", "map", "oracle"), "thomson2009", 4000),
-    "pkgym/Warfarin-v0": EnvPlan(1_000_000, 200_000, 200_000, 20_000,
+    "pkgym/Warfarin-v0": EnvPlan(500_000, 100_000, 100_000, 10_000,
                                  ("aurora", "map", "oracle"), "hamberg2007", 3000),
 }
 SEEDS = (0, 1, 2)
