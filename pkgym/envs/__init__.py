@@ -13,6 +13,7 @@ from pkgym.envs import (
     depression,
     dose_finding,
     dose_finding_efftox,
+    insulin,
     mycophenolate,
     vancomycin,
     warfarin,
@@ -68,6 +69,6 @@ __all__ += ["MYCOPHENOLATE_ID", "MycophenolateEnv", "MycophenolateScenario",
             "MycophenolateVectorEnv"]
 
 for _package in (vancomycin, warfarin, chemotherapy, chemo_immune, addiction, depression,
-                 dose_finding, mycophenolate, dose_finding_efftox):
+                 dose_finding, mycophenolate, dose_finding_efftox, insulin):
     for _spec in _package.SPECS:
         register_env(_spec)

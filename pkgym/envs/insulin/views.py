@@ -1,0 +1,207 @@
+"""Views of the diabetes clinic's records: info, text, a figure, a NONMEM dataset, outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from pkgym.envs.nonmem import nonmem_dataset
+from pkgym.envs.outcomes import OutcomeSpec, StepTable, last_valid
+
+TARGET_MG_PER_DL = (70.0, 180.0)
+"""Time-in-range band (international consensus, Battelino T et al. 2019, Diabetes Care
+42:1593: TIR 70-180, TBR < 70 and < 54, TAR > 180 and > 250 mg/dL)."""
+EPISODE_KEYS = ("time_in_range_fraction", "time_below_70_fraction", "time_below_54_fraction",
+                "time_above_180_fraction", "time_above_250_fraction", "lbgi", "hbgi",
+                "risk_index", "cv", "mean_bg_mg_per_dl")
+
+
+def episode_metrics(records: Any, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """The episode so far over every minute of true plasma glucose (0 before the first step).
+
+    LBGI and HBGI are Kovatchev's means of rl and rh over all minutes (readings of the other
+    side count 0; simglucose's ``risk_index`` averages over the one side only); CV = SD/mean.
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> env = gym.make("pkgym/Insulin-v0")
+        >>> _ = env.reset(seed=0)
+        >>> info = env.step(2)[-1]
+        >>> info["time_in_range_fraction"], info["lbgi"]
+        (1.0, 0.0)
+    """
+    r = records
+    n = np.maximum(r.minutes[rows], 1.0)
+    mean = r.sum_bg[rows] / n
+    sd = np.sqrt(np.maximum(r.sum_bg2[rows] / n - mean * mean, 0.0))
+    lbgi, hbgi = r.sum_low_risk[rows] / n, r.sum_high_risk[rows] / n
+    return {"time_in_range_fraction": r.in_range[rows] / n,
+            "time_below_70_fraction": r.below_70[rows] / n,
+            "time_below_54_fraction": r.below_54[rows] / n,
+            "time_above_180_fraction": r.above_180[rows] / n,
+            "time_above_250_fraction": r.above_250[rows] / n,
+            "lbgi": lbgi, "hbgi": hbgi, "risk_index": lbgi + hbgi,
+            "cv": np.where(mean > 0, sd / np.maximum(mean, 1e-12), 0.0),
+            "mean_bg_mg_per_dl": mean}
+
+
+def info(records: Any, settings: Any, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """Clinical metrics of the last step and episode and the hidden truth of ``rows``.
+
+    Hidden truth (for analysis and the ``oracle``): ``model_state`` (n, n_states),
+    ``model_params`` (n, n_params), ``meal_memory`` (n, 3), ``pending_carbs_g``,
+    ``meal_minutes``/``meal_grams`` (n, n_meals: every meal of the episode, announced or not),
+    ``profile_index`` (-1 Hovorka) and the row's seeds.
+    """
+    r, s = records, settings.scenario
+    step = r.step[rows]
+    last = np.maximum(step - 1, 0)
+    started = step > 0
+    bg = r.bg[rows, step]
+    out = {
+        "step": step.copy(), "minute": step * s.step_minutes,
+        "bg_mg_per_dl": bg, "cgm_mg_per_dl": r.cgm[rows, step],
+        "in_range": (bg >= TARGET_MG_PER_DL[0]) & (bg <= TARGET_MG_PER_DL[1]),
+        "insulin_u": np.where(started, r.delivered_u[rows, last], 0.0),
+        "carbs_g": np.where(started, r.eaten_g[rows, last], 0.0),
+        "announced_carbs_g": r.announced_now_g[rows].copy(),
+        "insulin_on_board_u": r.iob_u[rows].copy(), "cost": r.cost[rows].copy(),
+        "step_lbgi": r.step_low_risk[rows].copy(), "step_hbgi": r.step_high_risk[rows].copy()}
+    out.update(episode_metrics(r, rows))
+    out.update(basal_u_per_h=r.pump_settings[rows, 0].copy(),
+               carb_ratio_g_per_u=r.pump_settings[rows, 1].copy(),
+               correction_factor_mg_per_dl_per_u=r.pump_settings[rows, 2].copy(),
+               body_weight_kg=r.pump_settings[rows, 3].copy(),
+               model_state=r.state[rows].copy(), model_params=r.params[rows].copy(),
+               meal_memory=r.memory[rows].copy(), pending_carbs_g=r.pending_g[rows].copy(),
+               meal_minutes=r.meal_minutes[rows].copy(), meal_grams=r.meal_grams[rows].copy(),
+               profile_index=r.profile_index[rows].copy(), patient_id=r.patient_id[rows].copy(),
+               patient_seed=r.patient_seed[rows].copy(), meal_seed=r.meal_seed[rows].copy(),
+               noise_seed=r.noise_seed[rows].copy(), seed_entropy=r.seed_entropy[rows])
+    return out
+
+
+def _clock(settings: Any, step: int) -> str:
+    s = settings.scenario
+    minute = int(round(60 * s.start_hour)) + step * s.step_minutes
+    return f"day {minute // 1440} {minute % 1440 // 60:02d}:{minute % 60:02d}"
+
+
+def render_text(records: Any, settings: Any, row: int) -> str:
+    """A line: clock, true BG, CGM, last insulin, IOB, carbs, time in range so far.
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> env = gym.make("pkgym/Insulin-v0", render_mode="ansi")
+        >>> _ = env.reset(seed=0)
+        >>> env.render()[:14]
+        'day 0 06:00  B'
+    """
+    r, step = records, int(records.step[row])
+    metrics = episode_metrics(r, np.array([row]))
+    insulin = r.delivered_u[row, step - 1] if step else 0.0
+    return (f"{_clock(settings, step)}  BG {r.bg[row, step]:.0f} mg/dL (CGM "
+            f"{r.cgm[row, step]:.0f})  insulin {insulin:.3g} U  IOB {r.iob_u[row]:.2f} U  "
+            f"carbs announced {r.announced_now_g[row]:.0f} g  TIR "
+            f"{metrics['time_in_range_fraction'][0]:.2f}  step {step}/"
+            f"{settings.scenario.n_steps}")
+
+
+def render_figure(records: Any, settings: Any, row: int) -> Figure:
+    """True BG and CGM with the 70-180 band (top); insulin and carbs per step (bottom).
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> env = gym.make("pkgym/Insulin-v0")
+        >>> _ = env.reset(seed=0)
+        >>> core = env.unwrapped.core
+        >>> len(render_figure(core.records, core.settings, 0).axes)
+        3
+    """
+    r, s = records, settings.scenario
+    step = int(r.step[row])
+    hours = s.start_hour + np.arange(step + 1) * s.step_minutes / 60.0
+    fig = Figure(figsize=(8, 5.5), dpi=80)
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
+    top.axhspan(*TARGET_MG_PER_DL, color="tab:green", alpha=0.15)
+    top.plot(hours, r.bg[row, :step + 1], lw=1.0, label="true plasma BG")
+    top.plot(hours, r.cgm[row, :step + 1], lw=0.8, ls="--", label="CGM")
+    top.set(ylabel="glucose (mg/dL)", title=f"insulin, {_clock(settings, step)}")
+    top.legend(loc="upper right", fontsize=8)
+    width = s.step_minutes / 60.0
+    bottom.bar(hours[:-1], r.delivered_u[row, :step], width=width, align="edge")
+    bottom.set(xlabel="hour since midnight of day 0", ylabel="insulin (U/step)")
+    carbs = bottom.twinx()
+    carbs.bar(hours[:-1], r.eaten_g[row, :step], width=width, align="edge", color="tab:orange",
+              alpha=0.6)
+    carbs.set_ylabel("carbs eaten (g/step)")
+    fig.tight_layout()
+    return fig
+
+
+def episode_dataset(records: Any, settings: Any, row: int) -> pd.DataFrame:
+    """Insulin (CMT 1, U, RATE U/h over the step) and CGM readings (CMT 2, mg/dL), TIME h.
+
+    Covariates: WT (kg), BASAL (U/h), CR (g/U), CF (mg/dL/U) and CHO, the carbohydrate eaten
+    in the step starting at the record's time (g).
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> env = gym.make("pkgym/Insulin-v0")
+        >>> _ = env.reset(seed=0)
+        >>> _ = env.step(3)
+        >>> env.unwrapped.episode_dataset()[["TIME", "AMT", "EVID", "CMT"]].values.tolist()[:2]
+        [[0.0, 0.1, 1.0, 1.0], [0.0, 0.0, 0.0, 2.0]]
+    """
+    r, s = records, settings.scenario
+    step = int(r.step[row])
+    step_h = s.step_minutes / 60.0
+    given = np.flatnonzero(r.delivered_u[row, :step] > 0)
+    eaten = r.eaten_g[row]
+    settings_row = r.pump_settings[row]
+    covariates: dict[str, Any] = {"WT": float(settings_row[3]), "BASAL": float(settings_row[0]),
+                  "CR": float(settings_row[1]), "CF": float(settings_row[2]),
+                  "CHO": lambda t: eaten[np.clip(np.round(np.asarray(t) / step_h).astype(
+                      np.int64), 0, eaten.size - 1)]}
+    return nonmem_dataset(int(r.patient_id[row]), step_h * given, r.delivered_u[row, given],
+                          np.full(given.size, step_h), step_h * np.arange(step + 1),
+                          r.cgm[row, :step + 1], covariates, dose_cmt=1, observation_cmt=2)
+
+
+def insulin_scores(steps: StepTable, first_info: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """The episode's metrics as of its last step (they accumulate over the episode).
+
+    Examples:
+        >>> steps = {key: np.array([[0.5, 0.75, np.nan]]) for key in EPISODE_KEYS}
+        >>> insulin_scores(steps, {})["time_in_range_fraction"].tolist()
+        [0.75]
+    """
+    return {key: last_valid(np.asarray(steps[key], dtype=np.float64)) for key in EPISODE_KEYS}
+
+
+INSULIN_OUTCOMES = OutcomeSpec(
+    step_metrics=("bg_mg_per_dl", "cgm_mg_per_dl", "in_range", "insulin_u", "carbs_g", "cost",
+                  *EPISODE_KEYS),
+    scores={"time_in_range_fraction": "time in range 70-180 mg/dL (true plasma BG)",
+            "time_below_70_fraction": "time below 70 mg/dL",
+            "time_below_54_fraction": "time below 54 mg/dL",
+            "time_above_180_fraction": "time above 180 mg/dL",
+            "time_above_250_fraction": "time above 250 mg/dL",
+            "lbgi": "low blood glucose index (Kovatchev)",
+            "hbgi": "high blood glucose index (Kovatchev)",
+            "risk_index": "risk index LBGI + HBGI (Magni 2007)",
+            "cv": "coefficient of variation of BG", "mean_bg_mg_per_dl": "mean BG (mg/dL)",
+            "return": "return"},
+    episode_scores=insulin_scores, level_key="bg_mg_per_dl",
+    level_label="true plasma glucose at the decision (mg/dL)", target_range=TARGET_MG_PER_DL,
+    in_range_key="in_range", dose_key="insulin_u")
+"""``pkgym/Insulin-v0``: time in range first, then the consensus CGM metrics and risk indices."""
+
+
+def outcomes(core: Any) -> OutcomeSpec:
+    """The env's outcome spec, :data:`INSULIN_OUTCOMES` under any scenario."""
+    return INSULIN_OUTCOMES
