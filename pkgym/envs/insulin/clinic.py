@@ -49,7 +49,7 @@ def bg_risk(bg_mg_per_dl: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Examples:
         >>> low, high = bg_risk(np.array([40.0, 112.5, 300.0]))
         >>> low.round(1).tolist(), high.round(1).tolist()
-        ([36.4, 0.0, 0.0], [0.0, 0.0, 33.8])
+        ([36.4, 0.0, 0.0], [0.0, 0.0, 34.0])
     """
     bg = np.maximum(np.asarray(bg_mg_per_dl, dtype=np.float64), 1.0)
     f = 1.509 * (np.log(bg) ** 1.084 - 5.381)

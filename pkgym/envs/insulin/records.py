@@ -138,7 +138,7 @@ def uva_start(profiles: Sequence[str]) -> PatientStart:
 
     Examples:
         >>> uva_start(["adult#001"]).pump_settings.round(3).tolist()
-        [[1.337, 9.9, 26.2, 102.32, 61.0]]
+        [[1.267, 10.0, 8.773, 102.32, 61.0]]
     """
     idx = np.array([PROFILES.index(name) for name in profiles], dtype=np.int64)
     p = uva.uva_padova_patients("all").take(idx)

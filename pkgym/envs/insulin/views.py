@@ -154,8 +154,9 @@ def episode_dataset(records: Any, settings: Any, row: int) -> pd.DataFrame:
         >>> env = gym.make("pkgym/Insulin-v0")
         >>> _ = env.reset(seed=0)
         >>> _ = env.step(3)
-        >>> env.unwrapped.episode_dataset()[["TIME", "AMT", "EVID", "CMT"]].values.tolist()[:2]
-        [[0.0, 0.1, 1.0, 1.0], [0.0, 0.0, 0.0, 2.0]]
+        >>> table = env.unwrapped.episode_dataset()[["TIME", "AMT", "EVID", "CMT"]]
+        >>> table.round(3).values.tolist()[:2]
+        [[0.0, 0.0, 0.0, 2.0], [0.0, 0.1, 1.0, 1.0]]
     """
     r, s = records, settings.scenario
     step = int(r.step[row])
