@@ -8,6 +8,7 @@ simglucose only, never pkgym.
     $PY $R traces --patients adult#001 child#001 --scenario meals.json \
         --insulin insulin.json --hours 24 --out traces.csv
     $PY $R bb-tir --patients all --scenario meals.json --hours 24 --out bb_tir.csv
+    $PY $R bb-tir --patients all --cgm-noise off --history bb_steps.csv --out bb_tir_nf.csv
     $PY $R throughput --patients 1 --minutes 1440
     $PY $R make-reference   # rewrites benchmarks/simglucose/reference/
 
@@ -25,24 +26,31 @@ is the state at ``minute`` and the inputs applied over the minute that follows: 
 eaten (announced meals are eaten at 5 g/min), the insulin rate (U/min), plasma glucose
 ``Gp/Vg``, simglucose's "BG" ``Gsub = x13/Vg`` (subcutaneous), a Dexcom CGM reading
 (seeded) and the 13 states. ``bb-tir`` runs simglucose's ``T1DSimEnv`` (Dexcom 3-min
-samples, Insulet pump) with its ``BBController`` through ``SimObj`` and writes time in range.
+samples, Insulet pump) with its ``BBController`` through ``SimObj`` and writes time in range;
+``--cgm-noise off`` replaces simglucose's CGM noise generator by zeros for the run (the
+``CGMNoise`` class that ``simglucose.sensor.cgm`` instantiates is swapped for an endless stream
+of 0.0 mg/dL, so the CGM reads Gsub exactly, sampled every 3 min and held between samples;
+nothing else changes), and ``--history`` also writes every patient's per-step history.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import itertools
 import json
 import math
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import simglucose.sensor.cgm as simglucose_cgm
 from simglucose.actuator.pump import InsulinPump
 from simglucose.controller.basal_bolus_ctrller import CONTROL_QUEST, BBController
 from simglucose.patient.t1dpatient import PATIENT_PARA_FILE, Action, T1DPatient
@@ -147,6 +155,20 @@ def traces(
     return pd.concat(frames, ignore_index=True)
 
 
+@contextlib.contextmanager
+def cgm_noise(enabled: bool) -> Iterator[None]:
+    """With ``enabled=False``, every ``CGMSensor`` built or reset inside draws zero noise."""
+    if enabled:
+        yield
+        return
+    original = simglucose_cgm.CGMNoise
+    simglucose_cgm.CGMNoise = lambda params, seed=None: itertools.repeat(0.0)
+    try:
+        yield
+    finally:
+        simglucose_cgm.CGMNoise = original
+
+
 def bb_run(name: str, meals: list, hours: float, cgm_seed: int) -> pd.DataFrame:
     """The closed loop of simglucose itself: ``T1DSimEnv`` + ``BBController`` via ``SimObj``."""
     scenario = CustomScenario(START, [(timedelta(minutes=m), g) for m, g in meals])
@@ -177,9 +199,20 @@ def tir_row(name: str, history: pd.DataFrame) -> dict:
     }  # fmt: skip
 
 
-def bb_tir(names: Sequence[str], meals: list, hours: float, cgm_seed: int) -> pd.DataFrame:
-    """One :func:`tir_row` per patient."""
-    return pd.DataFrame([tir_row(n, bb_run(n, meals, hours, cgm_seed)) for n in names])
+def bb_tir(names: Sequence[str], meals: list, hours: float, cgm_seed: int,
+           noise: bool = True, history: str | None = None) -> pd.DataFrame:
+    """One :func:`tir_row` per patient; ``history``: also write the per-step histories (CSV)."""
+    rows, steps = [], []
+    with cgm_noise(noise):
+        for name in names:
+            run = bb_run(name, meals, hours, cgm_seed)
+            rows.append(tir_row(name, run))
+            steps.append(run.reset_index(drop=True).rename_axis("step").reset_index()
+                         .assign(patient=name))
+    if history:
+        columns = ["patient", "step", "BG", "CGM", "CHO", "insulin"]
+        pd.concat(steps)[columns].to_csv(history, index=False, float_format="%.9g")
+    return pd.DataFrame(rows)
 
 
 def loadavg() -> str:
@@ -261,6 +294,8 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--hours", type=float, default=24.0)
         p.add_argument("--cgm-seed", type=int, default=1)
         p.add_argument("--out", required=True)
+    sub.choices["bb-tir"].add_argument("--cgm-noise", choices=("on", "off"), default="on")
+    sub.choices["bb-tir"].add_argument("--history", help="also write per-step histories here")
     sub.choices["traces"].add_argument("--insulin", help="JSON spec; default: u2ss + carbs/CR")
     p = sub.add_parser("throughput")
     p.add_argument("--patients", type=int, default=1)
@@ -289,7 +324,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         frame = traces(names, meals, spec, args.hours, args.cgm_seed)
         frame.to_csv(args.out, index=False, float_format="%.7g")
     else:
-        bb_tir(names, meals, args.hours, args.cgm_seed).to_csv(args.out, index=False)
+        table = bb_tir(names, meals, args.hours, args.cgm_seed, args.cgm_noise == "on",
+                       args.history)
+        table.to_csv(args.out, index=False)
     return 0
 
 
