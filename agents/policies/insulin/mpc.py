@@ -1,9 +1,13 @@
 """Model-predictive insulin dosing: the oracle (true model and state) and MAP (population prior).
 
 Both choose, every step, the action level whose plan "this level for one step, then the
-patient's basal rate" minimises the predicted risk of the env's reward (``hypo_weight * rl +
-rh`` of Kovatchev's risk, mean over the horizon's minutes, plus the termination penalty
-where the forecast leaves [10, 600] mg/dL) over ``horizon_min`` (default 180 min), all
+patient's basal rate and a ``carbs / CR`` bolus at each later meal" minimises the
+predicted risk of the env's reward (``hypo_weight * rl + rh`` of Kovatchev's risk, mean over
+the horizon's minutes, plus the termination penalty where the forecast leaves [10, 600]
+mg/dL) over ``horizon_min`` (default 360 min:
+shorter horizons miss the tail of subcutaneous insulin and let the plan stack boluses into
+late hypoglycaemia; on 30 evaluation rows 180 min gave the oracle 5 terminations and 5 %
+time below 70 mg/dL, 360 min none and 1 %), all
 levels of all patients forecast in one batched call of the model
 (:func:`pkgym.envs.insulin.records.simulate_minutes`). Re-planned every step (receding
 horizon), so a bolus can be built over several steps.
@@ -49,8 +53,12 @@ GLUCOSE_STATES = {"uva_padova": (3, 4, 12), "hovorka2004": (8, 9)}
 def plan_costs(scenario: InsulinScenario, reward: RiskReward, params: np.ndarray,
                state: np.ndarray, memory: np.ndarray, pending: np.ndarray,
                first_u: np.ndarray, basal_u_per_min: np.ndarray, meals: np.ndarray,
-               horizon_min: int) -> np.ndarray:
-    """Predicted cost (n, L) of each first-step amount ``first_u`` (n, L), then basal.
+               horizon_min: int, carb_ratio_g_per_u: np.ndarray) -> np.ndarray:
+    """Predicted cost (n, L) of each first-step amount ``first_u`` (n, L), then basal-bolus.
+
+    After the first step the plan continues with standard therapy: the basal rate, and a
+    bolus ``carbs / CR`` in the minute each later meal of the horizon starts. (With basal
+    alone after it, a long horizon's later meals made the plan bolus for them now.)
 
     Args:
         scenario: the env's scenario (model name, step length, bounds).
@@ -63,12 +71,14 @@ def plan_costs(scenario: InsulinScenario, reward: RiskReward, params: np.ndarray
         basal_u_per_min: (n,) the rest of the horizon.
         meals: (n, horizon_min) grams announced at each minute ahead.
         horizon_min: forecast length, min.
+        carb_ratio_g_per_u: (n,) grams covered by one unit in the model's insulin units.
     """
     n, n_levels = first_u.shape
     m = scenario.step_minutes
     rep = np.repeat(np.arange(n), n_levels)
     insulin = np.repeat(basal_u_per_min[rep][:, None], horizon_min, axis=1)
     insulin[:, :m] = (first_u.reshape(-1) / m)[:, None]
+    insulin[:, m:] += (meals[:, m:] / carb_ratio_g_per_u[:, None])[rep]
     _, _, _, bg, _, _ = simulate_minutes(scenario.model, params[rep], state[rep], memory[rep],
                                          pending[rep], insulin, meals[rep])
     low, high = bg_risk(bg)
@@ -84,7 +94,7 @@ class OraclePolicy:
     reads_hidden_state = True
 
     def __init__(self, levels_u: np.ndarray, scenario: InsulinScenario, reward: RiskReward,
-                 horizon_min: int = 180) -> None:
+                 horizon_min: int = 360) -> None:
         """Plan over ``horizon_min`` minutes with the env's levels and reward weights."""
         self.name, self.levels, self.scenario = "oracle", np.asarray(levels_u), scenario
         self.reward, self.horizon = reward, int(horizon_min)
@@ -108,7 +118,8 @@ class OraclePolicy:
         costs = plan_costs(s, self.reward, np.asarray(info["model_params"]),
                            np.asarray(info["model_state"]), np.asarray(info["meal_memory"]),
                            np.asarray(info["pending_carbs_g"]), np.tile(delivered, (n, 1)),
-                           basal, meals, self.horizon)
+                           basal, meals, self.horizon,
+                           np.asarray(info["carb_ratio_g_per_u"], dtype=np.float64))
         return self.levels[costs.argmin(axis=1)]
 
 
@@ -163,7 +174,7 @@ class MapPolicy(OraclePolicy):
     reads_hidden_state = False
 
     def __init__(self, levels_u: np.ndarray, scenario: InsulinScenario, reward: RiskReward,
-                 horizon_min: int = 180, observer_gain: float = 0.3) -> None:
+                 horizon_min: int = 360, observer_gain: float = 0.3) -> None:
         """The prior is chosen per patient from the age in its pump settings."""
         super().__init__(levels_u, scenario, reward, horizon_min)
         self.name, self.gain = "map", float(observer_gain)
@@ -222,7 +233,8 @@ class MapPolicy(OraclePolicy):
         delivered = pump_delivery_u(self.levels, self.pump, s.step_minutes)
         first = delivered[None, :] * self.insulin_scale[:, None]
         costs = plan_costs(s, self.reward, self.params, self.state, self.memory, self.pending,
-                           first, self.model_basal, meals, self.horizon)
+                           first, self.model_basal, meals, self.horizon,
+                           np.full(fresh.size, np.inf))  # no later meal is known
         choice = self.levels[costs.argmin(axis=1)]
         self.last_u, self._last_carbs = choice.copy(), carbs
         return choice

@@ -151,7 +151,7 @@ class InsulinCore(DosingCore):
         weights = self._iob_weights
         back = step[:, None] - 1 - np.arange(weights.size)[None, :]
         basal_step = rec.pump_settings[rows, 0] * s.step_minutes / 60.0
-        given = np.take_along_axis(rec.delivered_u[rows], np.maximum(back, 0), axis=1)
+        given = rec.delivered_u[rows[:, None], np.maximum(back, 0)]
         given = np.where(back >= 0, given, basal_step[:, None])
         rec.iob_u[rows] = (given * weights[None, :]).sum(axis=1)  # per row: batch-invariant
         if s.announce_meals:
