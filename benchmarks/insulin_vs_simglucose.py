@@ -392,7 +392,7 @@ def throughput_table(with_simglucose: bool) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     table["patient_min_per_s"] = table.steps_per_s * table.step_min
     if with_simglucose:
-        table["x_simglucose_env"] = table.steps_per_s * table.step_min / (
+        table["x_simglucose_env_patient_min"] = table.steps_per_s * table.step_min / (
             rows[0]["steps_per_s"] * rows[0]["step_min"])
     return table
 
@@ -432,7 +432,8 @@ def report(traces: pd.DataFrame, tir: pd.DataFrame, throughput: pd.DataFrame,
         _markdown(traces, 4),
         "## 2. Basal-bolus time in range 70-180 (target within 2 points)", _markdown(tir_summary),
         _markdown(tir, 4),
-        "## 3. Throughput (3-min steps; patient-minutes/s = steps/s x step length)",
+        "## 3. Throughput (patient-steps/s of each row's step; patient-min/s = steps/s x step_min; "
+            "the ratio is on patient-min/s against simglucose's gymnasium env, 1 core)",
         f"Load before: `{loads[0]}`; after: `{loads[1]}` (other jobs share the machine).",
         _markdown(throughput, 4), ""])
 
