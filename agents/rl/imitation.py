@@ -202,10 +202,13 @@ def dagger(model: Any, config: ImitationConfig, *, env_id: str, env_kwargs: dict
 
 
 def _check_model(model: Any) -> None:
-    """Refuse anything but PPO or A2C with a discrete action space (one line)."""
-    if not isinstance(model, PPO | A2C) or not isinstance(model.action_space,
-                                                          gym.spaces.Discrete):
-        raise ValueError(f"model must be a PPO or A2C model with a Discrete action space, got "
+    """Refuse anything but PPO or A2C with dose levels or one continuous dose (one line)."""
+    space = getattr(model, "action_space", None)
+    one_dose = isinstance(space, gym.spaces.Box) and space.shape == (1,)
+    if not isinstance(model, PPO | A2C) or not (isinstance(space, gym.spaces.Discrete)
+                                                or one_dose):
+        raise ValueError(f"model must be a PPO or A2C model with a Discrete or a one-dose Box "
+                         f"action space, got "
                          f"{type(model).__name__} with {getattr(model, 'action_space', None)}")
 
 
@@ -228,6 +231,7 @@ class _Rollout:
                  observe: Observe | None) -> None:
         self.env, self.core, self.teacher, self.model = env, core, teacher, model
         self.patients, self.rng, self.observe = patients, rng, observe
+        self.continuous = isinstance(env.single_action_space, gym.spaces.Box)
 
     def collect(self, quota: int, beta: float, gamma: float, reward_scale: float) -> Labels:
         """At least ``quota`` labels in whole batches of courses, then the first ``quota``."""
@@ -247,14 +251,16 @@ class _Rollout:
         alive = np.ones(n, dtype=bool)
         while alive.any():
             labels = np.asarray(self.core.encode_decisions(
-                np.asarray(self.teacher.act(obs, info)), False)).reshape(n)
+                np.asarray(self.teacher.act(obs, info)), self.continuous)).reshape(n, -1)
             view = dict(obs) if self.observe is None else self.observe(self.core, dict(obs))
             follow = self.rng.random(n) < beta
-            taken = labels if follow.all() else np.where(follow, labels, self._student(view))
+            taken = labels if follow.all() else np.where(
+                follow[:, None], labels, self._student(view).reshape(n, -1))
             seen.append({k: np.asarray(v).copy() for k, v in view.items()})
             actions.append(labels)
             alive_steps.append(alive.copy())
-            obs, reward, terminated, truncated, info = self.env.step(taken.astype(np.int64))
+            obs, reward, terminated, truncated, info = self.env.step(
+                taken.astype(np.float32) if self.continuous else taken[:, 0].astype(np.int64))
             rewards.append(np.where(alive, reward, 0.0) * reward_scale)
             alive &= ~(terminated | truncated)
         return self._labels(seen, actions, np.stack(rewards), np.stack(alive_steps), gamma)
@@ -271,7 +277,9 @@ class _Rollout:
         order = np.argwhere(alive.T)  # (labels, 2): patient, step, patient-major
         patient, step = order[:, 0], order[:, 1]
         observations = {k: np.stack([s[k] for s in seen])[step, patient] for k in seen[0]}
-        return Labels(observations, np.stack(actions)[step, patient].astype(np.int64),
+        chosen = np.stack(actions)[step, patient]  # (labels, 1): a level or a scaled dose
+        chosen = chosen.astype(np.float32) if self.continuous else chosen[:, 0].astype(np.int64)
+        return Labels(observations, chosen,
                       returns[step, patient].astype(np.float32), patient,
                       np.zeros(patient.size, dtype=bool))
 
@@ -344,7 +352,7 @@ def _scores(model: Any, data: dict[str, Any], value_pretrain: bool) -> dict[str,
             index = torch.as_tensor(rows, device=policy.device)
             obs = {k: v[index] for k, v in data["obs"].items()}
             chosen = policy.get_distribution(obs).mode()
-            out[f"{name}_accuracy"] = float((chosen == data["actions"][index]).float().mean())
+            out[f"{name}_accuracy"] = _agree(chosen, data["actions"][index])
         index = torch.as_tensor(data["train"], device=policy.device)
         cross_entropy, value_mse = _losses(model, data, index, value_pretrain)
     out["cross_entropy"] = float(cross_entropy)
@@ -376,7 +384,24 @@ def agreement(model: Any, labels: Labels) -> float:
     with torch.no_grad():
         model.policy.set_training_mode(False)
         chosen = model.policy.get_distribution(data["obs"]).mode()
-    return float((chosen == data["actions"]).float().mean())
+    return _agree(chosen, data["actions"])
+
+
+def _agree(chosen: torch.Tensor, teacher: torch.Tensor) -> float:
+    """Share of decisions equal to the teacher's.
+
+    The same level, or (one continuous dose on [-1, 1]) within :data:`DOSE_TOLERANCE` of the
+    teacher's scaled dose.
+    """
+    if teacher.is_floating_point():
+        return float(((chosen.reshape(teacher.shape) - teacher).abs() <= DOSE_TOLERANCE)
+                     .float().mean())
+    return float((chosen == teacher).float().mean())
+
+
+DOSE_TOLERANCE = 0.05
+"""A continuous dose agrees with the teacher's within 0.05 on the [-1, 1] scale (2.5% of the
+dose range; warfarin's 31 tablet levels are 0.067 apart there)."""
 
 
 def majority_share(labels: Labels) -> float:
@@ -388,7 +413,8 @@ def majority_share(labels: Labels) -> float:
         >>> majority_share(labels)
         0.5
     """
-    return float(np.bincount(labels.actions).max() / len(labels))
+    _, counts = np.unique(labels.actions, return_counts=True, axis=0)
+    return float(counts.max() / len(labels))
 
 
 def _check_int(name: str, value: Any, low: int) -> None:

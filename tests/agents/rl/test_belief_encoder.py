@@ -25,6 +25,7 @@ ENV_ID = "pkgym/Vancomycin-v0"
 
 @pytest.fixture(scope="module")
 def vae_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained tiny vancomycin VAE, saved."""
     torch.manual_seed(0)
     return Path(save_vae(PatientVAE(tiny_vae_config(ENV_ID)), tmp_path_factory.mktemp("vae")))
 
@@ -71,6 +72,7 @@ def test_belief_model_trains_saves_and_doses(tmp_path: Path, vae_path: Path) -> 
 
 
 def test_belief_needs_a_vae(tmp_path: Path) -> None:
+    """The belief encoder without a VAE is refused when the config is built."""
     with pytest.raises(ValueError, match="vae_path is required with encoder 'vae' or 'belief'"):
         tiny_config(tmp_path, "ppo", encoder="belief")
 
@@ -87,5 +89,6 @@ def test_belief_needs_a_vae(tmp_path: Path) -> None:
      "imitation_labels must be an integer >= 1"),
 ])
 def test_method_options_refused(tmp_path: Path, overrides: dict, message: str) -> None:
+    """Every inconsistent method option fails at the config with its name."""
     with pytest.raises(ValueError, match=message):
         tiny_config(tmp_path, overrides.pop("algo", "ppo"), **overrides)
