@@ -77,6 +77,7 @@ VARIANTS: dict[str, tuple[dict, ...]] = {
     "pkgym/DoseFinding-v0": ({"continuous": True},),
     "pkgym/DoseFindingEffTox-v0": ({"continuous": True},),
     "pkgym/Mycophenolate-v0": ({"continuous": True},),
+    "pkgym/Insulin-v0": ({"continuous": True}, {"scenario": "scenarios/insulin_hovorka.yaml"}),
     toy_env.ENV_ID: ({"continuous": True},),
 }
 """Constructor keywords that change an env's spaces, decisions or episode ends (frequent clinical

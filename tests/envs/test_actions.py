@@ -43,8 +43,9 @@ def _assert_refused(env: Any, action: Any, allowed: str) -> None:
 
 
 def test_actions__every_continuous_variant_is_covered() -> None:
-    """The eleven envs with a Box variant: warfarin's v0 and v1 count apart, addiction has none."""
-    assert len(CONTINUOUS_IDS) == 11 and "pkgym/Addiction-v0" not in CONTINUOUS_IDS
+    """The twelve envs with a Box variant: warfarin's v0 and v1 count apart, addiction has none."""
+    assert len(CONTINUOUS_IDS) == 12 and "pkgym/Addiction-v0" not in CONTINUOUS_IDS
+    assert "pkgym/Insulin-v0" in CONTINUOUS_IDS
     assert {"pkgym/Mycophenolate-v0", "pkgym/DoseFindingEffTox-v0"} <= set(CONTINUOUS_IDS)
     assert {"pkgym/Warfarin-v1", "pkgym/WarfarinPGx-v1"} <= set(CONTINUOUS_IDS)
 
