@@ -9,9 +9,9 @@ protocols, MAP dosing (true prior and, under "misspecification", a wrong prior) 
 are evaluated on one held-out cohort (``EVALUATION`` seed space, shared noise: paired). The
 table per env gives each method's mean of the main clinical score (seeds averaged per patient),
 its paired 95% bootstrap CI of the difference to MAP with the true prior, the env steps it
-consumed (teacher-labelled decisions + RL steps), the training wall time (mean over seeds) and
-the steps to reach 90% of its final validation return. Finished runs and evaluations are
-skipped when the command is run again.
+consumed (teacher-labelled decisions + RL steps), the training wall time (median and range
+over seeds) and the steps to reach 90% of its final validation return. Finished runs and
+evaluations are skipped when the command is run again.
 """
 
 from __future__ import annotations
@@ -220,12 +220,13 @@ def report_env(env_id: str, results: pd.DataFrame, runs: pd.DataFrame, out: Path
     summary = summarise(seed_averaged(results, [score, "return"]), MAP_NAME,
                         {score: spec.scores[score], "return": "return"})
     lines = [f"| {env_id} | {spec.scores[score]} | Δ vs MAP [95% CI] | return | env steps "
-             "| train wall s | steps to 90% |", "|---|---|---|---|---|---|---|"]
+             "| train wall s, median (range) | steps to 90% |", "|---|---|---|---|---|---|---|"]
     for policy in summary.index.get_level_values("policy").unique():
         row, ret = summary.loc[(policy, score)], summary.loc[(policy, "return")]
         mine = runs[(runs.env == env_id) & (runs.method == policy)]
         steps = f"{int(mine.env_steps.mean()):,}" if len(mine) else "-"
-        wall = f"{mine.wall_time_s.mean():.0f}" if len(mine) else "-"
+        wall = (f"{mine.wall_time_s.median():.0f} ({mine.wall_time_s.min():.0f}-"
+                f"{mine.wall_time_s.max():.0f})" if len(mine) else "-")
         delta = "" if policy == MAP_NAME else (
             f"{row['difference']:+.3f} [{row['diff_low']:+.3f}, {row['diff_high']:+.3f}]")
         lines.append(f"| {policy} | {row['mean']:.3f} | {delta} | {ret['mean']:.1f} | {steps} "
