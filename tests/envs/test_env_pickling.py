@@ -141,10 +141,11 @@ def test_populations__pickle_and_stay_read_only() -> None:
     """Every env's population round-trips, and its frozen mappings still refuse changes."""
     populations = [p for p in map(_population, IDS) if p is not None]
     # the dose-finding trials have no covariates; Mycophenolate draws its patients from
-    # uniforms by functions (pkgym.populations.mycophenolate), no Population object
+    # uniforms by functions (pkgym.populations.mycophenolate), Insulin cycles simglucose's 30
+    # published patients (or samples Hovorka's model): no Population object
     without = {i for i in IDS if _population(i) is None}
     assert without == {"pkgym/DoseFinding-v0", "pkgym/DoseFindingEffTox-v0",
-                       "pkgym/Mycophenolate-v0"}
+                       "pkgym/Mycophenolate-v0", "pkgym/Insulin-v0"}
     for population in populations:
         for twin in (pickle.loads(pickle.dumps(population)), copy.deepcopy(population)):  # noqa: S301
             assert twin == population and twin.columns == population.columns
