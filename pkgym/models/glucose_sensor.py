@@ -104,6 +104,14 @@ class PumpParameters:
     sample_time_min: float = _unit("min", SIMGLUCOSE_PUMP)
 
 
+def _shipped_row(file_name: str, name: str) -> dict[str, str]:
+    """The row ``name`` of a shipped device table (ValueError listing the names otherwise)."""
+    rows = _read(file_name)
+    if name not in rows:
+        raise ValueError(f"name must be one of {sorted(rows)}, got {name!r}")
+    return rows[name]
+
+
 def cgm_sensor(name: str = "GuardianRT") -> CgmSensorParameters:
     """A shipped sensor: ``"Dexcom"`` (3 min), ``"GuardianRT"`` (5 min) or ``"Navigator"`` (1 min).
 
@@ -111,10 +119,7 @@ def cgm_sensor(name: str = "GuardianRT") -> CgmSensorParameters:
         >>> cgm_sensor("Dexcom").sample_time_min
         3.0
     """
-    rows = _read("uva_padova_sensor_params.csv")
-    if name not in rows:
-        raise ValueError(f"name must be one of {sorted(rows)}, got {name!r}")
-    row = rows[name]
+    row = _shipped_row("uva_padova_sensor_params.csv", name)
     return CgmSensorParameters(
         name=name, pacf=float(row["PACF"]), gamma=float(row["gamma"]),
         lambda_mg_per_dl=float(row["lambda"]), delta=float(row["delta"]),
@@ -129,10 +134,7 @@ def insulin_pump(name: str = "Insulet") -> PumpParameters:
         >>> insulin_pump("Cozmo").max_bolus_u
         75.0
     """
-    rows = _read("uva_padova_pump_params.csv")
-    if name not in rows:
-        raise ValueError(f"name must be one of {sorted(rows)}, got {name!r}")
-    row = rows[name]
+    row = _shipped_row("uva_padova_pump_params.csv", name)
     return PumpParameters(
         name=name, min_bolus_u=float(row["min_bolus"]), max_bolus_u=float(row["max_bolus"]),
         inc_bolus_u=float(row["inc_bolus"]), min_basal_u_per_h=float(row["min_basal"]),
