@@ -30,6 +30,7 @@ from agents.policies.registry import make_policy
 from agents.rl.train_config import TrainConfig
 from agents.rl.training import train
 from agents.vae.training import train_vae
+from benchmarks.agents_experiment import seed_averaged
 from pkgym.envs.base import DosingVectorEnv
 from pkgym.evaluation.cohorts import EVALUATION, env_cohort
 from pkgym.evaluation.evaluate import evaluate
@@ -185,14 +186,6 @@ def evaluate_env(env_id: str, out: Path, names: list[str], n_patients: int) -> p
             policies.append(policy)
     cohort = env_cohort(cast(Any, core).settings, n_patients, EVAL_SEED, EVALUATION)
     return evaluate(policies, env_id, cohort, EVAL_SEED, progress=True)
-
-
-def seed_averaged(results: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Each method's per-patient outcome averaged over its seeds (baselines as they are)."""
-    method = results["policy"].str.split("/").str[0]
-    keep = ["reads_hidden_state", *columns]
-    return (results.assign(policy=method).groupby(["policy", "id"], sort=False)[keep]
-            .mean().reset_index().assign(reads_hidden_state=lambda t: t.reads_hidden_state > 0))
 
 
 def steps_to_90(out: Path, env_id: str, name: str) -> str:

@@ -47,6 +47,7 @@ import numba
 import numpy as np
 from numpy.typing import ArrayLike
 
+from pkgym.models.glucose_inputs import checked_states, per_minute
 from pkgym.utils import check_non_negative
 
 __all__ = ["GLUCOSE_MG_PER_MMOL", "PARAM_NAMES", "POPULATION", "STATE_NAMES", "TYPICAL",
@@ -206,15 +207,6 @@ def _advance_kernel(states: np.ndarray, params: np.ndarray, insulin_mu_per_min: 
             glucose[i, minute] = x[8] / (p[_VG] * p[_BW])
 
 
-def _per_minute(name: str, values: ArrayLike, n: int, minutes: int) -> np.ndarray:
-    array = check_non_negative(name, values)
-    if array.ndim == 0 or array.shape == (n,):
-        return np.ascontiguousarray(np.broadcast_to(array.reshape(-1, 1), (n, minutes)))
-    if array.shape != (n, minutes):
-        raise ValueError(f"{name} must have shape ({n},) or ({n}, {minutes}), got {array.shape}")
-    return np.ascontiguousarray(array)
-
-
 def advance(states: ArrayLike, patients: HovorkaPatients, insulin_u_per_min: ArrayLike,
             carbs_g_per_min: ArrayLike, minutes: int, *,
             substeps: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -238,16 +230,10 @@ def advance(states: ArrayLike, patients: HovorkaPatients, insulin_u_per_min: Arr
         >>> round(float(g[0, -1]), 6)
         7.0
     """
-    x = np.array(states, dtype=np.float64, order="C")
     n = patients.n_patients
-    if x.shape != (n, N_STATES):
-        raise ValueError(f"states must have shape ({n}, {N_STATES}), got {x.shape}")
-    if int(minutes) != minutes or minutes < 1:
-        raise ValueError(f"minutes must be an int >= 1, got {minutes}")
-    if int(substeps) != substeps or substeps < 1:
-        raise ValueError(f"substeps must be an int >= 1, got {substeps}")
-    insulin = _per_minute("insulin_u_per_min", insulin_u_per_min, n, int(minutes)) * 1000.0
-    carbs = _per_minute("carbs_g_per_min", carbs_g_per_min, n, int(minutes))
+    x = checked_states(states, n, N_STATES, minutes, substeps)
+    insulin = per_minute("insulin_u_per_min", insulin_u_per_min, n, int(minutes)) * 1000.0
+    carbs = per_minute("carbs_g_per_min", carbs_g_per_min, n, int(minutes))
     glucose = np.empty((n, int(minutes)))
     _advance_kernel(x, np.ascontiguousarray(patients.parameters), insulin,
                     carbs * 1000.0 / GLUCOSE_MG_PER_MMOL, int(substeps), glucose)
@@ -279,7 +265,7 @@ def steady_state(patients: HovorkaPatients, insulin_u_per_min: ArrayLike) -> np.
     Raises ``ValueError`` if some patient has no steady state with glucose in (0, 100) mmol/L.
     """
     p = patients.parameters
-    u = _per_minute("insulin_u_per_min", insulin_u_per_min, patients.n_patients, 1)[:, 0] * 1e3
+    u = per_minute("insulin_u_per_min", insulin_u_per_min, patients.n_patients, 1)[:, 0] * 1e3
     insulin = u / (p[:, _KE] * p[:, _VI] * p[:, _BW])
     low, high = np.zeros_like(u), np.full_like(u, 100.0)
     if np.any(_glucose_balance(high, insulin, p) > 0) or np.any(

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike
 
+from pkgym.models.glucose_inputs import checked_states, per_minute
 from pkgym.models.glucose_uva_padova_kernel import (
     N_MEMORY,
     N_STATES,
@@ -186,16 +187,6 @@ def initial_meal_memory(states: ArrayLike) -> np.ndarray:
     return memory
 
 
-def _per_minute(name: str, values: ArrayLike, n: int, minutes: int) -> np.ndarray:
-    array = check_non_negative(name, values)
-    if array.ndim == 0 or array.shape == (n,):
-        return np.ascontiguousarray(np.broadcast_to(array.reshape(-1, 1) if array.ndim else array,
-                                                    (n, minutes)))
-    if array.shape != (n, minutes):
-        raise ValueError(f"{name} must have shape ({n},) or ({n}, {minutes}), got {array.shape}")
-    return np.ascontiguousarray(array)
-
-
 def advance(states: ArrayLike, patients: UvaPadovaPatients, insulin_u_per_min: ArrayLike,
             carbs_g_per_min: ArrayLike, minutes: int, memory: ArrayLike, *,
             substeps: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -223,19 +214,13 @@ def advance(states: ArrayLike, patients: UvaPadovaPatients, insulin_u_per_min: A
         >>> round(float(g[0, -1]), 2)
         138.56
     """
-    x = np.array(states, dtype=np.float64, order="C")
     n = patients.n_patients
-    if x.shape != (n, N_STATES):
-        raise ValueError(f"states must have shape ({n}, {N_STATES}), got {x.shape}")
-    if int(minutes) != minutes or minutes < 1:
-        raise ValueError(f"minutes must be an int >= 1, got {minutes}")
-    if int(substeps) != substeps or substeps < 1:
-        raise ValueError(f"substeps must be an int >= 1, got {substeps}")
+    x = checked_states(states, n, N_STATES, minutes, substeps)
     mem = np.array(memory, dtype=np.float64, order="C")
     if mem.shape != (n, N_MEMORY):
         raise ValueError(f"memory must have shape ({n}, {N_MEMORY}), got {mem.shape}")
-    insulin = _per_minute("insulin_u_per_min", insulin_u_per_min, n, int(minutes))
-    carbs = _per_minute("carbs_g_per_min", carbs_g_per_min, n, int(minutes))
+    insulin = per_minute("insulin_u_per_min", insulin_u_per_min, n, int(minutes))
+    carbs = per_minute("carbs_g_per_min", carbs_g_per_min, n, int(minutes))
     glucose = np.empty((n, int(minutes)))
     advance_kernel(x, np.ascontiguousarray(patients.parameters), insulin, carbs, mem,
                    int(substeps), glucose)
@@ -257,9 +242,9 @@ def derivatives(states: ArrayLike, patients: UvaPadovaPatients, insulin_u_per_mi
     n = patients.n_patients
     out = np.empty((n, N_STATES))
     derivatives_kernel(x, np.ascontiguousarray(patients.parameters),
-                       _per_minute("insulin_u_per_min", insulin_u_per_min, n, 1)[:, 0].copy(),
-                       _per_minute("carbs_g_per_min", carbs_g_per_min, n, 1)[:, 0].copy(),
-                       _per_minute("dbar_mg", dbar_mg, n, 1)[:, 0].copy(), out)
+                       per_minute("insulin_u_per_min", insulin_u_per_min, n, 1)[:, 0].copy(),
+                       per_minute("carbs_g_per_min", carbs_g_per_min, n, 1)[:, 0].copy(),
+                       per_minute("dbar_mg", dbar_mg, n, 1)[:, 0].copy(), out)
     return out
 
 
