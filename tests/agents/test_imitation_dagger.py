@@ -13,7 +13,7 @@ import torch
 from stable_baselines3 import DQN
 from training_helpers import ENV_ID, tiny_config
 
-import agents.rl.imitation as imitation
+import agents.rl.imitation_data as imitation_data
 from agents.policies.registry import make_policy
 from agents.rl.anchored_ppo import AnchoredPPO
 from agents.rl.hyperparameters import load_hyperparams
@@ -22,8 +22,8 @@ from agents.rl.imitation import (
     agreement,
     dagger,
     majority_share,
-    teacher_labels,
 )
+from agents.rl.imitation_data import teacher_labels
 from agents.rl.sb3_vec_env import make_sb3_vec_env
 from agents.rl.train_config import TrainConfig
 from agents.rl.training import make_training_env, new_model, probe_core
@@ -51,7 +51,7 @@ def cohorts() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def held_out(cohorts: tuple[pd.DataFrame, pd.DataFrame]) -> imitation.Labels:
+def held_out(cohorts: tuple[pd.DataFrame, pd.DataFrame]) -> imitation_data.Labels:
     """The oracle's own courses of the held-out cohort, labelled by it."""
     return teacher_labels("oracle", env_id=ENV_ID, env_kwargs={}, patients=cohorts[1], seed=7)
 
@@ -74,7 +74,7 @@ def _dagger(model: Any, training: pd.DataFrame, n_labels: int, seed: int = 0,
 
 
 def test_dagger__accuracy_rises_above_chance(tmp_path: Path, cohorts: Any,
-                                             held_out: imitation.Labels) -> None:
+                                             held_out: imitation_data.Labels) -> None:
     """400 oracle labels: the actor beats chance (1/13 and the majority dose) and its start."""
     model = _model(tmp_path, cohorts[0])
     before = agreement(model, held_out)
@@ -119,7 +119,7 @@ def test_dagger__bad_teacher_refused_before_rollout(tmp_path: Path, cohorts: Any
     def no_rollout(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("rolled out")
 
-    monkeypatch.setattr(imitation._Rollout, "batch", no_rollout)
+    monkeypatch.setattr(imitation_data.TeacherRollout, "batch", no_rollout)
     model = _model(tmp_path, cohorts[0])
     with pytest.raises(ValueError, match="baseline must be one of this env's baselines"):
         dagger(model, ImitationConfig(teacher="nonsense", n_labels=100), env_id=ENV_ID,
@@ -154,7 +154,7 @@ def test_imitation_config__refuses_bad_fields(field: str, value: Any, message: s
 
 
 def test_dagger__3000_labels_agree_with_oracle_on_held_out_patients(
-        tmp_path: Path, cohorts: Any, held_out: imitation.Labels) -> None:
+        tmp_path: Path, cohorts: Any, held_out: imitation_data.Labels) -> None:
     """3000 labels: on unseen patients the student picks the oracle's dose far more often.
 
     Far more often than before training and than the oracle's commonest dose, with the
