@@ -11,7 +11,8 @@ Algorithm 3.1:
    observation and ``info``, so privileged teachers such as ``oracle`` work; the student only
    ever sees the observation, through ``observe`` when it reads a history);
 3. the labels of all rounds are aggregated and the actor is refit by cross-entropy of the
-   teacher's action level under the policy's distribution, and optionally the critic by
+   teacher's action level under the policy's distribution (for a continuous dose, the
+   likelihood of the teacher's dose scaled as the env scales it), and optionally the critic by
    mean squared error against the episodes' discounted returns-to-go.
 
 Patients are pinned from the training cohort (shuffled passes, :class:`PatientCycle`), assay
