@@ -4,7 +4,9 @@
 2. Patients: a finite training cohort (TRAINING seed space) that the env cycles through,
    and a fixed validation cohort (VALIDATION seed space) that picks the best model.
 3. The batched env behind the SB3 adapter (observation history first for the VAE encoder).
-4. The model: new (seeded), or the latest checkpoint of ``OUT/checkpoints`` (``resume``).
+4. The model: new (seeded), or the latest checkpoint of ``OUT/checkpoints`` (``resume``);
+   with ``method`` ``dagger`` or ``dagger+rl`` it first imitates a teacher (DAgger,
+   ``OUT/imitation.csv``), and ``dagger+rl`` goes on as PPO anchored to the imitated policy.
 5. Logs (CSV + TensorBoard in ``OUT/logs``), checkpoints, validation, clinical metrics.
 6. ``model.learn``; then ``OUT/model.zip`` + ``OUT/model.json`` (what, how, on whom).
 
