@@ -181,6 +181,9 @@ class MapPolicy(OraclePolicy):
         """The prior is chosen per patient from the age in its pump settings."""
         super().__init__(levels_u, scenario, reward, horizon_min)
         self.name, self.gain = "map", float(observer_gain)
+        self.belief_name = (f"{scenario.model}'s typical patient" if
+                            scenario.model == "hovorka2004" else
+                            f"{scenario.model}'s median patient of the age group")
         self._priors: dict[str, tuple[np.ndarray, np.ndarray, float, float]] = {}
         self.state = np.zeros((0, 0))
         self.params, self.memory, self.pending = np.zeros((0, 0)), np.zeros((0, 3)), np.zeros(0)
