@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +22,7 @@ from agents.rl.training import algo_kwargs, make_training_env, new_model, probe_
 from pkgym.evaluation.cohorts import EVALUATION, TRAINING, VALIDATION, env_cohort
 from pkgym.evaluation.runner import run_policy
 
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """One torch thread, as ``pkgym train`` runs."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _setting(tmp_path: Path, **overrides: Any) -> tuple[Any, Any, pd.DataFrame]:
