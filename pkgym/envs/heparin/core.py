@@ -1,0 +1,208 @@
+"""The batched core of ``pkgym/Heparin-v0``: N adults on unfractionated heparin, 6 h a step.
+
+Randomness: each slot's seed spawns three child streams (STYLE 14). At reset the patient
+stream gives the covariate uniforms and the eta normals, the noise stream the aPTT assay
+normals of every measurement of the episode; there are no clinical events. Every random number
+is drawn at reset, so a step is pure array work, toggling the assay noise never changes the
+patient, and a cohort row is the same patient in any batch.
+
+A decision is ``(bolus U/kg, hold h, rate U/kg/h)``, shape (n, 3): the bolus is given now,
+the infusion is held for ``hold`` h and then runs at ``rate`` until the next aPTT, taken at the
+end of the interval (exact one-compartment solution, :func:`~.records.simulate_interval`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from pkgym.envs.actions import (
+    REAL_KINDS,
+    DecisionError,
+    continuous_actions,
+    discrete_actions,
+    shown,
+)
+from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
+from pkgym.envs.heparin import views as heparin_views
+from pkgym.envs.heparin.clinic import HULL_EXCESS_RECURRENCE
+from pkgym.envs.heparin.records import (
+    ETA_KEYS,
+    PLACEHOLDER,
+    ClinicRecords,
+    ClinicSettings,
+    new_records,
+    pinned_row,
+    simulate_interval,
+)
+
+
+class HeparinCore(DosingCore):
+    """N patients on a heparin infusion (see :class:`pkgym.envs.base.DosingCore`)."""
+
+    views = heparin_views
+
+    def __init__(self, n_patients: int, settings: ClinicSettings, reward_fn: RewardFn,
+                 observation_model: ObservationModel) -> None:
+        """Allocate N typical placeholder patients; ``reset_patients`` draws real ones."""
+        if n_patients < 1:
+            raise ValueError(f"n_patients must be >= 1, got {n_patients}")
+        self.n_patients, self.settings = int(n_patients), settings
+        self.reward_fn, self.observation_model = reward_fn, observation_model
+        self.dose_levels_mg = settings.dose_levels_mg
+        self.observation_space = observation_model.space(settings)
+        s = settings.scenario
+        self._starts, self._rates = s.start_options, s.rate_levels_u_per_kg_per_h
+        self._highs = np.array([s.max_bolus_u_per_kg, s.max_hold_h, s.max_rate_u_per_kg_per_h])
+        self._variability = settings.model.variability
+        table = {key: np.full(self.n_patients, value) for key, value in PLACEHOLDER.items()}
+        self.records = new_records(settings, table, np.zeros((self.n_patients, s.n_steps + 1)),
+                                   np.zeros(self.n_patients, dtype=object))
+
+    # ----- actions -------------------------------------------------------------------------
+    @property
+    def n_actions(self) -> int:
+        """Size of the discrete table: start options x rate levels."""
+        return len(self._starts) * len(self._rates)
+
+    def action_space(self, continuous: bool) -> spaces.Space:
+        """``Discrete(start options x rates)``, or ``Box(-1, 1, (3,))`` (bolus, hold, rate)."""
+        if continuous:
+            return spaces.Box(-1.0, 1.0, shape=(3,), dtype=np.float32)
+        return spaces.Discrete(self.n_actions)
+
+    def decode_actions(self, actions: Any, continuous: bool, n: int) -> np.ndarray:
+        """Decisions (n, 3): bolus U/kg, hold h, rate U/kg/h."""
+        if continuous:
+            meaning = (f"per patient 3: bolus (a+1)/2*{self._highs[0]:g} U/kg, hold "
+                       f"(a+1)/2*{self._highs[1]:g} h, rate (a+1)/2*{self._highs[2]:g} U/kg/h")
+            array = np.asarray(actions) if _is_array_like(actions) else None
+            if array is None or array.size != 3 * n or array.dtype.kind not in REAL_KINDS:
+                raise ValueError(f"action must be {n} row(s) of 3 real number(s) in [-1, 1] "
+                                 f"({meaning}), got {shown(actions)}"
+                                 + ("" if array is None else f" ({array.dtype})"))
+            scaled = continuous_actions(array.reshape(-1), 3 * n, meaning).reshape(n, 3)
+            return (scaled + 1.0) / 2.0 * self._highs[None, :]
+        index = discrete_actions(actions, n, self.n_actions,
+                                 f"start option x {len(self._rates)} rates")
+        start, rate = np.divmod(index, len(self._rates))
+        return np.column_stack([self._starts[start], self._rates[rate]])
+
+    def encode_decisions(self, decisions: np.ndarray, continuous: bool) -> np.ndarray:
+        """Actions for decisions (n, 3); the discrete table takes the nearest option and rate."""
+        d = np.asarray(decisions, dtype=np.float64)
+        if d.ndim != 2 or d.shape[1] != 3:
+            raise ValueError(f"this env needs decisions of shape (n, 3): bolus U/kg, hold h, "
+                             f"rate U/kg/h; got shape {d.shape}")
+        bad = ~np.all(np.isfinite(d) & (d >= 0) & (d <= self._highs * (1 + 1e-9)), axis=1)
+        if np.any(bad):
+            row = int(np.argmax(bad))
+            raise DecisionError(f"decision {d[row].tolist()} is outside 0..{self._highs.tolist()}"
+                                " (bolus U/kg, hold h, rate U/kg/h)", row)
+        if continuous:
+            return (2.0 * d / self._highs[None, :] - 1.0).astype(np.float32)
+        start = (np.abs(d[:, None, 0] - self._starts[None, :, 0]) / 80.0
+                 + np.abs(d[:, None, 1] - self._starts[None, :, 1])).argmin(axis=1)
+        rate = np.abs(d[:, 2:3] - self._rates[None, :]).argmin(axis=1)
+        return start * len(self._rates) + rate
+
+    # ----- reset ---------------------------------------------------------------------------
+    def draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
+        """Per slot: covariate uniforms, eta normals (patient stream), assay normals (noise)."""
+        n, s = len(streams), self.settings.scenario
+        out = {"covariates": np.empty((n, self.settings.population.n_draws)),
+               "eta": np.empty((n, len(ETA_KEYS))), "assay": np.empty((n, s.n_steps + 1))}
+        for k, slot in enumerate(streams):
+            slot.patient.random(out=out["covariates"][k])
+            slot.patient.standard_normal(out=out["eta"][k])
+            slot.noise.standard_normal(out=out["assay"][k])
+        return out
+
+    def build_episodes(self, draws: dict[str, np.ndarray],
+                       patients: Sequence[Mapping[str, Any] | None],
+                       streams: Sequence[EpisodeStreams]) -> ClinicRecords:
+        """Records of fresh episodes from their draws (a pinned patient's fields replace them)."""
+        n = draws["eta"].shape[0]
+        pins = [None if p is None else self.pin_patient(p) for p in patients]  # checked first
+        table = dict(self.settings.population.from_uniforms(draws["covariates"]))
+        etas = self._etas(draws["eta"])
+        table.update(id=np.full(n, -1), **{key: etas[:, j] for j, key in enumerate(ETA_KEYS)})
+        table = {key: np.asarray(table[key], dtype=np.float64) for key in PLACEHOLDER}
+        for k, pinned in enumerate(pins):
+            for key, value in (pinned or {}).items():
+                table[key][k] = value
+        entropy = np.array([slot.seed_entropy for slot in streams], dtype=object)
+        return new_records(self.settings, table, draws["assay"], entropy)
+
+    def _etas(self, normals: np.ndarray) -> np.ndarray:
+        """Correlated etas, row by row in a fixed order.
+
+        A BLAS product's rounding depends on the batch size; patient k must be the same in any.
+        """
+        factor = np.linalg.cholesky(self._variability.omega)  # (3, 3) lower
+        return (normals[:, None, :] * factor[None, :, :]).sum(axis=2)
+
+    def pin_patient(self, patient: Mapping[str, Any]) -> dict[str, Any]:
+        """A pinned patient's validated covariates, given etas and id."""
+        return pinned_row(patient, self.settings.model)
+
+    # ----- step ----------------------------------------------------------------------------
+    def step(self, rows: np.ndarray, doses_mg: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Give the decisions (n, 3) to ``rows`` and advance them one interval."""
+        s, r = self.settings.scenario, self.records
+        if np.any(r.step[rows] >= s.n_steps):
+            raise RuntimeError("the episode is over (truncated): call reset() first")
+        d = np.asarray(doses_mg, dtype=np.float64).reshape(rows.size, 3)
+        amount, aptt_end, outcome = simulate_interval(r, rows, d, s)
+        k, dt, weight = r.step[rows], s.interval_h, r.weight_kg[rows]
+        r.bolus_u_per_kg[rows, k], r.hold_h[rows, k] = d[:, 0], d[:, 1]
+        r.rate_u_per_kg_per_h[rows, k], r.current_rate[rows] = d[:, 2], d[:, 2]
+        r.dose_iu[rows] += weight * (d[:, 0] + d[:, 2] * (dt - d[:, 1]))
+        r.amount_iu[rows], r.step[rows] = amount, k + 1
+        self._count(rows, outcome)
+        self._measure(rows, k + 1, aptt_end)
+        reward = np.asarray(self.reward_fn(outcome, d), dtype=np.float64)
+        r.reward[rows] = reward
+        return reward, np.zeros(rows.size, dtype=bool), r.step[rows] >= s.n_steps
+
+    def _count(self, rows: np.ndarray, outcome: Any) -> None:
+        """Add the interval's time shares and risk terms to the episode's sums."""
+        r, s = self.records, self.settings.scenario
+        dt = s.interval_h
+        r.hours[rows] += dt
+        r.in_range_h[rows] += dt * outcome.in_range
+        r.below_h[rows] += dt * outcome.below
+        r.above_h[rows] += dt * outcome.above
+        r.bleeding_sum[rows] += outcome.bleeding
+        r.thrombosis_risk[rows] += outcome.thrombosis_risk
+        r.early_below_h[rows] += outcome.thrombosis_risk / HULL_EXCESS_RECURRENCE * s.early_window_h
+        r.step_in_range[rows], r.step_bleeding[rows] = outcome.in_range, outcome.bleeding
+        r.step_thrombosis[rows] = outcome.thrombosis_risk
+
+    def _measure(self, rows: np.ndarray, k: np.ndarray, aptt_true: np.ndarray) -> None:
+        """The aPTT at decision ``k``: true value, proportional assay error, assay limits."""
+        r, model = self.records, self.settings.model
+        r.aptt_true_s[rows, k] = aptt_true
+        noisy = aptt_true * (1.0 + model.aptt_residual_cv * r.assay_normals[rows, k])
+        measured = np.clip(noisy, 10.0, model.aptt_assay_max_s)
+        r.aptt_measured_s[rows, k] = measured
+        hit = (measured >= r.target_low_s[rows]) & (measured <= r.target_high_s[rows])
+        first = hit & np.isnan(r.first_therapeutic_h[rows])
+        r.first_therapeutic_h[rows[first]] = k[first] * self.settings.scenario.interval_h
+
+    # ----- views ---------------------------------------------------------------------------
+    def info(self) -> dict[str, np.ndarray]:
+        """Clinical metrics of the last step and episode, and the hidden truth of everyone."""
+        return heparin_views.info(self.records, self.settings, np.arange(self.n_patients))
+
+
+def _is_array_like(actions: Any) -> bool:
+    """Whether ``np.asarray(actions)`` gives an array (a ragged list does not)."""
+    try:
+        np.asarray(actions)
+    except (ValueError, TypeError):
+        return False
+    return True

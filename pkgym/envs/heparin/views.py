@@ -1,0 +1,206 @@
+"""Views of the heparin ward's records: info, text, a figure, a NONMEM dataset, outcomes."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from pkgym.envs.nonmem import nonmem_dataset
+from pkgym.envs.outcomes import OutcomeSpec, StepTable, last_valid
+
+EPISODE_KEYS = ("time_in_range_fraction", "time_below_range_fraction",
+                "time_above_range_fraction", "hours_to_first_therapeutic_aptt",
+                "subtherapeutic_at_24h", "thrombosis_excess_risk", "bleeding_index",
+                "cumulative_dose_u_per_kg")
+
+
+def episode_metrics(records: Any, settings: Any, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """The episode so far, from the TRUE aPTT between measurements (0 before the first step).
+
+    ``hours_to_first_therapeutic_aptt`` is the time of the first MEASURED aPTT in range (the
+    horizon if none yet); ``subtherapeutic_at_24h`` is 1 when the true aPTT at 24 h was below
+    the range (0 before 24 h); ``bleeding_index`` is the mean of ``max(0, aPTT/upper - 1)``.
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> env = gym.make("pkgym/Heparin-v0")
+        >>> _ = env.reset(seed=0)
+        >>> info = env.step(2 * 41 + 18)[-1]
+        >>> info["hours_so_far"], 0.0 <= info["time_in_range_fraction"] <= 1.0
+        (6.0, True)
+    """
+    r, s = records, settings.scenario
+    hours = np.maximum(r.hours[rows], 1e-12)
+    steps = np.maximum(r.step[rows], 1)
+    first = np.where(np.isnan(r.first_therapeutic_h[rows]), s.horizon_h,
+                     r.first_therapeutic_h[rows])
+    k24 = int(round(24.0 / s.interval_h))
+    at24 = r.aptt_true_s[rows, min(k24, s.n_steps)]
+    sub24 = np.where(r.step[rows] * s.interval_h >= 24.0,
+                     (at24 < r.target_low_s[rows]).astype(np.float64), 0.0)
+    return {"time_in_range_fraction": r.in_range_h[rows] / hours,
+            "time_below_range_fraction": r.below_h[rows] / hours,
+            "time_above_range_fraction": r.above_h[rows] / hours,
+            "hours_to_first_therapeutic_aptt": first, "subtherapeutic_at_24h": sub24,
+            "thrombosis_excess_risk": r.thrombosis_risk[rows].copy(),
+            "bleeding_index": r.bleeding_sum[rows] / steps,
+            "cumulative_dose_u_per_kg": r.dose_iu[rows] / r.weight_kg[rows],
+            "hours_so_far": r.hours[rows].copy()}
+
+
+def info(records: Any, settings: Any, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """Clinical metrics of the last step and episode and the hidden truth of ``rows``.
+
+    Hidden truth (for analysis and the ``oracle``): ``concentration_iu_per_ml``, the true aPTT
+    now, ``model_params`` (n, 3: CL L/h, V L, SLOPE s per IU/L), ``etas`` and ``amount_iu``.
+    """
+    r = records
+    step = r.step[rows]
+    last = np.maximum(step - 1, 0)
+    started = step > 0
+    true = r.aptt_true_s[rows, step]
+    params = r.params[rows]
+    out = {
+        "step": step.copy(), "aptt_s": true, "measured_aptt_s": r.aptt_measured_s[rows, step],
+        "in_range": (true >= r.target_low_s[rows]) & (true <= r.target_high_s[rows]),
+        "concentration_iu_per_ml": r.amount_iu[rows] / params[:, 1] / 1000.0,
+        "bolus_u_per_kg": np.where(started, r.bolus_u_per_kg[rows, last], 0.0),
+        "rate_u_per_kg_per_h": r.current_rate[rows].copy(),
+        "step_time_in_range_fraction": r.step_in_range[rows].copy(),
+        "step_bleeding": r.step_bleeding[rows].copy(),
+        "step_thrombosis_risk": r.step_thrombosis[rows].copy(),
+        "dose_u": np.where(started, r.weight_kg[rows] * (
+            r.bolus_u_per_kg[rows, last] + r.rate_u_per_kg_per_h[rows, last] * (
+                settings.scenario.interval_h - r.hold_h[rows, last])), 0.0)}
+    out.update(episode_metrics(r, settings, rows))
+    out.update(weight_kg=r.weight_kg[rows].copy(), baseline_aptt_s=r.baseline_aptt_s[rows].copy(),
+               target_low_s=r.target_low_s[rows].copy(),
+               target_high_s=r.target_high_s[rows].copy(), model_params=params.copy(),
+               etas=r.etas[rows].copy(), amount_iu=r.amount_iu[rows].copy(),
+               patient_id=r.patient_id[rows].copy(), seed_entropy=r.seed_entropy[rows])
+    return out
+
+
+def render_text(records: Any, settings: Any, row: int) -> str:
+    """A line: hour, true and measured aPTT, rate, time in range so far.
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> env = gym.make("pkgym/Heparin-v0", render_mode="ansi")
+        >>> _ = env.reset(seed=0)
+        >>> env.render()[:6]
+        'hour 0'
+    """
+    r, s, step = records, settings.scenario, int(records.step[row])
+    metrics = episode_metrics(r, settings, np.array([row]))
+    return (f"hour {step * s.interval_h:g}  aPTT {r.aptt_true_s[row, step]:.0f} s (measured "
+            f"{r.aptt_measured_s[row, step]:.0f})  target {r.target_low_s[row]:.0f}-"
+            f"{r.target_high_s[row]:.0f} s  rate {r.current_rate[row]:g} U/kg/h  TIR "
+            f"{metrics['time_in_range_fraction'][0]:.2f}  step {step}/{s.n_steps}")
+
+
+def render_figure(records: Any, settings: Any, row: int) -> Figure:
+    """True and measured aPTT with the target band (top); bolus and rate (bottom).
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> env = gym.make("pkgym/Heparin-v0")
+        >>> _ = env.reset(seed=0)
+        >>> core = env.unwrapped.core
+        >>> len(render_figure(core.records, core.settings, 0).axes)
+        3
+    """
+    r, s = records, settings.scenario
+    step = int(r.step[row])
+    hours = np.arange(step + 1) * s.interval_h
+    fig = Figure(figsize=(8, 5.5), dpi=80)
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
+    top.axhspan(r.target_low_s[row], r.target_high_s[row], color="tab:green", alpha=0.15)
+    top.plot(hours, r.aptt_true_s[row, :step + 1], lw=1.0, marker="o", label="true aPTT")
+    top.plot(hours, r.aptt_measured_s[row, :step + 1], lw=0.8, ls="--", marker="x",
+             label="measured")
+    top.set(ylabel="aPTT (s)", title=f"heparin, hour {step * s.interval_h:g}")
+    top.legend(loc="upper right", fontsize=8)
+    bottom.step(hours[:-1], r.rate_u_per_kg_per_h[row, :step], where="post",
+                label="rate (U/kg/h)")
+    bottom.set(xlabel="hour", ylabel="rate (U/kg/h)")
+    bolus = bottom.twinx()
+    bolus.bar(hours[:-1], r.bolus_u_per_kg[row, :step], width=0.5, color="tab:orange",
+              alpha=0.6)
+    bolus.set_ylabel("bolus (U/kg)")
+    fig.tight_layout()
+    return fig
+
+
+def episode_dataset(records: Any, settings: Any, row: int) -> pd.DataFrame:
+    """Boluses and infusions (CMT 1, AMT in IU, RATE IU/h) and aPTTs (CMT 2, s), TIME h.
+
+    Covariates: WT (kg), HT (cm), AGE (years), SEX (1 female) and APTT0 (control, s).
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> env = gym.make("pkgym/Heparin-v0")
+        >>> _ = env.reset(seed=0)
+        >>> _ = env.step(2 * 41 + 18)
+        >>> table = env.unwrapped.episode_dataset()
+        >>> table[["TIME", "EVID", "CMT"]].values.tolist()[:3]
+        [[0.0, 0.0, 2.0], [0.0, 1.0, 1.0], [0.0, 1.0, 1.0]]
+    """
+    r, s = records, settings.scenario
+    step, dt, wt = int(r.step[row]), s.interval_h, float(r.weight_kg[row])
+    starts = dt * np.arange(step)
+    hold = r.hold_h[row, :step]
+    times = np.concatenate([starts, starts + hold])
+    amounts = np.concatenate([wt * r.bolus_u_per_kg[row, :step],
+                              wt * r.rate_u_per_kg_per_h[row, :step] * (dt - hold)])
+    durations = np.concatenate([np.zeros(step), dt - hold])
+    order = np.argsort(times, kind="stable")
+    covariates: dict[str, Any] = {"WT": wt, "HT": float(r.height_cm[row]),
+                                  "AGE": float(r.age_years[row]),
+                                  "SEX": float(r.is_female[row]),
+                                  "APTT0": float(r.baseline_aptt_s[row])}
+    return nonmem_dataset(int(r.patient_id[row]), times[order], amounts[order],
+                          durations[order], dt * np.arange(step + 1),
+                          r.aptt_measured_s[row, :step + 1], covariates, dose_cmt=1,
+                          observation_cmt=2)
+
+
+def heparin_scores(steps: StepTable, first_info: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """The episode's metrics as of its last step (they accumulate over the episode).
+
+    Examples:
+        >>> steps = {key: np.array([[0.5, 0.75, np.nan]]) for key in EPISODE_KEYS}
+        >>> heparin_scores(steps, {})["time_in_range_fraction"].tolist()
+        [0.75]
+    """
+    return {key: last_valid(np.asarray(steps[key], dtype=np.float64)) for key in EPISODE_KEYS}
+
+
+HEPARIN_OUTCOMES = OutcomeSpec(
+    step_metrics=("aptt_s", "measured_aptt_s", "in_range", "dose_u", "rate_u_per_kg_per_h",
+                  "concentration_iu_per_ml", *EPISODE_KEYS),
+    scores={"time_in_range_fraction": "time in therapeutic range (true aPTT)",
+            "time_below_range_fraction": "time below range",
+            "time_above_range_fraction": "time above range",
+            "hours_to_first_therapeutic_aptt": "hours to first measured therapeutic aPTT",
+            "subtherapeutic_at_24h": "true aPTT below range at 24 h (share)",
+            "thrombosis_excess_risk": "excess recurrent VTE risk (Hull 1986)",
+            "bleeding_index": "mean supratherapeutic excess aPTT/upper - 1",
+            "cumulative_dose_u_per_kg": "heparin given (U/kg)", "return": "return"},
+    episode_scores=heparin_scores, level_key="aptt_s",
+    level_label="true aPTT at the decision (s)", target_range=(60.0, 100.0),
+    in_range_key="in_range", dose_key="dose_u")
+"""``pkgym/Heparin-v0``: time in range first, then the time to therapy and the risk terms."""
+
+
+def outcomes(core: Any) -> OutcomeSpec:
+    """The env's outcome spec (its plotted band follows the scenario's seconds range)."""
+    s = core.settings.scenario
+    if s.target != "seconds" or tuple(s.target_aptt_s) == (60.0, 100.0):
+        return HEPARIN_OUTCOMES
+    return dataclasses.replace(HEPARIN_OUTCOMES, target_range=tuple(s.target_aptt_s))
