@@ -1,0 +1,44 @@
+"""Propofol policies for ``pkgym/Propofol-v0``: TCI (Marsh, Schnider, Eleveld), PID, oracle."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pkgym.envs.propofol import ENV_ID
+from pkgym.envs.registry import env_spec
+from pkgym.evaluation.policy import Policy
+
+BASELINES = env_spec(ENV_ID).baselines
+"""The baseline names :func:`make_baseline` builds (the env's registry entry lists them)."""
+
+
+def make_baseline(name: str, core: Any) -> Policy:
+    """A propofol baseline built for the env's step and top rate.
+
+    * ``tci_marsh``, ``tci_schnider``, ``tci_eleveld``: effect-site TCI pumps whose belief
+      is Marsh (modified, ke0 1.2 /min), Schnider or Eleveld's typical patient
+      (:mod:`.tci`);
+    * ``pid``: PID on the monitor's BIS (:class:`.baselines.PidPolicy`);
+    * ``oracle``: TCI on the true patient (reads ``info``).
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> core = gym.make("pkgym/Propofol-v0").unwrapped.core
+        >>> make_baseline("tci_schnider", core).name
+        'tci_schnider'
+    """
+    from agents.policies.propofol.baselines import OraclePolicy, PidPolicy, TciPolicy
+
+    scenario = core.settings.scenario
+    step, top = scenario.step_min, float(core.dose_levels_mg.max())
+    def tci(belief: str) -> Callable[[], Policy]:
+        return lambda: TciPolicy(belief, step, top)
+
+    factories: dict[str, Callable[[], Policy]] = {
+        "tci_marsh": tci("marsh"), "tci_schnider": tci("schnider"),
+        "tci_eleveld": tci("eleveld"), "pid": lambda: PidPolicy(step, top),
+        "oracle": lambda: OraclePolicy(step, top)}
+    if name not in factories:
+        raise ValueError(f"baseline must be one of {tuple(factories)}, got {name!r}")
+    return factories[name]()
