@@ -36,9 +36,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 import numpy as np
-from scipy.linalg import expm
 
 from pkgym.populations import BetweenSubjectVariability
+from pkgym.sim.expm import batched_expm
 
 ETA_NAMES = ("V1", "V2", "V3", "CL", "Q2", "Q3", "KE0", "CE50", "BIS")
 """Random effects: the six PK parameters, ke0, Ce50 and the BIS residual error's scale."""
@@ -313,7 +313,7 @@ def step_propagator(pk: EffectSitePK, dt_min: float | np.ndarray) -> StepPropaga
     """Exact propagator of a step of ``dt_min`` (scalar or (n,)) at a constant rate.
 
     The exponential of the augmented matrix ``[[M, e1], [0, 0]] dt`` holds ``exp(M dt)`` and
-    the input response (Van Loan), one batched ``scipy.linalg.expm`` for all patients.
+    the input response (Van Loan), one :func:`~pkgym.sim.expm.batched_expm` for all patients.
 
     Examples:
         >>> pk = eleveld_pk(Eleveld2018(), *[np.array([v]) for v in (35, 70, 170, 0, 0)])
@@ -329,7 +329,7 @@ def step_propagator(pk: EffectSitePK, dt_min: float | np.ndarray) -> StepPropaga
     augmented = np.zeros((n, N_STATES + 1, N_STATES + 1))
     augmented[:, :N_STATES, :N_STATES] = m
     augmented[:, 0, N_STATES] = 1.0
-    exponential = expm(augmented * dt[:, None, None])
+    exponential = batched_expm(augmented * dt[:, None, None])
     return StepPropagator(exponential[:, :N_STATES, :N_STATES].copy(),
                           exponential[:, :N_STATES, N_STATES].copy())
 

@@ -48,6 +48,12 @@ PID_BAND = 15.0
 anti-windup besides conditional integration: the induction's large error would wind it up)."""
 
 
+BELIEF_NAMES = {"marsh": "Marsh 1991 (ke0 1.2 /min, Struys 2000)",
+                "schnider": "Schnider 1998/1999 (typical for the covariates)",
+                "eleveld": "Eleveld 2018's typical patient for the covariates (no etas)"}
+"""What each pump believes, as evaluation summaries print it."""
+
+
 def fresh_episodes(observation: Mapping[str, np.ndarray]) -> np.ndarray:
     """Which patients are at their episode's first decision, (n,) bool."""
     return np.asarray(observation["elapsed_min"], dtype=np.float64)[:, 0] <= 0.0
@@ -66,6 +72,7 @@ class TciPolicy:
     def __init__(self, belief: str, step_min: float, top_rate_mg_per_kg_per_h: float) -> None:
         """A pump with the ``belief`` model (marsh, schnider or eleveld)."""
         self.name, self.belief = f"tci_{belief}", belief
+        self.belief_name = BELIEF_NAMES[belief]
         self.step_min, self.top = step_min, top_rate_mg_per_kg_per_h
         self.planner: EffectSiteTci | None = None
         self.state = np.zeros((0, N_STATES))
