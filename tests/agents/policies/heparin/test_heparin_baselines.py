@@ -83,3 +83,17 @@ def test_map__recovers_the_true_parameters_without_assay_error() -> None:
     assert np.median(error[:, 2]) < 0.5 * np.median(prior_error[:, 2])
     assert np.median(np.abs(fitted[:, 2] - fitted[:, 0] - info["etas"][:, 2]
                             + info["etas"][:, 0])) < 0.05  # SLOPE/CL: the steady state
+
+
+def test_raschke__exceeds_the_threshold_within_24h_as_in_the_trial() -> None:
+    """Measured aPTT > 1.5 x control within 24 h: Raschke 1993 had 60 of 62 (97 %, CI 89-100 %)."""
+    n = 300
+    env = gym.make_vec(ENV_ID, num_envs=n, vectorization_mode="vector_entry_point")
+    core = env.unwrapped.core
+    policy = make_baseline("raschke", core)
+    obs, info = env.reset(seed=11)
+    for _ in range(4):  # decisions at 0, 6, 12, 18 h; aPTTs at 6, 12, 18, 24 h
+        obs, _, _, _, info = env.step(core.encode_decisions(policy.act(obs, info), False))
+    measured, control = obs["aptt_s"][:, 1:5], obs["patient"][:, 4:5]
+    share = float(np.mean(np.any(measured > 1.5 * control, axis=1)))
+    assert 0.888 <= share <= 1.0, share
