@@ -113,6 +113,12 @@ def add_tune(commands: argparse._SubParsersAction) -> None:
                       help="validation cohort scoring each trial (default 200)")
     tune.add_argument("--ray-address", metavar="ADDR",
                       help="existing Ray cluster ('auto', 'ray://host:10001'; default: local)")
+    tune.add_argument("--method", default="rl",
+                      help="learning method of every trial, as pkgym train's (default rl); the "
+                           "space may then hold anchor_kl_coef and imitation_labels too")
+    tune.add_argument("--teacher", help="policy to imitate (dagger, dagger+rl): map, oracle, ...")
+    tune.add_argument("--imitation-labels", type=int,
+                      help="teacher-labelled decisions of DAgger (default: the trainer's)")
     tune.add_argument("--dry-run", action="store_true",
                       help="only write the configurations the seed proposes; train nothing")
     tune.set_defaults(func=_tune)
@@ -126,11 +132,12 @@ def _tune(args: argparse.Namespace) -> int:
         num_samples=args.num_samples, timesteps=args.timesteps, out_dir=args.out,
         seed=args.seed, eval_freq=args.eval_freq, hyperparams_file=args.hyperparams,
         n_training_patients=args.n_training_patients,
-        n_validation_patients=args.n_validation_patients, ray_address=args.ray_address)
+        n_validation_patients=args.n_validation_patients, ray_address=args.ray_address,
+        method=args.method, teacher=args.teacher, imitation_labels=args.imitation_labels)
     table = run_search(config, propose_trial if args.dry_run else run_trial)
     print(table.to_string(index=False))
-    print(f"wrote {args.out / 'tune_results.csv'}" +
-          ("" if args.dry_run else f", {args.out / 'best_hyperparams.yml'}"))
+    print(f"wrote {args.out / 'tune_results.csv'}" + ("" if args.dry_run else
+          f", {args.out / 'best_hyperparams.yml'}, {args.out / 'best_command.txt'}"))
     return 0
 
 

@@ -15,9 +15,17 @@ hyperparameters differ). Its score is the best mean validation return of its lea
 (``BasicVariantGenerator(random_state=seed)``): the same seed proposes the same
 configurations, in the same order.
 
-Outputs: ``OUT/tune_results.csv`` (one row per trial: its number, sampled values, score) and
+Any learning method of ``pkgym train`` can be tuned (``method``, ``teacher``: DAgger from MAP,
+DAgger then KL-anchored PPO, the asymmetric critic); the space may then also hold the run's
+own options :data:`RUN_KEYS` (e.g. ``anchor_kl_coef: {loguniform: [0.01, 1.0]}``), which go
+to the trainer rather than into the algorithm's section.
+
+Outputs: ``OUT/tune_results.csv`` (one row per trial: its number, sampled values, score),
 ``OUT/best_hyperparams.yml`` (the best trial's section, keyed by the env id, ready for
-``pkgym train --hyperparams``). Ray Tune's own records go to ``OUT/ray_results``.
+``pkgym train --hyperparams``) and ``OUT/best_command.txt`` (the ``pkgym train`` options of
+the best trial, run options included). Ray Tune's own records go to ``OUT/ray_results``.
+Trials train on the training cohort and are scored on the validation cohort; a held-out test
+cohort is left for the one evaluation of the chosen configuration.
 """
 
 from __future__ import annotations
@@ -38,6 +46,8 @@ from pkgym.io import write_atomic, write_table
 
 DISTRIBUTIONS = ("uniform", "loguniform", "choice")
 """The search-space distributions a key can have."""
+RUN_KEYS = {"anchor_kl_coef": "--anchor-kl-coef", "imitation_labels": "--imitation-labels"}
+"""Keys of a space that are options of the run (``pkgym train`` flags), not hyperparameters."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,6 +67,9 @@ class TuneConfig:
         n_training_patients: training cohort per trial (None: the trainer's default).
         n_validation_patients: validation cohort scoring every trial.
         ray_address: existing Ray cluster; None starts (or reuses) a local instance.
+        method: the learning method of every trial (``pkgym train --method``).
+        teacher: the policy ``dagger`` and ``dagger+rl`` imitate (``--teacher``).
+        imitation_labels: DAgger's teacher-labelled decisions (None: the trainer's default).
     """
 
     env_id: str
@@ -71,17 +84,21 @@ class TuneConfig:
     n_training_patients: int | None = None
     n_validation_patients: int = 200
     ray_address: str | None = None
+    method: str = "rl"
+    teacher: str | None = None
+    imitation_labels: int | None = None
 
     def __post_init__(self) -> None:
-        """Check the env, the space and the numbers now, before Ray starts."""
+        """Check the env, the space, the method and the numbers now, before Ray starts."""
         if self.env_id not in {spec.env_id for spec in env_specs()}:
             raise ValueError(f"env_id must be a registered pkgym env, got {self.env_id!r}")
-        for name in ("num_samples", "timesteps"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if int(self.num_samples) < 1:
+            raise ValueError(f"num_samples must be >= 1, got {self.num_samples}")
         check_space(self.space)
         with tempfile.TemporaryDirectory() as folder:  # unknown keys or types fail now
-            write_section(self, first_values(self.space), Path(folder) / "check.yml")
+            first = first_values(self.space)
+            write_section(self, first, Path(folder) / "hyperparams.yml")
+            train_config(self, first, Path(folder))  # the method's options and timesteps
 
     @property
     def base_section(self) -> dict[str, Any]:
@@ -155,9 +172,10 @@ def tune_domains(space: dict[str, dict[str, list[Any]]]) -> dict[str, Any]:
 
 
 def write_section(config: TuneConfig, values: dict[str, Any], path: Path) -> Path:
-    """The base section with ``values`` as a one-section YAML file, validated by loading it."""
+    """The base section with ``values`` (bar :data:`RUN_KEYS`) as a validated YAML file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    section = {**config.base_section, **_plain(values)}
+    section = {**config.base_section,
+               **{key: value for key, value in _plain(values).items() if key not in RUN_KEYS}}
     path.write_text(yaml.safe_dump({config.env_id: section}, sort_keys=False))
     load_hyperparams(config.algo, config.env_id, path)
     return path
@@ -169,25 +187,38 @@ def _plain(values: dict[str, Any]) -> dict[str, Any]:
             for key, value in values.items()}
 
 
+def train_config(config: TuneConfig, values: dict[str, Any], folder: Path) -> Any:
+    """The :class:`~agents.rl.train_config.TrainConfig` of one trial (validated on creation)."""
+    from agents.rl.train_config import TrainConfig
+
+    options = {key: value for key, value in {
+        "n_training_patients": config.n_training_patients,
+        "imitation_labels": config.imitation_labels}.items() if value is not None}
+    options.update({key: value for key, value in _plain(values).items() if key in RUN_KEYS})
+    return TrainConfig(
+        env_id=config.env_id, algo=config.algo, timesteps=config.timesteps, seed=config.seed,
+        out_dir=folder / "run", hyperparams_file=folder / "hyperparams.yml", checkpoint_freq=0,
+        eval_freq=config.eval_freq or max(config.timesteps, 1), device="cpu", method=config.method,
+        teacher=config.teacher, n_validation_patients=config.n_validation_patients, **options)
+
+
+def train_trial(values: dict[str, Any], config: TuneConfig, folder: Path) -> float:
+    """Write a trial's section, train it, return its best mean validation return."""
+    from agents.policies.registry import make_policy
+    from agents.rl.training import train
+
+    write_section(config, values, folder / "hyperparams.yml")
+    result = train(train_config(config, values, folder), make_teacher=make_policy)
+    curve = result.learning_curve
+    return float("nan") if curve is None else float(curve["mean_return"].max())
+
+
 def run_trial(values: dict[str, Any], config: TuneConfig) -> dict[str, Any]:
     """One trial: write its section, train with it, score it (Tune's function trainable)."""
     from ray import tune
 
-    from agents.rl.train_config import TrainConfig
-    from agents.rl.training import train
-
     number = tune.get_context().get_trial_id().rsplit("_", 1)[-1]
-    folder = config.out_dir / "trials" / f"trial_{number}"
-    hyperparams = write_section(config, values, folder / "hyperparams.yml")
-    options = ({} if config.n_training_patients is None
-               else {"n_training_patients": config.n_training_patients})
-    result = train(TrainConfig(
-        env_id=config.env_id, algo=config.algo, timesteps=config.timesteps, seed=config.seed,
-        out_dir=folder / "run", hyperparams_file=hyperparams, checkpoint_freq=0,
-        eval_freq=config.eval_freq or config.timesteps, device="cpu",
-        n_validation_patients=config.n_validation_patients, **options))
-    curve = result.learning_curve
-    score = float("nan") if curve is None else float(curve["mean_return"].max())
+    score = train_trial(values, config, config.out_dir / "trials" / f"trial_{number}")
     return {"score": score, "trial": int(number)}
 
 
@@ -258,8 +289,27 @@ def write_outputs(config: TuneConfig, rows: list[dict[str, Any]]) -> list[Path]:
     scored = [row for row in rows if row["score"] == row["score"]]  # NaN: not trained
     if scored:
         best = max(scored, key=lambda row: row["score"])
-        section = {**config.base_section, **{key: best[key] for key in config.space}}
+        section = {**config.base_section,
+                   **{key: best[key] for key in config.space if key not in RUN_KEYS}}
         text = yaml.safe_dump({config.env_id: section}, sort_keys=False)
         written.append(write_atomic(config.out_dir / "best_hyperparams.yml",
                                     lambda tmp: tmp.write_text(text, encoding="utf-8")))
+        line = best_command(config, best)
+        written.append(write_atomic(config.out_dir / "best_command.txt",
+                                    lambda tmp: tmp.write_text(line + "\n", encoding="utf-8")))
     return written
+
+
+def best_command(config: TuneConfig, best: dict[str, Any]) -> str:
+    """The ``pkgym train`` options that reproduce the best trial (``OUT`` left to the user)."""
+    parts = [f"pkgym train --env {config.env_id} --algo {config.algo} --seed {config.seed}",
+             f"--timesteps {config.timesteps}",
+             f"--hyperparams {config.out_dir / 'best_hyperparams.yml'}"]
+    if config.method != "rl":
+        parts.append(f"--method {config.method}")
+    if config.teacher:
+        parts.append(f"--teacher {config.teacher}")
+    if config.imitation_labels is not None and "imitation_labels" not in config.space:
+        parts.append(f"--imitation-labels {config.imitation_labels}")
+    parts += [f"{flag} {best[key]}" for key, flag in RUN_KEYS.items() if key in config.space]
+    return " ".join(parts) + " --out OUT"
