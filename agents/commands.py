@@ -115,7 +115,8 @@ def add_tune(commands: argparse._SubParsersAction) -> None:
                       help="existing Ray cluster ('auto', 'ray://host:10001'; default: local)")
     tune.add_argument("--method", default="rl",
                       help="learning method of every trial, as pkgym train's (default rl); the "
-                           "space may then hold anchor_kl_coef and imitation_labels too")
+                           "space may then hold anchor_kl_coef, imitation_labels, "
+                           "imitation_epochs and imitation_learning_rate too")
     tune.add_argument("--teacher", help="policy to imitate (dagger, dagger+rl): map, oracle, ...")
     tune.add_argument("--imitation-labels", type=int,
                       help="teacher-labelled decisions of DAgger (default: the trainer's)")
@@ -166,6 +167,10 @@ def add_train(commands: argparse._SubParsersAction) -> None:
                                       "vae_mipd:PATH, ... (pkgym list --env ID)")
     tr.add_argument("--imitation-labels", type=int,
                     help="teacher-labelled decisions of DAgger (default 20000)")
+    tr.add_argument("--imitation-epochs", type=int,
+                    help="DAgger's passes over its labels after each round (default 20)")
+    tr.add_argument("--imitation-learning-rate", type=float,
+                    help="DAgger's Adam step size (default 0.001)")
     tr.add_argument("--anchor-kl-coef", type=float,
                     help="weight of the KL to the imitated policy in dagger+rl (default 0.1)")
     tr.add_argument("--fine-tune-encoder", action="store_true",
@@ -200,7 +205,9 @@ def _train(args: argparse.Namespace) -> int:
                 "n_validation_patients": args.n_validation_patients,
                 "n_training_patients": args.n_training_patients,
                 "checkpoint_freq": args.checkpoint_freq,
-                "imitation_labels": args.imitation_labels, "anchor_kl_coef": args.anchor_kl_coef}
+                "imitation_labels": args.imitation_labels, "anchor_kl_coef": args.anchor_kl_coef,
+                "imitation_epochs": args.imitation_epochs,
+                "imitation_learning_rate": args.imitation_learning_rate}
     bar = sys.stderr.isatty() and not (args.no_progress or args.quiet)  # else log lines
     config = TrainConfig(
         env_id=args.env, algo=args.algo, timesteps=args.timesteps, seed=args.seed,

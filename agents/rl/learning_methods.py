@@ -89,7 +89,9 @@ def imitate(model: Any, config: TrainConfig, env_kwargs: dict[str, Any],
     if config.encoder in HISTORY_ENCODERS:
         from pkgym.wrappers.history import observed_history as observe
     table = dagger(model, ImitationConfig(teacher=str(config.teacher),
-                                          n_labels=config.imitation_labels),
+                                          n_labels=config.imitation_labels,
+                                          epochs=config.imitation_epochs,
+                                          learning_rate=float(config.imitation_learning_rate)),
                    env_id=config.env_id, env_kwargs=env_kwargs, training=training,
                    seed=config.seed, n_envs=n_envs, observe=observe,
                    gamma=float(hp.algo_kwargs.get("gamma", 0.99)),

@@ -48,6 +48,8 @@ class TrainConfig:
         teacher: the policy imitated by ``dagger`` and ``dagger+rl`` (a ``pkgym evaluate``
             spec of the env's baselines: ``map``, ``oracle``, ``vae_mipd:PATH``, ...).
         imitation_labels: teacher-labelled decisions of DAgger, over all its rounds.
+        imitation_epochs: DAgger's passes over the aggregated labels after each round.
+        imitation_learning_rate: DAgger's Adam step size.
         anchor_kl_coef: weight of KL(imitated policy || policy) in ``dagger+rl``'s PPO loss.
         scenario: scenario YAML of the env (``None``: its defaults).
         hyperparams_file: YAML in the format of ``agents/rl/hyperparams`` (``None``: packaged).
@@ -78,6 +80,8 @@ class TrainConfig:
     method: str = "rl"
     teacher: str | None = None
     imitation_labels: int = 20_000
+    imitation_epochs: int = 20
+    imitation_learning_rate: float = 1e-3
     anchor_kl_coef: float = 0.1
     scenario: Path | None = None
     hyperparams_file: Path | None = None
@@ -134,6 +138,11 @@ class TrainConfig:
             raise ValueError(f"teacher is required with method in {IMITATING} and only then, "
                              f"got method={self.method!r}, teacher={self.teacher!r}")
         _check_int("imitation_labels", self.imitation_labels, 1)
+        _check_int("imitation_epochs", self.imitation_epochs, 1)
+        if not (isinstance(self.imitation_learning_rate, float | int) and
+                0.0 < float(self.imitation_learning_rate) < float("inf")):
+            raise ValueError(f"imitation_learning_rate must be a finite number > 0, got "
+                             f"{self.imitation_learning_rate!r}")
         if not (isinstance(self.anchor_kl_coef, float | int) and
                 0.0 <= float(self.anchor_kl_coef) < float("inf")):
             raise ValueError(f"anchor_kl_coef must be a finite number >= 0, got "

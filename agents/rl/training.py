@@ -258,6 +258,9 @@ def run_metadata(config: TrainConfig, hp: Hyperparams, n_envs: int, env_kwargs: 
         "fine_tune_encoder": config.fine_tune_encoder, "method": config.method,
         "teacher": config.teacher,
         "imitation_labels": config.imitation_labels if config.method in IMITATING else None,
+        "imitation_epochs": config.imitation_epochs if config.method in IMITATING else None,
+        "imitation_learning_rate": (config.imitation_learning_rate
+                                    if config.method in IMITATING else None),
         "anchor_kl_coef": config.anchor_kl_coef if config.method == "dagger+rl" else None,
         "belief": belief_record(config, hp),
         **vae_record(config),

@@ -46,7 +46,9 @@ from pkgym.io import write_atomic, write_table
 
 DISTRIBUTIONS = ("uniform", "loguniform", "choice")
 """The search-space distributions a key can have."""
-RUN_KEYS = {"anchor_kl_coef": "--anchor-kl-coef", "imitation_labels": "--imitation-labels"}
+RUN_KEYS = {"anchor_kl_coef": "--anchor-kl-coef", "imitation_labels": "--imitation-labels",
+            "imitation_epochs": "--imitation-epochs",
+            "imitation_learning_rate": "--imitation-learning-rate"}
 """Keys of a space that are options of the run (``pkgym train`` flags), not hyperparameters."""
 
 

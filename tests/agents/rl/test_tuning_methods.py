@@ -29,15 +29,20 @@ def _config(tmp_path: Path, **changes: object) -> TuneConfig:
 def test_run_keys__go_to_the_trainer_not_into_the_section(tmp_path: Path) -> None:
     """anchor_kl_coef is a run option; learning_rate a hyperparameter of the section."""
     config = _config(tmp_path)
-    values = {"learning_rate": 3e-4, "anchor_kl_coef": 0.25}
+    values = {"learning_rate": 3e-4, "anchor_kl_coef": 0.25, "imitation_epochs": 40,
+              "imitation_learning_rate": 3e-3}
     folder = tmp_path / "trial"
     from agents.rl.tuning import write_section
     section = yaml.safe_load(write_section(config, values, folder / "hyperparams.yml")
                              .read_text())[VANCOMYCIN]
     assert section["learning_rate"] == 3e-4 and "anchor_kl_coef" not in section
+    assert "imitation_epochs" not in section
     run = train_config(config, values, folder)
     assert (run.anchor_kl_coef, run.method, run.teacher, run.imitation_labels) == (
         0.25, "dagger+rl", "oracle", 64)
+    assert (run.imitation_epochs, run.imitation_learning_rate) == (40, 3e-3)
+    with pytest.raises(ValueError, match="imitation_epochs must be"):
+        train_config(config, {**values, "imitation_epochs": 0}, folder)
 
 
 def test_tune_config__refuses_a_bad_method_before_any_trial(tmp_path: Path) -> None:
