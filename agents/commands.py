@@ -126,6 +126,7 @@ def add_tune(commands: argparse._SubParsersAction) -> None:
 
 
 def _tune(args: argparse.Namespace) -> int:
+    from agents.policies.registry import make_policy
     from agents.rl.tuning import TuneConfig, propose_trial, read_space, run_search, run_trial
 
     config = TuneConfig(
@@ -134,7 +135,8 @@ def _tune(args: argparse.Namespace) -> int:
         seed=args.seed, eval_freq=args.eval_freq, hyperparams_file=args.hyperparams,
         n_training_patients=args.n_training_patients,
         n_validation_patients=args.n_validation_patients, ray_address=args.ray_address,
-        method=args.method, teacher=args.teacher, imitation_labels=args.imitation_labels)
+        method=args.method, teacher=args.teacher, imitation_labels=args.imitation_labels,
+        make_teacher=make_policy)
     table = run_search(config, propose_trial if args.dry_run else run_trial)
     print(table.to_string(index=False))
     print(f"wrote {args.out / 'tune_results.csv'}" + ("" if args.dry_run else

@@ -72,6 +72,8 @@ class TuneConfig:
         method: the learning method of every trial (``pkgym train --method``).
         teacher: the policy ``dagger`` and ``dagger+rl`` imitate (``--teacher``).
         imitation_labels: DAgger's teacher-labelled decisions (None: the trainer's default).
+        make_teacher: builds the teacher from its spec (the CLI hands in
+            ``agents.policies.registry.make_policy``; None: the env's baselines only).
     """
 
     env_id: str
@@ -89,6 +91,7 @@ class TuneConfig:
     method: str = "rl"
     teacher: str | None = None
     imitation_labels: int | None = None
+    make_teacher: Callable[..., Any] | None = None
 
     def __post_init__(self) -> None:
         """Check the env, the space, the method and the numbers now, before Ray starts."""
@@ -206,11 +209,10 @@ def train_config(config: TuneConfig, values: dict[str, Any], folder: Path) -> An
 
 def train_trial(values: dict[str, Any], config: TuneConfig, folder: Path) -> float:
     """Write a trial's section, train it, return its best mean validation return."""
-    from agents.policies.registry import make_policy
     from agents.rl.training import train
 
     write_section(config, values, folder / "hyperparams.yml")
-    result = train(train_config(config, values, folder), make_teacher=make_policy)
+    result = train(train_config(config, values, folder), make_teacher=config.make_teacher)
     curve = result.learning_curve
     return float("nan") if curve is None else float(curve["mean_return"].max())
 

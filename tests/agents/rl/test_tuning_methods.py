@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from agents.policies.registry import make_policy
 from agents.rl.tuning import TuneConfig, best_command, train_config, train_trial, write_outputs
 
 VANCOMYCIN = "pkgym/Vancomycin-v0"
@@ -22,7 +23,8 @@ def _config(tmp_path: Path, **changes: object) -> TuneConfig:
     options: dict = {"env_id": VANCOMYCIN, "algo": "ppo", "space": SPACE, "num_samples": 2,
                      "timesteps": 32, "out_dir": tmp_path / "out", "hyperparams_file": base,
                      "n_training_patients": 8, "n_validation_patients": 2,
-                     "method": "dagger+rl", "teacher": "oracle", "imitation_labels": 64}
+                     "method": "dagger+rl", "teacher": "oracle", "imitation_labels": 64,
+                     "make_teacher": make_policy}
     return TuneConfig(**{**options, **changes})
 
 
