@@ -1,4 +1,4 @@
-"""Propofol policies for ``pkgym/Propofol-v0``: TCI (Marsh, Schnider, Eleveld), PID, oracle."""
+"""Propofol policies for ``pkgym/Propofol-v0``: TCI (Marsh, Schnider, Eleveld), PID, MAP, oracle."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ def make_baseline(name: str, core: Any) -> Policy:
       is Marsh (modified, ke0 1.2 /min), Schnider or Eleveld's typical patient
       (:mod:`.tci`);
     * ``pid``: PID on the monitor's BIS (:class:`.baselines.PidPolicy`);
+    * ``map``: TCI on the posterior mode of ke0 and Ce50 given the BIS so far (:mod:`.map`);
     * ``oracle``: TCI on the true patient (reads ``info``).
 
     Examples:
@@ -29,6 +30,7 @@ def make_baseline(name: str, core: Any) -> Policy:
         'tci_schnider'
     """
     from agents.policies.propofol.baselines import OraclePolicy, PidPolicy, TciPolicy
+    from agents.policies.propofol.map import MapTciPolicy
 
     scenario = core.settings.scenario
     step, top = scenario.step_min, float(core.dose_levels_mg.max())
@@ -38,6 +40,7 @@ def make_baseline(name: str, core: Any) -> Policy:
     factories: dict[str, Callable[[], Policy]] = {
         "tci_marsh": tci("marsh"), "tci_schnider": tci("schnider"),
         "tci_eleveld": tci("eleveld"), "pid": lambda: PidPolicy(step, top),
+        "map": lambda: MapTciPolicy(step, top, scenario.n_steps),
         "oracle": lambda: OraclePolicy(step, top)}
     if name not in factories:
         raise ValueError(f"baseline must be one of {tuple(factories)}, got {name!r}")

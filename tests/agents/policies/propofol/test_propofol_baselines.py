@@ -1,4 +1,4 @@
-"""Propofol baselines: effect-site TCI timing against the published time to peak, oracle, PID."""
+"""Propofol baselines: effect-site TCI timing against the published time to peak, oracle, PID, MAP."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 import pkgym  # noqa: F401  (registers the envs)
 from agents.policies.propofol import make_baseline
+from agents.policies.propofol.map import CE50_GRID_SD
 from agents.policies.propofol.tci import EffectSiteTci, typical_target_ug_per_ml
 from pkgym.envs.propofol.clinic import PropofolScenario
 from pkgym.models.propofol_tci_models import marsh_pk, schnider_pk
@@ -94,3 +95,19 @@ def test_pid__induces_and_names_are_checked() -> None:
     assert 0 < info["induction_time_min"] <= 5.0 and info["time_in_range_fraction"] > 0.4
     with pytest.raises(ValueError, match="baseline must be one of"):
         make_baseline("manual", core)
+
+
+def test_map__finds_a_resistant_patient_and_brings_the_bis_to_50() -> None:
+    """Ce50 x 1.65 (eta 0.5), noise-free: after 10 min the posterior mode is near it, BIS ~50."""
+    env = gym.make(ENV_ID, continuous=True, scenario=PropofolScenario(bis_noise_scale=0.0,
+                                                                       n_minutes=10))
+    policy = make_baseline("map", env.unwrapped.core)
+    policy.reset(1)
+    obs, info = env.reset(seed=0, options={"patient": {**REFERENCE, "eta_CE50": 0.5}})
+    for _ in range(60):
+        rate = policy.act({k: v[None] for k, v in obs.items()})[0]
+        obs, _, _, _, info = env.step(np.array([rate / 80.0 - 1.0], dtype=np.float32))
+    best = (policy.loglik + policy.prior[None])[0]
+    _, j = np.unravel_index(best.argmax(), best.shape)
+    assert CE50_GRID_SD[j] * policy.sd_ce50 == pytest.approx(0.5, abs=0.13)
+    assert info["bis"] == pytest.approx(50.0, abs=5.0) and info["induction_time_min"] < 4.0
