@@ -1,4 +1,4 @@
-"""Propofol baselines: effect-site TCI timing against the published time to peak, oracle, PID, MAP."""
+"""Propofol baselines: effect-site TCI timing against the published peak time, oracle, PID, MAP."""
 
 from __future__ import annotations
 
