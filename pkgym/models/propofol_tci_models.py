@@ -81,8 +81,46 @@ def james_lbm_kg(weight_kg: np.ndarray, height_cm: np.ndarray, is_female: np.nda
                     1.1 * weight - 128.0 * ratio2)
 
 
+SCHNIDER_1998 = "Schnider 1998 (Anesthesiology 88:1170), final model"
+
+
+def _s(value: float, unit: str, source: str = SCHNIDER_1998) -> float:
+    """A Schnider parameter field: value, unit and source in the metadata."""
+    return field(default=value, metadata={"unit": unit, "source": source})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Schnider1998:
+    """Schnider's covariate model (centred on 53 y, 77 kg, LBM 59 kg, 177 cm) and ke0."""
+
+    v1_l: float = _s(4.27, "L")
+    v2_l: float = _s(18.9, "L")
+    v2_age_l_per_year: float = _s(-0.391, "L/year")
+    v3_l: float = _s(238.0, "L")
+    cl_l_per_min: float = _s(1.89, "L/min")
+    cl_weight_l_per_min_per_kg: float = _s(0.0456, "L/min/kg")
+    cl_lbm_l_per_min_per_kg: float = _s(-0.0681, "L/min/kg")
+    cl_height_l_per_min_per_cm: float = _s(0.0264, "L/min/cm")
+    q2_l_per_min: float = _s(1.29, "L/min")
+    q2_age_l_per_min_per_year: float = _s(-0.024, "L/min/year")
+    q3_l_per_min: float = _s(0.836, "L/min")
+    ke0_per_min: float = _s(0.456, "1/min", "Schnider 1999 (Anesthesiology 90:1502)")
+    age_centre_years: float = _s(53.0, "years")
+    weight_centre_kg: float = _s(77.0, "kg")
+    lbm_centre_kg: float = _s(59.0, "kg")
+    height_centre_cm: float = _s(177.0, "cm")
+
+    def __post_init__(self) -> None:
+        """Volumes, Q3, ke0 and the centres > 0."""
+        for name in ("v1_l", "v2_l", "v3_l", "cl_l_per_min", "q2_l_per_min", "q3_l_per_min",
+                     "ke0_per_min", "age_centre_years", "weight_centre_kg", "lbm_centre_kg",
+                     "height_centre_cm"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+
+
 def schnider_pk(age_years: np.ndarray, weight_kg: np.ndarray, height_cm: np.ndarray,
-                is_female: np.ndarray, ke0_per_min: float = 0.456) -> EffectSitePK:
+                is_female: np.ndarray, model: Schnider1998 | None = None) -> EffectSitePK:
     """Schnider's PK and ke0 of each patient (module docstring).
 
     Examples:
@@ -91,13 +129,16 @@ def schnider_pk(age_years: np.ndarray, weight_kg: np.ndarray, height_cm: np.ndar
         >>> round(float(pk.v2_l[0]), 1), round(float(pk.cl_l_per_min[0]), 3)
         (18.9, 1.789)
     """
+    m = model or Schnider1998()
     age = np.asarray(age_years, float)
     weight, height = np.asarray(weight_kg, float), np.asarray(height_cm, float)
     lbm = james_lbm_kg(weight, height, is_female)
     ones = np.ones_like(age)
+    cl = (m.cl_l_per_min + m.cl_weight_l_per_min_per_kg * (weight - m.weight_centre_kg)
+          + m.cl_lbm_l_per_min_per_kg * (lbm - m.lbm_centre_kg)
+          + m.cl_height_l_per_min_per_cm * (height - m.height_centre_cm))
     return EffectSitePK(
-        v1_l=4.27 * ones, v2_l=18.9 - 0.391 * (age - 53.0), v3_l=238.0 * ones,
-        cl_l_per_min=1.89 + 0.0456 * (weight - 77.0) - 0.0681 * (lbm - 59.0)
-        + 0.0264 * (height - 177.0),
-        q2_l_per_min=1.29 - 0.024 * (age - 53.0), q3_l_per_min=0.836 * ones,
-        ke0_per_min=ke0_per_min * ones)
+        v1_l=m.v1_l * ones, v2_l=m.v2_l + m.v2_age_l_per_year * (age - m.age_centre_years),
+        v3_l=m.v3_l * ones, cl_l_per_min=cl,
+        q2_l_per_min=m.q2_l_per_min + m.q2_age_l_per_min_per_year * (age - m.age_centre_years),
+        q3_l_per_min=m.q3_l_per_min * ones, ke0_per_min=m.ke0_per_min * ones)
