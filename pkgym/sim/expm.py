@@ -5,6 +5,7 @@ here); small linear systems (a compartment model with an effect site, one per pa
 need thousands at every reset. :func:`batched_expm` scales every matrix by ``2^-s`` so that
 its 1-norm is at most 1/4, sums the Taylor series to degree 18 (truncation error below
 ``0.25^19 / 19! ~ 1e-28`` relative) and squares back ``s`` times, all as stacked matmuls.
+``s`` is chosen per matrix, so a matrix's exponential does not depend on the batch it is in.
 """
 
 from __future__ import annotations
@@ -27,14 +28,14 @@ def batched_expm(matrices: np.ndarray) -> np.ndarray:
     if a.ndim < 2 or a.shape[-1] != a.shape[-2] or not np.all(np.isfinite(a)):
         raise ValueError(f"matrices must be finite, of shape (..., m, m), got shape {a.shape}")
     norm = np.abs(a).sum(axis=-2).max(axis=-1, initial=0.0)
-    squarings = int(np.ceil(np.log2(max(float(norm.max(initial=0.0)), SCALED_NORM)
-                                    / SCALED_NORM)))
-    scaled = a / 2.0**squarings
+    # squarings per matrix, so that each result is the same in any batch (STYLE 15)
+    squarings = np.ceil(np.log2(np.maximum(norm, SCALED_NORM) / SCALED_NORM)).astype(np.int64)
+    scaled = a / (2.0 ** squarings)[..., None, None]
     identity = np.broadcast_to(np.eye(a.shape[-1]), a.shape)
     result, term = identity.copy(), identity.copy()
     for k in range(1, TAYLOR_DEGREE + 1):
         term = term @ scaled / k
         result = result + term
-    for _ in range(squarings):
-        result = result @ result
+    for r in range(int(squarings.max(initial=0))):
+        result = np.where((squarings > r)[..., None, None], result @ result, result)
     return result

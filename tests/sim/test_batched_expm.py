@@ -31,3 +31,12 @@ def test_batched_expm__refuses_non_square_or_non_finite_stacks() -> None:
         batched_expm(np.zeros((2, 3, 4)))
     with pytest.raises(ValueError, match="matrices"):
         batched_expm(np.full((1, 2, 2), np.nan))
+
+
+def test_batched_expm__a_matrix_gives_the_same_bits_in_any_batch() -> None:
+    """Scaling is per matrix: exp of a small matrix is unchanged beside a large one."""
+    small = np.array([[[-0.1, 0.05], [0.02, -0.03]]])
+    large = np.array([[[-40.0, 3.0], [1.0, -20.0]]])
+    alone = batched_expm(small)
+    together = batched_expm(np.concatenate([small, large]))
+    np.testing.assert_array_equal(alone[0], together[0])
