@@ -267,15 +267,15 @@ def bis_of_ce(ce_ug_per_ml: np.ndarray, pd: BisPD) -> np.ndarray:
     return base * (1.0 - ratio / (1.0 + ratio))
 
 
-def ce_for_bis(bis: float, pd: BisPD) -> np.ndarray:
-    """The effect-site concentration giving ``bis`` (the inverse of :func:`bis_of_ce`), (n,).
+def ce_for_bis(bis: float | np.ndarray, pd: BisPD) -> np.ndarray:
+    """The effect-site concentration giving ``bis`` (scalar or (n,); inverse of bis_of_ce), (n,).
 
     Examples:
         >>> pd = eleveld_pd(Eleveld2018(), np.array([35.0]))
         >>> round(float(bis_of_ce(ce_for_bis(50.0, pd), pd)[0]), 9)
         50.0
     """
-    base = pd.bis_baseline
+    base, bis = pd.bis_baseline, np.asarray(bis, dtype=np.float64)
     if not np.all((bis > 0) & (bis < base)):
         raise ValueError(f"bis must be in (0, baseline), got {bis}")
     ratio = (base - bis) / bis

@@ -28,6 +28,19 @@ BIS_TARGET = (40.0, 60.0)
 RATE_LEVELS_MG_PER_KG_PER_H = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 15.0, 20.0,
                                30.0, 45.0, 60.0, 90.0, 120.0, 160.0)
 """Default infusion rates of the action levels, mg/kg/h (see the env card)."""
+STIMULATION_PROFILES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "none": ((0.0,), (0.0,)),
+    "realistic": (
+        (0.0, 9.9, 10.0, 12.0, 13.0, 19.9, 20.2, 21.0, 21.5, 26.0, 27.0, 28.0, 36.0, 37.0,
+         37.5, 38.0, 41.0, 41.5, 42.0, 43.0, 47.0, 47.5, 50.0, 51.0, 56.0, 56.5),
+        (0.0, 0.0, 20.0, 20.0, 0.0, 0.0, 20.0, 20.0, 0.0, -20.0, 20.0, 10.0, 10.0, 30.0,
+         30.0, 10.0, 10.0, 30.0, 30.0, 10.0, 10.0, 30.0, 30.0, 10.0, 10.0, 0.0))}
+"""Surgical stimulation as BIS points added to the drug's BIS, (minutes, BIS) linearly
+interpolated (0 after the last point). ``realistic``: the BIS column of the "realistic"
+disturbance of Python_Anesthesia_Simulator (Aubouin-Pairault B et al., J Open Source Softw
+2023; ``disturbances.py``), itself after the standard stimulus profile of Ionescu CM et al.
+IEEE Trans Biomed Eng 2008;55:2161 (intubation at 10 min, incision at 20 min, a lull, then
+continuous surgery with short stronger stimuli, withdrawal at 56.5 min)."""
 COVARIATE_HIGHS = np.array([120.0, 300.0, 250.0, 1.0, 1.0], dtype=np.float32)
 """Upper bounds of ``covariates``: age y, weight kg, height cm, female 0/1, opioid 0/1."""
 
@@ -94,6 +107,8 @@ class PropofolScenario:
         opioid_probability: share of drawn patients with remifentanil co-administered
             (Eleveld's opioid covariate; 1: propofol-remifentanil TIVA).
         bis_noise_scale: multiplies the BIS residual error (1: Eleveld's; 0: noise-free).
+        stimulation: surgical stimulation added to the BIS (:data:`STIMULATION_PROFILES`;
+            ``none`` by default; ``realistic`` spans 60 min).
         history_steps: BIS samples and rates observed (30 = 5 min).
         age_mean_years, age_sd_years: the adult age distribution (normal truncated to 18-85;
             chosen, see the env card).
@@ -105,6 +120,7 @@ class PropofolScenario:
     rate_levels_mg_per_kg_per_h: tuple[float, ...] = RATE_LEVELS_MG_PER_KG_PER_H
     opioid_probability: float = 1.0
     bis_noise_scale: float = 1.0
+    stimulation: str = "none"
     history_steps: int = 30
     age_mean_years: float = 50.0
     age_sd_years: float = 17.0
@@ -127,6 +143,9 @@ class PropofolScenario:
                              f"{self.opioid_probability}")
         if not 0.0 <= self.bis_noise_scale <= 5.0:
             raise ValueError(f"bis_noise_scale must be in [0, 5], got {self.bis_noise_scale}")
+        if self.stimulation not in STIMULATION_PROFILES:
+            raise ValueError(f"stimulation must be one of {tuple(STIMULATION_PROFILES)}, got "
+                             f"{self.stimulation!r}")
         if not 1 <= self.history_steps <= 360:
             raise ValueError(f"history_steps must be in 1..360, got {self.history_steps}")
         if not 18.0 <= self.age_mean_years <= 85.0 or not 0 < self.age_sd_years <= 50:
@@ -141,6 +160,18 @@ class PropofolScenario:
     def step_min(self) -> float:
         """Minutes per decision."""
         return self.step_seconds / 60.0
+
+
+def stimulation_bis(scenario: PropofolScenario, minutes: np.ndarray) -> np.ndarray:
+    """The stimulation's BIS points at ``minutes`` (0 before time 0 and after the profile).
+
+    Examples:
+        >>> s = PropofolScenario(stimulation="realistic")
+        >>> stimulation_bis(s, np.array([5.0, 11.0, 26.0, 70.0])).tolist()
+        [0.0, 20.0, -20.0, 0.0]
+    """
+    times, points = STIMULATION_PROFILES[scenario.stimulation]
+    return np.interp(minutes, times, points, left=0.0, right=0.0)
 
 
 def resolve_scenario(scenario: PropofolScenario | str | os.PathLike | None,

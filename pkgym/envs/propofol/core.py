@@ -5,7 +5,8 @@ stream gives the covariate uniforms and the eta normals, the noise stream the BI
 error of every sample of the episode; the events stream is unused (no surgical stimulation).
 Toggling the noise never changes the patient, and a cohort row is the same patient in any
 batch. A step is pure array work: the exact propagator of each patient (computed at reset)
-advances the four linear states at the decided constant rate.
+advances the four linear states at the decided constant rate. Surgical stimulation (off by
+default) adds its BIS points to the drug's BIS, true and monitored (at the monitor's delay).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
 from pkgym.envs.propofol import views as propofol_views
-from pkgym.envs.propofol.clinic import BIS_TARGET, StepOutcome
+from pkgym.envs.propofol.clinic import BIS_TARGET, StepOutcome, stimulation_bis
 from pkgym.envs.propofol.records import (
     ETA_KEYS,
     PLACEHOLDER,
@@ -94,11 +95,12 @@ class PropofolCore(DosingCore):
         rec.rates[rows, k], rec.states[rows, k + 1] = rate, new
         rec.step[rows] = k + 1
         pd = pd_of(rec.pd[rows])
-        bis = bis_of_ce(new[:, 3], pd)
+        now_min = (k + 1) * s.step_min
+        bis = np.clip(bis_of_ce(new[:, 3], pd) + stimulation_bis(s, now_min), 0.0, 100.0)
         rec.bis_true[rows, k + 1] = bis
-        rec.bis_measured[rows, k + 1] = measure_bis(
-            delayed_bis(rec, rows, k + 1), pd.residual_sd * s.bis_noise_scale,
-            rec.noise[rows, k + 1])
+        seen = delayed_bis(rec, rows, k + 1) + stimulation_bis(s, now_min - pd.delay_s / 60.0)
+        rec.bis_measured[rows, k + 1] = measure_bis(seen, pd.residual_sd * s.bis_noise_scale,
+                                                    rec.noise[rows, k + 1])
         self._count(rows, k, bis, rate)
         reward = np.asarray(self.reward_fn(StepOutcome(bis, rate), rate), dtype=np.float64)
         rec.reward[rows] = reward

@@ -31,9 +31,10 @@ class PropofolEnv(DosingEnv):
     changes propofol's PK here). Every 10 s (the interval at which TCI pumps recompute their
     rate, Shafer & Gregg 1992) the policy sets the infusion rate for the next 10 s. A BIS
     monitor shows the hypnotic depth, late and noisy. The goal is a BIS of 40-60: reach it
-    quickly (induction), then hold it (maintenance) without going too deep. No surgical
-    stimulation (a published disturbance profile, e.g. Ionescu et al. 2008 IEEE TBME 55:2161,
-    is not modelled).
+    quickly (induction), then hold it (maintenance) without going too deep. Surgical
+    stimulation is off by default; ``stimulation: realistic`` adds Python_Anesthesia_Simulator's
+    BIS disturbance after the standard stimulus profile of Ionescu et al. 2008 (IEEE TBME
+    55:2161; 60 min, :data:`~pkgym.envs.propofol.clinic.STIMULATION_PROFILES`) to the BIS.
 
     ## Model
     Eleveld et al. 2018 (Br J Anaesth 120:942) PK-PD, arterial arm as the truth:
@@ -85,7 +86,8 @@ class PropofolEnv(DosingEnv):
     ``scenario`` (a :class:`~pkgym.envs.propofol.clinic.PropofolScenario`, a YAML path or
     ``None``), ``reward_fn``, ``observation_model``, ``continuous``, ``render_mode``.
     ``info`` holds the true BIS (``bis``) and the monitor's (``bis_measured``), true Cp and Ce
-    (ug/mL), the step's rate, in-range flags (``in_range``, ``too_deep``, ``too_light``), the
+    (ug/mL), the step's rate, the stimulation's BIS points (``stimulation_bis``), in-range
+    flags (``in_range``, ``too_deep``, ``too_light``), the
     episode's metrics (``time_in_range_fraction``, ``time_below_40_fraction``,
     ``time_above_60_fraction``, ``induction_time_min``, ``total_propofol_mg_per_kg``) and the
     hidden truth (``model_state``, ``pk_params``, ``pd_params``, ``etas``, ``covariates``).

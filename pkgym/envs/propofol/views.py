@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 
 from pkgym.envs.nonmem import nonmem_dataset
 from pkgym.envs.outcomes import OutcomeSpec, StepTable, last_valid
-from pkgym.envs.propofol.clinic import BIS_TARGET
+from pkgym.envs.propofol.clinic import BIS_TARGET, stimulation_bis
 
 EPISODE_KEYS = ("time_in_range_fraction", "time_below_40_fraction", "time_above_60_fraction",
                 "induction_time_min", "total_propofol_mg_per_kg")
@@ -44,8 +44,10 @@ def episode_metrics(records: Any, settings: Any, rows: np.ndarray) -> dict[str, 
 def info(records: Any, settings: Any, rows: np.ndarray) -> dict[str, np.ndarray]:
     """Clinical metrics of the last step and episode and the hidden truth of ``rows``.
 
-    Hidden truth (for analysis and the ``oracle``): ``model_state`` (n, 4: A1, A2, A3 mg, Ce
-    mg/L), ``pk_params`` (n, 7), ``pd_params`` (n, 6), ``etas`` (n, 9) and the covariates.
+    ``stimulation_bis``: the BIS points surgical stimulation adds now (an event of the
+    scenario, not observed). Hidden truth (for analysis and the ``oracle``): ``model_state``
+    (n, 4: A1, A2, A3 mg, Ce mg/L), ``pk_params`` (n, 7), ``pd_params`` (n, 6), ``etas``
+    (n, 9) and the covariates.
     """
     r, s = records, settings.scenario
     step = r.step[rows]
@@ -57,7 +59,8 @@ def info(records: Any, settings: Any, rows: np.ndarray) -> dict[str, np.ndarray]
            "cp_ug_per_ml": state[:, 0] / r.pk[rows, 0], "ce_ug_per_ml": state[:, 3].copy(),
            "in_range": (bis >= BIS_TARGET[0]) & (bis <= BIS_TARGET[1]),
            "too_deep": bis < BIS_TARGET[0], "too_light": bis > BIS_TARGET[1],
-           "rate_mg_per_kg_per_h": np.where(step > 0, r.rates[rows, last], 0.0)}
+           "rate_mg_per_kg_per_h": np.where(step > 0, r.rates[rows, last], 0.0),
+           "stimulation_bis": stimulation_bis(s, step * s.step_min)}
     out.update(episode_metrics(r, settings, rows))
     out.update(model_state=state.copy(), pk_params=r.pk[rows].copy(), pd_params=r.pd[rows].copy(),
                etas=r.etas[rows].copy(), covariates=r.covariates[rows].copy(),

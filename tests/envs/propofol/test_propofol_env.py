@@ -119,3 +119,21 @@ def test_cohort__row_k_is_the_same_patient_in_any_cohort_size() -> None:
     assert whole.iloc[3:].reset_index(drop=True).equals(part)
     assert {"age_years", "opioid", "eta_CE50"} <= set(whole.columns)
     assert whole["age_years"].between(18, 85).all()
+
+
+def test_stimulation__adds_its_bis_points_to_the_true_and_the_delayed_monitor_bis() -> None:
+    """'realistic' at 11 min: true BIS = drug BIS + 20; the monitor adds the delayed point."""
+    scenario = PropofolScenario(bis_noise_scale=0.0, n_minutes=12, stimulation="realistic")
+    env = gym.make(ENV_ID, scenario=scenario)
+    env.reset(seed=0, options={"patient": REFERENCE})
+    for _ in range(66):  # 11 min at 0 mg/kg/h: drug-free, BIS 93 + 20 clipped to 100
+        info = env.step(0)[-1]
+    assert info["stimulation_bis"] == 20.0 and info["bis"] == 100.0
+    env.reset(seed=0, options={"patient": REFERENCE})
+    pd = eleveld_pd(Eleveld2018(), np.array([35.0]))
+    for _ in range(66):
+        info = env.step(9)[-1]
+    drug = bis_of_ce(np.array([info["ce_ug_per_ml"]]), pd)[0]
+    assert info["bis"] == pytest.approx(drug + 20.0, rel=1e-12)
+    with pytest.raises(ValueError, match="stimulation"):
+        PropofolScenario(stimulation="ionescu")
