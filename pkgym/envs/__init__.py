@@ -13,8 +13,10 @@ from pkgym.envs import (
     depression,
     dose_finding,
     dose_finding_efftox,
+    heparin,
     insulin,
     mycophenolate,
+    propofol,
     vancomycin,
     warfarin,
 )
@@ -69,6 +71,7 @@ __all__ += ["MYCOPHENOLATE_ID", "MycophenolateEnv", "MycophenolateScenario",
             "MycophenolateVectorEnv"]
 
 for _package in (vancomycin, warfarin, chemotherapy, chemo_immune, addiction, depression,
-                 dose_finding, mycophenolate, dose_finding_efftox, insulin):
+                 dose_finding, mycophenolate, dose_finding_efftox, insulin, propofol,
+                 heparin):
     for _spec in _package.SPECS:
         register_env(_spec)

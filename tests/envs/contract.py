@@ -8,6 +8,7 @@ import toy_env
 
 from pkgym.envs.chemo_immune.clinic import ChemoImmuneScenario
 from pkgym.envs.chemotherapy.clinic import ChemotherapyScenario
+from pkgym.envs.heparin.clinic import HeparinScenario
 from pkgym.envs.registry import env_specs
 from pkgym.envs.warfarin.clinic import EventHazards, WarfarinScenario
 from pkgym.models.tumour import Claret2009
@@ -78,6 +79,9 @@ VARIANTS: dict[str, tuple[dict, ...]] = {
     "pkgym/DoseFindingEffTox-v0": ({"continuous": True},),
     "pkgym/Mycophenolate-v0": ({"continuous": True},),
     "pkgym/Insulin-v0": ({"continuous": True}, {"scenario": "scenarios/insulin_hovorka.yaml"}),
+    "pkgym/Propofol-v0": ({"continuous": True}, {"scenario": "scenarios/propofol_no_opioid.yaml"}),
+    "pkgym/Heparin-v0": ({"continuous": True},
+                         {"scenario": HeparinScenario(target="control_ratio", horizon_h=24.0)}),
     toy_env.ENV_ID: ({"continuous": True},),
 }
 """Constructor keywords that change an env's spaces, decisions or episode ends (frequent clinical

@@ -43,9 +43,9 @@ def _assert_refused(env: Any, action: Any, allowed: str) -> None:
 
 
 def test_actions__every_continuous_variant_is_covered() -> None:
-    """The twelve envs with a Box variant: warfarin's v0 and v1 count apart, addiction has none."""
-    assert len(CONTINUOUS_IDS) == 12 and "pkgym/Addiction-v0" not in CONTINUOUS_IDS
-    assert "pkgym/Insulin-v0" in CONTINUOUS_IDS
+    """Fourteen envs have a Box variant: warfarin's v0 and v1 count apart, addiction has none."""
+    assert len(CONTINUOUS_IDS) == 14 and "pkgym/Addiction-v0" not in CONTINUOUS_IDS
+    assert {"pkgym/Insulin-v0", "pkgym/Heparin-v0", "pkgym/Propofol-v0"} <= set(CONTINUOUS_IDS)
     assert {"pkgym/Mycophenolate-v0", "pkgym/DoseFindingEffTox-v0"} <= set(CONTINUOUS_IDS)
     assert {"pkgym/Warfarin-v1", "pkgym/WarfarinPGx-v1"} <= set(CONTINUOUS_IDS)
 
@@ -60,7 +60,7 @@ def test_actions__complex_continuous_actions_are_refused(env_id: str, action: An
     env = gym.make(env_id, continuous=True).unwrapped
     env.reset(seed=0)
     _assert_refused(env, action, "real number(s) in [-1, 1]")
-    env.step(np.array([0.0], dtype=np.float32))  # the env is still usable
+    env.step(np.zeros(env.action_space.shape, dtype=np.float32))  # the env is still usable
 
 
 @pytest.mark.parametrize("env_id", CONTINUOUS_IDS)
@@ -70,7 +70,7 @@ def test_actions__complex_continuous_actions_are_refused_by_vector_envs(env_id: 
                        continuous=True)
     env.reset(seed=0)
     _assert_refused(env, np.zeros((3, 1), dtype=np.complex64), "3 real number(s) in [-1, 1]")
-    env.step(np.zeros((3, 1), dtype=np.float32))
+    env.step(np.zeros(env.action_space.shape, dtype=np.float32))
 
 
 @pytest.mark.parametrize("env_id", ALL_IDS)
