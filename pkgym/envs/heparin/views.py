@@ -10,8 +10,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from pkgym.envs.adapters import ExposureAdapter, HistoryAdapter, ObservedLevels
+from pkgym.envs.heparin.records import interval_amounts
 from pkgym.envs.nonmem import nonmem_dataset
 from pkgym.envs.outcomes import OutcomeSpec, StepTable, last_valid
+from pkgym.models.heparin_alsallami2016 import aptt_s
 
 EPISODE_KEYS = ("time_in_range_fraction", "time_below_range_fraction",
                 "time_above_range_fraction", "hours_to_first_therapeutic_aptt",
@@ -57,7 +60,9 @@ def info(records: Any, settings: Any, rows: np.ndarray) -> dict[str, np.ndarray]
     """Clinical metrics of the last step and episode and the hidden truth of ``rows``.
 
     Hidden truth (for analysis and the ``oracle``): ``concentration_iu_per_ml``, the true aPTT
-    now, ``model_params`` (n, 3: CL L/h, V L, SLOPE s per IU/L), ``etas`` and ``amount_iu``.
+    now, ``model_params`` (n, 3: CL L/h, V L, SLOPE s per IU/L; also one key each:
+    ``clearance_l_per_h``, ``volume_l``, ``aptt_slope_s_per_iu_per_l``), ``etas`` and
+    ``amount_iu``.
     """
     r = records
     step = r.step[rows]
@@ -81,6 +86,8 @@ def info(records: Any, settings: Any, rows: np.ndarray) -> dict[str, np.ndarray]
     out.update(weight_kg=r.weight_kg[rows].copy(), baseline_aptt_s=r.baseline_aptt_s[rows].copy(),
                target_low_s=r.target_low_s[rows].copy(),
                target_high_s=r.target_high_s[rows].copy(), model_params=params.copy(),
+               clearance_l_per_h=params[:, 0].copy(), volume_l=params[:, 1].copy(),
+               aptt_slope_s_per_iu_per_l=params[:, 2].copy(),
                etas=r.etas[rows].copy(), amount_iu=r.amount_iu[rows].copy(),
                patient_id=r.patient_id[rows].copy(), seed_entropy=r.seed_entropy[rows])
     return out
@@ -204,3 +211,85 @@ def outcomes(core: Any) -> OutcomeSpec:
     if s.target != "seconds" or tuple(s.target_aptt_s) == (60.0, 100.0):
         return HEPARIN_OUTCOMES
     return dataclasses.replace(HEPARIN_OUTCOMES, target_range=tuple(s.target_aptt_s))
+
+
+def mean_rates_u_per_kg_per_h(core: Any, observation: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Heparin given in each interval as a mean rate, ``(bolus + rate (dt - hold)) / dt``.
+
+    U/kg/h, (n, n_steps): the canonical history's one dose per decision step. A plain
+    infusion gives its rate (the discrete table's dose levels); a bolus adds ``bolus / dt``.
+    Slots not yet decided read 0 (the observation's decisions are 0 there).
+    """
+    dt = float(core.settings.scenario.interval_h)
+    bolus, hold = observation["bolus_u_per_kg"], observation["hold_h"]
+    rate = observation["rate_u_per_kg_per_h"]
+    return ((np.asarray(bolus, np.float64) + np.asarray(rate, np.float64)
+             * (dt - np.asarray(hold, np.float64))) / dt).astype(np.float32)
+
+
+def _max_mean_rate(core: Any) -> float:
+    """The largest mean rate of one interval: the largest bolus plus the top rate, U/kg/h."""
+    s = core.settings.scenario
+    return float(s.max_bolus_u_per_kg / s.interval_h + s.max_rate_u_per_kg_per_h)
+
+
+def _read_levels(core: Any, observation: Mapping[str, np.ndarray]) -> ObservedLevels:
+    """The time now and the measured aPTTs (s) of a batched observation, decision k at k dt.
+
+    Slot 0 is the control aPTT, measured before any heparin at time 0.
+    """
+    n_slots = observation["aptt_s"].shape[1]
+    dt = np.float32(core.settings.scenario.interval_h)
+    times = np.broadcast_to(np.arange(n_slots, dtype=np.float32) * dt,
+                            observation["aptt_s"].shape)
+    return ObservedLevels(time_h=np.asarray(observation["hours_since_start"], np.float32),
+                          values=observation["aptt_s"], times_h=times,
+                          mask=observation["aptt_mask"])
+
+
+HISTORY = HistoryAdapter(
+    context_keys=("patient", "target_aptt_s"), level_key="aptt_s", level_unit="s",
+    interval_h=lambda core: float(core.settings.scenario.interval_h), read_levels=_read_levels,
+    dose_key="rate_u_per_kg_per_h", read_doses=mean_rates_u_per_kg_per_h,
+    max_dose=_max_mean_rate)
+"""The canonical history: context is the patient (weight, height, age, sex, control aPTT) and
+the target range; levels the measured aPTTs (the control at 0 h included); one dose slot per
+interval, the heparin given as a mean rate, U/kg/h (:func:`mean_rates_u_per_kg_per_h`)."""
+
+
+def exposure_grid_h(core: Any) -> np.ndarray:
+    """The hours of the exposure course, ``1, 2, ..., horizon_h``.
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> exposure_grid_h(gym.make("pkgym/Heparin-v0").unwrapped.core)[[0, -1]].tolist()
+        [1.0, 72.0]
+    """
+    return np.arange(1.0, np.floor(core.settings.scenario.horizon_h + 1e-9) + 1.0)
+
+
+def true_exposure(core: Any) -> np.ndarray:
+    """The true aPTT every hour (n, T), s, replayed exactly from the recorded decisions.
+
+    Interval by interval from no heparin at time 0 (the exact one-compartment solution the
+    core steps with); NaN where the episode has not reached the hour yet.
+    """
+    r, s = core.records, core.settings.scenario
+    dt, times = s.interval_h, exposure_grid_h(core)
+    out = np.full((core.n_patients, times.size), np.nan)
+    amount = np.zeros(core.n_patients)
+    for k in range(int(r.step.max(initial=0))):
+        inside = np.flatnonzero((times > k * dt + 1e-9) & (times <= (k + 1) * dt + 1e-9))
+        decisions = np.column_stack([r.bolus_u_per_kg[:, k], r.hold_h[:, k],
+                                     r.rate_u_per_kg_per_h[:, k]])
+        amounts = interval_amounts(amount, r.params, r.weight_kg, decisions,
+                                   np.append(times[inside] - k * dt, dt))
+        course = aptt_s(amounts[:, :-1], r.params[:, 1:2], r.baseline_aptt_s[:, None],
+                        r.params[:, 2:3])
+        out[:, inside] = np.where((r.step > k)[:, None], course, np.nan)
+        amount = amounts[:, -1]
+    return out
+
+
+EXPOSURE = ExposureAdapter(unit="s", grid_h=exposure_grid_h, true_course=true_exposure)
+"""The true exposure course: the true aPTT (s) every hour."""
