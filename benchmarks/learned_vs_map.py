@@ -41,13 +41,18 @@ from pkgym.io import write_atomic, write_table
 
 @dataclass(frozen=True)
 class Method:
-    """One learned method: ``pkgym train`` options (timesteps/labels set per env)."""
+    """One learned method: ``pkgym train`` options (timesteps/labels set per env).
+
+    ``tuned``: with the best configuration of ``pkgym tune`` in ``OUT/tune/ENV`` (its
+    ``best_hyperparams.yml`` and the best trial's run options; see :func:`tuned_options`).
+    """
 
     algo: str = "ppo"
     encoder: str = "raw"
     method: str = "rl"
     teacher: str | None = None
     label_factor: int = 1
+    tuned: bool = False
 
 
 METHODS = {
@@ -58,6 +63,7 @@ METHODS = {
     "dagger_map+ppo": Method(method="dagger+rl", teacher="map"),
     "dagger_map_x4": Method(method="dagger", teacher="map", label_factor=4),
     "dagger_map_x16": Method(method="dagger", teacher="map", label_factor=16),
+    "dagger_map_x16_tuned": Method(method="dagger", teacher="map", label_factor=16, tuned=True),
     "dagger_wrong_map+ppo": Method(method="dagger+rl", teacher="map:prior={wrong_prior}"),
 }
 """Learned methods: RL on the raw observation, on the belief state, with a privileged critic;
@@ -118,7 +124,7 @@ PLANS = {
                                      ("label", "map", "oracle"), "friberg2002_emax", 0,
                                      score="return"),
 }
-OPT_IN = ("dagger_map_x4", "dagger_map_x16", "dagger_wrong_map+ppo")
+OPT_IN = ("dagger_map_x4", "dagger_map_x16", "dagger_map_x16_tuned", "dagger_wrong_map+ppo")
 """Methods run only when named in ``--methods``."""
 SEEDS = (0, 1, 2)
 N_EVAL_PATIENTS, EVAL_SEED = 500, 0
@@ -136,6 +142,34 @@ def slug(env_id: str) -> str:
     return env_id.split("/")[1].replace("-", "_").lower()
 
 
+TUNE_SPACES = {"pkgym/Warfarin-v0": Path("benchmarks/spaces/warfarin_dagger.yml")}
+"""The search spaces of the tuned methods (the tune command: :func:`tune_command`)."""
+
+
+def tune_command(env_id: str, out: Path) -> str:
+    """The ``pkgym tune`` search a tuned method of ``env_id`` takes its configuration from.
+
+    40 000 labels per trial (a quarter of the x16 budget), 8 configurations, seed 0: trained on
+    the training cohort, scored on the validation cohort; the test cohort is not touched.
+    """
+    return (f"pkgym tune --env {env_id} --algo ppo --method dagger --teacher map "
+            f"--imitation-labels 40000 --space {TUNE_SPACES[env_id]} --num-samples 8 "
+            f"--timesteps 0 --seed 0 --out {out / 'tune' / slug(env_id)}")
+
+
+def tuned_options(env_id: str, out: Path) -> dict[str, Any]:
+    """TrainConfig fields of the best trial of ``OUT/tune/ENV`` (run :func:`tune_command`)."""
+    from agents.rl.tuning import RUN_KEYS
+
+    folder = out / "tune" / slug(env_id)
+    if not (folder / "best_hyperparams.yml").exists():
+        raise ValueError(f"no tuned configuration in {folder}: run `{tune_command(env_id, out)}`")
+    trials = pd.read_csv(folder / "tune_results.csv")
+    best = trials.loc[trials.score.idxmax()]
+    return {"hyperparams_file": folder / "best_hyperparams.yml",
+            **{key: best[key].item() for key in RUN_KEYS if key in trials.columns}}
+
+
 def run_config(env_id: str, name: str, seed: int, out: Path, quick: bool) -> TrainConfig:
     """The ``pkgym train`` run of one (env, method, seed)."""
     plan, method = PLANS[env_id], METHODS[name]
@@ -148,7 +182,8 @@ def run_config(env_id: str, name: str, seed: int, out: Path, quick: bool) -> Tra
         timesteps=steps, vae_path=vae_dir(out, env_id, seed) if method.encoder != "raw" else None,
         out_dir=out / "runs" / slug(env_id) / name / f"seed{seed}",
         eval_freq=1024 if quick else max(20_000, steps // 20), checkpoint_freq=0,
-        n_validation_patients=40 if quick else 200, progress_log=True)
+        n_validation_patients=40 if quick else 200, progress_log=True,
+        **(tuned_options(env_id, out) if method.tuned else {}))
 
 
 def command(config: TrainConfig) -> str:
@@ -161,6 +196,10 @@ def command(config: TrainConfig) -> str:
         parts.append(f"--method {config.method}")
     if config.teacher:
         parts.append(f"--teacher {config.teacher} --imitation-labels {config.imitation_labels}")
+    if config.hyperparams_file is not None:
+        parts.append(f"--hyperparams {config.hyperparams_file} --imitation-epochs "
+                     f"{config.imitation_epochs} --imitation-learning-rate "
+                     f"{config.imitation_learning_rate:.6g}")
     return " ".join(parts) + f" --eval-freq {config.eval_freq} --checkpoint-freq 0"
 
 
