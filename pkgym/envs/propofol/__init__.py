@@ -23,8 +23,10 @@ SPECS = (EnvSpec(
     vector_entry_point="pkgym.envs.propofol.env:PropofolVectorEnv",
     core_type=PropofolCore, outcomes=outcomes, scenario_type=PropofolScenario,
     cohort_schema=COHORT_SCHEMA,
-    baselines=("tci_marsh", "tci_schnider", "tci_eleveld", "pid", "map", "oracle"),
+    baselines=("tci_marsh", "tci_schnider", "tci_eleveld", "tci_marsh_titrated",
+               "tci_schnider_titrated", "tci_eleveld_titrated", "pid", "map", "oracle"),
     baseline_factory="agents.policies.propofol:make_baseline",
     reference=BenchmarkReference("tci_schnider", "oracle", "time_in_range_fraction",
-                                 ("tci_marsh", "tci_eleveld", "pid", "map"))),)
+                                 ("tci_marsh", "tci_eleveld", "tci_eleveld_titrated", "pid",
+                                  "map"))),)
 """The spec(s) :mod:`pkgym.envs` registers."""
