@@ -247,7 +247,8 @@ def add_train_vae(commands: argparse._SubParsersAction) -> None:
                     "patients and write OUT/vae.pt with OUT/vae.json.")
     tv.add_argument("--env", required=True,
                     help="an env with a canonical history: pkgym/Vancomycin-v0, "
-                         "pkgym/Warfarin-v0, pkgym/WarfarinPGx-v0 or pkgym/Mycophenolate-v0")
+                         "pkgym/Warfarin-v0, pkgym/WarfarinPGx-v0, pkgym/Mycophenolate-v0 or "
+                         "pkgym/Heparin-v0")
     tv.add_argument("--n-patients", type=int, required=True,
                     help="training patients (vancomycin: 4000 take 40-100 s on 2 cores)")
     tv.add_argument("--seed", type=int, default=0, help="seed of cohorts and fit (default 0)")

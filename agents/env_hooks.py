@@ -16,7 +16,9 @@ defines, for the agents that support its env:
   ``map_log_clearance(core, observation, etas)``;
 * the VAE's training data (:mod:`agents.vae.data`): ``VAE_BEHAVIOUR``, a :class:`Behaviour`,
   and optionally ``n_steps(core)``, the decisions per episode where they are not one per dose
-  slot (``pkgym/Mycophenolate-v0``: one per visit);
+  slot (``pkgym/Mycophenolate-v0``: one per visit), and, for an env whose decision is more
+  than one dose, ``vae_decisions(core, doses, step, rng)``, the decisions (n, ...) that give
+  the random regimens' doses (``pkgym/Heparin-v0``: bolus, hold, rate);
 * VAE-MIPD (:mod:`agents.vae.mipd`): ``mipd_target(core)``, an :class:`ExposureTarget`.
 """
 

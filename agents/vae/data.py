@@ -199,7 +199,7 @@ def _simulate_chunk(env_id: str, cohort: pd.DataFrame, offset: int, rng: np.rand
         rows = np.flatnonzero(rng.random(n) < chance)
         kept.append(({key: value[rows] for key, value in history.items()}, rows, k,
                      np.log(np.asarray(info["clearance_l_per_h"], dtype=np.float64)[rows])))
-        doses = clinicians.doses(obs, info)
+        doses = clinicians.doses(obs, info, k)
         obs, _, _, _, info = vec.step(core.encode_decisions(doses, shell.continuous))
     times, unit = exposure_grid(core)
     data = VAEData(
@@ -225,12 +225,22 @@ class VirtualClinicians:
         self.kind = np.where(rng.random(n) < behaviour.label_fraction,
                              rng.integers(1, len(self.labels) + 1, n) if self.labels else 0, 0)
         self.random = RandomRegimens(behaviour, core.dose_levels_mg, n, rng)
+        self.core, self.rng = core, rng
+        hooks = agent_hooks(core, "the VAE's training data")
+        self.to_decisions = getattr(hooks, "vae_decisions", None)
 
     def doses(self, observation: Mapping[str, np.ndarray],
-              info: Mapping[str, np.ndarray]) -> np.ndarray:
-        """This step's dose of every patient, mg."""
+              info: Mapping[str, np.ndarray], step: int = 0) -> np.ndarray:
+        """This step's dose of every patient, mg (or the env's decisions, (n, ...)).
+
+        An env whose decision is more than one dose (``pkgym/Heparin-v0``: bolus, hold,
+        rate) turns the random regimens' doses into decisions by its hooks' ``vae_decisions``.
+        """
         doses = self.random.next_doses()
+        if self.to_decisions is not None:
+            doses = np.asarray(self.to_decisions(self.core, doses, step, self.rng), np.float64)
         for j, policy in enumerate(self.labels, start=1):
             chosen = np.asarray(policy.act(observation, info), np.float64)
-            doses = np.where(self.kind == j, chosen, doses)
+            pick = (self.kind == j).reshape((-1,) + (1,) * (chosen.ndim - 1))
+            doses = np.where(pick, chosen, doses)
         return doses

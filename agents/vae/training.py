@@ -37,13 +37,16 @@ from pkgym.io import write_atomic, write_text
 from pkgym.wrappers import exposure_grid, history_layout
 
 __all__ = ["evaluate_vae", "load_vae", "tiny_config", "train_vae", "vae_config"]
-EXPOSURE_OFFSETS = {"mg/L": 0.1, "INR": 0.0}
-"""Added before the log: vancomycin ``log(conc + 0.1)``, warfarin ``log INR``."""
-TOKEN_WINDOWS = {"mg/L": 4, "INR": 14}
-"""Doses before each level that its token carries (48 h of q12h vancomycin, 2 warfarin weeks)."""
+EXPOSURE_OFFSETS = {"mg/L": 0.1, "INR": 0.0, "s": 0.0}
+"""Added before the log: vancomycin ``log(conc + 0.1)``, warfarin ``log INR``, heparin
+``log aPTT``."""
+TOKEN_WINDOWS = {"mg/L": 4, "INR": 14, "s": 2}
+"""Doses before each level that its token carries (48 h of q12h vancomycin, 2 warfarin weeks,
+12 h of heparin: its half-life is about an hour)."""
 EVALUATION_BATCH = 2048
-WINDOWS_H = {"mg/L": 24.0, "INR": 168.0}
-"""Windows of the mean-exposure error: a day of vancomycin (AUC24 / 24 h), a warfarin week."""
+WINDOWS_H = {"mg/L": 24.0, "INR": 168.0, "s": 6.0}
+"""Windows of the mean-exposure error: a day of vancomycin (AUC24 / 24 h), a warfarin week, a
+heparin interval (6 h)."""
 
 
 def _env_core(env_id: str, env_kwargs: Mapping[str, Any]) -> DosingCore:

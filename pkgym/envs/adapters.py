@@ -43,6 +43,12 @@ class HistoryAdapter:
         level_unit: unit of the levels, e.g. ``"mg/L"`` or ``"INR"``.
         interval_h: core -> time between decision steps, h.
         read_levels: (core, batched observation) -> the time now and the measured levels.
+        dose_key: observation key whose space sizes the dose slots (one per decision step).
+        read_doses: (core, batched observation) -> the dose of each slot, (n, n_doses), where
+            it is not the ``dose_key`` array itself (``pkgym/Heparin-v0``: bolus, hold and
+            rate as one mean rate); ``None``: ``observation[dose_key]``.
+        max_dose: core -> the largest dose of one slot; ``None``: the top of ``dose_key``'s
+            space.
     """
 
     context_keys: tuple[str, ...]
@@ -50,6 +56,9 @@ class HistoryAdapter:
     level_unit: str
     interval_h: Callable[[Any], float]
     read_levels: Callable[[Any, Mapping[str, np.ndarray]], ObservedLevels]
+    dose_key: str = "doses_mg"
+    read_doses: Callable[[Any, Mapping[str, np.ndarray]], np.ndarray] | None = None
+    max_dose: Callable[[Any], float] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -30,7 +30,7 @@ def exposure_env_ids() -> tuple[str, ...]:
     Examples:
         >>> exposure_env_ids()
         ('pkgym/Vancomycin-v0', 'pkgym/Warfarin-v0', 'pkgym/WarfarinPGx-v0', 'pkgym/Warfarin-v1',
-         'pkgym/WarfarinPGx-v1', 'pkgym/Mycophenolate-v0')
+         'pkgym/WarfarinPGx-v1', 'pkgym/Mycophenolate-v0', 'pkgym/Heparin-v0')
     """
     return tuple(spec.env_id for spec in env_specs() if spec.exposure is not None)
 

@@ -15,6 +15,7 @@ entry; an env without one (:func:`history_env_ids` lists those with one) is refu
 | ``level_times_h`` | (n_levels,) | their times since the first dose, h (warfarin: 24 * day) |
 | ``level_mask`` | (n_levels,) | 1 where the level has been measured |
 | ``dose_amounts_mg`` | (n_doses,) | dose given at each decision step, 0 for steps to come |
+| | | (heparin: the interval's mean rate, U/kg/h, its adapter's ``read_doses``) |
 | ``dose_times_h`` | (n_doses,) | each step's dose time, h (``k * interval_h``) |
 | ``dose_mask`` | (n_doses,) | 1 for doses already given (including a dose of 0 mg) |
 | ``time_h`` | (1,) | time since the first dose, h |
@@ -77,7 +78,7 @@ def history_env_ids() -> tuple[str, ...]:
     Examples:
         >>> history_env_ids()
         ('pkgym/Vancomycin-v0', 'pkgym/Warfarin-v0', 'pkgym/WarfarinPGx-v0', 'pkgym/Warfarin-v1',
-         'pkgym/WarfarinPGx-v1', 'pkgym/Mycophenolate-v0')
+         'pkgym/WarfarinPGx-v1', 'pkgym/Mycophenolate-v0', 'pkgym/Heparin-v0')
     """
     return tuple(spec.env_id for spec in env_specs() if spec.history is not None)
 
@@ -116,13 +117,14 @@ def history_layout(core: DosingCore) -> HistoryLayout:
     space = {key: cast(gym.spaces.Box, sub) for key, sub in core.observation_space.spaces.items()}
     highs = np.concatenate([np.asarray(space[k].high, dtype=np.float64).ravel() for k in keys])
     interval, unit, level_key = adapter.interval_h(core), adapter.level_unit, adapter.level_key
-    n_doses = int(space["doses_mg"].shape[0])
+    n_doses = int(space[adapter.dose_key].shape[0])
+    max_dose = (float(np.max(space[adapter.dose_key].high)) if adapter.max_dose is None
+                else float(adapter.max_dose(core)))
     return HistoryLayout(
         n_context=int(highs.size), n_levels=int(space[level_key].shape[0]), n_doses=n_doses,
         horizon_h=float(n_doses * interval), level_unit=unit, interval_h=float(interval),
         context_highs=tuple(float(h) for h in highs),
-        level_high=float(np.max(space[level_key].high)),
-        max_dose_mg=float(np.max(space["doses_mg"].high)))
+        level_high=float(np.max(space[level_key].high)), max_dose_mg=max_dose)
 
 
 def history_space(layout: HistoryLayout) -> gym.spaces.Dict:
@@ -177,7 +179,8 @@ def observed_history(core: DosingCore,
     interval = adapter.interval_h(core)
     time, values, times, mask = adapter.read_levels(core, observation)
     mask = np.asarray(mask, dtype=np.float32)
-    doses = np.asarray(observation["doses_mg"], dtype=np.float32)
+    doses = np.asarray(observation[adapter.dose_key] if adapter.read_doses is None
+                       else adapter.read_doses(core, observation), dtype=np.float32)
     steps = np.arange(doses.shape[1])
     dose_times = np.broadcast_to((steps * interval).astype(np.float32), doses.shape)
     given = ((steps + 0.5) * interval < time).astype(np.float32)  # dose k given iff k < step
