@@ -6,9 +6,12 @@ one change before the next. Manual BIS-guided TCI of this kind is the comparator
 the closed-loop trials, e.g. Liu Y et al., PLoS One 2015;10:e0123862 (CONCERT-CL,
 propofol-remifentanil TCI, BIS 40-60: 79.9 +/- 13.2 % of the time in range with the
 anaesthetist changing the propofol target 6.8 +/- 6.2 times an hour) and Xie T et al.,
-Braz J Anesthesiol 2023 (open-loop BIS-guided arm, 66.7 % in 40-60); target steps of 0.2
-ug/mL are the protocol of Liao et al. (BIS-guided propofol TCI for endoscopy, targets
-adjusted by 0.2 ug/mL as needed); 0.2-0.5 ug/mL are the usual steps of TIVA practice.
+Braz J Anesthesiol 2023, doi:10.1016/j.bjane.2023.05.003 (open-loop BIS-guided arm, 66.7 %
+in 40-60); steps of 0.2 ug/mL are the protocol of Liao et al.'s trial of propofol TCI with
+or without BIS for advanced gastrointestinal endoscopy (targets "adjusted by 0.2 ug/mL as
+necessary"; read in its abstract, journal not checked). Neither trial's abstract gives the
+step or the waiting time of the maintenance arm: 0.2-0.5 ug/mL and waiting for the
+effect site are TIVA teaching, the numbers below ours.
 
 The rule (:class:`TitratedTciPolicy`), each 10-s decision and per patient:
 
