@@ -19,15 +19,13 @@ import json
 import statistics
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
-import gymnasium as gym
 import pandas as pd
-from gymnasium.utils.env_checker import check_env
 
 import pkgym  # noqa: F401
 from benchmarks.env_throughput import _load, batched_steps_per_s, horizon, single_env_steps_per_s
+from benchmarks.peers.throughput import checker
 from pkgym.io import write_atomic, write_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,17 +33,6 @@ PEERS_VENV = ROOT / ".venv-peers"
 PKGYM_ENVS = {"pkgym/Propofol-v0": 10 / 60, "pkgym/Heparin-v0": 6 * 60.0}
 """pkgym env -> simulated minutes per step (each env card's decision interval)."""
 SIZES = (1_000, 10_000)
-
-
-def _checker(env_id: str) -> str:
-    """``"pass"``, or the first error or warning of Gymnasium's env checker."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        try:
-            check_env(gym.make(env_id).unwrapped, skip_render_check=True)
-        except Exception as error:  # noqa: BLE001 - reported, not handled
-            return f"{type(error).__name__}: {str(error).splitlines()[0][:160]}"
-    return "pass"
 
 
 def pkgym_rows(repeats: int) -> list[dict]:
@@ -60,7 +47,7 @@ def pkgym_rows(repeats: int) -> list[dict]:
                 for _ in range(repeats))
             rows.append({"env": env_id, "episode_steps": steps, "step_minutes": minutes,
                          "single": single, "batch": f"native vector env, N={n}",
-                         "batched": batched, "checker": _checker(env_id)})
+                         "batched": batched, "checker": checker(env_id)})
     return rows
 
 
@@ -87,14 +74,16 @@ def peer_rows(repeats: int) -> list[dict]:
 
 def table(rows: list[dict]) -> str:
     """The markdown table of :func:`pkgym_rows` and :func:`peer_rows`."""
-    lines = ["| env | step | single env steps/s | batched | patient-steps/s "
-             "| simulated patient-hours/s | Gymnasium checker |", "|---|---|---|---|---|---|---|"]
+    lines = ["| env | step | episode steps (random actions) | single env steps/s | batched "
+             "| patient-steps/s | simulated patient-hours/s | Gymnasium checker |",
+             "|---|---|---|---|---|---|---|---|"]
     for row in rows:
         step = (f"{row['step_minutes'] * 60:.0f} s" if row["step_minutes"] < 1
                 else f"{row['step_minutes'] / 60:g} h" if row["step_minutes"] >= 60
                 else f"{row['step_minutes']:g} min")
         hours = row["batched"] * row["step_minutes"] / 60
-        lines.append(f"| {row['env']} | {step} | {row['single']:,.0f} | {row['batch']} "
+        lines.append(f"| {row['env']} | {step} | {row['episode_steps']} | {row['single']:,.0f} "
+                     f"| {row['batch']} "
                      f"| {row['batched']:,.0f} | {hours:,.0f} | {row['checker']} |")
     return "\n".join(lines) + "\n"
 

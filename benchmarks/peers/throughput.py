@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import re
 import statistics
 import time
 import warnings
@@ -103,7 +104,8 @@ def checker(env_id: str) -> str:
         try:
             check_env(gym.make(env_id).unwrapped, skip_render_check=True)
         except Exception as error:  # noqa: BLE001 - reported, not handled
-            return f"{type(error).__name__}: {str(error).splitlines()[0][:160]}"
+            text = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).splitlines()[0]  # no colours
+            return f"{type(error).__name__}: {text[:120]}"
     return "pass"
 
 
