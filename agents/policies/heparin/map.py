@@ -124,7 +124,7 @@ class MapPolicy:
 
     def __init__(self, scenario: HeparinScenario, reward: RewardFn, iterations: int = 25) -> None:
         """Prior: the scenario's model and its population variability; plans by ``reward``."""
-        self.name, self.scenario, self.iterations = "map", scenario, int(iterations)
+        self.name, self.scenario, self.iterations = "map_bayesian", scenario, int(iterations)
         self.reward = reward
         self.belief_name = "Al-Sallami 2016 population (the truth's model)"
         self.model = scenario.model

@@ -180,7 +180,7 @@ class MapPolicy(OraclePolicy):
                  horizon_min: int | None = None, observer_gain: float = 0.3) -> None:
         """The prior is chosen per patient from the age in its pump settings."""
         super().__init__(levels_u, scenario, reward, horizon_min)
-        self.name, self.gain = "map", float(observer_gain)
+        self.name, self.gain = "map_bayesian", float(observer_gain)
         self.belief_name = (f"{scenario.model}'s typical patient" if
                             scenario.model == "hovorka2004" else
                             f"{scenario.model}'s median patient of the age group")

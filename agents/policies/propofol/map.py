@@ -39,7 +39,7 @@ class MapTciPolicy:
 
     def __init__(self, step_min: float, top_rate_mg_per_kg_per_h: float, n_steps: int) -> None:
         """A Bayesian pump (Eleveld's typical PK, priors on ke0 and Ce50), episodes of n_steps."""
-        self.name, self.step_min, self.top = "map", step_min, top_rate_mg_per_kg_per_h
+        self.name, self.step_min, self.top = "map_bayesian", step_min, top_rate_mg_per_kg_per_h
         self.n_steps = n_steps
         self.belief_name = "Eleveld 2018's typical PK for the covariates, ke0 and Ce50 fitted"
         model = Eleveld2018()
