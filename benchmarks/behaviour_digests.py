@@ -36,6 +36,9 @@ BASELINES: dict[str, tuple[str, str]] = {
     "pkgym/Depression-v0": ("stepped_care", "fixed"),
     "pkgym/DoseFinding-v0": ("boin", "crm"),
     "pkgym/Mycophenolate-v0": ("fixed", "protocol"),
+    "pkgym/Insulin-v0": ("basal_bolus", "pid"),
+    "pkgym/Propofol-v0": ("tci_eleveld", "pid"),
+    "pkgym/Heparin-v0": ("raschke", "map"),
 }
 """Two baselines per env id for the ``evaluate`` digest."""
 
