@@ -83,6 +83,22 @@ class DosingCore(ABC):
     """True for a core that draws every random number of an episode at its reset: with one
     patient it then builds its next episodes ahead in a batch (:mod:`pkgym.envs.ahead`)."""
 
+    def attach_clinic(self, n_patients: int, settings: Any, reward_fn: RewardFn,
+                      observation_model: ObservationModel,
+                      dose_levels_mg: np.ndarray | None = None) -> None:
+        """Check N; keep the settings, strategies, dose levels and observation space.
+
+        The dose levels default to ``settings.dose_levels_mg``; the reward and observation
+        model are the injected strategies; the space is one patient's.
+        """
+        if n_patients < 1:
+            raise ValueError(f"n_patients must be >= 1, got {n_patients}")
+        self.n_patients, self.settings = int(n_patients), settings
+        self.reward_fn, self.observation_model = reward_fn, observation_model
+        self.dose_levels_mg = (settings.dose_levels_mg if dose_levels_mg is None
+                               else dose_levels_mg)
+        self.observation_space = observation_model.space(settings)
+
     def reset_patients(self, rows: np.ndarray, streams: Sequence[EpisodeStreams],
                        patients: Sequence[Mapping[str, Any] | None]) -> None:
         """Start new episodes for ``rows``: new (or pinned) patients drawn from their streams.

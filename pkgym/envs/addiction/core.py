@@ -66,12 +66,8 @@ class AddictionCore(DosingCore):
     def __init__(self, n_patients: int, settings: AddictionSettings, reward_fn: RewardFn,
                  observation_model: ObservationModel) -> None:
         """Allocate N placeholder patients; ``reset_patients`` draws real ones."""
-        if n_patients < 1:
-            raise ValueError(f"n_patients must be >= 1, got {n_patients}")
-        self.n_patients, self.settings = int(n_patients), settings
-        self.reward_fn, self.observation_model = reward_fn, observation_model
-        self.dose_levels_mg = np.arange(len(TREATMENTS), dtype=np.float64)
-        self.observation_space = observation_model.space(settings)
+        self.attach_clinic(n_patients, settings, reward_fn, observation_model,
+                           dose_levels_mg=np.arange(len(TREATMENTS), dtype=np.float64))
         self.records = new_records(settings, None, [None] * self.n_patients,
                                    np.zeros(self.n_patients, dtype=object))
         scenario = settings.scenario

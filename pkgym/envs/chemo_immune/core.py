@@ -33,12 +33,8 @@ class ChemoImmuneCore(DosingCore):
     def __init__(self, n_patients: int, settings: ChemoSettings, reward_fn: RewardFn,
                  observation_model: ObservationModel) -> None:
         """Allocate N placeholder patients; ``reset_patients`` draws real ones."""
-        if n_patients < 1:
-            raise ValueError(f"n_patients must be >= 1, got {n_patients}")
-        self.n_patients, self.settings = int(n_patients), settings
-        self.reward_fn, self.observation_model = reward_fn, observation_model
-        self.dose_levels_mg = settings.scenario.dose_levels
-        self.observation_space = observation_model.space(settings)
+        self.attach_clinic(n_patients, settings, reward_fn, observation_model,
+                           dose_levels_mg=settings.scenario.dose_levels)
         self.solver = settings.scenario.solver.config()
         self.variability = settings.model.variability  # built and validated once per core
         self._draw_shapes = ((settings.population.n_draws,), (len(self.variability.names),),

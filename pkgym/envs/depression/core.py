@@ -46,13 +46,10 @@ class DepressionCore(DosingCore):
     def __init__(self, n_patients: int, settings: DepressionSettings, reward_fn: RewardFn,
                  observation_model: ObservationModel) -> None:
         """Allocate N placeholder patients; ``reset_patients`` draws real ones."""
-        if n_patients < 1:
-            raise ValueError(f"n_patients must be >= 1, got {n_patients}")
-        self.n_patients, self.settings = int(n_patients), settings
-        self.reward_fn, self.observation_model = reward_fn, observation_model
+        self.attach_clinic(n_patients, settings, reward_fn, observation_model,
+                           dose_levels_mg=np.asarray(settings.scenario.dose_levels_mg,
+                                                     dtype=np.float64))
         self.model = settings.model
-        self.dose_levels_mg = np.asarray(settings.scenario.dose_levels_mg, dtype=np.float64)
-        self.observation_space = observation_model.space(settings)
         self.records = new_records(settings, None, [None] * self.n_patients,
                                    np.zeros(self.n_patients, object))
         self._n_draws = settings.population.n_draws

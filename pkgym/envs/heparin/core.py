@@ -48,12 +48,7 @@ class HeparinCore(DosingCore):
     def __init__(self, n_patients: int, settings: ClinicSettings, reward_fn: RewardFn,
                  observation_model: ObservationModel) -> None:
         """Allocate N typical placeholder patients; ``reset_patients`` draws real ones."""
-        if n_patients < 1:
-            raise ValueError(f"n_patients must be >= 1, got {n_patients}")
-        self.n_patients, self.settings = int(n_patients), settings
-        self.reward_fn, self.observation_model = reward_fn, observation_model
-        self.dose_levels_mg = settings.dose_levels_mg
-        self.observation_space = observation_model.space(settings)
+        self.attach_clinic(n_patients, settings, reward_fn, observation_model)
         s = settings.scenario
         self._starts, self._rates = s.start_options, s.rate_levels_u_per_kg_per_h
         self._highs = np.array([s.max_bolus_u_per_kg, s.max_hold_h, s.max_rate_u_per_kg_per_h])

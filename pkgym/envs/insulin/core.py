@@ -52,12 +52,7 @@ class InsulinCore(DosingCore):
     def __init__(self, n_patients: int, settings: ClinicSettings, reward_fn: RewardFn,
                  observation_model: ObservationModel) -> None:
         """Allocate N placeholder patients (adult#001 / seed 0); ``reset_patients`` draws."""
-        if n_patients < 1:
-            raise ValueError(f"n_patients must be >= 1, got {n_patients}")
-        self.n_patients, self.settings = int(n_patients), settings
-        self.reward_fn, self.observation_model = reward_fn, observation_model
-        self.dose_levels_mg = settings.dose_levels_mg
-        self.observation_space = observation_model.space(settings)
+        self.attach_clinic(n_patients, settings, reward_fn, observation_model)
         s = settings.scenario
         self._sensor, self._pump = cgm_sensor(s.sensor), settings.pump
         self._iob_weights = iob_weights(s)

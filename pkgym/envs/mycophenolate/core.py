@@ -91,12 +91,7 @@ class MycophenolateCore(DosingCore):
     def __init__(self, n_patients: int, settings: ClinicSettings, reward_fn: RewardFn,
                  observation_model: ObservationModel) -> None:
         """Allocate N placeholder patients; ``reset_patients`` draws real ones."""
-        if n_patients < 1:
-            raise ValueError(f"n_patients must be >= 1, got {n_patients}")
-        self.n_patients, self.settings = int(n_patients), settings
-        self.reward_fn, self.observation_model = reward_fn, observation_model
-        self.dose_levels_mg = settings.dose_levels_mg
-        self.observation_space = observation_model.space(settings)
+        self.attach_clinic(n_patients, settings, reward_fn, observation_model)
         self.firsts = first_administrations(settings.scenario)
         self._shapes = draw_shapes(settings.scenario)
         self._variability = settings.model.variability
