@@ -30,6 +30,7 @@ import gymnasium as gym
 import numpy as np
 
 import pkgym  # noqa: F401
+from benchmarks.peers.throughput import single_steps_per_s as single_env_steps_per_s
 from pkgym.envs.registry import env_specs
 
 DEFAULT_SIZES = (1, 10, 100, 1_000, 10_000, 100_000)
@@ -42,28 +43,6 @@ def _actions(space: gym.Space, n_steps: int, seed: int) -> list[np.ndarray]:
     space.seed(seed)
     pool = [np.asarray(space.sample()) for _ in range(min(n_steps, 8))]
     return [pool[i % len(pool)] for i in range(n_steps)]
-
-
-def single_env_steps_per_s(env_id: str, min_steps: int = 3_000, seed: int = 0) -> float:
-    """Steps/s of one env playing seeded random actions for whole episodes, resets included.
-
-    Seeded once, as a training loop does; every later episode is a plain ``reset()``.
-    """
-    env = gym.make(env_id).unwrapped
-    env.action_space.seed(seed)
-    actions = [env.action_space.sample() for _ in range(64)]
-    env.reset(seed=seed)
-    env.step(actions[0])  # compile before timing
-    env.reset(seed=seed)
-    start, steps = time.perf_counter(), 0
-    while steps < min_steps:
-        if steps:
-            env.reset()
-        done = False
-        while not done:
-            _, _, terminated, truncated, _ = env.step(actions[steps % len(actions)])
-            steps, done = steps + 1, terminated or truncated
-    return steps / (time.perf_counter() - start)
 
 
 def horizon(env_id: str, seed: int = 0) -> int:
