@@ -12,6 +12,7 @@ Anesthesiology 2002;96:67; Soltesz K et al. Biomed Signal Process Control 2013;8
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ import numpy as np
 from gymnasium import spaces
 
 from pkgym.envs.base import ObservationModel, RewardFn
+from pkgym.envs.propofol.kernel import observe_rows
 from pkgym.scenarios import check_fields
 from pkgym.scenarios import resolve_scenario as resolve
 
@@ -174,6 +176,19 @@ def stimulation_bis(scenario: PropofolScenario, minutes: np.ndarray) -> np.ndarr
     return np.interp(minutes, times, points, left=0.0, right=0.0)
 
 
+@functools.lru_cache(maxsize=64)
+def stimulation_by_step(scenario: PropofolScenario) -> np.ndarray:
+    """:func:`stimulation_bis` at every step end ``k * step_min``, k = 0 ... n_steps (read-only).
+
+    Examples:
+        >>> stimulation_by_step(PropofolScenario(stimulation="realistic"))[[0, 66, 156]].tolist()
+        [0.0, 20.0, -20.0]
+    """
+    table = stimulation_bis(scenario, np.arange(scenario.n_steps + 1) * scenario.step_min)
+    table.flags.writeable = False
+    return table
+
+
 def resolve_scenario(scenario: PropofolScenario | str | os.PathLike | None,
                      env_id: str) -> PropofolScenario:
     """The scenario from an object, a YAML path or ``None``.
@@ -202,20 +217,15 @@ class ClinicObservation(ObservationModel):
             "elapsed_min": box(1, float(s.n_minutes))})
 
     def __call__(self, records: Any, settings: Any) -> dict[str, np.ndarray]:
-        """Batched observation of all patients (fresh float32 arrays, clipped to the space)."""
+        """Batched observation of all patients (fresh float32 arrays, clipped to the space).
+
+        Compiled (:func:`pkgym.envs.propofol.kernel.observe_rows`): the last
+        ``history_steps`` monitor samples and the rates before each, 0 before the start.
+        """
         s = settings.scenario
-        n_hist, step = s.history_steps, records.step
-        cols = step[:, None] + 1 - n_hist + np.arange(n_hist)[None, :]
-        mask = cols >= 0
-        bis = np.take_along_axis(records.bis_measured, np.maximum(cols, 0), axis=1)
-        rate_cols = cols - 1
-        rates = np.take_along_axis(records.rates, np.maximum(rate_cols, 0), axis=1)
-        top = float(s.rate_levels_mg_per_kg_per_h[-1])
-        return {
-            "bis": np.where(mask, bis, 0.0).astype(np.float32),
-            "bis_mask": mask.astype(np.float32),
-            "rates_mg_per_kg_per_h": np.clip(np.where(rate_cols >= 0, rates, 0.0), 0, top
-                                             ).astype(np.float32),
-            "covariates": np.clip(records.covariates, 0, COVARIATE_HIGHS).astype(np.float32),
-            "elapsed_min": np.minimum(step * s.step_min, s.n_minutes)[:, None].astype(
-                np.float32)}
+        bis, mask, rates, covariates, elapsed = observe_rows(
+            records.bis_measured, records.rates, records.covariates, records.step,
+            s.history_steps, float(s.rate_levels_mg_per_kg_per_h[-1]), s.step_min,
+            float(s.n_minutes), COVARIATE_HIGHS)
+        return {"bis": bis, "bis_mask": mask, "rates_mg_per_kg_per_h": rates,
+                "covariates": covariates, "elapsed_min": elapsed}

@@ -18,20 +18,22 @@ import numpy as np
 
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
 from pkgym.envs.propofol import views as propofol_views
-from pkgym.envs.propofol.clinic import BIS_TARGET, StepOutcome, stimulation_bis
+from pkgym.envs.propofol.clinic import (
+    STIMULATION_PROFILES,
+    BisReward,
+    StepOutcome,
+    stimulation_by_step,
+)
+from pkgym.envs.propofol.kernel import STEP_ARRAYS, propagate_rows, score_rows
 from pkgym.envs.propofol.records import (
     ETA_KEYS,
     PLACEHOLDER,
     ClinicRecords,
     ClinicSettings,
-    delayed_bis,
     draw_patients,
-    measure_bis,
     new_records,
-    pd_of,
     pinned_patient,
 )
-from pkgym.models.propofol_eleveld import bis_of_ce
 
 
 class PropofolCore(DosingCore):
@@ -57,6 +59,12 @@ class PropofolCore(DosingCore):
         table["id"] = np.full(n, -1.0)
         self.records = new_records(settings, table, np.zeros((n, len(ETA_KEYS))),
                                    np.zeros((n, s.n_steps + 1)), np.zeros(n, dtype=object))
+        self._constants = np.array([s.step_min, s.bis_noise_scale])
+        self._stimulation = tuple(np.asarray(v, dtype=np.float64)
+                                  for v in STIMULATION_PROFILES[s.stimulation])
+        self._stimulation_by_step = stimulation_by_step(s).tolist()
+        self._weights_of: RewardFn | None = None
+        self._weights = np.zeros(4)
 
     # ----- reset ---------------------------------------------------------------------------
     def draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
@@ -82,42 +90,45 @@ class PropofolCore(DosingCore):
 
     # ----- step ----------------------------------------------------------------------------
     def step(self, rows: np.ndarray, doses_mg: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Infuse ``doses_mg`` (rates, mg/kg/h) into ``rows`` for one step; advance exactly."""
+        """Infuse ``doses_mg`` (rates, mg/kg/h) into ``rows`` for one step; advance exactly.
+
+        Two compiled passes around numpy's Hill power (:mod:`pkgym.envs.propofol.kernel`);
+        the default :class:`BisReward` is scored there too, any other reward function after.
+        """
         s, rec = self.settings.scenario, self.records
+        rows = np.asarray(rows, dtype=np.int64)
         if np.any(rec.step[rows] >= s.n_steps):
             raise RuntimeError("the episode is over: call reset()")
-        rate = np.asarray(doses_mg, dtype=np.float64)
-        k = rec.step[rows]
-        rate_mg_per_min = rate * rec.covariates[rows, 1] / 60.0
-        state = rec.states[rows, k]
-        new = (np.einsum("nij,nj->ni", rec.transition[rows], state)
-               + rec.input[rows] * rate_mg_per_min[:, None])
-        rec.rates[rows, k], rec.states[rows, k + 1] = rate, new
-        rec.step[rows] = k + 1
-        pd = pd_of(rec.pd[rows])
-        now_min = (k + 1) * s.step_min
-        bis = np.clip(bis_of_ce(new[:, 3], pd) + stimulation_bis(s, now_min), 0.0, 100.0)
-        rec.bis_true[rows, k + 1] = bis
-        seen = delayed_bis(rec, rows, k + 1) + stimulation_bis(s, now_min - pd.delay_s / 60.0)
-        rec.bis_measured[rows, k + 1] = measure_bis(seen, pd.residual_sd * s.bis_noise_scale,
-                                                    rec.noise[rows, k + 1])
-        self._count(rows, k, bis, rate)
-        reward = np.asarray(self.reward_fn(StepOutcome(bis, rate), rate), dtype=np.float64)
-        rec.reward[rows] = reward
+        rate = np.ascontiguousarray(doses_mg, dtype=np.float64)
+        if rate.shape != rows.shape:
+            raise ValueError(f"doses_mg must have one rate per row, shape {rows.shape}, got "
+                             f"{rate.shape}")
+        arrays = STEP_ARRAYS(rec)
+        ce_ratio, gamma, bis = np.empty((2, rows.size)), np.empty((2, rows.size)), np.empty(
+            rows.size)
+        propagate_rows(rows, rate, arrays, ce_ratio, gamma)
+        w = self.reward_fn
+        score = type(w) is BisReward
+        if isinstance(w, BisReward) and self._weights_of is not w:
+            self._weights_of = w
+            self._weights = np.array([w.in_range_weight, w.deep_weight, w.light_weight,
+                                      w.dose_weight])
+        times, points = self._stimulation
+        score_rows(rows, rate, arrays, self._constants, times, points, ce_ratio ** gamma,
+                   self._weights, score, bis)
+        if score:
+            reward = rec.reward[rows]
+        else:
+            reward = np.asarray(self.reward_fn(StepOutcome(bis, rate), rate), dtype=np.float64)
+            rec.reward[rows] = reward
         terminated = np.zeros(rows.size, dtype=bool)
         return reward, terminated, rec.step[rows] >= s.n_steps
-
-    def _count(self, rows: np.ndarray, k: np.ndarray, bis: np.ndarray, rate: np.ndarray) -> None:
-        """Add the step to the episode's counts: band, induction, total dose."""
-        rec, (low, high) = self.records, BIS_TARGET
-        rec.in_range[rows] += (bis >= low) & (bis <= high)
-        rec.below_40[rows] += bis < low
-        rec.above_60[rows] += bis > high
-        first = (rec.induction_step[rows] < 0) & (bis < high)
-        rec.induction_step[rows] = np.where(first, k, rec.induction_step[rows])
-        rec.total_mg_per_kg[rows] += rate * self.settings.scenario.step_min / 60.0
 
     # ----- views ---------------------------------------------------------------------------
     def info(self) -> dict[str, np.ndarray]:
         """Clinical metrics of the last step and episode, and the hidden truth of everyone."""
-        return propofol_views.info(self.records, self.settings, np.arange(self.n_patients))
+        return propofol_views.info(self.records, self.settings, None)
+
+    def info_row(self, row: int) -> dict[str, Any]:
+        """:meth:`info` of one patient as plain Python values, without batched arrays."""
+        return propofol_views.info_row(self.records, self.settings, row, self._stimulation_by_step)

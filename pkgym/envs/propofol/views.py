@@ -11,7 +11,8 @@ from matplotlib.figure import Figure
 
 from pkgym.envs.nonmem import nonmem_dataset
 from pkgym.envs.outcomes import OutcomeSpec, StepTable, last_valid
-from pkgym.envs.propofol.clinic import BIS_TARGET, stimulation_bis
+from pkgym.envs.propofol.clinic import BIS_TARGET, stimulation_by_step
+from pkgym.envs.propofol.kernel import STEP_ARRAYS, info_rows
 
 EPISODE_KEYS = ("time_in_range_fraction", "time_below_40_fraction", "time_above_60_fraction",
                 "induction_time_min", "total_propofol_mg_per_kg")
@@ -41,31 +42,61 @@ def episode_metrics(records: Any, settings: Any, rows: np.ndarray) -> dict[str, 
             "total_propofol_mg_per_kg": r.total_mg_per_kg[rows].copy()}
 
 
-def info(records: Any, settings: Any, rows: np.ndarray) -> dict[str, np.ndarray]:
-    """Clinical metrics of the last step and episode and the hidden truth of ``rows``.
+def info(records: Any, settings: Any, rows: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Clinical metrics of the last step and episode and the hidden truth of ``rows`` (all: None).
 
     ``stimulation_bis``: the BIS points surgical stimulation adds now (an event of the
     scenario, not observed). Hidden truth (for analysis and the ``oracle``): ``model_state``
     (n, 4: A1, A2, A3 mg, Ce mg/L), ``pk_params`` (n, 7), ``pd_params`` (n, 6), ``etas``
-    (n, 9) and the covariates.
+    (n, 9) and the covariates. The step's metrics come from one compiled pass
+    (:func:`pkgym.envs.propofol.kernel.info_rows`; episode metrics: :func:`episode_metrics`).
+    """
+    r = records
+    every = rows is None
+    rows = np.arange(r.step.size) if rows is None else np.asarray(rows, dtype=np.int64)
+    step, floats, flags, state = info_rows(rows, STEP_ARRAYS(r), r.pk, settings.scenario.step_min,
+                                           stimulation_by_step(settings.scenario))
+    out = {"step": step, "minute": floats[0], "bis": floats[1], "bis_measured": floats[2],
+           "cp_ug_per_ml": floats[3], "ce_ug_per_ml": floats[4], "in_range": flags[0],
+           "too_deep": flags[1], "too_light": flags[2], "rate_mg_per_kg_per_h": floats[5],
+           "stimulation_bis": floats[6]}
+    out.update(zip(EPISODE_KEYS, floats[7:], strict=True))
+    truth = ("pk", "pd", "etas", "covariates", "patient_id", "seed_entropy")
+    pk, pd, etas, cov, ids, entropy = (getattr(r, name).copy() if every else getattr(r, name)[rows]
+                                       for name in truth)
+    out.update(model_state=state, pk_params=pk, pd_params=pd, etas=etas, covariates=cov,
+               patient_id=ids, seed_entropy=entropy)
+    return out
+
+
+def info_row(records: Any, settings: Any, row: int, stimulation: list[float]) -> dict[str, Any]:
+    """:func:`info` of one patient as plain Python values (the single env's fast path).
+
+    The same keys, values and types as ``info``'s row (numpy scalars as Python ones), from
+    scalar arithmetic (IEEE, as numpy's); ``stimulation``: :func:`stimulation_bis` at every
+    step end ``k * step_min``, k = 0 ... n_steps (a list).
     """
     r, s = records, settings.scenario
-    step = r.step[rows]
-    state = r.states[rows, step]
-    bis = r.bis_true[rows, step]
-    last = np.maximum(step - 1, 0)
-    out = {"step": step.copy(), "minute": step * s.step_min,
-           "bis": bis, "bis_measured": r.bis_measured[rows, step],
-           "cp_ug_per_ml": state[:, 0] / r.pk[rows, 0], "ce_ug_per_ml": state[:, 3].copy(),
-           "in_range": (bis >= BIS_TARGET[0]) & (bis <= BIS_TARGET[1]),
-           "too_deep": bis < BIS_TARGET[0], "too_light": bis > BIS_TARGET[1],
-           "rate_mg_per_kg_per_h": np.where(step > 0, r.rates[rows, last], 0.0),
-           "stimulation_bis": stimulation_bis(s, step * s.step_min)}
-    out.update(episode_metrics(r, settings, rows))
-    out.update(model_state=state.copy(), pk_params=r.pk[rows].copy(), pd_params=r.pd[rows].copy(),
-               etas=r.etas[rows].copy(), covariates=r.covariates[rows].copy(),
-               patient_id=r.patient_id[rows].copy(), seed_entropy=r.seed_entropy[rows])
-    return out
+    step = int(r.step[row])
+    bis, state = float(r.bis_true[row, step]), r.states[row, step]
+    n, first = float(max(step, 1)), int(r.induction_step[row])
+    low, high = BIS_TARGET
+    return {"step": step, "minute": step * s.step_min, "bis": bis,
+            "bis_measured": float(r.bis_measured[row, step]),
+            "cp_ug_per_ml": float(state[0]) / float(r.pk[row, 0]),
+            "ce_ug_per_ml": float(state[3]), "in_range": low <= bis <= high,
+            "too_deep": bis < low, "too_light": bis > high,
+            "rate_mg_per_kg_per_h": float(r.rates[row, step - 1]) if step > 0 else 0.0,
+            "stimulation_bis": stimulation[step],
+            "time_in_range_fraction": float(r.in_range[row]) / n,
+            "time_below_40_fraction": float(r.below_40[row]) / n,
+            "time_above_60_fraction": float(r.above_60[row]) / n,
+            "induction_time_min": (first + 1) * s.step_min if first >= 0 else -1.0,
+            "total_propofol_mg_per_kg": float(r.total_mg_per_kg[row]),
+            "model_state": state.copy(), "pk_params": r.pk[row].copy(),
+            "pd_params": r.pd[row].copy(), "etas": r.etas[row].copy(),
+            "covariates": r.covariates[row].copy(), "patient_id": int(r.patient_id[row]),
+            "seed_entropy": r.seed_entropy[row]}
 
 
 def render_text(records: Any, settings: Any, row: int) -> str:
