@@ -162,16 +162,19 @@ def observe_rows(bis_measured: np.ndarray, rate_log: np.ndarray, covariates: np.
     for p in range(n):
         first = step[p] + 1 - n_hist  # the sample column of j = 0
         empty = min(max(-first, 0), n_hist)  # leading slots before the first sample
-        for j in range(empty):
-            bis[p, j] = mask[p, j] = np.float32(0.0)
-        for j in range(empty, n_hist):
-            bis[p, j] = np.float32(bis_measured[p, first + j])
-            mask[p, j] = np.float32(1.0)
         no_rate = min(max(1 - first, 0), n_hist)  # slots whose rate column is before 0
+        row_bis, row_mask, row_rates = bis[p], mask[p], rates[p]
+        samples, given = bis_measured[p, max(first, 0):], rate_log[p, max(first - 1, 0):]
+        for j in range(empty):
+            row_bis[j] = row_mask[j] = 0.0
+        for j in range(n_hist - empty):
+            row_bis[empty + j] = samples[j]
+        for j in range(empty, n_hist):
+            row_mask[j] = 1.0
         for j in range(no_rate):
-            rates[p, j] = np.float32(0.0)
-        for j in range(no_rate, n_hist):
-            rates[p, j] = np.float32(clip(rate_log[p, first + j - 1], 0.0, top))
+            row_rates[j] = 0.0
+        for j in range(n_hist - no_rate):
+            row_rates[no_rate + j] = clip(given[j], 0.0, top)
         for j in range(covariates.shape[1]):
             cov[p, j] = np.float32(clip(covariates[p, j], 0.0, np.float64(highs[j])))
         elapsed[p, 0] = np.float32(min(step[p] * step_min, n_minutes))
