@@ -48,12 +48,7 @@ class PropofolCore(DosingCore):
     def __init__(self, n_patients: int, settings: ClinicSettings, reward_fn: RewardFn,
                  observation_model: ObservationModel) -> None:
         """Allocate N reference patients (noise-free); ``reset_patients`` draws real ones."""
-        if n_patients < 1:
-            raise ValueError(f"n_patients must be >= 1, got {n_patients}")
-        self.n_patients, self.settings = int(n_patients), settings
-        self.reward_fn, self.observation_model = reward_fn, observation_model
-        self.dose_levels_mg = settings.dose_levels_mg
-        self.observation_space = observation_model.space(settings)
+        self.attach_clinic(n_patients, settings, reward_fn, observation_model)
         n, s = self.n_patients, settings.scenario
         table = {key: np.full(n, value) for key, value in PLACEHOLDER.items()}
         table["id"] = np.full(n, -1.0)
