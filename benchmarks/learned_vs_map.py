@@ -1,6 +1,9 @@
 """Issue 25: learned dosing policies against Bayesian MAP dosing, on the same held-out patients.
 
 ``python -m benchmarks.learned_vs_map [--out out/learned_vs_map] [--envs ...] [--quick]``
+``python -m benchmarks.learned_vs_map --envs pkgym/Warfarin-v0 --methods ... dagger_map_x16``
+(opt-in methods, :data:`OPT_IN`, are named), ``... --report-only`` (one report of every cached
+table). ``dagger_map_x16_tuned`` first needs the ``pkgym tune`` search of :func:`tune_command`.
 
 For each env and seed 0-2, every method of :data:`METHODS` is trained with ``pkgym train``
 (:func:`agents.rl.training.train`, the command printed beside each row) on the env's training
@@ -318,9 +321,14 @@ def main(argv: list[str] | None = None) -> None:
                         default=[name for name in METHODS if name not in OPT_IN])
     parser.add_argument("--quick", action="store_true", help="tiny budgets (a smoke test)")
     parser.add_argument("--train-only", action="store_true", help="stop after training")
+    parser.add_argument("--report-only", action="store_true",
+                        help="train and evaluate nothing: one report of every cached table")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    train_all(args.out, args.quick, args.envs, args.methods)
+    if args.report_only:
+        args.envs = [e for e in args.envs if (args.out / f"results_{slug(e)}.csv").exists()]
+    else:
+        train_all(args.out, args.quick, args.envs, args.methods)
     if args.train_only:
         return
     runs = pd.concat([pd.read_csv(args.out / f"runs_{slug(env_id)}.csv")
@@ -332,8 +340,8 @@ def main(argv: list[str] | None = None) -> None:
         if not cached.exists():
             write_table(evaluate_env(env_id, args.out, args.methods, n), cached)
         done = set(pd.read_csv(cached, usecols=["policy"]).policy)
-        missing = [name for name in applicable(env_id, args.methods)
-                   if f"{name}/s{SEEDS[0]}" not in done]
+        missing = [] if args.report_only else [
+            name for name in applicable(env_id, args.methods) if f"{name}/s{SEEDS[0]}" not in done]
         if missing:  # methods added since the table was written: evaluate only those
             added = evaluate_env(env_id, args.out, missing, n, baselines=False)
             write_table(pd.concat([pd.read_csv(cached), added], ignore_index=True), cached)
