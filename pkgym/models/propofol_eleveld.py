@@ -34,6 +34,7 @@ system (:func:`step_propagator`, batched over patients).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 
@@ -103,6 +104,11 @@ class Eleveld2018:
         return BetweenSubjectVariability(names=ETA_NAMES, omega=np.diag(self.omega_variances))
 
 
+def _columns(record: Any) -> np.ndarray:
+    """A dataclass of (n,) arrays as columns (n, fields), in field order."""
+    return np.column_stack([np.asarray(getattr(record, f.name)) for f in fields(record)])
+
+
 @dataclass(frozen=True, slots=True)
 class EffectSitePK:
     """Three-compartment PK with an effect site, batched (n,) per field; L, L/min, 1/min."""
@@ -117,7 +123,7 @@ class EffectSitePK:
 
     def as_array(self) -> np.ndarray:
         """The fields as columns (n, 7), in field order."""
-        return np.column_stack([np.asarray(getattr(self, f.name)) for f in fields(self)])
+        return _columns(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +139,7 @@ class BisPD:
 
     def as_array(self) -> np.ndarray:
         """The fields as columns (n, 6), in field order."""
-        return np.column_stack([np.asarray(getattr(self, f.name)) for f in fields(self)])
+        return _columns(self)
 
 
 Covariate = np.ndarray | float
