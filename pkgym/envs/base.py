@@ -11,10 +11,10 @@ strategies (population, reward function, observation model) follow Jumanji's pat
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -435,3 +435,41 @@ def _patients_for(patients: Any, rows: np.ndarray, n: int) -> list[Mapping[str, 
         raise ValueError(f"options['patients'] must have one entry per reset env ({rows.size} of "
                          f"{n}), got {len(patients)}")
     return list(patients)
+
+
+CoreFactory = Callable[..., DosingCore]
+"""``(n_patients, scenario, reward_fn, observation_model) -> core``: how a scenario-configured
+env builds its clinic (a scenario dataclass, a YAML path or None for the defaults)."""
+
+
+class ScenarioEnv(DosingEnv):
+    """One patient of a clinic built by the package's ``make_core`` from a scenario.
+
+    The shell of every env configured by a scenario alone (its card lists the arguments);
+    a subclass sets ``make_core = staticmethod(_core)``.
+    """
+
+    make_core: ClassVar[CoreFactory]
+
+    def __init__(self, scenario: Any = None, *, reward_fn: RewardFn | None = None,
+                 observation_model: ObservationModel | None = None, continuous: bool = False,
+                 render_mode: str | None = None) -> None:
+        """Build the clinic from ``scenario`` and the injected strategies (see the env card)."""
+        super().__init__(type(self).make_core(1, scenario, reward_fn, observation_model),
+                         continuous=continuous, render_mode=render_mode)
+
+
+class ScenarioVectorEnv(DosingVectorEnv):
+    """``num_envs`` patients of the clinic a :class:`ScenarioEnv` builds, in one batch."""
+
+    make_core: ClassVar[CoreFactory]
+
+    def __init__(self, num_envs: int = 1, scenario: Any = None, *,
+                 reward_fn: RewardFn | None = None,
+                 observation_model: ObservationModel | None = None, continuous: bool = False,
+                 render_mode: str | None = None,
+                 autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP) -> None:
+        """Build ``num_envs`` patients of the same clinic."""
+        super().__init__(type(self).make_core(num_envs, scenario, reward_fn, observation_model),
+                         continuous=continuous, render_mode=render_mode,
+                         autoreset_mode=autoreset_mode)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 
-from gymnasium.vector import AutoresetMode
-
-from pkgym.envs.base import DosingEnv, DosingVectorEnv, ObservationModel, RewardFn
+from pkgym.envs.base import ObservationModel, RewardFn, ScenarioEnv, ScenarioVectorEnv
 from pkgym.envs.dose_finding.clinic import DoseFindingEnvScenario, TrialCounts, resolve_scenario
 from pkgym.envs.dose_finding.core import DoseFindingCore
 
@@ -21,7 +19,7 @@ def _core(n: int, scenario: DoseFindingEnvScenario | str | os.PathLike | None,
                            observation_model or TrialCounts())
 
 
-class DoseFindingEnv(DosingEnv):
+class DoseFindingEnv(ScenarioEnv):
     """Run one phase I dose-finding trial: choose each cohort's dose level, then the MTD.
 
     ## Description
@@ -89,25 +87,10 @@ class DoseFindingEnv(DosingEnv):
     * v0: initial version.
     """
 
-    def __init__(self, scenario: DoseFindingEnvScenario | str | os.PathLike | None = None, *,
-                 reward_fn: RewardFn | None = None,
-                 observation_model: ObservationModel | None = None, continuous: bool = False,
-                 render_mode: str | None = None) -> None:
-        """Build the trial from ``scenario`` and the injected strategies (see the class doc)."""
-        super().__init__(_core(1, scenario, reward_fn, observation_model),
-                         continuous=continuous, render_mode=render_mode)
+    make_core = staticmethod(_core)
 
 
-class DoseFindingVectorEnv(DosingVectorEnv):
+class DoseFindingVectorEnv(ScenarioVectorEnv):
     """``num_envs`` trials stepped in one call (see :class:`DoseFindingEnv`)."""
 
-    def __init__(self, num_envs: int = 1,
-                 scenario: DoseFindingEnvScenario | str | os.PathLike | None = None, *,
-                 reward_fn: RewardFn | None = None,
-                 observation_model: ObservationModel | None = None, continuous: bool = False,
-                 render_mode: str | None = None,
-                 autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP) -> None:
-        """Build ``num_envs`` trials of the same scenario."""
-        super().__init__(_core(num_envs, scenario, reward_fn, observation_model),
-                         continuous=continuous, render_mode=render_mode,
-                         autoreset_mode=autoreset_mode)
+    make_core = staticmethod(_core)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 
-from gymnasium.vector import AutoresetMode
-
-from pkgym.envs.base import DosingEnv, DosingVectorEnv, ObservationModel, RewardFn
+from pkgym.envs.base import ObservationModel, RewardFn, ScenarioEnv, ScenarioVectorEnv
 from pkgym.envs.heparin.clinic import ClinicObservation, HeparinScenario, resolve_scenario
 from pkgym.envs.heparin.core import HeparinCore
 from pkgym.envs.heparin.records import clinic_settings
@@ -21,7 +19,7 @@ def _core(n: int, scenario: HeparinScenario | str | os.PathLike | None,
                        observation_model or ClinicObservation())
 
 
-class HeparinEnv(DosingEnv):
+class HeparinEnv(ScenarioEnv):
     """Titrate an unfractionated heparin infusion to the aPTT for one adult, 6 h a step.
 
     ## Description
@@ -95,25 +93,10 @@ class HeparinEnv(DosingEnv):
     * v0: initial version.
     """
 
-    def __init__(self, scenario: HeparinScenario | str | os.PathLike | None = None, *,
-                 reward_fn: RewardFn | None = None,
-                 observation_model: ObservationModel | None = None, continuous: bool = False,
-                 render_mode: str | None = None) -> None:
-        """Build the clinic from ``scenario`` and the injected strategies (see the class doc)."""
-        super().__init__(_core(1, scenario, reward_fn, observation_model),
-                         continuous=continuous, render_mode=render_mode)
+    make_core = staticmethod(_core)
 
 
-class HeparinVectorEnv(DosingVectorEnv):
+class HeparinVectorEnv(ScenarioVectorEnv):
     """``num_envs`` patients stepped in one batched call (see :class:`HeparinEnv`)."""
 
-    def __init__(self, num_envs: int = 1,
-                 scenario: HeparinScenario | str | os.PathLike | None = None, *,
-                 reward_fn: RewardFn | None = None,
-                 observation_model: ObservationModel | None = None, continuous: bool = False,
-                 render_mode: str | None = None,
-                 autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP) -> None:
-        """Build ``num_envs`` patients of the same clinic."""
-        super().__init__(_core(num_envs, scenario, reward_fn, observation_model),
-                         continuous=continuous, render_mode=render_mode,
-                         autoreset_mode=autoreset_mode)
+    make_core = staticmethod(_core)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 
-from gymnasium.vector import AutoresetMode
-
-from pkgym.envs.base import DosingEnv, DosingVectorEnv, ObservationModel, RewardFn
+from pkgym.envs.base import ObservationModel, RewardFn, ScenarioEnv, ScenarioVectorEnv
 from pkgym.envs.insulin.clinic import ClinicObservation, InsulinScenario, resolve_scenario
 from pkgym.envs.insulin.core import InsulinCore
 from pkgym.envs.insulin.records import clinic_settings
@@ -21,7 +19,7 @@ def _core(n: int, scenario: InsulinScenario | str | os.PathLike | None,
                        observation_model or ClinicObservation())
 
 
-class InsulinEnv(DosingEnv):
+class InsulinEnv(ScenarioEnv):
     """Dose insulin through a pump for one person with type 1 diabetes, 5 minutes a step.
 
     ## Description
@@ -118,25 +116,10 @@ class InsulinEnv(DosingEnv):
     * v0: initial version.
     """
 
-    def __init__(self, scenario: InsulinScenario | str | os.PathLike | None = None, *,
-                 reward_fn: RewardFn | None = None,
-                 observation_model: ObservationModel | None = None, continuous: bool = False,
-                 render_mode: str | None = None) -> None:
-        """Build the clinic from ``scenario`` and the injected strategies (see the class doc)."""
-        super().__init__(_core(1, scenario, reward_fn, observation_model),
-                         continuous=continuous, render_mode=render_mode)
+    make_core = staticmethod(_core)
 
 
-class InsulinVectorEnv(DosingVectorEnv):
+class InsulinVectorEnv(ScenarioVectorEnv):
     """``num_envs`` patients stepped in one batched call (see :class:`InsulinEnv`)."""
 
-    def __init__(self, num_envs: int = 1,
-                 scenario: InsulinScenario | str | os.PathLike | None = None, *,
-                 reward_fn: RewardFn | None = None,
-                 observation_model: ObservationModel | None = None, continuous: bool = False,
-                 render_mode: str | None = None,
-                 autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP) -> None:
-        """Build ``num_envs`` patients of the same clinic."""
-        super().__init__(_core(num_envs, scenario, reward_fn, observation_model),
-                         continuous=continuous, render_mode=render_mode,
-                         autoreset_mode=autoreset_mode)
+    make_core = staticmethod(_core)

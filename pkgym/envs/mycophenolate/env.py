@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 
-from gymnasium.vector import AutoresetMode
-
-from pkgym.envs.base import DosingEnv, DosingVectorEnv, ObservationModel, RewardFn
+from pkgym.envs.base import ObservationModel, RewardFn, ScenarioEnv, ScenarioVectorEnv
 from pkgym.envs.mycophenolate.clinic import (
     ClinicObservation,
     MycophenolateScenario,
@@ -26,7 +24,7 @@ def _core(n: int, scenario: MycophenolateScenario | str | os.PathLike | None,
                              observation_model or ClinicObservation())
 
 
-class MycophenolateEnv(DosingEnv):
+class MycophenolateEnv(ScenarioEnv):
     """Dose MMF to one kidney-transplant recipient over the first month, visit by visit.
 
     ## Description
@@ -121,25 +119,10 @@ class MycophenolateEnv(DosingEnv):
     * v0: initial version.
     """
 
-    def __init__(self, scenario: MycophenolateScenario | str | os.PathLike | None = None, *,
-                 reward_fn: RewardFn | None = None,
-                 observation_model: ObservationModel | None = None, continuous: bool = False,
-                 render_mode: str | None = None) -> None:
-        """Build the clinic from ``scenario`` and the injected strategies (see the class doc)."""
-        super().__init__(_core(1, scenario, reward_fn, observation_model),
-                         continuous=continuous, render_mode=render_mode)
+    make_core = staticmethod(_core)
 
 
-class MycophenolateVectorEnv(DosingVectorEnv):
+class MycophenolateVectorEnv(ScenarioVectorEnv):
     """``num_envs`` recipients stepped in one batched call (see :class:`MycophenolateEnv`)."""
 
-    def __init__(self, num_envs: int = 1,
-                 scenario: MycophenolateScenario | str | os.PathLike | None = None, *,
-                 reward_fn: RewardFn | None = None,
-                 observation_model: ObservationModel | None = None, continuous: bool = False,
-                 render_mode: str | None = None,
-                 autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP) -> None:
-        """Build ``num_envs`` patients of the same clinic."""
-        super().__init__(_core(num_envs, scenario, reward_fn, observation_model),
-                         continuous=continuous, render_mode=render_mode,
-                         autoreset_mode=autoreset_mode)
+    make_core = staticmethod(_core)

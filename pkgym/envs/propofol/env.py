@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 
-from gymnasium.vector import AutoresetMode
-
-from pkgym.envs.base import DosingEnv, DosingVectorEnv, ObservationModel, RewardFn
+from pkgym.envs.base import ObservationModel, RewardFn, ScenarioEnv, ScenarioVectorEnv
 from pkgym.envs.propofol.clinic import ClinicObservation, PropofolScenario, resolve_scenario
 from pkgym.envs.propofol.core import PropofolCore
 from pkgym.envs.propofol.records import clinic_settings
@@ -22,7 +20,7 @@ def _core(n: int, scenario: PropofolScenario | str | os.PathLike | None,
                         observation_model or ClinicObservation())
 
 
-class PropofolEnv(DosingEnv):
+class PropofolEnv(ScenarioEnv):
     """Induce and maintain general anaesthesia with propofol for one patient, 10 s a step.
 
     ## Description
@@ -96,25 +94,10 @@ class PropofolEnv(DosingEnv):
     * v0: initial version.
     """
 
-    def __init__(self, scenario: PropofolScenario | str | os.PathLike | None = None, *,
-                 reward_fn: RewardFn | None = None,
-                 observation_model: ObservationModel | None = None, continuous: bool = False,
-                 render_mode: str | None = None) -> None:
-        """Build the theatre from ``scenario`` and the injected strategies (see the class doc)."""
-        super().__init__(_core(1, scenario, reward_fn, observation_model),
-                         continuous=continuous, render_mode=render_mode)
+    make_core = staticmethod(_core)
 
 
-class PropofolVectorEnv(DosingVectorEnv):
+class PropofolVectorEnv(ScenarioVectorEnv):
     """``num_envs`` patients stepped in one batched call (see :class:`PropofolEnv`)."""
 
-    def __init__(self, num_envs: int = 1,
-                 scenario: PropofolScenario | str | os.PathLike | None = None, *,
-                 reward_fn: RewardFn | None = None,
-                 observation_model: ObservationModel | None = None, continuous: bool = False,
-                 render_mode: str | None = None,
-                 autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP) -> None:
-        """Build ``num_envs`` patients of the same theatre."""
-        super().__init__(_core(num_envs, scenario, reward_fn, observation_model),
-                         continuous=continuous, render_mode=render_mode,
-                         autoreset_mode=autoreset_mode)
+    make_core = staticmethod(_core)
