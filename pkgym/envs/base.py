@@ -217,6 +217,27 @@ class EpisodeStreams:
     seed_entropy: int | Sequence[int] | None
 
 
+DrawPlan = Sequence[tuple[str, str, str, tuple[int, ...]]]
+"""An episode's draws: ``(key, stream, "random" | "standard_normal", shape)`` in draw order."""
+
+
+def draw_into(streams: Sequence[EpisodeStreams], plan: DrawPlan) -> dict[str, np.ndarray]:
+    """Every slot's draws of ``plan``, slot k in row k, each slot drawing in plan order.
+
+    Examples:
+        >>> streams = [spawn_streams(np.random.default_rng(s)) for s in (0, 1)]
+        >>> out = draw_into(streams, [("u", "patient", "random", (3,)),
+        ...                           ("z", "noise", "standard_normal", (2,))])
+        >>> out["u"].shape, out["z"].shape
+        ((2, 3), (2, 2))
+    """
+    out = {key: np.empty((len(streams), *shape)) for key, _, _, shape in plan}
+    for k, slot in enumerate(streams):
+        for key, stream, method, _ in plan:
+            getattr(getattr(slot, stream), method)(out=out[key][k])
+    return out
+
+
 def spawn_streams(rng: np.random.Generator) -> EpisodeStreams:
     """Three child streams of a slot's ``np_random`` via ``SeedSequence.spawn``.
 

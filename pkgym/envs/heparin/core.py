@@ -26,7 +26,7 @@ from pkgym.envs.actions import (
     discrete_actions,
     shown,
 )
-from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
+from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn, draw_into
 from pkgym.envs.heparin import views as heparin_views
 from pkgym.envs.heparin.clinic import HULL_EXCESS_RECURRENCE
 from pkgym.envs.heparin.records import (
@@ -107,14 +107,10 @@ class HeparinCore(DosingCore):
     # ----- reset ---------------------------------------------------------------------------
     def draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
         """Per slot: covariate uniforms, eta normals (patient stream), assay normals (noise)."""
-        n, s = len(streams), self.settings.scenario
-        out = {"covariates": np.empty((n, self.settings.population.n_draws)),
-               "eta": np.empty((n, len(ETA_KEYS))), "assay": np.empty((n, s.n_steps + 1))}
-        for k, slot in enumerate(streams):
-            slot.patient.random(out=out["covariates"][k])
-            slot.patient.standard_normal(out=out["eta"][k])
-            slot.noise.standard_normal(out=out["assay"][k])
-        return out
+        return draw_into(streams, [
+            ("covariates", "patient", "random", (self.settings.population.n_draws,)),
+            ("eta", "patient", "standard_normal", (len(ETA_KEYS),)),
+            ("assay", "noise", "standard_normal", (self.settings.scenario.n_steps + 1,))])
 
     def build_episodes(self, draws: dict[str, np.ndarray],
                        patients: Sequence[Mapping[str, Any] | None],

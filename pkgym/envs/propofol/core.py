@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
+from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn, draw_into
 from pkgym.envs.propofol import views as propofol_views
 from pkgym.envs.propofol.clinic import (
     STIMULATION_PROFILES,
@@ -64,14 +64,10 @@ class PropofolCore(DosingCore):
     # ----- reset ---------------------------------------------------------------------------
     def draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
         """Each slot's covariate uniforms and eta normals (patient), BIS normals (noise)."""
-        n, s = len(streams), self.settings.scenario
-        out = {"covariates": np.empty((n, self.settings.population.n_draws)),
-               "eta": np.empty((n, len(ETA_KEYS))), "noise": np.empty((n, s.n_steps + 1))}
-        for k, slot in enumerate(streams):
-            slot.patient.random(out=out["covariates"][k])
-            slot.patient.standard_normal(out=out["eta"][k])
-            slot.noise.standard_normal(out=out["noise"][k])
-        return out
+        return draw_into(streams, [
+            ("covariates", "patient", "random", (self.settings.population.n_draws,)),
+            ("eta", "patient", "standard_normal", (len(ETA_KEYS),)),
+            ("noise", "noise", "standard_normal", (self.settings.scenario.n_steps + 1,))])
 
     def pin_patient(self, patient: Mapping[str, Any]) -> dict[str, Any]:
         """A pinned patient's validated covariates, given etas and id."""
