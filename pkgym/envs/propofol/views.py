@@ -18,11 +18,16 @@ EPISODE_KEYS = ("time_in_range_fraction", "time_below_40_fraction", "time_above_
                 "induction_time_min", "total_propofol_mg_per_kg")
 
 
-def episode_metrics(records: Any, settings: Any, rows: np.ndarray) -> dict[str, np.ndarray]:
-    """The episode so far over its step ends (true BIS): time in 40-60, below, above.
+def info(records: Any, settings: Any, rows: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Clinical metrics of the last step and episode and the hidden truth of ``rows`` (all: None).
 
-    ``induction_time_min`` is the time of the first step end with true BIS < 60 (-1 before;
-    as an outcome it is the episode length when never reached).
+    ``stimulation_bis``: the BIS points surgical stimulation adds now (an event of the
+    scenario, not observed). Hidden truth (for analysis and the ``oracle``): ``model_state``
+    (n, 4: A1, A2, A3 mg, Ce mg/L), ``pk_params`` (n, 7), ``pd_params`` (n, 6), ``etas``
+    (n, 9) and the covariates. The step's metrics come from one compiled pass
+    (:func:`pkgym.envs.propofol.kernel.info_rows`), the episode's too: time in 40-60, below and
+    above over its step ends (true BIS), ``induction_time_min`` (first step end with true BIS
+    < 60; -1 before) and ``total_propofol_mg_per_kg``.
 
     Examples:
         >>> import gymnasium as gym, pkgym
@@ -31,25 +36,6 @@ def episode_metrics(records: Any, settings: Any, rows: np.ndarray) -> dict[str, 
         >>> info = env.step(0)[-1]
         >>> info["time_above_60_fraction"], info["total_propofol_mg_per_kg"]
         (1.0, 0.0)
-    """
-    r, s = records, settings.scenario
-    n = np.maximum(r.step[rows], 1).astype(np.float64)
-    first = r.induction_step[rows]
-    return {"time_in_range_fraction": r.in_range[rows] / n,
-            "time_below_40_fraction": r.below_40[rows] / n,
-            "time_above_60_fraction": r.above_60[rows] / n,
-            "induction_time_min": np.where(first >= 0, (first + 1) * s.step_min, -1.0),
-            "total_propofol_mg_per_kg": r.total_mg_per_kg[rows].copy()}
-
-
-def info(records: Any, settings: Any, rows: np.ndarray | None) -> dict[str, np.ndarray]:
-    """Clinical metrics of the last step and episode and the hidden truth of ``rows`` (all: None).
-
-    ``stimulation_bis``: the BIS points surgical stimulation adds now (an event of the
-    scenario, not observed). Hidden truth (for analysis and the ``oracle``): ``model_state``
-    (n, 4: A1, A2, A3 mg, Ce mg/L), ``pk_params`` (n, 7), ``pd_params`` (n, 6), ``etas``
-    (n, 9) and the covariates. The step's metrics come from one compiled pass
-    (:func:`pkgym.envs.propofol.kernel.info_rows`; episode metrics: :func:`episode_metrics`).
     """
     r = records
     every = rows is None
