@@ -110,10 +110,13 @@ def _first_fields(line: str, n: int) -> str:
     return ",".join(line.rstrip("\r\n").split(",")[:n]) + ending
 
 
-def all_digests(evaluate: bool = True) -> dict[str, dict[str, str]]:
-    """The rollout (and ``evaluate``) digest of every env id in :data:`BASELINES`."""
+def all_digests(evaluate: bool = True,
+                env_ids: list[str] | None = None) -> dict[str, dict[str, str]]:
+    """The rollout (and ``evaluate``) digest of every env id in :data:`BASELINES` or ``env_ids``."""
     digests: dict[str, dict[str, str]] = {}
     for env_id, policies in BASELINES.items():
+        if env_ids is not None and env_id not in env_ids:
+            continue
         digests[env_id] = {"rollout": rollout_digest(env_id)}
         if evaluate:
             digests[env_id]["evaluate"] = evaluate_digest(env_id, policies)
@@ -126,8 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help=f"record them in {DIGESTS}")
     parser.add_argument("--check", action="store_true", help=f"compare with {DIGESTS}")
+    parser.add_argument("--env", action="append", default=None, choices=sorted(BASELINES),
+                        metavar="ENV_ID", help="only this env id (repeatable; --check only)")
     args = parser.parse_args(argv)
-    digests = all_digests()
+    if args.env and args.write:
+        parser.error("--env narrows --check; --write records every env")
+    digests = all_digests(env_ids=args.env)
     if args.write:
         DIGESTS.parent.mkdir(parents=True, exist_ok=True)
         DIGESTS.write_text(json.dumps(digests, indent=2, sort_keys=True) + "\n")
