@@ -8,20 +8,28 @@ stream at reset. Level assignment and the action codec are ``pkgym/DoseFinding-v
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
-from pkgym.envs.dose_finding.core import TrialLevelActions, assign_levels
+from pkgym.envs.dose_finding.core import TrialLevelActions
+from pkgym.envs.dose_finding_efftox import kernel
 from pkgym.envs.dose_finding_efftox import views as efftox_views
 from pkgym.envs.dose_finding_efftox.clinic import (
     DoseFindingEffToxScenario,
     EffToxCounts,
     EffToxOutcome,
 )
-from pkgym.envs.dose_finding_efftox.records import new_records, pinned_truth, treat_cohort
+from pkgym.envs.dose_finding_efftox.records import EffToxRecords, new_records, pinned_truth
+from pkgym.models.dose_toxicity import (
+    CANDIDATES_PER_ROUND,
+    NUMPY_BETA,
+    PROBABILITY_BOUNDS,
+    bitgen_addresses,
+    fill_uniforms,
+)
 
 
 class DoseFindingEffToxCore(TrialLevelActions, DosingCore):
@@ -48,6 +56,91 @@ class DoseFindingEffToxCore(TrialLevelActions, DosingCore):
         self.records = new_records(scenario, tuple(np.tile(x, (n, 1)) for x in truth),
                                    np.ones((n, *shape)), np.full(n, -1, np.int64),
                                    np.zeros(n, object))
+        self._streams_seen: list[EpisodeStreams | None] = [None] * n
+        self._bitgen_cache = np.zeros((n, 2), dtype=np.int64)
+        self._entropy_cache = np.zeros(n, dtype=object)
+
+    def reset_patients(self, rows: np.ndarray, streams: Sequence[EpisodeStreams],
+                       patients: Sequence[Mapping[str, Any] | None]) -> None:
+        """Start fresh trials in ``rows``: the template's draws and records, batched.
+
+        Each slot's streams give exactly what :meth:`episode_draws` takes from them (the
+        compiled :func:`kernel.draw_truths`; :func:`fill_uniforms`, the compiled
+        ``events.random`` into its row); the records are written in place by
+        :func:`kernel.start_trials`. A core whose ``episode_draws`` is replaced (a subclass,
+        a test feeding other draws), or where numpy exports no ``random_beta``, keeps the
+        per-slot template of :class:`DosingCore`.
+        """
+        if getattr(self.episode_draws, "__func__", None) is not \
+                DoseFindingEffToxCore.episode_draws or not NUMPY_BETA:
+            super().reset_patients(rows, streams, patients)
+            return
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.size == 0:
+            return
+        s = self.settings
+        addresses, entropy = self._slots(rows, streams)
+        tox, eff, both = (self._draw_truths(addresses[:, 0]) if s.fixed_truth is None
+                          else (np.tile(x, (rows.size, 1)) for x in s.check_truth(*s.fixed_truth)))
+        uniforms = np.empty((rows.size, s.max_cohorts, s.cohort_size))
+        fill_uniforms(addresses[:, 1], np.arange(rows.size), uniforms)
+        ids = np.full(rows.size, -1, dtype=np.int64)
+        for k, patient in enumerate(patients):
+            if patient is not None:
+                pin = self.pin_patient(patient)
+                tox[k], eff[k] = pin["true_dlt_probabilities"], pin["true_efficacy_probabilities"]
+                both[k], ids[k] = pin["true_joint_probabilities"], pin["id"]
+        self.records.trial_id[rows] = ids
+        self.records.seed_entropy[rows] = entropy
+        kernel.start_trials(rows, tox, eff, both, uniforms, s.start_level, s.target_dlt_rate,
+                            s.utility_neither, s.utility_both, *self._arrays())
+
+    def _draw_truths(self, addresses: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``random_truth.sample`` on each patient stream at ``addresses``, compiled, in turn."""
+        truth, s = self.settings.random_truth, self.settings
+        toxicity = truth.toxicity
+        width = min(CANDIDATES_PER_ROUND, toxicity.rounds_per_bound, toxicity.max_rounds)
+        tox, eff, both, status, plateaus = kernel.draw_truths(
+            addresses, NUMPY_BETA, s.n_doses, width, toxicity.rounds_per_bound,
+            toxicity.max_rounds, toxicity.target_dlt_rate, *PROBABILITY_BOUNDS,
+            truth.max_rounds, truth.efficacy_low, truth.efficacy_high, truth.floor)
+        failed = np.flatnonzero(status != kernel.TRUTH_FOUND)
+        if failed.size and status[failed[0]] == kernel.CURVE_NOT_FOUND:
+            raise RuntimeError(f"1 curve(s) still rejected after {toxicity.max_rounds} rounds; "
+                               "raise max_rounds")
+        if failed.size:
+            raise RuntimeError(f"no toxicity curve with its MTD at or above level "
+                               f"{plateaus[failed[0]]} in {truth.max_rounds} draws")
+        return tox, eff, both
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle and deepcopy state without the cached bit-generator addresses.
+
+        They are raw pointers into this process's generators: a copy (with its own copies of
+        the generators) must look them up again, or it would draw from the original's.
+        """
+        state = self.__dict__.copy()
+        state["_streams_seen"] = [None] * self.n_patients
+        return state
+
+    def _slots(self, rows: np.ndarray, streams: Sequence[EpisodeStreams]
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """The slots' patient and events :func:`bitgen_addresses` (m, 2) and seed entropy (m,).
+
+        Kept per row with the streams they belong to (which keeps the generators alive), so a
+        slot pays for them once per seeding, not once per episode.
+        """
+        seen, addresses, entropy = self._streams_seen, self._bitgen_cache, self._entropy_cache
+        for row, slot in zip(rows.tolist(), streams, strict=True):
+            if seen[row] is not slot:
+                seen[row], entropy[row] = slot, slot.seed_entropy
+                addresses[row] = bitgen_addresses([slot.patient, slot.events])
+        return addresses[rows], entropy[rows]
+
+    def _arrays(self) -> tuple[np.ndarray, ...]:
+        """The records' numeric arrays, in :data:`kernel.TRIAL_FIELDS` order."""
+        r: EffToxRecords = self.records
+        return tuple(getattr(r, name) for name in kernel.TRIAL_FIELDS)
 
     def episode_draws(self, streams: EpisodeStreams) -> dict[str, np.ndarray]:
         """One episode's truth (patient stream) and outcome uniforms (events stream)."""
@@ -79,23 +172,13 @@ class DoseFindingEffToxCore(TrialLevelActions, DosingCore):
 
     def step(self, rows: np.ndarray, doses_mg: np.ndarray) -> tuple[np.ndarray, ...]:
         """Stop, recommend (when the trial is full) or treat the next cohort of ``rows``."""
-        s, r = self.settings, self.records
-        rows = np.asarray(rows, dtype=np.int64)
-        if r.finished[rows].any():
+        s = self.settings
+        ok, assigned, dlts, above, done, relative = kernel.step_trials(
+            np.asarray(rows, dtype=np.int64), np.asarray(doses_mg, dtype=np.int64), s.n_doses,
+            s.allow_skipping, s.max_sample_size, s.utility_neither, s.utility_both,
+            *self._arrays())
+        if not ok:
             raise RuntimeError("the episode is over (terminated): call reset()")
-        requested = np.asarray(doses_mg, dtype=np.int64)
-        assigned = assign_levels(r, rows, requested, s)  # type: ignore[arg-type]
-        stop = requested == s.n_doses
-        full = r.patients[rows].sum(axis=1) >= s.max_sample_size
-        treat = ~stop & ~full
-        dlts = np.zeros(rows.size, dtype=np.int64)
-        dlts[treat] = treat_cohort(r, rows[treat], assigned[treat])
-        above = np.where(treat & (assigned > r.true_mtd[rows]), s.cohort_size, 0)
-        done = stop | full
-        r.requested[rows], r.assigned[rows] = requested, assigned
-        r.selected[rows] = np.where(full & ~stop, assigned, -1)
-        r.finished[rows] = done
-        relative = efftox_views.relative_utilities(r, s)[rows]
         reward = self.reward_fn(EffToxOutcome(above, dlts, relative), assigned)
         return np.asarray(reward, dtype=np.float64), done, np.zeros(rows.size, dtype=bool)
 
