@@ -22,6 +22,15 @@ quoted by the R package precautionary's vignette DTP-vs-Korn94), and > E DLTs th
 Decisions are taken when a level holds exactly A or A + B patients, so ``cohort_size`` must
 divide A and B (e.g. cohorts of 1 run any A+B). With A = B = 3, C = D = E = 1 and no
 de-escalation this is the rule of :class:`~pkgym.trials.three_plus_three.ThreePlusThreeDesign`.
+
+The rules are written once, for a level decided in stages (:class:`Stages`): after N_k
+patients in all (stage k), <= escalate_k DLTs in all escalate (confirm, on the way down),
+> fail_k fail the level, and anything between treats the next stage's patients; the last
+stage has escalate_K = fail_K. A+B is the two-stage case, N = (A, A + B), escalate =
+(C - 1, E), fail = (D, E); the three-stage A+B+C family (the 3+3+3) is
+:mod:`pkgym.trials.a_plus_b_plus_c`. With de-escalation a level is the MTD only after its
+second stage (A + B patients, as above); a level reached on the way down goes on through its
+stages with "confirm" in place of "escalate".
 """
 
 from __future__ import annotations
@@ -34,8 +43,122 @@ from pkgym.trials.scenarios import DoseFindingScenario
 from pkgym.trials.state import TrialState
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Stages:
+    """When a level is decided, and how: cumulative patients and DLT thresholds per stage.
+
+    Attributes:
+        totals: Patients at the level after each stage, N_1 < N_2 < ... (K >= 2,).
+        escalate: Escalate (or confirm) on <= escalate[k] DLTs of N_k patients (K,).
+        fail: The level fails on > fail[k] DLTs of N_k patients (K,); fail[-1] == escalate[-1].
+
+    Examples:
+        >>> APlusBDesign(b=6, e=2).stages
+        Stages(totals=(3, 9), escalate=(0, 2), fail=(1, 2))
+    """
+
+    totals: tuple[int, ...]  # (K,)
+    escalate: tuple[int, ...]  # (K,)
+    fail: tuple[int, ...]  # (K,)
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        """Patients added at each stage (K,)."""
+        return tuple(np.diff((0, *self.totals)).tolist())
+
+
+class StagedDesign:
+    """``next_dose``/``stop``/``select_mtd`` of a design whose levels are decided in stages.
+
+    Subclasses (frozen dataclasses) give ``stages``, ``deescalation`` and ``expand_top``; see
+    the module docstring for the rules.
+    """
+
+    __slots__ = ()
+    deescalation: bool
+    expand_top: bool
+
+    @property
+    def stages(self) -> Stages:
+        """Cumulative patients and thresholds of each stage."""
+        raise NotImplementedError
+
+    @property
+    def cohorts(self) -> dict[str, int]:
+        """Patients added at each stage, by the design's name for them."""
+        raise NotImplementedError
+
+    def _decisions(self, state: TrialState) -> tuple[np.ndarray, ...]:
+        """(escalate, fail, confirm) at each trial's current level (n_trials,) bool each."""
+        stages = self.stages
+        rows = np.arange(state.levels.size)
+        n, x = state.patients[rows, state.levels], state.dlts[rows, state.levels]
+        first = n == stages.totals[0]
+        fail = first & (x > stages.fail[0])
+        later = np.zeros_like(first)  # passed at stage 2 or later
+        for total, escalate, failing in zip(stages.totals[1:], stages.escalate[1:],
+                                            stages.fail[1:], strict=True):
+            fail |= (n == total) & (x > failing)
+            later |= (n == total) & (x <= escalate)
+        descending = state.highest_tried > state.levels
+        at_top = state.levels == state.patients.shape[1] - 1
+        early = first & (x <= stages.escalate[0]) & ~(self.expand_top & at_top)
+        escalate = ~descending & (early | later)
+        confirm = descending & later
+        if not self.deescalation:
+            confirm = np.zeros_like(confirm)
+        return escalate, fail, confirm
+
+    def _below_full(self, state: TrialState) -> np.ndarray:
+        """Whether the level below holds N_2 patients or more (False at level 0) (n_trials,)."""
+        below = np.maximum(state.levels - 1, 0)
+        full = state.patients[np.arange(state.levels.size), below] >= self.stages.totals[1]
+        return (state.levels >= 1) & full
+
+    def next_dose(self, state: TrialState) -> np.ndarray:
+        """One level up after an escalation, one down after a failure (de-escalation only)."""
+        escalate, fail, _ = self._decisions(state)
+        top = state.patients.shape[1] - 1
+        levels = np.where(escalate, np.minimum(state.levels + 1, top), state.levels)
+        if self.deescalation:
+            down = fail & (state.levels >= 1) & ~self._below_full(state)
+            levels = np.where(down, state.levels - 1, levels)
+        return levels
+
+    def stop(self, state: TrialState) -> np.ndarray:
+        """Stop on escalating past the top, on a failure with nowhere to go, or on a confirm."""
+        escalate, fail, confirm = self._decisions(state)
+        past_top = escalate & (state.levels == state.patients.shape[1] - 1)
+        if not self.deescalation:
+            return past_top | fail
+        return past_top | confirm | (fail & ((state.levels == 0) | self._below_full(state)))
+
+    def select_mtd(self, state: TrialState) -> np.ndarray:
+        """The MTD per trial, -1 for none.
+
+        Without de-escalation: the highest tried level that has not failed (<= fail_K DLTs,
+        and no stage k < K it failed at). With de-escalation: the highest level that passed
+        at its second stage or later, or the top level when the trial escalated past it after
+        the first stage (not ``expand_top``).
+        """
+        stages, n, x = self.stages, state.patients, state.dlts
+        if self.deescalation:
+            ok = np.zeros(n.shape, dtype=bool)
+            for total, escalate in zip(stages.totals[1:], stages.escalate[1:], strict=True):
+                ok |= (n == total) & (x <= escalate)
+            if not self.expand_top:
+                ok[:, -1] |= (n[:, -1] == stages.totals[0]) & (x[:, -1] <= stages.escalate[0])
+        else:
+            failed = np.zeros(n.shape, dtype=bool)
+            for total, failing in zip(stages.totals[:-1], stages.fail[:-1], strict=True):
+                failed |= (n == total) & (x > failing)
+            ok = (n > 0) & (x <= stages.fail[-1]) & ~failed
+        n_doses = n.shape[1]
+        return np.where(ok.any(axis=1), n_doses - 1 - ok[:, ::-1].argmax(axis=1), -1)
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class APlusBDesign:
+class APlusBDesign(StagedDesign):
     """A+B design of Lin & Shih (2001), with or without de-escalation.
 
     Attributes:
@@ -72,65 +195,32 @@ class APlusBDesign:
                   ("d", self.c <= self.d <= self.a, f"in [c={self.c}, a={self.a}]"),
                   ("e", self.d <= self.e < self.a + self.b,
                    f"in [d={self.d}, a+b-1={self.a + self.b - 1}]"))
-        for name, ok, allowed in checks:
-            if not ok:
-                raise ValueError(f"{name} must be {allowed}, got {getattr(self, name)}")
+        check_fields(self, checks)
 
-    def _decisions(self, state: TrialState) -> tuple[np.ndarray, ...]:
-        """(escalate, fail, confirm) at each trial's current level (n_trials,) bool each."""
-        rows = np.arange(state.levels.size)
-        n, x = state.patients[rows, state.levels], state.dlts[rows, state.levels]
-        at_a, at_ab = n == self.a, n == self.a + self.b
-        descending = state.highest_tried > state.levels
-        fail = (at_a & (x > self.d)) | (at_ab & (x > self.e))
-        at_top = state.levels == state.patients.shape[1] - 1
-        early = at_a & (x < self.c) & ~(self.expand_top & at_top)
-        escalate = ~descending & (early | (at_ab & (x <= self.e)))
-        confirm = descending & at_ab & (x <= self.e)
-        if not self.deescalation:
-            confirm = np.zeros_like(confirm)
-        return escalate, fail, confirm
+    @property
+    def stages(self) -> Stages:
+        """N = (A, A + B), escalate = (C - 1, E), fail = (D, E)."""
+        return Stages(totals=(self.a, self.a + self.b), escalate=(self.c - 1, self.e),
+                      fail=(self.d, self.e))
 
-    def _below_full(self, state: TrialState) -> np.ndarray:
-        """Whether the level below holds A + B patients (False at level 0) (n_trials,)."""
-        below = np.maximum(state.levels - 1, 0)
-        full = state.patients[np.arange(state.levels.size), below] == self.a + self.b
-        return (state.levels >= 1) & full
+    @property
+    def cohorts(self) -> dict[str, int]:
+        """The stage sizes by name: A and B."""
+        return {"a": self.a, "b": self.b}
 
-    def next_dose(self, state: TrialState) -> np.ndarray:
-        """One level up after an escalation, one down after a failure (de-escalation only)."""
-        escalate, fail, _ = self._decisions(state)
-        top = state.patients.shape[1] - 1
-        levels = np.where(escalate, np.minimum(state.levels + 1, top), state.levels)
-        if self.deescalation:
-            down = fail & (state.levels >= 1) & ~self._below_full(state)
-            levels = np.where(down, state.levels - 1, levels)
-        return levels
 
-    def stop(self, state: TrialState) -> np.ndarray:
-        """Stop on escalating past the top, on a failure with nowhere to go, or on a confirm."""
-        escalate, fail, confirm = self._decisions(state)
-        past_top = escalate & (state.levels == state.patients.shape[1] - 1)
-        if not self.deescalation:
-            return past_top | fail
-        return past_top | confirm | (fail & ((state.levels == 0) | self._below_full(state)))
+def check_fields(design: object, checks: tuple[tuple[str, bool, str], ...]) -> None:
+    """Raise a one-line ValueError naming the first failed field and its allowed values.
 
-    def select_mtd(self, state: TrialState) -> np.ndarray:
-        """The MTD per trial, -1 for none.
-
-        Without de-escalation: the highest tried level that has not failed (x <= E, and not
-        > D of exactly A). With de-escalation: the highest level with A + B patients and <= E
-        DLTs, or the top level when the trial escalated past it after A (not ``expand_top``).
-        """
-        n, x = state.patients, state.dlts
-        if self.deescalation:
-            ok = (n == self.a + self.b) & (x <= self.e)
-            if not self.expand_top:
-                ok[:, -1] |= (n[:, -1] == self.a) & (x[:, -1] < self.c)
-        else:
-            ok = (n > 0) & (x <= self.e) & ~((n == self.a) & (x > self.d))
-        n_doses = ok.shape[1]
-        return np.where(ok.any(axis=1), n_doses - 1 - ok[:, ::-1].argmax(axis=1), -1)
+    Examples:
+        >>> check_fields(APlusBDesign(), (("a", False, ">= 1"),))
+        Traceback (most recent call last):
+        ...
+        ValueError: a must be >= 1, got 3
+    """
+    for name, ok, allowed in checks:
+        if not ok:
+            raise ValueError(f"{name} must be {allowed}, got {getattr(design, name)}")
 
 
 _KEYS = ("a", "b", "c", "d", "e", "deescalation", "expand_top")
@@ -171,11 +261,20 @@ def check_flag(prefix: str, name: str, value: int) -> bool:
     return bool(value)
 
 
-def check_cohort_size(design: APlusBDesign, scenario: DoseFindingScenario) -> None:
-    """Raise unless ``scenario.cohort_size`` divides A and B (decisions at A and A + B)."""
-    if design.a % scenario.cohort_size or design.b % scenario.cohort_size:
-        raise ValueError(f"cohort_size must divide a={design.a} and b={design.b}, "
-                         f"got {scenario.cohort_size}")
+def check_cohort_size(cohorts: dict[str, int], scenario: DoseFindingScenario) -> None:
+    """Raise unless ``scenario.cohort_size`` divides every stage size (decisions at each N_k).
+
+    Examples:
+        >>> scenario = DoseFindingScenario(true_dlt_probabilities=(0.1, 0.3),
+        ...                                target_dlt_rate=0.3)
+        >>> check_cohort_size({"a": 2, "b": 3}, scenario)
+        Traceback (most recent call last):
+        ...
+        ValueError: cohort_size must divide a=2 and b=3, got 3
+    """
+    if any(size % scenario.cohort_size for size in cohorts.values()):
+        names = " and ".join(f"{name}={size}" for name, size in cohorts.items())
+        raise ValueError(f"cohort_size must divide {names}, got {scenario.cohort_size}")
 
 
 def a_plus_b_from_spec(spec: str, scenario: DoseFindingScenario) -> APlusBDesign:
@@ -196,5 +295,5 @@ def a_plus_b_from_spec(spec: str, scenario: DoseFindingScenario) -> APlusBDesign
     options = parse_spec(spec, "a+b", _KEYS)
     flags = [check_flag("a+b", name, options.pop(name, 0)) for name in _FLAGS]
     design = APlusBDesign(**options, deescalation=flags[0], expand_top=flags[1])
-    check_cohort_size(design, scenario)
+    check_cohort_size(design.cohorts, scenario)
     return design

@@ -1,12 +1,15 @@
 """Exact operating characteristics of the A+B designs (Lin & Shih 2001), by enumeration.
 
 Each level's binomial outcomes fall into events (Lin & Shih's P_0, Q_0, Q_1, Q_2 and their
-complements); a trial is a path of one event per visited level, and levels are independent,
-so a path's probability is the product of its events' probabilities (with ``expand_top`` the
-top level passes only as a confirmed level, and fails also on its expansion). There are O(n_doses^2)
-paths: no de-escalation, "levels below k pass, level k fails" (Lin & Shih eq. 1); with
-de-escalation also the level i < k where the way down ends (Lin & Shih eq. 2-3: levels below i
-pass, i is confirmed, i + 1 .. k - 1 passed with A and failed on expansion, k failed).
+complements; every outcome of a level's K stages, :class:`~pkgym.trials.a_plus_b.Stages`, is
+walked through the design's rules, so the A+B+C is covered too); a trial is a path of one
+event per visited level, and levels are independent, so a path's probability is the product
+of its events' probabilities (with ``expand_top`` the top level passes only as a confirmed
+level, and fails also on its expansion). There are O(n_doses^2) paths: no de-escalation,
+"levels below k pass, level k fails" (Lin & Shih eq. 1); with de-escalation also the level
+i < k where the way down ends (Lin & Shih eq. 2-3: levels below i pass, i is confirmed,
+i + 1 .. k - 1 passed with A and failed on expansion, k failed). With K stages "with A" is
+"at the first stage" and "expansion" the stages after it.
 
 Lin & Shih's P(MTD = i) with de-escalation has the factor (P_0^i + Q_0^i); a level that
 passed with A must also survive its expansion, so the factor used here is Q_0^i + Q_1^i
@@ -16,11 +19,12 @@ passed with A must also survive its expansion, so the factor used here is Q_0^i 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
 from scipy import stats
 
-from pkgym.trials.a_plus_b import APlusBDesign
+from pkgym.trials.a_plus_b import StagedDesign, Stages
 from pkgym.trials.scenarios import DoseFindingScenario
 
 Event = tuple[float, float, float]
@@ -54,28 +58,61 @@ class APlusBExact:
         return float(self.expected_dlts.sum())
 
 
-def _events(design: APlusBDesign, p: float) -> dict[str, Event]:
+def _grid(stages: Stages, p: float) -> tuple[np.ndarray, np.ndarray]:
+    """Every outcome of a level's stages: cumulative DLTs (G, K) and probabilities (G,)."""
+    sizes = stages.sizes
+    counts = np.array(list(itertools.product(*(range(size + 1) for size in sizes))))
+    joint = stats.binom.pmf(counts[:, 0], sizes[0], p)
+    for k in range(1, len(sizes)):
+        joint = joint * stats.binom.pmf(counts[:, k], sizes[k], p)
+    return counts.cumsum(axis=1), joint
+
+
+def _walk(stages: Stages, cumulative: np.ndarray, first: int,
+          pass_first: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(passed, stage) of each outcome, the level decided from stage ``first`` on (G,) each.
+
+    ``pass_first`` False: stage 0's <= escalate[0] goes on (a level reached on the way down).
+    """
+    passed = np.zeros(len(cumulative), dtype=bool)
+    stage = np.full(len(cumulative), -1)
+    for k in range(first, len(stages.totals)):
+        open_ = stage < 0
+        up = open_ & (cumulative[:, k] <= stages.escalate[k]) & (pass_first or k > 0)
+        down = open_ & (cumulative[:, k] > stages.fail[k])
+        passed |= up
+        stage[up | down] = k
+    return passed, stage
+
+
+def _events(stages: Stages, p: float) -> dict[str, Event]:
     """The outcome events of one level with true DLT probability ``p``."""
-    a, b, c, d, e = design.a, design.b, design.c, design.d, design.e
-    k, m = np.meshgrid(np.arange(a + 1), np.arange(b + 1), indexing="ij")
-    joint = stats.binom.pmf(k, a, p) * stats.binom.pmf(m, b, p)  # (a + 1, b + 1)
+    cumulative, joint = _grid(stages, p)
 
-    def event(mask: np.ndarray, expanded: bool) -> Event:
-        dlts = k + m if expanded else k
-        return (float(joint[mask].sum()), float((a + b if expanded else a) * joint[mask].sum()),
-                float((dlts * joint)[mask].sum()))
+    def event(mask: np.ndarray, stage: np.ndarray) -> Event:
+        total = [0.0, 0.0, 0.0]
+        for k, patients in enumerate(stages.totals):
+            chosen = mask & (stage == k)
+            probability = float(joint[chosen].sum())
+            total[0] += probability
+            total[1] += float(patients * probability)
+            total[2] += float((cumulative[:, k] * joint)[chosen].sum())
+        return (total[0], total[1], total[2])
 
-    low, mid, ok, untried = k < c, (k >= c) & (k <= d), k + m <= e, k <= d
+    up, up_stage = _walk(stages, cumulative, 0, True)  # first visit, on the way up
+    on, on_stage = _walk(stages, cumulative, 1, False)  # after passing stage 0, on the way down
+    new, new_stage = _walk(stages, cumulative, 0, False)  # untried, on the way down
+    first = up & (up_stage == 0)
     events = {
-        "pass_a": event(low, False), "pass_ab": event(mid & ok, True),
-        "fail_a": event(k > d, False), "fail_ab": event(mid & ~ok, True),
-        "confirm_a": event(low & ok, True), "fail_after_a": event(low & ~ok, True),
-        "untried_confirm": event(untried & ok, True), "untried_fail_ab": event(untried & ~ok, True),
+        "pass_first": event(first, up_stage), "pass_later": event(up & ~first, up_stage),
+        "fail": event(~up, up_stage),
+        "confirm_first": event(first & on, on_stage),
+        "fail_after_first": event(first & ~on, on_stage),
+        "untried_confirm": event(new, new_stage), "untried_fail": event(~new, new_stage),
     }
-    merge = {"pass": ("pass_a", "pass_ab"), "fail": ("fail_a", "fail_ab"),
-             "confirm": ("pass_ab", "confirm_a"), "untried_fail": ("fail_a", "untried_fail_ab")}
-    for name, (first, second) in merge.items():
-        (p1, n1, x1), (p2, n2, x2) = events[first], events[second]
+    merge = {"pass": ("pass_first", "pass_later"), "confirm": ("pass_later", "confirm_first")}
+    for name, (one, two) in merge.items():
+        (p1, n1, x1), (p2, n2, x2) = events[one], events[two]
         events[name] = (p1 + p2, n1 + n2, x1 + x2)
     return events
 
@@ -90,27 +127,30 @@ def _add_path(path: dict[int, Event], mtd: int, totals: dict[str, np.ndarray]) -
         totals["dlts"][level] += dlts * others
 
 
-def _check(design: APlusBDesign, scenario: DoseFindingScenario) -> None:
-    """Raise unless the cohorts fit A and B and the sample-size cap never binds."""
+def _check(design: StagedDesign, scenario: DoseFindingScenario) -> None:
+    """Raise unless the cohorts fit the stages and the sample-size cap never binds."""
     levels = scenario.n_doses if design.deescalation else scenario.n_doses - scenario.start_level
-    needed = (design.a + design.b) * levels
-    if design.a % scenario.cohort_size or design.b % scenario.cohort_size \
+    needed = design.stages.totals[-1] * levels
+    if any(size % scenario.cohort_size for size in design.stages.sizes) \
             or scenario.max_sample_size < needed:
+        names = " and ".join(f"{name}={size}" for name, size in design.cohorts.items())
         raise ValueError(
-            f"a_plus_b_exact needs cohort_size dividing a={design.a} and b={design.b} and "
+            f"a_plus_b_exact needs cohort_size dividing {names} and "
             f"max_sample_size >= {needed}, got {scenario.cohort_size} and "
             f"{scenario.max_sample_size}")
 
 
-def a_plus_b_exact(design: APlusBDesign, scenario: DoseFindingScenario) -> APlusBExact:
+def a_plus_b_exact(design: StagedDesign, scenario: DoseFindingScenario) -> APlusBExact:
     """Exact selection probabilities, patients and DLTs per level of an A+B design.
 
     Args:
-        design: The A+B design (with or without de-escalation).
-        scenario: True DLT probabilities and start level; ``cohort_size`` must divide A and B
-            and ``max_sample_size`` must never bind ((A + B) per level that can be visited).
+        design: An A+B or A+B+C design (with or without de-escalation).
+        scenario: True DLT probabilities and start level; ``cohort_size`` must divide every
+            stage size and ``max_sample_size`` must never bind (all the stages' patients per
+            level that can be visited).
 
     Examples:
+        >>> from pkgym.trials.a_plus_b import APlusBDesign
         >>> scenario = DoseFindingScenario(true_dlt_probabilities=(0.1, 0.5),
         ...                                target_dlt_rate=0.3, max_sample_size=12)
         >>> exact = a_plus_b_exact(APlusBDesign(), scenario)
@@ -122,10 +162,10 @@ def a_plus_b_exact(design: APlusBDesign, scenario: DoseFindingScenario) -> APlus
     """
     _check(design, scenario)
     n, s = scenario.n_doses, scenario.start_level
-    events = [_events(design, p) for p in scenario.true_dlt_probabilities]
-    if design.expand_top:  # the top level is selected only after A + B patients
+    events = [_events(design.stages, p) for p in scenario.true_dlt_probabilities]
+    if design.expand_top:  # the top level is selected only after its second stage
         top = events[-1]
-        (p1, n1, x1), (p2, n2, x2) = top["fail"], top["fail_after_a"]
+        (p1, n1, x1), (p2, n2, x2) = top["fail"], top["fail_after_first"]
         top["pass"], top["fail"] = top["confirm"], (p1 + p2, n1 + n2, x1 + x2)
     totals = {"selection": np.zeros(n + 1), "patients": np.zeros(n), "dlts": np.zeros(n)}
     _add_path({j: events[j]["pass"] for j in range(s, n)}, n - 1, totals)
@@ -137,9 +177,9 @@ def a_plus_b_exact(design: APlusBDesign, scenario: DoseFindingScenario) -> APlus
             continue
         for i in range(s, k):  # the way down ends at a tried level i
             path = {j: events[j]["pass"] for j in range(s, i)} | {i: events[i]["confirm"]}
-            path |= {j: events[j]["fail_after_a"] for j in range(i + 1, k)}
+            path |= {j: events[j]["fail_after_first"] for j in range(i + 1, k)}
             _add_path(path | failed, i, totals)
-        tried = {j: events[j]["fail_after_a"] for j in range(s, k)} | failed
+        tried = {j: events[j]["fail_after_first"] for j in range(s, k)} | failed
         for i in range(-1, s):  # ... at an untried level i below the start, or at none
             path = {j: events[j]["untried_fail"] for j in range(i + 1, s)}
             if i >= 0:
