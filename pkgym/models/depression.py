@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
+from pkgym.models.depression_kernel import hashed_sessions, splitmix64
+
 RICH_CORRECT, RICH_INCORRECT, LEAN_CORRECT, LEAN_INCORRECT = 0, 1, 2, 3
 """Columns of the per-session answer counts."""
 
@@ -147,21 +149,13 @@ def simulate_prt(reward_sensitivity: np.ndarray, learning_rate: np.ndarray,
 
 
 @numba.njit(cache=True, nogil=True)
-def _splitmix64(x: np.uint64) -> np.uint64:
-    x = x + np.uint64(0x9E3779B97F4A7C15)
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
-
-
-@numba.njit(cache=True, nogil=True)
 def _hash_uniforms(seeds: np.ndarray, n_trials: int) -> np.ndarray:
     out = np.empty((seeds.shape[0], n_trials, 3))
     for i in range(seeds.shape[0]):
         state = seeds[i]
         for t in range(n_trials):
             for k in range(3):
-                state = _splitmix64(state)
+                state = splitmix64(state)
                 out[i, t, k] = float(state >> np.uint64(11)) * (1.0 / 9007199254740992.0)
     return out
 
@@ -180,61 +174,9 @@ def session_uniforms(seeds: np.ndarray, n_trials: int) -> np.ndarray:
     return _hash_uniforms(np.asarray(seeds, dtype=np.uint64).reshape(-1), int(n_trials))
 
 
-SESSION_BLOCK = 8
-"""Subjects whose sessions run interleaved, trial by trial (independent chains overlap)."""
 PARALLEL_SESSIONS = 256
 """From this many subjects on, blocks of sessions run on numba's threads (a session is a
 few microseconds of work, so a block pays for waking the threads)."""
-
-
-@numba.njit(cache=True, nogil=True)
-def _hashed_block(first: int, seeds: np.ndarray, rho: np.ndarray, epsilon: np.ndarray,
-                  gamma: np.ndarray, task: tuple, counts: np.ndarray) -> None:
-    """:func:`_session` of subjects ``first..first + SESSION_BLOCK - 1``, trial by trial.
-
-    Each trial's uniforms are :func:`_hash_uniforms`' numbers, hashed as the trial needs
-    them; every subject's own float operations are :func:`_session`'s, in its order.
-    """
-    q0, p_rich, p_lean, n_trials = task
-    m = min(SESSION_BLOCK, seeds.shape[0] - first)
-    states = seeds[first:first + m].copy()
-    q = np.full((m, 4), q0)  # Q(rich, rich), Q(rich, lean), Q(lean, rich), Q(lean, lean)
-    scale = 1.0 / 9007199254740992.0
-    for _ in range(n_trials):
-        for b in range(m):
-            i = first + b
-            state = _splitmix64(states[b])
-            u_stimulus = float(state >> np.uint64(11)) * scale
-            state = _splitmix64(state)
-            u_answer = float(state >> np.uint64(11)) * scale
-            state = _splitmix64(state)
-            u_reward = float(state >> np.uint64(11)) * scale
-            states[b] = state
-            s = 0 if u_stimulus < 0.5 else 1
-            advantage = gamma[i] * (1.0 if s == 0 else -1.0) + q[b, 2 * s] - q[b, 2 * s + 1]
-            a = 0 if u_answer < 1.0 / (1.0 + np.exp(-advantage)) else 1
-            p = (p_rich if s == 0 else p_lean) if a == s else 0.0
-            r = 1.0 if u_reward < p else 0.0
-            q[b, 2 * s + a] += epsilon[i] * (rho[i] * r - q[b, 2 * s + a])
-            counts[i, 2 * s + (0 if a == s else 1)] += 1.0
-
-
-@numba.njit(cache=True, nogil=True)
-def _hashed_sessions(seeds: np.ndarray, rho: np.ndarray, epsilon: np.ndarray,
-                     gamma: np.ndarray, task: tuple) -> np.ndarray:
-    counts = np.zeros((seeds.shape[0], 4))
-    for block in range((seeds.shape[0] + SESSION_BLOCK - 1) // SESSION_BLOCK):
-        _hashed_block(block * SESSION_BLOCK, seeds, rho, epsilon, gamma, task, counts)
-    return counts
-
-
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _hashed_sessions_parallel(seeds: np.ndarray, rho: np.ndarray, epsilon: np.ndarray,
-                              gamma: np.ndarray, task: tuple) -> np.ndarray:
-    counts = np.zeros((seeds.shape[0], 4))
-    for block in numba.prange((seeds.shape[0] + SESSION_BLOCK - 1) // SESSION_BLOCK):
-        _hashed_block(block * SESSION_BLOCK, seeds, rho, epsilon, gamma, task, counts)
-    return counts
 
 
 def simulate_hashed_prt(reward_sensitivity: np.ndarray, learning_rate: np.ndarray,
@@ -245,7 +187,9 @@ def simulate_hashed_prt(reward_sensitivity: np.ndarray, learning_rate: np.ndarra
 
     Each trial's uniforms are hashed when the trial needs them, so no (n, n_trials, 3)
     array is built; blocks of subjects run on numba's threads from ``PARALLEL_SESSIONS``
-    subjects on (subjects are independent, so the counts are the same).
+    subjects on (subjects are independent, so the counts are the same). The compiled
+    kernel, and why it computes the same answers with fewer ``exp``, is
+    :mod:`pkgym.models.depression_kernel`.
 
     Args:
         reward_sensitivity: rho of each subject, >= 0. # (n,)
@@ -273,8 +217,7 @@ def simulate_hashed_prt(reward_sensitivity: np.ndarray, learning_rate: np.ndarra
     if np.any(rho < 0) or np.any((eps <= 0) | (eps > 1)) or not np.all(np.isfinite(gam)):
         raise ValueError("need reward_sensitivity >= 0, learning_rate in (0, 1], finite gamma")
     schedule = (float(initial_q), task.p_reward_rich, task.p_reward_lean, int(task.n_trials))
-    kernel = _hashed_sessions_parallel if seeds.size >= PARALLEL_SESSIONS else _hashed_sessions
-    return kernel(seeds, rho, eps, gam, schedule)
+    return hashed_sessions(seeds, rho, eps, gam, schedule, seeds.size >= PARALLEL_SESSIONS)
 
 
 def response_bias(counts: np.ndarray) -> np.ndarray:
