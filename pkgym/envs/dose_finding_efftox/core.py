@@ -140,7 +140,10 @@ class DoseFindingEffToxCore(TrialLevelActions, DosingCore):
     def _arrays(self) -> tuple[np.ndarray, ...]:
         """The records' numeric arrays, in :data:`kernel.TRIAL_FIELDS` order."""
         r: EffToxRecords = self.records
-        return tuple(getattr(r, name) for name in kernel.TRIAL_FIELDS)
+        if getattr(self, "_arrays_of", None) is not r:  # the template path swaps the records
+            self._arrays_of, self._array_tuple = r, tuple(getattr(r, name)
+                                                          for name in kernel.TRIAL_FIELDS)
+        return self._array_tuple
 
     def episode_draws(self, streams: EpisodeStreams) -> dict[str, np.ndarray]:
         """One episode's truth (patient stream) and outcome uniforms (events stream)."""
@@ -185,6 +188,10 @@ class DoseFindingEffToxCore(TrialLevelActions, DosingCore):
     def info(self) -> dict[str, np.ndarray]:
         """Trial metrics and the true (hidden) truth of every trial."""
         return efftox_views.info(self.records, self.settings)
+
+    def info_row(self, row: int) -> dict[str, Any]:
+        """One trial's info, built for that row alone (the values of the default's)."""
+        return efftox_views.info_row(self.records, self.settings, row)
 
     def observe_row(self, row: int) -> dict[str, Any]:
         """One trial's observation: :meth:`EffToxCounts.row` under the default model."""

@@ -242,3 +242,15 @@ def step_trials(rows: np.ndarray, decisions: np.ndarray, n_doses: int, allow_ski
                             utility_neither, utility_both)
             relative[k] = chosen / (best if best > 0 else 1.0)
     return True, out_levels, out_dlts, above, done, relative
+
+
+@numba.njit(cache=True, error_model="numpy")
+def utility_table(dlt: np.ndarray, response: np.ndarray, both: np.ndarray,
+                  utility_neither: float, utility_both: float) -> np.ndarray:  # pragma: no cover
+    """:func:`pkgym.models.dose_efficacy.phase12_utilities` of (n, n_doses) truths, one pass."""
+    out = np.empty(dlt.shape)
+    for i in range(dlt.shape[0]):
+        for j in range(dlt.shape[1]):
+            out[i, j] = _utility(dlt[i, j], response[i, j], both[i, j], utility_neither,
+                                 utility_both)
+    return out

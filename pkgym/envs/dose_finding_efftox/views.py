@@ -16,14 +16,19 @@ from matplotlib.figure import Figure
 from pkgym.envs.dose_finding import views as phase1_views
 from pkgym.envs.dose_finding.kernel import patients_above, row_sums
 from pkgym.envs.dose_finding_efftox.clinic import true_utilities
+from pkgym.envs.dose_finding_efftox.kernel import utility_table
 from pkgym.envs.outcomes import OutcomeSpec, StepTable, last_valid
+from pkgym.models.dose_efficacy import phase12_utilities
 
 RESPONSE_CMT = 3
 """Compartment of the response records in the episode dataset (1: dose, 2: DLT)."""
 
 
-def relative_utilities(records: Any, settings: Any) -> np.ndarray:
+def relative_utilities(records: Any, settings: Any,
+                       utilities: np.ndarray | None = None) -> np.ndarray:
     """u(selected) / u(true OBD) where a trial ended recommending a level <= its MTD, else 0.
+
+    ``utilities``: the trials' :func:`true_utilities`, when the caller has them.
 
     Examples:
         >>> import gymnasium as gym, pkgym
@@ -34,7 +39,7 @@ def relative_utilities(records: Any, settings: Any) -> np.ndarray:
         [0.0]
     """
     r = records
-    utilities = true_utilities(r, settings)
+    utilities = true_utilities(r, settings) if utilities is None else utilities
     rows = np.arange(r.selected.size)
     chosen = utilities[rows, np.maximum(r.selected, 0)]
     best = utilities[rows, r.true_obd]
@@ -52,12 +57,14 @@ def info(records: Any, settings: Any) -> dict[str, np.ndarray]:
         >>> first["selected"], first["dose_level"], first["n_patients"]
         (-1, 1, 3)
     """
-    r = records
+    r, s = records, settings
+    utilities = utility_table(r.dlt_truth, r.response_truth, r.both_truth, s.utility_neither,
+                              s.utility_both)
     return {
         "true_dlt_probabilities": r.dlt_truth.copy(),
         "true_efficacy_probabilities": r.response_truth.copy(),
         "true_joint_probabilities": r.both_truth.copy(),
-        "true_utilities": true_utilities(r, settings),
+        "true_utilities": utilities,
         "true_mtd": r.true_mtd.copy(), "true_obd": r.true_obd.copy(),
         "selected": r.selected.copy(), "requested_level": r.requested.copy(),
         "assigned_level": r.assigned.copy(), "dose_level": r.assigned + 1,
@@ -65,10 +72,48 @@ def info(records: Any, settings: Any) -> dict[str, np.ndarray]:
         "n_dlts": row_sums(r.dlts), "n_responses": row_sums(r.responses),
         "n_patients": row_sums(r.patients), "cohort": r.cohort.copy(),
         "correct_selection": r.finished & (r.selected == r.true_obd),
-        "relative_utility": relative_utilities(r, settings),
+        "relative_utility": relative_utilities(r, settings, utilities),
         "trial_id": r.trial_id.copy(), "seed_entropy": r.seed_entropy.copy(),
         # each trial patient's latent outcome uniform (hidden): see records.treat_cohort
         "outcome_uniforms": r.uniforms.reshape(r.uniforms.shape[0], -1).copy(),
+    }
+
+
+def info_row(records: Any, settings: Any, row: int) -> dict[str, Any]:
+    """Row ``row`` of :func:`info` with plain Python scalars, computed for that row alone.
+
+    The same keys, values and types as the default ``DosingCore.info_row`` (the row of
+    :func:`info`, numpy scalars as Python ones), without building the batch.
+
+    Examples:
+        >>> import gymnasium as gym, pkgym
+        >>> env = gym.make("pkgym/DoseFindingEffTox-v0")
+        >>> _, first = env.reset(seed=0)
+        >>> first["n_patients"], first["relative_utility"], first["outcome_uniforms"].shape
+        (3, 0.0, (36,))
+    """
+    r, s, entropy = records, settings, records.seed_entropy[row]
+    utilities = phase12_utilities(r.dlt_truth[row], r.response_truth[row], r.both_truth[row],
+                                  s.utility_neither, s.utility_both)
+    true_mtd, true_obd = r.true_mtd[row].item(), r.true_obd[row].item()
+    selected, finished, assigned = r.selected[row].item(), r.finished[row].item(), \
+        r.assigned[row].item()
+    patients, best = r.patients[row].tolist(), utilities[true_obd]
+    relative = (utilities[selected] / (best if best > 0 else 1.0)).item() \
+        if finished and 0 <= selected <= true_mtd else 0.0
+    return {
+        "true_dlt_probabilities": r.dlt_truth[row].copy(),
+        "true_efficacy_probabilities": r.response_truth[row].copy(),
+        "true_joint_probabilities": r.both_truth[row].copy(), "true_utilities": utilities,
+        "true_mtd": true_mtd, "true_obd": true_obd, "selected": selected,
+        "requested_level": r.requested[row].item(), "assigned_level": assigned,
+        "dose_level": assigned + 1, "patients_above_mtd": sum(patients[true_mtd + 1:]),
+        "n_dlts": sum(r.dlts[row].tolist()), "n_responses": sum(r.responses[row].tolist()),
+        "n_patients": sum(patients), "cohort": r.cohort[row].item(),
+        "correct_selection": finished and selected == true_obd, "relative_utility": relative,
+        "trial_id": r.trial_id[row].item(),
+        "seed_entropy": entropy.item() if isinstance(entropy, np.generic) else entropy,
+        "outcome_uniforms": r.uniforms[row].reshape(-1).copy(),
     }
 
 
