@@ -27,8 +27,9 @@ from pkgym.envs.actions import (
     shown,
 )
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn, draw_into
+from pkgym.envs.heparin import kernel
 from pkgym.envs.heparin import views as heparin_views
-from pkgym.envs.heparin.clinic import HULL_EXCESS_RECURRENCE
+from pkgym.envs.heparin.clinic import HULL_EXCESS_RECURRENCE, StepOutcome
 from pkgym.envs.heparin.records import (
     ETA_KEYS,
     PLACEHOLDER,
@@ -36,7 +37,6 @@ from pkgym.envs.heparin.records import (
     ClinicSettings,
     new_records,
     pinned_row,
-    simulate_interval,
 )
 
 
@@ -142,47 +142,44 @@ class HeparinCore(DosingCore):
 
     # ----- step ----------------------------------------------------------------------------
     def step(self, rows: np.ndarray, doses_mg: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Give the decisions (n, 3) to ``rows`` and advance them one interval."""
-        s, r = self.settings.scenario, self.records
+        """Give the decisions (n, 3) to ``rows`` and advance them one interval.
+
+        Compiled (:mod:`pkgym.envs.heparin.kernel`): the float operations of
+        :func:`~pkgym.envs.heparin.records.simulate_interval` and the records' sums, with
+        numpy's own ``exp`` and mean of the bleeding excess.
+        """
+        s, r, model = self.settings.scenario, self.records, self.settings.model
+        rows = np.asarray(rows, dtype=np.int64)
         if np.any(r.step[rows] >= s.n_steps):
             raise RuntimeError("the episode is over (truncated): call reset() first")
-        d = np.asarray(doses_mg, dtype=np.float64).reshape(rows.size, 3)
-        amount, aptt_end, outcome = simulate_interval(r, rows, d, s)
-        k, dt, weight = r.step[rows], s.interval_h, r.weight_kg[rows]
-        r.bolus_u_per_kg[rows, k], r.hold_h[rows, k] = d[:, 0], d[:, 1]
-        r.rate_u_per_kg_per_h[rows, k], r.current_rate[rows] = d[:, 2], d[:, 2]
-        r.dose_iu[rows] += weight * (d[:, 0] + d[:, 2] * (dt - d[:, 1]))
-        r.amount_iu[rows], r.step[rows] = amount, k + 1
-        self._count(rows, outcome)
-        self._measure(rows, k + 1, aptt_end)
+        d = np.ascontiguousarray(doses_mg, dtype=np.float64).reshape(rows.size, 3)
+        times = self._times
+        decays = np.exp(kernel.decay_arguments(rows, r.params, d, times))
+        end_amount, end_aptt, in_range, below, above, risk, excess = kernel.interval_outcome(
+            rows, decays, d, times, s.interval_h, s.early_window_h, s.subtherapeutic_ratio,
+            HULL_EXCESS_RECURRENCE, r.params, r.weight_kg, r.amount_iu, r.baseline_aptt_s,
+            r.target_low_s, r.target_high_s, r.step)
+        outcome = StepOutcome(in_range=in_range, below=below, above=above,
+                              bleeding=excess.mean(axis=1), thrombosis_risk=risk)
+        kernel.record_interval(
+            rows, d, end_amount, end_aptt, in_range, below, above, outcome.bleeding, risk,
+            s.interval_h, s.early_window_h, HULL_EXCESS_RECURRENCE, model.aptt_residual_cv,
+            model.aptt_assay_max_s, r.weight_kg, r.bolus_u_per_kg, r.hold_h,
+            r.rate_u_per_kg_per_h, r.current_rate, r.dose_iu, r.amount_iu, r.step, r.hours,
+            r.in_range_h, r.below_h, r.above_h, r.bleeding_sum, r.thrombosis_risk,
+            r.early_below_h, r.step_in_range, r.step_bleeding, r.step_thrombosis,
+            r.aptt_true_s, r.aptt_measured_s, r.assay_normals, r.target_low_s,
+            r.target_high_s, r.first_therapeutic_h)
         reward = np.asarray(self.reward_fn(outcome, d), dtype=np.float64)
         r.reward[rows] = reward
         return reward, np.zeros(rows.size, dtype=bool), r.step[rows] >= s.n_steps
 
-    def _count(self, rows: np.ndarray, outcome: Any) -> None:
-        """Add the interval's time shares and risk terms to the episode's sums."""
-        r, s = self.records, self.settings.scenario
-        dt = s.interval_h
-        r.hours[rows] += dt
-        r.in_range_h[rows] += dt * outcome.in_range
-        r.below_h[rows] += dt * outcome.below
-        r.above_h[rows] += dt * outcome.above
-        r.bleeding_sum[rows] += outcome.bleeding
-        r.thrombosis_risk[rows] += outcome.thrombosis_risk
-        r.early_below_h[rows] += outcome.thrombosis_risk / HULL_EXCESS_RECURRENCE * s.early_window_h
-        r.step_in_range[rows], r.step_bleeding[rows] = outcome.in_range, outcome.bleeding
-        r.step_thrombosis[rows] = outcome.thrombosis_risk
-
-    def _measure(self, rows: np.ndarray, k: np.ndarray, aptt_true: np.ndarray) -> None:
-        """The aPTT at decision ``k``: true value, proportional assay error, assay limits."""
-        r, model = self.records, self.settings.model
-        r.aptt_true_s[rows, k] = aptt_true
-        noisy = aptt_true * (1.0 + model.aptt_residual_cv * r.assay_normals[rows, k])
-        measured = np.clip(noisy, 10.0, model.aptt_assay_max_s)
-        r.aptt_measured_s[rows, k] = measured
-        hit = (measured >= r.target_low_s[rows]) & (measured <= r.target_high_s[rows])
-        first = hit & np.isnan(r.first_therapeutic_h[rows])
-        r.first_therapeutic_h[rows[first]] = k[first] * self.settings.scenario.interval_h
+    @property
+    def _times(self) -> np.ndarray:
+        """The interval's grid midpoints, then its end, h (``simulate_interval``'s times)."""
+        s = self.settings.scenario
+        m, dt = s.grid_points, s.interval_h
+        return np.append((np.arange(m) + 0.5) * dt / m, dt)
 
     # ----- views ---------------------------------------------------------------------------
     def info(self) -> dict[str, np.ndarray]:

@@ -1,0 +1,126 @@
+"""Compiled interval of N heparin patients: the float operations of the numpy reference.
+
+:func:`pkgym.envs.heparin.records.simulate_interval` and ``HeparinCore.step``'s record
+keeping, one patient at a time, split around the two places numpy must do the work so that
+every bit stays: the exponentials (numpy's own ``exp``, vectorised, on the arguments
+:func:`decay_arguments` lays out) and the mean bleeding excess (numpy's pairwise sum).
+``rows`` (m,) picks the patients worked on; the other arrays are the records' (n first) or
+the stepped patients' (m first).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, error_model="numpy")
+def decay_arguments(rows: np.ndarray, params: np.ndarray, decisions: np.ndarray,
+                    times: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """``-k t`` of the held and infused parts at ``times`` (m, 2, len(times)), k = CL / V.
+
+    The held part runs ``min(t, hold)``, the infusion ``max(t - hold, 0)`` (``interval_amounts``).
+    """
+    out = np.empty((rows.size, 2, times.size))
+    for i in range(rows.size):
+        row = rows[i]
+        k, hold = params[row, 0] / params[row, 1], decisions[i, 1]
+        for j in range(times.size):
+            out[i, 0, j] = -k * min(times[j], hold)
+            out[i, 1, j] = -k * max(times[j] - hold, 0.0)
+    return out
+
+
+@numba.njit(cache=True, error_model="numpy")
+def interval_outcome(rows: np.ndarray, decays: np.ndarray, decisions: np.ndarray,
+                     times: np.ndarray, interval_h: float, early_window_h: float,
+                     subtherapeutic_ratio: float, recurrence: float, params: np.ndarray,
+                     weight_kg: np.ndarray, amount_iu: np.ndarray, baseline_aptt_s: np.ndarray,
+                     target_low_s: np.ndarray, target_high_s: np.ndarray,
+                     step: np.ndarray) -> tuple[np.ndarray, ...]:  # pragma: no cover
+    """The amounts and true aPTT over the interval from the ``decays`` (``exp`` of the above).
+
+    ``times`` are the grid's midpoints then the interval's end.
+
+    Returns:
+        Per patient (m,): the end amount and end true aPTT, the shares of the grid in, below
+        and above the range, the thrombosis risk; and ``max(aPTT / upper - 1, 0)`` on the
+        grid (m, grid points), whose row means are the bleeding index.
+    """
+    m, points = rows.size, times.size - 1
+    end_amount, end_aptt = np.empty(m), np.empty(m)
+    in_range, below, above, risk = np.empty(m), np.empty(m), np.empty(m), np.empty(m)
+    excess = np.empty((m, points))
+    for i in range(m):
+        row = rows[i]
+        cl, v, slope = params[row, 0], params[row, 1], params[row, 2]
+        k, weight, base = cl / v, weight_kg[row], baseline_aptt_s[row]
+        start = amount_iu[row] + decisions[i, 0] * weight
+        rate = decisions[i, 2] * weight
+        low, high, control = target_low_s[row], target_high_s[row], subtherapeutic_ratio * base
+        start_h = step[row] * interval_h
+        inside, under, over, early = 0, 0, 0, 0
+        for j in range(times.size):
+            held = start * decays[i, 0, j] + 0.0 / k * (1.0 - decays[i, 0, j])
+            amount = held * decays[i, 1, j] + rate / k * (1.0 - decays[i, 1, j])
+            aptt = base + slope * (amount / v)
+            if j == points:
+                end_amount[i], end_aptt[i] = amount, aptt
+                break
+            inside += (aptt >= low) & (aptt <= high)
+            under += aptt < low
+            over += aptt > high
+            early += ((start_h + times[j]) < early_window_h) & (aptt < control)
+            excess[i, j] = max(aptt / high - 1.0, 0.0)
+        in_range[i], below[i], above[i] = inside / points, under / points, over / points
+        risk[i] = early / points * interval_h / early_window_h * recurrence
+    return end_amount, end_aptt, in_range, below, above, risk, excess
+
+
+@numba.njit(cache=True, error_model="numpy")
+def record_interval(rows: np.ndarray, decisions: np.ndarray, end_amount: np.ndarray,
+                    end_aptt: np.ndarray, in_range: np.ndarray, below: np.ndarray,
+                    above: np.ndarray, bleeding: np.ndarray, risk: np.ndarray,
+                    interval_h: float, early_window_h: float, recurrence: float,
+                    residual_cv: float, assay_max_s: float, weight_kg: np.ndarray,
+                    bolus_u_per_kg: np.ndarray, hold_h: np.ndarray,
+                    rate_u_per_kg_per_h: np.ndarray, current_rate: np.ndarray,
+                    dose_iu: np.ndarray, amount_iu: np.ndarray, step: np.ndarray,
+                    hours: np.ndarray, in_range_h: np.ndarray, below_h: np.ndarray,
+                    above_h: np.ndarray, bleeding_sum: np.ndarray, thrombosis_risk: np.ndarray,
+                    early_below_h: np.ndarray, step_in_range: np.ndarray,
+                    step_bleeding: np.ndarray, step_thrombosis: np.ndarray,
+                    aptt_true_s: np.ndarray, aptt_measured_s: np.ndarray,
+                    assay_normals: np.ndarray, target_low_s: np.ndarray,
+                    target_high_s: np.ndarray,
+                    first_therapeutic_h: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Write one interval of ``rows`` into the records (``HeparinCore.step``'s bookkeeping).
+
+    The decisions given, the dose, the end amount and the step; the interval's time shares
+    and risks added to the episode's sums; the aPTT measured at the end (proportional assay
+    error, clipped to the assay's limits) and the first time it was in range.
+    """
+    for i in range(rows.size):
+        row = rows[i]
+        k = step[row]
+        bolus, hold, rate = decisions[i, 0], decisions[i, 1], decisions[i, 2]
+        bolus_u_per_kg[row, k], hold_h[row, k] = bolus, hold
+        rate_u_per_kg_per_h[row, k], current_rate[row] = rate, rate
+        dose_iu[row] += weight_kg[row] * (bolus + rate * (interval_h - hold))
+        amount_iu[row], step[row] = end_amount[i], k + 1
+        hours[row] += interval_h
+        in_range_h[row] += interval_h * in_range[i]
+        below_h[row] += interval_h * below[i]
+        above_h[row] += interval_h * above[i]
+        bleeding_sum[row] += bleeding[i]
+        thrombosis_risk[row] += risk[i]
+        early_below_h[row] += risk[i] / recurrence * early_window_h
+        step_in_range[row], step_bleeding[row] = in_range[i], bleeding[i]
+        step_thrombosis[row] = risk[i]
+        aptt_true_s[row, k + 1] = end_aptt[i]
+        noisy = end_aptt[i] * (1.0 + residual_cv * assay_normals[row, k + 1])
+        measured = min(max(noisy, 10.0), assay_max_s)
+        aptt_measured_s[row, k + 1] = measured
+        if target_low_s[row] <= measured <= target_high_s[row] and \
+                np.isnan(first_therapeutic_h[row]):
+            first_therapeutic_h[row] = (k + 1) * interval_h
