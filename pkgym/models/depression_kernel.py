@@ -3,10 +3,11 @@
 :func:`hashed_sessions` gives exactly the counts of ``depression._session`` on
 ``depression.session_uniforms`` (tested), faster in two ways that change no result:
 
-* subjects run in blocks of :data:`SESSION_BLOCK`, trial by trial: the three SplitMix64
-  hashes of a trial are computed for the whole block in one loop (independent chains, which
-  the compiler vectorizes), then each subject's trial logic, in the same float operations
-  and order as ``_session``;
+* subjects run in blocks of :data:`SESSION_BLOCK`, trial by trial, each step of a trial
+  one loop over the block: the three SplitMix64 hashes, the advantage, the answer, the
+  reward and Q update. Subjects are independent and the loops branch-free (LLVM
+  ``select``), so the compiler vectorizes all but the answer loop; every subject's float
+  operations are ``_session``'s, in its order;
 * the answer ``a = 0 if u < 1 / (1 + exp(-x)) else 1`` is decided without ``exp`` where a
   table settles it: ``SIGMOID_TABLE[k]`` holds that very expression at the grid point
   ``x_k = -SIGMOID_SPAN + k / SIGMOID_STEPS``. The true sigmoid rises, so for ``x`` in
@@ -20,8 +21,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 import numpy as np
+from numba.core.extending import intrinsic
 
 SESSION_BLOCK = 64
 """Subjects whose sessions run together, trial by trial (independent chains overlap)."""
@@ -66,16 +70,57 @@ def _hash_trial(states: np.ndarray, u: np.ndarray) -> None:
         states[b] = state
 
 
+@intrinsic
+def _select(typingctx: Any, condition: Any, if_true: Any, if_false: Any) -> Any:
+    """``if_true if condition else if_false`` as one LLVM ``select`` (no branch to vectorize)."""
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        return builder.select(args[0], args[1], args[2])
+    return if_true(condition, if_true, if_false), codegen
+
+
 @numba.njit(cache=True, nogil=True)
-def _answer(x: float, u: float, table: np.ndarray) -> np.int64:
-    """``0 if u < 1 / (1 + exp(-x)) else 1``, from the table where it settles it."""
-    pos = (x + SIGMOID_SPAN) * SIGMOID_STEPS
-    if pos >= 0.0 and pos < table.shape[0] - 1:
-        k = np.int64(pos)
-        above = np.int64(u >= table[k] - SIGMOID_MARGIN)
-        if (above & np.int64(u < table[k + 1] + SIGMOID_MARGIN)) == 0:
-            return above
-    return np.int64(not u < 1.0 / (1.0 + np.exp(-x)))
+def _advantages(u: np.ndarray, q: np.ndarray, gamma: np.ndarray, x: np.ndarray) -> None:
+    """``gamma * (+1 | -1) + Q(s, rich) - Q(s, lean)`` of every subject's stimulus s."""
+    for b in range(x.shape[0]):
+        lean = u[0, b] >= 0.5
+        x[b] = (gamma[b] * _select(lean, -1.0, 1.0) + _select(lean, q[2, b], q[0, b])
+                - _select(lean, q[3, b], q[1, b]))
+
+
+@numba.njit(cache=True, nogil=True)
+def _answers(x: np.ndarray, u: np.ndarray, table: np.ndarray, answer: np.ndarray) -> None:
+    """``0 if u < 1 / (1 + exp(-x)) else 1`` (as 0.0 / 1.0), from the table where it settles it."""
+    top = table.shape[0] - 1
+    for b in range(x.shape[0]):
+        pos = (x[b] + SIGMOID_SPAN) * SIGMOID_STEPS
+        on_table = (pos >= 0.0) & (pos < top)
+        k = np.int64(_select(on_table, pos, 0.0))
+        above = u[b] >= table[k] - SIGMOID_MARGIN
+        answer[b] = _select(above, 1.0, 0.0)
+        if (above & (u[b] < table[k + 1] + SIGMOID_MARGIN)) | (not on_table):
+            answer[b] = 0.0 if u[b] < 1.0 / (1.0 + np.exp(-x[b])) else 1.0
+
+
+@numba.njit(cache=True, nogil=True)
+def _learn(u: np.ndarray, answer: np.ndarray, q: np.ndarray, epsilon: np.ndarray,
+           rho: np.ndarray, schedule: tuple, tally: np.ndarray) -> None:
+    """Reward, ``Q(s, a) += epsilon * (rho * r - Q(s, a))`` and the answer counts, branch-free."""
+    p_rich, p_lean = schedule
+    for b in range(answer.shape[0]):
+        lean, says_lean = u[0, b] >= 0.5, answer[b] == 1.0
+        correct = lean == says_lean
+        r = _select(u[2, b] < _select(correct, _select(lean, p_lean, p_rich), 0.0), 1.0, 0.0)
+        is0, is1 = (not lean) & (not says_lean), (not lean) & says_lean
+        is2, is3 = lean & (not says_lean), lean & says_lean
+        q0, q1, q2, q3 = q[0, b], q[1, b], q[2, b], q[3, b]
+        old = _select(is0, q0, _select(is1, q1, _select(is2, q2, q3)))
+        new = old + epsilon[b] * (rho[b] * r - old)
+        q[0, b], q[1, b] = _select(is0, new, q0), _select(is1, new, q1)
+        q[2, b], q[3, b] = _select(is2, new, q2), _select(is3, new, q3)
+        tally[0, b] += _select((not lean) & correct, 1.0, 0.0)
+        tally[1, b] += _select((not lean) & (not correct), 1.0, 0.0)
+        tally[2, b] += _select(lean & correct, 1.0, 0.0)
+        tally[3, b] += _select(lean & (not correct), 1.0, 0.0)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -84,26 +129,16 @@ def _block(first: int, seeds: np.ndarray, rho: np.ndarray, epsilon: np.ndarray,
     """Sessions of subjects ``first..first + SESSION_BLOCK - 1`` (``_session``'s arithmetic)."""
     q0, p_rich, p_lean, n_trials = task
     m = min(SESSION_BLOCK, seeds.shape[0] - first)
-    states = seeds[first:first + m].copy()
-    g, e, r_ = gamma[first:first + m], epsilon[first:first + m], rho[first:first + m]
+    last = first + m
+    states = seeds[first:last].copy()
     q = np.full((4, m), q0)  # rows: Q(rich, rich), Q(rich, lean), Q(lean, rich), Q(lean, lean)
-    u = np.empty((3, m))
-    tally = np.zeros((4, m), np.int64)
+    u, x, answer, tally = np.empty((3, m)), np.empty(m), np.empty(m), np.zeros((4, m))
     for _ in range(n_trials):
         _hash_trial(states, u)
-        for b in range(m):
-            s = np.int64(u[0, b] >= 0.5)
-            advantage = g[b] * (1.0 - 2.0 * s) + q[2 * s, b] - q[2 * s + 1, b]  # 1 - 2s: +-1
-            a = _answer(advantage, u[1, b], table)
-            correct = np.int64(a == s)
-            p = (p_lean * s + p_rich * (1 - s)) * correct  # exactly p_rich, p_lean or 0
-            r = np.float64(u[2, b] < p)
-            j = 2 * s + a
-            q[j, b] += e[b] * (r_[b] * r - q[j, b])
-            tally[2 * s + 1 - correct, b] += 1
-    for b in range(m):
-        for c in range(4):
-            counts[first + b, c] = float(tally[c, b])
+        _advantages(u, q, gamma[first:last], x)
+        _answers(x, u[1], table, answer)
+        _learn(u, answer, q, epsilon[first:last], rho[first:last], (p_rich, p_lean), tally)
+    counts[first:last] = tally.T
 
 
 @numba.njit(cache=True, nogil=True)

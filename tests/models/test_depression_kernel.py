@@ -11,7 +11,7 @@ from pkgym.models.depression_kernel import (
     SIGMOID_SPAN,
     SIGMOID_STEPS,
     SIGMOID_TABLE,
-    _answer,
+    _answers,
     hashed_sessions,
 )
 
@@ -32,24 +32,27 @@ def _hard_points() -> np.ndarray:
     return np.concatenate([near, extra])
 
 
+def _answered(xs: np.ndarray, us: np.ndarray) -> np.ndarray:
+    """The kernel's answers (0.0 / 1.0) to advantages ``xs`` with answer uniforms ``us``."""
+    answer = np.empty(xs.size)
+    _answers(np.ascontiguousarray(xs), np.ascontiguousarray(us), SIGMOID_TABLE, answer)
+    return answer
+
+
 def test_answer__equals_the_expression_where_it_is_closest() -> None:
     """A u at the computed sigmoid of x, or one ulp either side: the answer of the expression."""
     xs = _hard_points()
-    for x, value in zip(xs, _sigmoid(xs), strict=True):
-        for u in (value, np.nextafter(value, 0.0), np.nextafter(value, 1.0), 0.0,
-                  np.nextafter(1.0, 0.0)):
-            expected = 0 if u < value else 1
-            assert _answer(float(x), float(u), SIGMOID_TABLE) == expected, (x, u)
+    values = _sigmoid(xs)
+    for u in (values, np.nextafter(values, 0.0), np.nextafter(values, 1.0),
+              np.zeros_like(xs), np.full_like(xs, np.nextafter(1.0, 0.0))):
+        assert np.array_equal(_answered(xs, u), np.where(u < values, 0.0, 1.0))
 
 
 def test_answer__random_points_equal_the_expression() -> None:
     """Many random (x, u) pairs over and beyond the table: the same answers."""
     rng = np.random.default_rng(7)
     xs, us = rng.uniform(-20.0, 20.0, 20000), rng.random(20000)
-    expected = np.where(us < _sigmoid(xs), 0, 1)
-    got = np.array([_answer(float(x), float(u), SIGMOID_TABLE)
-                    for x, u in zip(xs, us, strict=True)])
-    assert np.array_equal(got, expected)
+    assert np.array_equal(_answered(xs, us), np.where(us < _sigmoid(xs), 0.0, 1.0))
 
 
 @pytest.mark.parametrize("parallel", [False, True])
