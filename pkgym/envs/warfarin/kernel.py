@@ -90,13 +90,33 @@ def next_test_day(day: int, in_range_streak: int, initial_days: np.ndarray, inte
 
 
 @numba.njit(cache=True, nogil=True)
-def event_probability(inr: float, band_edges: np.ndarray, relative_risks: np.ndarray,
-                      rate_per_day: float) -> float:  # pragma: no cover - compiled
-    """Probability of an event over one day at this INR (band i: edges[i-1] <= INR < edges[i])."""
+def inr_band(inr: float, band_edges: np.ndarray) -> int:  # pragma: no cover - compiled
+    """The INR band i of ``inr``: ``edges[i-1] <= INR < edges[i]``."""
     band = 0
     while band < band_edges.size and inr >= band_edges[band]:
         band += 1
-    return -math.expm1(-rate_per_day * relative_risks[band])
+    return band
+
+
+@numba.njit(cache=True, nogil=True)
+def band_probabilities(relative_risks: np.ndarray,
+                       rate_per_day: float) -> np.ndarray:  # pragma: no cover - compiled
+    """Probability of an event over one day in each INR band: ``1 - exp(-rate RR)``."""
+    out = np.empty(relative_risks.size)
+    for band in range(relative_risks.size):
+        out[band] = -math.expm1(-rate_per_day * relative_risks[band])
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def event_probability(inr: float, band_edges: np.ndarray, relative_risks: np.ndarray,
+                      rate_per_day: float) -> float:  # pragma: no cover - compiled
+    """Probability of an event over one day at this INR (band i: edges[i-1] <= INR < edges[i]).
+
+    The compiled day reads the same numbers from :func:`band_probabilities` (a band's
+    probability is fixed for the episode: computed once per call, not per patient-day).
+    """
+    return -math.expm1(-rate_per_day * relative_risks[inr_band(inr, band_edges)])
 
 
 @numba.njit(cache=True, nogil=True)
@@ -170,6 +190,8 @@ def _book_rows(first: int, last: int, rows: np.ndarray, doses_mg: np.ndarray,
                chain_lengths: np.ndarray, form: InrForm, r: RecordArrays, clinic: ClinicRules,
                day_out: DayOutcome) -> None:  # pragma: no cover - compiled
     """:func:`clinic_day` for ``rows[first:last]`` (the one implementation of the booking)."""
+    bleed_p = band_probabilities(clinic.bleed_relative_risks, clinic.bleed_rate_per_day)
+    clot_p = band_probabilities(clinic.clot_relative_risks, clinic.clot_rate_per_day)
     for k in range(first, last):
         p, d = rows[k], r.day[rows[k]]
         tested = r.last_test_day[p] == d
@@ -179,10 +201,9 @@ def _book_rows(first: int, last: int, rows: np.ndarray, doses_mg: np.ndarray,
         new = inr_of(chains[p, 0, chain_lengths[0] - 1], chains[p, 1, chain_lengths[1] - 1],
                      form.product_form, form.exponent, form.inr_max, form.baseline_inr)
         mean = 0.5 * (r.inr[p, d] + new)
-        bleed = r.event_uniforms[p, d, 0] < event_probability(
-            mean, clinic.band_edges, clinic.bleed_relative_risks, clinic.bleed_rate_per_day)
-        clot = r.event_uniforms[p, d, 1] < event_probability(
-            mean, clinic.band_edges, clinic.clot_relative_risks, clinic.clot_rate_per_day)
+        band = inr_band(mean, clinic.band_edges)
+        bleed = r.event_uniforms[p, d, 0] < bleed_p[band]
+        clot = r.event_uniforms[p, d, 1] < clot_p[band]
         r.bleeding[p, d], r.thromboembolism[p, d] = bleed, clot
         r.inr[p, d + 1], r.concentration[p, d + 1] = new, concentrations[k]
         r.day[p] = d + 1
@@ -295,3 +316,47 @@ def day(rows: np.ndarray, doses_mg: np.ndarray, chosen_days: np.ndarray, pk: np.
     else:
         _day_serial(rows, doses_mg, chosen_days, pk, chains, constants, inr_form, records,
                     rules, out, target, weights, scores)
+
+
+
+@numba.njit(cache=True, nogil=True)
+def _count(flags: np.ndarray) -> int:  # pragma: no cover - compiled
+    """How many of ``flags`` (booleans viewed as uint8: 0 or 1) are set."""
+    total = 0
+    for flag in flags:
+        total += flag
+    return total
+
+
+@numba.njit(cache=True, nogil=True)
+def info_rows(rows: np.ndarray, records: tuple, target: tuple, bleeding: np.ndarray,
+              thromboembolism: np.ndarray) -> tuple:  # pragma: no cover - compiled
+    """This morning's clinical metrics of ``rows``, in one pass (``views.info``).
+
+    ``records`` is a :class:`RecordArrays` as a plain tuple, ``target`` (low, high) INR;
+    ``bleeding`` and ``thromboembolism`` are its event flags viewed as uint8 (counted as such).
+    Returns (day, dose_mg, inr, in_therapeutic_range, inr_tested, last INR result (float64,
+    unrounded), s_warfarin_mg_per_l, bleeding_event, thromboembolic_event, bleeding_events,
+    thromboembolic_events), each (m,).
+    """
+    r = RecordArrays(*records)
+    low, high = target
+    m = rows.shape[0]
+    day, dose, inr, result, conc = (np.empty(m, np.int64), np.empty(m), np.empty(m),
+                                    np.empty(m), np.empty(m))
+    in_range, tested, bled, clotted = (np.empty(m, np.bool_), np.empty(m, np.bool_),
+                                       np.empty(m, np.bool_), np.empty(m, np.bool_))
+    bleeds, clots = np.empty(m, np.int64), np.empty(m, np.int64)
+    for i in range(m):
+        p = rows[i]
+        d = r.day[p]
+        last, started = max(d - 1, 0), d > 0
+        day[i], inr[i], conc[i] = d, r.inr[p, d], r.concentration[p, d]
+        dose[i] = r.doses_mg[p, last] if started else 0.0
+        in_range[i] = (inr[i] >= low) & (inr[i] <= high)
+        tested[i] = r.last_test_day[p] == d
+        result[i] = np.float64(r.inr_values[p, max(r.n_tests[p] - 1, 0)])
+        bled[i] = r.bleeding[p, last] & started
+        clotted[i] = r.thromboembolism[p, last] & started
+        bleeds[i], clots[i] = _count(bleeding[p]), _count(thromboembolism[p])
+    return day, dose, inr, in_range, tested, result, conc, bled, clotted, bleeds, clots

@@ -6,7 +6,6 @@ import operator
 from collections.abc import Mapping
 from typing import Any
 
-import numba
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -15,6 +14,8 @@ from pkgym.envs.adapters import ExposureAdapter, HistoryAdapter, ObservedLevels
 from pkgym.envs.nonmem import nonmem_dataset
 from pkgym.envs.outcomes import OutcomeSpec, StepTable, time_in_range_rosendaal
 from pkgym.envs.warfarin.clinic import WarfarinScenarioV1
+from pkgym.envs.warfarin.kernel import info_rows
+from pkgym.envs.warfarin.records import record_arrays
 from pkgym.populations.warfarin import CYP2C9_DIPLOTYPES, RACES, VKORC1_GENOTYPES
 from pkgym.units import HOURS_PER_DAY
 
@@ -33,28 +34,20 @@ def info(records: Any, settings: Any, rows: np.ndarray | None = None) -> dict[st
     """
     r = records
     every = rows is None
-    index = np.arange(r.day.shape[0]) if rows is None else np.asarray(rows)
+    index = np.arange(r.day.shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
     pick = np.copy if every else operator.itemgetter(index)
-    day = r.day[index]
-    last = np.maximum(day - 1, 0)
-    started = day > 0
-    inr = r.inr[index, day]
-    low, high = settings.scenario.target_inr
-    tested = r.last_test_day[index] == day
-    slot = np.maximum(r.n_tests[index] - 1, 0)
+    target = tuple(float(v) for v in settings.scenario.target_inr)
+    (day, dose, inr, in_range, tested, result, conc, bled, clotted, bleeds,
+     clots) = info_rows(index, record_arrays(r), target, _flags(r.bleeding),
+                        _flags(r.thromboembolism))
     params = r.params
     return {
-        "day": day.copy(), "dose_mg": np.where(started, r.doses_mg[index, last], 0.0),
-        "inr": inr, "in_therapeutic_range": (inr >= low) & (inr <= high),
+        "day": day, "dose_mg": dose, "inr": inr, "in_therapeutic_range": in_range,
         "inr_tested": tested,
-        "inr_measured": np.where(tested, np.round(r.inr_values[index, slot].astype(np.float64),
-                                                  settings.scenario.inr_report_decimals), 0.0),
-        "s_warfarin_mg_per_l": r.concentration[index, day],
-        "bleeding_event": r.bleeding[index, last] & started,
-        "thromboembolic_event": r.thromboembolism[index, last] & started,
-        "bleeding_events": event_counts(r.bleeding if every else r.bleeding[index]),
-        "thromboembolic_events": event_counts(r.thromboembolism if every
-                                              else r.thromboembolism[index]),
+        "inr_measured": np.where(tested, np.round(result, settings.scenario.inr_report_decimals),
+                                 0.0),
+        "s_warfarin_mg_per_l": conc, "bleeding_event": bled, "thromboembolic_event": clotted,
+        "bleeding_events": bleeds, "thromboembolic_events": clots,
         "clearance_l_per_h": pick(params.clearance_l_per_h),
         "central_volume_l": pick(params.central_volume_l),
         "intercompartmental_clearance_l_per_h": pick(params.intercompartmental_clearance_l_per_h),
@@ -67,21 +60,9 @@ def info(records: Any, settings: Any, rows: np.ndarray | None = None) -> dict[st
     }
 
 
-@numba.njit(cache=True, nogil=True)
-def event_counts(flags: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
-    """Events of each patient over its days, int64 (n,): ``flags.sum(axis=1)``, compiled.
-
-    Examples:
-        >>> event_counts(np.array([[True, False, True], [False] * 3])).tolist()
-        [2, 0]
-    """
-    counts = np.zeros(flags.shape[0], dtype=np.int64)
-    for p in range(flags.shape[0]):
-        total = np.int64(0)
-        for d in range(flags.shape[1]):
-            total += np.int64(flags[p, d])
-        counts[p] = total
-    return counts
+def _flags(flags: np.ndarray) -> np.ndarray:
+    """Boolean flags as uint8 (0 or 1), contiguous, for compiled counting (no copy if C)."""
+    return np.ascontiguousarray(flags).view(np.uint8)
 
 
 def info_row(records: Any, settings: Any, row: int,
