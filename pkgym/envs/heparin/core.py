@@ -38,6 +38,7 @@ from pkgym.envs.heparin.records import (
     new_records,
     pinned_row,
 )
+from pkgym.models.dose_toxicity import bitgen_addresses
 
 
 class HeparinCore(DosingCore):
@@ -56,6 +57,7 @@ class HeparinCore(DosingCore):
         table = {key: np.full(self.n_patients, value) for key, value in PLACEHOLDER.items()}
         self.records = new_records(settings, table, np.zeros((self.n_patients, s.n_steps + 1)),
                                    np.zeros(self.n_patients, dtype=object))
+        self._bitgens: dict[int, tuple[EpisodeStreams, tuple[int, ...]]] = {}
 
     # ----- actions -------------------------------------------------------------------------
     @property
@@ -106,11 +108,47 @@ class HeparinCore(DosingCore):
 
     # ----- reset ---------------------------------------------------------------------------
     def draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
-        """Per slot: covariate uniforms, eta normals (patient stream), assay normals (noise)."""
-        return draw_into(streams, [
-            ("covariates", "patient", "random", (self.settings.population.n_draws,)),
-            ("eta", "patient", "standard_normal", (len(ETA_KEYS),)),
-            ("assay", "noise", "standard_normal", (self.settings.scenario.n_steps + 1,))])
+        """Per slot: covariate uniforms, eta normals (patient stream), assay normals (noise).
+
+        Compiled (:func:`kernel.draw_episodes`), the numbers of :func:`draw_into`'s plan;
+        that per-slot numpy plan where numpy exports no ``random_standard_normal``.
+        """
+        sizes = (self.settings.population.n_draws, len(ETA_KEYS),
+                 self.settings.scenario.n_steps + 1)
+        if not kernel.NUMPY_NORMAL:
+            return draw_into(streams, [("covariates", "patient", "random", sizes[:1]),
+                                       ("eta", "patient", "standard_normal", sizes[1:2]),
+                                       ("assay", "noise", "standard_normal", sizes[2:])])
+        covariates, eta, assay = kernel.draw_episodes(self._addresses(streams),
+                                                      kernel.NUMPY_NORMAL, *sizes)
+        return {"covariates": covariates, "eta": eta, "assay": assay}
+
+    def _addresses(self, streams: Sequence[EpisodeStreams]) -> np.ndarray:
+        """The slots' patient and noise :func:`bitgen_addresses` (m, 2), kept per slot.
+
+        Kept with the slot's streams (which keeps the generators alive), so a slot pays for
+        them once per seeding, not once per episode.
+        """
+        cache, pairs = self._bitgens, []
+        for slot in streams:
+            hit = cache.get(id(slot))
+            if hit is None or hit[0] is not slot:
+                if len(cache) >= 2 * self.n_patients:
+                    cache.clear()
+                hit = cache[id(slot)] = (slot, tuple(bitgen_addresses([slot.patient,
+                                                                       slot.noise]).tolist()))
+            pairs.append(hit[1])
+        return np.array(pairs, dtype=np.int64).reshape(len(pairs), 2)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle and deepcopy state without the cached bit-generator addresses.
+
+        They are raw pointers into this process's generators: a copy (with its own copies of
+        the generators) must look them up again, or it would draw from the original's.
+        """
+        state = self.__dict__.copy()
+        state["_bitgens"] = {}
+        return state
 
     def build_episodes(self, draws: dict[str, np.ndarray],
                        patients: Sequence[Mapping[str, Any] | None],
