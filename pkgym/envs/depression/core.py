@@ -69,19 +69,31 @@ class DepressionCore(DosingCore):
         return new_records(self.settings, draws, pinned, entropy, self._variability)
 
     def draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
-        """:meth:`episode_draws` of every slot, stacked: each slot fills its own rows."""
+        """:meth:`episode_draws` of every slot, stacked: each slot fills its own rows.
+
+        A PCG64 noise stream's session seeds are its raw outputs, shifted right once for all
+        slots together (:func:`session_seeds`; other bit generators draw them per slot).
+        """
         n, w = len(streams), self.settings.scenario.n_weeks
-        draws = {"covariates": np.empty((n, self._n_draws)), "eta": np.empty((n, len(ETA_KEYS))),
-                 "rater": np.empty((n, w + 1)), "seeds": np.empty((n, w + 1), np.uint64),
-                 "events": np.empty((n, w))}
-        covariates, eta, rater, seeds, events = draws.values()
-        for k, slot in enumerate(streams):
-            slot.patient.random(out=covariates[k])
-            slot.patient.standard_normal(out=eta[k])
-            slot.noise.standard_normal(out=rater[k])
-            seeds[k] = session_seeds(slot.noise, w + 1)
-            slot.events.random(out=events[k])
-        return draws
+        covariates, eta = np.empty((n, self._n_draws)), np.empty((n, len(ETA_KEYS)))
+        rater, raw, events = np.empty((n, w + 1)), np.empty((n, w + 1), np.uint64), np.empty((n, w))
+        shifted: list[int] = []
+        for k, (slot, c, e, r, s, v) in enumerate(zip(streams, covariates, eta, rater, raw,
+                                                      events, strict=True)):
+            slot.patient.random(out=c)
+            slot.patient.standard_normal(out=e)
+            noise = slot.noise
+            noise.standard_normal(out=r)
+            if type(noise.bit_generator) is np.random.PCG64:
+                s[:] = noise.bit_generator.random_raw(w + 1)
+            else:
+                s[:] = session_seeds(noise, w + 1)
+                shifted.append(k)
+            slot.events.random(out=v)
+        seeds = raw >> np.uint64(1)
+        seeds[shifted] = raw[shifted]
+        return {"covariates": covariates, "eta": eta, "rater": rater, "seeds": seeds,
+                "events": events}
 
     def pin_patient(self, patient: Mapping[str, Any]) -> dict[str, Any]:
         """A pinned patient's validated covariates, etas and id."""
