@@ -1,0 +1,105 @@
+"""``pkgym/Heparin-v0``'s compiled step and draws equal the numpy reference, bit for bit."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import pkgym  # noqa: F401  (registers the envs)
+from pkgym.envs.base import draw_into, spawn_streams
+from pkgym.envs.heparin import kernel
+from pkgym.envs.heparin.clinic import HULL_EXCESS_RECURRENCE, HeparinScenario
+from pkgym.envs.heparin.core import HeparinCore
+from pkgym.envs.heparin.records import ClinicRecords, simulate_interval
+
+ENV_ID = "pkgym/Heparin-v0"
+SCENARIOS = [HeparinScenario(),
+             HeparinScenario(target="control_ratio", interval_h=8.0, horizon_h=48.0,
+                             grid_points=7, early_window_h=12.0, subtherapeutic_ratio=1.3)]
+
+
+def _core(n: int, scenario: HeparinScenario) -> HeparinCore:
+    """A vector env's core of ``n`` patients, every slot reset from seeds 0..n-1."""
+    vec = gym.make_vec(ENV_ID, num_envs=n, vectorization_mode="vector_entry_point",
+                       scenario=scenario)
+    vec.reset(seed=0)
+    return vec.unwrapped.core
+
+
+def _reference_step(core: HeparinCore, rows: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """The numpy step the compiled kernels replaced (simulate_interval, then the sums)."""
+    s, r, model = core.settings.scenario, core.records, core.settings.model
+    amount, aptt_end, outcome = simulate_interval(r, rows, d, s)
+    k, dt, weight = r.step[rows], s.interval_h, r.weight_kg[rows]
+    r.bolus_u_per_kg[rows, k], r.hold_h[rows, k] = d[:, 0], d[:, 1]
+    r.rate_u_per_kg_per_h[rows, k], r.current_rate[rows] = d[:, 2], d[:, 2]
+    r.dose_iu[rows] += weight * (d[:, 0] + d[:, 2] * (dt - d[:, 1]))
+    r.amount_iu[rows], r.step[rows] = amount, k + 1
+    r.hours[rows] += dt
+    r.in_range_h[rows] += dt * outcome.in_range
+    r.below_h[rows] += dt * outcome.below
+    r.above_h[rows] += dt * outcome.above
+    r.bleeding_sum[rows] += outcome.bleeding
+    r.thrombosis_risk[rows] += outcome.thrombosis_risk
+    r.early_below_h[rows] += outcome.thrombosis_risk / HULL_EXCESS_RECURRENCE * s.early_window_h
+    r.step_in_range[rows], r.step_bleeding[rows] = outcome.in_range, outcome.bleeding
+    r.step_thrombosis[rows] = outcome.thrombosis_risk
+    r.aptt_true_s[rows, k + 1] = aptt_end
+    noisy = aptt_end * (1.0 + model.aptt_residual_cv * r.assay_normals[rows, k + 1])
+    measured = np.clip(noisy, 10.0, model.aptt_assay_max_s)
+    r.aptt_measured_s[rows, k + 1] = measured
+    hit = (measured >= r.target_low_s[rows]) & (measured <= r.target_high_s[rows])
+    first = hit & np.isnan(r.first_therapeutic_h[rows])
+    r.first_therapeutic_h[rows[first]] = (k + 1)[first] * s.interval_h
+    reward = np.asarray(core.reward_fn(outcome, d), dtype=np.float64)
+    r.reward[rows] = reward
+    return reward
+
+
+def _assert_same_records(a: ClinicRecords, b: ClinicRecords) -> None:
+    """Every field of two records: equal values (NaN where NaN), dtypes and shapes."""
+    for field in dataclasses.fields(ClinicRecords):
+        x, y = getattr(a, field.name), getattr(b, field.name)
+        np.testing.assert_array_equal(x, y, err_msg=field.name)
+        assert x.dtype == y.dtype and x.shape == y.shape, field.name
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_heparin_core__compiled_step_equals_the_numpy_reference(
+        scenario: HeparinScenario) -> None:
+    """Random boluses, holds and rates on random subsets of patients: the same records."""
+    n, rng = 40, np.random.default_rng(5)
+    cores = [_core(n, scenario) for _ in range(2)]
+    highs = np.array([scenario.max_bolus_u_per_kg, scenario.max_hold_h,
+                      scenario.max_rate_u_per_kg_per_h])
+    for _ in range(scenario.n_steps):
+        rows = np.flatnonzero(rng.random(n) < 0.8)
+        d = rng.random((rows.size, 3)) * highs
+        d[rng.random(rows.size) < 0.3, 1] = 0.0  # no hold, the exp of a zero time
+        reward, _, truncated = cores[0].step(rows, d)
+        np.testing.assert_array_equal(reward, _reference_step(cores[1], rows, d))
+        np.testing.assert_array_equal(truncated, cores[1].records.step[rows] >= scenario.n_steps)
+        _assert_same_records(cores[0].records, cores[1].records)
+    assert np.isfinite(cores[0].records.first_therapeutic_h).any()  # the first-hit branch ran
+    with pytest.raises(RuntimeError, match="reset"):
+        cores[0].step(np.arange(n), np.zeros((n, 3)))
+
+
+def test_heparin_kernel__compiled_draws_are_draw_intos() -> None:
+    """Covariate uniforms, eta and assay normals: draw_into's numbers, streams left alike."""
+    core = _core(1, HeparinScenario())
+    plan = [("covariates", "patient", "random", (core.settings.population.n_draws,)),
+            ("eta", "patient", "standard_normal", (3,)),
+            ("assay", "noise", "standard_normal", (core.settings.scenario.n_steps + 1,))]
+    fast = [spawn_streams(np.random.default_rng(seed)) for seed in range(6)]
+    slow = [spawn_streams(np.random.default_rng(seed)) for seed in range(6)]
+    for _ in range(2):  # the second episode reads the cached bit-generator addresses
+        got, want = core.draw_episodes(fast), draw_into(slow, plan)
+        for key, value in want.items():
+            np.testing.assert_array_equal(got[key], value, err_msg=key)
+    for a, b in zip(fast, slow, strict=True):
+        assert a.patient.random() == b.patient.random() and a.noise.random() == b.noise.random()
+    assert kernel.NUMPY_NORMAL  # the compiled path is the one tested
