@@ -16,6 +16,10 @@ import pandas as pd
 
 from pkgym.io import write_atomic
 from pkgym.trials.a_plus_b import a_plus_b_from_spec
+from pkgym.trials.a_plus_b_plus_c import (
+    a_plus_b_plus_c_from_spec,
+    three_plus_three_plus_three_from_spec,
+)
 from pkgym.trials.boin import BoinDesign, boin_from_spec
 from pkgym.trials.crm_spec import crm_from_spec
 from pkgym.trials.operating_characteristics import (
@@ -81,6 +85,8 @@ class TimeToEventDesign:
 FAMILIES: dict[str, DesignFactory] = {
     "3+3": three_plus_three_from_spec,
     "a+b": a_plus_b_from_spec,
+    "3+3+3": three_plus_three_plus_three_from_spec,
+    "a+b+c": a_plus_b_plus_c_from_spec,
     "crm": crm_from_spec,
     "boin": _boin,
     "thompson": lambda spec, scenario: ThompsonSamplingDesign(
@@ -91,7 +97,7 @@ FAMILIES: dict[str, DesignFactory] = {
 """Design families: each name alone gives its published defaults; a family whose factory
 reads options also takes ``name:key=value[,key=value]``."""
 
-TAKES_OPTIONS = frozenset({"3+3", "a+b", "boin", "crm", "tite_crm"})
+TAKES_OPTIONS = frozenset({"3+3", "a+b", "3+3+3", "a+b+c", "boin", "crm", "tite_crm"})
 """Families whose factory reads ``name:key=value`` options (the others refuse a colon)."""
 
 DESIGNS = tuple(FAMILIES)
