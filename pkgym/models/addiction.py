@@ -375,16 +375,14 @@ def _untreated_day(day: int, values: np.ndarray, weights: np.ndarray, uniforms: 
 
 
 @numba.njit(cache=True, nogil=True)
-def _transposed(uniforms: np.ndarray) -> np.ndarray:
-    """(n, n_days) -> (n_days, n) in 32 x 32 tiles (numpy's strided copy thrashes the TLB)."""
+def _transpose_into(uniforms: np.ndarray, out: np.ndarray) -> None:
+    """(m, n_days) -> ``out`` (n_days, m) in 32 x 32 tiles (a strided copy thrashes the TLB)."""
     n, n_days = uniforms.shape
-    out = np.empty((n_days, n))
     for i0 in range(0, n, 32):
         for d0 in range(0, n_days, 32):
             for i in range(i0, min(i0 + 32, n)):
                 for d in range(d0, min(d0 + 32, n_days)):
                     out[d, i] = uniforms[i, d]
-    return out
 
 
 def model_constants(model: Redish2004) -> np.ndarray:
@@ -398,15 +396,25 @@ def model_constants(model: Redish2004) -> np.ndarray:
                      model.abstain_reward, *model.option_costs.tolist()])
 
 
+BURN_IN_CHUNK = 4096
+"""Patients whose use histories run side by side: a day's arrays of a chunk stay in cache."""
+
+
 def simulate_untreated_days(model: Redish2004, params: np.ndarray, values: np.ndarray,
-                            uniforms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                            uniforms: np.ndarray, by_day: np.ndarray | None = None
+                            ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`simulate_untreated` compiled: final values (n, 4) and drug-use days (n,).
+
+    Patients run in chunks of :data:`BURN_IN_CHUNK` (each patient's numbers are the same
+    whatever its chunk: a day is one batched ``numpy.exp`` and one kernel call per chunk).
 
     Args:
         model: the parameter set.
         params: alpha, D, beta, sensitivity of each patient (``VARIED`` order), (n, 4).
         values: start values (n, 4) (not modified).
         uniforms: one per patient and day, (n, n_days).
+        by_day: scratch for a chunk's uniforms by day, float64 of at least
+            ``n_days * min(n, BURN_IN_CHUNK)`` elements (None: allocated here).
 
     Examples:
         >>> m = Redish2004()
@@ -418,12 +426,28 @@ def simulate_untreated_days(model: Redish2004, params: np.ndarray, values: np.nd
     n = values.shape[0]
     values = np.array(values, dtype=np.float64, order="C")
     params = np.ascontiguousarray(params, dtype=np.float64)
-    by_day = _transposed(np.asarray(uniforms, dtype=np.float64))  # (n_days, n)
-    constants = model_constants(model)
-    utilities, weights = np.empty((n, 3)), np.empty((n, 3))
-    all_utilities(values, np.arange(n), constants[4:7], params, utilities)
-    drug_days = np.zeros(n, dtype=np.int64)
-    for day in range(by_day.shape[0]):
+    uniforms = np.asarray(uniforms, dtype=np.float64)
+    constants, drug_days = model_constants(model), np.zeros(n, dtype=np.int64)
+    size = min(n, BURN_IN_CHUNK)
+    if by_day is None:
+        by_day = np.empty(uniforms.shape[1] * size)
+    work = (by_day, np.empty((size, 3)), np.empty((size, 3)))
+    for start in range(0, n, BURN_IN_CHUNK):
+        part = slice(start, min(start + BURN_IN_CHUNK, n))
+        _untreated_chunk(values[part], params[part], uniforms[part], constants,
+                         drug_days[part], work)
+    return values, drug_days
+
+
+def _untreated_chunk(values: np.ndarray, params: np.ndarray, uniforms: np.ndarray,
+                     constants: np.ndarray, drug_days: np.ndarray,
+                     work: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+    """The untreated days of one chunk of patients, ``values`` and ``drug_days`` in place."""
+    m, n_days = uniforms.shape
+    by_day = work[0][:n_days * m].reshape(n_days, m)
+    utilities, weights = work[1][:m], work[2][:m]
+    _transpose_into(uniforms, by_day)
+    all_utilities(values, np.arange(m), constants[4:7], params, utilities)
+    for day in range(n_days):
         np.exp(utilities, out=weights)
         _untreated_day(day, values, weights, by_day, params, constants, drug_days, utilities)
-    return values, drug_days

@@ -36,6 +36,7 @@ from pkgym.envs.addiction.records import (
     AddictionSettings,
     new_records,
     pinned_patient,
+    restart_records,
 )
 from pkgym.envs.base import (
     DosingCore,
@@ -43,7 +44,7 @@ from pkgym.envs.base import (
     ObservationModel,
     RewardFn,
 )
-from pkgym.models.addiction import VARIED, all_utilities, model_constants
+from pkgym.models.addiction import BURN_IN_CHUNK, VARIED, all_utilities, model_constants
 from pkgym.models.addiction_treatment import CM_TEST_DAYS, TreatmentPharmacology
 
 PARALLEL_PATIENTS = 2048
@@ -60,6 +61,8 @@ class AddictionCore(DosingCore):
     """
 
     draws_ahead = True  # every random number of an episode is drawn at its reset
+    _scratch: dict[str, np.ndarray] | None = None
+    """The etas and burn-in uniforms of a reset of every row, reused (never pickled)."""
 
     views = addiction_views
 
@@ -74,6 +77,10 @@ class AddictionCore(DosingCore):
         self._constants = clinic_constants(scenario)
         self._pharmacology = pharmacology_table(scenario.pharmacology)
         self._variability = settings.model.variability
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The core's state for pickling, without the reset's scratch arrays."""
+        return {key: value for key, value in self.__dict__.items() if key != "_scratch"}
 
     def action_space(self, continuous: bool) -> spaces.Space:
         """``Discrete(7)`` over :data:`TREATMENTS`; there is no continuous variant."""
@@ -94,17 +101,38 @@ class AddictionCore(DosingCore):
         entropy = np.array([slot.seed_entropy for slot in streams], dtype=object)
         return new_records(self.settings, draws, pinned, entropy, self._variability)
 
+    def reset_patients(self, rows: np.ndarray, streams: Sequence[EpisodeStreams],
+                       patients: Sequence[Mapping[str, Any] | None]) -> None:
+        """New episodes for ``rows`` (the base's template); all N rows reuse the records' arrays.
+
+        A reset of every row of a batch draws each slot's uniforms straight into the rows of
+        the records' own arrays (the same numbers, in the same order, as
+        :meth:`draw_episodes`) and writes the rest in place (:func:`restart_records`).
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        n = self.n_patients
+        buffers = _draw_buffers(self.records, self.settings.scenario)
+        if n == 1 or buffers is None or rows.size != n or not np.array_equal(rows, np.arange(n)):
+            super().reset_patients(rows, streams, patients)
+            return
+        draws = self._scratch
+        if draws is None or draws["eta"].shape[0] != n:
+            days = self.settings.scenario.burn_in_days
+            draws = self._scratch = {
+                "eta": np.empty((n, len(VARIED))), "burn_in": np.empty((n, days)),
+                "by_day": np.empty(days * min(n, BURN_IN_CHUNK))}
+        _draw_into(streams, draws["eta"], draws["burn_in"], *buffers)
+        pinned = [None if p is None else self.pin_patient(p) for p in patients]
+        entropy = np.array([slot.seed_entropy for slot in streams], dtype=object)
+        restart_records(self.records, self.settings, draws, pinned, entropy, self._variability)
+
     def draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
         """:meth:`episode_draws` of every slot, stacked: each slot fills its own rows."""
         n, scenario = len(streams), self.settings.scenario
         n_weeks, n_days = scenario.n_weeks, scenario.n_weeks * DAYS_PER_WEEK
         eta, burn_in = np.empty((n, len(VARIED))), np.empty((n, scenario.burn_in_days))
         events, noise = np.empty((n, 2 * n_days)), np.empty((n, n_days + n_weeks))
-        for k, slot in enumerate(streams):
-            slot.patient.standard_normal(out=eta[k])
-            slot.patient.random(out=burn_in[k])
-            slot.events.random(out=events[k])  # choice, then adherence: one draw of both
-            slot.noise.random(out=noise[k])  # report, then test
+        _draw_into(streams, eta, burn_in, events, noise)
         weeks = (n, n_weeks, DAYS_PER_WEEK)
         return {"eta": eta, "burn_in": burn_in, "choice": events[:, :n_days].reshape(weeks),
                 "adherence": events[:, n_days:].reshape(weeks),
@@ -147,6 +175,47 @@ class AddictionCore(DosingCore):
     def info(self) -> dict[str, np.ndarray]:
         """Clinical metrics of the last week and the true, hidden state of every patient."""
         return addiction_views.info(self.records, self.settings)
+
+
+def _draw_into(streams: Sequence[EpisodeStreams], eta: np.ndarray, burn_in: np.ndarray,
+               events: np.ndarray, noise: np.ndarray) -> None:
+    """Each slot's episode numbers into row k of each array (:meth:`AddictionCore.episode_draws`).
+
+    The patient stream gives the etas then the burn-in uniforms; the events stream each
+    day's choice then adherence uniforms (one draw of both); the noise stream the reports
+    then the tests.
+    """
+    for k, slot in enumerate(streams):
+        slot.patient.standard_normal(out=eta[k])
+        slot.patient.random(out=burn_in[k])
+        slot.events.random(out=events[k])
+        slot.noise.random(out=noise[k])
+
+
+def _draw_buffers(records: AddictionRecords, scenario: AddictionScenario
+                  ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The records' own events and noise arrays, if :meth:`AddictionCore.draw_episodes` made them.
+
+    Its uniforms are views of one (n, 2 n_days) events array (choice, adherence) and one
+    (n, n_days + n_weeks) noise array (reports, tests); None for records built otherwise
+    (the placeholder before the first reset, an unpickled copy), which a reset replaces.
+    """
+    events, noise = records.choice_uniforms.base, records.report_uniforms.base
+    n, n_days = records.week.shape[0], scenario.n_weeks * DAYS_PER_WEEK
+    if not (isinstance(events, np.ndarray) and isinstance(noise, np.ndarray)):
+        return None
+    views = ((records.choice_uniforms, events, 0), (records.adherence_uniforms, events, n_days),
+             (records.report_uniforms, noise, 0), (records.test_uniforms, noise, n_days))
+    shaped = (events.shape == (n, 2 * n_days) and noise.shape == (n, n_days + scenario.n_weeks)
+              and events.flags.c_contiguous and noise.flags.c_contiguous)
+    placed = all(view.base is base and _address(view) == _address(base) + 8 * offset
+                 for view, base, offset in views)
+    return (events, noise) if shaped and placed else None
+
+
+def _address(array: np.ndarray) -> int:
+    """The address of an array's first element."""
+    return int(array.__array_interface__["data"][0])
 
 
 def simulate_week(rec: AddictionRecords, rows: np.ndarray, week: np.ndarray,

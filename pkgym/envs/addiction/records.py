@@ -113,25 +113,8 @@ def new_records(settings: AddictionSettings, draws: Mapping[str, np.ndarray] | N
         [2.22, 2.78, 2.78, 1.78]
     """
     scenario, n = settings.scenario, seed_entropy.shape[0]
-    model, weeks = scenario.redish, (n, scenario.n_weeks, DAYS_PER_WEEK)
-    variability = variability or model.variability
-    etas = np.zeros((n, len(VARIED)))
-    if draws is not None:
-        etas = variability.etas_from_normals(draws["eta"])
-    ids = np.full(n, -1, dtype=np.int64)
-    for k, row in enumerate(pinned):
-        if row is None:
-            continue
-        ids[k] = int(row.get("id", -1))
-        for j, name in enumerate(variability.eta_columns):
-            etas[k, j] = row.get(name, etas[k, j])
-    patients = model.patients(etas)
-    params = np.column_stack([patients[name] for name in VARIED])
-    values = drug_naive_values(model, patients["reward_sensitivity"])
-    prior = np.zeros(n)
-    if draws is not None and scenario.burn_in_days:
-        values, drug_days = simulate_untreated_days(model, params, values, draws["burn_in"])
-        prior = drug_days / scenario.burn_in_days
+    weeks = (n, scenario.n_weeks, DAYS_PER_WEEK)
+    params, values, prior, ids = _learners(settings, draws, pinned, n, variability)
     course = np.zeros((n, scenario.n_weeks + 1, N_STATES))
     course[:, 0] = values
     zeros = np.zeros(weeks)
@@ -148,6 +131,58 @@ def new_records(settings: AddictionSettings, draws: Mapping[str, np.ndarray] | N
         occupancy=np.zeros((n, scenario.n_weeks, 2)), prior_use_fraction=prior,
         week=np.zeros(n, dtype=np.int64), reward=np.zeros(n), patient_id=ids,
         seed_entropy=seed_entropy)
+
+
+def restart_records(records: AddictionRecords, settings: AddictionSettings,
+                    draws: Mapping[str, np.ndarray], pinned: Sequence[dict[str, float] | None],
+                    seed_entropy: np.ndarray, variability: BetweenSubjectVariability) -> None:
+    """:func:`new_records` of every row, its course arrays reused in place (the same numbers).
+
+    ``draws`` holds ``eta`` and ``burn_in`` (and ``by_day``, the burn-in's scratch); the
+    episode's uniforms are already drawn into
+    the records' own arrays. Reusing the arrays spares the fresh pages of new ones (the
+    first touch of a page costs more than the numbers written to it); arrays of one value
+    per patient are replaced.
+    """
+    params, values, prior, ids = _learners(settings, draws, pinned, len(pinned), variability)
+    records.params, records.values, records.prior_use_fraction = params, values, prior
+    records.patient_id, records.seed_entropy = ids, seed_entropy
+    records.value_course.fill(0.0)
+    records.value_course[:, 0] = values
+    for zeroed in (records.amounts, records.used, records.reported, records.urine_positive,
+                   records.cm_streak, records.taken, records.occupancy, records.week,
+                   records.reward):
+        zeroed.fill(0)
+    records.actions.fill(-1)
+
+
+def _learners(settings: AddictionSettings, draws: Mapping[str, np.ndarray] | None,
+              pinned: Sequence[dict[str, float] | None], n: int,
+              variability: BetweenSubjectVariability | None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Parameters, values after the use history, its drug-use share and ids of n patients."""
+    scenario = settings.scenario
+    model = scenario.redish
+    variability = variability or model.variability
+    etas = np.zeros((n, len(VARIED)))
+    if draws is not None:
+        etas = variability.etas_from_normals(draws["eta"])
+    ids = np.full(n, -1, dtype=np.int64)
+    for k, row in enumerate(pinned):
+        if row is None:
+            continue
+        ids[k] = int(row.get("id", -1))
+        for j, name in enumerate(variability.eta_columns):
+            etas[k, j] = row.get(name, etas[k, j])
+    patients = model.patients(etas)
+    params = np.column_stack([patients[name] for name in VARIED])
+    values = drug_naive_values(model, patients["reward_sensitivity"])
+    prior = np.zeros(n)
+    if draws is not None and scenario.burn_in_days:
+        values, drug_days = simulate_untreated_days(model, params, values, draws["burn_in"],
+                                                    draws.get("by_day"))
+        prior = drug_days / scenario.burn_in_days
+    return params, values, prior, ids
 
 
 def urine_test(used: np.ndarray, uniforms: np.ndarray, scenario: AddictionScenario) -> np.ndarray:

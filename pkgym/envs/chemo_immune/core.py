@@ -18,7 +18,13 @@ from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, Reward
 from pkgym.envs.chemo_immune import views as chemo_immune_views
 from pkgym.envs.chemo_immune.clinic import ChemoOutcome
 from pkgym.envs.chemo_immune.kernel import record_doses, record_measured, record_morning
-from pkgym.envs.chemo_immune.records import ChemoSettings, measure, new_records, pinned_patient
+from pkgym.envs.chemo_immune.records import (
+    ChemoSettings,
+    measure,
+    new_records,
+    pinned_patient,
+    restart_records,
+)
 from pkgym.models.tumour_immune import advance_rows
 
 
@@ -55,21 +61,41 @@ class ChemoImmuneCore(DosingCore):
         """All of one episode's random numbers, from the slot's patient and noise streams."""
         return {key: values[0] for key, values in self.draw_episodes([streams]).items()}
 
-    def draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
+    def draw_episodes(self, streams: Sequence[EpisodeStreams],
+                      assay: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """One episode's random numbers for each slot, slot k filling row k of each array.
 
         Per slot: the patient stream gives the covariate uniforms then the eta normals, the
-        noise stream the assay normals (n_days + 1, 3); the events stream is not drawn from.
+        noise stream the assay normals (n_days + 1, 3) (into ``assay`` when given); the
+        events stream is not drawn from.
         """
         n = len(streams)
-        draws = dict(zip(("covariates", "eta", "assay"),
-                         (np.empty((n, *shape)) for shape in self._draw_shapes), strict=True))
-        covariates, eta, assay = draws.values()
+        covariates, eta = (np.empty((n, *shape)) for shape in self._draw_shapes[:2])
+        if assay is None:
+            assay = np.empty((n, *self._draw_shapes[2]))
         for k, slot in enumerate(streams):
             slot.patient.random(out=covariates[k])
             slot.patient.standard_normal(out=eta[k])
             slot.noise.standard_normal(out=assay[k])
-        return draws
+        return {"covariates": covariates, "eta": eta, "assay": assay}
+
+    def reset_patients(self, rows: np.ndarray, streams: Sequence[EpisodeStreams],
+                       patients: Sequence[Mapping[str, Any] | None]) -> None:
+        """New episodes for ``rows`` (the base's template); all N rows reuse the records' arrays.
+
+        A reset of every row draws each slot's assay normals straight into its row of the
+        records (the numbers of :meth:`draw_episodes`) and writes the rest in place
+        (:func:`restart_records`).
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        n = self.n_patients
+        if rows.size != n or not np.array_equal(rows, np.arange(n)):
+            super().reset_patients(rows, streams, patients)
+            return
+        draws = self.draw_episodes(streams, self.records.assay_normals)
+        pinned = [None if p is None else self.pin_patient(p) for p in patients]
+        entropy = np.array([slot.seed_entropy for slot in streams], dtype=object)
+        restart_records(self.records, self.settings, draws, pinned, entropy, self.variability)
 
     def step(self, rows: np.ndarray, doses_mg: np.ndarray) -> tuple[np.ndarray, ...]:
         """Give each row its infusion for the day and advance it to the next morning."""

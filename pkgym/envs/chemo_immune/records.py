@@ -150,6 +150,36 @@ def new_records(settings: ChemoSettings, draws: Mapping[str, np.ndarray] | None,
         seed_entropy=seed_entropy)
 
 
+def restart_records(records: ChemoRecords, settings: ChemoSettings,
+                    draws: Mapping[str, np.ndarray], pinned: Sequence[dict[str, float] | None],
+                    seed_entropy: np.ndarray, variability: BetweenSubjectVariability) -> None:
+    """:func:`new_records` of every row, its course arrays reused in place (the same numbers).
+
+    ``draws`` holds ``covariates`` and ``eta``; the assay normals are already drawn into
+    ``records.assay_normals``. Reusing the course arrays spares the fresh pages of new ones;
+    arrays of one value per patient are replaced. Only day 0 is measured: the course of days
+    to come is 0, which measures 0 (``0 x exp(log_sd z)``, finite for ``log_sd <= 2``).
+    """
+    scenario, n = settings.scenario, len(pinned)
+    tumour, etas, ids = _patient_table(settings, draws, pinned, n, variability)
+    states = np.column_stack([np.full(n, scenario.initial_normal_cells), tumour,
+                              np.full(n, scenario.initial_immune_cells), np.zeros(n)])
+    records.course.fill(0.0)
+    records.course[:, 0] = states
+    first = measure(records.course[:, 0, :3], records.assay_normals[:, 0],
+                    scenario.measurement_log_sd)
+    records.measured.fill(0.0)
+    records.measured[:, 0] = first
+    for zeroed in (records.doses, records.doses_f32, records.below_floor):
+        zeroed.fill(0)
+    records.tumour_at_start, records.etas, records.states = tumour, etas, states
+    records.params = scenario.de_pillis.parameters(n, etas)
+    records.measured_now, records.last_dose = first, np.zeros(n)
+    records.days_below_floor, records.day = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    records.stopped, records.reward = np.zeros(n, dtype=bool), np.zeros(n)
+    records.patient_id, records.seed_entropy = ids, seed_entropy
+
+
 def _patient_table(settings: ChemoSettings, draws: Mapping[str, np.ndarray] | None,
                    pinned: Sequence[dict[str, float] | None], n: int,
                    variability: BetweenSubjectVariability
