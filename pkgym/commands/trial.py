@@ -36,10 +36,13 @@ def add_trial(commands: argparse._SubParsersAction, *, make_policy: Callable[...
                     "operating_characteristics.csv/.md and power.png.")
     mode = trial.add_mutually_exclusive_group(required=True)
     mode.add_argument("--design", action="append",
-                      help="phase I design (repeat it to compare designs): 3+3, a+b, crm, "
-                      "boin, thompson, tite_crm, with options as name:key=value[,key=value]: "
+                      help="phase I design (repeat it to compare designs): 3+3, a+b, 3+3+3, "
+                      "a+b+c, crm, boin, thompson, tite_crm, with options as "
+                      "name:key=value[,key=value]: "
                       "3+3:deescalation=1; a+b:a=,b=,c=,d=,e=,deescalation= "
-                      "(Lin & Shih 2001); crm:model=power|logistic|blrm,coherence=0|1,skip=,"
+                      "(Lin & Shih 2001); 3+3+3:deescalation=,expand_top= (Hansen et al. 2014); "
+                      "a+b+c:a=,b=,c=,escalate_a=,fail_a=,escalate_ab=,fail_ab=,escalate_abc=,"
+                      "deescalation=; crm:model=power|logistic|blrm,coherence=0|1,skip=,"
                       "max_step=,half_width=,prior_mtd=,estimate=,ewoc=,... (CRM family, "
                       "EWOC with blrm); BOIN with the R package's options (keys "
                       "n_earlystop, extrasafe, offset, bound_mtd, elimination_cutoff, "
