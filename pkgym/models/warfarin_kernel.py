@@ -160,16 +160,42 @@ def propagate(matrix: np.ndarray, times_h: np.ndarray) -> np.ndarray:
         >>> bool(np.allclose(propagate(m, np.array([5.0]))[0, 0], expm(m[0] * 5.0)))
         True
     """
-    values, vectors = np.linalg.eig(matrix)
-    values, vectors = values.real, vectors.real
-    well_posed = np.linalg.cond(vectors) < 1e8
-    inverse = np.linalg.inv(np.where(well_posed[:, None, None], vectors, np.eye(3)))
-    growth = np.exp(values[:, None, :] * times_h[None, :, None])  # (n, T, 3)
+    vectors, growth, inverse, well_posed = _modes(matrix, times_h)
     out = np.empty((matrix.shape[0], times_h.shape[0], 3, 3))
-    _modal_products(np.ascontiguousarray(vectors), growth, inverse, out)
+    _modal_products(vectors, growth, inverse, out)
     for row in np.flatnonzero(~well_posed):
         out[row] = expm(matrix[row][None] * times_h[:, None, None])
     return out
+
+
+def _modes(matrix: np.ndarray, times_h: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Eigenvectors, growth, inverse eigenvectors and well-posedness of each PK matrix.
+
+    Eigenvectors contiguous; growth ``exp(lambda t)`` (n, T, 3); the inverse is the identity
+    where a row is ill-posed (eigenvector condition number >= 1e8). The condition number is
+    an SVD per matrix; most rows are far from the limit, which ``||V||_F ||V^-1||_F >=
+    cond_2(V)`` proves without one (a factor 2 of margin), so only the others get the SVD.
+    Where V is exactly singular, every row takes the plain path.
+    """
+    values, vectors = np.linalg.eig(matrix)
+    values, vectors = values.real, np.ascontiguousarray(vectors.real)
+    try:
+        inverse = np.linalg.inv(vectors)
+    except np.linalg.LinAlgError:
+        inverse = None
+    if inverse is None:
+        well_posed = np.linalg.cond(vectors) < 1e8
+    else:
+        bound = np.sqrt((vectors ** 2).sum(axis=(1, 2)) * (inverse ** 2).sum(axis=(1, 2)))
+        well_posed = bound < 5e7
+        unsure = np.flatnonzero(~well_posed)
+        if unsure.size:
+            well_posed[unsure] = np.linalg.cond(vectors[unsure]) < 1e8
+    if inverse is None or not well_posed.all():
+        inverse = np.linalg.inv(np.where(well_posed[:, None, None], vectors, np.eye(3)))
+    growth = np.exp(values[:, None, :] * times_h[None, :, None])  # (n, T, 3)
+    return vectors, growth, inverse, well_posed
 
 
 @numba.njit(cache=True, nogil=True)
@@ -189,6 +215,50 @@ def _modal_products(vectors: np.ndarray, growth: np.ndarray, inverse: np.ndarray
                     for j in range(3):
                         total += vectors[p, i, j] * growth[p, t, j] * inverse[p, j, k]
                     out[p, t, i, k] = total
+
+
+def _day_propagators(matrix: np.ndarray, times_h: np.ndarray, inverse_volume: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """The 24-h propagator (n, 3, 3) and the node concentrations per mg (n, Q, 3).
+
+    ``propagate(matrix, times_h)`` (nodes, then 24 h) gives the same numbers; only the
+    entries the day reads are computed: the central row at the nodes (times ``1 / V1``,
+    as ``propagate(...)[:, :-1, 1, :] * inverse_volume[:, None, None]`` does) and the
+    whole matrix at 24 h.
+    """
+    vectors, growth, inverse, well_posed = _modes(matrix, times_h)
+    n, n_nodes = matrix.shape[0], times_h.shape[0] - 1
+    pk_step, pk_nodes = np.empty((n, 3, 3)), np.empty((n, n_nodes, 3))
+    _day_products(vectors, growth, inverse, inverse_volume, pk_step, pk_nodes)
+    for row in np.flatnonzero(~well_posed):
+        exact = expm(matrix[row][None] * times_h[:, None, None])
+        pk_step[row], pk_nodes[row] = exact[-1], exact[:-1, 1, :] * inverse_volume[row]
+    return pk_step, pk_nodes
+
+
+@numba.njit(cache=True, nogil=True)
+def _day_products(vectors: np.ndarray, growth: np.ndarray, inverse: np.ndarray,
+                  inverse_volume: np.ndarray, pk_step: np.ndarray,
+                  pk_nodes: np.ndarray) -> None:  # pragma: no cover - compiled
+    """The entries of :func:`_modal_products` that :func:`_day_propagators` keeps, in place.
+
+    Each entry is summed exactly as there (j in order, ``(v_ij g_j) w_jk``, no fastmath);
+    node entries are then multiplied by ``1 / V1``.
+    """
+    last = growth.shape[1] - 1
+    for p in range(vectors.shape[0]):
+        for t in range(last):
+            for k in range(3):
+                total = 0.0
+                for j in range(3):
+                    total += vectors[p, 1, j] * growth[p, t, j] * inverse[p, j, k]
+                pk_nodes[p, t, k] = total * inverse_volume[p]
+        for i in range(3):
+            for k in range(3):
+                total = 0.0
+                for j in range(3):
+                    total += vectors[p, i, j] * growth[p, last, j] * inverse[p, j, k]
+                pk_step[p, i, k] = total
 
 
 def day_constants(params: WarfarinParameters, structure: InrStructure,
@@ -211,15 +281,14 @@ def day_constants(params: WarfarinParameters, structure: InrStructure,
     quadrature = quadrature or _DEFAULT_QUADRATURE
     nodes, weights, times = _quadrature_rule(quadrature)
     matrix = pk_matrix(params, structure.absorption_rate_per_h)
-    propagators = propagate(matrix, times)  # (n, Q + 1, 3, 3)
     inverse_volume = 1.0 / params.central_volume_l
-    pk_nodes = propagators[:, :-1, 1, :] * inverse_volume[:, None, None]
+    pk_step, pk_nodes = _day_propagators(matrix, times, inverse_volume)
     lengths = np.array(structure.chain_lengths, dtype=np.int64)
     if np.any(lengths < 1) or np.any(lengths > MAX_CHAIN):
         raise ValueError(f"chain_lengths must be in 1..{MAX_CHAIN}, got {structure.chain_lengths}")
     decay, fill, chain_weights = _chain_constants(params, lengths, nodes, weights, quadrature,
                                                   shared_views)
-    return DayConstants(propagators[:, -1], pk_nodes, inverse_volume, decay, fill,
+    return DayConstants(pk_step, pk_nodes, inverse_volume, decay, fill,
                         chain_weights, params.ec50_mg_per_l ** params.hill, params.hill.copy(),
                         lengths)
 

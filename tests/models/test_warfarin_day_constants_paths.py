@@ -81,3 +81,39 @@ def test_advance_days__one_shared_chain_set_equals_per_patient_sets() -> None:
         runs.append((pk, chains, concentrations))
     for a, b in zip(*runs, strict=True):
         assert np.array_equal(a, b)
+
+
+def _pk_matrices(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Random 1- and 2-compartment PK matrices, some with ka equal to CL/V (ill-posed)."""
+    matrix = np.zeros((n, 3, 3))
+    ka, k10 = rng.uniform(0.2, 3.0, n), rng.uniform(0.005, 0.5, n)
+    k12, k21 = rng.uniform(0.0, 0.3, n) * (rng.random(n) < 0.5), rng.uniform(0.01, 0.2, n)
+    k10[::7] = ka[::7]  # eigenvectors nearly dependent: the expm path
+    k21[k12 == 0.0] = 0.0
+    matrix[:, 0, 0], matrix[:, 1, 0] = -ka, ka
+    matrix[:, 1, 1], matrix[:, 1, 2] = -(k10 + k12), k21
+    matrix[:, 2, 1], matrix[:, 2, 2] = k12, -k21
+    return matrix
+
+
+def test_day_propagators__bit_identical_to_propagate() -> None:
+    """The entries the day reads equal ``propagate``'s, bit for bit, ill-posed rows included."""
+    rng = np.random.default_rng(21)
+    _, _, times = kernel._quadrature_rule(DayQuadrature())
+    for n in (1, 8, 300):
+        matrix, inverse_volume = _pk_matrices(rng, n), 1.0 / rng.uniform(5.0, 20.0, n)
+        full = kernel.propagate(matrix, times)
+        step, nodes = kernel._day_propagators(matrix, times, inverse_volume)
+        assert np.array_equal(step, full[:, -1])
+        assert np.array_equal(nodes, full[:, :-1, 1, :] * inverse_volume[:, None, None])
+
+
+def test_modes__well_posed_exactly_where_the_condition_number_is_below_1e8() -> None:
+    """The norm bound skips the SVD only where it proves the answer (near-singular rows too)."""
+    rng = np.random.default_rng(5)
+    matrix = _pk_matrices(rng, 400)
+    matrix[1::9, 1, 1] = matrix[1::9, 0, 0] * (1.0 + 10.0 ** -rng.uniform(3, 12, 45))
+    vectors, _, _, well_posed = kernel._modes(matrix, np.array([1.0]))
+    expected = np.linalg.cond(np.linalg.eig(matrix)[1].real) < 1e8
+    assert np.array_equal(well_posed, expected)
+    assert expected.any() and not expected.all()
