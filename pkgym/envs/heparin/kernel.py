@@ -175,3 +175,61 @@ def draw_episodes(addresses: np.ndarray, normal: int, n_covariates: int, n_etas:
         for j in range(n_assays):
             assays[i, j] = _standard_normal(normal, noise)
     return covariates, etas, assays
+
+
+@numba.njit(cache=True, error_model="numpy")
+def step_values(rows: np.ndarray, interval_h: float, step: np.ndarray, aptt_true_s: np.ndarray,
+                aptt_measured_s: np.ndarray, target_low_s: np.ndarray,
+                target_high_s: np.ndarray, amount_iu: np.ndarray, params: np.ndarray,
+                weight_kg: np.ndarray, bolus_u_per_kg: np.ndarray,
+                rate_u_per_kg_per_h: np.ndarray,
+                hold_h: np.ndarray) -> tuple[np.ndarray, ...]:  # pragma: no cover - compiled
+    """``info``'s values of the last step for ``rows`` (``heparin.views.info``'s operations).
+
+    Returns:
+        The true and measured aPTT now, whether the true one is in range, the concentration
+        (IU/mL), the last bolus (U/kg) and the last interval's dose (U), 0 before any step.
+    """
+    m = rows.size
+    true, measured, in_range = np.empty(m), np.empty(m), np.empty(m, np.bool_)
+    concentration, bolus, dose = np.empty(m), np.empty(m), np.empty(m)
+    for i in range(m):
+        row = rows[i]
+        k = step[row]
+        last = max(k - 1, 0)
+        true[i], measured[i] = aptt_true_s[row, k], aptt_measured_s[row, k]
+        in_range[i] = (true[i] >= target_low_s[row]) & (true[i] <= target_high_s[row])
+        concentration[i] = amount_iu[row] / params[row, 1] / 1000.0
+        bolus[i] = bolus_u_per_kg[row, last] if k > 0 else 0.0
+        dose[i] = weight_kg[row] * (bolus_u_per_kg[row, last] + rate_u_per_kg_per_h[row, last]
+                                    * (interval_h - hold_h[row, last])) if k > 0 else 0.0
+    return true, measured, in_range, concentration, bolus, dose
+
+
+@numba.njit(cache=True, error_model="numpy")
+def episode_values(rows: np.ndarray, interval_h: float, horizon_h: float, at_24h: int,
+                   step: np.ndarray, hours: np.ndarray, in_range_h: np.ndarray,
+                   below_h: np.ndarray, above_h: np.ndarray, first_therapeutic_h: np.ndarray,
+                   aptt_true_s: np.ndarray, target_low_s: np.ndarray,
+                   bleeding_sum: np.ndarray, dose_iu: np.ndarray,
+                   weight_kg: np.ndarray) -> tuple[np.ndarray, ...]:  # pragma: no cover
+    """``episode_metrics``' values for ``rows`` (its operations, one patient at a time).
+
+    ``at_24h``: the aPTT sample read at 24 h. Returns the time shares in, below and above the
+    range, the hours to the first measured aPTT in range, subtherapeutic at 24 h, the
+    bleeding index and the cumulative dose (U/kg).
+    """
+    m = rows.size
+    shares_in, shares_below, shares_above = np.empty(m), np.empty(m), np.empty(m)
+    first, sub24, bleeding, dose = np.empty(m), np.empty(m), np.empty(m), np.empty(m)
+    for i in range(m):
+        row = rows[i]
+        so_far = max(hours[row], 1e-12)
+        shares_in[i], shares_below[i] = in_range_h[row] / so_far, below_h[row] / so_far
+        shares_above[i] = above_h[row] / so_far
+        first[i] = horizon_h if np.isnan(first_therapeutic_h[row]) else first_therapeutic_h[row]
+        low = aptt_true_s[row, at_24h] < target_low_s[row]
+        sub24[i] = (1.0 if low else 0.0) if step[row] * interval_h >= 24.0 else 0.0
+        bleeding[i] = bleeding_sum[row] / max(step[row], 1)
+        dose[i] = dose_iu[row] / weight_kg[row]
+    return shares_in, shares_below, shares_above, first, sub24, bleeding, dose

@@ -11,6 +11,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from pkgym.envs.adapters import ExposureAdapter, HistoryAdapter, ObservedLevels
+from pkgym.envs.heparin import kernel
 from pkgym.envs.heparin.records import interval_amounts
 from pkgym.envs.nonmem import nonmem_dataset
 from pkgym.envs.outcomes import OutcomeSpec, StepTable, last_valid
@@ -38,22 +39,16 @@ def episode_metrics(records: Any, settings: Any, rows: np.ndarray) -> dict[str, 
         (6.0, True)
     """
     r, s = records, settings.scenario
-    hours = np.maximum(r.hours[rows], 1e-12)
-    steps = np.maximum(r.step[rows], 1)
-    first = np.where(np.isnan(r.first_therapeutic_h[rows]), s.horizon_h,
-                     r.first_therapeutic_h[rows])
-    k24 = int(round(24.0 / s.interval_h))
-    at24 = r.aptt_true_s[rows, min(k24, s.n_steps)]
-    sub24 = np.where(r.step[rows] * s.interval_h >= 24.0,
-                     (at24 < r.target_low_s[rows]).astype(np.float64), 0.0)
-    return {"time_in_range_fraction": r.in_range_h[rows] / hours,
-            "time_below_range_fraction": r.below_h[rows] / hours,
-            "time_above_range_fraction": r.above_h[rows] / hours,
+    rows = np.asarray(rows, dtype=np.int64)
+    shares_in, shares_below, shares_above, first, sub24, bleeding, dose = kernel.episode_values(
+        rows, s.interval_h, s.horizon_h, min(int(round(24.0 / s.interval_h)), s.n_steps),
+        r.step, r.hours, r.in_range_h, r.below_h, r.above_h, r.first_therapeutic_h,
+        r.aptt_true_s, r.target_low_s, r.bleeding_sum, r.dose_iu, r.weight_kg)
+    return {"time_in_range_fraction": shares_in, "time_below_range_fraction": shares_below,
+            "time_above_range_fraction": shares_above,
             "hours_to_first_therapeutic_aptt": first, "subtherapeutic_at_24h": sub24,
-            "thrombosis_excess_risk": r.thrombosis_risk[rows].copy(),
-            "bleeding_index": r.bleeding_sum[rows] / steps,
-            "cumulative_dose_u_per_kg": r.dose_iu[rows] / r.weight_kg[rows],
-            "hours_so_far": r.hours[rows].copy()}
+            "thrombosis_excess_risk": r.thrombosis_risk[rows], "bleeding_index": bleeding,
+            "cumulative_dose_u_per_kg": dose, "hours_so_far": r.hours[rows]}
 
 
 def info(records: Any, settings: Any, rows: np.ndarray) -> dict[str, np.ndarray]:
@@ -64,32 +59,27 @@ def info(records: Any, settings: Any, rows: np.ndarray) -> dict[str, np.ndarray]
     ``clearance_l_per_h``, ``volume_l``, ``aptt_slope_s_per_iu_per_l``), ``etas`` and
     ``amount_iu``.
     """
-    r = records
-    step = r.step[rows]
-    last = np.maximum(step - 1, 0)
-    started = step > 0
-    true = r.aptt_true_s[rows, step]
+    r, s = records, settings.scenario
+    rows = np.asarray(rows, dtype=np.int64)
+    true, measured, in_range, concentration, bolus, dose = kernel.step_values(
+        rows, s.interval_h, r.step, r.aptt_true_s, r.aptt_measured_s, r.target_low_s,
+        r.target_high_s, r.amount_iu, r.params, r.weight_kg, r.bolus_u_per_kg,
+        r.rate_u_per_kg_per_h, r.hold_h)
     params = r.params[rows]
     out = {
-        "step": step.copy(), "aptt_s": true, "measured_aptt_s": r.aptt_measured_s[rows, step],
-        "in_range": (true >= r.target_low_s[rows]) & (true <= r.target_high_s[rows]),
-        "concentration_iu_per_ml": r.amount_iu[rows] / params[:, 1] / 1000.0,
-        "bolus_u_per_kg": np.where(started, r.bolus_u_per_kg[rows, last], 0.0),
-        "rate_u_per_kg_per_h": r.current_rate[rows].copy(),
-        "step_time_in_range_fraction": r.step_in_range[rows].copy(),
-        "step_bleeding": r.step_bleeding[rows].copy(),
-        "step_thrombosis_risk": r.step_thrombosis[rows].copy(),
-        "dose_u": np.where(started, r.weight_kg[rows] * (
-            r.bolus_u_per_kg[rows, last] + r.rate_u_per_kg_per_h[rows, last] * (
-                settings.scenario.interval_h - r.hold_h[rows, last])), 0.0)}
+        "step": r.step[rows], "aptt_s": true, "measured_aptt_s": measured, "in_range": in_range,
+        "concentration_iu_per_ml": concentration, "bolus_u_per_kg": bolus,
+        "rate_u_per_kg_per_h": r.current_rate[rows],
+        "step_time_in_range_fraction": r.step_in_range[rows],
+        "step_bleeding": r.step_bleeding[rows], "step_thrombosis_risk": r.step_thrombosis[rows],
+        "dose_u": dose}
     out.update(episode_metrics(r, settings, rows))
-    out.update(weight_kg=r.weight_kg[rows].copy(), baseline_aptt_s=r.baseline_aptt_s[rows].copy(),
-               target_low_s=r.target_low_s[rows].copy(),
-               target_high_s=r.target_high_s[rows].copy(), model_params=params.copy(),
-               clearance_l_per_h=params[:, 0].copy(), volume_l=params[:, 1].copy(),
-               aptt_slope_s_per_iu_per_l=params[:, 2].copy(),
-               etas=r.etas[rows].copy(), amount_iu=r.amount_iu[rows].copy(),
-               patient_id=r.patient_id[rows].copy(), seed_entropy=r.seed_entropy[rows])
+    out.update(weight_kg=r.weight_kg[rows], baseline_aptt_s=r.baseline_aptt_s[rows],
+               target_low_s=r.target_low_s[rows], target_high_s=r.target_high_s[rows],
+               model_params=params, clearance_l_per_h=params[:, 0].copy(),
+               volume_l=params[:, 1].copy(), aptt_slope_s_per_iu_per_l=params[:, 2].copy(),
+               etas=r.etas[rows], amount_iu=r.amount_iu[rows],
+               patient_id=r.patient_id[rows], seed_entropy=r.seed_entropy[rows])
     return out
 
 
