@@ -1,4 +1,4 @@
-"""The compiled PRT kernel: table-settled answers and whole sessions equal the plain loop."""
+"""The compiled PRT kernel: estimate-settled answers and whole sessions equal the plain loop."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import pytest
 
 from pkgym.models.depression import _sessions, session_uniforms
 from pkgym.models.depression_kernel import (
+    SIGMOID_MARGIN,
     SIGMOID_SPAN,
-    SIGMOID_STEPS,
-    SIGMOID_TABLE,
     _answers,
+    _sigmoid_estimate,
     hashed_sessions,
 )
 
@@ -22,36 +22,54 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def _hard_points() -> np.ndarray:
-    """Grid points, their float neighbours, the table's ends, off-table and non-finite x."""
-    grid = -SIGMOID_SPAN + np.arange(SIGMOID_TABLE.size) / SIGMOID_STEPS
-    near = np.concatenate([grid, np.nextafter(grid, -np.inf), np.nextafter(grid, np.inf),
-                           grid + 0.5 / SIGMOID_STEPS])
-    extra = [SIGMOID_SPAN + 1e-9, -SIGMOID_SPAN - 1e-9, 40.0, -40.0, 800.0, -800.0,
-             np.inf, -np.inf, np.nan, 0.0, -0.0]
-    return np.concatenate([near, extra])
+@numba.njit(cache=True)
+def _estimates(x: np.ndarray) -> np.ndarray:
+    """:func:`_sigmoid_estimate` of every x."""
+    out = np.empty(x.size)
+    for i in range(x.size):
+        out[i] = _sigmoid_estimate(x[i])
+    return out
 
 
 def _answered(xs: np.ndarray, us: np.ndarray) -> np.ndarray:
     """The kernel's answers (0.0 / 1.0) to advantages ``xs`` with answer uniforms ``us``."""
-    answer = np.empty(xs.size)
-    _answers(np.ascontiguousarray(xs), np.ascontiguousarray(us), SIGMOID_TABLE, answer)
+    answer, unsure = np.empty(xs.size), np.empty(xs.size, dtype=bool)
+    _answers(np.ascontiguousarray(xs), np.ascontiguousarray(us), answer, unsure)
     return answer
 
 
-def test_answer__equals_the_expression_where_it_is_closest() -> None:
+def _hard_points() -> np.ndarray:
+    """Range-reduction edges (k ln 2 / 2) and their neighbours, span ends, off-span, NaN."""
+    edges = np.log(2.0) / 2 * np.arange(-46, 47)
+    near = np.concatenate([edges, np.nextafter(edges, -np.inf), np.nextafter(edges, np.inf)])
+    extra = [SIGMOID_SPAN, -SIGMOID_SPAN, np.nextafter(SIGMOID_SPAN, np.inf),
+             np.nextafter(-SIGMOID_SPAN, -np.inf), 40.0, -40.0, 800.0, -800.0,
+             np.inf, -np.inf, np.nan, 0.0, -0.0]
+    return np.concatenate([near, extra])
+
+
+def test_sigmoid_estimate__within_a_thirtieth_of_the_margin_over_the_span() -> None:
+    """The premise of the answers' proof: |estimate - computed sigmoid| << SIGMOID_MARGIN."""
+    xs = np.concatenate([np.linspace(-SIGMOID_SPAN, SIGMOID_SPAN, 2_000_001),
+                         _hard_points()[:-13]])
+    assert np.max(np.abs(_estimates(xs) - _sigmoid(xs))) < SIGMOID_MARGIN / 30
+
+
+def test_answers__equal_the_expression_where_it_is_closest() -> None:
     """A u at the computed sigmoid of x, or one ulp either side: the answer of the expression."""
     xs = _hard_points()
     values = _sigmoid(xs)
-    for u in (values, np.nextafter(values, 0.0), np.nextafter(values, 1.0),
-              np.zeros_like(xs), np.full_like(xs, np.nextafter(1.0, 0.0))):
-        assert np.array_equal(_answered(xs, u), np.where(u < values, 0.0, 1.0))
+    for us in (values, np.nextafter(values, 0.0), np.nextafter(values, 1.0),
+               values - SIGMOID_MARGIN, values + SIGMOID_MARGIN,
+               np.zeros_like(xs), np.full_like(xs, np.nextafter(1.0, 0.0))):
+        us = np.clip(np.nan_to_num(us), 0.0, np.nextafter(1.0, 0.0))
+        assert np.array_equal(_answered(xs, us), np.where(us < values, 0.0, 1.0))
 
 
-def test_answer__random_points_equal_the_expression() -> None:
-    """Many random (x, u) pairs over and beyond the table: the same answers."""
+def test_answers__random_points_equal_the_expression() -> None:
+    """Many random (x, u) pairs over and beyond the span: the same answers."""
     rng = np.random.default_rng(7)
-    xs, us = rng.uniform(-20.0, 20.0, 20000), rng.random(20000)
+    xs, us = rng.uniform(-20.0, 20.0, 200_000), rng.random(200_000)
     assert np.array_equal(_answered(xs, us), np.where(us < _sigmoid(xs), 0.0, 1.0))
 
 
@@ -59,13 +77,13 @@ def test_answer__random_points_equal_the_expression() -> None:
 @pytest.mark.parametrize(("rho_scale", "gamma_scale"), [(2.0, 2.0), (30.0, 12.0)])
 def test_hashed_sessions__equal_the_plain_session_loop(parallel: bool, rho_scale: float,
                                                        gamma_scale: float) -> None:
-    """Learners that stay on the table and ones that leave it, blocks full and partial."""
+    """Learners that stay within the span and ones that leave it, blocks full and partial."""
     rng = np.random.default_rng(int(rho_scale))
     n, n_trials = 157, 200
     seeds = rng.integers(0, 2**63, size=n, dtype=np.uint64)
     rho, epsilon = rng.random(n) * rho_scale, rng.uniform(0.01, 1.0, n)
     gamma = rng.normal(0, gamma_scale, n)
-    rho[:3] = np.inf  # Q turns infinite, then NaN: the off-table path
+    rho[:3] = np.inf  # Q turns infinite, then NaN: the exact path
     expected = _sessions(rho, epsilon, gamma, 0.1, 0.8, 0.2,
                          session_uniforms(seeds, n_trials))
     got = hashed_sessions(seeds, rho, epsilon, gamma, (0.1, 0.8, 0.2, n_trials), parallel)
