@@ -211,18 +211,20 @@ def new_records(settings: Any, draws: Mapping[str, np.ndarray] | None,
     structure = settings.model.structure
     inr = np.zeros((n, n_days + 1))
     inr[:, 0] = structure.baseline_inr
-    per_day = np.zeros((n, n_days))
+    shape = (n, n_days)
+    per_day = np.zeros(shape)
     covariates, genotype = clinic_covariates(patients)
     records = ClinicRecords(
         patients=patients, covariates_f32=covariates, genotype_f32=genotype, params=params,
         pk=pk, chains=chains,
-        day=np.zeros(n, dtype=np.int64), doses_mg=per_day, doses_f32=per_day.astype(np.float32),
+        day=np.zeros(n, dtype=np.int64), doses_mg=per_day, doses_f32=np.zeros(shape, np.float32),
         inr=inr, concentration=np.zeros((n, n_days + 1)),
-        inr_days=per_day.astype(np.float32), inr_values=per_day.astype(np.float32),
-        inr_mask=per_day.astype(np.float32), n_tests=np.zeros(n, dtype=np.int64),
+        inr_days=np.zeros(shape, np.float32),
+        inr_values=np.zeros(shape, np.float32),
+        inr_mask=np.zeros(shape, np.float32), n_tests=np.zeros(n, dtype=np.int64),
         last_test_day=np.full(n, -1, dtype=np.int64), next_test_day=np.zeros(n, dtype=np.int64),
-        in_range_streak=np.zeros(n, dtype=np.int64), bleeding=per_day.astype(bool),
-        thromboembolism=per_day.astype(bool), reward=np.zeros(n),
+        in_range_streak=np.zeros(n, dtype=np.int64), bleeding=np.zeros(shape, bool),
+        thromboembolism=np.zeros(shape, bool), reward=np.zeros(n),
         assay_normals=np.zeros((n, n_days)) if draws is None else draws["assay"],
         event_uniforms=np.ones((n, n_days, 2)) if draws is None else draws["events"],
         patient_id=t["id"].astype(np.int64), seed_entropy=seed_entropy)
