@@ -156,6 +156,16 @@ class DosingCore(ABC):
     def step(self, rows: np.ndarray, doses_mg: np.ndarray) -> tuple[np.ndarray, ...]:
         """Advance ``rows`` one decision step; return (reward, terminated, truncated) for them."""
 
+    def step_one(self, decisions: np.ndarray) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        """Step the one patient of a single env: (observation, reward, terminated, truncated, info).
+
+        By default :meth:`step` of row 0, then :meth:`observe_row` and :meth:`info_row`; a core
+        may give the same values in fewer calls.
+        """
+        reward, terminated, truncated = self.step(np.array([0]), decisions)
+        return (self.observe_row(0), float(reward[0]), bool(terminated[0]), bool(truncated[0]),
+                self.info_row(0))
+
     def observe(self) -> dict[str, np.ndarray]:
         """Batched observation of all patients (float32), by the injected observation model."""
         return self.observation_model(self.records, self.settings)
@@ -296,10 +306,7 @@ class DosingEnv(gym.Env[dict, Any]):
 
     def step(self, action: Any):  # noqa: ANN201
         """Give the dose of ``action`` and advance one decision step."""
-        decisions = self.core.decode_actions(action, self.continuous, 1)
-        reward, terminated, truncated = self.core.step(np.array([0]), decisions)
-        return (self.core.observe_row(0), float(reward[0]), bool(terminated[0]),
-                bool(truncated[0]), self.core.info_row(0))
+        return self.core.step_one(self.core.decode_actions(action, self.continuous, 1))
 
     def render(self) -> str | np.ndarray | None:
         """Text (``ansi``) or an RGB image (``rgb_array``) of the patient's course."""

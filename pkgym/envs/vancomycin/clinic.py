@@ -15,7 +15,7 @@ import numpy as np
 from gymnasium import spaces
 
 from pkgym.envs.base import ObservationModel, RewardFn
-from pkgym.envs.vancomycin.kernel import write_observation
+from pkgym.envs.vancomycin.readout import write_observation
 from pkgym.models.kidney import KidneyInjuryParams
 from pkgym.models.vancomycin import Goti2018, TwoCompartmentVancomycin
 from pkgym.models.vancomycin_colin2019 import Colin2019
@@ -40,6 +40,9 @@ CREATININE_HIGH_MG_PER_DL = 40.0
 LEVEL_HIGH_MG_PER_L = 500.0
 INTERVALS_H = (4.0, 6.0, 8.0, 12.0, 24.0)
 """Dosing intervals that divide a day."""
+OBSERVATION_KEYS = ("covariates", "creatinine_mg_per_dl", "creatinine_clearance_ml_per_min",
+                    "doses_mg", "level_times_h", "levels_mg_per_l", "level_mask", "time_h")
+"""The observation's keys in the order :class:`WardObservation` returns them."""
 MAX_STEPS = 10_000
 """Most dosing intervals of one episode."""
 MAX_DOSE_LEVELS = 10_000
@@ -124,7 +127,7 @@ class WardObservation(ObservationModel):
                   "creatinine_clearance_ml_per_min": config.n_days,
                   "doses_mg": records.doses_mg.shape[1], "level_times_h": n_levels,
                   "levels_mg_per_l": n_levels, "level_mask": n_levels, "time_h": 1}
-        out = {key: np.empty((n, size), dtype=np.float32) for key, size in shapes.items()}
+        out = {key: np.empty((n, shapes[key]), dtype=np.float32) for key in OBSERVATION_KEYS}
         write_observation(
             (p.age_years, p.is_female, p.weight_kg, p.height_cm, p.on_dialysis),
             COVARIATE_HIGHS, records.creatinine_mg_per_dl, CREATININE_HIGH_MG_PER_DL,

@@ -9,7 +9,7 @@ records the core fills live in :mod:`pkgym.envs.vancomycin.records`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,8 +22,25 @@ from pkgym.envs.base import (
     RewardFn,
 )
 from pkgym.envs.vancomycin import views as vancomycin_views
+from pkgym.envs.vancomycin.clinic import (
+    COVARIATE_HIGHS,
+    CREATININE_HIGH_MG_PER_DL,
+    LEVEL_HIGH_MG_PER_L,
+    OBSERVATION_KEYS,
+    AucTargetReward,
+    WardObservation,
+)
 from pkgym.envs.vancomycin.device import advance_ward_on_device
 from pkgym.envs.vancomycin.kernel import advance_ward, plain
+from pkgym.envs.vancomycin.readout import (
+    INFO_DTYPES,
+    INFO_FLAGS,
+    INFO_KEYS,
+    INFO_STAGE,
+    step_and_score,
+    step_one,
+    write_info,
+)
 from pkgym.envs.vancomycin.records import (
     PLACEHOLDER,
     WardRecords,
@@ -31,7 +48,6 @@ from pkgym.envs.vancomycin.records import (
     new_records,
     pinned_row,
 )
-from pkgym.models.kidney import kdigo_stage, kdigo_stage_of
 from pkgym.sim.batch import take_rows, write_rows
 from pkgym.sim.threads import MIN_ROWS_PER_THREAD, map_row_chunks, slice_rows
 
@@ -69,6 +85,11 @@ class VancomycinCore(DosingCore):
         self._draw_shapes = {"covariates": (settings.population.n_draws,), "eta": (3,),
                              "levels": (len(config.sampling),), "creatinine": (config.n_days,),
                              "kidney": (config.n_days, 3)}
+        self._weights = _reward_weights(reward_fn)
+        self._slots = config.sample_slots
+        self._observed_as_ward = type(observation_model) is WardObservation
+        self._segments = _segments(self.observation_space)
+        self._kernel_view: tuple = (None, (), ())
         placeholder = {key: np.full(self.n_patients, value) for key, value in PLACEHOLDER.items()}
         self.records = new_records(settings, self._constants, placeholder,
                                    self._quiet_draws(self.n_patients),
@@ -90,6 +111,10 @@ class VancomycinCore(DosingCore):
                 table[key][k] = value
         entropy = np.array([s.seed_entropy for s in streams], dtype=object)
         return new_records(self.settings, self._constants, table, draws, entropy)
+
+    def take_episode(self, records: WardRecords, row: int) -> WardRecords:
+        """Row ``row`` of episodes built ahead, as views (the row is never taken again)."""
+        return take_rows(records, slice(row, row + 1))
 
     def pin_patient(self, patient: Mapping[str, Any]) -> dict[str, Any]:
         """A pinned patient's validated covariates, given etas (range-checked) and id."""
@@ -127,88 +152,122 @@ class VancomycinCore(DosingCore):
         """Give ``doses_mg`` to ``rows`` and advance them one dosing interval."""
         whole = rows.size == self.n_patients
         records = self.records if whole else take_rows(self.records, rows)
-        if np.any(records.course.step >= self.settings.config.n_steps):
+        n_steps = self.settings.config.n_steps
+        if records.course.step.max(initial=0) >= n_steps:
             raise RuntimeError("the episode is over (truncated): call reset() first")
         records = self._advance(records, np.asarray(doses_mg, dtype=np.float64))
         if not whole:
             write_rows(self.records, rows, records)
-        truncated = records.course.step >= self.settings.config.n_steps
-        return records.reward, np.zeros(rows.size, dtype=bool), truncated
+        return records.reward, np.zeros(rows.size, dtype=bool), records.course.step >= n_steps
 
     def _advance(self, rec: WardRecords, doses: np.ndarray) -> WardRecords:
-        """The compiled interval (in place on ``rec``), then the injected reward."""
-        slots, ward = self.settings.config.sample_slots, rec.kernel_arrays()
-        if self.backend == "numpy" and doses.shape[0] < 2 * MIN_ROWS_PER_THREAD:
-            advance_ward(self._constants, slots, doses, ward)
-        elif self.backend == "numpy":  # row chunks on every core for a large ward (same numbers)
-            map_row_chunks(lambda a, b: advance_ward(self._constants, slots, doses[a:b],
-                                                     slice_rows(ward, a, b)), doses.shape[0])
+        """The compiled interval (in place on ``rec``) and the reward, row chunks on every core.
+
+        The default reward is scored in the same compiled pass; an injected one after it.
+        """
+        slots, ward, constants = self._slots, rec.kernel_arrays(), self._constants
+        weights = self._weights
+        if self.backend == "torch":
+            advance_ward_on_device(constants, slots, doses, ward, device=self.device)
+        elif weights is None:
+            _by_rows(lambda d, w: advance_ward(constants, slots, d, w), doses.shape[0], doses, ward)
         else:
-            advance_ward_on_device(self._constants, slots, doses, ward, device=self.device)
+            rec.reward = np.empty(doses.shape[0])
+            _by_rows(lambda d, w, r: step_and_score(constants, slots, d, w, weights, r),
+                     doses.shape[0], doses, ward, rec.reward)
+            return rec
         rec.reward = self.reward_fn(rec.metrics, doses)
         return rec
+
+    def step_one(self, decisions: np.ndarray) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        """The single env's step in one compiled call: interval, reward, observation, info."""
+        rec, n_steps = self.records, self.settings.config.n_steps
+        if rec.course.step[0] >= n_steps:
+            raise RuntimeError("the episode is over (truncated): call reset() first")
+        ward, observed = self._ward_view()
+        doses = np.asarray(decisions, dtype=np.float64)
+        reward = np.empty(0 if self._weights is None else 1)
+        observation, numbers = np.empty(self._segments[-1][2], np.float32), np.empty(len(INFO_KEYS))
+        step_one(self._constants, self._slots, doses, ward, self._weights or (0.0, 0.0, 0.0),
+                 reward, observed, observation, numbers)
+        rec.reward = reward if self._weights is not None else self.reward_fn(rec.metrics, doses)
+        obs = ({key: observation[a:b] for key, a, b in self._segments}
+               if self._observed_as_ward else self.observe_row(0))
+        return (obs, float(rec.reward[0]), False, bool(rec.course.step[0] >= n_steps),
+                self._info_of(numbers, 0))
+
+    def _ward_view(self) -> tuple[tuple, tuple]:
+        """The records' kernel arrays and the observation's inputs, built once per records."""
+        rec = self.records
+        if self._kernel_view[0] is not rec:
+            p = rec.patients
+            observed = ((p.age_years, p.is_female, p.weight_kg, p.height_cm, p.on_dialysis),
+                        COVARIATE_HIGHS, CREATININE_HIGH_MG_PER_DL, LEVEL_HIGH_MG_PER_L,
+                        self.settings.config.interval_h)
+            self._kernel_view = (rec, rec.kernel_arrays(), observed)
+        return self._kernel_view[1], self._kernel_view[2]
 
     # ----- views ---------------------------------------------------------------------------
 
     def info(self) -> dict[str, np.ndarray]:
         """Clinical metrics of the last step and the true, hidden state of every patient.
 
-        Fresh arrays: the kernel updates the records in place, so nothing here aliases them.
+        Fresh arrays, written in one compiled pass (:func:`pkgym.envs.vancomycin.readout.
+        write_info`): the kernel updates the records in place, so nothing here aliases them.
         """
-        rec, config = self.records, self.settings.config
-        course, metrics, kidney = rec.course, rec.metrics, rec.course.kidney
-        started = course.step > 0
-        last = np.maximum(course.step - 1, 0)
-        rows = np.arange(self.n_patients)
-        amounts, volumes = course.amounts_mg, course.volumes_l
-        return {
-            "time_h": course.step * config.interval_h,
-            "dose_mg": np.where(started, rec.doses_mg[rows, last], 0.0),
-            "auc24_mg_h_per_l": rec.auc24_mg_h_per_l.copy(),
-            "auc24_over_mic": metrics.auc24_over_mic.copy(),
-            "in_target_range": metrics.in_target_range & started,
-            "aki": metrics.aki.copy(), "had_aki": kidney.had_aki,
-            "kdigo_stage": kdigo_stage(kidney.creatinine_mg_per_dl,
-                                       kidney.baseline_creatinine_mg_per_dl),
-            "creatinine_mg_per_dl": kidney.creatinine_mg_per_dl.copy(),
-            "concentration_mg_per_l": amounts[:, 0] / volumes[:, 0],
-            "central_amount_mg": amounts[:, 0].copy(),
-            "peripheral_amount_mg": amounts[:, 1].copy(),
-            "auc_interval_mg_h_per_l": np.where(
-                started, course.auc_by_step_mg_h_per_l[rows, last], 0.0),
-            "clearance_l_per_h": course.clearance_l_per_h.copy(),
-            "central_volume_l": volumes[:, 0],
-            "peripheral_volume_l": volumes[:, 1],
-            "intercompartmental_clearance_l_per_h":
-                course.intercompartmental_clearance_l_per_h[:, 0],
-            "patient_id": rec.patient_id.copy(), "seed_entropy": rec.seed_entropy.copy(),
-        }
+        rec, n, interval = self.records, self.n_patients, self.settings.config.interval_h
+        out = tuple(np.empty(n, dtype=dtype) for dtype in INFO_DTYPES)
+        _by_rows(lambda w, o: write_info(w, interval, o), n, rec.kernel_arrays(), out)
+        info: dict[str, np.ndarray] = dict(zip(INFO_KEYS, out, strict=True))
+        info.update(patient_id=rec.patient_id.copy(), seed_entropy=rec.seed_entropy.copy())
+        return info
 
     def info_row(self, row: int) -> dict[str, Any]:
         """:meth:`info` of one patient as plain Python values, without batched arrays."""
-        rec, course = self.records, self.records.course
-        kidney, metrics = course.kidney, rec.metrics
-        step = int(course.step[row])
-        last, started = max(step - 1, 0), step > 0
-        scr, baseline = float(kidney.creatinine_mg_per_dl[row]), \
-            float(kidney.baseline_creatinine_mg_per_dl[row])
-        central, peripheral = course.amounts_mg[row].tolist()
-        v1, v2 = course.volumes_l[row].tolist()
-        return {
-            "time_h": step * self.settings.config.interval_h,
-            "dose_mg": float(rec.doses_mg[row, last]) if started else 0.0,
-            "auc24_mg_h_per_l": float(rec.auc24_mg_h_per_l[row]),
-            "auc24_over_mic": float(metrics.auc24_over_mic[row]),
-            "in_target_range": bool(metrics.in_target_range[row]) and started,
-            "aki": bool(metrics.aki[row]), "had_aki": bool(kidney.injury_factor[row] > 1.0),
-            "kdigo_stage": kdigo_stage_of(scr, baseline), "creatinine_mg_per_dl": scr,
-            "concentration_mg_per_l": central / v1,
-            "central_amount_mg": central, "peripheral_amount_mg": peripheral,
-            "auc_interval_mg_h_per_l":
-                float(course.auc_by_step_mg_h_per_l[row, last]) if started else 0.0,
-            "clearance_l_per_h": float(course.clearance_l_per_h[row]),
-            "central_volume_l": v1, "peripheral_volume_l": v2,
-            "intercompartmental_clearance_l_per_h":
-                float(course.intercompartmental_clearance_l_per_h[row, 0]),
-            "patient_id": int(rec.patient_id[row]), "seed_entropy": rec.seed_entropy[row],
-        }
+        numbers = np.empty(len(INFO_KEYS))
+        ward = (self._ward_view()[0] if self.n_patients == 1 else
+                slice_rows(self.records.kernel_arrays(), row, row + 1))
+        write_info(ward, self.settings.config.interval_h,
+                   tuple(numbers[k:k + 1] for k in range(numbers.size)))
+        return self._info_of(numbers, row)
+
+    def _info_of(self, numbers: np.ndarray, row: int) -> dict[str, Any]:
+        """One patient's info from its :data:`INFO_KEYS` numbers (flags and stage as floats)."""
+        values: list[Any] = numbers.tolist()
+        for k in INFO_FLAGS:
+            values[k] = values[k] != 0.0
+        values[INFO_STAGE] = int(values[INFO_STAGE])
+        info = dict(zip(INFO_KEYS, values, strict=True))
+        info.update(patient_id=int(self.records.patient_id[row]),
+                    seed_entropy=self.records.seed_entropy[row])
+        return info
+
+
+def _by_rows(run: Callable[..., None], n: int, *rowed: Any) -> None:
+    """``run(*rowed)``: all ``n`` rows at once, or row chunks on every core for a large batch.
+
+    ``rowed`` are per-patient arrays or nested tuples of them (rows first); a compiled
+    ``nogil`` kernel gives the same numbers on any chunks (:mod:`pkgym.sim.threads`).
+    """
+    if n < 2 * MIN_ROWS_PER_THREAD:
+        run(*rowed)
+    else:
+        map_row_chunks(lambda a, b: run(*(slice_rows(x, a, b) for x in rowed)), n)
+
+
+def _reward_weights(reward_fn: RewardFn) -> tuple[float, float, float] | None:
+    """The default reward's weights, which the compiled step scores; None for another reward."""
+    if type(reward_fn) is not AucTargetReward:
+        return None
+    return (float(reward_fn.in_range_bonus), float(reward_fn.penalty_per_100_outside),
+            float(reward_fn.aki_penalty))
+
+
+def _segments(space: Any) -> tuple[tuple[str, int, int], ...]:
+    """Each observation key's span in the flat observation :func:`step_one` writes."""
+    spans: list[tuple[str, int, int]] = []
+    start = 0
+    for key in OBSERVATION_KEYS:
+        spans.append((key, start, start + int(np.prod(space[key].shape))))
+        start = spans[-1][2]
+    return tuple(spans)

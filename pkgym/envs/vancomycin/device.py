@@ -17,10 +17,9 @@ import numpy as np
 
 from pkgym.envs.vancomycin.kernel import (
     WardCourse,
-    finish_steps,
     named_arrays,
     named_constants,
-    record_history,
+    step_patients,
 )
 from pkgym.models.vancomycin_course import PEAK_AFTER_END_H, TROUGH_BEFORE_H, infusion_duration_h
 
@@ -76,14 +75,6 @@ def record_ward(plain_constants: tuple, sample_slots: np.ndarray, doses_mg: np.n
         interval_aucs_mg_h_per_l: AUC over the interval, (n,).
         plain_ward: the records' arrays; written as by ``advance_ward``.
     """
-    constants, ward = named_constants(plain_constants), named_arrays(plain_ward)
-    course, interval = ward.course, constants.interval_h
-    record_history(constants, ward.history, course, doses_mg)
-    amounts, aucs = course.amounts_mg, course.auc_by_step_mg_h_per_l
-    times = np.empty((doses_mg.shape[0], 2))
-    for p in range(doses_mg.shape[0]):
-        s = course.step[p]
-        amounts[p, 0], amounts[p, 1] = end_amounts_mg[p, 0], end_amounts_mg[p, 1]
-        aucs[p, s] = interval_aucs_mg_h_per_l[p]
-        times[p, 0], times[p, 1] = s * interval + offsets_h[p, 0], s * interval + offsets_h[p, 1]
-    finish_steps(constants, sample_slots, levels_mg_per_l, times, ward)
+    step_patients(named_constants(plain_constants), sample_slots, doses_mg,
+                  named_arrays(plain_ward), (offsets_h, levels_mg_per_l, end_amounts_mg,
+                                             interval_aucs_mg_h_per_l))

@@ -1,7 +1,6 @@
-# lines: the ward step in passes (PK, score, kidneys, assays, labs) and its observation writer
 """One dosing interval of a vancomycin ward, compiled: the fast path of ``Vancomycin-v0``.
 
-:func:`advance_ward` does in one ``numba`` call, in passes over the patients, what a numpy
+:func:`advance_ward` does in one ``numba`` call, in one pass over the patients, what a numpy
 course would do in about 200 small array operations: the exact two-compartment interval
 (:func:`pkgym.sim.interval_njit.infuse_two_compartment`: levels at the trough and peak offsets,
 mass-balance AUC), the 24-h AUC window, the end-of-day kidneys
@@ -224,113 +223,122 @@ def advance_ward(plain_constants: tuple, sample_slots: np.ndarray, doses_mg: np.
             are updated, this step's history column, the levels due and the next morning's
             labs are written.
     """
-    constants, ward = named_constants(plain_constants), named_arrays(plain_ward)
-    course, interval = ward.course, constants.interval_h
+    none = np.empty((0, 2))
+    step_patients(named_constants(plain_constants), sample_slots, doses_mg,
+                  named_arrays(plain_ward), (none, none, none, none[:, 0]))
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def step_patients(constants: WardConstants, sample_slots: np.ndarray, doses_mg: np.ndarray,
+                  ward: WardArrays, given: tuple) -> None:
+    """The step of every patient in one pass: history, PK, score, kidneys, labs, assays.
+
+    Each patient goes through the whole step while its rows are in cache; patients are
+    independent, so the numbers are those of one pass per stage. The arrays are taken out
+    of their bundles before the loop (an array handed to a helper per patient costs
+    reference counting); the per-patient helpers take and return numbers.
+
+    Args:
+        constants: the ward's constants.
+        sample_slots: level slot of each step's trough and peak, -1 for none, (n_steps, 2).
+        doses_mg: dose to infuse now, (n,).
+        ward: the records' arrays.
+        given: the PK interval computed elsewhere (the torch path), else four empty arrays:
+            trough and peak offsets (n, 2) h, their levels (n, 2) mg/L, the end amounts
+            (n, 2) mg and the interval AUCs (n,) mg*h/L.
+    """
+    offsets, levels, ends, interval_aucs = given
+    pk_here, interval = offsets.shape[0] == 0, constants.interval_h
+    course, history, patients, labs = ward.course, ward.history, ward.patients, ward.labs
     step, amounts, clearance = course.step, course.amounts_mg, course.clearance_l_per_h
     volumes, q = course.volumes_l, course.intercompartmental_clearance_l_per_h
-    record_history(constants, ward.history, course, doses_mg)
-    levels, times = np.empty((step.shape[0], 2)), np.empty((step.shape[0], 2))
-    for p in range(step.shape[0]):
+    aucs, scr, injury = course.auc_by_step_mg_h_per_l, course.creatinine_mg_per_dl, \
+        course.injury_factor
+    given_doses, infusion, by_step = history.doses_mg, history.infusion_h, \
+        history.amounts_by_step_mg
+    auc24s, ratios, in_range, distances, aki = ward.metrics
+    kidney_u, level_u, scr_normals = ward.noise
+    level_times, level_values, level_mask = ward.assays
+    for p in range(doses_mg.shape[0]):
         s, dose = step[p], doses_mg[p]
-        duration = ward.history.infusion_h[p, s]
-        t_trough, t_peak = interval - TROUGH_BEFORE_H, min(duration + PEAK_AFTER_END_H, interval)
-        levels[p, 0], levels[p, 1], amounts[p, 0], amounts[p, 1], \
-            course.auc_by_step_mg_h_per_l[p, s] = infuse_two_compartment(
+        duration = infusion_time_h(dose, constants.max_infusion_rate_mg_per_h,
+                                   constants.min_infusion_h)
+        given_doses[p, s], infusion[p, s] = dose, duration
+        history.clearance_by_step_l_per_h[p, s] = clearance[p]
+        by_step[p, s, 0], by_step[p, s, 1] = amounts[p, 0], amounts[p, 1]
+        if pk_here:
+            t_trough = interval - TROUGH_BEFORE_H
+            t_peak = min(duration + PEAK_AFTER_END_H, interval)
+            trough, peak, amounts[p, 0], amounts[p, 1], aucs[p, s] = infuse_two_compartment(
                 amounts[p, 0], amounts[p, 1], clearance[p], volumes[p, 0], volumes[p, 1],
                 q[p, 0], dose, duration, interval, t_trough, t_peak)
-        times[p, 0], times[p, 1] = s * interval + t_trough, s * interval + t_peak
-    finish_steps(constants, sample_slots, levels, times, ward)
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def record_history(constants: WardConstants, history: WardHistory, course: WardCourse,
-                   doses_mg: np.ndarray) -> None:
-    """Write this step's dose, infusion time, clearance and starting amounts of every patient."""
-    step, amounts, by_step = course.step, course.amounts_mg, history.amounts_by_step_mg
-    for p in range(step.shape[0]):
-        s = step[p]
-        history.doses_mg[p, s], history.infusion_h[p, s] = doses_mg[p], infusion_time_h(
-            doses_mg[p], constants.max_infusion_rate_mg_per_h, constants.min_infusion_h)
-        history.clearance_by_step_l_per_h[p, s] = course.clearance_l_per_h[p]
-        by_step[p, s, 0], by_step[p, s, 1] = amounts[p, 0], amounts[p, 1]
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def finish_steps(constants: WardConstants, sample_slots: np.ndarray,
-                 levels_mg_per_l: np.ndarray, times_h: np.ndarray, ward: WardArrays) -> None:
-    """Everything after the PK interval of every patient (its AUC already in the course).
-
-    The 24-h AUC and the step's score, the day's kidneys and next-morning labs at a day's
-    end, the trough and peak levels due (``levels_mg_per_l`` at ``times_h``, (n, 2) each),
-    then the step count; shared by both backends, so the torch path differs from numpy only
-    in the PK interval. Each pass loops over the patients with the arrays it needs in hand
-    (passing arrays to a compiled function per patient costs reference counting, so the
-    passes are inlined and their per-patient helpers take and return numbers).
-    """
-    _score(constants, ward.course, ward.metrics)
-    _close_days(constants, ward)
-    _measure_due(constants.assay, sample_slots, levels_mg_per_l, times_h, ward.course.step,
-                 ward.noise.level_uniforms, ward.assays)
-    step = ward.course.step
-    for p in range(step.shape[0]):
-        step[p] += 1
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def _score(constants: WardConstants, course: WardCourse, metrics: WardMetrics) -> None:
-    """AUC over the last 24 h (this step and those before it), AUC24/MIC and target range."""
-    step, aucs, per_day = course.step, course.auc_by_step_mg_h_per_l, constants.steps_per_day
-    for p in range(step.shape[0]):
-        s, auc24 = step[p], 0.0
-        for j in range(max(s - per_day + 1, 0), s + 1):
+        else:
+            t_trough, t_peak, trough, peak = offsets[p, 0], offsets[p, 1], levels[p, 0], \
+                levels[p, 1]
+            amounts[p, 0], amounts[p, 1], aucs[p, s] = ends[p, 0], ends[p, 1], interval_aucs[p]
+        auc24 = 0.0
+        for j in range(max(s - constants.steps_per_day + 1, 0), s + 1):
             auc24 += aucs[p, j]
-        ratio = auc24 / constants.mic_mg_per_l
-        distance = (max(constants.target_low_auc24_over_mic - ratio, 0.0)
-                    + max(ratio - constants.target_high_auc24_over_mic, 0.0))
-        metrics.auc24_mg_h_per_l[p], metrics.auc24_over_mic[p] = auc24, ratio
-        metrics.in_target_range[p], metrics.distance_to_range[p] = distance == 0.0, distance
+        auc24s[p], ratios[p], in_range[p], distances[p] = _score(constants, auc24)
+        aki[p] = False
+        if (s + 1) % constants.steps_per_day == 0:
+            day = int(s * interval // HOURS_PER_DAY)
+            u_event = 1.0 if patients.on_dialysis[p] == 1.0 else kidney_u[p, day, 0]
+            scr[p], injury[p], aki[p] = kidney_day(
+                constants.kidney, course.baseline_creatinine_mg_per_dl[p], scr[p], injury[p],
+                auc24, u_event, kidney_u[p, day, 1], ndtri(kidney_u[p, day, 2]))
+            clearance[p] = _clearance(constants.law, patients, p, scr[p])
+            if day + 1 < constants.n_days:
+                labs.creatinine_mg_per_dl[p, day + 1], labs.creatinine_clearance_ml_per_min[
+                    p, day + 1] = _lab(constants, patients, p, scr[p], scr_normals[p, day + 1])
+                labs.true_creatinine_mg_per_dl[p, day + 1] = scr[p]
+        for column in range(2):
+            slot = sample_slots[s, column]
+            if slot >= 0:
+                value, censored = measure_value(constants.assay, trough if column == 0 else peak,
+                                                level_u[p, slot])
+                level_values[p, slot], level_mask[p, slot] = (0.0 if censored else value,
+                                                              not censored)
+                level_times[p, slot] = s * interval + (t_trough if column == 0 else t_peak)
+        step[p] = s + 1
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
-def _close_days(constants: WardConstants, ward: WardArrays) -> None:
-    """Move the kidneys of patients whose day ends now, recompute CL, take tomorrow's labs.
+def _score(constants: WardConstants, auc24: float) -> tuple:
+    """The step's metrics from the 24-h AUC: (AUC24, AUC24/MIC, in range, distance to range)."""
+    ratio = auc24 / constants.mic_mg_per_l
+    distance = (max(constants.target_low_auc24_over_mic - ratio, 0.0)
+                + max(ratio - constants.target_high_auc24_over_mic, 0.0))
+    return auc24, ratio, distance == 0.0, distance
 
-    Patients on haemodialysis have no residual renal function to injure: no AKI for them.
-    """
-    course, patients, uniforms = ward.course, ward.patients, ward.noise.kidney_uniforms
-    scr, injury, aki = course.creatinine_mg_per_dl, course.injury_factor, ward.metrics.aki
-    for p in range(scr.shape[0]):
-        s = course.step[p]
-        aki[p] = False
-        if (s + 1) % constants.steps_per_day != 0:
-            continue
-        day = int(s * constants.interval_h // HOURS_PER_DAY)
-        u_event = 1.0 if patients.on_dialysis[p] == 1.0 else uniforms[p, day, 0]
-        scr[p], injury[p], aki[p] = kidney_day(
-            constants.kidney, course.baseline_creatinine_mg_per_dl[p], scr[p], injury[p],
-            ward.metrics.auc24_mg_h_per_l[p], u_event, uniforms[p, day, 1],
-            ndtri(uniforms[p, day, 2]))
-        crcl = vancomycin_creatinine_clearance(constants.law, patients.age_years[p],
-                                               patients.weight_kg[p], scr[p],
-                                               patients.is_female[p])
-        course.clearance_l_per_h[p] = vancomycin_clearance(
-            constants.law, crcl, patients.weight_kg[p], patients.on_dialysis[p],
-            patients.etas[p, 0], patients.age_years[p], scr[p], patients.etas[p, 1])
-        if day + 1 < constants.n_days:
-            _write_lab(constants, p, day + 1, scr[p], patients, ward.noise.creatinine_normals,
-                       ward.labs)
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _clearance(law: ClearanceLaw, patients: WardPatients, p: int, scr: float) -> float:
+    """Patient ``p``'s vancomycin clearance at true creatinine ``scr``, L/h."""
+    crcl = vancomycin_creatinine_clearance(law, patients.age_years[p], patients.weight_kg[p],
+                                           scr, patients.is_female[p])
+    return vancomycin_clearance(law, crcl, patients.weight_kg[p], patients.on_dialysis[p],
+                                patients.etas[p, 0], patients.age_years[p], scr,
+                                patients.etas[p, 1])
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _lab(constants: WardConstants, patients: WardPatients, p: int, true_scr: float,
+         normal: float) -> tuple:
+    """Patient ``p``'s measured morning creatinine (assay ``normal``) and the CrCL from it."""
+    measured = true_scr * math.exp(constants.creatinine_assay_cv * normal)
+    return measured, vancomycin_creatinine_clearance(
+        constants.law, patients.age_years[p], patients.weight_kg[p], measured,
+        patients.is_female[p])
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def _write_lab(constants: WardConstants, p: int, day: int, true_scr: float,
                patients: WardPatients, normals: np.ndarray, labs: WardLabs) -> None:
     """Morning creatinine of patient ``p`` on ``day``: measured, true, and CrCL from it."""
-    measured = true_scr * math.exp(constants.creatinine_assay_cv * normals[p, day])
-    labs.creatinine_mg_per_dl[p, day] = measured
+    labs.creatinine_mg_per_dl[p, day], labs.creatinine_clearance_ml_per_min[p, day] = _lab(
+        constants, patients, p, true_scr, normals[p, day])
     labs.true_creatinine_mg_per_dl[p, day] = true_scr
-    labs.creatinine_clearance_ml_per_min[p, day] = vancomycin_creatinine_clearance(
-        constants.law, patients.age_years[p], patients.weight_kg[p], measured,
-        patients.is_female[p])
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -365,46 +373,3 @@ def _measure_due(assay: AssayConstants, sample_slots: np.ndarray, levels_mg_per_
             assays.levels_mg_per_l[p, slot] = 0.0 if censored else value
             assays.level_mask[p, slot] = not censored
             assays.level_times_h[p, slot] = times_h[p, column]
-
-
-@numba.njit(cache=True, error_model="numpy", nogil=True)
-def write_observation(covariates: tuple, covariate_highs: np.ndarray, creatinine: np.ndarray,
-                      creatinine_high: float, clearance: np.ndarray, doses: np.ndarray,
-                      level_times: np.ndarray, levels: np.ndarray, level_high: float,
-                      level_mask: np.ndarray, step: np.ndarray, interval_h: float,
-                      out: tuple) -> None:
-    """The ward's float32 observation of every patient, written into ``out`` in one pass.
-
-    The same numbers as the numpy expression it replaces (``np.minimum`` of the float64
-    value and its cap, then a cast to float32, rounding to nearest).
-
-    Args:
-        covariates: age, female, weight, height, dialysis, (n,) each.
-        covariate_highs: their caps, (5,).
-        creatinine: measured morning creatinine, mg/dL, (n, n_days).
-        creatinine_high: its cap, mg/dL.
-        clearance: creatinine clearance from it, mL/min, (n, n_days).
-        doses: doses given, mg, (n, n_steps).
-        level_times: times of the measured levels, h, (n, n_levels).
-        levels: measured levels, mg/L, (n, n_levels).
-        level_high: their cap, mg/L.
-        level_mask: which levels were measured, (n, n_levels).
-        step: decision steps taken, (n,).
-        interval_h: the dosing interval, h (the time is ``step * interval_h``).
-        out: the observation's arrays in the order of
-            :class:`pkgym.envs.vancomycin.clinic.WardObservation`'s keys.
-    """
-    (o_cov, o_scr, o_crcl, o_doses, o_times, o_levels, o_mask, o_time) = out
-    for p in range(step.shape[0]):
-        for j in range(5):
-            o_cov[p, j] = np.float32(min(covariates[j][p], covariate_highs[j]))
-        for d in range(creatinine.shape[1]):
-            o_scr[p, d] = np.float32(min(creatinine[p, d], creatinine_high))
-            o_crcl[p, d] = np.float32(clearance[p, d])
-        for s in range(doses.shape[1]):
-            o_doses[p, s] = np.float32(doses[p, s])
-        for k in range(levels.shape[1]):
-            o_times[p, k] = np.float32(level_times[p, k])
-            o_levels[p, k] = np.float32(min(levels[p, k], level_high))
-            o_mask[p, k] = np.float32(level_mask[p, k])
-        o_time[p, 0] = np.float32(step[p] * interval_h)

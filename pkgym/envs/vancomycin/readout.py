@@ -1,0 +1,202 @@
+"""What a vancomycin step hands back, compiled: the observation, the info and the reward.
+
+The ward's records are updated in place by :func:`pkgym.envs.vancomycin.kernel.advance_ward`;
+this module reads them out in one compiled pass per product (the same numbers as the numpy
+expressions it replaces, written into fresh arrays the caller allocates):
+:func:`write_observation` (the float32 observation), :func:`write_info` (the info arrays) and,
+with the step itself, :func:`step_and_score` (the default reward of every patient) and
+:func:`step_one` (one patient's step, reward, observation and info numbers in one call: a
+single env pays for one compiled call per step, not four).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from pkgym.envs.vancomycin.kernel import named_arrays, named_constants, step_patients
+from pkgym.models.kidney import kdigo_stage_of
+
+INFO_KEYS = ("time_h", "dose_mg", "auc24_mg_h_per_l", "auc24_over_mic", "in_target_range",
+             "aki", "had_aki", "kdigo_stage", "creatinine_mg_per_dl", "concentration_mg_per_l",
+             "central_amount_mg", "peripheral_amount_mg", "auc_interval_mg_h_per_l",
+             "clearance_l_per_h", "central_volume_l", "peripheral_volume_l",
+             "intercompartmental_clearance_l_per_h")
+"""The numeric info keys :func:`write_info` fills, in the info's order (``patient_id`` and
+``seed_entropy`` follow)."""
+INFO_DTYPES = tuple(bool if key in ("in_target_range", "aki", "had_aki") else
+                    np.int64 if key == "kdigo_stage" else np.float64 for key in INFO_KEYS)
+"""The dtype of each of :data:`INFO_KEYS`."""
+INFO_FLAGS = tuple(k for k, dtype in enumerate(INFO_DTYPES) if dtype is bool)
+"""Positions of the yes/no entries of :data:`INFO_KEYS`."""
+INFO_STAGE = INFO_KEYS.index("kdigo_stage")
+
+_kdigo_stage = numba.njit(cache=True, error_model="numpy", inline="always")(kdigo_stage_of)
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _write_observation(covariates: tuple, covariate_highs: np.ndarray, creatinine: np.ndarray,
+                       creatinine_high: float, clearance: np.ndarray, doses: np.ndarray,
+                       level_times: np.ndarray, levels: np.ndarray, level_high: float,
+                       level_mask: np.ndarray, step: np.ndarray, interval_h: float,
+                       out: tuple) -> None:
+    """The loop of :func:`write_observation` (inlined into its callers)."""
+    (o_cov, o_scr, o_crcl, o_doses, o_times, o_levels, o_mask, o_time) = out
+    for p in range(step.shape[0]):
+        for j in range(5):
+            o_cov[p, j] = np.float32(min(covariates[j][p], covariate_highs[j]))
+        for d in range(creatinine.shape[1]):
+            o_scr[p, d] = np.float32(min(creatinine[p, d], creatinine_high))
+            o_crcl[p, d] = np.float32(clearance[p, d])
+        for s in range(doses.shape[1]):
+            o_doses[p, s] = np.float32(doses[p, s])
+        for k in range(levels.shape[1]):
+            o_times[p, k] = np.float32(level_times[p, k])
+            o_levels[p, k] = np.float32(min(levels[p, k], level_high))
+            o_mask[p, k] = np.float32(level_mask[p, k])
+        o_time[p, 0] = np.float32(step[p] * interval_h)
+
+
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def write_observation(covariates: tuple, covariate_highs: np.ndarray, creatinine: np.ndarray,
+                      creatinine_high: float, clearance: np.ndarray, doses: np.ndarray,
+                      level_times: np.ndarray, levels: np.ndarray, level_high: float,
+                      level_mask: np.ndarray, step: np.ndarray, interval_h: float,
+                      out: tuple) -> None:
+    """The ward's float32 observation of every patient, written into ``out`` in one pass.
+
+    The same numbers as the numpy expression it replaces (``np.minimum`` of the float64
+    value and its cap, then a cast to float32, rounding to nearest).
+
+    Args:
+        covariates: age, female, weight, height, dialysis, (n,) each.
+        covariate_highs: their caps, (5,).
+        creatinine: measured morning creatinine, mg/dL, (n, n_days).
+        creatinine_high: its cap, mg/dL.
+        clearance: creatinine clearance from it, mL/min, (n, n_days).
+        doses: doses given, mg, (n, n_steps).
+        level_times: times of the measured levels, h, (n, n_levels).
+        levels: measured levels, mg/L, (n, n_levels).
+        level_high: their cap, mg/L.
+        level_mask: which levels were measured, (n, n_levels).
+        step: decision steps taken, (n,).
+        interval_h: the dosing interval, h (the time is ``step * interval_h``).
+        out: the observation's arrays in the order of
+            :class:`pkgym.envs.vancomycin.clinic.WardObservation`'s keys.
+    """
+    _write_observation(covariates, covariate_highs, creatinine, creatinine_high, clearance,
+                       doses, level_times, levels, level_high, level_mask, step, interval_h,
+                       out)
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _write_info(plain_ward: tuple, interval_h: float, out: tuple) -> None:
+    """The loop of :func:`write_info` (inlined into its callers)."""
+    ward = named_arrays(plain_ward)
+    course, metrics = ward.course, ward.metrics
+    amounts, volumes = course.amounts_mg, course.volumes_l
+    (time_h, dose, auc24, ratio, in_range, aki, had_aki, stage, scr, concentration, central,
+     peripheral, auc_interval, clearance, v1, v2, q) = out
+    for p in range(course.step.shape[0]):
+        s = course.step[p]
+        started, last = s > 0, max(s - 1, 0)
+        time_h[p] = s * interval_h
+        dose[p] = ward.history.doses_mg[p, last] if started else 0.0
+        auc24[p], ratio[p] = metrics.auc24_mg_h_per_l[p], metrics.auc24_over_mic[p]
+        in_range[p], aki[p] = metrics.in_target_range[p] and started, metrics.aki[p]
+        had_aki[p] = course.injury_factor[p] > 1.0
+        stage[p] = _kdigo_stage(course.creatinine_mg_per_dl[p],
+                                course.baseline_creatinine_mg_per_dl[p])
+        scr[p] = course.creatinine_mg_per_dl[p]
+        concentration[p] = amounts[p, 0] / volumes[p, 0]
+        central[p], peripheral[p] = amounts[p, 0], amounts[p, 1]
+        auc_interval[p] = course.auc_by_step_mg_h_per_l[p, last] if started else 0.0
+        clearance[p] = course.clearance_l_per_h[p]
+        v1[p], v2[p] = volumes[p, 0], volumes[p, 1]
+        q[p] = course.intercompartmental_clearance_l_per_h[p, 0]
+
+
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def write_info(plain_ward: tuple, interval_h: float, out: tuple) -> None:
+    """The numeric info of every patient (:data:`INFO_KEYS`), written into ``out`` in one pass.
+
+    The same numbers as the numpy expressions of the info: the dose and interval AUC of the
+    last step (0 before the first), AUC24/MIC in range only once started, the KDIGO stage
+    (:func:`pkgym.models.kidney.kdigo_stage_of`), the concentration as central amount over
+    central volume.
+
+    Args:
+        plain_ward: the records' arrays, ``plain(WardArrays(...))``.
+        interval_h: the dosing interval, h (the time is ``step * interval_h``).
+        out: one (n,) array per :data:`INFO_KEYS` entry, of :data:`INFO_DTYPES`.
+    """
+    _write_info(plain_ward, interval_h, out)
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _score_rewards(weights: tuple, metrics: tuple, reward: np.ndarray) -> None:
+    """:class:`pkgym.envs.vancomycin.clinic.AucTargetReward` of every patient, in its order."""
+    bonus, penalty, aki_penalty = weights
+    _, _, in_range, distance, aki = metrics
+    for p in range(reward.shape[0]):
+        reward[p] = (bonus * in_range[p] - penalty * distance[p] / 100.0
+                     - aki_penalty * aki[p])
+
+
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def step_and_score(plain_constants: tuple, sample_slots: np.ndarray, doses_mg: np.ndarray,
+                   plain_ward: tuple, weights: tuple, reward: np.ndarray) -> None:
+    """:func:`pkgym.envs.vancomycin.kernel.advance_ward`, then the default reward of each.
+
+    ``weights``: the reward's ``(in_range_bonus, penalty_per_100_outside, aki_penalty)``;
+    ``reward`` (n,) receives it.
+    """
+    none = np.empty((0, 2))
+    step_patients(named_constants(plain_constants), sample_slots, doses_mg,
+                  named_arrays(plain_ward), (none, none, none, none[:, 0]))
+    _score_rewards(weights, plain_ward[6], reward)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def step_one(plain_constants: tuple, sample_slots: np.ndarray, doses_mg: np.ndarray,
+             plain_ward: tuple, weights: tuple, reward: np.ndarray, observed: tuple,
+             observation: np.ndarray, info: np.ndarray) -> None:
+    """One patient's whole step: :func:`step_and_score`, its observation and its info numbers.
+
+    Args:
+        plain_constants: the ward's constants, ``plain(ward_constants(...))``.
+        sample_slots: level slot of each step's trough and peak, -1 for none, (n_steps, 2).
+        doses_mg: the dose, (1,).
+        plain_ward: the records' arrays (a batch of one), ``plain(WardArrays(...))``.
+        weights: the default reward's weights (as :func:`step_and_score`).
+        reward: (1,) to receive the default reward, or (0,) for an injected reward (which the
+            caller then scores).
+        observed: what :func:`write_observation` takes before its ``out``: the covariates,
+            the caps and the interval (the record arrays are taken from ``plain_ward``).
+        observation: the flat float32 observation, the keys' arrays one after the other.
+        info: float64 (len(INFO_KEYS),), the info numbers (flags and stage as 0/1, 0-3).
+    """
+    none = np.empty((0, 2))
+    ward = named_arrays(plain_ward)
+    step_patients(named_constants(plain_constants), sample_slots, doses_mg, ward,
+                  (none, none, none, none[:, 0]))
+    _score_rewards(weights, plain_ward[6], reward)
+    covariates, covariate_highs, creatinine_high, level_high, interval_h = observed
+    labs, assays, history = ward.labs, ward.assays, ward.history
+    sizes = (5, labs.creatinine_mg_per_dl.shape[1], labs.creatinine_mg_per_dl.shape[1],
+             history.doses_mg.shape[1], assays.levels_mg_per_l.shape[1],
+             assays.levels_mg_per_l.shape[1], assays.levels_mg_per_l.shape[1], 1)
+    out, start = [], 0
+    for size in sizes:
+        out.append(observation[start:start + size].reshape((1, size)))
+        start += size
+    _write_observation(covariates, covariate_highs, labs.creatinine_mg_per_dl, creatinine_high,
+                       labs.creatinine_clearance_ml_per_min, history.doses_mg,
+                       assays.level_times_h, assays.levels_mg_per_l, level_high,
+                       assays.level_mask, ward.course.step, interval_h,
+                       (out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7]))
+    columns = [info[k:k + 1] for k in range(info.shape[0])]
+    _write_info(plain_ward, interval_h, (
+        columns[0], columns[1], columns[2], columns[3], columns[4], columns[5], columns[6],
+        columns[7], columns[8], columns[9], columns[10], columns[11], columns[12], columns[13],
+        columns[14], columns[15], columns[16]))
