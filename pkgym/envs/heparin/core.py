@@ -58,6 +58,15 @@ class HeparinCore(DosingCore):
         self.records = new_records(settings, table, np.zeros((self.n_patients, s.n_steps + 1)),
                                    np.zeros(self.n_patients, dtype=object))
         self._bitgens: dict[int, tuple[EpisodeStreams, tuple[int, ...]]] = {}
+        # the interval's grid midpoints, then its end, h (simulate_interval's times)
+        m, dt = s.grid_points, s.interval_h
+        self._times = np.append((np.arange(m) + 0.5) * dt / m, dt)
+        self._scratch = self._new_scratch()
+
+    def _new_scratch(self) -> tuple[np.ndarray, np.ndarray]:
+        """Room for a step's exponentials and bleeding excess (reused; nothing read across)."""
+        n, m = self.n_patients, self.settings.scenario.grid_points
+        return np.empty((n, 2, m + 1)), np.empty((n, m))
 
     # ----- actions -------------------------------------------------------------------------
     @property
@@ -147,8 +156,13 @@ class HeparinCore(DosingCore):
         the generators) must look them up again, or it would draw from the original's.
         """
         state = self.__dict__.copy()
-        state["_bitgens"] = {}
+        state["_bitgens"], state["_scratch"] = {}, None
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore a pickled core; its scratch space is allocated afresh."""
+        self.__dict__.update(state)
+        self._scratch = self._new_scratch()
 
     def build_episodes(self, draws: dict[str, np.ndarray],
                        patients: Sequence[Mapping[str, Any] | None],
@@ -191,12 +205,14 @@ class HeparinCore(DosingCore):
         if np.any(r.step[rows] >= s.n_steps):
             raise RuntimeError("the episode is over (truncated): call reset() first")
         d = np.ascontiguousarray(doses_mg, dtype=np.float64).reshape(rows.size, 3)
-        times = self._times
-        decays = np.exp(kernel.decay_arguments(rows, r.params, d, times))
-        end_amount, end_aptt, in_range, below, above, risk, excess = kernel.interval_outcome(
+        times, m = self._times, rows.size
+        decays, excess = self._scratch[0][:m], self._scratch[1][:m]
+        kernel.decay_arguments(rows, r.params, d, times, decays)
+        np.exp(decays, out=decays)  # numpy's exp, as simulate_interval's
+        end_amount, end_aptt, in_range, below, above, risk = kernel.interval_outcome(
             rows, decays, d, times, s.interval_h, s.early_window_h, s.subtherapeutic_ratio,
             HULL_EXCESS_RECURRENCE, r.params, r.weight_kg, r.amount_iu, r.baseline_aptt_s,
-            r.target_low_s, r.target_high_s, r.step)
+            r.target_low_s, r.target_high_s, r.step, excess)
         outcome = StepOutcome(in_range=in_range, below=below, above=above,
                               bleeding=excess.mean(axis=1), thrombosis_risk=risk)
         kernel.record_interval(
@@ -211,13 +227,6 @@ class HeparinCore(DosingCore):
         reward = np.asarray(self.reward_fn(outcome, d), dtype=np.float64)
         r.reward[rows] = reward
         return reward, np.zeros(rows.size, dtype=bool), r.step[rows] >= s.n_steps
-
-    @property
-    def _times(self) -> np.ndarray:
-        """The interval's grid midpoints, then its end, h (``simulate_interval``'s times)."""
-        s = self.settings.scenario
-        m, dt = s.grid_points, s.interval_h
-        return np.append((np.arange(m) + 0.5) * dt / m, dt)
 
     # ----- views ---------------------------------------------------------------------------
     def info(self) -> dict[str, np.ndarray]:

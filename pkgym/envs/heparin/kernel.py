@@ -24,19 +24,18 @@ from pkgym.models.dose_toxicity import _next_double, _numpy_function
 
 @numba.njit(cache=True, error_model="numpy")
 def decay_arguments(rows: np.ndarray, params: np.ndarray, decisions: np.ndarray,
-                    times: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
-    """``-k t`` of the held and infused parts at ``times`` (m, 2, len(times)), k = CL / V.
+                    times: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
+    """``-k t`` of the held and infused parts at ``times`` into ``out`` (m, 2, len(times)).
 
-    The held part runs ``min(t, hold)``, the infusion ``max(t - hold, 0)`` (``interval_amounts``).
+    k = CL / V. The held part runs ``min(t, hold)``, the infusion ``max(t - hold, 0)``
+    (``interval_amounts``).
     """
-    out = np.empty((rows.size, 2, times.size))
     for i in range(rows.size):
         row = rows[i]
         k, hold = params[row, 0] / params[row, 1], decisions[i, 1]
         for j in range(times.size):
             out[i, 0, j] = -k * min(times[j], hold)
             out[i, 1, j] = -k * max(times[j] - hold, 0.0)
-    return out
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -44,21 +43,20 @@ def interval_outcome(rows: np.ndarray, decays: np.ndarray, decisions: np.ndarray
                      times: np.ndarray, interval_h: float, early_window_h: float,
                      subtherapeutic_ratio: float, recurrence: float, params: np.ndarray,
                      weight_kg: np.ndarray, amount_iu: np.ndarray, baseline_aptt_s: np.ndarray,
-                     target_low_s: np.ndarray, target_high_s: np.ndarray,
-                     step: np.ndarray) -> tuple[np.ndarray, ...]:  # pragma: no cover
+                     target_low_s: np.ndarray, target_high_s: np.ndarray, step: np.ndarray,
+                     excess: np.ndarray) -> tuple[np.ndarray, ...]:  # pragma: no cover
     """The amounts and true aPTT over the interval from the ``decays`` (``exp`` of the above).
 
-    ``times`` are the grid's midpoints then the interval's end.
+    ``times`` are the grid's midpoints then the interval's end. ``excess`` (m, grid points)
+    receives ``max(aPTT / upper - 1, 0)`` on the grid, whose row means are the bleeding index.
 
     Returns:
         Per patient (m,): the end amount and end true aPTT, the shares of the grid in, below
-        and above the range, the thrombosis risk; and ``max(aPTT / upper - 1, 0)`` on the
-        grid (m, grid points), whose row means are the bleeding index.
+        and above the range, and the thrombosis risk.
     """
     m, points = rows.size, times.size - 1
     end_amount, end_aptt = np.empty(m), np.empty(m)
     in_range, below, above, risk = np.empty(m), np.empty(m), np.empty(m), np.empty(m)
-    excess = np.empty((m, points))
     for i in range(m):
         row = rows[i]
         cl, v, slope = params[row, 0], params[row, 1], params[row, 2]
@@ -82,7 +80,7 @@ def interval_outcome(rows: np.ndarray, decays: np.ndarray, decisions: np.ndarray
             excess[i, j] = max(aptt / high - 1.0, 0.0)
         in_range[i], below[i], above[i] = inside / points, under / points, over / points
         risk[i] = early / points * interval_h / early_window_h * recurrence
-    return end_amount, end_aptt, in_range, below, above, risk, excess
+    return end_amount, end_aptt, in_range, below, above, risk
 
 
 @numba.njit(cache=True, error_model="numpy")
