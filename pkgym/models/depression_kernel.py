@@ -47,20 +47,22 @@ def splitmix64(x: np.uint64) -> np.uint64:
     return x ^ (x >> np.uint64(31))
 
 
-@intrinsic
-def _select(typingctx: Any, condition: Any, if_true: Any, if_false: Any) -> Any:
+def _typed_select(typingctx: Any, condition: Any, if_true: Any, if_false: Any) -> Any:
     """``if_true if condition else if_false`` as one LLVM ``select`` (no branch to vectorize)."""
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
         return builder.select(args[0], args[1], args[2])
     return if_true(condition, if_true, if_false), codegen
 
 
-@intrinsic
-def _as_float(typingctx: Any, bits: Any) -> Any:
+def _typed_as_float(typingctx: Any, bits: Any) -> Any:
     """The float64 whose bits are the int64 ``bits``."""
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
         return builder.bitcast(args[0], context.get_value_type(types.float64))
     return types.float64(types.int64), codegen
+
+
+_select: Any = intrinsic(_typed_select)
+_as_float: Any = intrinsic(_typed_as_float)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -104,7 +106,7 @@ def _advantages(u: np.ndarray, q: np.ndarray, gamma: np.ndarray, x: np.ndarray) 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _answers(x: np.ndarray, u: np.ndarray, answer: np.ndarray, unsure: np.ndarray) -> None:
     """``0 if u < 1 / (1 + exp(-x)) else 1`` (as 0.0 / 1.0); the estimate where it settles it."""
-    n_unsure = 0
+    n_unsure = np.int64(0)
     for b in range(x.shape[0]):
         inside = (x[b] >= -SIGMOID_SPAN) & (x[b] <= SIGMOID_SPAN)  # False for NaN
         estimate = _sigmoid_estimate(_select(inside, x[b], 0.0))

@@ -21,6 +21,7 @@ from pkgym.envs.base import (
 )
 from pkgym.envs.depression import views as depression_views
 from pkgym.envs.depression.clinic import WeekOutcome
+from pkgym.envs.depression.kernel import record_week
 from pkgym.envs.depression.records import (
     ETA_KEYS,
     DepressionRecords,
@@ -128,10 +129,10 @@ class DepressionCore(DosingCore):
                                  self.model)
         score = assess(rec, self.settings, rows, week + 1, rho)
         adverse = out["adverse_probability"]
-        rec.doses_mg[rows, week], rec.adverse_probability[rows, week] = doses, adverse
-        rec.adverse_event[rows, week] = rec.event_uniforms[rows, week] < adverse
-        rec.concentration_mg_per_l[rows, week] = out["concentration_mg_per_l"]
-        rec.occupancy[rows, week] = out["occupancy"]
+        record_week(rows, week, (doses, adverse, out["concentration_mg_per_l"], out["occupancy"],
+                                 rec.event_uniforms),
+                    (rec.doses_mg, rec.adverse_probability, rec.adverse_event,
+                     rec.concentration_mg_per_l, rec.occupancy))
         rec.week[rows] = week + 1
         outcome = WeekOutcome(rec.score[rows, week], score, adverse)
         reward = np.asarray(self.reward_fn(outcome, doses), dtype=np.float64)

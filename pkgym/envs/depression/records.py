@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 
 from pkgym.envs.depression.clinic import COVARIATES, POPULATIONS, DepressionScenario
+from pkgym.envs.depression.kernel import record_visit, visit_inputs
 from pkgym.envs.pinning import validate_pinned_etas
-from pkgym.models.depression import accuracy, response_bias, simulate_hashed_prt
+from pkgym.models.depression import response_bias, simulate_hashed_prt
 from pkgym.models.depression_drug import VARIABILITY_NAMES, DepressionPatientModel, symptom_score
 from pkgym.populations import BetweenSubjectVariability, Population
 
@@ -203,17 +204,13 @@ def assess(records: DepressionRecords, settings: DepressionSettings, rows: np.nd
 
     Returns the true symptom score.
     """
-    model, p = settings.model, records.params
+    model, p, r = settings.model, records.params, records
+    normals, seeds, epsilon, gamma = visit_inputs(rows, visit, r.rater_normals, r.session_seeds,
+                                                  p["epsilon"], p["gamma"])
     score = symptom_score(rho, model)
-    rated = np.clip(np.round(score + model.scale.rater_sd * records.rater_normals[rows, visit]),
-                    0, 60)
-    counts = simulate_hashed_prt(rho, p["epsilon"][rows], p["gamma"][rows],
-                                 records.session_seeds[rows, visit], model.task,
-                                 model.learner.initial_q)
-    records.rho[rows, visit], records.score[rows, visit] = rho, score
-    records.counts[rows, visit] = counts
-    records.madrs_measured[rows, visit] = rated
-    records.bias_measured[rows, visit] = response_bias(counts)
-    records.accuracy_measured[rows, visit] = accuracy(counts)
-    records.assessed[rows, visit] = 1.0
+    rated = np.clip(np.round(score + model.scale.rater_sd * normals), 0, 60)
+    counts = simulate_hashed_prt(rho, epsilon, gamma, seeds, model.task, model.learner.initial_q)
+    record_visit(rows, visit, (rho, score, rated, response_bias(counts), counts),
+                 (r.rho, r.score, r.counts, r.madrs_measured, r.bias_measured,
+                  r.accuracy_measured, r.assessed))
     return score

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from pkgym.envs.depression.kernel import last_week, this_visit
 from pkgym.envs.nonmem import nonmem_dataset
 from pkgym.envs.outcomes import OutcomeSpec, StepTable, last_valid
 from pkgym.units import HOURS_PER_WEEK
@@ -29,32 +30,23 @@ def info(records: Any, settings: Any, rows: np.ndarray) -> dict[str, np.ndarray]
     """
     r = records
     week = r.week[rows]
-    last, started = np.maximum(week - 1, 0), week > 0
-    score, baseline = r.score[rows, week], r.score[rows, 0]
+    (dose, concentration, occupancy, adverse), event = last_week(
+        rows, week, (r.doses_mg, r.concentration_mg_per_l, r.occupancy, r.adverse_probability),
+        r.adverse_event)
+    score, rho, madrs, bias, accuracy, baseline = this_visit(
+        rows, week, (r.score, r.rho), (r.madrs_measured, r.bias_measured, r.accuracy_measured))
     p = r.params
-
-    def last_week(values: np.ndarray) -> np.ndarray:
-        return np.where(started, values[rows, last], 0.0)
-
     return {
-        "week": week.copy(), "dose_mg": last_week(r.doses_mg),
-        "concentration_mg_per_l": last_week(r.concentration_mg_per_l),
-        "occupancy": last_week(r.occupancy), "effect": r.effect[rows].copy(),
-        "amount_mg": r.amount_mg[rows].copy(),
-        "adverse_probability": last_week(r.adverse_probability),
-        "adverse_event": np.where(started, r.adverse_event[rows, last], False),
-        "symptom_score": score.copy(), "baseline_score": baseline.copy(),
-        "madrs_measured": r.madrs_measured[rows, week].astype(np.float64),
-        "response_bias": r.bias_measured[rows, week].astype(np.float64),
-        "accuracy": r.accuracy_measured[rows, week].astype(np.float64),
+        "week": week, "dose_mg": dose, "concentration_mg_per_l": concentration,
+        "occupancy": occupancy, "effect": r.effect[rows], "amount_mg": r.amount_mg[rows],
+        "adverse_probability": adverse, "adverse_event": event,
+        "symptom_score": score, "baseline_score": baseline, "madrs_measured": madrs,
+        "response_bias": bias, "accuracy": accuracy,
         "response": score <= 0.5 * baseline, "remission": score <= REMISSION_MADRS,
-        "reward_sensitivity": r.rho[rows, week].copy(),
-        "baseline_reward_sensitivity": p["rho0"][rows].copy(),
-        "learning_rate": p["epsilon"][rows].copy(),
-        "instruction_sensitivity": p["gamma"][rows].copy(),
-        "clearance_l_per_h": p["clearance_l_per_h"][rows].copy(),
-        "drug_emax": p["emax"][rows].copy(),
-        "patient_id": r.patient_id[rows].copy(), "seed_entropy": r.seed_entropy[rows],
+        "reward_sensitivity": rho, "baseline_reward_sensitivity": p["rho0"][rows],
+        "learning_rate": p["epsilon"][rows], "instruction_sensitivity": p["gamma"][rows],
+        "clearance_l_per_h": p["clearance_l_per_h"][rows], "drug_emax": p["emax"][rows],
+        "patient_id": r.patient_id[rows], "seed_entropy": r.seed_entropy[rows],
     }
 
 
