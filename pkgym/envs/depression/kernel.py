@@ -26,9 +26,11 @@ def visit_inputs(rows: np.ndarray, visit: np.ndarray, rater_normals: np.ndarray,
     return normals, seeds, eps, gam
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def record_visit(rows: np.ndarray, visit: np.ndarray, values: tuple, records: tuple) -> None:
     """Write a visit's values into the records (accuracy: ``(RC + LC) / (RC + RI + LC + LI)``).
+
+    Division by numpy's rules, as before (no counts give NaN, not an error).
 
     ``values``: rho, score, rated, bias (m,); counts (m, 4). ``records``: rho, score
     (n, v); counts (n, v, 4); madrs, bias, accuracy, assessed (float32, (n, v)).

@@ -179,19 +179,24 @@ def new_records(settings: DepressionSettings, draws: Mapping[str, np.ndarray] | 
                                            variability or settings.model.variability)
     params = settings.model.parameters(covariates["age_years"], etas)
     w = s.n_weeks
-    per_week, per_visit = np.zeros((n, w)), np.zeros((n, w + 1))
-    noise = draws or {"rater": per_visit.copy(), "seeds": np.zeros((n, w + 1), np.uint64),
+
+    def per_week(dtype: type = np.float64) -> np.ndarray:
+        return np.zeros((n, w), dtype)  # fresh zeros each: no copy touches the pages
+
+    def per_visit(dtype: type = np.float64) -> np.ndarray:
+        return np.zeros((n, w + 1), dtype)
+
+    noise = draws or {"rater": per_visit(), "seeds": per_visit(np.uint64),
                       "events": np.ones((n, w))}
     records = DepressionRecords(
         covariates=covariates, params=params, etas=etas,
         covariates_f32=np.column_stack([covariates[k] for k in COVARIATES]).astype(np.float32),
         amount_mg=np.zeros(n), effect=np.zeros(n), week=np.zeros(n, np.int64),
-        doses_mg=per_week.copy(), adverse_probability=per_week.copy(),
-        adverse_event=per_week.astype(bool), concentration_mg_per_l=per_week.copy(),
-        occupancy=per_week.copy(), rho=per_visit.copy(), score=per_visit.copy(),
-        counts=np.zeros((n, w + 1, 4)), madrs_measured=per_visit.astype(np.float32),
-        bias_measured=per_visit.astype(np.float32),
-        accuracy_measured=per_visit.astype(np.float32), assessed=per_visit.astype(np.float32),
+        doses_mg=per_week(), adverse_probability=per_week(), adverse_event=per_week(bool),
+        concentration_mg_per_l=per_week(), occupancy=per_week(), rho=per_visit(),
+        score=per_visit(), counts=np.zeros((n, w + 1, 4)), madrs_measured=per_visit(np.float32),
+        bias_measured=per_visit(np.float32), accuracy_measured=per_visit(np.float32),
+        assessed=per_visit(np.float32),
         reward=np.zeros(n), rater_normals=noise["rater"], session_seeds=noise["seeds"],
         event_uniforms=noise["events"], patient_id=ids, seed_entropy=seed_entropy)
     assess(records, settings, np.arange(n), np.zeros(n, np.int64), params["rho0"])
