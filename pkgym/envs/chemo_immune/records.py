@@ -129,36 +129,49 @@ def new_records(settings: ChemoSettings, draws: Mapping[str, np.ndarray] | None,
         >>> records.states.tolist()
         [[0.9, 0.4, 0.005, 0.0], [0.9, 0.2, 0.005, 0.0]]
     """
-    scenario, n = settings.scenario, seed_entropy.shape[0]
-    tumour, etas, ids = _patient_table(settings, draws, pinned, n,
-                                       variability or settings.model.variability)
-    params = scenario.de_pillis.parameters(n, etas)
-    states = np.column_stack([np.full(n, scenario.initial_normal_cells), tumour,
-                              np.full(n, scenario.initial_immune_cells), np.zeros(n)])
-    course = np.zeros((n, scenario.n_days + 1, 4))
-    course[:, 0] = states
-    normals = np.zeros((n, scenario.n_days + 1, 3)) if draws is None else draws["assay"]
-    per_day = np.zeros((n, scenario.n_days))
-    measured = measure(course[:, :, :3], normals, scenario.measurement_log_sd)
-    return ChemoRecords(
-        tumour_at_start=tumour, etas=etas, params=params, states=states, course=course,
-        measured=measured, measured_now=measured[:, 0].copy(), assay_normals=normals,
-        doses=per_day, doses_f32=per_day.astype(np.float32), last_dose=np.zeros(n),
-        below_floor=per_day.astype(bool), days_below_floor=np.zeros(n, dtype=np.int64),
-        day=np.zeros(n, dtype=np.int64),
-        stopped=np.zeros(n, dtype=bool), reward=np.zeros(n), patient_id=ids,
+    n, days = seed_entropy.shape[0], settings.scenario.n_days
+    normals = np.zeros((n, days + 1, 3)) if draws is None else draws["assay"]
+    records = ChemoRecords(
+        tumour_at_start=np.zeros(n), etas=np.zeros((n, 0)),
+        params=TumourImmuneParameters(np.zeros((n, 0))), states=np.zeros((n, 4)),
+        course=day_major(n, (days + 1, 4), np.float64),
+        measured=day_major(n, (days + 1, 3), np.float32), measured_now=np.zeros((n, 3)),
+        assay_normals=normals, doses=day_major(n, (days,), np.float64),
+        doses_f32=np.zeros((n, days), np.float32), last_dose=np.zeros(n),
+        below_floor=day_major(n, (days,), np.bool_), days_below_floor=np.zeros(n),
+        day=np.zeros(n), stopped=np.zeros(n), reward=np.zeros(n), patient_id=np.zeros(n),
         seed_entropy=seed_entropy)
+    restart_records(records, settings, draws, pinned, seed_entropy,
+                    variability or settings.model.variability)
+    return records
+
+
+def day_major(n: int, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    """Zeros of shape ``(n, *shape)`` stored day by day (axis 1 outermost in memory).
+
+    A step writes one day of every patient: stored this way, that day is one contiguous
+    block instead of a slice in every patient's row (a cache line and a page each). The
+    observed doses stay patient by patient (an observation copies them whole).
+
+    Examples:
+        >>> a = day_major(3, (150,), np.bool_)
+        >>> a.shape, a.strides
+        ((3, 150), (1, 3))
+    """
+    return np.zeros((shape[0], n, *shape[1:]), dtype).swapaxes(0, 1)
 
 
 def restart_records(records: ChemoRecords, settings: ChemoSettings,
-                    draws: Mapping[str, np.ndarray], pinned: Sequence[dict[str, float] | None],
+                    draws: Mapping[str, np.ndarray] | None,
+                    pinned: Sequence[dict[str, float] | None],
                     seed_entropy: np.ndarray, variability: BetweenSubjectVariability) -> None:
     """:func:`new_records` of every row, its course arrays reused in place (the same numbers).
 
-    ``draws`` holds ``covariates`` and ``eta``; the assay normals are already drawn into
-    ``records.assay_normals``. Reusing the course arrays spares the fresh pages of new ones;
-    arrays of one value per patient are replaced. Only day 0 is measured: the course of days
-    to come is 0, which measures 0 (``0 x exp(log_sd z)``, finite for ``log_sd <= 2``).
+    ``draws`` holds ``covariates`` and ``eta`` (None: typical patients); the assay normals
+    are already drawn into ``records.assay_normals``. Reusing the course arrays spares the
+    fresh pages of new ones; arrays of one value per patient are replaced. Only day 0 is
+    measured: the course of days to come is 0, which measures 0 (``0 x exp(log_sd z)``,
+    finite for ``log_sd <= 2``).
     """
     scenario, n = settings.scenario, len(pinned)
     tumour, etas, ids = _patient_table(settings, draws, pinned, n, variability)
@@ -175,7 +188,8 @@ def restart_records(records: ChemoRecords, settings: ChemoSettings,
     records.tumour_at_start, records.etas, records.states = tumour, etas, states
     records.params = scenario.de_pillis.parameters(n, etas)
     records.measured_now, records.last_dose = first, np.zeros(n)
-    records.days_below_floor, records.day = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    records.days_below_floor = np.zeros(n, dtype=np.int64)
+    records.day = np.zeros(n, dtype=np.int64)
     records.stopped, records.reward = np.zeros(n, dtype=bool), np.zeros(n)
     records.patient_id, records.seed_entropy = ids, seed_entropy
 
