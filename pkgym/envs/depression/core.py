@@ -77,22 +77,24 @@ class DepressionCore(DosingCore):
         """
         n, w = len(streams), self.settings.scenario.n_weeks
         covariates, eta = np.empty((n, self._n_draws)), np.empty((n, len(ETA_KEYS)))
-        rater, raw, events = np.empty((n, w + 1)), np.empty((n, w + 1), np.uint64), np.empty((n, w))
+        rater, events = np.empty((n, w + 1)), np.empty((n, w))
+        raw: list[np.ndarray] = []
         shifted: list[int] = []
-        for k, (slot, c, e, r, s, v) in enumerate(zip(streams, covariates, eta, rater, raw,
-                                                      events, strict=True)):
+        for k, (slot, c, e, r, v) in enumerate(zip(streams, covariates, eta, rater, events,
+                                                   strict=True)):
             slot.patient.random(out=c)
             slot.patient.standard_normal(out=e)
             noise = slot.noise
             noise.standard_normal(out=r)
             if type(noise.bit_generator) is np.random.PCG64:
-                s[:] = noise.bit_generator.random_raw(w + 1)
+                raw.append(noise.bit_generator.random_raw(w + 1))
             else:
-                s[:] = session_seeds(noise, w + 1)
+                raw.append(session_seeds(noise, w + 1))
                 shifted.append(k)
             slot.events.random(out=v)
-        seeds = raw >> np.uint64(1)
-        seeds[shifted] = raw[shifted]
+        outputs = np.array(raw, dtype=np.uint64).reshape(n, w + 1)
+        seeds = outputs >> np.uint64(1)
+        seeds[shifted] = outputs[shifted]
         return {"covariates": covariates, "eta": eta, "rater": rater, "seeds": seeds,
                 "events": events}
 
