@@ -31,7 +31,7 @@ import numpy as np
 from numba.core import types
 from numba.core.extending import intrinsic
 
-SESSION_BLOCK = 64
+SESSION_BLOCK = 256
 """Subjects whose sessions run together, trial by trial (independent chains overlap)."""
 SIGMOID_SPAN, SIGMOID_MARGIN = 16.0, 1e-7
 """Advantages up to this size get the estimate; the estimate's safety margin."""

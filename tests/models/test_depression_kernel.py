@@ -79,7 +79,7 @@ def test_hashed_sessions__equal_the_plain_session_loop(parallel: bool, rho_scale
                                                        gamma_scale: float) -> None:
     """Learners that stay within the span and ones that leave it, blocks full and partial."""
     rng = np.random.default_rng(int(rho_scale))
-    n, n_trials = 157, 200
+    n, n_trials = 600, 200
     seeds = rng.integers(0, 2**63, size=n, dtype=np.uint64)
     rho, epsilon = rng.random(n) * rho_scale, rng.uniform(0.01, 1.0, n)
     gamma = rng.normal(0, gamma_scale, n)
