@@ -39,6 +39,7 @@ from pkgym.envs.heparin.records import (
     pinned_row,
 )
 from pkgym.models.dose_toxicity import bitgen_addresses
+from pkgym.sim.batch import write_rows
 
 
 class HeparinCore(DosingCore):
@@ -57,7 +58,9 @@ class HeparinCore(DosingCore):
         table = {key: np.full(self.n_patients, value) for key, value in PLACEHOLDER.items()}
         self.records = new_records(settings, table, np.zeros((self.n_patients, s.n_steps + 1)),
                                    np.zeros(self.n_patients, dtype=object))
-        self._bitgens: dict[int, tuple[EpisodeStreams, tuple[int, ...]]] = {}
+        self._streams_seen: list[EpisodeStreams | None] = [None] * self.n_patients
+        self._bitgen_cache = np.zeros((self.n_patients, 2), dtype=np.int64)
+        self._entropy_cache = np.zeros(self.n_patients, dtype=object)
         # the interval's grid midpoints, then its end, h (simulate_interval's times)
         m, dt = s.grid_points, s.interval_h
         self._times = np.append((np.arange(m) + 0.5) * dt / m, dt)
@@ -116,38 +119,69 @@ class HeparinCore(DosingCore):
         return start * len(self._rates) + rate
 
     # ----- reset ---------------------------------------------------------------------------
+    def reset_patients(self, rows: np.ndarray, streams: Sequence[EpisodeStreams],
+                       patients: Sequence[Mapping[str, Any] | None]) -> None:
+        """Start new episodes for ``rows``: :class:`DosingCore`'s template, its draws compiled.
+
+        The slots' bit-generator addresses and seed entropy are kept per row
+        (:meth:`_slots`); a core whose ``draw_episodes`` or ``build_episodes`` is replaced (a
+        subclass, a test), or where numpy exports no ``random_standard_normal``, runs the
+        template as it is.
+        """
+        if not kernel.NUMPY_NORMAL or any(
+                getattr(getattr(self, name), "__func__", None) is not getattr(HeparinCore, name)
+                for name in ("draw_episodes", "build_episodes")):
+            super().reset_patients(rows, streams, patients)
+            return
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.size == 0:
+            return
+        addresses, entropy = self._slots(rows, streams)
+        part = self._build(self._draw(addresses), patients, entropy)
+        if rows.size == self.n_patients and np.array_equal(rows, np.arange(self.n_patients)):
+            self.records = part
+        else:
+            write_rows(self.records, rows, part)
+
     def draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
         """Per slot: covariate uniforms, eta normals (patient stream), assay normals (noise).
 
         Compiled (:func:`kernel.draw_episodes`), the numbers of :func:`draw_into`'s plan;
         that per-slot numpy plan where numpy exports no ``random_standard_normal``.
         """
-        sizes = (self.settings.population.n_draws, len(ETA_KEYS),
-                 self.settings.scenario.n_steps + 1)
         if not kernel.NUMPY_NORMAL:
+            sizes = self._draw_sizes
             return draw_into(streams, [("covariates", "patient", "random", sizes[:1]),
                                        ("eta", "patient", "standard_normal", sizes[1:2]),
                                        ("assay", "noise", "standard_normal", sizes[2:])])
-        covariates, eta, assay = kernel.draw_episodes(self._addresses(streams),
-                                                      kernel.NUMPY_NORMAL, *sizes)
+        return self._draw(np.array([bitgen_addresses([slot.patient, slot.noise])
+                                    for slot in streams], dtype=np.int64).reshape(-1, 2))
+
+    @property
+    def _draw_sizes(self) -> tuple[int, int, int]:
+        """Covariate uniforms, eta normals and assay normals of one episode."""
+        return (self.settings.population.n_draws, len(ETA_KEYS),
+                self.settings.scenario.n_steps + 1)
+
+    def _draw(self, addresses: np.ndarray) -> dict[str, np.ndarray]:
+        """:meth:`draw_episodes` of the slots with patient and noise streams at ``addresses``."""
+        covariates, eta, assay = kernel.draw_episodes(addresses, kernel.NUMPY_NORMAL,
+                                                      *self._draw_sizes)
         return {"covariates": covariates, "eta": eta, "assay": assay}
 
-    def _addresses(self, streams: Sequence[EpisodeStreams]) -> np.ndarray:
-        """The slots' patient and noise :func:`bitgen_addresses` (m, 2), kept per slot.
+    def _slots(self, rows: np.ndarray, streams: Sequence[EpisodeStreams]
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """The slots' patient and noise :func:`bitgen_addresses` (m, 2) and seed entropy (m,).
 
-        Kept with the slot's streams (which keeps the generators alive), so a slot pays for
-        them once per seeding, not once per episode.
+        Kept per row with the streams they belong to (which keeps the generators alive), so a
+        slot pays for them once per seeding, not once per episode.
         """
-        cache, pairs = self._bitgens, []
-        for slot in streams:
-            hit = cache.get(id(slot))
-            if hit is None or hit[0] is not slot:
-                if len(cache) >= 2 * self.n_patients:
-                    cache.clear()
-                hit = cache[id(slot)] = (slot, tuple(bitgen_addresses([slot.patient,
-                                                                       slot.noise]).tolist()))
-            pairs.append(hit[1])
-        return np.array(pairs, dtype=np.int64).reshape(len(pairs), 2)
+        seen, addresses, entropy = self._streams_seen, self._bitgen_cache, self._entropy_cache
+        for row, slot in zip(rows.tolist(), streams, strict=True):
+            if seen[row] is not slot:
+                seen[row], entropy[row] = slot, slot.seed_entropy
+                addresses[row] = bitgen_addresses([slot.patient, slot.noise])
+        return addresses[rows], entropy[rows]
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle and deepcopy state without the cached bit-generator addresses.
@@ -156,7 +190,7 @@ class HeparinCore(DosingCore):
         the generators) must look them up again, or it would draw from the original's.
         """
         state = self.__dict__.copy()
-        state["_bitgens"], state["_scratch"] = {}, None
+        state["_streams_seen"], state["_scratch"] = [None] * self.n_patients, None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -168,6 +202,12 @@ class HeparinCore(DosingCore):
                        patients: Sequence[Mapping[str, Any] | None],
                        streams: Sequence[EpisodeStreams]) -> ClinicRecords:
         """Records of fresh episodes from their draws (a pinned patient's fields replace them)."""
+        return self._build(draws, patients,
+                           np.array([slot.seed_entropy for slot in streams], dtype=object))
+
+    def _build(self, draws: dict[str, np.ndarray], patients: Sequence[Mapping[str, Any] | None],
+               entropy: np.ndarray) -> ClinicRecords:
+        """:meth:`build_episodes` with the slots' seed entropy (m,) given."""
         n = draws["eta"].shape[0]
         pins = [None if p is None else self.pin_patient(p) for p in patients]  # checked first
         table = dict(self.settings.population.from_uniforms(draws["covariates"]))
@@ -175,9 +215,9 @@ class HeparinCore(DosingCore):
         table.update(id=np.full(n, -1), **{key: etas[:, j] for j, key in enumerate(ETA_KEYS)})
         table = {key: np.asarray(table[key], dtype=np.float64) for key in PLACEHOLDER}
         for k, pinned in enumerate(pins):
-            for key, value in (pinned or {}).items():
-                table[key][k] = value
-        entropy = np.array([slot.seed_entropy for slot in streams], dtype=object)
+            if pinned is not None:
+                for key, value in pinned.items():
+                    table[key][k] = value
         return new_records(self.settings, table, draws["assay"], entropy)
 
     def _etas(self, normals: np.ndarray) -> np.ndarray:

@@ -88,12 +88,39 @@ def test_heparin_core__compiled_step_equals_the_numpy_reference(
         cores[0].step(np.arange(n), np.zeros((n, 3)))
 
 
+def _plan(core: HeparinCore) -> list[tuple[str, str, str, tuple[int, ...]]]:
+    """The draws of one episode, as :func:`draw_into` takes them (the numpy reference)."""
+    return [("covariates", "patient", "random", (core.settings.population.n_draws,)),
+            ("eta", "patient", "standard_normal", (3,)),
+            ("assay", "noise", "standard_normal", (core.settings.scenario.n_steps + 1,))]
+
+
+def test_heparin_core__batched_resets_equal_the_numpy_template() -> None:
+    """Seeded, pinned, masked and automatic resets: the records of draw_into's template."""
+    n, pin = 7, {"weight_kg": 95.0, "height_cm": 170.0, "age_years": 50.0, "is_female": 1,
+                 "baseline_aptt_s": 33.0, "id": 3}
+    envs = [gym.make_vec(ENV_ID, num_envs=n, vectorization_mode="vector_entry_point")
+            for _ in range(2)]
+    slow = envs[1].unwrapped.core
+    slow.draw_episodes = lambda streams: draw_into(streams, _plan(slow))
+    pins = [pin if k % 3 == 0 else None for k in range(n)]
+    for env in envs:
+        env.reset(seed=4, options={"patients": pins})
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        _assert_same_records(*(env.unwrapped.core.records for env in envs))
+        actions = rng.integers(0, envs[0].single_action_space.n, n)
+        for env in envs:
+            env.step(actions)
+    for env in envs:
+        env.reset(options={"reset_mask": np.arange(n) % 2 == 1, "patients": pins[:3]})
+    _assert_same_records(*(env.unwrapped.core.records for env in envs))
+
+
 def test_heparin_kernel__compiled_draws_are_draw_intos() -> None:
     """Covariate uniforms, eta and assay normals: draw_into's numbers, streams left alike."""
     core = _core(1, HeparinScenario())
-    plan = [("covariates", "patient", "random", (core.settings.population.n_draws,)),
-            ("eta", "patient", "standard_normal", (3,)),
-            ("assay", "noise", "standard_normal", (core.settings.scenario.n_steps + 1,))]
+    plan = _plan(core)
     fast = [spawn_streams(np.random.default_rng(seed)) for seed in range(6)]
     slow = [spawn_streams(np.random.default_rng(seed)) for seed in range(6)]
     for _ in range(2):  # the second episode reads the cached bit-generator addresses
