@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from pkgym.models.depression_kernel import hashed_sessions, splitmix64
+from pkgym.models.depression_kernel import hashed_sessions, learners_valid, splitmix64
 
 RICH_CORRECT, RICH_INCORRECT, LEAN_CORRECT, LEAN_INCORRECT = 0, 1, 2, 3
 """Columns of the per-session answer counts."""
@@ -214,7 +214,7 @@ def simulate_hashed_prt(reward_sensitivity: np.ndarray, learning_rate: np.ndarra
     seeds = np.ascontiguousarray(seeds, dtype=np.uint64).reshape(-1)
     if not rho.shape == eps.shape == gam.shape == seeds.shape:
         raise ValueError(f"need one seed and parameter of each of {seeds.size} subjects")
-    if np.any(rho < 0) or np.any((eps <= 0) | (eps > 1)) or not np.all(np.isfinite(gam)):
+    if not learners_valid(rho, eps, gam):
         raise ValueError("need reward_sensitivity >= 0, learning_rate in (0, 1], finite gamma")
     schedule = (float(initial_q), task.p_reward_rich, task.p_reward_lean, int(task.n_trials))
     return hashed_sessions(seeds, rho, eps, gam, schedule, seeds.size >= PARALLEL_SESSIONS)

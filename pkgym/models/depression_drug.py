@@ -198,15 +198,22 @@ def advance_week(amount_mg: np.ndarray, effect: np.ndarray, daily_dose_mg: np.nd
     relax = np.exp(-1.0 / (DAYS_PER_WEEK * drug.onset_time_constant_weeks))
     amount = np.array(amount_mg, dtype=np.float64).reshape(-1)
     e = np.array(effect, dtype=np.float64).reshape(-1)
-    doses = np.ascontiguousarray(np.broadcast_to(np.asarray(daily_dose_mg, np.float64),
-                                                 amount.shape))
-    daily, occupancy = _week_days(amount, e, doses, np.broadcast_to(mean_factor, amount.shape),
-                                  np.broadcast_to(decay, amount.shape), float(relax),
+    daily, occupancy = _week_days(amount, e, _per_patient(daily_dose_mg, amount.shape),
+                                  _per_patient(mean_factor, amount.shape),
+                                  _per_patient(decay, amount.shape), float(relax),
                                   drug.volume_l, drug.sert_ec50_mg_per_l)
     conc = daily.mean(axis=1)
     return {"amount_mg": amount, "effect": e, "daily_mg_per_l": daily,
             "concentration_mg_per_l": conc, "occupancy": occupancy,
             "adverse_probability": adverse_probability(conc, drug)}
+
+
+def _per_patient(values: np.ndarray | float, shape: tuple[int, ...]) -> np.ndarray:
+    """``values`` as a contiguous float64 array of ``shape`` (broadcast only when needed)."""
+    array = np.asarray(values, dtype=np.float64)
+    if array.shape == shape and array.flags.c_contiguous:
+        return array
+    return np.ascontiguousarray(np.broadcast_to(array, shape))
 
 
 def adverse_probability(concentration_mg_per_l: np.ndarray, drug: Escitalopram) -> np.ndarray:

@@ -179,6 +179,22 @@ def _parallel(seeds: np.ndarray, rho: np.ndarray, epsilon: np.ndarray, gamma: np
     return counts
 
 
+@numba.njit(cache=True, nogil=True)
+def learners_valid(rho: np.ndarray, epsilon: np.ndarray, gamma: np.ndarray) -> bool:
+    """Whether no ``rho < 0``, no ``epsilon`` outside (0, 1] and every ``gamma`` is finite.
+
+    NaN rho or epsilon pass, as numpy's comparisons let them. One pass, no temporaries.
+
+    Examples:
+        >>> learners_valid(np.ones(2), np.full(2, 0.1), np.array([1.5, np.inf]))
+        False
+    """
+    for i in range(rho.shape[0]):
+        if rho[i] < 0 or epsilon[i] <= 0 or epsilon[i] > 1 or not np.isfinite(gamma[i]):
+            return False
+    return True
+
+
 def hashed_sessions(seeds: np.ndarray, rho: np.ndarray, epsilon: np.ndarray,
                     gamma: np.ndarray, task: tuple, parallel: bool) -> np.ndarray:
     """Answer counts (n, 4) of one hashed PRT session per subject (checked inputs).
