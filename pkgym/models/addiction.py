@@ -401,20 +401,14 @@ BURN_IN_CHUNK = 4096
 
 
 def simulate_untreated_days(model: Redish2004, params: np.ndarray, values: np.ndarray,
-                            uniforms: np.ndarray, by_day: np.ndarray | None = None
-                            ) -> tuple[np.ndarray, np.ndarray]:
+                            uniforms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`simulate_untreated` compiled: final values (n, 4) and drug-use days (n,).
-
-    Patients run in chunks of :data:`BURN_IN_CHUNK` (each patient's numbers are the same
-    whatever its chunk: a day is one batched ``numpy.exp`` and one kernel call per chunk).
 
     Args:
         model: the parameter set.
         params: alpha, D, beta, sensitivity of each patient (``VARIED`` order), (n, 4).
         values: start values (n, 4) (not modified).
         uniforms: one per patient and day, (n, n_days).
-        by_day: scratch for a chunk's uniforms by day, float64 of at least
-            ``n_days * min(n, BURN_IN_CHUNK)`` elements (None: allocated here).
 
     Examples:
         >>> m = Redish2004()
@@ -423,31 +417,43 @@ def simulate_untreated_days(model: Redish2004, params: np.ndarray, values: np.nd
         >>> days.tolist(), bool(v[0, DRUG] > v[0, NATURAL])
         ([50, 50], True)
     """
+    uniforms = np.asarray(uniforms, dtype=np.float64)
+    by_day = np.empty((uniforms.shape[1], uniforms.shape[0]))
+    _transpose_into(uniforms, by_day)
+    return simulate_untreated_by_day(model, params, values, by_day)
+
+
+BURN_IN_CHUNK = 4096
+"""Patients whose use histories run side by side: a day's arrays of a chunk stay in cache."""
+
+
+def simulate_untreated_by_day(model: Redish2004, params: np.ndarray, values: np.ndarray,
+                              by_day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`simulate_untreated_days` from the uniforms by day, ``by_day`` (n_days, n).
+
+    Patients run in chunks of :data:`BURN_IN_CHUNK` (each patient's numbers are the same
+    whatever its chunk: a day is one batched ``numpy.exp`` and one kernel call per chunk).
+
+    Examples:
+        >>> m = Redish2004()
+        >>> v, days = simulate_untreated_by_day(m, np.tile([0.1, 0.1, 3.0, 1.0], (2, 1)),
+        ...                                     np.zeros((2, 4)), np.full((50, 2), 0.1))
+        >>> days.tolist()
+        [50, 50]
+    """
     n = values.shape[0]
     values = np.array(values, dtype=np.float64, order="C")
     params = np.ascontiguousarray(params, dtype=np.float64)
-    uniforms = np.asarray(uniforms, dtype=np.float64)
     constants, drug_days = model_constants(model), np.zeros(n, dtype=np.int64)
     size = min(n, BURN_IN_CHUNK)
-    if by_day is None:
-        by_day = np.empty(uniforms.shape[1] * size)
-    work = (by_day, np.empty((size, 3)), np.empty((size, 3)))
+    utilities, weights = np.empty((size, 3)), np.empty((size, 3))
     for start in range(0, n, BURN_IN_CHUNK):
         part = slice(start, min(start + BURN_IN_CHUNK, n))
-        _untreated_chunk(values[part], params[part], uniforms[part], constants,
-                         drug_days[part], work)
+        m = part.stop - start
+        values_part, params_part = values[part], params[part]
+        all_utilities(values_part, np.arange(m), constants[4:7], params_part, utilities[:m])
+        for day in range(by_day.shape[0]):
+            np.exp(utilities[:m], out=weights[:m])
+            _untreated_day(day, values_part, weights[:m], by_day[:, part], params_part,
+                           constants, drug_days[part], utilities[:m])
     return values, drug_days
-
-
-def _untreated_chunk(values: np.ndarray, params: np.ndarray, uniforms: np.ndarray,
-                     constants: np.ndarray, drug_days: np.ndarray,
-                     work: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
-    """The untreated days of one chunk of patients, ``values`` and ``drug_days`` in place."""
-    m, n_days = uniforms.shape
-    by_day = work[0][:n_days * m].reshape(n_days, m)
-    utilities, weights = work[1][:m], work[2][:m]
-    _transpose_into(uniforms, by_day)
-    all_utilities(values, np.arange(m), constants[4:7], params, utilities)
-    for day in range(n_days):
-        np.exp(utilities, out=weights)
-        _untreated_day(day, values, weights, by_day, params, constants, drug_days, utilities)

@@ -9,6 +9,7 @@ choice and adherence) and noise (self-report and urine-test errors). The learnin
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from operator import is_
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ from pkgym.envs.addiction.clinic import (
 )
 from pkgym.envs.addiction.kernel import (
     REPORT_P,
+    draw_uniforms,
     week_day,
     week_end,
     week_treatment,
@@ -44,8 +46,9 @@ from pkgym.envs.base import (
     ObservationModel,
     RewardFn,
 )
-from pkgym.models.addiction import BURN_IN_CHUNK, VARIED, all_utilities, model_constants
+from pkgym.models.addiction import VARIED, all_utilities, model_constants
 from pkgym.models.addiction_treatment import CM_TEST_DAYS, TreatmentPharmacology
+from pkgym.models.dose_toxicity import bitgen_addresses
 
 PARALLEL_PATIENTS = 2048
 """From this many stepped patients on, the week's treatment (one memory-bound pass over the
@@ -63,6 +66,8 @@ class AddictionCore(DosingCore):
     draws_ahead = True  # every random number of an episode is drawn at its reset
     _scratch: dict[str, np.ndarray] | None = None
     """The etas and burn-in uniforms of a reset of every row, reused (never pickled)."""
+    _bitgens: dict[int, tuple[Any, Any]]
+    """Bit-generator addresses by slot (``id``), and of the last batch (key -1)."""
 
     views = addiction_views
 
@@ -77,10 +82,18 @@ class AddictionCore(DosingCore):
         self._constants = clinic_constants(scenario)
         self._pharmacology = pharmacology_table(scenario.pharmacology)
         self._variability = settings.model.variability
+        self._bitgens = {}
 
     def __getstate__(self) -> dict[str, Any]:
-        """The core's state for pickling, without the reset's scratch arrays."""
-        return {key: value for key, value in self.__dict__.items() if key != "_scratch"}
+        """Pickle and deepcopy state without the reset's scratch and bit-generator addresses.
+
+        The addresses are raw pointers into this process's generators: a copy (with its own
+        copies of the generators) must look them up again, or it would draw from the
+        original's.
+        """
+        state = {key: value for key, value in self.__dict__.items() if key != "_scratch"}
+        state["_bitgens"] = {}
+        return state
 
     def action_space(self, continuous: bool) -> spaces.Space:
         """``Discrete(7)`` over :data:`TREATMENTS`; there is no continuous variant."""
@@ -105,26 +118,51 @@ class AddictionCore(DosingCore):
                        patients: Sequence[Mapping[str, Any] | None]) -> None:
         """New episodes for ``rows`` (the base's template); all N rows reuse the records' arrays.
 
-        A reset of every row of a batch draws each slot's uniforms straight into the rows of
-        the records' own arrays (the same numbers, in the same order, as
-        :meth:`draw_episodes`) and writes the rest in place (:func:`restart_records`).
+        A reset of every row of a batch draws each slot's etas (numpy), then its uniforms,
+        compiled on the slot's own bit generators (:func:`kernel.draw_uniforms`), straight
+        into the records' arrays: the numbers of :meth:`draw_episodes`, in its order. The
+        rest is written in place (:func:`restart_records`).
         """
         rows = np.asarray(rows, dtype=np.int64)
         n = self.n_patients
-        buffers = _draw_buffers(self.records, self.settings.scenario)
-        if n == 1 or buffers is None or rows.size != n or not np.array_equal(rows, np.arange(n)):
+        if n == 1 or rows.size != n or not np.array_equal(rows, np.arange(n)):
             super().reset_patients(rows, streams, patients)
             return
         draws = self._scratch
-        if draws is None or draws["eta"].shape[0] != n:
-            days = self.settings.scenario.burn_in_days
+        if draws is None:
             draws = self._scratch = {
-                "eta": np.empty((n, len(VARIED))), "burn_in": np.empty((n, days)),
-                "by_day": np.empty(days * min(n, BURN_IN_CHUNK))}
-        _draw_into(streams, draws["eta"], draws["burn_in"], *buffers)
+                "eta": np.empty((n, len(VARIED))),
+                "burn_in_by_day": np.empty((self.settings.scenario.burn_in_days, n))}
+        for k, slot in enumerate(streams):
+            slot.patient.standard_normal(out=draws["eta"][k])
+        rec = self.records
+        draw_uniforms(self._addresses(streams), draws["burn_in_by_day"], rec.choice_uniforms,
+                      rec.adherence_uniforms, rec.report_uniforms, rec.test_uniforms)
         pinned = [None if p is None else self.pin_patient(p) for p in patients]
         entropy = np.array([slot.seed_entropy for slot in streams], dtype=object)
-        restart_records(self.records, self.settings, draws, pinned, entropy, self._variability)
+        restart_records(rec, self.settings, draws, pinned, entropy, self._variability)
+
+    def _addresses(self, streams: Sequence[EpisodeStreams]) -> np.ndarray:
+        """The slots' patient, events and noise :func:`bitgen_addresses` (m, 3), kept per slot.
+
+        Kept with the slot's streams (which keeps the generators alive), so a slot pays for
+        them once per seeding, not once per episode.
+        """
+        cache, rows = self._bitgens, []
+        last = cache.get(-1)  # the whole batch of the last call, when the same slots come again
+        if last is not None and len(last[0]) == len(streams) and all(map(is_, last[0], streams)):
+            return last[1]
+        for slot in streams:
+            hit = cache.get(id(slot))
+            if hit is None or hit[0] is not slot:
+                if len(cache) >= 2 * self.n_patients:
+                    cache.clear()
+                hit = cache[id(slot)] = (slot, tuple(bitgen_addresses(
+                    [slot.patient, slot.events, slot.noise]).tolist()))
+            rows.append(hit[1])
+        addresses = np.array(rows, dtype=np.int64).reshape(len(rows), 3)
+        cache[-1] = (tuple(streams), addresses)
+        return addresses
 
     def draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
         """:meth:`episode_draws` of every slot, stacked: each slot fills its own rows."""
@@ -190,32 +228,6 @@ def _draw_into(streams: Sequence[EpisodeStreams], eta: np.ndarray, burn_in: np.n
         slot.patient.random(out=burn_in[k])
         slot.events.random(out=events[k])
         slot.noise.random(out=noise[k])
-
-
-def _draw_buffers(records: AddictionRecords, scenario: AddictionScenario
-                  ) -> tuple[np.ndarray, np.ndarray] | None:
-    """The records' own events and noise arrays, if :meth:`AddictionCore.draw_episodes` made them.
-
-    Its uniforms are views of one (n, 2 n_days) events array (choice, adherence) and one
-    (n, n_days + n_weeks) noise array (reports, tests); None for records built otherwise
-    (the placeholder before the first reset, an unpickled copy), which a reset replaces.
-    """
-    events, noise = records.choice_uniforms.base, records.report_uniforms.base
-    n, n_days = records.week.shape[0], scenario.n_weeks * DAYS_PER_WEEK
-    if not (isinstance(events, np.ndarray) and isinstance(noise, np.ndarray)):
-        return None
-    views = ((records.choice_uniforms, events, 0), (records.adherence_uniforms, events, n_days),
-             (records.report_uniforms, noise, 0), (records.test_uniforms, noise, n_days))
-    shaped = (events.shape == (n, 2 * n_days) and noise.shape == (n, n_days + scenario.n_weeks)
-              and events.flags.c_contiguous and noise.flags.c_contiguous)
-    placed = all(view.base is base and _address(view) == _address(base) + 8 * offset
-                 for view, base, offset in views)
-    return (events, noise) if shaped and placed else None
-
-
-def _address(array: np.ndarray) -> int:
-    """The address of an array's first element."""
-    return int(array.__array_interface__["data"][0])
 
 
 def simulate_week(rec: AddictionRecords, rows: np.ndarray, week: np.ndarray,

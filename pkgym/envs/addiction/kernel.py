@@ -21,6 +21,7 @@ from pkgym.models.addiction import (
     patient_reward,
     patient_utilities,
 )
+from pkgym.models.dose_toxicity import _next_double
 
 # constants (float64): indices into the clinic vector of :func:`clinic_constants`
 DISCOUNT, DRUG_REWARD, NATURAL_REWARD, ABSTAIN_REWARD = 0, 1, 2, 3
@@ -269,3 +270,42 @@ def clinic_observation(week: np.ndarray, reported: np.ndarray, urine_positive: n
             tested[i, w] = 1.0 if past else 0.0
             treatments[i, w] = actions[i, w] + 1 if past else 0
     return reports, positive, tested, treatments, weeks
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def draw_uniforms(addresses: np.ndarray, burn_in_by_day: np.ndarray, choice: np.ndarray,
+                  adherence: np.ndarray, report: np.ndarray,
+                  test: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Each slot's episode uniforms, drawn on its own bit generators into any layout.
+
+    The numbers ``random(out=...)`` gives, in its order (``AddictionCore.episode_draws``):
+    per slot k, after its etas, the patient stream's burn-in days (into column k of
+    ``burn_in_by_day`` (n_days, n)), the events stream's choice then adherence uniforms
+    and the noise stream's reports then tests (into row k of the records' arrays).
+
+    Args:
+        addresses: :func:`pkgym.models.dose_toxicity.bitgen_addresses` of each slot's
+            patient, events and noise streams (n, 3).
+        burn_in_by_day: out (n_days, n).
+        choice: out (n, n_weeks, 7).
+        adherence: out (n, n_weeks, 7).
+        report: out (n, n_weeks, 7).
+        test: out (n, n_weeks).
+    """
+    for k in range(addresses.shape[0]):
+        patient, events, noise = addresses[k, 0], addresses[k, 1], addresses[k, 2]
+        for day in range(burn_in_by_day.shape[0]):
+            burn_in_by_day[day, k] = _next_double(patient)
+        _fill_weeks(choice, k, events)
+        _fill_weeks(adherence, k, events)
+        _fill_weeks(report, k, noise)
+        for week in range(test.shape[1]):
+            test[k, week] = _next_double(noise)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _fill_weeks(out: np.ndarray, k: int, stream: int) -> None:  # pragma: no cover - compiled
+    """Row k of ``out`` (n, n_weeks, 7), week by week, from the bit generator at ``stream``."""
+    for week in range(out.shape[1]):
+        for day in range(out.shape[2]):
+            out[k, week, day] = _next_double(stream)

@@ -20,6 +20,7 @@ from pkgym.models.addiction import (
     VARIED,
     Redish2004,
     drug_naive_values,
+    simulate_untreated_by_day,
     simulate_untreated_days,
 )
 from pkgym.populations import BetweenSubjectVariability, Population
@@ -117,14 +118,16 @@ def new_records(settings: AddictionSettings, draws: Mapping[str, np.ndarray] | N
     params, values, prior, ids = _learners(settings, draws, pinned, n, variability)
     course = week_major(n, (scenario.n_weeks + 1, N_STATES), np.float64)
     course[:, 0] = values
-    zeros = np.zeros(weeks)
+    uniforms = {key: week_major(n, shape, np.float64) for key, shape in
+                (("choice", weeks[1:]), ("adherence", weeks[1:]), ("report", weeks[1:]),
+                 ("test", weeks[1:2]))}
+    for key, array in uniforms.items():
+        array[:] = 1.0 if draws is None and key == "test" else 0.0 if draws is None else draws[key]
     return AddictionRecords(
         params=params, values=values,
         value_course=course, amounts=np.zeros((n, 2)),
-        choice_uniforms=zeros if draws is None else draws["choice"],
-        adherence_uniforms=zeros if draws is None else draws["adherence"],
-        report_uniforms=zeros if draws is None else draws["report"],
-        test_uniforms=np.ones(weeks[:2]) if draws is None else draws["test"],
+        choice_uniforms=uniforms["choice"], adherence_uniforms=uniforms["adherence"],
+        report_uniforms=uniforms["report"], test_uniforms=uniforms["test"],
         used=week_major(n, weeks[1:], np.bool_), reported=np.zeros(weeks[:2], dtype=np.int64),
         urine_positive=np.zeros(weeks[:2], dtype=bool), cm_streak=np.zeros(n, dtype=np.int64),
         actions=np.full(weeks[:2], -1, dtype=np.int64),
@@ -137,8 +140,9 @@ def new_records(settings: AddictionSettings, draws: Mapping[str, np.ndarray] | N
 def week_major(n: int, shape: tuple[int, ...], dtype: type) -> np.ndarray:
     """Zeros of shape ``(n, *shape)`` stored week by week (axis 1 outermost in memory).
 
-    A step writes one week of every patient: stored this way, that week is one contiguous
-    block instead of a slice in every patient's row (a cache line and a page each).
+    A step reads and writes one week of every patient: stored this way, that week is one
+    contiguous block instead of a slice in every patient's row (a cache line and a page
+    each).
 
     Examples:
         >>> a = week_major(3, (24, 7), np.bool_)
@@ -153,8 +157,8 @@ def restart_records(records: AddictionRecords, settings: AddictionSettings,
                     seed_entropy: np.ndarray, variability: BetweenSubjectVariability) -> None:
     """:func:`new_records` of every row, its course arrays reused in place (the same numbers).
 
-    ``draws`` holds ``eta`` and ``burn_in`` (and ``by_day``, the burn-in's scratch); the
-    episode's uniforms are already drawn into
+    ``draws`` holds ``eta`` and the burn-in's uniforms by day, ``burn_in_by_day`` (n_days,
+    n); the episode's uniforms are already drawn into
     the records' own arrays. Reusing the arrays spares the fresh pages of new ones (the
     first touch of a page costs more than the numbers written to it); arrays of one value
     per patient are replaced.
@@ -194,8 +198,11 @@ def _learners(settings: AddictionSettings, draws: Mapping[str, np.ndarray] | Non
     values = drug_naive_values(model, patients["reward_sensitivity"])
     prior = np.zeros(n)
     if draws is not None and scenario.burn_in_days:
-        values, drug_days = simulate_untreated_days(model, params, values, draws["burn_in"],
-                                                    draws.get("by_day"))
+        if "burn_in_by_day" in draws:
+            values, drug_days = simulate_untreated_by_day(model, params, values,
+                                                          draws["burn_in_by_day"])
+        else:
+            values, drug_days = simulate_untreated_days(model, params, values, draws["burn_in"])
         prior = drug_days / scenario.burn_in_days
     return params, values, prior, ids
 

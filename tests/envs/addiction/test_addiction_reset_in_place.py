@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import gymnasium as gym
 import numpy as np
 
@@ -35,10 +37,9 @@ def test_addiction_reset__in_place_equals_fresh_records_and_reuses_the_arrays() 
     streams = [spawn_streams(np.random.default_rng(20 + k)) for k in range(n)]
     reused.reset_patients(np.arange(n), streams, [None] * n)
     reused.step(np.arange(n), np.arange(n, dtype=np.float64) % 7)
-    taken, events = reused.records.taken, reused.records.choice_uniforms.base
-    assert addiction_core._draw_buffers(reused.records, reused.settings.scenario) is not None
+    taken, choice = reused.records.taken, reused.records.choice_uniforms
     reused.reset_patients(np.arange(n), streams, pinned)
-    assert reused.records.taken is taken and reused.records.choice_uniforms.base is events
+    assert reused.records.taken is taken and reused.records.choice_uniforms is choice
     again = [spawn_streams(np.random.default_rng(20 + k)) for k in range(n)]
     for slot in again:  # the numbers of the first episode
         fresh.draw_episodes([slot])
@@ -46,14 +47,15 @@ def test_addiction_reset__in_place_equals_fresh_records_and_reuses_the_arrays() 
     assert _same(reused.records, fresh.records) == []
 
 
-def test_addiction_reset__records_of_other_origin_are_replaced_not_reused() -> None:
-    """The placeholder records and a copy whose views lost their base take the fresh path."""
-    core = _core(3)
-    assert addiction_core._draw_buffers(core.records, core.settings.scenario) is None
+def test_addiction_reset__an_unpickled_core_resets_in_place_from_its_own_generators() -> None:
+    """A pickled copy (patient-major arrays, no cached bit generators) resets as the original."""
+    original = _core(3)
     streams = [spawn_streams(np.random.default_rng(k)) for k in range(3)]
-    core.reset_patients(np.arange(3), streams, [None] * 3)
-    core.records.choice_uniforms = core.records.choice_uniforms.copy()
-    assert addiction_core._draw_buffers(core.records, core.settings.scenario) is None
-    before = core.records.taken
-    core.reset_patients(np.arange(3), streams, [None] * 3)
-    assert core.records.taken is not before
+    original.reset_patients(np.arange(3), streams, [None] * 3)
+    original.step(np.arange(3), np.array([1.0, 4.0, 6.0]))
+    copy = pickle.loads(pickle.dumps(original))
+    assert copy.records.taken.flags.c_contiguous and not original.records.taken.flags.c_contiguous
+    copied_streams = pickle.loads(pickle.dumps(streams))
+    original.reset_patients(np.arange(3), streams, [None] * 3)
+    copy.reset_patients(np.arange(3), copied_streams, [None] * 3)
+    assert _same(original.records, copy.records) == []
