@@ -402,7 +402,9 @@ class DosingVectorEnv(VectorEnv):
             self._reset_rows(np.flatnonzero(self._done), [None] * int(self._done.sum()))
         else:
             stepped = np.arange(n)
-        if stepped.size:
+        if stepped.size == n:  # every patient: plain copies, no gather and scatter
+            reward[:], terminated[:], truncated[:] = self.core.step(stepped, doses.copy())
+        elif stepped.size:
             out = self.core.step(stepped, doses[stepped])
             reward[stepped], terminated[stepped], truncated[stepped] = out
         info = _with_masks(self.core.info())

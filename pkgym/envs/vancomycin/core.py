@@ -9,7 +9,7 @@ records the core fills live in :mod:`pkgym.envs.vancomycin.records`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,7 @@ from pkgym.envs.vancomycin.readout import (
     INFO_FLAGS,
     INFO_KEYS,
     INFO_STAGE,
+    by_rows,
     step_and_score,
     step_one,
     write_info,
@@ -49,7 +50,7 @@ from pkgym.envs.vancomycin.records import (
     pinned_row,
 )
 from pkgym.sim.batch import take_rows, write_rows
-from pkgym.sim.threads import MIN_ROWS_PER_THREAD, map_row_chunks, slice_rows
+from pkgym.sim.threads import slice_rows
 
 
 class VancomycinCore(DosingCore):
@@ -170,10 +171,10 @@ class VancomycinCore(DosingCore):
         if self.backend == "torch":
             advance_ward_on_device(constants, slots, doses, ward, device=self.device)
         elif weights is None:
-            _by_rows(lambda d, w: advance_ward(constants, slots, d, w), doses.shape[0], doses, ward)
+            by_rows(lambda d, w: advance_ward(constants, slots, d, w), doses.shape[0], doses, ward)
         else:
             rec.reward = np.empty(doses.shape[0])
-            _by_rows(lambda d, w, r: step_and_score(constants, slots, d, w, weights, r),
+            by_rows(lambda d, w, r: step_and_score(constants, slots, d, w, weights, r),
                      doses.shape[0], doses, ward, rec.reward)
             return rec
         rec.reward = self.reward_fn(rec.metrics, doses)
@@ -217,7 +218,7 @@ class VancomycinCore(DosingCore):
         """
         rec, n, interval = self.records, self.n_patients, self.settings.config.interval_h
         out = tuple(np.empty(n, dtype=dtype) for dtype in INFO_DTYPES)
-        _by_rows(lambda w, o: write_info(w, interval, o), n, rec.kernel_arrays(), out)
+        by_rows(lambda w, o: write_info(w, interval, o), n, rec.kernel_arrays(), out)
         info: dict[str, np.ndarray] = dict(zip(INFO_KEYS, out, strict=True))
         info.update(patient_id=rec.patient_id.copy(), seed_entropy=rec.seed_entropy.copy())
         return info
@@ -241,18 +242,6 @@ class VancomycinCore(DosingCore):
         info.update(patient_id=int(self.records.patient_id[row]),
                     seed_entropy=self.records.seed_entropy[row])
         return info
-
-
-def _by_rows(run: Callable[..., None], n: int, *rowed: Any) -> None:
-    """``run(*rowed)``: all ``n`` rows at once, or row chunks on every core for a large batch.
-
-    ``rowed`` are per-patient arrays or nested tuples of them (rows first); a compiled
-    ``nogil`` kernel gives the same numbers on any chunks (:mod:`pkgym.sim.threads`).
-    """
-    if n < 2 * MIN_ROWS_PER_THREAD:
-        run(*rowed)
-    else:
-        map_row_chunks(lambda a, b: run(*(slice_rows(x, a, b) for x in rowed)), n)
 
 
 def _reward_weights(reward_fn: RewardFn) -> tuple[float, float, float] | None:

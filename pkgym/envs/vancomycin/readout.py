@@ -11,11 +11,15 @@ single env pays for one compiled call per step, not four).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numba
 import numpy as np
 
 from pkgym.envs.vancomycin.kernel import named_arrays, named_constants, step_patients
 from pkgym.models.kidney import kdigo_stage_of
+from pkgym.sim.threads import MIN_ROWS_PER_THREAD, map_row_chunks, slice_rows
 
 INFO_KEYS = ("time_h", "dose_mg", "auc24_mg_h_per_l", "auc24_over_mic", "in_target_range",
              "aki", "had_aki", "kdigo_stage", "creatinine_mg_per_dl", "concentration_mg_per_l",
@@ -30,6 +34,19 @@ INFO_DTYPES = tuple(bool if key in ("in_target_range", "aki", "had_aki") else
 INFO_FLAGS = tuple(k for k, dtype in enumerate(INFO_DTYPES) if dtype is bool)
 """Positions of the yes/no entries of :data:`INFO_KEYS`."""
 INFO_STAGE = INFO_KEYS.index("kdigo_stage")
+
+
+def by_rows(run: Callable[..., None], n: int, *rowed: Any) -> None:
+    """``run(*rowed)``: all ``n`` rows at once, or row chunks on every core for a large batch.
+
+    ``rowed`` are per-patient arrays or nested tuples of them (rows first); a compiled
+    ``nogil`` kernel gives the same numbers on any chunks (:mod:`pkgym.sim.threads`).
+    """
+    if n < 2 * MIN_ROWS_PER_THREAD:
+        run(*rowed)
+    else:
+        map_row_chunks(lambda a, b: run(*(slice_rows(x, a, b) for x in rowed)), n)
+
 
 _kdigo_stage = numba.njit(cache=True, error_model="numpy", inline="always")(kdigo_stage_of)
 
@@ -183,20 +200,24 @@ def step_one(plain_constants: tuple, sample_slots: np.ndarray, doses_mg: np.ndar
     _score_rewards(weights, plain_ward[6], reward)
     covariates, covariate_highs, creatinine_high, level_high, interval_h = observed
     labs, assays, history = ward.labs, ward.assays, ward.history
-    sizes = (5, labs.creatinine_mg_per_dl.shape[1], labs.creatinine_mg_per_dl.shape[1],
-             history.doses_mg.shape[1], assays.levels_mg_per_l.shape[1],
-             assays.levels_mg_per_l.shape[1], assays.levels_mg_per_l.shape[1], 1)
-    out, start = [], 0
-    for size in sizes:
-        out.append(observation[start:start + size].reshape((1, size)))
-        start += size
+    days, steps = labs.creatinine_mg_per_dl.shape[1], history.doses_mg.shape[1]
+    levels = assays.levels_mg_per_l.shape[1]
+    ends = (5, 5 + days, 5 + 2 * days, 5 + 2 * days + steps, 5 + 2 * days + steps + levels,
+            5 + 2 * days + steps + 2 * levels, 5 + 2 * days + steps + 3 * levels,
+            6 + 2 * days + steps + 3 * levels)
     _write_observation(covariates, covariate_highs, labs.creatinine_mg_per_dl, creatinine_high,
                        labs.creatinine_clearance_ml_per_min, history.doses_mg,
                        assays.level_times_h, assays.levels_mg_per_l, level_high,
                        assays.level_mask, ward.course.step, interval_h,
-                       (out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7]))
-    columns = [info[k:k + 1] for k in range(info.shape[0])]
+                       (observation[:ends[0]].reshape((1, -1)),
+                        observation[ends[0]:ends[1]].reshape((1, -1)),
+                        observation[ends[1]:ends[2]].reshape((1, -1)),
+                        observation[ends[2]:ends[3]].reshape((1, -1)),
+                        observation[ends[3]:ends[4]].reshape((1, -1)),
+                        observation[ends[4]:ends[5]].reshape((1, -1)),
+                        observation[ends[5]:ends[6]].reshape((1, -1)),
+                        observation[ends[6]:ends[7]].reshape((1, -1))))
     _write_info(plain_ward, interval_h, (
-        columns[0], columns[1], columns[2], columns[3], columns[4], columns[5], columns[6],
-        columns[7], columns[8], columns[9], columns[10], columns[11], columns[12], columns[13],
-        columns[14], columns[15], columns[16]))
+        info[0:1], info[1:2], info[2:3], info[3:4], info[4:5], info[5:6], info[6:7], info[7:8],
+        info[8:9], info[9:10], info[10:11], info[11:12], info[12:13], info[13:14],
+        info[14:15], info[15:16], info[16:17]))
