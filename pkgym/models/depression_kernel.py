@@ -15,7 +15,7 @@
   from the computed ``1 / (1 + exp(-x))`` (libm ``exp`` within 1 ulp) by far less than
   ``SIGMOID_MARGIN`` (1e-7): ``u < estimate - SIGMOID_MARGIN`` gives ``a = 0`` and
   ``u >= estimate + SIGMOID_MARGIN`` gives ``a = 1``, exactly as the expression would.
-  Only the rest (about 1 trial in 10^6), ``|x| > SIGMOID_SPAN`` and NaN evaluate
+  Only the rest (a few trials in 10^7), ``|x| > SIGMOID_SPAN`` and NaN evaluate
   ``1 / (1 + exp(-x))`` with libm's ``exp``, as before.
 
 Float division here follows numpy's error model (no ZeroDivisionError branch, which would
