@@ -38,6 +38,7 @@ from pkgym.envs.vancomycin.readout import (
     INFO_KEYS,
     INFO_STAGE,
     by_rows,
+    step_and_read,
     step_and_score,
     step_one,
     write_info,
@@ -65,6 +66,8 @@ class VancomycinCore(DosingCore):
     draws_ahead = True  # every random number of an episode is drawn at its reset
 
     views = vancomycin_views
+    _read_observation: dict[str, np.ndarray] | None = None
+    _read_info: dict[str, np.ndarray] | None = None
 
     def __init__(self, n_patients: int, settings: WardSettings, reward_fn: RewardFn,
                  observation_model: ObservationModel, *, backend: str = "numpy",
@@ -91,6 +94,7 @@ class VancomycinCore(DosingCore):
         self._observed_as_ward = type(observation_model) is WardObservation
         self._segments = _segments(self.observation_space)
         self._kernel_view: tuple = (None, (), ())
+        self._forget_reads()
         placeholder = {key: np.full(self.n_patients, value) for key, value in PLACEHOLDER.items()}
         self.records = new_records(settings, self._constants, placeholder,
                                    self._quiet_draws(self.n_patients),
@@ -151,6 +155,7 @@ class VancomycinCore(DosingCore):
     # ----- step ----------------------------------------------------------------------------
     def step(self, rows: np.ndarray, doses_mg: np.ndarray) -> tuple[np.ndarray, ...]:
         """Give ``doses_mg`` to ``rows`` and advance them one dosing interval."""
+        self._forget_reads()
         whole = rows.size == self.n_patients
         records = self.records if whole else take_rows(self.records, rows)
         n_steps = self.settings.config.n_steps
@@ -167,18 +172,57 @@ class VancomycinCore(DosingCore):
         The default reward is scored in the same compiled pass; an injected one after it.
         """
         slots, ward, constants = self._slots, rec.kernel_arrays(), self._constants
-        weights = self._weights
+        weights, n = self._weights, doses.shape[0]
         if self.backend == "torch":
             advance_ward_on_device(constants, slots, doses, ward, device=self.device)
         elif weights is None:
-            by_rows(lambda d, w: advance_ward(constants, slots, d, w), doses.shape[0], doses, ward)
-        else:
-            rec.reward = np.empty(doses.shape[0])
+            by_rows(lambda d, w: advance_ward(constants, slots, d, w), n, doses, ward)
+        elif rec is not self.records or not self._observed_as_ward:
+            rec.reward = np.empty(n)
             by_rows(lambda d, w, r: step_and_score(constants, slots, d, w, weights, r),
-                     doses.shape[0], doses, ward, rec.reward)
+                    n, doses, ward, rec.reward)
+            return rec
+        else:
+            self._step_and_read(rec, doses, weights)
             return rec
         rec.reward = self.reward_fn(rec.metrics, doses)
         return rec
+
+    def _step_and_read(self, rec: WardRecords, doses: np.ndarray,
+                       weights: tuple[float, float, float]) -> None:
+        """Every patient's step, reward, observation and info in one compiled pass.
+
+        The observation and the info are kept for the next :meth:`observe` and :meth:`info`
+        (each handed out once; any later step or reset drops them).
+        """
+        n, p, constants, slots = doses.shape[0], rec.patients, self._constants, self._slots
+        observation: dict[str, np.ndarray] = {key: np.empty((n, stop - start), np.float32)
+                                              for key, start, stop in self._segments}
+        info = tuple(np.empty(n, dtype=dtype) for dtype in INFO_DTYPES)
+        rec.reward = np.empty(n)
+        caps = (COVARIATE_HIGHS, CREATININE_HIGH_MG_PER_DL, LEVEL_HIGH_MG_PER_L,
+                self.settings.config.interval_h)
+        by_rows(lambda d, w, r, c, o, i: step_and_read(constants, slots, d, w, weights, r,
+                                                        (c, *caps), o, i),
+                n, doses, rec.kernel_arrays(), rec.reward,
+                (p.age_years, p.is_female, p.weight_kg, p.height_cm, p.on_dialysis),
+                tuple(observation.values()), info)
+        self._read_observation, self._read_info = observation, self._info_dict(info)
+
+    def _forget_reads(self) -> None:
+        """Drop the observation and info a step wrote ahead (the records move on)."""
+        self._read_observation, self._read_info = None, None
+
+    def reset_patients(self, rows: np.ndarray, streams: Sequence[EpisodeStreams],
+                       patients: Sequence[Mapping[str, Any] | None]) -> None:
+        """:meth:`DosingCore.reset_patients` (dropping the last step's observation and info)."""
+        self._forget_reads()
+        super().reset_patients(rows, streams, patients)
+
+    def observe(self) -> dict[str, np.ndarray]:
+        """Batched observation of all patients (the last step's, when it wrote one)."""
+        observation, self._read_observation = self._read_observation, None
+        return observation if observation is not None else super().observe()
 
     def step_one(self, decisions: np.ndarray) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         """The single env's step in one compiled call: interval, reward, observation, info."""
@@ -216,11 +260,19 @@ class VancomycinCore(DosingCore):
         Fresh arrays, written in one compiled pass (:func:`pkgym.envs.vancomycin.readout.
         write_info`): the kernel updates the records in place, so nothing here aliases them.
         """
+        info, self._read_info = self._read_info, None
+        if info is not None:
+            return info
         rec, n, interval = self.records, self.n_patients, self.settings.config.interval_h
         out = tuple(np.empty(n, dtype=dtype) for dtype in INFO_DTYPES)
         by_rows(lambda w, o: write_info(w, interval, o), n, rec.kernel_arrays(), out)
-        info: dict[str, np.ndarray] = dict(zip(INFO_KEYS, out, strict=True))
-        info.update(patient_id=rec.patient_id.copy(), seed_entropy=rec.seed_entropy.copy())
+        return self._info_dict(out)
+
+    def _info_dict(self, numbers: tuple) -> dict[str, np.ndarray]:
+        """The info from its :data:`INFO_KEYS` arrays, with copies of the ids and seeds."""
+        info: dict[str, np.ndarray] = dict(zip(INFO_KEYS, numbers, strict=True))
+        info.update(patient_id=self.records.patient_id.copy(),
+                    seed_entropy=self.records.seed_entropy.copy())
         return info
 
     def info_row(self, row: int) -> dict[str, Any]:

@@ -174,6 +174,41 @@ def step_and_score(plain_constants: tuple, sample_slots: np.ndarray, doses_mg: n
     _score_rewards(weights, plain_ward[6], reward)
 
 
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def step_and_read(plain_constants: tuple, sample_slots: np.ndarray, doses_mg: np.ndarray,
+                  plain_ward: tuple, weights: tuple, reward: np.ndarray, observed: tuple,
+                  observation: tuple, info: tuple) -> None:
+    """:func:`step_and_score`, then the observation and the info of every patient.
+
+    Args:
+        plain_constants: the ward's constants, ``plain(ward_constants(...))``.
+        sample_slots: level slot of each step's trough and peak, -1 for none, (n_steps, 2).
+        doses_mg: dose to infuse now, (n,).
+        plain_ward: the records' arrays, ``plain(WardArrays(...))``.
+        weights: the default reward's weights (as :func:`step_and_score`).
+        reward: (n,), receives the default reward.
+        observed: the covariates (n,) each, their caps, the creatinine and level caps and
+            the interval (what :func:`write_observation` takes besides the records).
+        observation: its ``out``, one (n, size) float32 array per observation key.
+        info: one (n,) array per :data:`INFO_KEYS` entry, of :data:`INFO_DTYPES`.
+    """
+    step_and_score(plain_constants, sample_slots, doses_mg, plain_ward, weights, reward)
+    _read_out(plain_ward, observed, observation, info)
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _read_out(plain_ward: tuple, observed: tuple, observation: tuple, info: tuple) -> None:
+    """The observation and the info of every patient of ``plain_ward``, into their arrays."""
+    covariates, covariate_highs, creatinine_high, level_high, interval_h = observed
+    ward = named_arrays(plain_ward)
+    labs, assays, history = ward.labs, ward.assays, ward.history
+    _write_observation(covariates, covariate_highs, labs.creatinine_mg_per_dl, creatinine_high,
+                       labs.creatinine_clearance_ml_per_min, history.doses_mg,
+                       assays.level_times_h, assays.levels_mg_per_l, level_high,
+                       assays.level_mask, ward.course.step, interval_h, observation)
+    _write_info(plain_ward, interval_h, info)
+
+
 @numba.njit(cache=True, error_model="numpy")
 def step_one(plain_constants: tuple, sample_slots: np.ndarray, doses_mg: np.ndarray,
              plain_ward: tuple, weights: tuple, reward: np.ndarray, observed: tuple,
@@ -188,36 +223,24 @@ def step_one(plain_constants: tuple, sample_slots: np.ndarray, doses_mg: np.ndar
         weights: the default reward's weights (as :func:`step_and_score`).
         reward: (1,) to receive the default reward, or (0,) for an injected reward (which the
             caller then scores).
-        observed: what :func:`write_observation` takes before its ``out``: the covariates,
-            the caps and the interval (the record arrays are taken from ``plain_ward``).
+        observed: as in :func:`step_and_read`.
         observation: the flat float32 observation, the keys' arrays one after the other.
         info: float64 (len(INFO_KEYS),), the info numbers (flags and stage as 0/1, 0-3).
     """
-    none = np.empty((0, 2))
-    ward = named_arrays(plain_ward)
-    step_patients(named_constants(plain_constants), sample_slots, doses_mg, ward,
-                  (none, none, none, none[:, 0]))
-    _score_rewards(weights, plain_ward[6], reward)
-    covariates, covariate_highs, creatinine_high, level_high, interval_h = observed
-    labs, assays, history = ward.labs, ward.assays, ward.history
-    days, steps = labs.creatinine_mg_per_dl.shape[1], history.doses_mg.shape[1]
-    levels = assays.levels_mg_per_l.shape[1]
+    step_and_score(plain_constants, sample_slots, doses_mg, plain_ward, weights, reward)
+    days, steps = plain_ward[5][0].shape[1], plain_ward[3][0].shape[1]
+    levels = plain_ward[4][0].shape[1]
     ends = (5, 5 + days, 5 + 2 * days, 5 + 2 * days + steps, 5 + 2 * days + steps + levels,
             5 + 2 * days + steps + 2 * levels, 5 + 2 * days + steps + 3 * levels,
             6 + 2 * days + steps + 3 * levels)
-    _write_observation(covariates, covariate_highs, labs.creatinine_mg_per_dl, creatinine_high,
-                       labs.creatinine_clearance_ml_per_min, history.doses_mg,
-                       assays.level_times_h, assays.levels_mg_per_l, level_high,
-                       assays.level_mask, ward.course.step, interval_h,
-                       (observation[:ends[0]].reshape((1, -1)),
-                        observation[ends[0]:ends[1]].reshape((1, -1)),
-                        observation[ends[1]:ends[2]].reshape((1, -1)),
-                        observation[ends[2]:ends[3]].reshape((1, -1)),
-                        observation[ends[3]:ends[4]].reshape((1, -1)),
-                        observation[ends[4]:ends[5]].reshape((1, -1)),
-                        observation[ends[5]:ends[6]].reshape((1, -1)),
-                        observation[ends[6]:ends[7]].reshape((1, -1))))
-    _write_info(plain_ward, interval_h, (
+    _read_out(plain_ward, observed, (
+        observation[:ends[0]].reshape((1, -1)), observation[ends[0]:ends[1]].reshape((1, -1)),
+        observation[ends[1]:ends[2]].reshape((1, -1)),
+        observation[ends[2]:ends[3]].reshape((1, -1)),
+        observation[ends[3]:ends[4]].reshape((1, -1)),
+        observation[ends[4]:ends[5]].reshape((1, -1)),
+        observation[ends[5]:ends[6]].reshape((1, -1)),
+        observation[ends[6]:ends[7]].reshape((1, -1))), (
         info[0:1], info[1:2], info[2:3], info[3:4], info[4:5], info[5:6], info[6:7], info[7:8],
         info[8:9], info[9:10], info[10:11], info[11:12], info[12:13], info[13:14],
         info[14:15], info[15:16], info[16:17]))

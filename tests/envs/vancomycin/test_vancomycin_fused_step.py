@@ -72,3 +72,18 @@ def test_vector_env_reward__is_the_reward_function_of_the_step_metrics(rng) -> N
         _, reward, _, _, _ = vec.step(actions)
         expected = AucTargetReward()(core.records.metrics, core.dose_levels_mg[actions])
         assert np.array_equal(reward, expected)
+
+
+def test_vector_env_step__observation_and_info_read_with_the_step_equal_fresh_reads(
+        rng) -> None:  # noqa: ANN001
+    """What the fused pass hands out equals the observation and info read again afterwards."""
+    vec = gym.make_vec(ENV_ID, num_envs=5000, vectorization_mode="vector_entry_point")
+    core = vec.unwrapped.core
+    vec.reset(seed=4)
+    for _ in range(16):  # past the horizon: autoresets (partial steps) come in between
+        obs, _, _, _, info = vec.step(rng.integers(0, 13, size=5000))
+        again_obs, again_info = core.observe(), core.info()
+        for key, value in again_obs.items():
+            assert np.array_equal(obs[key], value), key
+        for key, value in again_info.items():
+            assert np.array_equal(info[key], value) and info[key].dtype == value.dtype, key
