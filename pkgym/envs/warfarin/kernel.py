@@ -15,6 +15,7 @@ again at once (``RecordArrays(*records)``).
 from __future__ import annotations
 
 import math
+import operator
 from typing import NamedTuple
 
 import numba
@@ -64,6 +65,10 @@ class RecordArrays(NamedTuple):
     thromboembolism: np.ndarray  # (n, n_days)
     assay_normals: np.ndarray  # (n, n_days)
     event_uniforms: np.ndarray  # (n, n_days, 2)
+
+
+RECORD_ARRAYS = operator.attrgetter(*RecordArrays._fields)
+"""The :class:`RecordArrays` of a ``ClinicRecords``, as a plain tuple (module docstring)."""
 
 
 class DayOutcome(NamedTuple):

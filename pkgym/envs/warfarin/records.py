@@ -7,7 +7,6 @@ so building an observation is a copy; the true course stays float64.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +15,7 @@ import numpy as np
 
 from pkgym.envs.pinning import validate_pinned, validate_pinned_etas
 from pkgym.envs.warfarin.clinic import WarfarinScenario, clinic_parameters
-from pkgym.envs.warfarin.kernel import RecordArrays, measure_due
+from pkgym.envs.warfarin.kernel import RECORD_ARRAYS, measure_due
 from pkgym.models.warfarin import WarfarinParameters
 from pkgym.models.warfarin_kernel import initial_state
 from pkgym.populations import Population
@@ -233,9 +232,6 @@ def new_records(settings: Any, draws: Mapping[str, np.ndarray] | None,
     return records
 
 
-_RECORD_ARRAYS = operator.attrgetter(*RecordArrays._fields)
-
-
 def record_arrays(records: ClinicRecords) -> tuple[np.ndarray, ...]:
     """The arrays the compiled day reads and writes: a :class:`RecordArrays`, as a plain tuple.
 
@@ -243,10 +239,11 @@ def record_arrays(records: ClinicRecords) -> tuple[np.ndarray, ...]:
         >>> from pkgym.envs.warfarin.clinic import WarfarinScenario
         >>> settings = clinic_settings(WarfarinScenario(), None, False, False)
         >>> records = new_records(settings, None, None, np.zeros(2, object))
+        >>> from pkgym.envs.warfarin.kernel import RecordArrays
         >>> RecordArrays(*record_arrays(records)).next_test_day.tolist()
         [3, 3]
     """
-    return _RECORD_ARRAYS(records)
+    return RECORD_ARRAYS(records)
 
 
 def clinic_covariates(patients: ClinicPatients) -> tuple[np.ndarray, np.ndarray]:

@@ -14,8 +14,7 @@ from pkgym.envs.adapters import ExposureAdapter, HistoryAdapter, ObservedLevels
 from pkgym.envs.nonmem import nonmem_dataset
 from pkgym.envs.outcomes import OutcomeSpec, StepTable, time_in_range_rosendaal
 from pkgym.envs.warfarin.clinic import WarfarinScenarioV1
-from pkgym.envs.warfarin.kernel import info_rows
-from pkgym.envs.warfarin.records import record_arrays
+from pkgym.envs.warfarin.kernel import RECORD_ARRAYS, info_rows
 from pkgym.populations.warfarin import CYP2C9_DIPLOTYPES, RACES, VKORC1_GENOTYPES
 from pkgym.units import HOURS_PER_DAY
 
@@ -38,7 +37,7 @@ def info(records: Any, settings: Any, rows: np.ndarray | None = None) -> dict[st
     pick = np.copy if every else operator.itemgetter(index)
     target = tuple(float(v) for v in settings.scenario.target_inr)
     (day, dose, inr, in_range, tested, result, conc, bled, clotted, bleeds,
-     clots) = info_rows(index, record_arrays(r), target, _flags(r.bleeding),
+     clots) = info_rows(index, RECORD_ARRAYS(r), target, _flags(r.bleeding),
                         _flags(r.thromboembolism))
     params = r.params
     return {
