@@ -78,6 +78,10 @@ class WarfarinCore(DosingCore):
         self._patient_info_of: Any = None
         self._packs: tuple[tuple, tuple, tuple, tuple] = ((), (), (), ())
         self._ahead: EpisodesAhead | None = None
+        self._row0 = np.zeros(1, dtype=np.int64)
+        self._scratch = ((np.empty(1), np.empty(1, bool), np.empty(1, bool), np.empty(1, bool)),
+                         (np.empty(1), np.empty(1, bool), np.empty(1)))
+        """:meth:`step_one`'s outcome and score arrays (row 0)."""
 
     # ----- actions -------------------------------------------------------------------------
     def action_space(self, continuous: bool) -> spaces.Space:
@@ -222,11 +226,7 @@ class WarfarinCore(DosingCore):
                 raise RuntimeError("the episode is over (truncated): call reset() first")
         elif np.any(rec.day[rows] >= n_days):
             raise RuntimeError("the episode is over (truncated): call reset() first")
-        decisions = np.asarray(doses_mg, dtype=np.float64)
-        doses = (decisions if decisions.ndim == 1 and decisions.flags.c_contiguous
-                 else np.ascontiguousarray(decisions[:, 0] if decisions.ndim == 2 else decisions))
-        chosen = (decisions[:, 1].astype(np.int64) if decisions.ndim == 2
-                  else np.zeros(rows.size, dtype=np.int64))
+        doses, chosen = _day_inputs(doses_mg, rows.size)
         n = rows.shape[0]
         out = (np.empty(n), np.empty(n, bool), np.empty(n, bool), np.empty(n, bool))
         distance, in_range, reward = np.empty(n), np.empty(n, bool), np.empty(n)
@@ -237,6 +237,25 @@ class WarfarinCore(DosingCore):
             reward = np.asarray(self.reward_fn(outcome, doses), dtype=np.float64)
         rec.reward[rows] = reward
         return reward, np.zeros(n, dtype=bool), rec.day[rows] >= n_days
+
+    def step_one(self, decisions: np.ndarray) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        """The single env's step: :meth:`step` of row 0, then its observation and info.
+
+        With the compiled default reward no one else sees the day's outcome arrays, so the
+        core keeps one set for every step (an injected reward takes the base's path).
+        """
+        if not self._reward_weights[0]:
+            return super().step_one(decisions)
+        rec, n_days = self.records, self._n_days
+        if rec.day[0] >= n_days:
+            raise RuntimeError("the episode is over (truncated): call reset() first")
+        doses, chosen = _day_inputs(decisions, 1)
+        out, scores = self._scratch
+        day(self._row0, doses, chosen, rec.pk, rec.chains, *self._packed(), out,
+            self._target_inr, self._reward_weights, scores)
+        rec.reward[0] = scores[2][0]
+        return (self.observe_row(0), float(scores[2][0]), False, bool(rec.day[0] >= n_days),
+                self.info_row(0))
 
     def _packed(self) -> tuple[tuple, tuple, tuple, tuple]:
         """The compiled day's bundles as plain tuples, rebuilt only when records change."""
@@ -267,6 +286,15 @@ class WarfarinCore(DosingCore):
         if patient is None:
             patient = self._patient_info[row] = warfarin_views.patient_info(self.records, row)
         return warfarin_views.info_row(self.records, self.settings, row, patient)
+
+
+def _day_inputs(decisions: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The day's doses (n,), contiguous float64, and chosen days to the next INR (0: none)."""
+    array = np.asarray(decisions, dtype=np.float64)
+    doses = (array if array.ndim == 1 and array.flags.c_contiguous
+             else np.ascontiguousarray(array[:, 0] if array.ndim == 2 else array))
+    chosen = (array[:, 1].astype(np.int64) if array.ndim == 2 else np.zeros(n, dtype=np.int64))
+    return doses, chosen
 
 
 def _episode_row(built: tuple[ClinicRecords, DayConstants],
