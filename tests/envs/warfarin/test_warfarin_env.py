@@ -272,3 +272,28 @@ def test_warfarin_env__events_follow_their_hazards_and_their_own_stream() -> Non
         for (obs, _, info), (ref_obs, _, ref_info) in zip(trace, traces["default"], strict=True):
             assert info["inr"] == ref_info["inr"]
             np.testing.assert_array_equal(obs["inr_values"], ref_obs["inr_values"])
+
+
+@pytest.mark.parametrize("env_id", [ENV_ID, PGX_ID, "pkgym/Warfarin-v1"])
+def test_step_one__the_same_as_the_base_step_of_row_0(env_id: str) -> None:
+    """The core's single-env step gives the base's observation, reward, flags and info."""
+    from pkgym.envs.base import DosingCore
+
+    envs = [gym.make(env_id).unwrapped for _ in range(2)]
+    steps = (envs[0].core.step_one, lambda d: DosingCore.step_one(envs[1].core, d))
+    rng = np.random.default_rng(4)
+    for env in envs:
+        env.reset(seed=12)
+    for _ in range(envs[0].core.settings.scenario.n_days):
+        action = int(rng.integers(envs[0].action_space.n))
+        mine, base = (step(env.core.decode_actions(action, env.continuous, 1))
+                      for env, step in zip(envs, steps, strict=True))
+        assert mine[1:4] == base[1:4] and type(mine[1]) is type(base[1])
+        assert envs[0].core.records.reward[0] == envs[1].core.records.reward[0]
+        for got, want in ((mine[0], base[0]), (mine[4], base[4])):
+            assert got.keys() == want.keys()
+            for key in got:
+                assert np.array_equal(got[key], want[key]), key
+    assert mine[3] is True
+    with pytest.raises(RuntimeError, match="episode is over"):
+        steps[0](envs[0].core.decode_actions(0, envs[0].continuous, 1))
