@@ -41,6 +41,9 @@ from pkgym.envs.heparin.records import (
 from pkgym.models.dose_toxicity import bitgen_addresses
 from pkgym.sim.batch import write_rows
 
+STEP_CHUNK = 1024
+"""Patients whose interval is computed at a time (their exponentials, 400 kB, stay in cache)."""
+
 
 class HeparinCore(DosingCore):
     """N patients on a heparin infusion (see :class:`pkgym.envs.base.DosingCore`)."""
@@ -68,7 +71,7 @@ class HeparinCore(DosingCore):
 
     def _new_scratch(self) -> tuple[np.ndarray, np.ndarray]:
         """Room for a step's exponentials and bleeding excess (reused; nothing read across)."""
-        n, m = self.n_patients, self.settings.scenario.grid_points
+        n, m = min(self.n_patients, STEP_CHUNK), self.settings.scenario.grid_points
         return np.empty((n, 2, m + 1)), np.empty((n, m))
 
     # ----- actions -------------------------------------------------------------------------
@@ -245,16 +248,21 @@ class HeparinCore(DosingCore):
         if np.any(r.step[rows] >= s.n_steps):
             raise RuntimeError("the episode is over (truncated): call reset() first")
         d = np.ascontiguousarray(doses_mg, dtype=np.float64).reshape(rows.size, 3)
-        times, m = self._times, rows.size
-        decays, excess = self._scratch[0][:m], self._scratch[1][:m]
-        kernel.decay_arguments(rows, r.params, d, times, decays)
-        np.exp(decays, out=decays)  # numpy's exp, as simulate_interval's
-        end_amount, end_aptt, in_range, below, above, risk = kernel.interval_outcome(
-            rows, decays, d, times, s.interval_h, s.early_window_h, s.subtherapeutic_ratio,
-            HULL_EXCESS_RECURRENCE, r.params, r.weight_kg, r.amount_iu, r.baseline_aptt_s,
-            r.target_low_s, r.target_high_s, r.step, excess)
-        outcome = StepOutcome(in_range=in_range, below=below, above=above,
-                              bleeding=excess.mean(axis=1), thrombosis_risk=risk)
+        values, bleeding = np.empty((6, rows.size)), np.empty(rows.size)
+        for lo in range(0, rows.size, STEP_CHUNK):  # a chunk's exponentials stay in cache
+            part, hi = rows[lo:lo + STEP_CHUNK], min(lo + STEP_CHUNK, rows.size)
+            decays, excess = self._scratch[0][:part.size], self._scratch[1][:part.size]
+            kernel.decay_arguments(part, r.params, d[lo:hi], self._times, decays)
+            np.exp(decays, out=decays)  # numpy's exp, as simulate_interval's
+            kernel.interval_outcome(
+                part, decays, d[lo:hi], self._times, s.interval_h, s.early_window_h,
+                s.subtherapeutic_ratio, HULL_EXCESS_RECURRENCE, r.params, r.weight_kg,
+                r.amount_iu, r.baseline_aptt_s, r.target_low_s, r.target_high_s, r.step,
+                excess, values, lo)
+            bleeding[lo:hi] = excess.mean(axis=1)
+        end_amount, end_aptt, in_range, below, above, risk = values
+        outcome = StepOutcome(in_range=in_range, below=below, above=above, bleeding=bleeding,
+                              thrombosis_risk=risk)
         kernel.record_interval(
             rows, d, end_amount, end_aptt, in_range, below, above, outcome.bleeding, risk,
             s.interval_h, s.early_window_h, HULL_EXCESS_RECURRENCE, model.aptt_residual_cv,

@@ -44,21 +44,18 @@ def interval_outcome(rows: np.ndarray, decays: np.ndarray, decisions: np.ndarray
                      subtherapeutic_ratio: float, recurrence: float, params: np.ndarray,
                      weight_kg: np.ndarray, amount_iu: np.ndarray, baseline_aptt_s: np.ndarray,
                      target_low_s: np.ndarray, target_high_s: np.ndarray, step: np.ndarray,
-                     excess: np.ndarray) -> tuple[np.ndarray, ...]:  # pragma: no cover
+                     excess: np.ndarray, values: np.ndarray,
+                     offset: int) -> None:  # pragma: no cover - compiled
     """The amounts and true aPTT over the interval from the ``decays`` (``exp`` of the above).
 
     ``times`` are the grid's midpoints then the interval's end. ``excess`` (m, grid points)
-    receives ``max(aPTT / upper - 1, 0)`` on the grid, whose row means are the bleeding index.
-
-    Returns:
-        Per patient (m,): the end amount and end true aPTT, the shares of the grid in, below
-        and above the range, and the thrombosis risk.
+    receives ``max(aPTT / upper - 1, 0)`` on the grid, whose row means are the bleeding index;
+    column ``offset + i`` of ``values`` (6, total) patient i's end amount, end true aPTT, the
+    shares of the grid in, below and above the range, and the thrombosis risk.
     """
-    m, points = rows.size, times.size - 1
-    end_amount, end_aptt = np.empty(m), np.empty(m)
-    in_range, below, above, risk = np.empty(m), np.empty(m), np.empty(m), np.empty(m)
-    for i in range(m):
-        row = rows[i]
+    points = times.size - 1
+    for i in range(rows.size):
+        row, out = rows[i], offset + i
         cl, v, slope = params[row, 0], params[row, 1], params[row, 2]
         k, weight, base = cl / v, weight_kg[row], baseline_aptt_s[row]
         start = amount_iu[row] + decisions[i, 0] * weight
@@ -71,16 +68,16 @@ def interval_outcome(rows: np.ndarray, decays: np.ndarray, decisions: np.ndarray
             amount = held * decays[i, 1, j] + rate / k * (1.0 - decays[i, 1, j])
             aptt = base + slope * (amount / v)
             if j == points:
-                end_amount[i], end_aptt[i] = amount, aptt
+                values[0, out], values[1, out] = amount, aptt
                 break
             inside += (aptt >= low) & (aptt <= high)
             under += aptt < low
             over += aptt > high
             early += ((start_h + times[j]) < early_window_h) & (aptt < control)
             excess[i, j] = max(aptt / high - 1.0, 0.0)
-        in_range[i], below[i], above[i] = inside / points, under / points, over / points
-        risk[i] = early / points * interval_h / early_window_h * recurrence
-    return end_amount, end_aptt, in_range, below, above, risk
+        values[2, out], values[3, out] = inside / points, under / points
+        values[4, out] = over / points
+        values[5, out] = early / points * interval_h / early_window_h * recurrence
 
 
 @numba.njit(cache=True, error_model="numpy")

@@ -10,6 +10,7 @@ import pytest
 
 import pkgym  # noqa: F401  (registers the envs)
 from pkgym.envs.base import draw_into, spawn_streams
+from pkgym.envs.heparin import core as heparin_core
 from pkgym.envs.heparin import kernel
 from pkgym.envs.heparin.clinic import HULL_EXCESS_RECURRENCE, HeparinScenario
 from pkgym.envs.heparin.core import HeparinCore
@@ -67,10 +68,15 @@ def _assert_same_records(a: ClinicRecords, b: ClinicRecords) -> None:
         assert x.dtype == y.dtype and x.shape == y.shape, field.name
 
 
+@pytest.mark.parametrize("chunk", [1024, 7])
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_heparin_core__compiled_step_equals_the_numpy_reference(
-        scenario: HeparinScenario) -> None:
-    """Random boluses, holds and rates on random subsets of patients: the same records."""
+        scenario: HeparinScenario, chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Random boluses, holds and rates on random subsets of patients: the same records.
+
+    ``chunk``: patients per compiled chunk (7: a step crosses several chunks).
+    """
+    monkeypatch.setattr(heparin_core, "STEP_CHUNK", chunk)
     n, rng = 40, np.random.default_rng(5)
     cores = [_core(n, scenario) for _ in range(2)]
     highs = np.array([scenario.max_bolus_u_per_kg, scenario.max_hold_h,
