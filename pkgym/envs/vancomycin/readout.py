@@ -4,9 +4,11 @@ The ward's records are updated in place by :func:`pkgym.envs.vancomycin.kernel.a
 this module reads them out in one compiled pass per product (the same numbers as the numpy
 expressions it replaces, written into fresh arrays the caller allocates):
 :func:`write_observation` (the float32 observation), :func:`write_info` (the info arrays) and,
-with the step itself, :func:`step_and_score` (the default reward of every patient) and
-:func:`step_one` (one patient's step, reward, observation and info numbers in one call: a
-single env pays for one compiled call per step, not four).
+with the step itself, :func:`step_and_score` (the default reward of every patient),
+:func:`step_and_read` (the step, reward, observation and info of every patient in one call per
+row chunk) and :func:`step_one` (the same for one patient into flat buffers: a single env pays
+for one compiled call per step, not four). :func:`by_rows` runs a ``nogil`` kernel on row
+chunks on every core for a large batch.
 """
 
 from __future__ import annotations
