@@ -31,7 +31,7 @@ from pkgym.envs.warfarin.clinic import (
     InrRangeReward,
     clinic_parameters,
 )
-from pkgym.envs.warfarin.kernel import day
+from pkgym.envs.warfarin.kernel import NUMPY_NORMAL, day, draw_episodes
 from pkgym.envs.warfarin.records import (
     ClinicRecords,
     ClinicSettings,
@@ -39,6 +39,7 @@ from pkgym.envs.warfarin.records import (
     pinned_patient,
     record_arrays,
 )
+from pkgym.models.dose_toxicity import bitgen_addresses
 from pkgym.models.warfarin_kernel import DayConstants, day_constants
 from pkgym.sim.batch import write_rows
 
@@ -79,6 +80,8 @@ class WarfarinCore(DosingCore):
         self._packs: tuple[tuple, tuple, tuple, tuple] = ((), (), (), ())
         self._ahead: EpisodesAhead | None = None
         self._row0 = np.zeros(1, dtype=np.int64)
+        self._bitgens: dict[int, tuple[EpisodeStreams, np.ndarray]] = {}
+        """Each seen slot's bit-generator addresses (:meth:`_addresses`)."""
         self._scratch = ((np.empty(1), np.empty(1, bool), np.empty(1, bool), np.empty(1, bool)),
                          (np.empty(1), np.empty(1, bool), np.empty(1)))
         """:meth:`step_one`'s outcome and score arrays (row 0)."""
@@ -190,6 +193,9 @@ class WarfarinCore(DosingCore):
         n, (n_draws, n_etas, n_days) = len(streams), self._draw_sizes
         draws = {"covariates": np.empty((n, n_draws)), "eta": np.empty((n, n_etas)),
                  "assay": np.empty((n, n_days)), "events": np.empty((n, n_days, 2))}
+        if NUMPY_NORMAL:
+            draw_episodes(self._addresses(streams), NUMPY_NORMAL, *draws.values())
+            return draws
         f64 = np.float64  # (size, dtype, out) positionally: the same draws, cheaper calls
         for slot, covariates, eta, assay, events in zip(streams, *draws.values(), strict=True):
             patient = slot.patient
@@ -198,6 +204,31 @@ class WarfarinCore(DosingCore):
             slot.noise.standard_normal(None, f64, assay)
             slot.events.random(None, f64, events)
         return draws
+
+    def _addresses(self, streams: Sequence[EpisodeStreams]) -> np.ndarray:
+        """The slots' patient, noise and events :func:`bitgen_addresses`, (m, 3).
+
+        Kept per slot with the slot (which keeps its generators alive), so a slot pays for
+        them once per seeding; dropped when more than ``4 n + 64`` slots were seen, and on
+        pickling or copying (raw pointers into this process's generators).
+        """
+        known = self._bitgens
+        if len(known) > 4 * self.n_patients + 64:
+            known.clear()
+        out = np.empty((len(streams), 3), dtype=np.int64)
+        for k, slot in enumerate(streams):
+            kept = known.get(id(slot))
+            if kept is None or kept[0] is not slot:
+                kept = known[id(slot)] = (slot, bitgen_addresses([slot.patient, slot.noise,
+                                                                  slot.events]))
+            out[k] = kept[1]
+        return out
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle and deepcopy state without the kept bit-generator addresses."""
+        state = self.__dict__.copy()
+        state["_bitgens"] = {}
+        return state
 
     def pin_patient(self, patient: Mapping[str, Any]) -> dict[str, Any]:
         """A pinned patient's validated covariates, etas and id."""

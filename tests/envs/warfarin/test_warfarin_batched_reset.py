@@ -31,6 +31,30 @@ def test_draw_episodes__same_numbers_as_episode_draws() -> None:
             assert np.array_equal(fast[key][k], values), key
 
 
+def test_draw_episodes__kept_addresses_follow_each_slot_and_its_copies() -> None:
+    """Repeated slots, later calls and a deep copy's own generators draw numpy's numbers."""
+    import copy
+
+    core = _core(ENV_ID, 2).core
+    slots = [spawn_streams(np.random.default_rng(s)) for s in (7, 8)]
+    twins = [spawn_streams(np.random.default_rng(s)) for s in (7, 8)]
+    for batch in ([0, 1, 0], [1, 1]):
+        fast = core._draw_episodes([slots[i] for i in batch])
+        for k, i in enumerate(batch):
+            for key, values in core.episode_draws(twins[i]).items():
+                assert np.array_equal(fast[key][k], values), key
+    copied = copy.deepcopy((core, slots))
+    fast = copied[0]._draw_episodes(copied[1])
+    for k in range(2):
+        for key, values in core.episode_draws(twins[k]).items():
+            assert np.array_equal(fast[key][k], values), key
+    again = spawn_streams(np.random.default_rng(7))  # slot 0 has drawn two episodes
+    for _ in range(2):
+        core.episode_draws(again)
+    assert np.array_equal(core._draw_episodes(slots[:1])["eta"][0],
+                          core.episode_draws(again)["eta"])  # the copy left it untouched
+
+
 @pytest.mark.parametrize("env_id", [ENV_ID, PGX_ID])
 def test_reset__mixed_pinned_and_drawn_batch_equals_single_envs(env_id: str) -> None:
     """A vector reset mixing pinned and drawn patients, then 5 steps, matches 6 single envs."""
