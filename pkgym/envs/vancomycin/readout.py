@@ -9,6 +9,10 @@ with the step itself, :func:`step_and_score` (the default reward of every patien
 row chunk) and :func:`step_one` (the same for one patient into flat buffers: a single env pays
 for one compiled call per step, not four). :func:`by_rows` runs a ``nogil`` kernel on row
 chunks on every core for a large batch.
+
+Numba caches compiled code on disk per source file: this module's kernels inline
+:func:`pkgym.envs.vancomycin.kernel.step_patients`, so an edit there is not seen here until this
+module's ``__pycache__`` numba files are removed (as the kernel's own note says of the models).
 """
 
 from __future__ import annotations
