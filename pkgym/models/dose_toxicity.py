@@ -15,17 +15,14 @@ environment (:mod:`pkgym.envs.dose_finding.env`), which score designs against th
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
 from collections.abc import Sequence
-from typing import Any
 
 import numba
 import numpy as np
-import numpy.random._generator as numpy_generator
-from llvmlite import ir
-from numba.core import types
-from numba.extending import intrinsic
+
+from pkgym.sim import bitgen
+from pkgym.sim.bitgen import NUMPY_BETA, bitgen_addresses
 
 CANDIDATES_PER_ROUND = 32
 """Candidate curves drawn per pending curve and numpy call in :class:`RandomDoseToxicity`."""
@@ -280,15 +277,15 @@ def sample_curves(addresses: np.ndarray, beta: int, n_doses: int, width: int,
                   high: float) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
     """:meth:`RandomDoseToxicity.sample` with n = 1 for each generator in turn, compiled.
 
-    Curve i: its MTD level (``rng.integers``, :func:`draw_levels`), its bound B from numpy's
-    ``random_beta`` at ``beta``, then rounds of ``width`` candidates of ``n_doses`` uniforms
+    Curve i (:func:`sample_curve`): its MTD level (``rng.integers``), its bound B from
+    numpy's ``random_beta`` at ``beta``, then rounds of ``width`` candidates of ``n_doses`` uniforms
     (``rng.random((1, width, n_doses))``), each sorted and scaled by B; the first whose
     closest level (:func:`closest_level`) is its MTD, inside ``[low, high]`` and strictly
     increasing is the curve. A failed round whose count of draws asks for it
     (``draws % rounds_per_bound < width``) draws a fresh B, as ``sample`` does.
 
     Args:
-        addresses: :func:`bitgen_addresses` of the generators (n,).
+        addresses: :func:`~pkgym.sim.bitgen.bitgen_addresses` of the generators (n,).
         beta: address of numpy's ``random_beta(bitgen_t *, a, b)`` (:data:`NUMPY_BETA`).
         n_doses: dose levels J.
         width: candidates per round.
@@ -305,22 +302,37 @@ def sample_curves(addresses: np.ndarray, beta: int, n_doses: int, width: int,
     curves, accepted = np.empty((n, n_doses)), np.zeros(n, dtype=np.bool_)
     candidates, curve, distance = np.empty((width, n_doses)), np.empty(n_doses), np.empty(n_doses)
     for i in range(n):
-        mtd = _draw_level(addresses[i], n_doses)
-        shape = max(n_doses - (mtd + 1), 0.5)
-        bound = target + (1 - target) * _beta(beta, addresses[i], shape, 1.0)
-        draws = width
-        while draws < max_rounds + width and not accepted[i]:
-            for w in range(width):
-                for j in range(n_doses):
-                    candidates[w, j] = _next_double(addresses[i])
-            for w in range(width):
-                if _accepts(candidates[w], bound, mtd, target, low, high, curve, distance):
-                    curves[i], accepted[i] = curve, True
-                    break
-            if not accepted[i] and draws % rounds_per_bound < width:
-                bound = target + (1 - target) * _beta(beta, addresses[i], shape, 1.0)
-            draws += width
+        accepted[i] = sample_curve(addresses[i], beta, n_doses, width, rounds_per_bound,
+                                   max_rounds, target, low, high, candidates, curve, distance)
+        if accepted[i]:
+            curves[i] = curve
     return curves, accepted
+
+
+@numba.njit(cache=True, error_model="numpy")
+def sample_curve(address: int, beta: int, n_doses: int, width: int, rounds_per_bound: int,
+                 max_rounds: int, target: float, low: float, high: float, candidates: np.ndarray,
+                 curve: np.ndarray, distance: np.ndarray) -> bool:  # pragma: no cover - compiled
+    """One curve of :func:`sample_curves` into ``curve``; False if none in ``max_rounds``.
+
+    ``RandomDoseToxicity.sample(rng, 1)`` on the generator at ``address``; ``candidates``
+    (width, n_doses) and ``distance`` (n_doses,) are scratch.
+    """
+    mtd = bitgen.draw_level(address, n_doses)
+    shape = max(n_doses - (mtd + 1), 0.5)
+    bound = target + (1 - target) * bitgen.beta(beta, address, shape, 1.0)
+    draws = width
+    while draws < max_rounds + width:
+        for w in range(width):
+            for j in range(n_doses):
+                candidates[w, j] = bitgen.next_double(address)
+        for w in range(width):
+            if _accepts(candidates[w], bound, mtd, target, low, high, curve, distance):
+                return True
+        if draws % rounds_per_bound < width:
+            bound = target + (1 - target) * bitgen.beta(beta, address, shape, 1.0)
+        draws += width
+    return False
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
@@ -340,111 +352,3 @@ def _accepts(uniforms: np.ndarray, bound: float, mtd: int | np.int64, target: fl
     for j in range(uniforms.size):
         ok = ok and low <= curve[j] <= high and (j == 0 or curve[j] - curve[j - 1] > 0)
     return ok
-
-
-_capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
-_capsule_pointer.restype, _capsule_pointer.argtypes = ctypes.c_void_p, [ctypes.py_object,
-                                                                        ctypes.c_char_p]
-
-
-def _numpy_function(name: str) -> int:
-    """Address of a C function numpy's ``Generator`` exports (its distributions), or 0."""
-    try:
-        function = getattr(ctypes.CDLL(numpy_generator.__file__), name)
-    except (OSError, AttributeError):
-        return 0
-    return ctypes.cast(function, ctypes.c_void_p).value or 0
-
-
-NUMPY_BETA = _numpy_function("random_beta")
-"""``random_beta(bitgen_t *, a, b)``, the function ``Generator.beta`` calls (0: not found)."""
-
-
-def bitgen_addresses(rngs: Sequence[np.random.Generator]) -> np.ndarray:
-    """Address of each generator's ``bitgen_t`` (numpy's C interface of a bit generator) (n,).
-
-    The compiled draws (:func:`fill_uniforms`, :func:`draw_levels`) call the bit generator's
-    own ``next_double`` / ``next_uint32`` through it; keep the generators alive meanwhile.
-    """
-    return np.array([_capsule_pointer(rng.bit_generator.capsule, b"BitGenerator")
-                     for rng in rngs], dtype=np.int64).reshape(len(rngs))
-
-
-def _bitgen_call(builder: ir.IRBuilder, address: ir.Value, slot: int,
-                 returns: ir.Type) -> ir.Value:
-    """Call field ``slot`` of the ``bitgen_t`` at ``address`` on its ``state`` (field 0)."""
-    void_p = ir.IntType(8).as_pointer()
-    fields = builder.inttoptr(address, void_p.as_pointer())
-    function = builder.load(builder.gep(fields, [ir.Constant(ir.IntType(32), slot)]))
-    signature = ir.FunctionType(returns, [void_p])
-    return builder.call(builder.bitcast(function, signature.as_pointer()),
-                        [builder.load(fields)])
-
-
-def _typed_next_double(typingctx: object, address: types.Type) -> tuple:  # pragma: no cover
-    """``bitgen->next_double(bitgen->state)``: the uniform of ``Generator.random``."""
-    return types.float64(types.int64), lambda context, builder, sig, args: _bitgen_call(
-        builder, args[0], 3, ir.DoubleType())
-
-
-def _typed_next_uint32(typingctx: object, address: types.Type) -> tuple:  # pragma: no cover
-    """``bitgen->next_uint32(bitgen->state)`` (PCG64 halves a 64-bit draw, buffered)."""
-    return types.uint32(types.int64), lambda context, builder, sig, args: _bitgen_call(
-        builder, args[0], 2, ir.IntType(32))
-
-
-def _typed_beta(typingctx: object, function: types.Type, address: types.Type,
-                a: types.Type, b: types.Type) -> tuple:  # pragma: no cover
-    """``function(bitgen, a, b)``: numpy's ``random_beta`` at ``function`` on a bit generator."""
-    def codegen(context: object, builder: ir.IRBuilder, sig: object, args: list) -> ir.Value:
-        void_p, double = ir.IntType(8).as_pointer(), ir.DoubleType()
-        signature = ir.FunctionType(double, [void_p, double, double])
-        return builder.call(builder.inttoptr(args[0], signature.as_pointer()),
-                            [builder.inttoptr(args[1], void_p), args[2], args[3]])
-    return types.float64(types.int64, types.int64, types.float64, types.float64), codegen
-
-
-_beta: Any = intrinsic(_typed_beta)
-_next_double: Any = intrinsic(_typed_next_double)
-_next_uint32: Any = intrinsic(_typed_next_uint32)
-
-
-@numba.njit(cache=True, error_model="numpy")
-def fill_uniforms(addresses: np.ndarray, rows: np.ndarray,
-                  out: np.ndarray) -> None:  # pragma: no cover - compiled
-    """``rngs[i].random(out=out[i])`` for each i in ``rows``, in C order (the same numbers).
-
-    Args:
-        addresses: :func:`bitgen_addresses` of the generators (n,).
-        rows: the generators (and rows of ``out``) to draw (m,).
-        out: C-contiguous float64 (n, ...), rows overwritten.
-    """
-    flat = out.reshape(out.shape[0], -1)
-    for i in rows:
-        for j in range(flat.shape[1]):
-            flat[i, j] = _next_double(addresses[i])
-
-
-@numba.njit(cache=True, error_model="numpy")
-def draw_levels(addresses: np.ndarray, n_levels: int) -> np.ndarray:  # pragma: no cover
-    """``rng.integers(0, n_levels)`` of each generator (n,), compiled (:func:`_draw_level`)."""
-    levels = np.empty(addresses.size, dtype=np.int64)
-    for i in range(addresses.size):
-        levels[i] = _draw_level(addresses[i], n_levels)
-    return levels
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def _draw_level(address: int, n_levels: int) -> np.int64:  # pragma: no cover - compiled
-    """``rng.integers(0, n_levels)``: numpy's ``buffered_bounded_lemire_uint32``.
-
-    With ``rng = n_levels - 1`` (2 <= n_levels < 2**32): a 32-bit draw times ``n_levels``,
-    its high word, redrawn while the low word falls under ``(2**32 - n_levels) % n_levels``.
-    """
-    excl = np.uint64(n_levels)
-    m = np.uint64(_next_uint32(address)) * excl
-    if m & np.uint64(0xFFFFFFFF) < excl:
-        threshold = (np.uint64(0xFFFFFFFF) - (excl - np.uint64(1))) % excl
-        while m & np.uint64(0xFFFFFFFF) < threshold:
-            m = np.uint64(_next_uint32(address)) * excl
-    return np.int64(m >> np.uint64(32))

@@ -6,14 +6,8 @@ import numpy as np
 import pytest
 
 from pkgym.models import dose_toxicity
-from pkgym.models.dose_toxicity import (
-    RandomDoseToxicity,
-    bitgen_addresses,
-    closest_level,
-    closest_levels,
-    draw_levels,
-    fill_uniforms,
-)
+from pkgym.models.dose_toxicity import RandomDoseToxicity, closest_level, closest_levels
+from pkgym.sim.bitgen import bitgen_addresses, draw_levels, fill_uniforms
 
 GENERATORS = [
     RandomDoseToxicity(),

@@ -48,7 +48,7 @@ from pkgym.envs.base import (
 )
 from pkgym.models.addiction import VARIED, all_utilities, model_constants
 from pkgym.models.addiction_treatment import CM_TEST_DAYS, TreatmentPharmacology
-from pkgym.models.dose_toxicity import bitgen_addresses
+from pkgym.sim.bitgen import bitgen_addresses
 
 PARALLEL_PATIENTS = 2048
 """From this many stepped patients on, the week's treatment (one memory-bound pass over the

@@ -21,7 +21,7 @@ from pkgym.models.addiction import (
     patient_reward,
     patient_utilities,
 )
-from pkgym.models.dose_toxicity import _next_double
+from pkgym.sim.bitgen import next_double
 
 # constants (float64): indices into the clinic vector of :func:`clinic_constants`
 DISCOUNT, DRUG_REWARD, NATURAL_REWARD, ABSTAIN_REWARD = 0, 1, 2, 3
@@ -284,7 +284,7 @@ def draw_uniforms(addresses: np.ndarray, burn_in_by_day: np.ndarray, choice: np.
     and the noise stream's reports then tests (into row k of the records' arrays).
 
     Args:
-        addresses: :func:`pkgym.models.dose_toxicity.bitgen_addresses` of each slot's
+        addresses: :func:`pkgym.sim.bitgen.bitgen_addresses` of each slot's
             patient, events and noise streams (n, 3).
         burn_in_by_day: out (n_days, n).
         choice: out (n, n_weeks, 7).
@@ -295,12 +295,12 @@ def draw_uniforms(addresses: np.ndarray, burn_in_by_day: np.ndarray, choice: np.
     for k in range(addresses.shape[0]):
         patient, events, noise = addresses[k, 0], addresses[k, 1], addresses[k, 2]
         for day in range(burn_in_by_day.shape[0]):
-            burn_in_by_day[day, k] = _next_double(patient)
+            burn_in_by_day[day, k] = next_double(patient)
         _fill_weeks(choice, k, events)
         _fill_weeks(adherence, k, events)
         _fill_weeks(report, k, noise)
         for week in range(test.shape[1]):
-            test[k, week] = _next_double(noise)
+            test[k, week] = next_double(noise)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -308,4 +308,4 @@ def _fill_weeks(out: np.ndarray, k: int, stream: int) -> None:  # pragma: no cov
     """Row k of ``out`` (n, n_weeks, 7), week by week, from the bit generator at ``stream``."""
     for week in range(out.shape[1]):
         for day in range(out.shape[2]):
-            out[k, week, day] = _next_double(stream)
+            out[k, week, day] = next_double(stream)

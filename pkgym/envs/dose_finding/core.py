@@ -22,7 +22,7 @@ from pkgym.envs.dose_finding import kernel
 from pkgym.envs.dose_finding import views as dose_finding_views
 from pkgym.envs.dose_finding.clinic import CohortOutcome, DoseFindingEnvScenario, TrialCounts
 from pkgym.envs.dose_finding.records import TrialRecords, new_records, pinned_truth
-from pkgym.models.dose_toxicity import bitgen_addresses, fill_uniforms
+from pkgym.sim.bitgen import bitgen_addresses, fill_uniforms
 
 
 def assign_levels(records: TrialRecords, rows: np.ndarray, requested: np.ndarray,

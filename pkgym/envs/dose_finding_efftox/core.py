@@ -23,13 +23,8 @@ from pkgym.envs.dose_finding_efftox.clinic import (
     EffToxOutcome,
 )
 from pkgym.envs.dose_finding_efftox.records import EffToxRecords, new_records, pinned_truth
-from pkgym.models.dose_toxicity import (
-    CANDIDATES_PER_ROUND,
-    NUMPY_BETA,
-    PROBABILITY_BOUNDS,
-    bitgen_addresses,
-    fill_uniforms,
-)
+from pkgym.models.dose_toxicity import CANDIDATES_PER_ROUND, PROBABILITY_BOUNDS
+from pkgym.sim.bitgen import NUMPY_BETA, bitgen_addresses, fill_uniforms
 
 
 class DoseFindingEffToxCore(TrialLevelActions, DosingCore):

@@ -17,13 +17,8 @@ import numba
 import numpy as np
 
 from pkgym.models.dose_efficacy import U_EFFICACY_ONLY, U_TOXICITY_ONLY
-from pkgym.models.dose_toxicity import (
-    _accepts,
-    _beta,
-    _draw_level,
-    _next_double,
-    closest_level,
-)
+from pkgym.models.dose_toxicity import closest_level, sample_curve
+from pkgym.sim.bitgen import draw_level, next_double
 
 TRIAL_FIELDS = ("dlt_truth", "response_truth", "both_truth", "true_mtd", "true_obd", "patients",
                 "dlts", "responses", "both", "level", "highest_tried", "cohort", "requested",
@@ -36,31 +31,6 @@ TRUTH_FOUND, CURVE_NOT_FOUND, PLATEAU_NOT_REACHED = 0, 1, 2
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _curve(address: int, beta: int, n_doses: int, width: int, rounds_per_bound: int,
-           max_rounds: int, target: float, low: float, high: float, candidates: np.ndarray,
-           curve: np.ndarray, distance: np.ndarray) -> bool:  # pragma: no cover - compiled
-    """``RandomDoseToxicity.sample(rng, 1)`` into ``curve``; False if none in ``max_rounds``.
-
-    The loop of one curve of :func:`pkgym.models.dose_toxicity.sample_curves`.
-    """
-    mtd = _draw_level(address, n_doses)
-    shape = max(n_doses - (mtd + 1), 0.5)
-    bound = target + (1 - target) * _beta(beta, address, shape, 1.0)
-    draws = width
-    while draws < max_rounds + width:
-        for w in range(width):
-            for j in range(n_doses):
-                candidates[w, j] = _next_double(address)
-        for w in range(width):
-            if _accepts(candidates[w], bound, mtd, target, low, high, curve, distance):
-                return True
-        if draws % rounds_per_bound < width:
-            bound = target + (1 - target) * _beta(beta, address, shape, 1.0)
-        draws += width
-    return False
-
-
-@numba.njit(cache=True, error_model="numpy")
 def draw_truths(addresses: np.ndarray, beta: int, n_doses: int, width: int,
                 rounds_per_bound: int, tox_max_rounds: int, target: float, low: float,
                 high: float, max_rounds: int, efficacy_low: float, efficacy_high: float,
@@ -68,7 +38,8 @@ def draw_truths(addresses: np.ndarray, beta: int, n_doses: int, width: int,
                                        np.ndarray]:  # pragma: no cover - compiled
     """``RandomEfficacyToxicity.sample`` on each generator in turn (its ``patient`` stream).
 
-    Per slot: the plateau level (``rng.integers``), toxicity curves (:func:`_curve`) until
+    Per slot: the plateau level (``rng.integers``), toxicity curves
+    (:func:`~pkgym.models.dose_toxicity.sample_curve`) until
     one's MTD is at or above it (at most ``max_rounds``), the plateau response
     ``efficacy_low + (efficacy_high - efficacy_low) U``, then ``plateau`` responses
     ``floor + (top - floor) U``, sorted, below it; Pr(both) = p_T p_E.
@@ -84,10 +55,10 @@ def draw_truths(addresses: np.ndarray, beta: int, n_doses: int, width: int,
     candidates, curve, distance = np.empty((width, n_doses)), np.empty(n_doses), np.empty(n_doses)
     for i in range(n):
         address = addresses[i]
-        plateau = plateaus[i] = _draw_level(address, n_doses)
+        plateau = plateaus[i] = draw_level(address, n_doses)
         status[i] = PLATEAU_NOT_REACHED
         for _ in range(max_rounds):
-            if not _curve(address, beta, n_doses, width, rounds_per_bound, tox_max_rounds,
+            if not sample_curve(address, beta, n_doses, width, rounds_per_bound, tox_max_rounds,
                           target, low, high, candidates, curve, distance):
                 status[i] = CURVE_NOT_FOUND
                 break
@@ -97,10 +68,10 @@ def draw_truths(addresses: np.ndarray, beta: int, n_doses: int, width: int,
         if status[i] != TRUTH_FOUND:
             return tox, eff, tox * eff, status, plateaus
         tox[i] = curve
-        top = efficacy_low + (efficacy_high - efficacy_low) * _next_double(address)
+        top = efficacy_low + (efficacy_high - efficacy_low) * next_double(address)
         spread = top - floor
         for j in range(plateau):  # insertion sort of the draws: the values np.sort gives
-            value, m = floor + spread * _next_double(address), j
+            value, m = floor + spread * next_double(address), j
             while m > 0 and eff[i, m - 1] > value:
                 eff[i, m] = eff[i, m - 1]
                 m -= 1

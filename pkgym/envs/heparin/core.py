@@ -38,8 +38,8 @@ from pkgym.envs.heparin.records import (
     new_records,
     pinned_row,
 )
-from pkgym.models.dose_toxicity import bitgen_addresses
 from pkgym.sim.batch import write_rows
+from pkgym.sim.bitgen import NUMPY_NORMAL, bitgen_addresses
 
 STEP_CHUNK = 1024
 """Patients whose interval is computed at a time (their exponentials, 400 kB, stay in cache)."""
@@ -131,7 +131,7 @@ class HeparinCore(DosingCore):
         subclass, a test), or where numpy exports no ``random_standard_normal``, runs the
         template as it is.
         """
-        if not kernel.NUMPY_NORMAL or any(
+        if not NUMPY_NORMAL or any(
                 getattr(getattr(self, name), "__func__", None) is not getattr(HeparinCore, name)
                 for name in ("draw_episodes", "build_episodes")):
             super().reset_patients(rows, streams, patients)
@@ -152,7 +152,7 @@ class HeparinCore(DosingCore):
         Compiled (:func:`kernel.draw_episodes`), the numbers of :func:`draw_into`'s plan;
         that per-slot numpy plan where numpy exports no ``random_standard_normal``.
         """
-        if not kernel.NUMPY_NORMAL:
+        if not NUMPY_NORMAL:
             sizes = self._draw_sizes
             return draw_into(streams, [("covariates", "patient", "random", sizes[:1]),
                                        ("eta", "patient", "standard_normal", sizes[1:2]),
@@ -168,7 +168,7 @@ class HeparinCore(DosingCore):
 
     def _draw(self, addresses: np.ndarray) -> dict[str, np.ndarray]:
         """:meth:`draw_episodes` of the slots with patient and noise streams at ``addresses``."""
-        covariates, eta, assay = kernel.draw_episodes(addresses, kernel.NUMPY_NORMAL,
+        covariates, eta, assay = kernel.draw_episodes(addresses, NUMPY_NORMAL,
                                                       *self._draw_sizes)
         return {"covariates": covariates, "eta": eta, "assay": assay}
 

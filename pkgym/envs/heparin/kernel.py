@@ -11,15 +11,10 @@ the stepped patients' (m first). An episode's random numbers are drawn compiled 
 
 from __future__ import annotations
 
-from typing import Any
-
 import numba
 import numpy as np
-from llvmlite import ir
-from numba.core import types
-from numba.extending import intrinsic
 
-from pkgym.models.dose_toxicity import _next_double, _numpy_function
+from pkgym.sim.bitgen import next_double, standard_normal
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -129,24 +124,6 @@ def record_interval(rows: np.ndarray, decisions: np.ndarray, end_amount: np.ndar
             first_therapeutic_h[row] = (k + 1) * interval_h
 
 
-def _typed_normal(typingctx: object, function: types.Type,
-                  address: types.Type) -> tuple:  # pragma: no cover - compiled
-    """``function(bitgen)``: numpy's ``random_standard_normal`` at ``function``."""
-    def codegen(context: object, builder: ir.IRBuilder, sig: object, args: list) -> ir.Value:
-        void_p = ir.IntType(8).as_pointer()
-        signature = ir.FunctionType(ir.DoubleType(), [void_p])
-        return builder.call(builder.inttoptr(args[0], signature.as_pointer()),
-                            [builder.inttoptr(args[1], void_p)])
-    return types.float64(types.int64, types.int64), codegen
-
-
-_standard_normal: Any = intrinsic(_typed_normal)
-
-NUMPY_NORMAL = _numpy_function("random_standard_normal")
-"""``random_standard_normal(bitgen_t *)``, what ``Generator.standard_normal`` calls per number
-(0: not exported, then the draws stay numpy's per slot)."""
-
-
 @numba.njit(cache=True, error_model="numpy")
 def draw_episodes(addresses: np.ndarray, normal: int, n_covariates: int, n_etas: int,
                   n_assays: int) -> tuple[np.ndarray, np.ndarray,
@@ -156,7 +133,7 @@ def draw_episodes(addresses: np.ndarray, normal: int, n_covariates: int, n_etas:
     Per slot, from its patient stream (``addresses[:, 0]``) ``n_covariates`` uniforms then
     ``n_etas`` standard normals, and from its noise stream (``addresses[:, 1]``) ``n_assays``
     standard normals: the numbers ``random(out=...)`` and ``standard_normal(out=...)`` give,
-    drawn on each generator's own bit generator (``normal``: :data:`NUMPY_NORMAL`).
+    drawn on each generator's own bit generator (``normal``: :data:`pkgym.sim.bitgen.NUMPY_NORMAL`).
     """
     m = addresses.shape[0]
     covariates, etas = np.empty((m, n_covariates)), np.empty((m, n_etas))
@@ -164,11 +141,11 @@ def draw_episodes(addresses: np.ndarray, normal: int, n_covariates: int, n_etas:
     for i in range(m):
         patient, noise = addresses[i, 0], addresses[i, 1]
         for j in range(n_covariates):
-            covariates[i, j] = _next_double(patient)
+            covariates[i, j] = next_double(patient)
         for j in range(n_etas):
-            etas[i, j] = _standard_normal(normal, patient)
+            etas[i, j] = standard_normal(normal, patient)
         for j in range(n_assays):
-            assays[i, j] = _standard_normal(normal, noise)
+            assays[i, j] = standard_normal(normal, noise)
     return covariates, etas, assays
 
 

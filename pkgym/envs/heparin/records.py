@@ -14,11 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from pkgym.envs.heparin.clinic import HULL_EXCESS_RECURRENCE, HeparinScenario, StepOutcome
+from pkgym.envs.heparin.clinic import (
+    HULL_EXCESS_RECURRENCE,
+    HeparinScenario,
+    StepOutcome,
+    interval_amounts,
+)
 from pkgym.envs.pinning import validate_pinned, validate_pinned_etas
 from pkgym.models.heparin_alsallami2016 import (
     AlSallami2016,
-    advance_amount_iu,
     aptt_s,
     individual_parameters,
 )
@@ -192,37 +196,6 @@ def new_records(settings: ClinicSettings, table: Mapping[str, np.ndarray],
         first_therapeutic_h=np.full(n, np.nan),
         patient_id=np.asarray(table["id"], dtype=np.float64).astype(np.int64),
         seed_entropy=seed_entropy)
-
-
-def interval_amounts(amount_iu: np.ndarray, params: np.ndarray, weight_kg: np.ndarray,
-                     decisions: np.ndarray, times_h: np.ndarray) -> np.ndarray:
-    """Exact heparin amounts at ``times_h`` into an interval (pure physics; planners reuse it).
-
-    The bolus enters at time 0, the infusion is held for ``hold`` h, then runs at ``rate``.
-
-    Args:
-        amount_iu: amount at the interval's start, before the bolus (n,).
-        params: (n, 3) CL, V, SLOPE.
-        weight_kg: (n,).
-        decisions: (n, 3) bolus U/kg, hold h, rate U/kg/h.
-        times_h: (m,) times into the interval, h, >= 0.
-
-    Returns:
-        Amounts (n, m), IU.
-
-    Examples:
-        >>> a = interval_amounts(np.zeros(1), np.array([[2.0, 3.0, 0.1]]), np.array([80.0]),
-        ...                      np.array([[80.0, 0.0, 0.0]]), np.array([0.0]))
-        >>> a.tolist()
-        [[6400.0]]
-    """
-    cl, v = params[:, 0:1], params[:, 1:2]
-    start = (amount_iu + decisions[:, 0] * weight_kg)[:, None]
-    hold = decisions[:, 1:2]
-    rate = (decisions[:, 2] * weight_kg)[:, None]
-    t = np.asarray(times_h, dtype=np.float64)[None, :]
-    held = advance_amount_iu(start, cl, v, 0.0, np.minimum(t, hold))
-    return advance_amount_iu(held, cl, v, rate, np.maximum(t - hold, 0.0))
 
 
 def simulate_interval(records: ClinicRecords, rows: np.ndarray, decisions: np.ndarray,

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from pkgym.envs.adapters import ExposureAdapter, HistoryAdapter, ObservedLevels
 from pkgym.envs.heparin import kernel
-from pkgym.envs.heparin.records import interval_amounts
+from pkgym.envs.heparin.clinic import interval_amounts
 from pkgym.envs.nonmem import nonmem_dataset
 from pkgym.envs.outcomes import OutcomeSpec, StepTable, last_valid
 from pkgym.models.heparin_alsallami2016 import aptt_s

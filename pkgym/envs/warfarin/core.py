@@ -31,7 +31,7 @@ from pkgym.envs.warfarin.clinic import (
     InrRangeReward,
     clinic_parameters,
 )
-from pkgym.envs.warfarin.kernel import NUMPY_NORMAL, day, draw_episodes
+from pkgym.envs.warfarin.kernel import day, draw_episodes
 from pkgym.envs.warfarin.records import (
     ClinicRecords,
     ClinicSettings,
@@ -39,9 +39,9 @@ from pkgym.envs.warfarin.records import (
     pinned_patient,
     record_arrays,
 )
-from pkgym.models.dose_toxicity import bitgen_addresses
 from pkgym.models.warfarin_kernel import DayConstants, day_constants
 from pkgym.sim.batch import write_rows
+from pkgym.sim.bitgen import NUMPY_NORMAL, bitgen_addresses
 
 CHAIN_CONSTANTS = ("chain_decay", "chain_fill", "chain_weights")
 """Day constants that may be one set shared by every patient (see ``DayConstants``)."""

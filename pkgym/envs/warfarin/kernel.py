@@ -17,18 +17,15 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numba
 import numpy as np
-from llvmlite import ir
-from numba.core import types
-from numba.extending import intrinsic
 
-from pkgym.models.dose_toxicity import _next_double, _numpy_function
 from pkgym.models.warfarin import S_FRACTION
 from pkgym.models.warfarin_inr import InrForm, inr_of
 from pkgym.models.warfarin_kernel import PARALLEL_FROM, advance_rows
+from pkgym.sim.bitgen import next_double, standard_normal
 
 
 class ClinicRules(NamedTuple):
@@ -372,24 +369,6 @@ def info_rows(rows: np.ndarray, records: tuple, target: tuple, bleeding: np.ndar
     return day, dose, inr, in_range, tested, result, conc, bled, clotted, bleeds, clots
 
 
-def _typed_normal(typingctx: object, function: types.Type,
-                  address: types.Type) -> tuple:  # pragma: no cover - compiled
-    """``function(bitgen)``: numpy's ``random_standard_normal`` at ``function``."""
-    def codegen(context: object, builder: ir.IRBuilder, sig: object, args: list) -> ir.Value:
-        void_p = ir.IntType(8).as_pointer()
-        signature = ir.FunctionType(ir.DoubleType(), [void_p])
-        return builder.call(builder.inttoptr(args[0], signature.as_pointer()),
-                            [builder.inttoptr(args[1], void_p)])
-    return types.float64(types.int64, types.int64), codegen
-
-
-_standard_normal: Any = intrinsic(_typed_normal)
-
-NUMPY_NORMAL = _numpy_function("random_standard_normal")
-"""``random_standard_normal(bitgen_t *)``, what ``Generator.standard_normal`` calls per number
-(0: not exported; the draws then stay numpy's, slot by slot)."""
-
-
 @numba.njit(cache=True, nogil=True)
 def draw_episodes(addresses: np.ndarray, normal: int, covariates: np.ndarray, eta: np.ndarray,
                   assay: np.ndarray, events: np.ndarray) -> None:  # pragma: no cover - compiled
@@ -399,16 +378,16 @@ def draw_episodes(addresses: np.ndarray, normal: int, covariates: np.ndarray, et
     ``eta[i]`` (standard normals); its noise stream ``assay[i]`` (standard normals), its
     events stream ``events[i]`` (uniforms, C order): the numbers ``random(out=...)`` and
     ``standard_normal(out=...)`` give, drawn on each generator's own bit generator
-    (``normal``: :data:`NUMPY_NORMAL`).
+    (``normal``: :data:`pkgym.sim.bitgen.NUMPY_NORMAL`).
     """
     for i in range(addresses.shape[0]):
         patient, noise, clinic = addresses[i, 0], addresses[i, 1], addresses[i, 2]
         for j in range(covariates.shape[1]):
-            covariates[i, j] = _next_double(patient)
+            covariates[i, j] = next_double(patient)
         for j in range(eta.shape[1]):
-            eta[i, j] = _standard_normal(normal, patient)
+            eta[i, j] = standard_normal(normal, patient)
         for j in range(assay.shape[1]):
-            assay[i, j] = _standard_normal(normal, noise)
+            assay[i, j] = standard_normal(normal, noise)
         for d in range(events.shape[1]):
             for k in range(events.shape[2]):
-                events[i, d, k] = _next_double(clinic)
+                events[i, d, k] = next_double(clinic)

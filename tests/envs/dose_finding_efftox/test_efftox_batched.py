@@ -22,7 +22,7 @@ from pkgym.envs.dose_finding_efftox.core import DoseFindingEffToxCore
 from pkgym.envs.dose_finding_efftox.records import EffToxRecords, treat_cohort
 from pkgym.envs.dose_finding_efftox.views import relative_utilities
 from pkgym.models.dose_efficacy import RandomEfficacyToxicity, phase12_utilities
-from pkgym.models.dose_toxicity import bitgen_addresses
+from pkgym.sim.bitgen import bitgen_addresses
 
 ENV_ID = "pkgym/DoseFindingEffTox-v0"
 TOX, EFF = (0.05, 0.10, 0.20, 0.35, 0.50), (0.10, 0.30, 0.50, 0.50, 0.50)

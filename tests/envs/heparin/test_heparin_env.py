@@ -10,8 +10,12 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import pkgym  # noqa: F401  (registers the envs)
-from pkgym.envs.heparin.clinic import HULL_EXCESS_RECURRENCE, HeparinReward, HeparinScenario
-from pkgym.envs.heparin.records import interval_amounts
+from pkgym.envs.heparin.clinic import (
+    HULL_EXCESS_RECURRENCE,
+    HeparinReward,
+    HeparinScenario,
+    interval_amounts,
+)
 from pkgym.models.heparin_alsallami2016 import AlSallami2016, rhs
 
 ENV_ID = "pkgym/Heparin-v0"

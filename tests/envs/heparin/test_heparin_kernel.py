@@ -11,10 +11,10 @@ import pytest
 import pkgym  # noqa: F401  (registers the envs)
 from pkgym.envs.base import draw_into, spawn_streams
 from pkgym.envs.heparin import core as heparin_core
-from pkgym.envs.heparin import kernel
 from pkgym.envs.heparin.clinic import HULL_EXCESS_RECURRENCE, HeparinScenario
 from pkgym.envs.heparin.core import HeparinCore
 from pkgym.envs.heparin.records import ClinicRecords, simulate_interval
+from pkgym.sim.bitgen import NUMPY_NORMAL
 
 ENV_ID = "pkgym/Heparin-v0"
 SCENARIOS = [HeparinScenario(),
@@ -135,4 +135,4 @@ def test_heparin_kernel__compiled_draws_are_draw_intos() -> None:
             np.testing.assert_array_equal(got[key], value, err_msg=key)
     for a, b in zip(fast, slow, strict=True):
         assert a.patient.random() == b.patient.random() and a.noise.random() == b.noise.random()
-    assert kernel.NUMPY_NORMAL  # the compiled path is the one tested
+    assert NUMPY_NORMAL  # the compiled path is the one tested
