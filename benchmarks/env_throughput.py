@@ -61,15 +61,20 @@ def horizon(env_id: str, seed: int = 0) -> int:
 
 
 def batched_steps_per_s(env_id: str, n: int, *, stepping_only: bool, episode_steps: int,
-                        seed: int = 0) -> float:
-    """Patient-steps/s of the native vector env at ``n`` patients (see the module docstring)."""
+                        seed: int = 0, after_steps: int = 0) -> float:
+    """Patient-steps/s of the native vector env at ``n`` patients (see the module docstring).
+
+    ``after_steps``: untimed steps between the reset and the timed ones (stepping only).
+    """
     vec = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point")
-    n_steps = max(1, min(10, episode_steps - 1)) if stepping_only else min(episode_steps + 1,
-                                                                           MAX_STEPS)
+    n_steps = max(1, min(10, episode_steps - 1 - after_steps)) if stepping_only else min(
+        episode_steps + 1, MAX_STEPS)
     actions = _actions(vec.action_space, n_steps + 1, seed)
     vec.reset(seed=seed)
     vec.step(actions[-1])  # compile and warm caches before timing
     vec.reset(seed=seed)
+    for k in range(after_steps if stepping_only else 0):
+        vec.step(actions[k % len(actions)])
     start = time.perf_counter()
     for action in actions[:n_steps]:
         vec.step(action)
@@ -92,10 +97,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--n-patients", action="append", type=int, default=None,
                         help=f"batch size (repeatable; default: {DEFAULT_SIZES})")
     parser.add_argument("--repeats", type=int, default=3, help="timings per figure (median)")
+    parser.add_argument("--after-steps", type=int, default=0,
+                        help="stepping only: untimed steps after the reset (default 0: the first "
+                        "steps are timed, writing into fresh records)")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", message=".*is out of date.*")  # v0 ids are timed too
     if args.repeats < 1:
         parser.error(f"--repeats must be >= 1, got {args.repeats}")
+    if args.after_steps < 0:
+        parser.error(f"--after-steps must be >= 0, got {args.after_steps}")
     sizes = tuple(args.n_patients or DEFAULT_SIZES)
     bad = [n for n in sizes if n < 1]
     if bad:
@@ -114,7 +124,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         single = statistics.median(single_env_steps_per_s(env_id) for _ in range(args.repeats))
         for k, n in enumerate(sizes):
             only = statistics.median(
-                batched_steps_per_s(env_id, n, stepping_only=True, episode_steps=steps)
+                batched_steps_per_s(env_id, n, stepping_only=True, episode_steps=steps,
+                                    after_steps=args.after_steps)
                 for _ in range(args.repeats))
             auto = statistics.median(
                 batched_steps_per_s(env_id, n, stepping_only=False, episode_steps=steps)
