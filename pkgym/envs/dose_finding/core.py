@@ -22,7 +22,8 @@ from pkgym.envs.dose_finding import kernel
 from pkgym.envs.dose_finding import views as dose_finding_views
 from pkgym.envs.dose_finding.clinic import CohortOutcome, DoseFindingEnvScenario, TrialCounts
 from pkgym.envs.dose_finding.records import TrialRecords, new_records, pinned_truth
-from pkgym.sim.bitgen import bitgen_addresses, fill_uniforms
+from pkgym.envs.slots import SlotAddresses
+from pkgym.sim.bitgen import fill_uniforms
 
 
 def assign_levels(records: TrialRecords, rows: np.ndarray, requested: np.ndarray,
@@ -111,9 +112,7 @@ class DoseFindingCore(TrialLevelActions, DosingCore):
         truth = np.tile(scenario.shape_scenario().true_dlt_probabilities, (n, 1))
         self.records = new_records(scenario, truth, np.ones((n, *shape)),
                                    np.full(n, -1, np.int64), np.zeros(n, object))
-        self._streams_seen: list[EpisodeStreams | None] = [None] * n
-        self._bitgen_cache = np.zeros((n, 2), dtype=np.int64)
-        self._entropy_cache = np.zeros(n, dtype=object)
+        self._slot_addresses = SlotAddresses(n, ("patient", "events"))
 
     def reset_patients(self, rows: np.ndarray, streams: Sequence[EpisodeStreams],
                        patients: Sequence[Mapping[str, Any] | None]) -> None:
@@ -151,16 +150,6 @@ class DoseFindingCore(TrialLevelActions, DosingCore):
         kernel.start_trials(rows, truth, uniforms, s.start_level, s.target_dlt_rate,
                             *self._arrays())
 
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickle and deepcopy state without the cached bit-generator addresses.
-
-        They are raw pointers into this process's generators: a copy (with its own copies of
-        the generators) must look them up again, or it would draw from the original's.
-        """
-        state = self.__dict__.copy()
-        state["_streams_seen"] = [None] * self.n_patients
-        return state
-
     def _slots(self, rows: np.ndarray, streams: Sequence[EpisodeStreams]
                ) -> tuple[list[np.random.Generator], np.ndarray, np.ndarray]:
         """Each slot's patient stream, bit generator addresses and seed entropy.
@@ -170,14 +159,8 @@ class DoseFindingCore(TrialLevelActions, DosingCore):
         streams they belong to (which keeps the generators alive), so a slot pays for them
         once per seeding, not once per episode.
         """
-        seen, addresses, entropy = self._streams_seen, self._bitgen_cache, self._entropy_cache
-        generators = []
-        for row, slot in zip(rows.tolist(), streams, strict=True):
-            generators.append(slot.patient)
-            if seen[row] is not slot:
-                seen[row], entropy[row] = slot, slot.seed_entropy
-                addresses[row] = bitgen_addresses([slot.patient, slot.events])
-        return generators, addresses[rows], entropy[rows]
+        addresses, entropy = self._slot_addresses(rows, streams)
+        return [slot.patient for slot in streams], addresses, entropy
 
     def _arrays(self) -> tuple[np.ndarray, ...]:
         """The records' numeric arrays, in :data:`kernel.TRIAL_FIELDS` order."""

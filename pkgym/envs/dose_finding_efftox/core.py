@@ -23,8 +23,9 @@ from pkgym.envs.dose_finding_efftox.clinic import (
     EffToxOutcome,
 )
 from pkgym.envs.dose_finding_efftox.records import EffToxRecords, new_records, pinned_truth
+from pkgym.envs.slots import SlotAddresses
 from pkgym.models.dose_toxicity import CANDIDATES_PER_ROUND, PROBABILITY_BOUNDS
-from pkgym.sim.bitgen import NUMPY_BETA, bitgen_addresses, fill_uniforms
+from pkgym.sim.bitgen import NUMPY_BETA, fill_uniforms
 
 
 class DoseFindingEffToxCore(TrialLevelActions, DosingCore):
@@ -51,9 +52,7 @@ class DoseFindingEffToxCore(TrialLevelActions, DosingCore):
         self.records = new_records(scenario, tuple(np.tile(x, (n, 1)) for x in truth),
                                    np.ones((n, *shape)), np.full(n, -1, np.int64),
                                    np.zeros(n, object))
-        self._streams_seen: list[EpisodeStreams | None] = [None] * n
-        self._bitgen_cache = np.zeros((n, 2), dtype=np.int64)
-        self._entropy_cache = np.zeros(n, dtype=object)
+        self._slots = SlotAddresses(n, ("patient", "events"))
 
     def reset_patients(self, rows: np.ndarray, streams: Sequence[EpisodeStreams],
                        patients: Sequence[Mapping[str, Any] | None]) -> None:
@@ -107,30 +106,6 @@ class DoseFindingEffToxCore(TrialLevelActions, DosingCore):
             raise RuntimeError(f"no toxicity curve with its MTD at or above level "
                                f"{plateaus[failed[0]]} in {truth.max_rounds} draws")
         return tox, eff, both
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickle and deepcopy state without the cached bit-generator addresses.
-
-        They are raw pointers into this process's generators: a copy (with its own copies of
-        the generators) must look them up again, or it would draw from the original's.
-        """
-        state = self.__dict__.copy()
-        state["_streams_seen"] = [None] * self.n_patients
-        return state
-
-    def _slots(self, rows: np.ndarray, streams: Sequence[EpisodeStreams]
-               ) -> tuple[np.ndarray, np.ndarray]:
-        """The slots' patient and events :func:`bitgen_addresses` (m, 2) and seed entropy (m,).
-
-        Kept per row with the streams they belong to (which keeps the generators alive), so a
-        slot pays for them once per seeding, not once per episode.
-        """
-        seen, addresses, entropy = self._streams_seen, self._bitgen_cache, self._entropy_cache
-        for row, slot in zip(rows.tolist(), streams, strict=True):
-            if seen[row] is not slot:
-                seen[row], entropy[row] = slot, slot.seed_entropy
-                addresses[row] = bitgen_addresses([slot.patient, slot.events])
-        return addresses[rows], entropy[rows]
 
     def _arrays(self) -> tuple[np.ndarray, ...]:
         """The records' numeric arrays, in :data:`kernel.TRIAL_FIELDS` order."""

@@ -38,6 +38,7 @@ from pkgym.envs.heparin.records import (
     new_records,
     pinned_row,
 )
+from pkgym.envs.slots import SlotAddresses
 from pkgym.sim.batch import write_rows
 from pkgym.sim.bitgen import NUMPY_NORMAL, bitgen_addresses
 
@@ -61,9 +62,7 @@ class HeparinCore(DosingCore):
         table = {key: np.full(self.n_patients, value) for key, value in PLACEHOLDER.items()}
         self.records = new_records(settings, table, np.zeros((self.n_patients, s.n_steps + 1)),
                                    np.zeros(self.n_patients, dtype=object))
-        self._streams_seen: list[EpisodeStreams | None] = [None] * self.n_patients
-        self._bitgen_cache = np.zeros((self.n_patients, 2), dtype=np.int64)
-        self._entropy_cache = np.zeros(self.n_patients, dtype=object)
+        self._slots = SlotAddresses(self.n_patients, ("patient", "noise"))
         # the interval's grid midpoints, then its end, h (simulate_interval's times)
         m, dt = s.grid_points, s.interval_h
         self._times = np.append((np.arange(m) + 0.5) * dt / m, dt)
@@ -127,9 +126,9 @@ class HeparinCore(DosingCore):
         """Start new episodes for ``rows``: :class:`DosingCore`'s template, its draws compiled.
 
         The slots' bit-generator addresses and seed entropy are kept per row
-        (:meth:`_slots`); a core whose ``draw_episodes`` or ``build_episodes`` is replaced (a
-        subclass, a test), or where numpy exports no ``random_standard_normal``, runs the
-        template as it is.
+        (:class:`~pkgym.envs.slots.SlotAddresses`); a core whose ``draw_episodes`` or
+        ``build_episodes`` is replaced (a subclass, a test), or where numpy exports no
+        ``random_standard_normal``, runs the template as it is.
         """
         if not NUMPY_NORMAL or any(
                 getattr(getattr(self, name), "__func__", None) is not getattr(HeparinCore, name)
@@ -172,20 +171,6 @@ class HeparinCore(DosingCore):
                                                       *self._draw_sizes)
         return {"covariates": covariates, "eta": eta, "assay": assay}
 
-    def _slots(self, rows: np.ndarray, streams: Sequence[EpisodeStreams]
-               ) -> tuple[np.ndarray, np.ndarray]:
-        """The slots' patient and noise :func:`bitgen_addresses` (m, 2) and seed entropy (m,).
-
-        Kept per row with the streams they belong to (which keeps the generators alive), so a
-        slot pays for them once per seeding, not once per episode.
-        """
-        seen, addresses, entropy = self._streams_seen, self._bitgen_cache, self._entropy_cache
-        for row, slot in zip(rows.tolist(), streams, strict=True):
-            if seen[row] is not slot:
-                seen[row], entropy[row] = slot, slot.seed_entropy
-                addresses[row] = bitgen_addresses([slot.patient, slot.noise])
-        return addresses[rows], entropy[rows]
-
     def __getstate__(self) -> dict[str, Any]:
         """Pickle and deepcopy state without the cached bit-generator addresses.
 
@@ -193,7 +178,7 @@ class HeparinCore(DosingCore):
         the generators) must look them up again, or it would draw from the original's.
         """
         state = self.__dict__.copy()
-        state["_streams_seen"], state["_scratch"] = [None] * self.n_patients, None
+        state["_scratch"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
