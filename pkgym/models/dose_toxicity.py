@@ -271,6 +271,26 @@ def closest_level(curve: np.ndarray, target: float,
     return closest
 
 
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def assigned_level(want: int, current: int, highest_tried: int, enrolled: int, n_doses: int,
+                   allow_skipping: bool, max_sample_size: int) -> tuple:  # pragma: no cover
+    """The level a trial's next cohort gets when the design asks for ``want``: (level, stop, full).
+
+    ``want == n_doses`` stops the trial (at the ``current`` level); without skipping the
+    level is at most one above the highest tried; a trial with ``max_sample_size`` patients
+    enrolled is full and treats no one more (its level then at most the highest tried).
+    The rule of both dose-finding envs' steps.
+    """
+    stop = want == n_doses
+    level = current if stop else want
+    if not allow_skipping:
+        level = min(level, highest_tried + 1)
+    full = enrolled >= max_sample_size
+    if full and not stop:
+        level = min(level, highest_tried)
+    return level, stop, full
+
+
 @numba.njit(cache=True, error_model="numpy")
 def sample_curves(addresses: np.ndarray, beta: int, n_doses: int, width: int,
                   rounds_per_bound: int, max_rounds: int, target: float, low: float,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from pkgym.models.dose_toxicity import closest_level
+from pkgym.models.dose_toxicity import assigned_level, closest_level
 
 TRIAL_FIELDS = ("truth", "true_mtd", "patients", "dlts", "level", "highest_tried", "cohort",
                 "requested", "assigned", "selected", "finished", "cohort_levels", "cohort_dlts",
@@ -95,14 +95,10 @@ def step_trials(rows: np.ndarray, decisions: np.ndarray, n_doses: int, allow_ski
     size = dlt_uniforms.shape[2]
     for k in range(m):
         row, want = rows[k], decisions[k]
-        stop = want == n_doses
-        level_k = level[row] if stop else want
-        if not allow_skipping:
-            level_k = min(level_k, highest_tried[row] + 1)
-        full = patients[row].sum() >= max_sample_size
-        if full and not stop:
-            level_k = min(level_k, highest_tried[row])
-        elif not stop:
+        level_k, stop, full = assigned_level(want, level[row], highest_tried[row],
+                                             patients[row].sum(), n_doses, allow_skipping,
+                                             max_sample_size)
+        if not (stop or full):
             out_dlts[k] = _treat(row, level_k, truth, patients, dlts, level, highest_tried,
                                  cohort, cohort_levels, cohort_dlts, dlt_uniforms)
             above[k] = size if level_k > true_mtd[row] else 0

@@ -17,7 +17,7 @@ import numba
 import numpy as np
 
 from pkgym.models.dose_efficacy import U_EFFICACY_ONLY, U_TOXICITY_ONLY
-from pkgym.models.dose_toxicity import closest_level, sample_curve
+from pkgym.models.dose_toxicity import assigned_level, closest_level, sample_curve
 from pkgym.sim.bitgen import draw_level, next_double
 
 TRIAL_FIELDS = ("dlt_truth", "response_truth", "both_truth", "true_mtd", "true_obd", "patients",
@@ -190,14 +190,10 @@ def step_trials(rows: np.ndarray, decisions: np.ndarray, n_doses: int, allow_ski
             return False, out_levels, out_dlts, above, done, relative
     for k in range(m):
         row, want = rows[k], decisions[k]
-        stop = want == n_doses
-        level_k = level[row] if stop else want
-        if not allow_skipping:
-            level_k = min(level_k, highest_tried[row] + 1)
-        full = patients[row].sum() >= max_sample_size
-        if full and not stop:
-            level_k = min(level_k, highest_tried[row])
-        elif not stop:
+        level_k, stop, full = assigned_level(want, level[row], highest_tried[row],
+                                             patients[row].sum(), n_doses, allow_skipping,
+                                             max_sample_size)
+        if not (stop or full):
             out_dlts[k] = _treat(row, level_k, dlt_truth, response_truth, both_truth, patients,
                                  dlts, responses, both, level, highest_tried, cohort,
                                  cohort_levels, cohort_dlts, cohort_responses, uniforms)
