@@ -21,6 +21,7 @@ from pkgym.envs.base import (
 )
 from pkgym.envs.depression import views as depression_views
 from pkgym.envs.depression.clinic import WeekOutcome
+from pkgym.envs.depression.kernel import draw_episodes as draw_compiled
 from pkgym.envs.depression.kernel import record_week
 from pkgym.envs.depression.records import (
     ETA_KEYS,
@@ -31,7 +32,10 @@ from pkgym.envs.depression.records import (
     pinned_patient,
     take_record_rows,
 )
+from pkgym.envs.slots import SlotAddresses
 from pkgym.models.depression_drug import advance_week, reward_sensitivity
+from pkgym.sim.batch import write_rows
+from pkgym.sim.bitgen import NUMPY_NORMAL, bitgen_addresses
 
 
 class DepressionCore(DosingCore):
@@ -55,7 +59,7 @@ class DepressionCore(DosingCore):
                                    np.zeros(self.n_patients, object))
         self._n_draws = settings.population.n_draws
         self._variability = settings.model.variability
-
+        self._slots = SlotAddresses(self.n_patients, ("patient", "noise", "events"))
 
     def take_episode(self, records: DepressionRecords, row: int) -> DepressionRecords:
         """One row of the records (their dicts of arrays included)."""
@@ -65,12 +69,63 @@ class DepressionCore(DosingCore):
                        patients: Sequence[Mapping[str, Any] | None],
                        streams: Sequence[EpisodeStreams]) -> DepressionRecords:
         """Records of fresh episodes from their draws (a pinned patient's fields replace them)."""
+        return self._build(draws, patients,
+                           np.array([slot.seed_entropy for slot in streams], dtype=object))
+
+    def _build(self, draws: dict[str, np.ndarray], patients: Sequence[Mapping[str, Any] | None],
+               entropy: np.ndarray) -> DepressionRecords:
+        """:meth:`build_episodes` with the slots' seed entropy (m,) given."""
         pinned = [None if p is None else self.pin_patient(p) for p in patients]
-        entropy = np.array([slot.seed_entropy for slot in streams], dtype=object)
         return new_records(self.settings, draws, pinned, entropy, self._variability)
+
+    def reset_patients(self, rows: np.ndarray, streams: Sequence[EpisodeStreams],
+                       patients: Sequence[Mapping[str, Any] | None]) -> None:
+        """Start new episodes for ``rows``: :class:`DosingCore`'s template, its draws compiled.
+
+        The slots' bit-generator addresses are kept per row
+        (:class:`~pkgym.envs.slots.SlotAddresses`); a single env (episodes drawn ahead), a
+        core whose ``draw_episodes`` or ``build_episodes`` is replaced, or numpy without an
+        exported ``random_standard_normal`` runs the template as it is.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        if (not NUMPY_NORMAL or rows.size == 0 or self.n_patients == 1
+                or any(getattr(getattr(self, name), "__func__", None)
+                       is not getattr(DepressionCore, name)
+                       for name in ("draw_episodes", "build_episodes"))):
+            super().reset_patients(rows, streams, patients)
+            return
+        addresses, entropy = self._slots(rows, streams)
+        part = self._build(self._draw(addresses), patients, entropy)
+        if rows.size == self.n_patients and np.array_equal(rows, np.arange(self.n_patients)):
+            self.records = part
+        else:
+            write_rows(self.records, rows, part)
 
     def draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
         """:meth:`episode_draws` of every slot, stacked: each slot fills its own rows.
+
+        Compiled (:func:`kernel.draw_episodes`) on each slot's bit generators; where numpy
+        exports no ``random_standard_normal``, :meth:`_draw_with_numpy`.
+        """
+        if not NUMPY_NORMAL:
+            return self._draw_with_numpy(streams)
+        known: dict[int, np.ndarray] = {}  # a slot drawn ahead comes k times: look it up once
+        for slot in streams:
+            if id(slot) not in known:
+                known[id(slot)] = bitgen_addresses([slot.patient, slot.noise, slot.events])
+        return self._draw(np.array([known[id(slot)] for slot in streams],
+                                   dtype=np.int64).reshape(-1, 3))
+
+    def _draw(self, addresses: np.ndarray) -> dict[str, np.ndarray]:
+        """:meth:`draw_episodes` of the slots whose streams are at ``addresses`` (m, 3)."""
+        covariates, eta, rater, seeds, events = draw_compiled(
+            addresses, NUMPY_NORMAL, self._n_draws, len(ETA_KEYS),
+            self.settings.scenario.n_weeks)
+        return {"covariates": covariates, "eta": eta, "rater": rater, "seeds": seeds,
+                "events": events}
+
+    def _draw_with_numpy(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
+        """:meth:`draw_episodes` slot by slot with numpy's methods.
 
         A PCG64 noise stream's session seeds are its raw outputs, shifted right once for all
         slots together (:func:`session_seeds`; other bit generators draw them per slot).

@@ -8,8 +8,57 @@ accuracy, whose counts are whole numbers (every partial sum is exact, in any ord
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 import numpy as np
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
+
+from pkgym.sim.bitgen import _bitgen_call, next_double, standard_normal
+
+
+def _typed_next_uint64(typingctx: object, address: types.Type) -> tuple:  # pragma: no cover
+    """``bitgen->next_uint64(bitgen->state)``: the 64-bit draw ``integers`` bounds."""
+    return types.uint64(types.int64), lambda context, builder, sig, args: _bitgen_call(
+        builder, args[0], 1, ir.IntType(64))
+
+
+next_uint64: Any = intrinsic(_typed_next_uint64)
+"""``next_uint64(address)``: the bit generator's next 64-bit draw (PCG64: ``random_raw``)."""
+
+
+@numba.njit(cache=True, error_model="numpy")
+def draw_episodes(addresses: np.ndarray, normal: int, n_draws: int, n_etas: int,
+                  n_weeks: int) -> tuple[np.ndarray, ...]:  # pragma: no cover - compiled
+    """Each slot's episode draws, slot after slot (``DepressionCore.episode_draws``' plan).
+
+    Per slot, from its patient stream (``addresses[:, 0]``) ``n_draws`` uniforms then
+    ``n_etas`` standard normals; from its noise stream (``addresses[:, 1]``) ``n_weeks + 1``
+    rater normals then ``n_weeks + 1`` session seeds; from its events stream
+    (``addresses[:, 2]``) ``n_weeks`` uniforms. A session seed is
+    ``integers(0, 2**63, dtype=np.uint64)``: numpy bounds a 64-bit draw x to the range 2^63 by
+    Lemire's method, whose product ``x * 2^63`` is never rejected and whose high word is
+    ``x >> 1`` (``normal``: :data:`pkgym.sim.bitgen.NUMPY_NORMAL`).
+    """
+    m = addresses.shape[0]
+    covariates, eta = np.empty((m, n_draws)), np.empty((m, n_etas))
+    rater, seeds = np.empty((m, n_weeks + 1)), np.empty((m, n_weeks + 1), np.uint64)
+    events = np.empty((m, n_weeks))
+    for i in range(m):
+        patient, noise, clinic = addresses[i, 0], addresses[i, 1], addresses[i, 2]
+        for j in range(n_draws):
+            covariates[i, j] = next_double(patient)
+        for j in range(n_etas):
+            eta[i, j] = standard_normal(normal, patient)
+        for j in range(n_weeks + 1):
+            rater[i, j] = standard_normal(normal, noise)
+        for j in range(n_weeks + 1):
+            seeds[i, j] = next_uint64(noise) >> np.uint64(1)
+        for j in range(n_weeks):
+            events[i, j] = next_double(clinic)
+    return covariates, eta, rater, seeds, events
 
 
 @numba.njit(cache=True, nogil=True)
