@@ -17,6 +17,7 @@ import numpy as np
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
 from pkgym.envs.chemo_immune import views as chemo_immune_views
 from pkgym.envs.chemo_immune.clinic import ChemoOutcome
+from pkgym.envs.chemo_immune.kernel import draw_episodes as draw_compiled
 from pkgym.envs.chemo_immune.kernel import record_doses, record_measured, record_morning
 from pkgym.envs.chemo_immune.records import (
     ChemoSettings,
@@ -25,7 +26,9 @@ from pkgym.envs.chemo_immune.records import (
     pinned_patient,
     restart_records,
 )
+from pkgym.envs.slots import SlotAddresses
 from pkgym.models.tumour_immune import advance_rows
+from pkgym.sim.bitgen import NUMPY_NORMAL, bitgen_addresses
 
 
 class ChemoImmuneCore(DosingCore):
@@ -47,6 +50,7 @@ class ChemoImmuneCore(DosingCore):
                              (settings.scenario.n_days + 1, 3))
         self.records = self.new_records(None, [None] * self.n_patients,
                                         np.zeros(self.n_patients, dtype=object))
+        self._slots = SlotAddresses(self.n_patients, ("patient", "noise"))
 
     def pin_patient(self, patient: Mapping[str, Any]) -> dict[str, Any]:
         """A pinned patient's validated covariates, etas and id."""
@@ -67,8 +71,30 @@ class ChemoImmuneCore(DosingCore):
 
         Per slot: the patient stream gives the covariate uniforms then the eta normals, the
         noise stream the assay normals (n_days + 1, 3) (into ``assay`` when given); the
-        events stream is not drawn from.
+        events stream is not drawn from. Compiled (:func:`kernel.draw_episodes`) on each
+        slot's bit generators where numpy exports ``random_standard_normal``.
         """
+        if not NUMPY_NORMAL:
+            return self._draw_with_numpy(streams, assay)
+        known: dict[int, np.ndarray] = {}  # a slot that comes k times is looked up once
+        for slot in streams:
+            if id(slot) not in known:
+                known[id(slot)] = bitgen_addresses([slot.patient, slot.noise])
+        return self._draw(np.array([known[id(slot)] for slot in streams],
+                                   dtype=np.int64).reshape(-1, 2), assay)
+
+    def _draw(self, addresses: np.ndarray, assay: np.ndarray | None) -> dict[str, np.ndarray]:
+        """:meth:`draw_episodes` of the slots whose streams are at ``addresses`` (m, 2)."""
+        m = addresses.shape[0]
+        covariates, eta = (np.empty((m, *shape)) for shape in self._draw_shapes[:2])
+        if assay is None:
+            assay = np.empty((m, *self._draw_shapes[2]))
+        draw_compiled(addresses, NUMPY_NORMAL, covariates, eta, assay)
+        return {"covariates": covariates, "eta": eta, "assay": assay}
+
+    def _draw_with_numpy(self, streams: Sequence[EpisodeStreams],
+                         assay: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """:meth:`draw_episodes` slot by slot with numpy's methods."""
         n = len(streams)
         covariates, eta = (np.empty((n, *shape)) for shape in self._draw_shapes[:2])
         if assay is None:
@@ -84,17 +110,23 @@ class ChemoImmuneCore(DosingCore):
         """New episodes for ``rows`` (the base's template); all N rows reuse the records' arrays.
 
         A reset of every row draws each slot's assay normals straight into its row of the
-        records (the numbers of :meth:`draw_episodes`) and writes the rest in place
-        (:func:`restart_records`).
+        records (the numbers of :meth:`draw_episodes`; compiled at the slots' bit-generator
+        addresses, kept per row by :class:`~pkgym.envs.slots.SlotAddresses`) and writes the
+        rest in place (:func:`restart_records`).
         """
         rows = np.asarray(rows, dtype=np.int64)
         n = self.n_patients
         if rows.size != n or not np.array_equal(rows, np.arange(n)):
             super().reset_patients(rows, streams, patients)
             return
-        draws = self.draw_episodes(streams, self.records.assay_normals)
+        if NUMPY_NORMAL and getattr(self.draw_episodes, "__func__",
+                                    None) is ChemoImmuneCore.draw_episodes:
+            addresses, entropy = self._slots(rows, streams)
+            draws = self._draw(addresses, self.records.assay_normals)
+        else:
+            draws = self.draw_episodes(streams, self.records.assay_normals)
+            entropy = np.array([slot.seed_entropy for slot in streams], dtype=object)
         pinned = [None if p is None else self.pin_patient(p) for p in patients]
-        entropy = np.array([slot.seed_entropy for slot in streams], dtype=object)
         restart_records(self.records, self.settings, draws, pinned, entropy, self.variability)
 
     def step(self, rows: np.ndarray, doses_mg: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -12,6 +12,29 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from pkgym.sim.bitgen import next_double, standard_normal
+
+
+@numba.njit(cache=True, error_model="numpy")
+def draw_episodes(addresses: np.ndarray, normal: int, covariates: np.ndarray, eta: np.ndarray,
+                  assay: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Each slot's episode draws into row k of the arrays, slot after slot.
+
+    Per slot, from its patient stream (``addresses[k, 0]``) the covariate uniforms then the
+    eta normals, from its noise stream (``addresses[k, 1]``) the assay normals in C order:
+    the numbers ``random(out=...)`` and ``standard_normal(out=...)`` give, on each slot's own
+    bit generators (``normal``: :data:`pkgym.sim.bitgen.NUMPY_NORMAL`).
+    """
+    for k in range(addresses.shape[0]):
+        patient, noise = addresses[k, 0], addresses[k, 1]
+        for j in range(covariates.shape[1]):
+            covariates[k, j] = next_double(patient)
+        for j in range(eta.shape[1]):
+            eta[k, j] = standard_normal(normal, patient)
+        for d in range(assay.shape[1]):
+            for j in range(assay.shape[2]):
+                assay[k, d, j] = standard_normal(normal, noise)
+
 
 @numba.njit(cache=True, nogil=True)
 def record_doses(rows: np.ndarray, day: np.ndarray, doses: np.ndarray, given: np.ndarray,

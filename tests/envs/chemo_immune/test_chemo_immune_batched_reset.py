@@ -6,7 +6,7 @@ import gymnasium as gym
 import numpy as np
 
 import pkgym  # noqa: F401
-from pkgym.envs.base import spawn_streams
+from pkgym.envs.base import EpisodeStreams, spawn_streams
 
 ENV_ID = "pkgym/ChemoImmune-v0"
 
@@ -44,3 +44,23 @@ def test_chemo_immune_reset__mixed_pinned_and_drawn_batch_equals_single_envs() -
             assert observations[key][i].tobytes() == np.asarray(value).tobytes(), key
         for key, value in info.items():
             assert infos[key][i] == value, key
+
+
+def test_chemo_immune_reset__compiled_draws_equal_numpy_draws_on_every_bit_generator() -> None:
+    """Compiled draws (a slot repeated too) equal numpy's and leave each stream where it did."""
+    core = gym.make_vec(ENV_ID, num_envs=2, vectorization_mode="vector_entry_point").unwrapped.core
+    kinds = (np.random.PCG64, np.random.MT19937, np.random.Philox, np.random.SFC64)
+
+    def streams() -> list[EpisodeStreams]:
+        slots = [EpisodeStreams(*(np.random.Generator(kind(10 * k + j)) for j in range(3)),
+                                seed_entropy=k) for k, kind in enumerate(kinds)]
+        return slots + [slots[1], slots[1]]
+
+    compiled, by_numpy = streams(), streams()
+    a, b = core.draw_episodes(compiled), core._draw_with_numpy(by_numpy)
+    for key, values in b.items():
+        assert a[key].tobytes() == values.tobytes(), key
+    for x, y in zip(compiled, by_numpy, strict=True):
+        for name in ("patient", "noise", "events"):
+            first, second = getattr(x, name), getattr(y, name)
+            assert np.array_equal(first.random(2), second.random(2))
