@@ -104,9 +104,9 @@ def _rk4_minute(x: np.ndarray, p: np.ndarray, u: float, d: float, dbar: float, s
 
 
 @numba.njit(cache=True, nogil=True)
-def _advance_one(x: np.ndarray, p: np.ndarray, insulin_u_per_min: np.ndarray,
-                 carbs_g_per_min: np.ndarray, memory: np.ndarray, substeps: int,
-                 glucose: np.ndarray) -> None:  # pragma: no cover - compiled
+def advance_one(x: np.ndarray, p: np.ndarray, insulin_u_per_min: np.ndarray,
+                carbs_g_per_min: np.ndarray, memory: np.ndarray, substeps: int,
+                glucose: np.ndarray) -> None:  # pragma: no cover - compiled
     """One patient, minute by minute: meal memory update (simglucose's ``step``), then RK4."""
     k = np.empty((5, N_STATES))
     for minute in range(insulin_u_per_min.shape[0]):
@@ -138,8 +138,8 @@ def advance_kernel(states: np.ndarray, params: np.ndarray, insulin_u_per_min: np
         glucose: (n, m) output: plasma glucose Gp / Vg at the end of each minute, mg/dL.
     """
     for i in numba.prange(states.shape[0]):
-        _advance_one(states[i], params[i], insulin_u_per_min[i], carbs_g_per_min[i], memory[i],
-                     substeps, glucose[i])
+        advance_one(states[i], params[i], insulin_u_per_min[i], carbs_g_per_min[i], memory[i],
+                    substeps, glucose[i])
 
 
 @numba.njit(cache=True, nogil=True)

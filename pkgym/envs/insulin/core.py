@@ -22,23 +22,25 @@ import numpy as np
 
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
 from pkgym.envs.insulin import views as insulin_views
-from pkgym.envs.insulin.clinic import StepOutcome, bg_risk
+from pkgym.envs.insulin.clinic import RiskReward, StepOutcome
+from pkgym.envs.insulin.kernel import measure_rows, score_rows
 from pkgym.envs.insulin.records import (
     HOVORKA_PROFILE,
     PROFILES,
     SEED_HIGH,
+    TALLIES,
     ClinicRecords,
     ClinicSettings,
-    announced_per_minute,
+    advance_rows,
     iob_weights,
     new_records,
     pinned_patient,
     plasma_glucose,
     pump_delivery_u,
     sensor_glucose,
-    simulate_minutes,
 )
-from pkgym.models.glucose_sensor import cgm_sensor, measure_cgm
+from pkgym.models.glucose_sensor import cgm_sensor
+from pkgym.utils import check_finite
 
 
 class InsulinCore(DosingCore):
@@ -95,64 +97,46 @@ class InsulinCore(DosingCore):
 
     # ----- step ----------------------------------------------------------------------------
     def step(self, rows: np.ndarray, doses_mg: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Deliver ``doses_mg`` (insulin, U, over the step) to ``rows`` and advance one step."""
+        """Deliver ``doses_mg`` (insulin, U, over the step) to ``rows`` and advance one step.
+
+        The rows' minutes, records, risk and default reward run compiled
+        (:mod:`pkgym.envs.insulin.kernel`), numpy's own ``log`` and ``power`` in between.
+        """
         s, rec = self.settings.scenario, self.records
+        rows = np.asarray(rows, dtype=np.int64)
         if np.any(rec.step[rows] >= s.n_steps) or np.any(rec.terminated[rows]):
             raise RuntimeError("the episode is over: call reset()")
-        m = s.step_minutes
-        delivered = pump_delivery_u(np.asarray(doses_mg, dtype=np.float64), self._pump, m)
-        first = rec.step[rows] * m
-        announced = announced_per_minute(rec.meal_minutes[rows], rec.meal_grams[rows],
-                                         first, m)
-        state, memory, pending, bg, sensor, eaten = simulate_minutes(
-            s.model, rec.params[rows], rec.state[rows], rec.memory[rows], rec.pending_g[rows],
-            np.repeat((delivered / m)[:, None], m, axis=1), announced)
-        rec.state[rows], rec.memory[rows], rec.pending_g[rows] = state, memory, pending
-        done_step = rec.step[rows]
-        rec.delivered_u[rows, done_step], rec.eaten_g[rows, done_step] = delivered, eaten
-        rec.step[rows] = done_step + 1
-        outcome = self._score_minutes(rows, bg)
-        self._measure_now(rec, rows, sensor, bg[:, -1])
-        reward = np.asarray(self.reward_fn(outcome, delivered), dtype=np.float64)
-        rec.reward[rows], rec.terminated[rows] = reward, outcome.terminated
-        truncated = (rec.step[rows] >= s.n_steps) & ~outcome.terminated
-        return reward, outcome.terminated.copy(), truncated
-
-    def _score_minutes(self, rows: np.ndarray, bg: np.ndarray) -> StepOutcome:
-        """Count the step's minutes into the episode's metrics; the step's risk and end."""
-        s, rec = self.settings.scenario, self.records
-        low, high = bg_risk(bg)
-        counts = {"in_range": (bg >= 70.0) & (bg <= 180.0), "below_70": bg < 70.0,
-                  "below_54": bg < 54.0, "above_180": bg > 180.0, "above_250": bg > 250.0}
-        for name, hit in counts.items():
-            getattr(rec, name)[rows] += hit.sum(axis=1)
-        rec.minutes[rows] += bg.shape[1]
-        rec.sum_low_risk[rows] += low.sum(axis=1)
-        rec.sum_high_risk[rows] += high.sum(axis=1)
-        rec.sum_bg[rows] += bg.sum(axis=1)
-        rec.sum_bg2[rows] += (bg * bg).sum(axis=1)
-        rec.step_low_risk[rows], rec.step_high_risk[rows] = low.mean(axis=1), high.mean(axis=1)
-        rec.cost[rows] = np.any(bg < s.hypo_threshold_mg_per_dl, axis=1).astype(np.float64)
-        terminated = np.any((bg < s.bg_low_mg_per_dl) | (bg > s.bg_high_mg_per_dl), axis=1)
-        return StepOutcome(rec.step_low_risk[rows], rec.step_high_risk[rows], terminated,
-                           (s.n_steps - rec.step[rows]).astype(np.float64))
+        delivered = pump_delivery_u(np.asarray(doses_mg, dtype=np.float64), self._pump,
+                                    s.step_minutes)
+        bg, sensor, eaten = advance_rows(s.model, rec, rows, delivered, s.step_minutes)
+        log_power = np.log(np.maximum(bg, 1.0)) ** 1.084
+        fn = self.reward_fn
+        default = type(fn) is RiskReward
+        weights = (fn.hypo_weight, fn.termination_penalty) if isinstance(fn, RiskReward) else (
+            0.0, 0.0)
+        reward, terminated = np.empty(rows.size), np.empty(rows.size, dtype=bool)
+        truncated = np.empty(rows.size, dtype=bool)
+        score_rows(rows, bg, log_power, delivered, eaten, rec.step, rec.delivered_u,
+                   rec.eaten_g, tuple(getattr(rec, name) for name in TALLIES),
+                   (s.hypo_threshold_mg_per_dl, s.bg_low_mg_per_dl, s.bg_high_mg_per_dl),
+                   weights, s.n_steps, rec.terminated, reward, terminated, truncated)
+        self._measure_now(rec, rows, sensor, np.ascontiguousarray(bg[:, -1]))
+        if not default:
+            outcome = StepOutcome(rec.step_low_risk[rows], rec.step_high_risk[rows], terminated,
+                                  (s.n_steps - rec.step[rows]).astype(np.float64))
+            reward = np.asarray(self.reward_fn(outcome, delivered), dtype=np.float64)
+            rec.reward[rows] = reward
+        return reward, terminated, truncated
 
     def _measure_now(self, rec: ClinicRecords, rows: np.ndarray, sensor: np.ndarray,
                      bg_now: np.ndarray) -> None:
         """True BG, CGM reading, insulin on board and announced carbs at the rows' step."""
-        s, step = self.settings.scenario, rec.step[rows]
-        rec.bg[rows, step] = bg_now
-        rec.cgm[rows, step] = measure_cgm(sensor, rec.noise[rows, step], self._sensor)
-        weights = self._iob_weights
-        back = step[:, None] - 1 - np.arange(weights.size)[None, :]
-        basal_step = rec.pump_settings[rows, 0] * s.step_minutes / 60.0
-        given = rec.delivered_u[rows[:, None], np.maximum(back, 0)]
-        given = np.where(back >= 0, given, basal_step[:, None])
-        rec.iob_u[rows] = (given * weights[None, :]).sum(axis=1)  # per row: batch-invariant
-        if s.announce_meals:
-            rec.announced_now_g[rows] = announced_per_minute(
-                rec.meal_minutes[rows], rec.meal_grams[rows], step * s.step_minutes,
-                s.step_minutes).sum(axis=1)
+        s, cgm = self.settings.scenario, self._sensor
+        check_finite("glucose_mg_per_dl", sensor)
+        measure_rows(rows, bg_now, sensor, rec.step, rec.bg, rec.cgm, rec.noise,
+                     (cgm.min_mg_per_dl, cgm.max_mg_per_dl), rec.delivered_u,
+                     rec.pump_settings, self._iob_weights, s.step_minutes, rec.iob_u,
+                     s.announce_meals, rec.meal_minutes, rec.meal_grams, rec.announced_now_g)
 
     # ----- views ---------------------------------------------------------------------------
     def info(self) -> dict[str, np.ndarray]:

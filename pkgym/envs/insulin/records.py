@@ -25,6 +25,7 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from pkgym.envs.insulin.clinic import InsulinScenario
+from pkgym.envs.insulin.kernel import intake_rows, uva_rows, uva_rows_serial
 from pkgym.envs.pinning import validate_pinned
 from pkgym.models import glucose_hovorka as hovorka
 from pkgym.models import glucose_uva_padova as uva
@@ -50,6 +51,15 @@ COHORT_SCHEMA = CohortSchema(columns={
     "noise_seed": ColumnRule(low=0, high=SEED_HIGH, unit="(CGM error)", integer=True)})
 """Columns a pinned patient or a cohort file must have."""
 SEED_KEYS = ("patient_seed", "meal_seed", "noise_seed")
+TALLIES = ("in_range", "below_70", "below_54", "above_180", "above_250", "minutes",
+           "sum_low_risk", "sum_high_risk", "sum_bg", "sum_bg2", "step_low_risk",
+           "step_high_risk", "cost", "reward")
+"""The records' (n,) float arrays a step books (:func:`pkgym.envs.insulin.kernel.score_rows`)."""
+UVA_SUBSTEPS = 2
+"""RK4 steps per minute of the UVA/Padova truth (:func:`uva.advance`'s default)."""
+UVA_VG = uva.PARAM_NAMES.index("Vg")
+PARALLEL_ROWS = 64
+"""Rows from which a step's UVA/Padova minutes run on every core."""
 HOVORKA_AGE_YEARS = 40.0
 """Age shown for Hovorka patients (adults; the population has no age; ours)."""
 HOVORKA_CANDIDATES = 16
@@ -229,6 +239,38 @@ def simulate_minutes(model: str, params: np.ndarray, state: np.ndarray, memory: 
                                          insulin_u_per_min.shape[1])
         bg = glucose * hovorka.GLUCOSE_MG_PER_MMOL / 10.0
     return state, memory, pending, bg, sensor_glucose(model, params, state), carbs.sum(axis=1)
+
+
+def advance_rows(model: str, records: ClinicRecords, rows: np.ndarray, delivered_u: np.ndarray,
+                 step_minutes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`simulate_minutes` of ``rows`` at their step, written into ``records`` in place.
+
+    ``delivered_u`` (k,) runs as a constant rate over the step; the meals announced in it
+    are eaten as :func:`simulate_minutes` eats them. UVA/Padova rows run in one compiled
+    pass (:func:`pkgym.envs.insulin.kernel.uva_rows`, on every core from
+    :data:`PARALLEL_ROWS` rows), Hovorka rows through :func:`hovorka.advance`.
+
+    Returns:
+        ``(bg_mg_per_dl (k, step_minutes), sensor_mg_per_dl (k,), eaten_g (k,))``.
+    """
+    r, k = records, rows.size
+    bg, sensor, eaten = np.empty((k, step_minutes)), np.empty(k), np.empty(k)
+    if model == "uva_padova":
+        advance = uva_rows if k >= PARALLEL_ROWS else uva_rows_serial
+        advance(rows, r.step, step_minutes, r.meal_minutes, r.meal_grams, r.pending_g,
+                delivered_u, r.state, r.params, r.memory, UVA_SUBSTEPS, UVA_VG, bg, sensor,
+                eaten)
+        return bg, sensor, eaten
+    insulin, carbs = np.empty((k, step_minutes)), np.empty((k, step_minutes))
+    intake_rows(rows, r.step, step_minutes, r.meal_minutes, r.meal_grams, r.pending_g,
+                delivered_u, insulin, carbs, eaten)
+    params = r.params[rows]
+    state, glucose = hovorka.advance(r.state[rows], hovorka.HovorkaPatients(parameters=params),
+                                     insulin, carbs, step_minutes)
+    r.state[rows] = state
+    bg[:] = glucose * hovorka.GLUCOSE_MG_PER_MMOL / 10.0
+    sensor[:] = sensor_glucose(model, params, state)
+    return bg, sensor, eaten
 
 
 def plasma_glucose(model: str, params: np.ndarray, state: np.ndarray) -> np.ndarray:
