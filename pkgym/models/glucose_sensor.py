@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numba
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
@@ -199,14 +200,24 @@ def sample_cgm_noise(sensor: CgmSensorParameters, rngs: list[np.random.Generator
         raise ValueError(f"sample_time_min must be > 0, got {sample_time_min}")
     phi = sensor.pacf ** (dt / MODEL_SAMPLE_TIME_MIN)
     innovation_sd = sensor.latent_sd * np.sqrt(1.0 - phi**2)
-    z = np.array([rng.standard_normal(int(n_samples)) for rng in rngs]).reshape(len(rngs), -1)
+    z = np.empty((len(rngs), int(n_samples)))
+    for i, rng in enumerate(rngs):
+        rng.standard_normal(out=z[i])
     latents = np.empty_like(z)
-    for k in range(z.shape[1]):
-        e = phi * e + innovation_sd * z[:, k]
-        latents[:, k] = e
+    _ar1(e, z, float(phi), float(innovation_sd), latents)
     noise = sensor.xi_mg_per_dl + sensor.lambda_mg_per_dl * np.sinh(
         (latents - sensor.gamma) / sensor.delta)
     return noise, e
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _ar1(latent: np.ndarray, z: np.ndarray, phi: float, innovation_sd: float,
+         out: np.ndarray) -> None:  # pragma: no cover - compiled
+    """``e = phi * e + innovation_sd * z[:, k]`` sample after sample, each ``e`` into ``out``."""
+    for k in range(z.shape[1]):
+        for i in range(z.shape[0]):
+            latent[i] = phi * latent[i] + innovation_sd * z[i, k]
+            out[i, k] = latent[i]
 
 
 def measure_cgm(glucose_mg_per_dl: ArrayLike, noise_mg_per_dl: ArrayLike,

@@ -29,6 +29,7 @@ import numpy as np
 from gymnasium import spaces
 
 from pkgym.envs.base import ObservationModel, RewardFn
+from pkgym.envs.insulin.kernel import observe_rows
 from pkgym.scenarios import check_fields
 from pkgym.scenarios import resolve_scenario as resolve
 
@@ -38,6 +39,8 @@ SENSORS, PUMPS = ("Dexcom", "GuardianRT", "Navigator"), ("Cozmo", "Insulet")
 CGM_HIGH_MG_PER_DL, IOB_HIGH_U, CARBS_HIGH_G = 600.0, 200.0, 1000.0
 SETTINGS_HIGHS = np.array([30.0, 200.0, 1000.0, 300.0, 120.0], dtype=np.float32)
 """Upper bounds of ``pump_settings``: basal U/h, CR g/U, CF mg/dL/U, weight kg, age years."""
+SETTINGS_BOUNDS = SETTINGS_HIGHS.astype(np.float64)
+"""The same bounds as the float64 numbers ``np.clip`` compares the settings with."""
 
 
 def bg_risk(bg_mg_per_dl: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -249,23 +252,19 @@ class ClinicObservation(ObservationModel):
             "time_of_day_h": box(1, 24.0), "pump_settings": box(5, SETTINGS_HIGHS)})
 
     def __call__(self, records: Any, settings: Any) -> dict[str, np.ndarray]:
-        """Batched observation of all patients (fresh float32 arrays, clipped to the space)."""
-        s = settings.scenario
-        n_hist, step = s.history_samples, records.step
-        cols = step[:, None] + 1 - n_hist + np.arange(n_hist)[None, :]
-        mask = cols >= 0
-        cgm = np.take_along_axis(records.cgm, np.maximum(cols, 0), axis=1)
-        minute = step * s.step_minutes
-        clock = (s.start_hour + minute / 60.0) % 24.0
-        return {
-            "cgm_mg_per_dl": np.clip(np.where(mask, cgm, 0.0), 0, CGM_HIGH_MG_PER_DL
-                                     ).astype(np.float32),
-            "cgm_mask": mask.astype(np.float32),
-            "insulin_on_board_u": np.clip(records.iob_u, 0, IOB_HIGH_U)[:, None].astype(
-                np.float32),
-            "announced_carbs_g": np.clip(records.announced_now_g, 0, CARBS_HIGH_G)[:, None
-                                                                                   ].astype(
-                np.float32),
-            "time_of_day_h": np.minimum(clock, 24.0)[:, None].astype(np.float32),
-            "pump_settings": np.clip(records.pump_settings, 0, SETTINGS_HIGHS).astype(
-                np.float32)}
+        """Batched observation of all patients (fresh float32 arrays, clipped to the space).
+
+        Written in one compiled pass (:func:`pkgym.envs.insulin.kernel.observe_rows`).
+        """
+        s, n = settings.scenario, records.step.size
+        out = {"cgm_mg_per_dl": np.empty((n, s.history_samples), np.float32),
+               "cgm_mask": np.empty((n, s.history_samples), np.float32),
+               "insulin_on_board_u": np.empty((n, 1), np.float32),
+               "announced_carbs_g": np.empty((n, 1), np.float32),
+               "time_of_day_h": np.empty((n, 1), np.float32),
+               "pump_settings": np.empty((n, SETTINGS_HIGHS.size), np.float32)}
+        observe_rows(records.step, records.cgm, records.iob_u, records.announced_now_g,
+                     records.pump_settings, s.step_minutes, float(s.start_hour),
+                     (CGM_HIGH_MG_PER_DL, IOB_HIGH_U, CARBS_HIGH_G), SETTINGS_BOUNDS,
+                     *out.values())
+        return out

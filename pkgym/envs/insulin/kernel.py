@@ -205,6 +205,13 @@ def uva_rows_serial(rows: np.ndarray, step: np.ndarray, step_minutes: int,
                  state, params, memory, substeps, vg, bg, sensor, eaten)
 
 
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def clip(x: float, low: float, high: float) -> float:  # pragma: no cover - compiled
+    """``np.clip`` of a finite value: ``min(max(x, low), high)`` with numpy's tie rule."""
+    x = x if x > low else low
+    return x if x < high else high
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def measure_rows(rows: np.ndarray, bg_now: np.ndarray, sensor: np.ndarray, step: np.ndarray,
                  bg: np.ndarray, cgm: np.ndarray, noise: np.ndarray, cgm_range: tuple,
@@ -224,7 +231,7 @@ def measure_rows(rows: np.ndarray, bg_now: np.ndarray, sensor: np.ndarray, step:
     for k in range(rows.size):
         r, now = rows[k], step[rows[k]]
         bg[r, now] = bg_now[k]
-        cgm[r, now] = min(max(sensor[k] + noise[r, now], cgm_range[0]), cgm_range[1])
+        cgm[r, now] = clip(sensor[k] + noise[r, now], cgm_range[0], cgm_range[1])
         basal_step = pump_settings[r, 0] * step_minutes / 60.0
         for j in range(iob_weights.size):
             back = now - 1 - j
@@ -299,3 +306,34 @@ def score_rows(rows: np.ndarray, bg: np.ndarray, log_power: np.ndarray, delivere
         rec_reward[r] = reward[k]
         terminated_rec[r], terminated[k] = ended, ended
         truncated[k] = (done + 1 >= n_steps) and not ended
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def observe_rows(step: np.ndarray, cgm: np.ndarray, iob_u: np.ndarray,
+                 announced_now: np.ndarray, pump_settings: np.ndarray, step_minutes: int,
+                 start_hour: float, highs: tuple, settings_highs: np.ndarray,
+                 out_cgm: np.ndarray, out_mask: np.ndarray, out_iob: np.ndarray,
+                 out_carbs: np.ndarray, out_clock: np.ndarray,
+                 out_settings: np.ndarray) -> None:  # pragma: no cover - compiled
+    """``ClinicObservation``'s float32 arrays of every row, written into the ``out_*`` arrays.
+
+    The last ``out_cgm.shape[1]`` CGM readings up to each row's step (0 and mask 0 before
+    the start), clipped to ``[0, highs[0]]``; insulin on board and announced carbs clipped to
+    ``[0, highs[1]]`` and ``[0, highs[2]]``; the clock ``(start_hour + minute / 60) % 24``;
+    the pump settings clipped to ``[0, settings_highs]``.
+    """
+    n_hist = out_cgm.shape[1]
+    for r in range(step.size):
+        now = step[r]
+        for j in range(n_hist):
+            col = now + 1 - n_hist + j
+            seen = col >= 0
+            value = cgm[r, col] if seen else 0.0
+            out_cgm[r, j] = np.float32(clip(value, 0.0, highs[0]))
+            out_mask[r, j] = np.float32(1.0 if seen else 0.0)
+        out_iob[r, 0] = np.float32(clip(iob_u[r], 0.0, highs[1]))
+        out_carbs[r, 0] = np.float32(clip(announced_now[r], 0.0, highs[2]))
+        clock = (start_hour + now * step_minutes / 60.0) % 24.0
+        out_clock[r, 0] = np.float32(clock if clock < 24.0 else 24.0)
+        for j in range(settings_highs.size):
+            out_settings[r, j] = np.float32(clip(pump_settings[r, j], 0.0, settings_highs[j]))

@@ -40,7 +40,9 @@ from pkgym.models.glucose_sensor import (
 )
 from pkgym.populations.cohort import CohortSchema, ColumnRule
 
-PROFILES: tuple[str, ...] = uva.uva_padova_patients("all").names
+UVA_PATIENTS = uva.uva_padova_patients("all")
+"""simglucose's 30 patients, read once (:func:`uva_start` takes fresh copies of rows)."""
+PROFILES: tuple[str, ...] = UVA_PATIENTS.names
 """simglucose's 30 patient names (adolescent#001-010, adult#001-010, child#001-010)."""
 HOVORKA_PROFILE = "hovorka2004"
 SEED_HIGH = 2**32 - 1
@@ -151,7 +153,7 @@ def uva_start(profiles: Sequence[str]) -> PatientStart:
         [[1.267, 10.0, 8.773, 102.32, 61.0]]
     """
     idx = np.array([PROFILES.index(name) for name in profiles], dtype=np.int64)
-    p = uva.uva_padova_patients("all").take(idx)
+    p = UVA_PATIENTS.take(idx)
     settings = np.column_stack([60.0 * p.basal_insulin_u_per_min, p.carb_ratio_g_per_u,
                                 p.correction_factor_mg_per_dl_per_u, p.body_weight_kg,
                                 p.age_years])
@@ -315,18 +317,21 @@ def draw_meals(scenario: InsulinScenario, meal_seeds: Sequence[int]
     low = ndtr((60.0 * np.asarray(plan.earliest_h) - mean) / sd)
     high = ndtr((60.0 * np.asarray(plan.latest_h) - mean) / sd)
     shape = (n_days + 1, plan.n_slots)
-    minutes, grams = np.full((len(meal_seeds), shape[0] * shape[1]), -1.0), np.zeros(
-        (len(meal_seeds), shape[0] * shape[1]))
-    day_offset = 1440.0 * np.arange(shape[0])[:, None] - 60.0 * scenario.start_hour
-    for k, seed in enumerate(meal_seeds):
+    take, u, z = (np.empty((len(meal_seeds), *shape)) for _ in range(3))
+    for k, seed in enumerate(meal_seeds):  # each patient's own Generator, in this order
         rng = np.random.default_rng(int(seed))
-        take, u, z = rng.random(shape), rng.random(shape), rng.standard_normal(shape)
-        clock = np.round(mean + sd * ndtri(low + u * (high - low)))
-        amount = np.maximum(np.round(np.asarray(plan.mean_g) + np.asarray(plan.sd_g) * z), 0)
-        start = (clock + day_offset).reshape(-1)
-        keep = ((take < np.asarray(plan.probability)).reshape(-1) & (start >= 0)
-                & (start < 1440.0 * n_days) & (amount.reshape(-1) > 0))
-        minutes[k, keep], grams[k, keep] = start[keep], amount.reshape(-1)[keep]
+        rng.random(out=take[k])
+        rng.random(out=u[k])
+        rng.standard_normal(out=z[k])
+    # element by element the same operations as one patient at a time, all patients at once
+    clock = np.round(mean + sd * ndtri(low + u * (high - low)))
+    amount = np.maximum(np.round(np.asarray(plan.mean_g) + np.asarray(plan.sd_g) * z), 0)
+    day_offset = 1440.0 * np.arange(shape[0])[:, None] - 60.0 * scenario.start_hour
+    start = (clock + day_offset).reshape(len(meal_seeds), -1)
+    amount = amount.reshape(len(meal_seeds), -1)
+    keep = ((take < np.asarray(plan.probability)).reshape(len(meal_seeds), -1) & (start >= 0)
+            & (start < 1440.0 * n_days) & (amount > 0))
+    minutes, grams = np.where(keep, start, -1.0), np.where(keep, amount, 0.0)
     return minutes, grams
 
 

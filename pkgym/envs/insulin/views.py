@@ -58,30 +58,31 @@ def info(records: Any, settings: Any, rows: np.ndarray) -> dict[str, np.ndarray]
     ``profile_index`` (-1 Hovorka) and the row's seeds.
     """
     r, s = records, settings.scenario
-    step = r.step[rows]
+    step = r.step[rows]  # fancy indexing: every value below is a fresh array
     last = np.maximum(step - 1, 0)
     started = step > 0
     bg = r.bg[rows, step]
     out = {
-        "step": step.copy(), "minute": step * s.step_minutes,
+        "step": step, "minute": step * s.step_minutes,
         "bg_mg_per_dl": bg, "cgm_mg_per_dl": r.cgm[rows, step],
         "in_range": (bg >= TARGET_MG_PER_DL[0]) & (bg <= TARGET_MG_PER_DL[1]),
         "insulin_u": np.where(started, r.delivered_u[rows, last], 0.0),
         "carbs_g": np.where(started, r.eaten_g[rows, last], 0.0),
-        "announced_carbs_g": r.announced_now_g[rows].copy(),
-        "insulin_on_board_u": r.iob_u[rows].copy(), "cost": r.cost[rows].copy(),
-        "step_lbgi": r.step_low_risk[rows].copy(), "step_hbgi": r.step_high_risk[rows].copy()}
+        "announced_carbs_g": r.announced_now_g[rows],
+        "insulin_on_board_u": r.iob_u[rows], "cost": r.cost[rows],
+        "step_lbgi": r.step_low_risk[rows], "step_hbgi": r.step_high_risk[rows]}
     out.update(episode_metrics(r, rows))
-    out.update(basal_u_per_h=r.pump_settings[rows, 0].copy(),
-               carb_ratio_g_per_u=r.pump_settings[rows, 1].copy(),
-               correction_factor_mg_per_dl_per_u=r.pump_settings[rows, 2].copy(),
-               body_weight_kg=r.pump_settings[rows, 3].copy(),
-               model_state=r.state[rows].copy(), model_params=r.params[rows].copy(),
-               meal_memory=r.memory[rows].copy(), pending_carbs_g=r.pending_g[rows].copy(),
-               meal_minutes=r.meal_minutes[rows].copy(), meal_grams=r.meal_grams[rows].copy(),
-               profile_index=r.profile_index[rows].copy(), patient_id=r.patient_id[rows].copy(),
-               patient_seed=r.patient_seed[rows].copy(), meal_seed=r.meal_seed[rows].copy(),
-               noise_seed=r.noise_seed[rows].copy(), seed_entropy=r.seed_entropy[rows])
+    settings_rows = r.pump_settings[rows]
+    out.update(basal_u_per_h=settings_rows[:, 0].copy(),
+               carb_ratio_g_per_u=settings_rows[:, 1].copy(),
+               correction_factor_mg_per_dl_per_u=settings_rows[:, 2].copy(),
+               body_weight_kg=settings_rows[:, 3].copy(),
+               model_state=r.state[rows], model_params=r.params[rows],
+               meal_memory=r.memory[rows], pending_carbs_g=r.pending_g[rows],
+               meal_minutes=r.meal_minutes[rows], meal_grams=r.meal_grams[rows],
+               profile_index=r.profile_index[rows], patient_id=r.patient_id[rows],
+               patient_seed=r.patient_seed[rows], meal_seed=r.meal_seed[rows],
+               noise_seed=r.noise_seed[rows], seed_entropy=r.seed_entropy[rows])
     return out
 
 
