@@ -11,8 +11,10 @@ from pkgym.models.depression_kernel import (
     SIGMOID_MARGIN,
     SIGMOID_SPAN,
     _answers,
+    _hash_trial,
     _sigmoid_estimate,
     hashed_sessions,
+    splitmix64,
 )
 
 
@@ -88,3 +90,30 @@ def test_hashed_sessions__equal_the_plain_session_loop(parallel: bool, rho_scale
                          session_uniforms(seeds, n_trials))
     got = hashed_sessions(seeds, rho, epsilon, gamma, (0.1, 0.8, 0.2, n_trials), parallel)
     assert np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize("n", [1, 7, 9, 263])
+def test_hashed_sessions__blocks_of_any_size_equal_the_plain_session_loop(n: int) -> None:
+    """Blocks whose chains are not a whole number of hash lanes (padded): the same counts."""
+    rng = np.random.default_rng(n)
+    seeds = rng.integers(0, 2**63, size=n, dtype=np.uint64)
+    rho, epsilon, gamma = rng.random(n) * 3, rng.uniform(0.01, 1.0, n), rng.normal(0, 2, n)
+    expected = _sessions(rho, epsilon, gamma, 0.0, 0.75, 0.3, session_uniforms(seeds, 50))
+    got = hashed_sessions(seeds, rho, epsilon, gamma, (0.0, 0.75, 0.3, 50), False)
+    assert np.array_equal(got, expected)
+
+
+def test_hash_trial__vector_lanes_equal_splitmix64_chains() -> None:
+    """Each lane's state and three uniforms are three scalar SplitMix64 steps of its chain."""
+    states = np.random.default_rng(3).integers(0, 2**63, size=16, dtype=np.uint64)
+    states[0], states[1] = 0, np.uint64(2**64 - 1)
+    expected_states, expected_u = states.copy(), np.empty((3, 16))
+    for b in range(16):
+        state = expected_states[b]
+        for k in range(3):
+            state = splitmix64(np.uint64(state))
+            expected_u[k, b] = float(int(state) >> 11) * 2.0**-53
+        expected_states[b] = state
+    u = np.empty((3, 16))
+    _hash_trial(states, u)
+    assert np.array_equal(states, expected_states) and np.array_equal(u, expected_u)
