@@ -17,6 +17,9 @@ from typing import Any
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
 
 from pkgym.models.docetaxel import DocetaxelPK
 from pkgym.models.myelosuppression import MyelosuppressionParams
@@ -37,7 +40,8 @@ N_PARAMS, N_PARAMS_EMAX = 14, 16
 # segment's start (filled per patient and segment by the kernel).
 MODE_RATES, MODE_WEIGHTS, MODE_INPUT, MODE_START, SEGMENT_T0 = 16, 19, 22, 25, 28
 TO_MODES, FROM_MODES = 29, 38
-SEGMENT_SIZE = 47
+CACHED_T, CACHED_CONC = 47, 48  # last concentration and its time (NaN: none), see below
+SEGMENT_SIZE = 49
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,17 +109,45 @@ def initial_states(params: np.ndarray, baseline_sld_mm: np.ndarray) -> np.ndarra
     return states
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
+def _typed_fma(typingctx: Any, a: Any, b: Any, c: Any) -> Any:
+    """``a * b + c`` rounded once (LLVM's fma), for compiled code to place FMAs itself."""
+    def codegen(context: Any, builder: ir.IRBuilder, signature: Any, args: Any) -> ir.Value:
+        return builder.fma(*args)
+
+    return types.float64(types.float64, types.float64, types.float64), codegen
+
+
+fma: Any = intrinsic(_typed_fma)
+
+
+@numba.njit(cache=True, nogil=True, fastmath=False)  # unset, rhs's would be inherited
 def concentration(t: float, e: np.ndarray) -> float:  # pragma: no cover - compiled
-    """Exact docetaxel concentration (mg/L) at ``t`` within a segment (segment vector ``e``)."""
-    tau = t - e[SEGMENT_T0]
-    conc = 0.0
-    for i in range(3):
-        rate = e[MODE_RATES + i]
-        modal = e[MODE_START + i] * np.exp(-rate * tau) - e[RATE] * e[MODE_INPUT + i] * \
-            np.expm1(-rate * tau) / rate
-        conc += e[MODE_WEIGHTS + i] * modal
+    """Exact docetaxel concentration (mg/L) at ``t`` within a segment (segment vector ``e``).
+
+    ``sum_i W_i (S_i exp(-r_i tau) - R I_i expm1(-r_i tau) / r_i)`` with each rounding of
+    the fast-math build it replaced written out (its FMAs on an FMA CPU, and its order: mode
+    1, then modes 0 and 2 fused in), so that the input term can be skipped: outside an
+    infusion (``R`` 0) it is a signed zero, whose sign ``-r_i tau`` gives as ``expm1`` would.
+    The value at the segment's last time is kept (CACHED_T, CACHED_CONC): Dormand-Prince
+    evaluates its last two stages at the same time. Clear CACHED_T after changing ``e``.
+    """
+    if t == e[CACHED_T]:
+        return e[CACHED_CONC]
+    back, rate = e[SEGMENT_T0] - t, e[RATE]  # -tau, infusion rate
+    m1 = _mode(1, back, rate, e)
+    conc = fma(e[MODE_WEIGHTS], _mode(0, back, rate, e), e[MODE_WEIGHTS + 1] * m1)
+    conc = fma(e[MODE_WEIGHTS + 2], _mode(2, back, rate, e), conc)
+    e[CACHED_T], e[CACHED_CONC] = t, conc
     return conc
+
+
+@numba.njit(cache=True, nogil=True, fastmath=False, inline="always")
+def _mode(i: int, back: float, rate: float, e: np.ndarray) -> float:  # pragma: no cover
+    """Mode ``i`` of the amounts at ``-tau = back`` (:func:`concentration`)."""
+    r = e[MODE_RATES + i]
+    decay = r * back
+    ramp = np.expm1(decay) if rate != 0.0 else decay
+    return fma(np.exp(decay), e[MODE_START + i], -(ramp * rate * e[MODE_INPUT + i] / r))
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
@@ -180,6 +212,7 @@ def pk_modes(theta: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
     """
     e = np.zeros(SEGMENT_SIZE)
     e[:theta.shape[0]] = theta  # a linear row (N_PARAMS wide) leaves EMAX and EC50 at 0
+    e[CACHED_T] = np.nan
     v1 = 1.0 / theta[INV_V1]
     volumes = np.array([v1, v1 * theta[K12] / theta[K21], v1 * theta[K13] / theta[K31]])
     k = np.array([[-(theta[K10] + theta[K12] + theta[K13]), theta[K21], theta[K31]],
@@ -210,18 +243,22 @@ def _segment(f, t0: float, t1: float, y: np.ndarray, e: np.ndarray, rtol: float,
     for i in range(3):
         e[MODE_START + i] = (e[TO_MODES + 3 * i] * y[0] + e[TO_MODES + 3 * i + 1] * y[1]
                              + e[TO_MODES + 3 * i + 2] * y[2])
-    e[SEGMENT_T0] = t0
+    e[SEGMENT_T0], e[CACHED_T] = t0, np.nan
     h = dopri5_segment(f, t0, t1, y, e, rtol, atol, h, max_steps)
     tau = t1 - t0
-    modes = np.empty(3)
+    m0, m1, m2 = _end_mode(0, tau, e), _end_mode(1, tau, e), _end_mode(2, tau, e)
     for i in range(3):
-        rate = e[MODE_RATES + i]
-        modes[i] = e[MODE_START + i] * np.exp(-rate * tau) - e[RATE] * e[MODE_INPUT + i] * \
-            np.expm1(-rate * tau) / rate
-    for i in range(3):
-        y[i] = (e[FROM_MODES + 3 * i] * modes[0] + e[FROM_MODES + 3 * i + 1] * modes[1]
-                + e[FROM_MODES + 3 * i + 2] * modes[2])
+        y[i] = (e[FROM_MODES + 3 * i] * m0 + e[FROM_MODES + 3 * i + 1] * m1
+                + e[FROM_MODES + 3 * i + 2] * m2)
     return h
+
+
+@numba.njit(cache=True, nogil=True, fastmath=False, inline="always")
+def _end_mode(i: int, tau: float, e: np.ndarray) -> float:  # pragma: no cover - compiled
+    """Mode ``i`` of the amounts ``tau`` after the segment's start (strict IEEE order)."""
+    rate = e[MODE_RATES + i]
+    return e[MODE_START + i] * np.exp(-rate * tau) - e[RATE] * e[MODE_INPUT + i] * \
+        np.expm1(-rate * tau) / rate
 
 
 @numba.njit(nogil=True)  # not cached: numba cannot cache a call taking a compiled function

@@ -9,6 +9,7 @@ from scipy.linalg import expm
 
 from pkgym.models.chemotherapy import DocetaxelPatientModel
 from pkgym.models.chemotherapy_kernel import (
+    CACHED_T,
     CIRC0,
     GAMMA,
     INV_V1,
@@ -21,10 +22,15 @@ from pkgym.models.chemotherapy_kernel import (
     KL,
     KTR,
     LAMBDA,
+    MODE_RATES,
+    MODE_START,
+    MODE_WEIGHTS,
     N_PARAMS,
     RATE,
+    SEGMENT_T0,
     SLD,
     SLOPE,
+    TO_MODES,
     SolverTolerances,
     advance_cycles,
     concentration,
@@ -181,6 +187,20 @@ def test_concentration__cmax_at_the_end_of_a_1_h_infusion_is_the_closed_form_nea
     cmax = amounts[0] * row[INV_V1]
     assert concentration(1.0, segment) == pytest.approx(cmax, rel=1e-9)
     assert cmax == pytest.approx(3.7, rel=0.10)  # observed 3.48 mg/L
+
+
+
+def test_concentration__after_the_infusion_is_the_modes_decay_and_kept_per_time() -> None:
+    """No infusion: sum W S exp(-r tau) (1e-14); the kept value is cleared with CACHED_T."""
+    segment = pk_modes(typical_rows()[0].copy())
+    to_modes = segment[TO_MODES:TO_MODES + 9].reshape(3, 3)
+    segment[MODE_START:MODE_START + 3], segment[SEGMENT_T0] = to_modes @ [30.0, 4.0, 2.0], 5.0
+    rates, weights = segment[MODE_RATES:MODE_RATES + 3], segment[MODE_WEIGHTS:MODE_WEIGHTS + 3]
+    for t in (5.0, 5.5, 29.0, 5.5):
+        expected = np.sum(weights * segment[MODE_START:MODE_START + 3] * np.exp(-rates * (t - 5)))
+        assert concentration(t, segment) == pytest.approx(expected, rel=1e-14)
+    segment[RATE], segment[CACHED_T] = 50.0, np.nan
+    assert concentration(5.5, segment) > expected + 0.5  # 25 mg more in the body
 
 
 # ----- Claret tumour ------------------------------------------------------------------------------
