@@ -15,7 +15,7 @@ import numpy as np
 from gymnasium import spaces
 
 from pkgym.envs.base import ObservationModel, RewardFn
-from pkgym.envs.vancomycin.readout import by_rows, write_observation
+from pkgym.envs.vancomycin.readout import by_rows, write_observation, write_observation_chunks
 from pkgym.models.kidney import KidneyInjuryParams
 from pkgym.models.vancomycin import Goti2018, TwoCompartmentVancomycin
 from pkgym.models.vancomycin_colin2019 import Colin2019
@@ -128,13 +128,12 @@ class WardObservation(ObservationModel):
                   "doses_mg": records.doses_mg.shape[1], "level_times_h": n_levels,
                   "levels_mg_per_l": n_levels, "level_mask": n_levels, "time_h": 1}
         out = {key: np.empty((n, shapes[key]), dtype=np.float32) for key in OBSERVATION_KEYS}
-        by_rows(lambda cov, scr, crcl, doses, times, levels, mask, step, o: write_observation(
-            cov, COVARIATE_HIGHS, scr, CREATININE_HIGH_MG_PER_DL, crcl, doses, times, levels,
-            LEVEL_HIGH_MG_PER_L, mask, step, config.interval_h, o), n,
-            (p.age_years, p.is_female, p.weight_kg, p.height_cm, p.on_dialysis),
-            records.creatinine_mg_per_dl, records.creatinine_clearance_ml_per_min,
-            records.doses_mg, records.level_times_h, records.levels_mg_per_l,
-            records.level_mask, records.course.step, tuple(out.values()))
+        by_rows(write_observation, write_observation_chunks, n,
+                (p.age_years, p.is_female, p.weight_kg, p.height_cm, p.on_dialysis),
+                COVARIATE_HIGHS, records.creatinine_mg_per_dl, CREATININE_HIGH_MG_PER_DL,
+                records.creatinine_clearance_ml_per_min, records.doses_mg,
+                records.level_times_h, records.levels_mg_per_l, LEVEL_HIGH_MG_PER_L,
+                records.level_mask, records.course.step, config.interval_h, tuple(out.values()))
         return out
 
 

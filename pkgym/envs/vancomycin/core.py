@@ -31,7 +31,7 @@ from pkgym.envs.vancomycin.clinic import (
     WardObservation,
 )
 from pkgym.envs.vancomycin.device import advance_ward_on_device
-from pkgym.envs.vancomycin.kernel import advance_ward, plain
+from pkgym.envs.vancomycin.kernel import plain
 from pkgym.envs.vancomycin.readout import (
     INFO_DTYPES,
     INFO_FLAGS,
@@ -39,9 +39,12 @@ from pkgym.envs.vancomycin.readout import (
     INFO_STAGE,
     by_rows,
     step_and_read,
+    step_and_read_chunks,
     step_and_score,
+    step_and_score_chunks,
     step_one,
     write_info,
+    write_info_chunks,
 )
 from pkgym.envs.vancomycin.records import (
     PLACEHOLDER,
@@ -51,7 +54,6 @@ from pkgym.envs.vancomycin.records import (
     pinned_row,
 )
 from pkgym.sim.batch import take_rows, write_rows
-from pkgym.sim.threads import slice_rows
 
 
 class VancomycinCore(DosingCore):
@@ -175,12 +177,13 @@ class VancomycinCore(DosingCore):
         weights, n = self._weights, doses.shape[0]
         if self.backend == "torch":
             advance_ward_on_device(constants, slots, doses, ward, device=self.device)
-        elif weights is None:
-            by_rows(lambda d, w: advance_ward(constants, slots, d, w), n, doses, ward)
+        elif weights is None:  # the step alone (an empty reward), scored below
+            by_rows(step_and_score, step_and_score_chunks, n, constants, slots, doses, ward,
+                    (0.0, 0.0, 0.0), np.empty(0))
         elif rec is not self.records or not self._observed_as_ward:
             rec.reward = np.empty(n)
-            by_rows(lambda d, w, r: step_and_score(constants, slots, d, w, weights, r),
-                    n, doses, ward, rec.reward)
+            by_rows(step_and_score, step_and_score_chunks, n, constants, slots, doses, ward,
+                    weights, rec.reward)
             return rec
         else:
             self._step_and_read(rec, doses, weights)
@@ -202,10 +205,9 @@ class VancomycinCore(DosingCore):
         rec.reward = np.empty(n)
         caps = (COVARIATE_HIGHS, CREATININE_HIGH_MG_PER_DL, LEVEL_HIGH_MG_PER_L,
                 self.settings.config.interval_h)
-        by_rows(lambda d, w, r, c, o, i: step_and_read(constants, slots, d, w, weights, r,
-                                                        (c, *caps), o, i),
-                n, doses, rec.kernel_arrays(), rec.reward,
-                (p.age_years, p.is_female, p.weight_kg, p.height_cm, p.on_dialysis),
+        covariates = (p.age_years, p.is_female, p.weight_kg, p.height_cm, p.on_dialysis)
+        by_rows(step_and_read, step_and_read_chunks, n, constants, slots, doses,
+                rec.kernel_arrays(), weights, rec.reward, (covariates, *caps),
                 tuple(observation.values()), info)
         self._read_observation, self._read_info = observation, self._info_dict(info)
 
@@ -265,7 +267,7 @@ class VancomycinCore(DosingCore):
             return info
         rec, n, interval = self.records, self.n_patients, self.settings.config.interval_h
         out = tuple(np.empty(n, dtype=dtype) for dtype in INFO_DTYPES)
-        by_rows(lambda w, o: write_info(w, interval, o), n, rec.kernel_arrays(), out)
+        by_rows(write_info, write_info_chunks, n, rec.kernel_arrays(), interval, out)
         return self._info_dict(out)
 
     def _info_dict(self, numbers: tuple) -> dict[str, np.ndarray]:
@@ -279,9 +281,9 @@ class VancomycinCore(DosingCore):
         """:meth:`info` of one patient as plain Python values, without batched arrays."""
         numbers = np.empty(len(INFO_KEYS))
         ward = (self._ward_view()[0] if self.n_patients == 1 else
-                slice_rows(self.records.kernel_arrays(), row, row + 1))
+                _rows_of(self.records.kernel_arrays(), row, row + 1))
         write_info(ward, self.settings.config.interval_h,
-                   tuple(numbers[k:k + 1] for k in range(numbers.size)))
+                   tuple(numbers[k:k + 1] for k in range(numbers.size)), 0, 1)
         return self._info_of(numbers, row)
 
     def _info_of(self, numbers: np.ndarray, row: int) -> dict[str, Any]:
@@ -302,6 +304,13 @@ def _reward_weights(reward_fn: RewardFn) -> tuple[float, float, float] | None:
         return None
     return (float(reward_fn.in_range_bonus), float(reward_fn.penalty_per_100_outside),
             float(reward_fn.aki_penalty))
+
+
+def _rows_of(tree: Any, start: int, stop: int) -> Any:
+    """Rows ``start:stop`` of every array in nested tuples of per-patient arrays (views)."""
+    if isinstance(tree, tuple):
+        return tuple(_rows_of(item, start, stop) for item in tree)
+    return tree[start:stop]
 
 
 def _segments(space: Any) -> tuple[tuple[str, int, int], ...]:

@@ -77,4 +77,4 @@ def record_ward(plain_constants: tuple, sample_slots: np.ndarray, doses_mg: np.n
     """
     step_patients(named_constants(plain_constants), sample_slots, doses_mg,
                   named_arrays(plain_ward), (offsets_h, levels_mg_per_l, end_amounts_mg,
-                                             interval_aucs_mg_h_per_l))
+                                             interval_aucs_mg_h_per_l), 0, doses_mg.shape[0])

@@ -225,13 +225,14 @@ def advance_ward(plain_constants: tuple, sample_slots: np.ndarray, doses_mg: np.
     """
     none = np.empty((0, 2))
     step_patients(named_constants(plain_constants), sample_slots, doses_mg,
-                  named_arrays(plain_ward), (none, none, none, none[:, 0]))
+                  named_arrays(plain_ward), (none, none, none, none[:, 0]), 0,
+                  doses_mg.shape[0])
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def step_patients(constants: WardConstants, sample_slots: np.ndarray, doses_mg: np.ndarray,
-                  ward: WardArrays, given: tuple) -> None:
-    """The step of every patient in one pass: history, PK, score, kidneys, labs, assays.
+                  ward: WardArrays, given: tuple, start: int, stop: int) -> None:
+    """The step of rows ``start..stop`` in one pass: history, PK, score, kidneys, labs, assays.
 
     Each patient goes through the whole step while its rows are in cache; patients are
     independent, so the numbers are those of one pass per stage. The arrays are taken out
@@ -246,6 +247,9 @@ def step_patients(constants: WardConstants, sample_slots: np.ndarray, doses_mg: 
         given: the PK interval computed elsewhere (the torch path), else four empty arrays:
             trough and peak offsets (n, 2) h, their levels (n, 2) mg/L, the end amounts
             (n, 2) mg and the interval AUCs (n,) mg*h/L.
+        start: the first row to step (every patient's numbers are the same whichever rows
+            go together, so row chunks may run on different threads).
+        stop: the row after the last.
     """
     offsets, levels, ends, interval_aucs = given
     pk_here, interval = offsets.shape[0] == 0, constants.interval_h
@@ -259,7 +263,7 @@ def step_patients(constants: WardConstants, sample_slots: np.ndarray, doses_mg: 
     auc24s, ratios, in_range, distances, aki = ward.metrics
     kidney_u, level_u, scr_normals = ward.noise
     level_times, level_values, level_mask = ward.assays
-    for p in range(doses_mg.shape[0]):
+    for p in range(start, stop):
         s, dose = step[p], doses_mg[p]
         duration = infusion_time_h(dose, constants.max_infusion_rate_mg_per_h,
                                    constants.min_infusion_h)
