@@ -23,9 +23,10 @@ import numpy as np
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
 from pkgym.envs.insulin import views as insulin_views
 from pkgym.envs.insulin.clinic import RiskReward, StepOutcome
-from pkgym.envs.insulin.kernel import measure_rows, score_rows
+from pkgym.envs.insulin.kernel import finish_rows, measure_rows, score_rows
 from pkgym.envs.insulin.records import (
     HOVORKA_PROFILE,
+    PARALLEL_ROWS,
     PROFILES,
     SEED_HIGH,
     TALLIES,
@@ -41,6 +42,9 @@ from pkgym.envs.insulin.records import (
 )
 from pkgym.models.glucose_sensor import cgm_sensor
 from pkgym.utils import check_finite
+
+FINISH_CHUNK = 512
+"""Rows a thread books and measures together (:func:`~pkgym.envs.insulin.kernel.finish_rows`)."""
 
 
 class InsulinCore(DosingCore):
@@ -116,11 +120,17 @@ class InsulinCore(DosingCore):
             0.0, 0.0)
         reward, terminated = np.empty(rows.size), np.empty(rows.size, dtype=bool)
         truncated = np.empty(rows.size, dtype=bool)
-        score_rows(rows, bg, log_power, delivered, eaten, rec.step, rec.delivered_u,
-                   rec.eaten_g, tuple(getattr(rec, name) for name in TALLIES),
-                   (s.hypo_threshold_mg_per_dl, s.bg_low_mg_per_dl, s.bg_high_mg_per_dl),
-                   weights, s.n_steps, rec.terminated, reward, terminated, truncated)
-        self._measure_now(rec, rows, sensor, np.ascontiguousarray(bg[:, -1]))
+        booked = (rows, bg, log_power, delivered, eaten, rec.step, rec.delivered_u, rec.eaten_g,
+                  tuple(getattr(rec, name) for name in TALLIES),
+                  (s.hypo_threshold_mg_per_dl, s.bg_low_mg_per_dl, s.bg_high_mg_per_dl),
+                  weights, s.n_steps, rec.terminated, reward, terminated, truncated)
+        bg_now = np.ascontiguousarray(bg[:, -1])
+        if rows.size < PARALLEL_ROWS:
+            score_rows(*booked)
+            self._measure_now(rec, rows, sensor, bg_now)
+        else:
+            check_finite("glucose_mg_per_dl", sensor)
+            finish_rows(*booked, (bg_now, sensor, *self._measures(rec)), FINISH_CHUNK)
         if not default:
             outcome = StepOutcome(rec.step_low_risk[rows], rec.step_high_risk[rows], terminated,
                                   (s.n_steps - rec.step[rows]).astype(np.float64))
@@ -131,12 +141,15 @@ class InsulinCore(DosingCore):
     def _measure_now(self, rec: ClinicRecords, rows: np.ndarray, sensor: np.ndarray,
                      bg_now: np.ndarray) -> None:
         """True BG, CGM reading, insulin on board and announced carbs at the rows' step."""
-        s, cgm = self.settings.scenario, self._sensor
         check_finite("glucose_mg_per_dl", sensor)
-        measure_rows(rows, bg_now, sensor, rec.step, rec.bg, rec.cgm, rec.noise,
-                     (cgm.min_mg_per_dl, cgm.max_mg_per_dl), rec.delivered_u,
-                     rec.pump_settings, self._iob_weights, s.step_minutes, rec.iob_u,
-                     s.announce_meals, rec.meal_minutes, rec.meal_grams, rec.announced_now_g)
+        measure_rows(rows, bg_now, sensor, *self._measures(rec))
+
+    def _measures(self, rec: ClinicRecords) -> tuple:
+        """:func:`~pkgym.envs.insulin.kernel.measure_rows`'s arguments after the rows' own."""
+        s, cgm = self.settings.scenario, self._sensor
+        return (rec.step, rec.bg, rec.cgm, rec.noise, (cgm.min_mg_per_dl, cgm.max_mg_per_dl),
+                rec.delivered_u, rec.pump_settings, self._iob_weights, s.step_minutes, rec.iob_u,
+                s.announce_meals, rec.meal_minutes, rec.meal_grams, rec.announced_now_g)
 
     # ----- views ---------------------------------------------------------------------------
     def info(self) -> dict[str, np.ndarray]:

@@ -337,3 +337,28 @@ def observe_rows(step: np.ndarray, cgm: np.ndarray, iob_u: np.ndarray,
         out_clock[r, 0] = np.float32(clock if clock < 24.0 else 24.0)
         for j in range(settings_highs.size):
             out_settings[r, j] = np.float32(clip(pump_settings[r, j], 0.0, settings_highs[j]))
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", parallel=True)
+def finish_rows(rows: np.ndarray, bg: np.ndarray, log_power: np.ndarray,
+                delivered: np.ndarray, eaten: np.ndarray, step: np.ndarray,
+                delivered_u: np.ndarray, eaten_g: np.ndarray, tallies: tuple, limits: tuple,
+                weights: tuple, n_steps: int, terminated_rec: np.ndarray, reward: np.ndarray,
+                terminated: np.ndarray, truncated: np.ndarray, measures: tuple,
+                chunk: int) -> None:  # pragma: no cover - compiled
+    """:func:`score_rows` then :func:`measure_rows` of each chunk of rows, chunks over threads.
+
+    A chunk's records are still in cache when it is measured. ``measures`` holds
+    :func:`measure_rows`'s arguments after ``rows`` (``step`` and ``delivered_u`` again).
+    """
+    (bg_now, sensor, _, bg_rec, cgm, noise, cgm_range, _, pump_settings, iob_weights,
+     step_minutes, iob_u, announce, meal_minutes, meal_grams, announced_now) = measures
+    for c in numba.prange((rows.size + chunk - 1) // chunk):
+        lo, hi = c * chunk, min(rows.size, (c + 1) * chunk)
+        part = rows[lo:hi]
+        score_rows(part, bg[lo:hi], log_power[lo:hi], delivered[lo:hi], eaten[lo:hi], step,
+                   delivered_u, eaten_g, tallies, limits, weights, n_steps, terminated_rec,
+                   reward[lo:hi], terminated[lo:hi], truncated[lo:hi])
+        measure_rows(part, bg_now[lo:hi], sensor[lo:hi], step, bg_rec, cgm, noise, cgm_range,
+                     delivered_u, pump_settings, iob_weights, step_minutes, iob_u, announce,
+                     meal_minutes, meal_grams, announced_now)
