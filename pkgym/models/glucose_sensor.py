@@ -29,6 +29,7 @@ after multiplying by 6000 (so its step is 0.05 pmol/min, and its limits act on U
 from __future__ import annotations
 
 import csv
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -113,8 +114,11 @@ def _shipped_row(file_name: str, name: str) -> dict[str, str]:
     return rows[name]
 
 
+@functools.cache
 def cgm_sensor(name: str = "GuardianRT") -> CgmSensorParameters:
     """A shipped sensor: ``"Dexcom"`` (3 min), ``"GuardianRT"`` (5 min) or ``"Navigator"`` (1 min).
+
+    Read once per name (the parameters are frozen).
 
     Examples:
         >>> cgm_sensor("Dexcom").sample_time_min
@@ -128,8 +132,9 @@ def cgm_sensor(name: str = "GuardianRT") -> CgmSensorParameters:
         min_mg_per_dl=float(row["min"]), max_mg_per_dl=float(row["max"]))
 
 
+@functools.cache
 def insulin_pump(name: str = "Insulet") -> PumpParameters:
-    """A shipped pump: ``"Cozmo"`` or ``"Insulet"``.
+    """A shipped pump: ``"Cozmo"`` or ``"Insulet"`` (read once per name; frozen).
 
     Examples:
         >>> insulin_pump("Cozmo").max_bolus_u

@@ -15,7 +15,7 @@ the CGM (its pre-drawn error added to the sensor's glucose).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -70,11 +70,24 @@ class InsulinCore(DosingCore):
     # ----- reset ---------------------------------------------------------------------------
     def episode_draws(self, streams: EpisodeStreams) -> dict[str, np.ndarray]:
         """One slot's row: profile index and patient seed, meal seed, noise seed."""
-        profile = streams.patient.integers(len(PROFILES))
-        patient_seed = streams.patient.integers(SEED_HIGH)
-        return {"profile": np.array(profile), "patient_seed": np.array(patient_seed),
-                "meal_seed": np.array(streams.events.integers(SEED_HIGH)),
-                "noise_seed": np.array(streams.noise.integers(SEED_HIGH))}
+        return {key: value[0] for key, value in self.draw_episodes([streams]).items()}
+
+    def draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
+        """Every slot's row (:meth:`episode_draws`), slot k in row k, drawn slot by slot.
+
+        Each slot draws its profile and patient seed from its patient stream, its meal seed
+        from its events stream and its noise seed from its noise stream, in that order.
+        """
+        out = {key: np.empty(len(streams), dtype=np.int64) for key in (
+            "profile", "patient_seed", "meal_seed", "noise_seed")}
+        profile, patient_seed = out["profile"], out["patient_seed"]
+        meal_seed, noise_seed = out["meal_seed"], out["noise_seed"]
+        for k, slot in enumerate(streams):
+            profile[k] = slot.patient.integers(len(PROFILES))
+            patient_seed[k] = slot.patient.integers(SEED_HIGH)
+            meal_seed[k] = slot.events.integers(SEED_HIGH)
+            noise_seed[k] = slot.noise.integers(SEED_HIGH)
+        return out
 
     def pin_patient(self, patient: Mapping[str, Any]) -> dict[str, Any]:
         """A pinned row's validated profile, seeds and id."""
