@@ -41,7 +41,8 @@ from scipy import stats
 
 from pkgym.utils import as_seed_sequence, check_finite, check_non_negative
 
-__all__ = ["CgmSensorParameters", "PumpParameters", "cgm_noise_streams", "cgm_sensor",
+__all__ = ["CgmSensorParameters", "PumpParameters", "cgm_noise_from_normals",
+           "cgm_noise_streams", "cgm_sensor",
            "initial_noise_latent", "insulin_pump", "measure_cgm", "noise_distribution",
            "quantise_basal_u_per_h", "quantise_bolus_u", "sample_cgm_noise",
            "simglucose_pump_u_per_min"]
@@ -203,16 +204,30 @@ def sample_cgm_noise(sensor: CgmSensorParameters, rngs: list[np.random.Generator
     dt = sensor.sample_time_min if sample_time_min is None else float(sample_time_min)
     if not dt > 0.0:
         raise ValueError(f"sample_time_min must be > 0, got {sample_time_min}")
-    phi = sensor.pacf ** (dt / MODEL_SAMPLE_TIME_MIN)
-    innovation_sd = sensor.latent_sd * np.sqrt(1.0 - phi**2)
     z = np.empty((len(rngs), int(n_samples)))
     for i, rng in enumerate(rngs):
         rng.standard_normal(out=z[i])
+    return cgm_noise_from_normals(sensor, e, z, dt)
+
+
+def cgm_noise_from_normals(sensor: CgmSensorParameters, latent: np.ndarray, z: np.ndarray,
+                           sample_time_min: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`sample_cgm_noise` of the innovations ``z`` (n, n_samples) already drawn.
+
+    ``latent`` (n,) float64 is overwritten with the latent after the last sample.
+
+    Examples:
+        >>> noise, _ = cgm_noise_from_normals(cgm_sensor(), np.zeros(1), np.zeros((1, 2)), 5.0)
+        >>> noise.round(3).tolist()
+        [[-0.24, -0.24]]
+    """
+    phi = sensor.pacf ** (sample_time_min / MODEL_SAMPLE_TIME_MIN)
+    innovation_sd = sensor.latent_sd * np.sqrt(1.0 - phi**2)
     latents = np.empty_like(z)
-    _ar1(e, z, float(phi), float(innovation_sd), latents)
+    _ar1(latent, z, float(phi), float(innovation_sd), latents)
     noise = sensor.xi_mg_per_dl + sensor.lambda_mg_per_dl * np.sinh(
         (latents - sensor.gamma) / sensor.delta)
-    return noise, e
+    return noise, latent
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")

@@ -26,17 +26,17 @@ from scipy.special import ndtr, ndtri
 
 from pkgym.envs.insulin.clinic import InsulinScenario
 from pkgym.envs.insulin.kernel import intake_rows, uva_rows, uva_rows_serial
+from pkgym.envs.insulin.seeding import seeded_draws
 from pkgym.envs.pinning import validate_pinned
 from pkgym.models import glucose_hovorka as hovorka
 from pkgym.models import glucose_uva_padova as uva
 from pkgym.models.glucose_sensor import (
     PumpParameters,
+    cgm_noise_from_normals,
     cgm_sensor,
-    initial_noise_latent,
     insulin_pump,
     quantise_basal_u_per_h,
     quantise_bolus_u,
-    sample_cgm_noise,
 )
 from pkgym.populations.cohort import CohortSchema, ColumnRule
 
@@ -317,12 +317,11 @@ def draw_meals(scenario: InsulinScenario, meal_seeds: Sequence[int]
     low = ndtr((60.0 * np.asarray(plan.earliest_h) - mean) / sd)
     high = ndtr((60.0 * np.asarray(plan.latest_h) - mean) / sd)
     shape = (n_days + 1, plan.n_slots)
-    take, u, z = (np.empty((len(meal_seeds), *shape)) for _ in range(3))
-    for k, seed in enumerate(meal_seeds):  # each patient's own Generator, in this order
-        rng = np.random.default_rng(int(seed))
-        rng.random(out=take[k])
-        rng.random(out=u[k])
-        rng.standard_normal(out=z[k])
+    cells = shape[0] * shape[1]  # each patient's own Generator: take, u, then z
+    uniforms, normals = seeded_draws(np.asarray(meal_seeds, dtype=np.int64), 2 * cells, cells)
+    take = uniforms[:, :cells].reshape(len(meal_seeds), *shape)
+    u = uniforms[:, cells:].reshape(len(meal_seeds), *shape)
+    z = normals.reshape(len(meal_seeds), *shape)
     # element by element the same operations as one patient at a time, all patients at once
     clock = np.round(mean + sd * ndtri(low + u * (high - low)))
     amount = np.maximum(np.round(np.asarray(plan.mean_g) + np.asarray(plan.sd_g) * z), 0)
@@ -483,10 +482,11 @@ def new_records(settings: ClinicSettings, rows: Sequence[Mapping[str, Any]],
     s, n = settings.scenario, len(rows)
     start = patient_starts(settings, rows)
     seeds = {key: np.array([int(row[key]) for row in rows], dtype=np.int64) for key in SEED_KEYS}
-    sensor = cgm_sensor(s.sensor)
-    rngs = [np.random.default_rng(int(seed)) for seed in seeds["noise_seed"]]
-    noise, _ = sample_cgm_noise(sensor, rngs, initial_noise_latent(sensor, rngs),
-                                s.n_steps + 1, sample_time_min=float(s.step_minutes))
+    sensor = cgm_sensor(s.sensor)  # each patient's noise Generator: the start's latent first
+    _, normals = seeded_draws(seeds["noise_seed"], 0, s.n_steps + 2)
+    noise, _ = cgm_noise_from_normals(sensor, normals[:, 0] * sensor.latent_sd,
+                                      np.ascontiguousarray(normals[:, 1:]),
+                                      float(s.step_minutes))
     meal_minutes, meal_grams = draw_meals(s, seeds["meal_seed"].tolist())
     per_step, per_sample, zeros = np.zeros((n, s.n_steps)), np.zeros((n, s.n_steps + 1)), \
         np.zeros(n)

@@ -20,6 +20,7 @@ from pkgym.envs.insulin.clinic import (
 )
 from pkgym.envs.insulin.kernel import announced_minutes, numpy_sum
 from pkgym.envs.insulin.records import announced_per_minute, pump_delivery_u, simulate_minutes
+from pkgym.envs.insulin.seeding import SEEDING_WORKS, seeded_draws
 from pkgym.models.glucose_sensor import measure_cgm
 
 
@@ -147,3 +148,18 @@ def test_announced_minutes__meals_sharing_a_minute_sum_as_numpy() -> None:
     announced_minutes(minutes, grams, 0, 5, out, hits, scratch)
     want = announced_per_minute(minutes, grams, np.array([5]), 5)[0]
     assert out.tobytes() == want.tobytes() and out[2] == (0.0 + (0.1 + 0.2)) + 0.3
+
+
+def test_seeded_draws__are_default_rngs_numbers() -> None:
+    """The compiled seeding gives ``default_rng(seed)``'s uniforms then normals, any seed.
+
+    Seeds across the 32-bit range (and 0), plus a seed the compiled path does not take.
+    """
+    assert SEEDING_WORKS
+    seeds = np.concatenate([[0, 1, 2**32 - 1, 2**32], np.random.default_rng(5).integers(
+        0, 2**32, 300)])
+    uniforms, normals = seeded_draws(seeds, 30, 300)
+    for k, seed in enumerate(seeds.tolist()):
+        rng = np.random.default_rng(seed)
+        assert uniforms[k].tobytes() == rng.random(30).tobytes()
+        assert normals[k].tobytes() == rng.standard_normal(300).tobytes()
