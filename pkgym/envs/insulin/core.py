@@ -40,7 +40,9 @@ from pkgym.envs.insulin.records import (
     pump_delivery_u,
     sensor_glucose,
 )
+from pkgym.envs.insulin.seeding import draw_slot_rows
 from pkgym.models.glucose_sensor import cgm_sensor
+from pkgym.sim.bitgen import bitgen_addresses
 from pkgym.utils import check_finite
 
 FINISH_CHUNK = 512
@@ -76,17 +78,15 @@ class InsulinCore(DosingCore):
         """Every slot's row (:meth:`episode_draws`), slot k in row k, drawn slot by slot.
 
         Each slot draws its profile and patient seed from its patient stream, its meal seed
-        from its events stream and its noise seed from its noise stream, in that order.
+        from its events stream and its noise seed from its noise stream, in that order
+        (``integers``'s numbers, compiled: :func:`~pkgym.envs.insulin.seeding.draw_slot_rows`).
         """
         out = {key: np.empty(len(streams), dtype=np.int64) for key in (
             "profile", "patient_seed", "meal_seed", "noise_seed")}
-        profile, patient_seed = out["profile"], out["patient_seed"]
-        meal_seed, noise_seed = out["meal_seed"], out["noise_seed"]
-        for k, slot in enumerate(streams):
-            profile[k] = slot.patient.integers(len(PROFILES))
-            patient_seed[k] = slot.patient.integers(SEED_HIGH)
-            meal_seed[k] = slot.events.integers(SEED_HIGH)
-            noise_seed[k] = slot.noise.integers(SEED_HIGH)
+        addresses = bitgen_addresses([rng for slot in streams
+                                      for rng in (slot.patient, slot.events, slot.noise)])
+        draw_slot_rows(addresses.reshape(len(streams), 3), len(PROFILES), SEED_HIGH,
+                       *out.values())  # the streams stay alive meanwhile
         return out
 
     def pin_patient(self, patient: Mapping[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,13 @@ from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic
 
-from pkgym.sim.bitgen import NUMPY_NORMAL, bitgen_addresses, next_double, standard_normal
+from pkgym.sim.bitgen import (
+    NUMPY_NORMAL,
+    bitgen_addresses,
+    draw_level,
+    next_double,
+    standard_normal,
+)
 
 _M32 = 0xFFFFFFFF
 _INIT_A, _MULT_A, _INIT_B, _MULT_B = 0x43B0D7E5, 0x931E8875, 0x8B51F9DD, 0x58F38DED
@@ -223,3 +229,21 @@ def seeded_draws(seeds: np.ndarray, n_uniform: int, n_normal: int
         rng.random(out=uniforms[k])
         rng.standard_normal(out=normals[k])
     return uniforms, normals
+
+
+@numba.njit(cache=True)
+def draw_slot_rows(addresses: np.ndarray, n_profiles: int, seed_high: int, profile: np.ndarray,
+                   patient_seed: np.ndarray, meal_seed: np.ndarray,
+                   noise_seed: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Each slot's row: ``integers(n_profiles)``, ``integers(seed_high)`` of its streams.
+
+    ``addresses`` (k, 3) are the ``bitgen_t`` of each slot's patient, events and noise
+    streams; the patient stream gives the profile then the patient seed, the events stream
+    the meal seed, the noise stream the noise seed (numpy's ``integers``: Lemire's
+    rejection on 32-bit draws, :func:`pkgym.sim.bitgen.draw_level`).
+    """
+    for k in range(addresses.shape[0]):
+        profile[k] = draw_level(addresses[k, 0], n_profiles)
+        patient_seed[k] = draw_level(addresses[k, 0], seed_high)
+        meal_seed[k] = draw_level(addresses[k, 1], seed_high)
+        noise_seed[k] = draw_level(addresses[k, 2], seed_high)

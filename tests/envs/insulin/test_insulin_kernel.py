@@ -163,3 +163,18 @@ def test_seeded_draws__are_default_rngs_numbers() -> None:
         rng = np.random.default_rng(seed)
         assert uniforms[k].tobytes() == rng.random(30).tobytes()
         assert normals[k].tobytes() == rng.standard_normal(300).tobytes()
+
+
+def test_draw_episodes__are_each_slots_integers() -> None:
+    """Each slot's row is its streams' ``integers`` calls, and leaves them where those do."""
+    env = InsulinVectorEnv(num_envs=40)
+    env.reset(seed=8)
+    slots = env._streams
+    twins = copy.deepcopy(slots)
+    for _ in range(3):
+        got = env.core.draw_episodes(slots)
+        for k, twin in enumerate(twins):
+            want = (twin.patient.integers(30), twin.patient.integers(2**32 - 1),
+                    twin.events.integers(2**32 - 1), twin.noise.integers(2**32 - 1))
+            assert (got["profile"][k], got["patient_seed"][k], got["meal_seed"][k],
+                    got["noise_seed"][k]) == want
