@@ -119,9 +119,9 @@ class DoseFindingCore(TrialLevelActions, DosingCore):
         """Start fresh trials in ``rows``: the template's draws and records, batched.
 
         Each slot's streams give exactly what :meth:`episode_draws` takes from them
-        (:meth:`RandomDoseToxicity.sample_each`; :func:`fill_uniforms`, the compiled
-        ``events.random`` into its row); the
-        records are written in place by :func:`kernel.start_trials`. A core whose
+        (:meth:`RandomDoseToxicity.sample_each`; ``events.random`` drawn compiled straight
+        into its row of the records by :func:`kernel.start_trials`, which writes the records
+        in place). A core whose
         ``episode_draws`` is replaced (a subclass, a test feeding other draws) keeps the
         per-slot template of :class:`DosingCore`.
         """
@@ -132,35 +132,27 @@ class DoseFindingCore(TrialLevelActions, DosingCore):
         if rows.size == 0:
             return
         s, r = self.settings, self.records
-        generators, addresses, entropy = self._slots(rows, streams)
+        addresses, entropy = self._slot_addresses(rows, streams)
         if s.true_dlt_probabilities is None:
-            truth = s.random_truth.sample_each(generators, addresses[:, 0])
+            truth = s.random_truth.sample_each([slot.patient for slot in streams],
+                                               addresses[:, 0])
         else:
             truth = np.tile(np.asarray(s.true_dlt_probabilities, dtype=np.float64),
                             (rows.size, 1))
-        uniforms = np.empty((rows.size, s.max_cohorts, s.cohort_size))
-        fill_uniforms(addresses[:, 1], np.arange(rows.size), uniforms)
-        ids = np.full(rows.size, -1, dtype=np.int64)
-        for k, patient in enumerate(patients):
-            if patient is not None:
-                pin = self.pin_patient(patient)
-                truth[k], ids[k] = pin["true_dlt_probabilities"], pin["id"]
+        ids, events = np.full(rows.size, -1, dtype=np.int64), addresses[:, 1].copy()
+        try:
+            for k, patient in enumerate(patients):
+                if patient is not None:
+                    pin = self.pin_patient(patient)
+                    truth[k], ids[k] = pin["true_dlt_probabilities"], pin["id"]
+        except Exception:  # a bad pin: the events streams still advance, as they always did
+            fill_uniforms(events, np.arange(rows.size),
+                          np.empty((rows.size, s.max_cohorts, s.cohort_size)))
+            raise
         r.trial_id[rows] = ids
         r.seed_entropy[rows] = entropy
-        kernel.start_trials(rows, truth, uniforms, s.start_level, s.target_dlt_rate,
+        kernel.start_trials(rows, truth, events, s.start_level, s.target_dlt_rate,
                             *self._arrays())
-
-    def _slots(self, rows: np.ndarray, streams: Sequence[EpisodeStreams]
-               ) -> tuple[list[np.random.Generator], np.ndarray, np.ndarray]:
-        """Each slot's patient stream, bit generator addresses and seed entropy.
-
-        Returns the patient streams (m,), their and the events' :func:`bitgen_addresses`
-        (m, 2) and the seed entropy (m,). Addresses and entropy are kept per row with the
-        streams they belong to (which keeps the generators alive), so a slot pays for them
-        once per seeding, not once per episode.
-        """
-        addresses, entropy = self._slot_addresses(rows, streams)
-        return [slot.patient for slot in streams], addresses, entropy
 
     def _arrays(self) -> tuple[np.ndarray, ...]:
         """The records' numeric arrays, in :data:`kernel.TRIAL_FIELDS` order."""

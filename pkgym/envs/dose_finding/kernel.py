@@ -14,6 +14,7 @@ import numba
 import numpy as np
 
 from pkgym.models.dose_toxicity import assigned_level, closest_level
+from pkgym.sim.bitgen import next_double
 
 TRIAL_FIELDS = ("truth", "true_mtd", "patients", "dlts", "level", "highest_tried", "cohort",
                 "requested", "assigned", "selected", "finished", "cohort_levels", "cohort_dlts",
@@ -40,16 +41,19 @@ def _treat(row: int, level: int, truth: np.ndarray, patients: np.ndarray, dlts: 
 
 
 @numba.njit(cache=True, error_model="numpy")
-def start_trials(rows: np.ndarray, curves: np.ndarray, uniforms: np.ndarray, start: int,
+def start_trials(rows: np.ndarray, curves: np.ndarray, events: np.ndarray, start: int,
                  target: float, truth: np.ndarray, true_mtd: np.ndarray, patients: np.ndarray,
                  dlts: np.ndarray, level: np.ndarray, highest_tried: np.ndarray,
                  cohort: np.ndarray, requested: np.ndarray, assigned: np.ndarray,
                  selected: np.ndarray, finished: np.ndarray, cohort_levels: np.ndarray,
                  cohort_dlts: np.ndarray,
                  dlt_uniforms: np.ndarray) -> None:  # pragma: no cover - compiled
-    """Fresh trials in ``rows`` (curves (m, n_doses), uniforms (m, cohorts, size)), cohort 1.
+    """Fresh trials in ``rows`` (curves (m, n_doses)), their DLT uniforms drawn, cohort 1.
 
-    The first cohort is treated at level ``start``; ``target`` is phi (the true MTD rule).
+    ``events`` (m,) are the :func:`~pkgym.sim.bitgen.bitgen_addresses` of each trial's events
+    stream: its row of ``dlt_uniforms`` gets that generator's next ``random((cohorts, size))``
+    (C order, drawn straight into the records: no batch of uniforms in between). The first
+    cohort is treated at level ``start``; ``target`` is phi (the true MTD rule).
     """
     distance = np.empty(truth.shape[1])
     for k in range(rows.size):
@@ -59,7 +63,8 @@ def start_trials(rows: np.ndarray, curves: np.ndarray, uniforms: np.ndarray, sta
         for c in range(dlt_uniforms.shape[1]):
             cohort_levels[row, c] = -1
             for i in range(dlt_uniforms.shape[2]):
-                dlt_uniforms[row, c, i], cohort_dlts[row, c, i] = uniforms[k, c, i], False
+                dlt_uniforms[row, c, i] = next_double(events[k])
+                cohort_dlts[row, c, i] = False
         true_mtd[row] = closest_level(truth[row], target, distance)
         level[row] = highest_tried[row] = requested[row] = assigned[row] = start
         selected[row], finished[row], cohort[row] = -1, False, 0

@@ -59,9 +59,9 @@ class DoseFindingEffToxCore(TrialLevelActions, DosingCore):
         """Start fresh trials in ``rows``: the template's draws and records, batched.
 
         Each slot's streams give exactly what :meth:`episode_draws` takes from them (the
-        compiled :func:`kernel.draw_truths`; :func:`fill_uniforms`, the compiled
-        ``events.random`` into its row); the records are written in place by
-        :func:`kernel.start_trials`. A core whose ``episode_draws`` is replaced (a subclass,
+        compiled :func:`kernel.draw_truths`; ``events.random`` drawn compiled straight into
+        its row of the records by :func:`kernel.start_trials`, which writes the records in
+        place). A core whose ``episode_draws`` is replaced (a subclass,
         a test feeding other draws), or where numpy exports no ``random_beta``, keeps the
         per-slot template of :class:`DosingCore`.
         """
@@ -76,17 +76,21 @@ class DoseFindingEffToxCore(TrialLevelActions, DosingCore):
         addresses, entropy = self._slots(rows, streams)
         tox, eff, both = (self._draw_truths(addresses[:, 0]) if s.fixed_truth is None
                           else (np.tile(x, (rows.size, 1)) for x in s.check_truth(*s.fixed_truth)))
-        uniforms = np.empty((rows.size, s.max_cohorts, s.cohort_size))
-        fill_uniforms(addresses[:, 1], np.arange(rows.size), uniforms)
-        ids = np.full(rows.size, -1, dtype=np.int64)
-        for k, patient in enumerate(patients):
-            if patient is not None:
-                pin = self.pin_patient(patient)
-                tox[k], eff[k] = pin["true_dlt_probabilities"], pin["true_efficacy_probabilities"]
-                both[k], ids[k] = pin["true_joint_probabilities"], pin["id"]
+        ids, events = np.full(rows.size, -1, dtype=np.int64), addresses[:, 1].copy()
+        try:
+            for k, patient in enumerate(patients):
+                if patient is not None:
+                    pin = self.pin_patient(patient)
+                    tox[k] = pin["true_dlt_probabilities"]
+                    eff[k] = pin["true_efficacy_probabilities"]
+                    both[k], ids[k] = pin["true_joint_probabilities"], pin["id"]
+        except Exception:  # a bad pin: the events streams still advance, as they always did
+            fill_uniforms(events, np.arange(rows.size),
+                          np.empty((rows.size, s.max_cohorts, s.cohort_size)))
+            raise
         self.records.trial_id[rows] = ids
         self.records.seed_entropy[rows] = entropy
-        kernel.start_trials(rows, tox, eff, both, uniforms, s.start_level, s.target_dlt_rate,
+        kernel.start_trials(rows, tox, eff, both, events, s.start_level, s.target_dlt_rate,
                             s.utility_neither, s.utility_both, *self._arrays())
 
     def _draw_truths(self, addresses: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -119,7 +119,7 @@ def _treat(row: int, level: int, dlt_truth: np.ndarray, response_truth: np.ndarr
 
 @numba.njit(cache=True, error_model="numpy")
 def start_trials(rows: np.ndarray, tox: np.ndarray, eff: np.ndarray, joint: np.ndarray,
-                 draws: np.ndarray, start: int, target: float, utility_neither: float,
+                 events: np.ndarray, start: int, target: float, utility_neither: float,
                  utility_both: float, dlt_truth: np.ndarray, response_truth: np.ndarray,
                  both_truth: np.ndarray, true_mtd: np.ndarray, true_obd: np.ndarray,
                  patients: np.ndarray, dlts: np.ndarray, responses: np.ndarray,
@@ -128,10 +128,13 @@ def start_trials(rows: np.ndarray, tox: np.ndarray, eff: np.ndarray, joint: np.n
                  selected: np.ndarray, finished: np.ndarray, cohort_levels: np.ndarray,
                  cohort_dlts: np.ndarray, cohort_responses: np.ndarray,
                  uniforms: np.ndarray) -> None:  # pragma: no cover - compiled
-    """Fresh trials in ``rows``: truths (m, n_doses), outcome ``draws`` (m, cohorts, size).
+    """Fresh trials in ``rows``: truths (m, n_doses), their outcome uniforms drawn, cohort 1.
 
-    The true MTD (closest to ``target``), the true OBD (the first level of highest utility at
-    or below the MTD), then the first cohort treated at level ``start``.
+    ``events`` (m,) are the :func:`~pkgym.sim.bitgen.bitgen_addresses` of each trial's events
+    stream: its row of ``uniforms`` gets that generator's next ``random((cohorts, size))``
+    (C order, drawn straight into the records: no batch of uniforms in between). The true
+    MTD (closest to ``target``), the true OBD (the first level of highest utility at or below
+    the MTD), then the first cohort treated at level ``start``.
     """
     distance = np.empty(dlt_truth.shape[1])
     for k in range(rows.size):
@@ -143,7 +146,7 @@ def start_trials(rows: np.ndarray, tox: np.ndarray, eff: np.ndarray, joint: np.n
         for c in range(uniforms.shape[1]):
             cohort_levels[row, c] = -1
             for i in range(uniforms.shape[2]):
-                uniforms[row, c, i] = draws[k, c, i]
+                uniforms[row, c, i] = next_double(events[k])
                 cohort_dlts[row, c, i] = cohort_responses[row, c, i] = False
         mtd = true_mtd[row] = closest_level(dlt_truth[row], target, distance)
         best, obd = -np.inf, 0

@@ -86,6 +86,22 @@ def test_efftox_core__batched_resets_equal_the_per_slot_template(
     _assert_same_records(*(env.unwrapped.core.records for env in envs))
 
 
+
+def test_efftox_core__a_bad_pin_leaves_the_streams_where_the_template_does() -> None:
+    """A reset failing on a bad pinned trial has drawn what the per-slot template draws."""
+    bad = {"true_dlt_probabilities": (0.5, 0.4, 0.3, 0.2, 0.1),
+           "true_efficacy_probabilities": EFF}
+    envs = [_vec(3, SCENARIOS[0]), _vec(3, SCENARIOS[0], template=True)]
+    for env in envs:
+        env.reset(seed=5)
+        with pytest.raises(ValueError):
+            env.reset(options={"patients": [None, bad, None]})
+    states = [[(slot.patient.bit_generator.state, slot.events.bit_generator.state)
+               for slot in env.unwrapped._streams] for env in envs]
+    assert states[0] == states[1]
+    _assert_same_records(*(env.unwrapped.core.records for env in envs))
+
+
 def _reference_step(core: DoseFindingEffToxCore, rows: np.ndarray,
                     requested: np.ndarray) -> tuple[np.ndarray, ...]:
     """The numpy step the compiled kernel replaced (assign_levels, treat_cohort)."""
