@@ -362,3 +362,29 @@ def finish_rows(rows: np.ndarray, bg: np.ndarray, log_power: np.ndarray,
         measure_rows(part, bg_now[lo:hi], sensor[lo:hi], step, bg_rec, cgm, noise, cgm_range,
                      delivered_u, pump_settings, iob_weights, step_minutes, iob_u, announce,
                      meal_minutes, meal_grams, announced_now)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def pump_amounts(amount_u: np.ndarray, per_hour: float, basal: tuple, bolus: tuple,
+                 out: np.ndarray) -> bool:  # pragma: no cover - compiled
+    """``records.pump_delivery_u`` of each amount into ``out``; False (nothing kept) on a bad one.
+
+    ``basal`` is ``(inc, min, max)`` U/h and ``bolus`` ``(inc, min, max)`` U of the pump:
+    ``rate = clip(rint(min(a per_hour, max) / inc) inc)``, then the rest as a bolus, the same
+    float operations as the numpy code. A negative or NaN amount returns False so that the
+    caller's numpy code raises its error.
+    """
+    for k in range(amount_u.size):
+        a = amount_u[k]
+        if not a >= 0.0:
+            return False
+        wanted = a * per_hour
+        wanted = wanted if wanted < basal[2] or np.isnan(wanted) else basal[2]
+        if not wanted >= 0.0:
+            return False
+        rate = clip(np.rint(wanted / basal[0]) * basal[0], basal[1], basal[2])
+        given = rate / per_hour
+        rest = a - given
+        rest = rest if rest >= 0.0 else 0.0
+        out[k] = given + clip(np.rint(rest / bolus[0]) * bolus[0], bolus[1], bolus[2])
+    return True

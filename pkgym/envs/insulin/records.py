@@ -25,7 +25,7 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from pkgym.envs.insulin.clinic import InsulinScenario
-from pkgym.envs.insulin.kernel import intake_rows, uva_rows, uva_rows_serial
+from pkgym.envs.insulin.kernel import intake_rows, pump_amounts, uva_rows, uva_rows_serial
 from pkgym.envs.insulin.seeding import seeded_draws
 from pkgym.envs.pinning import validate_pinned
 from pkgym.models import glucose_hovorka as hovorka
@@ -363,6 +363,13 @@ def pump_delivery_u(amount_u: np.ndarray, pump: PumpParameters, step_minutes: in
         [0.1, 0.00417, 8.0]
     """
     per_hour = 60.0 / step_minutes
+    amount = np.asarray(amount_u, dtype=np.float64)
+    out = np.empty(amount.shape)
+    if amount.ndim == 1 and pump_amounts(
+            amount, per_hour, (pump.inc_basal_u_per_h, pump.min_basal_u_per_h,
+                               pump.max_basal_u_per_h),
+            (pump.inc_bolus_u, pump.min_bolus_u, pump.max_bolus_u), out):
+        return out  # compiled, the operations below
     rate = quantise_basal_u_per_h(np.minimum(amount_u * per_hour, pump.max_basal_u_per_h), pump)
     basal = rate / per_hour
     return basal + quantise_bolus_u(np.maximum(amount_u - basal, 0.0), pump)

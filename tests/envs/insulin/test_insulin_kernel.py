@@ -21,7 +21,12 @@ from pkgym.envs.insulin.clinic import (
 from pkgym.envs.insulin.kernel import announced_minutes, numpy_sum
 from pkgym.envs.insulin.records import announced_per_minute, pump_delivery_u, simulate_minutes
 from pkgym.envs.insulin.seeding import SEEDING_WORKS, seeded_draws
-from pkgym.models.glucose_sensor import measure_cgm
+from pkgym.models.glucose_sensor import (
+    insulin_pump,
+    measure_cgm,
+    quantise_basal_u_per_h,
+    quantise_bolus_u,
+)
 
 
 def _numpy_measure(core, rec, rows: np.ndarray, sensor: np.ndarray, bg_now: np.ndarray) -> None:
@@ -178,3 +183,19 @@ def test_draw_episodes__are_each_slots_integers() -> None:
                     twin.events.integers(2**32 - 1), twin.noise.integers(2**32 - 1))
             assert (got["profile"][k], got["patient_seed"][k], got["meal_seed"][k],
                     got["noise_seed"][k]) == want
+
+
+def test_pump_delivery__compiled_is_the_numpy_quantisation() -> None:
+    """``pump_delivery_u`` (compiled) equals the numpy quantisation for any amount, any pump."""
+    amounts = np.concatenate([[0.0, -0.0, 0.025, 0.0125, 2.5, 2.5000001, 8.0, 40.0, 1e9],
+                              np.random.default_rng(6).uniform(0, 12, 5000)])
+    for name, minutes in (("Insulet", 5), ("Cozmo", 3), ("Insulet", 1)):
+        pump = insulin_pump(name)
+        per_hour = 60.0 / minutes
+        rate = quantise_basal_u_per_h(np.minimum(amounts * per_hour, pump.max_basal_u_per_h),
+                                      pump)
+        want = rate / per_hour + quantise_bolus_u(np.maximum(amounts - rate / per_hour, 0.0),
+                                                  pump)
+        assert pump_delivery_u(amounts, pump, minutes).tobytes() == want.tobytes()
+    with pytest.raises(ValueError, match="must be >= 0"):
+        pump_delivery_u(np.array([0.1, -1.0]), insulin_pump("Insulet"), 5)
