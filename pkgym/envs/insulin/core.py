@@ -165,6 +165,10 @@ class InsulinCore(DosingCore):
                 s.announce_meals, rec.meal_minutes, rec.meal_grams, rec.announced_now_g)
 
     # ----- views ---------------------------------------------------------------------------
+    def info_row(self, row: int) -> dict[str, Any]:
+        """One patient's info with plain Python values (:func:`views.info_row`, same values)."""
+        return insulin_views.info_row(self.records, self.settings, row)
+
     def info(self) -> dict[str, np.ndarray]:
         """Clinical metrics of the last step and episode, and the hidden truth of everyone."""
         return insulin_views.info(self.records, self.settings, np.arange(self.n_patients))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -83,6 +84,48 @@ def info(records: Any, settings: Any, rows: np.ndarray) -> dict[str, np.ndarray]
                profile_index=r.profile_index[rows], patient_id=r.patient_id[rows],
                patient_seed=r.patient_seed[rows], meal_seed=r.meal_seed[rows],
                noise_seed=r.noise_seed[rows], seed_entropy=r.seed_entropy[rows])
+    return out
+
+
+def info_row(records: Any, settings: Any, row: int) -> dict[str, Any]:
+    """:func:`info` of one row as the single env gives it: Python scalars, fresh row arrays.
+
+    The same keys, order and values as row ``row`` of :func:`info` with numpy scalars made
+    Python values (``DosingCore.info_row``), computed on the row's scalars.
+    """
+    r, s = records, settings.scenario
+    step = int(r.step[row])
+    bg = float(r.bg[row, step])
+    minutes = max(float(r.minutes[row]), 1.0)
+    mean = float(r.sum_bg[row]) / minutes
+    sd = math.sqrt(max(float(r.sum_bg2[row]) / minutes - mean * mean, 0.0))
+    lbgi, hbgi = float(r.sum_low_risk[row]) / minutes, float(r.sum_high_risk[row]) / minutes
+    out: dict[str, Any] = {
+        "step": step, "minute": step * s.step_minutes, "bg_mg_per_dl": bg,
+        "cgm_mg_per_dl": float(r.cgm[row, step]),
+        "in_range": TARGET_MG_PER_DL[0] <= bg <= TARGET_MG_PER_DL[1],
+        "insulin_u": float(r.delivered_u[row, step - 1]) if step > 0 else 0.0,
+        "carbs_g": float(r.eaten_g[row, step - 1]) if step > 0 else 0.0,
+        "announced_carbs_g": float(r.announced_now_g[row]),
+        "insulin_on_board_u": float(r.iob_u[row]), "cost": float(r.cost[row]),
+        "step_lbgi": float(r.step_low_risk[row]), "step_hbgi": float(r.step_high_risk[row]),
+        "time_in_range_fraction": float(r.in_range[row]) / minutes,
+        "time_below_70_fraction": float(r.below_70[row]) / minutes,
+        "time_below_54_fraction": float(r.below_54[row]) / minutes,
+        "time_above_180_fraction": float(r.above_180[row]) / minutes,
+        "time_above_250_fraction": float(r.above_250[row]) / minutes,
+        "lbgi": lbgi, "hbgi": hbgi, "risk_index": lbgi + hbgi,
+        "cv": sd / max(mean, 1e-12) if mean > 0 else 0.0, "mean_bg_mg_per_dl": mean}
+    settings_row = r.pump_settings[row]
+    out.update(basal_u_per_h=float(settings_row[0]), carb_ratio_g_per_u=float(settings_row[1]),
+               correction_factor_mg_per_dl_per_u=float(settings_row[2]),
+               body_weight_kg=float(settings_row[3]),
+               model_state=r.state[row].copy(), model_params=r.params[row].copy(),
+               meal_memory=r.memory[row].copy(), pending_carbs_g=float(r.pending_g[row]),
+               meal_minutes=r.meal_minutes[row].copy(), meal_grams=r.meal_grams[row].copy(),
+               profile_index=int(r.profile_index[row]), patient_id=int(r.patient_id[row]),
+               patient_seed=int(r.patient_seed[row]), meal_seed=int(r.meal_seed[row]),
+               noise_seed=int(r.noise_seed[row]), seed_entropy=r.seed_entropy[row])
     return out
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import copy
 import dataclasses
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
+import pkgym  # noqa: F401  (registers the envs)
+from pkgym.envs.base import _unbatch
 from pkgym.envs.insulin import InsulinVectorEnv
 from pkgym.envs.insulin.clinic import (
     CARBS_HIGH_G,
@@ -199,3 +202,21 @@ def test_pump_delivery__compiled_is_the_numpy_quantisation() -> None:
         assert pump_delivery_u(amounts, pump, minutes).tobytes() == want.tobytes()
     with pytest.raises(ValueError, match="must be >= 0"):
         pump_delivery_u(np.array([0.1, -1.0]), insulin_pump("Insulet"), 5)
+
+
+def test_info_row__is_the_row_of_info() -> None:
+    """The single env's info equals the row of the batched info, value, type and key order."""
+    env = gym.make("pkgym/Insulin-v0").unwrapped
+    env.action_space.seed(0)
+    env.reset(seed=3)
+    core, steps = env.core, 0
+    while steps < 400:
+        want, got = _unbatch(core.info(), 0), core.info_row(0)
+        assert list(got) == list(want)
+        for key, value in want.items():
+            assert type(got[key]) is type(value), key
+            assert np.asarray(got[key]).tobytes() == np.asarray(value).tobytes(), key
+        *_, terminated, truncated, _ = env.step(env.action_space.sample())
+        steps += 1
+        if terminated or truncated:
+            env.reset()
