@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
+import pytest
 
 import pkgym  # noqa: F401
 from pkgym.envs.base import _unbatch
@@ -37,3 +38,19 @@ def test_vancomycin_vector_env__returned_infos_and_observations_are_not_overwrit
         np.testing.assert_array_equal(obs[key], value)
     for key, value in kept_info.items():
         np.testing.assert_array_equal(info[key], value)
+
+
+def test_vancomycin_vector_env__info_ids_and_seeds_are_read_only_and_follow_resets() -> None:
+    """Every step shares one read-only copy of the ids and seeds; a reset of a row renews it."""
+    vec = gym.make_vec(ENV_ID, num_envs=4, vectorization_mode="vector_entry_point")
+    vec.reset(seed=0)
+    info = vec.step(np.full(4, 4))[-1]
+    first = list(info["seed_entropy"])
+    for key in ("seed_entropy", "patient_id"):
+        with pytest.raises(ValueError, match="read-only"):
+            info[key][0] = 1
+    vec.reset(seed=100, options={"reset_mask": np.array([True, False, False, False])})
+    later = vec.step(np.full(4, 4))[-1]
+    assert later["seed_entropy"][0] != first[0] and list(later["seed_entropy"][1:]) == first[1:]
+    assert list(later["seed_entropy"]) == list(vec.unwrapped.core.records.seed_entropy)
+    assert list(info["seed_entropy"]) == first  # what the first step handed out is unchanged
