@@ -73,6 +73,12 @@ def _typed_next_double(typingctx: object, address: types.Type) -> tuple:  # prag
         builder, args[0], 3, ir.DoubleType())
 
 
+def _typed_next_uint64(typingctx: object, address: types.Type) -> tuple:  # pragma: no cover
+    """``bitgen->next_uint64(bitgen->state)``: the 64-bit draw ``integers`` bounds."""
+    return types.uint64(types.int64), lambda context, builder, sig, args: _bitgen_call(
+        builder, args[0], 1, ir.IntType(64))
+
+
 def _typed_next_uint32(typingctx: object, address: types.Type) -> tuple:  # pragma: no cover
     """``bitgen->next_uint32(bitgen->state)`` (PCG64 halves a 64-bit draw, buffered)."""
     return types.uint32(types.int64), lambda context, builder, sig, args: _bitgen_call(
@@ -103,6 +109,8 @@ def _typed_normal(typingctx: object, function: types.Type,
 
 next_double: Any = intrinsic(_typed_next_double)
 """``next_double(address)`` in a kernel: the next ``Generator.random()`` of that generator."""
+next_uint64: Any = intrinsic(_typed_next_uint64)
+"""``next_uint64(address)``: the bit generator's next 64-bit draw (PCG64: ``random_raw``)."""
 next_uint32: Any = intrinsic(_typed_next_uint32)
 """``next_uint32(address)``: the bit generator's next 32-bit draw (as ``integers`` uses it)."""
 beta: Any = intrinsic(_typed_beta)

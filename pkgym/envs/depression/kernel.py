@@ -8,25 +8,10 @@ accuracy, whose counts are whole numbers (every partial sum is exact, in any ord
 
 from __future__ import annotations
 
-from typing import Any
-
 import numba
 import numpy as np
-from llvmlite import ir
-from numba.core import types
-from numba.extending import intrinsic
 
-from pkgym.sim.bitgen import _bitgen_call, next_double, standard_normal
-
-
-def _typed_next_uint64(typingctx: object, address: types.Type) -> tuple:  # pragma: no cover
-    """``bitgen->next_uint64(bitgen->state)``: the 64-bit draw ``integers`` bounds."""
-    return types.uint64(types.int64), lambda context, builder, sig, args: _bitgen_call(
-        builder, args[0], 1, ir.IntType(64))
-
-
-next_uint64: Any = intrinsic(_typed_next_uint64)
-"""``next_uint64(address)``: the bit generator's next 64-bit draw (PCG64: ``random_raw``)."""
+from pkgym.sim.bitgen import next_double, next_uint64, standard_normal
 
 
 @numba.njit(cache=True, error_model="numpy")
