@@ -2,7 +2,7 @@
 
 The default (rtol 1e-7) is v0's and stays; a looser one trades accuracy for speed. Measured
 by ``benchmarks/chemotherapy_tolerance.py`` against solve_ivp at rtol 1e-12: rtol 1e-4 keeps
-the true ANC and tumour size within 2.5e-4 (relative) over 300 population patients, far
+the true ANC and tumour size within 4.2e-4 (relative) over 300 population patients, far
 inside the 0.424 log-SD of the ANC assay and the 10% CV of a scan.
 """
 
@@ -42,7 +42,7 @@ def test_chemotherapy_env__yaml_rtol_1e4_stays_within_its_measured_error_of_the_
     loose, tight = _first_two_cycles(str(path)), _first_two_cycles(None)
     for key in TRUE_KEYS:
         relative = np.abs(loose[key] - tight[key]) / tight[key]
-        assert relative.max() < 1e-3, key  # measured <= 2.4e-4 against rtol 1e-12
+        assert relative.max() < 1e-3, key  # measured <= 4.2e-4 against rtol 1e-12
     assert any(np.any(loose[key] != tight[key]) for key in TRUE_KEYS)
 
 
