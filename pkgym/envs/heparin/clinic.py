@@ -29,6 +29,7 @@ import numpy as np
 from gymnasium import spaces
 
 from pkgym.envs.base import ObservationModel, RewardFn
+from pkgym.envs.heparin.kernel import observe_rows
 from pkgym.models.heparin_alsallami2016 import AlSallami2016, advance_amount_iu
 from pkgym.scenarios import check_fields
 from pkgym.scenarios import resolve_scenario as resolve
@@ -38,6 +39,10 @@ HULL_EXCESS_RECURRENCE = 0.245 - 0.016
 """Hull 1986: recurrent VTE 24.5 % (subtherapeutic first 24 h) minus 1.6 % (therapeutic)."""
 PATIENT_HIGHS = np.array([300.0, 230.0, 110.0, 1.0, 200.0], dtype=np.float32)
 """Upper bounds of ``patient``: weight kg, height cm, age years, is_female, control aPTT s."""
+OBSERVATION_KEYS = ("aptt_s", "aptt_mask", "bolus_u_per_kg", "hold_h", "rate_u_per_kg_per_h",
+                    "current_rate_u_per_kg_per_h", "hours_since_start", "patient",
+                    "target_aptt_s")
+"""The observation's keys, in the order :func:`~pkgym.envs.heparin.kernel.observe_rows` returns."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,27 +225,20 @@ class ClinicObservation(ObservationModel):
             "target_aptt_s": box(2, top)})
 
     def __call__(self, records: Any, settings: Any) -> dict[str, np.ndarray]:
-        """Batched observation of all patients (fresh float32 arrays, clipped to the space)."""
+        """Batched observation of all patients (fresh float32 arrays, clipped to the space).
+
+        One compiled pass (:func:`pkgym.envs.heparin.kernel.observe_rows`): each value
+        clipped at 0 and its high, then float32; aPTT samples after the current step are 0.
+        """
         s, r = settings.scenario, records
-        top = s.model.aptt_assay_max_s
-        mask = np.arange(s.n_steps + 1)[None, :] <= r.step[:, None]
-
-        def f32(values: np.ndarray, high: float | np.ndarray) -> np.ndarray:
-            return np.clip(values, 0.0, high).astype(np.float32)
-
-        patient = np.column_stack([r.weight_kg, r.height_cm, r.age_years, r.is_female,
-                                   r.baseline_aptt_s])
-        return {
-            "aptt_s": f32(np.where(mask, r.aptt_measured_s, 0.0), top),
-            "aptt_mask": mask.astype(np.float32),
-            "bolus_u_per_kg": f32(r.bolus_u_per_kg, s.max_bolus_u_per_kg),
-            "hold_h": f32(r.hold_h, s.max_hold_h),
-            "rate_u_per_kg_per_h": f32(r.rate_u_per_kg_per_h, s.max_rate_u_per_kg_per_h),
-            "current_rate_u_per_kg_per_h": f32(r.current_rate[:, None],
-                                               s.max_rate_u_per_kg_per_h),
-            "hours_since_start": f32((r.step * s.interval_h)[:, None], s.horizon_h),
-            "patient": f32(patient, PATIENT_HIGHS),
-            "target_aptt_s": f32(np.column_stack([r.target_low_s, r.target_high_s]), top)}
+        highs = (float(s.model.aptt_assay_max_s), float(s.max_bolus_u_per_kg),
+                 float(s.max_hold_h), float(s.max_rate_u_per_kg_per_h), float(s.horizon_h))
+        values = observe_rows(
+            r.step, r.aptt_measured_s, (r.bolus_u_per_kg, r.hold_h, r.rate_u_per_kg_per_h),
+            r.current_rate, (r.weight_kg, r.height_cm, r.age_years, r.is_female,
+                             r.baseline_aptt_s), (r.target_low_s, r.target_high_s), highs,
+            PATIENT_HIGHS, float(s.interval_h))
+        return dict(zip(OBSERVATION_KEYS, values, strict=True))
 
 
 def interval_amounts(amount_iu: np.ndarray, params: np.ndarray, weight_kg: np.ndarray,

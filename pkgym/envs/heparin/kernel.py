@@ -205,3 +205,56 @@ def episode_values(rows: np.ndarray, interval_h: float, horizon_h: float, at_24h
         bleeding[i] = bleeding_sum[row] / max(step[row], 1)
         dose[i] = dose_iu[row] / weight_kg[row]
     return shares_in, shares_below, shares_above, first, sub24, bleeding, dose
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _clip32(x: float, high: float) -> np.float32:  # pragma: no cover - compiled
+    """``np.clip(x, 0.0, high).astype(np.float32)``, scalar bounds: NaN and -0.0 kept, as numpy."""
+    return np.float32(0.0 if x < 0.0 else (high if x > high else x))
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _clip32_by_column(x: float, high: float) -> np.float32:  # pragma: no cover - compiled
+    """The same with an array of highs: numpy's loop then gives +0.0 for -0.0 (NaN kept)."""
+    x = x if x > 0.0 or x != x else 0.0
+    return np.float32(high if x > high else x)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def observe_rows(step: np.ndarray, aptt: np.ndarray, decisions: tuple, current_rate: np.ndarray,
+                 patient: tuple, targets: tuple, highs: tuple, patient_highs: np.ndarray,
+                 interval_h: float) -> tuple:  # pragma: no cover - compiled
+    """The clinic's observation of every patient in one pass, fresh float32 arrays.
+
+    The values of :meth:`pkgym.envs.heparin.clinic.ClinicObservation.__call__`'s numpy
+    expressions (clipped at 0 and the space's highs, then float32), without their
+    temporaries. ``decisions``: bolus, hold, rate (n, n_steps); ``patient``: the five
+    covariate arrays (n,); ``targets``: low, high (n,); ``highs``: the aPTT assay top, the
+    bolus, hold and rate highs and the horizon (h).
+
+    Returns:
+        aPTT (n, n_steps + 1), its mask, bolus, hold, rate (n, n_steps), current rate (n, 1),
+        hours since start (n, 1), patient (n, 5), target aPTT (n, 2).
+    """
+    n, width = aptt.shape
+    top, horizon = highs[0], highs[4]
+    out_aptt, mask = np.empty((n, width), np.float32), np.empty((n, width), np.float32)
+    history = [np.empty(decisions[0].shape, np.float32) for _ in range(3)]
+    rate_now, hours = np.empty((n, 1), np.float32), np.empty((n, 1), np.float32)
+    covariates, target = np.empty((n, 5), np.float32), np.empty((n, 2), np.float32)
+    for p in range(n):
+        for j in range(width):
+            seen = j <= step[p]
+            out_aptt[p, j] = _clip32(aptt[p, j] if seen else 0.0, top)
+            mask[p, j] = np.float32(1.0 if seen else 0.0)
+        for d in range(3):
+            values, out, high = decisions[d], history[d], highs[d + 1]
+            for j in range(values.shape[1]):
+                out[p, j] = _clip32(values[p, j], high)
+        rate_now[p, 0] = _clip32(current_rate[p], highs[3])
+        hours[p, 0] = _clip32(step[p] * interval_h, horizon)
+        for j in range(5):
+            covariates[p, j] = _clip32_by_column(patient[j][p], np.float64(patient_highs[j]))
+        target[p, 0], target[p, 1] = _clip32(targets[0][p], top), _clip32(targets[1][p], top)
+    return (out_aptt, mask, history[0], history[1], history[2], rate_now, hours, covariates,
+            target)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -23,6 +23,18 @@ EPISODE_KEYS = ("time_in_range_fraction", "time_below_range_fraction",
                 "cumulative_dose_u_per_kg")
 
 
+def _taker(rows: np.ndarray, n: int) -> Callable[[np.ndarray], np.ndarray]:
+    """``a[rows]`` of a records array; a plain copy when ``rows`` is every row in order.
+
+    (The same values, dtype and shape; the full batch's info takes it every step, and a copy
+    costs a fraction of numpy's gather.)
+    """
+    if rows.size == n and (n == 0 or (rows[0] == 0 and rows[-1] == n - 1
+                                       and bool(np.all(np.diff(rows) == 1)))):
+        return lambda values: values.copy()  # C order, as a gather gives
+    return lambda values: values[rows]
+
+
 def episode_metrics(records: Any, settings: Any, rows: np.ndarray) -> dict[str, np.ndarray]:
     """The episode so far, from the TRUE aPTT between measurements (0 before the first step).
 
@@ -40,6 +52,7 @@ def episode_metrics(records: Any, settings: Any, rows: np.ndarray) -> dict[str, 
     """
     r, s = records, settings.scenario
     rows = np.asarray(rows, dtype=np.int64)
+    take = _taker(rows, r.step.size)
     shares_in, shares_below, shares_above, first, sub24, bleeding, dose = kernel.episode_values(
         rows, s.interval_h, s.horizon_h, min(int(round(24.0 / s.interval_h)), s.n_steps),
         r.step, r.hours, r.in_range_h, r.below_h, r.above_h, r.first_therapeutic_h,
@@ -47,8 +60,8 @@ def episode_metrics(records: Any, settings: Any, rows: np.ndarray) -> dict[str, 
     return {"time_in_range_fraction": shares_in, "time_below_range_fraction": shares_below,
             "time_above_range_fraction": shares_above,
             "hours_to_first_therapeutic_aptt": first, "subtherapeutic_at_24h": sub24,
-            "thrombosis_excess_risk": r.thrombosis_risk[rows], "bleeding_index": bleeding,
-            "cumulative_dose_u_per_kg": dose, "hours_so_far": r.hours[rows]}
+            "thrombosis_excess_risk": take(r.thrombosis_risk), "bleeding_index": bleeding,
+            "cumulative_dose_u_per_kg": dose, "hours_so_far": take(r.hours)}
 
 
 def info(records: Any, settings: Any, rows: np.ndarray) -> dict[str, np.ndarray]:
@@ -61,25 +74,26 @@ def info(records: Any, settings: Any, rows: np.ndarray) -> dict[str, np.ndarray]
     """
     r, s = records, settings.scenario
     rows = np.asarray(rows, dtype=np.int64)
+    take = _taker(rows, r.step.size)
     true, measured, in_range, concentration, bolus, dose = kernel.step_values(
         rows, s.interval_h, r.step, r.aptt_true_s, r.aptt_measured_s, r.target_low_s,
         r.target_high_s, r.amount_iu, r.params, r.weight_kg, r.bolus_u_per_kg,
         r.rate_u_per_kg_per_h, r.hold_h)
-    params = r.params[rows]
+    params = take(r.params)
     out = {
-        "step": r.step[rows], "aptt_s": true, "measured_aptt_s": measured, "in_range": in_range,
+        "step": take(r.step), "aptt_s": true, "measured_aptt_s": measured, "in_range": in_range,
         "concentration_iu_per_ml": concentration, "bolus_u_per_kg": bolus,
-        "rate_u_per_kg_per_h": r.current_rate[rows],
-        "step_time_in_range_fraction": r.step_in_range[rows],
-        "step_bleeding": r.step_bleeding[rows], "step_thrombosis_risk": r.step_thrombosis[rows],
+        "rate_u_per_kg_per_h": take(r.current_rate),
+        "step_time_in_range_fraction": take(r.step_in_range),
+        "step_bleeding": take(r.step_bleeding), "step_thrombosis_risk": take(r.step_thrombosis),
         "dose_u": dose}
     out.update(episode_metrics(r, settings, rows))
-    out.update(weight_kg=r.weight_kg[rows], baseline_aptt_s=r.baseline_aptt_s[rows],
-               target_low_s=r.target_low_s[rows], target_high_s=r.target_high_s[rows],
+    out.update(weight_kg=take(r.weight_kg), baseline_aptt_s=take(r.baseline_aptt_s),
+               target_low_s=take(r.target_low_s), target_high_s=take(r.target_high_s),
                model_params=params, clearance_l_per_h=params[:, 0].copy(),
                volume_l=params[:, 1].copy(), aptt_slope_s_per_iu_per_l=params[:, 2].copy(),
-               etas=r.etas[rows], amount_iu=r.amount_iu[rows],
-               patient_id=r.patient_id[rows], seed_entropy=r.seed_entropy[rows])
+               etas=take(r.etas), amount_iu=take(r.amount_iu),
+               patient_id=take(r.patient_id), seed_entropy=take(r.seed_entropy))
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 import pkgym  # noqa: F401  (registers the envs)
 from pkgym.envs.base import draw_into, spawn_streams
 from pkgym.envs.heparin import core as heparin_core
-from pkgym.envs.heparin.clinic import HULL_EXCESS_RECURRENCE, HeparinScenario
+from pkgym.envs.heparin.clinic import HULL_EXCESS_RECURRENCE, PATIENT_HIGHS, HeparinScenario
 from pkgym.envs.heparin.core import HeparinCore
 from pkgym.envs.heparin.records import ClinicRecords, simulate_interval
 from pkgym.sim.bitgen import NUMPY_NORMAL
@@ -136,3 +137,63 @@ def test_heparin_kernel__compiled_draws_are_draw_intos() -> None:
     for a, b in zip(fast, slow, strict=True):
         assert a.patient.random() == b.patient.random() and a.noise.random() == b.noise.random()
     assert NUMPY_NORMAL  # the compiled path is the one tested
+
+
+def _numpy_observation(r: Any, s: Any) -> dict[str, np.ndarray]:
+    """The numpy observation ``observe_rows`` replaced (the reference)."""
+    top = s.model.aptt_assay_max_s
+    mask = np.arange(s.n_steps + 1)[None, :] <= r.step[:, None]
+
+    def f32(values: np.ndarray, high: float | np.ndarray) -> np.ndarray:
+        return np.clip(values, 0.0, high).astype(np.float32)
+
+    patient = np.column_stack([r.weight_kg, r.height_cm, r.age_years, r.is_female,
+                               r.baseline_aptt_s])
+    return {
+        "aptt_s": f32(np.where(mask, r.aptt_measured_s, 0.0), top),
+        "aptt_mask": mask.astype(np.float32),
+        "bolus_u_per_kg": f32(r.bolus_u_per_kg, s.max_bolus_u_per_kg),
+        "hold_h": f32(r.hold_h, s.max_hold_h),
+        "rate_u_per_kg_per_h": f32(r.rate_u_per_kg_per_h, s.max_rate_u_per_kg_per_h),
+        "current_rate_u_per_kg_per_h": f32(r.current_rate[:, None], s.max_rate_u_per_kg_per_h),
+        "hours_since_start": f32((r.step * s.interval_h)[:, None], s.horizon_h),
+        "patient": f32(patient, PATIENT_HIGHS),
+        "target_aptt_s": f32(np.column_stack([r.target_low_s, r.target_high_s]), top)}
+
+
+def test_observe_rows__equals_numpys_clip_and_cast_bit_for_bit() -> None:
+    """Played and scrambled records (NaN, -0.0, beyond the highs): numpy's bytes and keys."""
+    vec = gym.make_vec("pkgym/Heparin-v0", num_envs=64, vectorization_mode="vector_entry_point")
+    vec.reset(seed=2)
+    core, rng = vec.unwrapped.core, np.random.default_rng(0)
+    for _ in range(5):
+        vec.step(vec.action_space.sample())
+    for _ in range(2):
+        r, s = core.records, core.settings.scenario
+        got, want = core.observation_model(r, core.settings), _numpy_observation(r, s)
+        assert list(got) == list(want)
+        for key, value in want.items():
+            assert got[key].dtype == value.dtype and got[key].tobytes() == value.tobytes(), key
+        for name in ("aptt_measured_s", "bolus_u_per_kg", "hold_h", "rate_u_per_kg_per_h",
+                     "current_rate", "weight_kg", "is_female", "target_high_s"):
+            values = getattr(r, name)
+            values[...] = rng.choice([-0.0, np.nan, -5.0, 1e9, 0.5, 123.25], values.shape)
+        r.step[:] = rng.integers(0, s.n_steps + 1, r.step.size)
+
+
+def test_heparin_info__every_row_in_order_equals_the_gathered_rows() -> None:
+    """The full batch's info (plain copies) equals the gather of reversed and repeated rows."""
+    from pkgym.envs.heparin import views
+
+    vec = gym.make_vec("pkgym/Heparin-v0", num_envs=6, vectorization_mode="vector_entry_point")
+    vec.reset(seed=4)
+    for _ in range(3):
+        vec.step(vec.action_space.sample())
+    core = vec.unwrapped.core
+    every = views.info(core.records, core.settings, np.arange(6))
+    for rows in (np.arange(6)[::-1], np.array([0, 0, 2, 3, 4, 5]), np.array([1, 2, 3])):
+        some = views.info(core.records, core.settings, rows)
+        assert list(some) == list(every)
+        for key, value in every.items():
+            assert some[key].dtype == value.dtype and some[key].flags.c_contiguous, key
+            np.testing.assert_array_equal(some[key], value[rows], err_msg=key)
