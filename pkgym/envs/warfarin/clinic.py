@@ -383,17 +383,33 @@ class ClinicObservation(ObservationModel):
         return spaces.Dict(keys)
 
     def __call__(self, records: Any, settings: Any) -> dict[str, np.ndarray]:
-        """Batched observation of all patients."""
-        out = {"covariates": np.minimum(records.covariates_f32, COVARIATE_HIGHS_F32)}
+        """Batched observation of all patients (fresh arrays)."""
+        return self.fill(records, settings, self.arrays(records.day.shape[0], settings))
+
+    def arrays(self, n: int, settings: Any) -> dict[str, np.ndarray]:
+        """Uninitialised float32 arrays of n patients' observation, in the space's key order."""
+        n_days = settings.scenario.n_days
+        widths = {"covariates": len(COVARIATE_HIGHS),
+                  **({"genotype": len(CYP2C9_DIPLOTYPES) + len(VKORC1_GENOTYPES)}
+                     if settings.genotype_guided else {}),
+                  "doses_mg": n_days, "inr_days": n_days, "inr_values": n_days,
+                  "inr_mask": n_days, "day": 1, "days_since_last_inr": 1, "days_to_next_inr": 1}
+        return {key: np.empty((n, width), np.float32) for key, width in widths.items()}
+
+    def fill(self, records: Any, settings: Any,
+             out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Write the batched observation into ``out`` (from :meth:`arrays`) and return it."""
+        np.minimum(records.covariates_f32, COVARIATE_HIGHS_F32, out=out["covariates"])
         if settings.genotype_guided:
-            out["genotype"] = records.genotype_f32.copy()
-        day, f32 = records.day, np.float32
-        out.update({
-            "doses_mg": records.doses_f32.copy(), "inr_days": records.inr_days.copy(),
-            "inr_values": records.inr_values.copy(), "inr_mask": records.inr_mask.copy(),
-            "day": day[:, None].astype(f32),
-            "days_since_last_inr": (day - records.last_test_day)[:, None].astype(f32),
-            "days_to_next_inr": np.maximum(records.next_test_day - day, 0)[:, None].astype(f32)})
+            np.copyto(out["genotype"], records.genotype_f32)
+        for key, kept in (("doses_mg", records.doses_f32), ("inr_days", records.inr_days),
+                          ("inr_values", records.inr_values), ("inr_mask", records.inr_mask)):
+            np.copyto(out[key], kept)
+        day = records.day  # int64 to float32 as astype casts it
+        np.copyto(out["day"][:, 0], day, casting="unsafe")
+        np.copyto(out["days_since_last_inr"][:, 0], day - records.last_test_day, casting="unsafe")
+        np.copyto(out["days_to_next_inr"][:, 0], np.maximum(records.next_test_day - day, 0),
+                  casting="unsafe")
         return out
 
     def row(self, records: Any, settings: Any, row: int) -> dict[str, np.ndarray]:
