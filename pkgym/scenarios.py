@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import math
 import os
+import re
 import types
 import typing
 from pathlib import Path
@@ -207,6 +208,22 @@ def _integer(value: Any, path: str) -> int:
     raise ValueError(f"{path}: expected an integer in [-2**53, 2**53], got {value!r}")
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader reading YAML 1.2 floats too: ``1e-4`` is a number, not a string.
+
+    PyYAML follows YAML 1.1, whose floats need a dot (``1.0e-4``); a tolerance written
+    ``1e-4`` would reach a float field as the string ``'1e-4'`` and be refused.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    key: list(value) for key, value in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
+
+
 def read_yaml(path: str | os.PathLike) -> Any:
     """The parsed content of a YAML file; a missing file, bad YAML or a repeated key fails.
 
@@ -220,7 +237,7 @@ def read_yaml(path: str | os.PathLike) -> Any:
     file = Path(path)
     if not file.is_file():
         raise ValueError(f"scenario file {str(file)!r} does not exist")
-    loader = yaml.SafeLoader(file.read_text())
+    loader = _Loader(file.read_text())
     try:
         node = loader.get_single_node()
         if node is None:

@@ -99,6 +99,16 @@ def test_scenario__duplicate_yaml_keys_are_refused(tmp_path: Path, text: str,
         read_yaml(_write(tmp_path, text))
 
 
+def test_scenario__exponent_without_a_dot_is_a_number(tmp_path: Path) -> None:
+    """``1e-4`` (YAML 1.2) is read as a float, as ``1.0e-4`` is; words stay strings."""
+    data = read_yaml(_write(tmp_path, "a: 1e-4\nb: -2E+3\nc: 1.0e-4\nd: 10\ne: 1e", env=None))
+    assert data == {"a": 1e-4, "b": -2000.0, "c": 1e-4, "d": 10, "e": "1e"}
+    assert isinstance(data["a"], float) and isinstance(data["d"], int)
+    path = tmp_path / "v.yaml"
+    path.write_text("env: pkgym/Vancomycin-v0\nreward: {aki_penalty: 2e1}\n")
+    assert load_scenario(path).reward.aki_penalty == 20.0
+
+
 def test_scenario__trial_files_name_the_file_and_refuse_huge_cohorts(tmp_path: Path) -> None:
     """Dose-finding trial files name the file; a 2-million-patient truth is refused at once."""
     path = tmp_path / "trial.yaml"

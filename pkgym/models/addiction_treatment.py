@@ -37,6 +37,8 @@ from pkgym.units import HOURS_PER_DAY
 DRUGS = ("naltrexone", "buprenorphine")
 CM_TEST_DAYS = (2, 4, 6)
 """Days of the week (0-based) with a contingency-management urine test."""
+MAX_HALF_LIFE_H = 10_000.0
+"""Longest drug half-life a scenario may set, h (over a year: no depot formulation is near)."""
 
 
 def _unit(unit: str) -> dict[str, str]:
@@ -71,9 +73,16 @@ class TreatmentPharmacology:
     voucher_increment: float = field(default=1.5, metadata=_unit("reward"))
 
     def __post_init__(self) -> None:
-        """Half-lives and doses > 0, occupancies in (0, 1), adherence in [0, 1]."""
-        for name in ("naltrexone_half_life_h", "naltrexone_reference_dose_mg",
-                     "buprenorphine_half_life_h", "buprenorphine_reference_dose_mg"):
+        """Half-lives in (0, 10 000] h, doses > 0, occupancies in (0, 1), adherence in [0, 1].
+
+        The half-life bound keeps a day's retention below 1 in float64 (a half-life of
+        ~1e17 h retains exactly 1.0 and leaves the half-occupancy amounts undefined).
+        """
+        for name in ("naltrexone_half_life_h", "buprenorphine_half_life_h"):
+            if not 0 < getattr(self, name) <= MAX_HALF_LIFE_H:
+                raise ValueError(f"{name} must be in (0, {MAX_HALF_LIFE_H:g}] h, "
+                                 f"got {getattr(self, name)}")
+        for name in ("naltrexone_reference_dose_mg", "buprenorphine_reference_dose_mg"):
             if not (math.isfinite(getattr(self, name)) and getattr(self, name) > 0):
                 raise ValueError(f"{name} must be finite and > 0, got {getattr(self, name)}")
         for name in ("naltrexone_reference_occupancy", "buprenorphine_reference_occupancy"):

@@ -95,3 +95,15 @@ def test_vouchers__escalate_with_consecutive_negatives_and_reset_on_a_positive()
         pay, streak = vouchers(np.array([negative]), streak, pharmacology)
         paid.append(float(pay[0]))
     assert paid == [2.5, 3.75, 5.0, 0.0, 2.5]
+
+
+def test_treatment_pharmacology__half_life_beyond_the_bound_is_refused_by_name() -> None:
+    """A half-life whose daily retention rounds to 1 (1e18 h) is refused, naming the field."""
+    import pytest
+
+    from pkgym.models.addiction_treatment import MAX_HALF_LIFE_H, TreatmentPharmacology
+
+    with pytest.raises(ValueError, match=r"buprenorphine_half_life_h must be in \(0, 10000\] h"):
+        TreatmentPharmacology(buprenorphine_half_life_h=1e18)
+    kept = TreatmentPharmacology(naltrexone_half_life_h=MAX_HALF_LIFE_H)
+    assert np.all(np.isfinite(kept.half_occupancy_amounts_mg))
