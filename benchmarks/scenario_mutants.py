@@ -30,7 +30,7 @@ import yaml
 
 import pkgym  # noqa: F401  (registers the environments)
 from pkgym.scenarios import read_yaml
-from pkgym.trials.mechanistic import load_trial_scenario
+from pkgym.trials.oc_table import load_scenarios
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 SHIPPED = tuple(sorted(SCENARIOS.glob("*.yaml")))
@@ -123,9 +123,9 @@ def judge(site: Site, folder: Path, steps: int = 10) -> tuple[str, str]:
     path.write_text(mutant_text(site))
     env_id = read_yaml(site.file).get("env")
     try:
-        if env_id is None:
-            scenario, _ = load_trial_scenario(path)
-            rates = np.asarray(scenario.true_dlt_probabilities)
+        if env_id is None:  # a trial scenario, or a set of them (``common``, ``scenarios``)
+            rates = np.concatenate([np.asarray(named.scenario.true_dlt_probabilities)
+                                    for named in load_scenarios(path)])
             ok = bool(np.all(np.isfinite(rates)) and np.all((rates >= 0) & (rates <= 1)))
             return (SOUND, "") if ok else (UNSOUND, f"DLT rates {rates}")
         env = gym.make(env_id, scenario=str(path))

@@ -192,7 +192,8 @@ class MycophenolateScenario:
         toxic_auc_mg_h_per_l: the day's AUC0-12 above which it counts as toxic (Kuypers
             2010's upper bound; Kiang & Ensom 2019).
         assay_cv: proportional HPLC assay error (interday CV < 8%: Yu 2017, Acta Pharmacol Sin
-            38:1566); assay_loq_mg_per_l: its limit of quantification (0.25 mg/L, same).
+            38:1566); assay_loq_mg_per_l: its limit of quantification (0.25 mg/L, same; 0:
+            every level is quantified).
         sampling: the limited sampling plan; reward, rejection: reward weights, risk curve.
         model: the name of the truth (the field holding it): ``dewinter2009``.
         dewinter2009: de Winter 2009's parameters (:class:`~pkgym.models.mycophenolate.

@@ -273,7 +273,8 @@ def measure_levels(records: ClinicRecords, scenario: MycophenolateScenario, rows
     (:meth:`pkgym.populations.residual.ResidualError.measure_from_uniforms`). A true level
     below 0 (the integrator's undershoot near 0 at extreme parameters) is assayed as 0.
     """
-    error = ResidualError(proportional_sd=scenario.assay_cv, lloq=scenario.assay_loq_mg_per_l)
+    error = ResidualError(proportional_sd=scenario.assay_cv,  # an LOQ of 0: none
+                          lloq=scenario.assay_loq_mg_per_l or None)
     true = np.maximum(records.levels_true[np.ix_(rows, slots)], 0.0)  # integrator undershoot
     measured = error.measure_from_uniforms(true, records.assay_uniforms[np.ix_(rows, slots)])
     records.levels_mg_per_l[np.ix_(rows, slots)] = np.where(measured.censored, 0.0,

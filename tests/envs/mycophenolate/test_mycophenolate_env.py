@@ -197,3 +197,17 @@ def test_views__hourly_exposure_meets_the_troughs_and_history_reads_the_levels()
     levels = HISTORY.read_levels(env.core, {k: v[None] for k, v in obs.items()})
     assert levels.time_h[0, 0] == 84.0 and levels.mask.sum() == 3
     assert HISTORY.interval_h(env.core) == 12.0
+
+
+def test_mycophenolate_env__loq_of_zero_quantifies_every_level() -> None:
+    """``assay_loq_mg_per_l: 0`` means no limit: every sampled level is reported (> 0)."""
+    def sampled_levels(loq: float) -> np.ndarray:
+        env = gym.make("pkgym/Mycophenolate-v0",
+                       scenario=MycophenolateScenario(assay_loq_mg_per_l=loq))
+        env.reset(seed=1)
+        obs, *_ = env.step(0)
+        env.close()
+        return np.asarray(obs["levels_mg_per_l"])[np.asarray(obs["level_mask"], dtype=bool)]
+
+    assert sampled_levels(0.0).size > 0 and np.all(sampled_levels(0.0) > 0)
+    assert np.any(sampled_levels(3.0) == 0)  # a high LOQ does censor: the check can fail
