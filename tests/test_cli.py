@@ -36,6 +36,7 @@ def test_simulate__typical_csv_matches_closed_form(tmp_path: Path) -> None:
                                rtol=1e-9)
 
 
+@pytest.mark.slow  # trimmed from the default suite (10-minute budget); -m slow runs it
 def test_simulate__cohort_is_reproducible_and_fixed_covariates_apply(tmp_path: Path) -> None:
     """The same seed writes the same cohort; --covariate fixes weight for every patient."""
     first, second, heavy = (tmp_path / f"{k}.csv" for k in ("a", "b", "c"))
@@ -82,6 +83,7 @@ def test_simulate__bad_input_exits_2_naming_the_field(
     assert not Path(out).exists()
 
 
+@pytest.mark.slow  # trimmed from the default suite (10-minute budget); -m slow runs it
 def test_simulate__vancomycin_typical_patient_and_scenario_cohort(tmp_path: Path) -> None:
     """``simulate vancomycin`` uses Goti 2018 for the typical inpatient and a scenario cohort."""
     out = tmp_path / "v.csv"

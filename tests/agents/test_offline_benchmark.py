@@ -27,6 +27,7 @@ def test_summary_counts_undefined_estimates_and_scores_the_rest() -> None:
     assert np.isnan(summary["spearman"])  # an undefined estimate: no ranking
 
 
+@pytest.mark.slow  # trimmed from the default suite (10-minute budget); -m slow runs it
 def test_quick_run_writes_every_table(tmp_path) -> None:
     """--quick on vancomycin: OPE rows for every target and estimator, learned policies paired."""
     offline.main(["--quick", "--envs", "pkgym/Vancomycin-v0", "--algos", "bc",

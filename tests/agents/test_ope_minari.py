@@ -31,6 +31,7 @@ def _part(episodes: LoggedEpisodes, rows: np.ndarray) -> LoggedEpisodes:
         mask=episodes.mask[rows], behaviour_probabilities=episodes.behaviour_probabilities[rows])
 
 
+@pytest.mark.slow  # trimmed from the default suite (10-minute budget); -m slow runs it
 def test_unbiased_estimators_of_the_behaviour_on_a_written_dataset(tmp_path) -> None:
     """Must-show, through the whole pipeline: pkgym's writer, Minari, load_episodes.
 

@@ -111,6 +111,7 @@ def _search(out: Path, tmp_path: Path, seed: int, dry_run: bool = False) -> Any:
         propose_trial if dry_run else run_trial)
 
 
+@pytest.mark.slow  # trimmed from the default suite (10-minute budget); -m slow runs it
 def test_run_search__same_seed_proposes_same_configurations(local_ray: Any,
                                                              tmp_path: Path) -> None:
     """Two trials write their files; a dry run with the same seed proposes the same values."""
@@ -127,6 +128,7 @@ def test_run_search__same_seed_proposes_same_configurations(local_ray: Any,
     assert best["n_steps"] in (7, 14) and isinstance(best["n_steps"], int)
 
 
+@pytest.mark.slow  # trimmed from the default suite (10-minute budget); -m slow runs it
 def test_run_search__a_failed_trial_is_a_clear_error_after_writing_the_others(
         local_ray: Any, tmp_path: Path) -> None:
     """Failed trials raise a ValueError naming the first error; the others are written."""

@@ -66,8 +66,9 @@ def test_simulate_virtual_trials__two_arms_reproduce_the_pre_multi_arm_numbers(
     np.testing.assert_allclose(observed[3:], expected[3:], rtol=1e-12, atol=0)
 
 
-@pytest.mark.parametrize(("allocation", "futility_z"), [
-    ("equal", None), ("thall_wathen", None), ("equal", 0.0)])
+@pytest.mark.parametrize(("allocation", "futility_z"), [  # two behind -m slow: the budget
+    ("equal", None), pytest.param("thall_wathen", None, marks=pytest.mark.slow),
+    pytest.param("equal", 0.0, marks=pytest.mark.slow)])
 def test_simulate_virtual_trials__family_wise_error_is_at_most_alpha_with_three_arms(
         allocation: str, futility_z: float | None) -> None:
     """4000 trials of three identical arms: any-rejection rate <= alpha + 3 MC SE.

@@ -86,6 +86,7 @@ def _check_braun_crm(n_trials: int) -> None:
     assert abs(ratio - CRM["dlt_rate_above_mtd"]) < 4 * ratio_se + 5e-4
 
 
+@pytest.mark.slow  # trimmed from the default suite (10-minute budget); -m slow runs it
 def test_braun_crm_table__reduced_n() -> None:
     """10 000 trials reproduce the exact selection probabilities of Braun's calibrated CRM."""
     _check_braun_crm(10_000)

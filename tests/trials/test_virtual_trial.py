@@ -37,7 +37,8 @@ def _within_mc(rate: float, expected: float, n_trials: int, slack: float = 0.0) 
 
 
 @pytest.mark.parametrize(("alternative", "allocation"), [
-    ("two-sided", "equal"), ("greater", "equal"), ("two-sided", "neyman")])
+    ("two-sided", "equal"), ("greater", "equal"),
+    pytest.param("two-sided", "neyman", marks=pytest.mark.slow)])  # the 10-minute budget
 def test_simulate_virtual_trials__type_one_error_is_nominal_under_identical_arms(
         alternative: str, allocation: str) -> None:
     """2000 null Gaussian trials reject at alpha within Monte-Carlo error."""
@@ -109,6 +110,7 @@ def test_simulate_endpoint_pool__rejects_an_unknown_endpoint() -> None:
         simulate_endpoint_pool(VANCOMYCIN, [make_policy("label", core)] * 2, "auc", 3, seed=0)
 
 
+@pytest.mark.slow  # trimmed from the default suite (10-minute budget); -m slow runs it
 def test_run_virtual_trial__map_versus_label_on_vancomycin_runs_end_to_end() -> None:
     """A tiny MAP-vs-label trial on real simulated patients gives a consistent outcome."""
     core = gym.make(VANCOMYCIN).unwrapped.core  # type: ignore[attr-defined]

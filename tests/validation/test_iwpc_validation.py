@@ -40,6 +40,7 @@ def test_read_iwpc__the_published_counts(iwpc_path: str) -> None:
     assert table["stable_dose_mg_per_day"].median() == pytest.approx(4.0)  # 28 mg/week
 
 
+@pytest.mark.slow  # trimmed from the default suite (10-minute budget); -m slow runs it
 def test_validate_warfarin__v1_meets_every_target_on_held_out_and_training(
         iwpc_path: str) -> None:
     """Issue 18's targets: medians, within-genotype SD and age slope, both splits."""

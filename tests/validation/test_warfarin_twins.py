@@ -178,6 +178,7 @@ THETA_TRUE = dict(log_ec50_g=0.15, log_ec50_a=-0.1, age_effect_change=0.005,
 WELL_IDENTIFIED = ("log_ec50_g", "log_ec50_a", "age_effect_change", "log_variance_scale")
 
 
+@pytest.mark.slow  # trimmed from the default suite (10-minute budget); -m slow runs it
 def test_calibrate_hamberg2010__recovers_known_parameters_from_simulated_doses() -> None:
     """Doses simulated at a known theta are fitted back within 3.5 of the fit's SEs.
 

@@ -53,6 +53,7 @@ def trainer(monkeypatch: pytest.MonkeyPatch) -> CountingTrainer:
     return fake
 
 
+@pytest.mark.slow  # trimmed from the default suite (10-minute budget); -m slow runs it
 def test_run_benchmark__second_call_skips_finished_runs(tmp_path: Path,
                                                         trainer: CountingTrainer) -> None:
     """Finished runs are neither retrained nor re-evaluated; baselines are cached per env."""

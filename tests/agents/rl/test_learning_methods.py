@@ -27,8 +27,9 @@ def _doses(model_path: Path) -> np.ndarray:
 
 @pytest.mark.parametrize(("method", "extra"), [
     ("dagger", {"timesteps": 0, "teacher": "oracle", "imitation_labels": 256}),
-    ("dagger+rl", {"timesteps": 2048, "teacher": "map:prior=thomson2009",
-                   "imitation_labels": 64}),
+    pytest.param("dagger+rl", {"timesteps": 2048, "teacher": "map:prior=thomson2009",
+                               "imitation_labels": 64},
+                 marks=pytest.mark.slow),  # the longest; the 10-minute budget
     ("asymmetric", {"timesteps": 2048}),
 ])
 def test_method__trains_saves_and_doses_through_sb3(tmp_path: Path, method: str,

@@ -49,7 +49,7 @@ class FixedDose:
         return np.full(self.n, self.dose_mg)
 
 
-@pytest.mark.parametrize("env_id", [VANCOMYCIN, WARFARIN])
+@pytest.mark.parametrize("env_id", [VANCOMYCIN, pytest.param(WARFARIN, marks=pytest.mark.slow)])
 def test_vae_mipd__returns_valid_doses_through_an_episode(env_id: str) -> None:
     """Every decision is one of the env's dose levels, one per patient."""
     env = _vector(env_id, 3)

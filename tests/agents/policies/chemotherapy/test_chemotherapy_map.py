@@ -126,6 +126,7 @@ def _evaluation() -> tuple[pd.DataFrame, pd.DataFrame]:
     return results, cohort
 
 
+@pytest.mark.slow  # trimmed from the default suite (10-minute budget); -m slow runs it
 def test_evaluate__oracle_avoids_grade4_and_label_stays_within_the_label_dose():
     """Oracle: the lowest grade 4 share (below fixed 100%); label: RDI <= 1, no more febrile."""
     results, cohort = _evaluation()
@@ -210,6 +211,7 @@ def test_make_policy__delay_env_gets_dose_and_delay_pairs():
         observation, _, _, _, info = env.step(core.encode_decisions(decided["label"], False))
 
 
+@pytest.mark.slow  # trimmed from the default suite (10-minute budget); -m slow runs it
 def test_cli_evaluate__label_and_oracle_write_chemotherapy_scores(tmp_path: Path):
     """``pkgym evaluate`` in a subprocess: summary.csv scores both policies on chemo outcomes."""
     result = subprocess.run(
