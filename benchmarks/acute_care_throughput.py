@@ -24,7 +24,12 @@ from pathlib import Path
 import pandas as pd
 
 import pkgym  # noqa: F401
-from benchmarks.env_throughput import _load, batched_steps_per_s, horizon, single_env_steps_per_s
+from benchmarks.env_throughput import (
+    batched_steps_per_s,
+    horizon,
+    load_average,
+    single_env_steps_per_s,
+)
 from benchmarks.peers.throughput import checker
 from pkgym.io import write_atomic, write_table
 
@@ -96,9 +101,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error(f"--repeats must be >= 1, got {args.repeats}")
-    before = _load()
+    before = load_average()
     rows = pkgym_rows(args.repeats) + peer_rows(args.repeats)
-    text = (f"load average before: {before}, after: {_load()}\n\n" + table(rows))
+    text = (f"load average before: {before}, after: {load_average()}\n\n" + table(rows))
     args.out.mkdir(parents=True, exist_ok=True)
     write_table(pd.DataFrame(rows), args.out / "throughput.csv")
     write_atomic(args.out / "throughput.md", lambda tmp: tmp.write_text(text))

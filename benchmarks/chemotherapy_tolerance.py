@@ -36,6 +36,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 import pkgym  # noqa: F401
+from benchmarks.env_throughput import load_average
 from pkgym.envs.chemotherapy.clinic import ChemotherapyScenario
 from pkgym.models import chemotherapy_kernel as kernel
 from pkgym.models.chemotherapy import DocetaxelPatientModel
@@ -201,11 +202,6 @@ def cycles_per_s(rtol: float, n: int, seed: int = 0) -> float:
     return n * (N_CYCLES + 1) / elapsed
 
 
-def _load() -> str:
-    with open("/proc/loadavg", encoding="ascii") as handle:
-        return " ".join(handle.read().split()[:3])
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     """Print the tolerance table (markdown)."""
     parser = argparse.ArgumentParser(description=__doc__,
@@ -217,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", message=".*is out of date.*")
-    print(f"load average at start: {_load()}", flush=True)
+    print(f"load average at start: {load_average()}", flush=True)
     params, states, doses = cohort(args.patients, args.seed)
     reference = reference_course(params, states, doses)
     print(f"reference: solve_ivp {REFERENCE}; typical patient + {args.patients} population "
@@ -234,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"| {rtol:.0e} | {speed:,.0f} | {evaluations:.0f} | {cells} |", flush=True)
     print("observation error: ANC assay log-normal SD 0.424 (~42% CV); scan CV 0.10, "
           "rounded to 1 mm")
-    print(f"load average at end: {_load()}")
+    print(f"load average at end: {load_average()}")
 
 
 if __name__ == "__main__":

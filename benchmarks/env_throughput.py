@@ -83,7 +83,8 @@ def batched_steps_per_s(env_id: str, n: int, *, stepping_only: bool, episode_ste
     return n * n_steps / elapsed
 
 
-def _load() -> str:
+def load_average() -> str:
+    """The 1-, 5- and 15-minute load averages (``/proc/loadavg``), printed beside timings."""
     with open("/proc/loadavg", encoding="ascii") as handle:
         return " ".join(handle.read().split()[:3])
 
@@ -115,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown --env {unknown[0]!r}; registered: {', '.join(known)}")
     env_ids = [e for e in known if e in (args.env or known)]
-    print(f"load average at start: {_load()}", flush=True)
+    print(f"load average at start: {load_average()}", flush=True)
     print("| env | episode steps | single env steps/s | N | stepping only | with autoresets "
           "| us per patient-step |")
     print("|---|---|---|---|---|---|---|", flush=True)
@@ -133,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             first = (f"{env_id} | {steps} | {single:,.0f}" if k == 0 else " | | ")
             print(f"| {first} | {n:,} | {only:,.0f} | {auto:,.0f} | {1e6 / auto:.3g} |",
                   flush=True)
-    print(f"load average at end: {_load()}")
+    print(f"load average at end: {load_average()}")
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
+# lines: one model chain (PK, neutrophils, tumour, compiled cycles) and its solve_ivp references
 """Docetaxel PK (Bruno 1996), Friberg/Kloft neutrophils, Claret tumour and the compiled cycles."""
 
 from __future__ import annotations
