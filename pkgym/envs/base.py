@@ -117,6 +117,10 @@ class DosingCore(ABC):
                 self.build_episodes, self.take_episode)
             return
         part = self.build_episodes(self.draw_episodes(streams), patients, streams)
+        self.store_episodes(rows, part)
+
+    def store_episodes(self, rows: np.ndarray, part: Any) -> None:
+        """Put new episodes' records ``part`` in ``rows``: a whole batch swapped, else in place."""
         if rows.size == self.n_patients and np.array_equal(rows, np.arange(self.n_patients)):
             self.records = part
         else:

@@ -34,7 +34,6 @@ from pkgym.envs.depression.records import (
 )
 from pkgym.envs.slots import SlotAddresses
 from pkgym.models.depression_drug import advance_week, reward_sensitivity
-from pkgym.sim.batch import write_rows
 from pkgym.sim.bitgen import NUMPY_NORMAL, bitgen_addresses
 
 
@@ -96,10 +95,7 @@ class DepressionCore(DosingCore):
             return
         addresses, entropy = self._slots(rows, streams)
         part = self._build(self._draw(addresses), patients, entropy)
-        if rows.size == self.n_patients and np.array_equal(rows, np.arange(self.n_patients)):
-            self.records = part
-        else:
-            write_rows(self.records, rows, part)
+        self.store_episodes(rows, part)
 
     def draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
         """:meth:`episode_draws` of every slot, stacked: each slot fills its own rows.

@@ -39,7 +39,6 @@ from pkgym.envs.heparin.records import (
     pinned_row,
 )
 from pkgym.envs.slots import SlotAddresses
-from pkgym.sim.batch import write_rows
 from pkgym.sim.bitgen import NUMPY_NORMAL, bitgen_addresses
 
 STEP_CHUNK = 1024
@@ -140,10 +139,7 @@ class HeparinCore(DosingCore):
             return
         addresses, entropy = self._slots(rows, streams)
         part = self._build(self._draw(addresses), patients, entropy)
-        if rows.size == self.n_patients and np.array_equal(rows, np.arange(self.n_patients)):
-            self.records = part
-        else:
-            write_rows(self.records, rows, part)
+        self.store_episodes(rows, part)
 
     def draw_episodes(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
         """Per slot: covariate uniforms, eta normals (patient stream), assay normals (noise).
