@@ -5,14 +5,15 @@ A reset draws each patient's meals and CGM errors from Generators seeded by the 
 numpy's ``SeedSequence`` mixing and ``PCG64`` seeding (integer arithmetic, written out from
 numpy's ``bit_generator.pyx`` and ``pcg64.h``) give the bit generator's state, which is
 written into one scratch ``PCG64`` that numpy's own draw functions then run on (through
-:mod:`pkgym.sim.bitgen`): the same numbers as ``default_rng(seed)``. :data:`SEEDING_WORKS`
-checks the arithmetic and the state's memory layout against numpy once at import; where
-either differs the callers keep ``default_rng``.
+:mod:`pkgym.sim.bitgen`): the same numbers as ``default_rng(seed)``. :func:`seeding_works`
+checks the arithmetic and the state's memory layout against numpy once, on first use (not
+at ``import pkgym``: it compiles); where either differs the callers keep ``default_rng``.
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 from typing import Any
 
 import numba
@@ -160,8 +161,9 @@ class ScratchGenerator:
         self.address = int(bitgen_addresses([self.rng])[0])
 
 
-def _check() -> bool:
-    """Whether the compiled seeding gives numpy's state and numbers here (see module doc)."""
+@functools.cache
+def seeding_works() -> bool:
+    """Whether the compiled seeding gives numpy's state and numbers here (checked once)."""
     if not NUMPY_NORMAL or ctypes.sizeof(ctypes.c_void_p) != 8:
         return False
     scratch = ScratchGenerator()
@@ -177,10 +179,6 @@ def _check() -> bool:
                 scratch.rng.standard_normal(3).tobytes() != want.standard_normal(3).tobytes():
             return False
     return True
-
-
-SEEDING_WORKS = _check()
-"""True where :func:`seed_scratch` gives ``default_rng(seed)``'s numbers (checked at import)."""
 
 
 @numba.njit(cache=True)
@@ -208,7 +206,7 @@ def seeded_draws(seeds: np.ndarray, n_uniform: int, n_normal: int
                  ) -> tuple[np.ndarray, np.ndarray]:
     """``(rng.random(n_uniform), rng.standard_normal(n_normal))`` of ``default_rng(seed)``.
 
-    One row per seed; seeds in [0, 2**32) compiled where :data:`SEEDING_WORKS`, others (and
+    One row per seed; seeds in [0, 2**32) compiled where :func:`seeding_works`, others (and
     everything elsewhere) with numpy's Generators.
 
     Examples:
@@ -219,7 +217,7 @@ def seeded_draws(seeds: np.ndarray, n_uniform: int, n_normal: int
     """
     seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
     uniforms, normals = np.empty((seeds.size, n_uniform)), np.empty((seeds.size, n_normal))
-    if SEEDING_WORKS and (seeds.size == 0 or (seeds.min() >= 0 and seeds.max() <= _M32)):
+    if seeding_works() and (seeds.size == 0 or (seeds.min() >= 0 and seeds.max() <= _M32)):
         if not _SCRATCH:
             _SCRATCH.append(ScratchGenerator())
         draw_seeded(_SCRATCH[0].address, NUMPY_NORMAL, seeds, uniforms, normals)

@@ -23,7 +23,7 @@ from pkgym.envs.insulin.clinic import (
 )
 from pkgym.envs.insulin.kernel import announced_minutes, numpy_sum
 from pkgym.envs.insulin.records import announced_per_minute, pump_delivery_u, simulate_minutes
-from pkgym.envs.insulin.seeding import SEEDING_WORKS, seeded_draws
+from pkgym.envs.insulin.seeding import seeded_draws, seeding_works
 from pkgym.models.glucose_sensor import (
     insulin_pump,
     measure_cgm,
@@ -163,7 +163,7 @@ def test_seeded_draws__are_default_rngs_numbers() -> None:
 
     Seeds across the 32-bit range (and 0), plus a seed the compiled path does not take.
     """
-    assert SEEDING_WORKS
+    assert seeding_works()
     seeds = np.concatenate([[0, 1, 2**32 - 1, 2**32], np.random.default_rng(5).integers(
         0, 2**32, 300)])
     uniforms, normals = seeded_draws(seeds, 30, 300)
