@@ -72,12 +72,13 @@ def test_cli__sigint_exits_130_without_traceback(tmp_path: Path) -> None:
     out = tmp_path / "out"
     process = subprocess.Popen(
         [sys.executable, "-m", "pkgym.cli", *evaluate_args(out, "--shard-size", "1"),
-         "--n-patients", "400"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    try:
+         "--n-patients", "20000"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    try:  # 20 000 one-patient shards: seconds of work left when the first one is written
         for _ in range(600):  # the first shard file shows the run is under way
             if (out / "shards" / "part-00000.parquet").exists() or process.poll() is not None:
                 break
             time.sleep(0.1)
+        assert process.poll() is None, "the run ended before the signal could interrupt it"
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=60)
     finally:
