@@ -230,6 +230,10 @@ class CellCountObservation(ObservationModel):
 
     def __call__(self, records: Any, settings: Any) -> dict[str, np.ndarray]:
         """Batched observation of all patients."""
-        return {"cells": records.measured_now.copy(),
-                "doses": records.doses_f32.copy(),
+        return self.with_doses(records, records.doses_f32.copy())
+
+    @staticmethod
+    def with_doses(records: Any, doses: np.ndarray) -> dict[str, np.ndarray]:
+        """The batched observation around ``doses``, a copy of ``records.doses_f32``."""
+        return {"cells": records.measured_now.copy(), "doses": doses,
                 "day": records.day[:, None].astype(np.float32)}
