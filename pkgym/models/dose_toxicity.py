@@ -22,7 +22,7 @@ import numba
 import numpy as np
 
 from pkgym.sim import bitgen
-from pkgym.sim.bitgen import NUMPY_BETA, bitgen_addresses
+from pkgym.sim.bitgen import NUMPY_BETA, PCG64_DOUBLE, bitgen_addresses
 
 CANDIDATES_PER_ROUND = 32
 """Candidate curves drawn per pending curve and numpy call in :class:`RandomDoseToxicity`."""
@@ -222,7 +222,7 @@ class RandomDoseToxicity:
                                                                                 self.n_doses)
         addresses = bitgen_addresses(rngs) if addresses is None else addresses
         width = min(CANDIDATES_PER_ROUND, self.rounds_per_bound, self.max_rounds)
-        curves, accepted = sample_curves(addresses, NUMPY_BETA, self.n_doses, width,
+        curves, accepted = sample_curves(addresses, NUMPY_BETA, PCG64_DOUBLE, self.n_doses, width,
                                          self.rounds_per_bound, self.max_rounds,
                                          self.target_dlt_rate, *PROBABILITY_BOUNDS)
         if not accepted.all():
@@ -292,7 +292,7 @@ def assigned_level(want: int, current: int, highest_tried: int, enrolled: int, n
 
 
 @numba.njit(cache=True, error_model="numpy")
-def sample_curves(addresses: np.ndarray, beta: int, n_doses: int, width: int,
+def sample_curves(addresses: np.ndarray, beta: int, pcg64: int, n_doses: int, width: int,
                   rounds_per_bound: int, max_rounds: int, target: float, low: float,
                   high: float) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
     """:meth:`RandomDoseToxicity.sample` with n = 1 for each generator in turn, compiled.
@@ -307,6 +307,8 @@ def sample_curves(addresses: np.ndarray, beta: int, n_doses: int, width: int,
     Args:
         addresses: :func:`~pkgym.sim.bitgen.bitgen_addresses` of the generators (n,).
         beta: address of numpy's ``random_beta(bitgen_t *, a, b)`` (:data:`NUMPY_BETA`).
+        pcg64: :data:`~pkgym.sim.bitgen.PCG64_DOUBLE` (uniforms of PCG64 generators drawn
+            inline, the same numbers).
         n_doses: dose levels J.
         width: candidates per round.
         rounds_per_bound: failed draws before a fresh B.
@@ -322,7 +324,7 @@ def sample_curves(addresses: np.ndarray, beta: int, n_doses: int, width: int,
     curves, accepted = np.empty((n, n_doses)), np.zeros(n, dtype=np.bool_)
     candidates, curve, distance = np.empty((width, n_doses)), np.empty(n_doses), np.empty(n_doses)
     for i in range(n):
-        accepted[i] = sample_curve(addresses[i], beta, n_doses, width, rounds_per_bound,
+        accepted[i] = sample_curve(addresses[i], beta, pcg64, n_doses, width, rounds_per_bound,
                                    max_rounds, target, low, high, candidates, curve, distance)
         if accepted[i]:
             curves[i] = curve
@@ -330,9 +332,10 @@ def sample_curves(addresses: np.ndarray, beta: int, n_doses: int, width: int,
 
 
 @numba.njit(cache=True, error_model="numpy")
-def sample_curve(address: int, beta: int, n_doses: int, width: int, rounds_per_bound: int,
-                 max_rounds: int, target: float, low: float, high: float, candidates: np.ndarray,
-                 curve: np.ndarray, distance: np.ndarray) -> bool:  # pragma: no cover - compiled
+def sample_curve(address: int, beta: int, pcg64: int, n_doses: int, width: int,
+                 rounds_per_bound: int, max_rounds: int, target: float, low: float, high: float,
+                 candidates: np.ndarray, curve: np.ndarray,
+                 distance: np.ndarray) -> bool:  # pragma: no cover - compiled
     """One curve of :func:`sample_curves` into ``curve``; False if none in ``max_rounds``.
 
     ``RandomDoseToxicity.sample(rng, 1)`` on the generator at ``address``; ``candidates``
@@ -345,7 +348,7 @@ def sample_curve(address: int, beta: int, n_doses: int, width: int, rounds_per_b
     while draws < max_rounds + width:
         for w in range(width):
             for j in range(n_doses):
-                candidates[w, j] = bitgen.next_double(address)
+                candidates[w, j] = bitgen.pcg64_next_double(pcg64, address)
         for w in range(width):
             if _accepts(candidates[w], bound, mtd, target, low, high, curve, distance):
                 return True

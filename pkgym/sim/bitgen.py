@@ -158,3 +158,102 @@ def draw_level(address: int, n_levels: int) -> np.int64:  # pragma: no cover - c
         while m & np.uint64(0xFFFFFFFF) < threshold:
             m = np.uint64(next_uint32(address)) * excl
     return np.int64(m >> np.uint64(32))
+
+
+# ----- PCG64 inline ---------------------------------------------------------------------------
+PCG64_MULTIPLIER = (2549297995355413924 << 64) + 4865540595714422341
+"""numpy's ``PCG_DEFAULT_MULTIPLIER_128`` (PCG64's 128-bit LCG multiplier)."""
+
+
+def _pcg64_words(address: int) -> tuple[int, int, int, int]:
+    """The 64-bit words at a PCG64 ``bitgen_t``'s ``pcg_state``: state low, high, inc low, high.
+
+    ``bitgen_t.state`` points at numpy's ``pcg64_state``, whose first field points at the
+    ``pcg64_random_t`` (a 128-bit state and increment, native ``__uint128_t``: low word first).
+    """
+    fields = ctypes.cast(address, ctypes.POINTER(ctypes.c_void_p))
+    pcg = ctypes.cast(fields[0], ctypes.POINTER(ctypes.c_void_p))[0]
+    words = ctypes.cast(pcg, ctypes.POINTER(ctypes.c_uint64))
+    return words[0], words[1], words[2], words[3]
+
+
+def pcg64_layout_matches(generator: np.random.Generator) -> bool:
+    """Whether ``generator`` is a PCG64 whose state :data:`pcg64_next_double` reads in place.
+
+    Compares the words in memory with ``bit_generator.state`` (a build with emulated
+    128-bit arithmetic keeps a struct of high and low words instead: no match).
+    """
+    if type(generator.bit_generator) is not np.random.PCG64:
+        return False
+    state = generator.bit_generator.state["state"]
+    lo, hi, inc_lo, inc_hi = _pcg64_words(int(bitgen_addresses([generator])[0]))
+    return (lo | hi << 64, inc_lo | inc_hi << 64) == (state["state"], state["inc"])
+
+
+def _pcg64_double_address() -> int:
+    """Address of PCG64's ``next_double`` (``bitgen_t`` field 3), or 0 if its layout differs.
+
+    0 makes :data:`pcg64_next_double` call every generator's own function.
+    """
+    probe = np.random.Generator(np.random.PCG64(20261208))
+    probe.bit_generator.advance(12345)
+    if not pcg64_layout_matches(probe):
+        return 0
+    fields = ctypes.cast(int(bitgen_addresses([probe])[0]), ctypes.POINTER(ctypes.c_void_p))
+    return int(fields[3] or 0)
+
+
+PCG64_DOUBLE = _pcg64_double_address()
+"""Address of numpy's PCG64 ``next_double`` (0: the inline step is never taken)."""
+
+
+def _pcg64_step(builder: ir.IRBuilder, state_p: ir.Value) -> ir.Value:
+    """``state = state * M + inc``, then the XSL-RR output of the new state (``pcg64_next64``)."""
+    i64, i128 = ir.IntType(64), ir.IntType(128)
+    pcg = builder.load(builder.bitcast(state_p, i64.as_pointer().as_pointer()))
+    words = builder.bitcast(pcg, i128.as_pointer())
+    state_ptr = builder.gep(words, [ir.Constant(ir.IntType(32), 0)])
+    inc_ptr = builder.gep(words, [ir.Constant(ir.IntType(32), 1)])
+    state = builder.load(state_ptr, align=8)
+    inc = builder.load(inc_ptr, align=8)
+    state = builder.add(builder.mul(state, ir.Constant(i128, PCG64_MULTIPLIER)), inc)
+    builder.store(state, state_ptr, align=8)
+    high = builder.trunc(builder.lshr(state, ir.Constant(i128, 64)), i64)
+    value = builder.xor(high, builder.trunc(state, i64))
+    rotation = builder.lshr(high, ir.Constant(i64, 58))
+    left = builder.and_(builder.sub(ir.Constant(i64, 0), rotation), ir.Constant(i64, 63))
+    return builder.or_(builder.lshr(value, rotation), builder.shl(value, left))
+
+
+def _typed_pcg64_next_double(typingctx: object, pcg64_double: types.Type,
+                             address: types.Type) -> tuple:  # pragma: no cover - compiled
+    """:data:`next_double`, PCG64's step written inline where the generator is numpy's PCG64."""
+    def codegen(context: object, builder: ir.IRBuilder, sig: object, args: list) -> ir.Value:
+        void_p, double = ir.IntType(8).as_pointer(), ir.DoubleType()
+        fields = builder.inttoptr(args[1], void_p.as_pointer())
+        function = builder.load(builder.gep(fields, [ir.Constant(ir.IntType(32), 3)]))
+        state_p = builder.load(fields)
+        is_pcg64 = builder.icmp_unsigned(
+            "==", builder.ptrtoint(function, ir.IntType(64)), args[0])
+        with builder.if_else(is_pcg64, likely=True) as (inline, call):
+            with inline:
+                bits = _pcg64_step(builder, state_p)
+                fast = builder.fmul(builder.uitofp(builder.lshr(bits, ir.Constant(
+                    ir.IntType(64), 11)), double), ir.Constant(double, 1.0 / 9007199254740992.0))
+                inline_block = builder.block
+            with call:
+                signature = ir.FunctionType(double, [void_p])
+                slow = builder.call(builder.bitcast(function, signature.as_pointer()), [state_p])
+                call_block = builder.block
+        result = builder.phi(double)
+        result.add_incoming(fast, inline_block)
+        result.add_incoming(slow, call_block)
+        return result
+    return types.float64(types.int64, types.int64), codegen
+
+
+pcg64_next_double: Any = intrinsic(_typed_pcg64_next_double)
+"""``pcg64_next_double(PCG64_DOUBLE, address)``: exactly :data:`next_double` (the next
+``Generator.random()``), with numpy's PCG64 step and ``uint64_to_double`` inline (no call
+through the ``bitgen_t``) when the generator's ``next_double`` is numpy's PCG64 one; any
+other bit generator, or ``PCG64_DOUBLE`` 0, is called as :data:`next_double` calls it."""

@@ -23,7 +23,7 @@ from pkgym.envs.dose_finding import views as dose_finding_views
 from pkgym.envs.dose_finding.clinic import CohortOutcome, DoseFindingEnvScenario, TrialCounts
 from pkgym.envs.dose_finding.records import TrialRecords, new_records, pinned_truth
 from pkgym.envs.slots import SlotAddresses
-from pkgym.sim.bitgen import fill_uniforms
+from pkgym.sim.bitgen import PCG64_DOUBLE, fill_uniforms
 
 
 def assign_levels(records: TrialRecords, rows: np.ndarray, requested: np.ndarray,
@@ -151,7 +151,7 @@ class DoseFindingCore(TrialLevelActions, DosingCore):
             raise
         r.trial_id[rows] = ids
         r.seed_entropy[rows] = entropy
-        kernel.start_trials(rows, truth, events, s.start_level, s.target_dlt_rate,
+        kernel.start_trials(rows, truth, events, PCG64_DOUBLE, s.start_level, s.target_dlt_rate,
                             *self._arrays())
 
     def _arrays(self) -> tuple[np.ndarray, ...]:

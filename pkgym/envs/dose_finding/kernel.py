@@ -14,7 +14,7 @@ import numba
 import numpy as np
 
 from pkgym.models.dose_toxicity import assigned_level, closest_level
-from pkgym.sim.bitgen import next_double
+from pkgym.sim.bitgen import pcg64_next_double
 
 TRIAL_FIELDS = ("truth", "true_mtd", "patients", "dlts", "level", "highest_tried", "cohort",
                 "requested", "assigned", "selected", "finished", "cohort_levels", "cohort_dlts",
@@ -41,8 +41,9 @@ def _treat(row: int, level: int, truth: np.ndarray, patients: np.ndarray, dlts: 
 
 
 @numba.njit(cache=True, error_model="numpy")
-def start_trials(rows: np.ndarray, curves: np.ndarray, events: np.ndarray, start: int,
-                 target: float, truth: np.ndarray, true_mtd: np.ndarray, patients: np.ndarray,
+def start_trials(rows: np.ndarray, curves: np.ndarray, events: np.ndarray, pcg64: int,
+                 start: int, target: float, truth: np.ndarray, true_mtd: np.ndarray,
+                 patients: np.ndarray,
                  dlts: np.ndarray, level: np.ndarray, highest_tried: np.ndarray,
                  cohort: np.ndarray, requested: np.ndarray, assigned: np.ndarray,
                  selected: np.ndarray, finished: np.ndarray, cohort_levels: np.ndarray,
@@ -63,7 +64,7 @@ def start_trials(rows: np.ndarray, curves: np.ndarray, events: np.ndarray, start
         for c in range(dlt_uniforms.shape[1]):
             cohort_levels[row, c] = -1
             for i in range(dlt_uniforms.shape[2]):
-                dlt_uniforms[row, c, i] = next_double(events[k])
+                dlt_uniforms[row, c, i] = pcg64_next_double(pcg64, events[k])
                 cohort_dlts[row, c, i] = False
         true_mtd[row] = closest_level(truth[row], target, distance)
         level[row] = highest_tried[row] = requested[row] = assigned[row] = start

@@ -25,7 +25,7 @@ from pkgym.envs.dose_finding_efftox.clinic import (
 from pkgym.envs.dose_finding_efftox.records import EffToxRecords, new_records, pinned_truth
 from pkgym.envs.slots import SlotAddresses
 from pkgym.models.dose_toxicity import CANDIDATES_PER_ROUND, PROBABILITY_BOUNDS
-from pkgym.sim.bitgen import NUMPY_BETA, fill_uniforms
+from pkgym.sim.bitgen import NUMPY_BETA, PCG64_DOUBLE, fill_uniforms
 
 
 class DoseFindingEffToxCore(TrialLevelActions, DosingCore):
@@ -90,8 +90,8 @@ class DoseFindingEffToxCore(TrialLevelActions, DosingCore):
             raise
         self.records.trial_id[rows] = ids
         self.records.seed_entropy[rows] = entropy
-        kernel.start_trials(rows, tox, eff, both, events, s.start_level, s.target_dlt_rate,
-                            s.utility_neither, s.utility_both, *self._arrays())
+        kernel.start_trials(rows, tox, eff, both, events, PCG64_DOUBLE, s.start_level,
+                            s.target_dlt_rate, s.utility_neither, s.utility_both, *self._arrays())
 
     def _draw_truths(self, addresses: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``random_truth.sample`` on each patient stream at ``addresses``, compiled, in turn."""
@@ -99,7 +99,7 @@ class DoseFindingEffToxCore(TrialLevelActions, DosingCore):
         toxicity = truth.toxicity
         width = min(CANDIDATES_PER_ROUND, toxicity.rounds_per_bound, toxicity.max_rounds)
         tox, eff, both, status, plateaus = kernel.draw_truths(
-            addresses, NUMPY_BETA, s.n_doses, width, toxicity.rounds_per_bound,
+            addresses, NUMPY_BETA, PCG64_DOUBLE, s.n_doses, width, toxicity.rounds_per_bound,
             toxicity.max_rounds, toxicity.target_dlt_rate, *PROBABILITY_BOUNDS,
             truth.max_rounds, truth.efficacy_low, truth.efficacy_high, truth.floor)
         failed = np.flatnonzero(status != kernel.TRUTH_FOUND)

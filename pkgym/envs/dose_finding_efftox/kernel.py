@@ -18,7 +18,7 @@ import numpy as np
 
 from pkgym.models.dose_efficacy import U_EFFICACY_ONLY, U_TOXICITY_ONLY
 from pkgym.models.dose_toxicity import assigned_level, closest_level, sample_curve
-from pkgym.sim.bitgen import draw_level, next_double
+from pkgym.sim.bitgen import draw_level, pcg64_next_double
 
 TRIAL_FIELDS = ("dlt_truth", "response_truth", "both_truth", "true_mtd", "true_obd", "patients",
                 "dlts", "responses", "both", "level", "highest_tried", "cohort", "requested",
@@ -31,7 +31,7 @@ TRUTH_FOUND, CURVE_NOT_FOUND, PLATEAU_NOT_REACHED = 0, 1, 2
 
 
 @numba.njit(cache=True, error_model="numpy")
-def draw_truths(addresses: np.ndarray, beta: int, n_doses: int, width: int,
+def draw_truths(addresses: np.ndarray, beta: int, pcg64: int, n_doses: int, width: int,
                 rounds_per_bound: int, tox_max_rounds: int, target: float, low: float,
                 high: float, max_rounds: int, efficacy_low: float, efficacy_high: float,
                 floor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
@@ -58,8 +58,8 @@ def draw_truths(addresses: np.ndarray, beta: int, n_doses: int, width: int,
         plateau = plateaus[i] = draw_level(address, n_doses)
         status[i] = PLATEAU_NOT_REACHED
         for _ in range(max_rounds):
-            if not sample_curve(address, beta, n_doses, width, rounds_per_bound, tox_max_rounds,
-                          target, low, high, candidates, curve, distance):
+            if not sample_curve(address, beta, pcg64, n_doses, width, rounds_per_bound,
+                                tox_max_rounds, target, low, high, candidates, curve, distance):
                 status[i] = CURVE_NOT_FOUND
                 break
             if closest_level(curve, target, distance) >= plateau:
@@ -68,10 +68,10 @@ def draw_truths(addresses: np.ndarray, beta: int, n_doses: int, width: int,
         if status[i] != TRUTH_FOUND:
             return tox, eff, tox * eff, status, plateaus
         tox[i] = curve
-        top = efficacy_low + (efficacy_high - efficacy_low) * next_double(address)
+        top = efficacy_low + (efficacy_high - efficacy_low) * pcg64_next_double(pcg64, address)
         spread = top - floor
         for j in range(plateau):  # insertion sort of the draws: the values np.sort gives
-            value, m = floor + spread * next_double(address), j
+            value, m = floor + spread * pcg64_next_double(pcg64, address), j
             while m > 0 and eff[i, m - 1] > value:
                 eff[i, m] = eff[i, m - 1]
                 m -= 1
@@ -119,7 +119,8 @@ def _treat(row: int, level: int, dlt_truth: np.ndarray, response_truth: np.ndarr
 
 @numba.njit(cache=True, error_model="numpy")
 def start_trials(rows: np.ndarray, tox: np.ndarray, eff: np.ndarray, joint: np.ndarray,
-                 events: np.ndarray, start: int, target: float, utility_neither: float,
+                 events: np.ndarray, pcg64: int, start: int, target: float,
+                 utility_neither: float,
                  utility_both: float, dlt_truth: np.ndarray, response_truth: np.ndarray,
                  both_truth: np.ndarray, true_mtd: np.ndarray, true_obd: np.ndarray,
                  patients: np.ndarray, dlts: np.ndarray, responses: np.ndarray,
@@ -146,7 +147,7 @@ def start_trials(rows: np.ndarray, tox: np.ndarray, eff: np.ndarray, joint: np.n
         for c in range(uniforms.shape[1]):
             cohort_levels[row, c] = -1
             for i in range(uniforms.shape[2]):
-                uniforms[row, c, i] = next_double(events[k])
+                uniforms[row, c, i] = pcg64_next_double(pcg64, events[k])
                 cohort_dlts[row, c, i] = cohort_responses[row, c, i] = False
         mtd = true_mtd[row] = closest_level(dlt_truth[row], target, distance)
         best, obd = -np.inf, 0
