@@ -195,8 +195,7 @@ def _pcg64_double_address() -> int:
 
     0 makes :data:`pcg64_next_double` call every generator's own function.
     """
-    probe = np.random.Generator(np.random.PCG64(20261208))
-    probe.bit_generator.advance(12345)
+    probe = np.random.Generator(np.random.PCG64(20261208).advance(12345))
     if not pcg64_layout_matches(probe):
         return 0
     fields = ctypes.cast(int(bitgen_addresses([probe])[0]), ctypes.POINTER(ctypes.c_void_p))
