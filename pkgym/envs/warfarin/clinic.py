@@ -16,6 +16,7 @@ from gymnasium import spaces
 
 from pkgym.envs.base import ObservationModel, RewardFn
 from pkgym.envs.warfarin.kernel import ClinicRules, event_probability, next_test_day
+from pkgym.envs.warfarin.readout import observe_rows
 from pkgym.models.warfarin import Hamberg2007, Hamberg2010
 from pkgym.models.warfarin_calibrated import Hamberg2010Iwpc
 from pkgym.populations.warfarin import CYP2C9_DIPLOTYPES, VKORC1_GENOTYPES
@@ -398,18 +399,22 @@ class ClinicObservation(ObservationModel):
 
     def fill(self, records: Any, settings: Any,
              out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Write the batched observation into ``out`` (from :meth:`arrays`) and return it."""
-        np.minimum(records.covariates_f32, COVARIATE_HIGHS_F32, out=out["covariates"])
-        if settings.genotype_guided:
-            np.copyto(out["genotype"], records.genotype_f32)
-        for key, kept in (("doses_mg", records.doses_f32), ("inr_days", records.inr_days),
-                          ("inr_values", records.inr_values), ("inr_mask", records.inr_mask)):
-            np.copyto(out[key], kept)
-        day = records.day  # int64 to float32 as astype casts it
-        np.copyto(out["day"][:, 0], day, casting="unsafe")
-        np.copyto(out["days_since_last_inr"][:, 0], day - records.last_test_day, casting="unsafe")
-        np.copyto(out["days_to_next_inr"][:, 0], np.maximum(records.next_test_day - day, 0),
-                  casting="unsafe")
+        """Write the batched observation into ``out`` (from :meth:`arrays`) and return it.
+
+        One compiled pass (:func:`~pkgym.envs.warfarin.readout.observe_rows`) gives the
+        values of ``np.minimum(covariates_f32, COVARIATE_HIGHS_F32)``, copies of the genotype
+        and the four daily histories, and the day, ``day - last_test_day`` and
+        ``np.maximum(next_test_day - day, 0)`` cast to float32 as ``astype`` casts them.
+        """
+        guided = settings.genotype_guided
+        none = np.empty((0, 0), np.float32)
+        sources = (records.covariates_f32, records.genotype_f32 if guided else none,
+                   records.doses_f32, records.inr_days, records.inr_values, records.inr_mask,
+                   records.day, records.last_test_day, records.next_test_day)
+        outs = (out["covariates"], out["genotype"] if guided else none, out["doses_mg"],
+                out["inr_days"], out["inr_values"], out["inr_mask"], out["day"],
+                out["days_since_last_inr"], out["days_to_next_inr"])
+        observe_rows(sources, outs, COVARIATE_HIGHS_F32)
         return out
 
     def row(self, records: Any, settings: Any, row: int) -> dict[str, np.ndarray]:

@@ -1,4 +1,3 @@
-# lines: the compiled day, its clinic rules, info's pass and the episode draws share RecordArrays
 """The clinic's side of one warfarin day, compiled: dose record, INR, events, INR test, schedule.
 
 After the PK/PD day (:func:`pkgym.models.warfarin_kernel.advance_days`), :func:`clinic_day`
@@ -323,50 +322,6 @@ def day(rows: np.ndarray, doses_mg: np.ndarray, chosen_days: np.ndarray, pk: np.
     else:
         _day_serial(rows, doses_mg, chosen_days, pk, chains, constants, inr_form, records,
                     rules, out, target, weights, scores)
-
-
-
-@numba.njit(cache=True, nogil=True)
-def _count(flags: np.ndarray) -> int:  # pragma: no cover - compiled
-    """How many of ``flags`` (booleans viewed as uint8: 0 or 1) are set."""
-    total = 0
-    for flag in flags:
-        total += flag
-    return total
-
-
-@numba.njit(cache=True, nogil=True)
-def info_rows(rows: np.ndarray, records: tuple, target: tuple, bleeding: np.ndarray,
-              thromboembolism: np.ndarray) -> tuple:  # pragma: no cover - compiled
-    """This morning's clinical metrics of ``rows``, in one pass (``views.info``).
-
-    ``records`` is a :class:`RecordArrays` as a plain tuple, ``target`` (low, high) INR;
-    ``bleeding`` and ``thromboembolism`` are its event flags viewed as uint8 (counted as such).
-    Returns (day, dose_mg, inr, in_therapeutic_range, inr_tested, last INR result (float64,
-    unrounded), s_warfarin_mg_per_l, bleeding_event, thromboembolic_event, bleeding_events,
-    thromboembolic_events), each (m,).
-    """
-    r = RecordArrays(*records)
-    low, high = target
-    m = rows.shape[0]
-    day, dose, inr, result, conc = (np.empty(m, np.int64), np.empty(m), np.empty(m),
-                                    np.empty(m), np.empty(m))
-    in_range, tested, bled, clotted = (np.empty(m, np.bool_), np.empty(m, np.bool_),
-                                       np.empty(m, np.bool_), np.empty(m, np.bool_))
-    bleeds, clots = np.empty(m, np.int64), np.empty(m, np.int64)
-    for i in range(m):
-        p = rows[i]
-        d = r.day[p]
-        last, started = max(d - 1, 0), d > 0
-        day[i], inr[i], conc[i] = d, r.inr[p, d], r.concentration[p, d]
-        dose[i] = r.doses_mg[p, last] if started else 0.0
-        in_range[i] = (inr[i] >= low) & (inr[i] <= high)
-        tested[i] = r.last_test_day[p] == d
-        result[i] = np.float64(r.inr_values[p, max(r.n_tests[p] - 1, 0)])
-        bled[i] = r.bleeding[p, last] & started
-        clotted[i] = r.thromboembolism[p, last] & started
-        bleeds[i], clots[i] = _count(bleeding[p]), _count(thromboembolism[p])
-    return day, dose, inr, in_range, tested, result, conc, bled, clotted, bleeds, clots
 
 
 @numba.njit(cache=True, nogil=True)

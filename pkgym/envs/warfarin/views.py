@@ -14,7 +14,8 @@ from pkgym.envs.adapters import ExposureAdapter, HistoryAdapter, ObservedLevels
 from pkgym.envs.nonmem import nonmem_dataset
 from pkgym.envs.outcomes import OutcomeSpec, StepTable, time_in_range_rosendaal
 from pkgym.envs.warfarin.clinic import WarfarinScenarioV1
-from pkgym.envs.warfarin.kernel import RECORD_ARRAYS, info_rows
+from pkgym.envs.warfarin.kernel import RECORD_ARRAYS
+from pkgym.envs.warfarin.readout import info_rows
 from pkgym.populations.warfarin import CYP2C9_DIPLOTYPES, RACES, VKORC1_GENOTYPES
 from pkgym.units import HOURS_PER_DAY
 
