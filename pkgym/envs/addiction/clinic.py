@@ -176,7 +176,20 @@ class ClinicObservation(ObservationModel):
 
     def __call__(self, records: Any, settings: Any) -> dict[str, np.ndarray]:
         """Batched observation of all patients (treatments: action + 1, 0 for weeks to come)."""
-        reports, positive, tested, treatments, week = clinic_observation(
-            records.week, records.reported, records.urine_positive, records.actions)
-        return {"reported_use_days": reports, "urine_positive": positive,
-                "urine_tested": tested, "treatments": treatments, "week": week}
+        return self.fill(records, self.arrays(records.week.shape[0], settings))
+
+    def arrays(self, n: int, settings: Any) -> dict[str, np.ndarray]:
+        """Uninitialized float32 arrays of the observation of ``n`` patients, for :meth:`fill`."""
+        n_weeks = settings.scenario.n_weeks
+        return {key: np.empty((n, 1 if key == "week" else n_weeks), dtype=np.float32)
+                for key in OBSERVATION_KEYS}
+
+    def fill(self, records: Any, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The batched observation written whole into ``arrays`` (of :meth:`arrays`), returned."""
+        clinic_observation(records.week, records.reported, records.urine_positive,
+                           records.actions, tuple(arrays[key] for key in OBSERVATION_KEYS))
+        return arrays
+
+
+OBSERVATION_KEYS = ("reported_use_days", "urine_positive", "urine_tested", "treatments", "week")
+"""The keys of :class:`ClinicObservation`, in the order of its kernel's outputs."""

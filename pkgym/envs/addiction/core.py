@@ -8,6 +8,8 @@ choice and adherence) and noise (self-report and urine-test errors). The learnin
 
 from __future__ import annotations
 
+import sys
+import weakref
 from collections.abc import Mapping, Sequence
 from operator import is_
 from typing import Any
@@ -21,8 +23,10 @@ from pkgym.envs.addiction.clinic import (
     CONTINGENCY,
     DAILY_DOSES_MG,
     DAYS_PER_WEEK,
+    OBSERVATION_KEYS,
     TREATMENTS,
     AddictionScenario,
+    ClinicObservation,
     WeekOutcome,
 )
 from pkgym.envs.addiction.kernel import (
@@ -54,6 +58,8 @@ PARALLEL_PATIENTS = 2048
 """From this many stepped patients on, the week's treatment (one memory-bound pass over the
 records) runs on numba's threads; the daily kernels, called 7 and 180 times, stay serial
 (waking threads that often costs more than it saves on a shared machine)."""
+HANDED = 2
+"""Observation array sets an :class:`AddictionCore` keeps for reuse (see ``observe``)."""
 
 
 class AddictionCore(DosingCore):
@@ -83,6 +89,7 @@ class AddictionCore(DosingCore):
         self._pharmacology = pharmacology_table(scenario.pharmacology)
         self._variability = settings.model.variability
         self._bitgens = {}
+        self._handed: list[tuple[np.ndarray, ...]] = []
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle and deepcopy state without the reset's scratch and bit-generator addresses.
@@ -92,7 +99,7 @@ class AddictionCore(DosingCore):
         original's.
         """
         state = {key: value for key, value in self.__dict__.items() if key != "_scratch"}
-        state["_bitgens"] = {}
+        state["_bitgens"], state["_handed"] = {}, []
         return state
 
     def action_space(self, continuous: bool) -> spaces.Space:
@@ -213,6 +220,35 @@ class AddictionCore(DosingCore):
     def info(self) -> dict[str, np.ndarray]:
         """Clinical metrics of the last week and the true, hidden state of every patient."""
         return addiction_views.info(self.records, self.settings)
+
+    def observe(self) -> dict[str, np.ndarray]:
+        """Batched observation: arrays no caller holds, reused once every caller dropped them.
+
+        The default model writes into a set of arrays an earlier call handed out when nobody
+        holds any of them any more (no reference, view or weak reference: :func:`_unheld`),
+        else into a new set (:data:`HANDED` sets kept); every element is written. A caller
+        cannot tell this from fresh arrays, and fresh ones cost their first-touch page faults
+        every step (as much as the values themselves at 10^4 patients).
+        """
+        model = self.observation_model
+        if type(model) is not ClinicObservation:
+            return super().observe()
+        kept = next((arrays for arrays in self._handed if _unheld(arrays)), None)
+        if kept is None:
+            kept = (np.empty(0), *model.arrays(self.n_patients, self.settings).values())
+            self._handed = [kept, *self._handed[:HANDED - 1]]
+        return model.fill(self.records, dict(zip(OBSERVATION_KEYS, kept[1:], strict=True)))
+
+
+def _unheld(kept: tuple[np.ndarray, ...]) -> bool:
+    """Whether nothing but ``kept`` holds its arrays (after its first, a gauge never handed out).
+
+    Each array then has the gauge's reference count (a view holds its base, a container its
+    items) and no weak reference.
+    """
+    counts = [sys.getrefcount(array) for array in kept]
+    return counts.count(counts[0]) == len(counts) and not any(
+        weakref.getweakrefcount(array) for array in kept[1:])
 
 
 def _draw_into(streams: Sequence[EpisodeStreams], eta: np.ndarray, burn_in: np.ndarray,

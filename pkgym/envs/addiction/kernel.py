@@ -244,7 +244,7 @@ def last_week(week: np.ndarray, actions: np.ndarray, used: np.ndarray, reported:
 
 @numba.njit(cache=True, nogil=True)
 def clinic_observation(week: np.ndarray, reported: np.ndarray, urine_positive: np.ndarray,
-                       actions: np.ndarray) -> tuple:
+                       actions: np.ndarray, out: tuple) -> None:
     """What the clinic knows of weeks done (0 for weeks to come), float32, one pass.
 
     Args:
@@ -252,15 +252,11 @@ def clinic_observation(week: np.ndarray, reported: np.ndarray, urine_positive: n
         reported: record of self-reported use days (n, n_weeks).
         urine_positive: record of urine tests (n, n_weeks).
         actions: record of treatments (n, n_weeks).
-
-    Returns:
-        Reported use days, urine positive, urine tested, treatment + 1 (each
-        (n, n_weeks)) and the week (n, 1).
+        out: float32 arrays written whole: reported use days, urine positive, urine tested,
+            treatment + 1 (each (n, n_weeks)) and the week (n, 1).
     """
+    reports, positive, tested, treatments, weeks = out
     n, n_weeks = reported.shape
-    reports, positive = np.empty((n, n_weeks), np.float32), np.empty((n, n_weeks), np.float32)
-    tested, treatments = np.empty((n, n_weeks), np.float32), np.empty((n, n_weeks), np.float32)
-    weeks = np.empty((n, 1), np.float32)
     for i in range(n):
         weeks[i, 0] = week[i]
         for w in range(n_weeks):
@@ -269,7 +265,6 @@ def clinic_observation(week: np.ndarray, reported: np.ndarray, urine_positive: n
             positive[i, w] = 1.0 if past and urine_positive[i, w] else 0.0
             tested[i, w] = 1.0 if past else 0.0
             treatments[i, w] = actions[i, w] + 1 if past else 0
-    return reports, positive, tested, treatments, weeks
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
