@@ -21,6 +21,7 @@ from pkgym.envs.base import (
     ObservationModel,
     RewardFn,
 )
+from pkgym.envs.slots import SlotAddresses
 from pkgym.envs.vancomycin import views as vancomycin_views
 from pkgym.envs.vancomycin.clinic import (
     COVARIATE_HIGHS,
@@ -31,6 +32,7 @@ from pkgym.envs.vancomycin.clinic import (
     WardObservation,
 )
 from pkgym.envs.vancomycin.device import advance_ward_on_device
+from pkgym.envs.vancomycin.draws import draw_episodes as draw_compiled
 from pkgym.envs.vancomycin.kernel import plain
 from pkgym.envs.vancomycin.readout import (
     INFO_DTYPES,
@@ -54,6 +56,7 @@ from pkgym.envs.vancomycin.records import (
     pinned_row,
 )
 from pkgym.sim.batch import take_rows, write_rows
+from pkgym.sim.bitgen import NUMPY_NORMAL, bitgen_addresses
 
 
 class VancomycinCore(DosingCore):
@@ -94,6 +97,7 @@ class VancomycinCore(DosingCore):
                              "kidney": (config.n_days, 3)}
         self._weights = _reward_weights(reward_fn)
         self._slots = config.sample_slots
+        self._slot_addresses = SlotAddresses(self.n_patients, ("patient", "noise", "events"))
         self._observed_as_ward = type(observation_model) is WardObservation
         self._segments = _segments(self.observation_space)
         self._kernel_view: tuple = (None, (), ())
@@ -115,8 +119,9 @@ class VancomycinCore(DosingCore):
         table.update(id=np.full(n, -1), eta_CL=etas[:, 0], eta_V1=etas[:, 1], eta_V2=etas[:, 2])
         table = {key: np.asarray(table[key], dtype=np.float64) for key in PLACEHOLDER}
         for k, pinned in enumerate(pins):
-            for key, value in (pinned or {}).items():
-                table[key][k] = value
+            if pinned is not None:
+                for key, value in pinned.items():
+                    table[key][k] = value
         entropy = np.array([s.seed_entropy for s in streams], dtype=object)
         return new_records(self.settings, self._constants, table, draws, entropy)
 
@@ -133,9 +138,29 @@ class VancomycinCore(DosingCore):
 
         Per slot, in this order: covariate uniforms and eta normals from the patient stream,
         level uniforms and creatinine normals from the noise stream, kidney uniforms from the
-        events stream. Written straight into each slot's row (``out=``), the same numbers as
-        drawing them one slot at a time, without a dict per slot or a stack.
+        events stream. Compiled (:func:`pkgym.envs.vancomycin.draws.draw_episodes`) on each
+        slot's generators; where numpy exports no ``random_standard_normal``,
+        :meth:`_draw_with_numpy` (the same numbers).
         """
+        if not NUMPY_NORMAL:
+            return self._draw_with_numpy(streams)
+        known: dict[int, np.ndarray] = {}  # a slot drawn ahead comes k times: look it up once
+        for slot in streams:
+            if id(slot) not in known:
+                known[id(slot)] = bitgen_addresses([slot.patient, slot.noise, slot.events])
+        return self._draw(np.array([known[id(slot)] for slot in streams],
+                                   dtype=np.int64).reshape(-1, 3))
+
+    def _draw(self, addresses: np.ndarray) -> dict[str, np.ndarray]:
+        """:meth:`draw_episodes` of the slots whose streams are at ``addresses`` (m, 3)."""
+        n = addresses.shape[0]
+        out = {key: np.empty((n, *shape)) for key, shape in self._draw_shapes.items()}
+        draw_compiled(addresses, NUMPY_NORMAL, out["covariates"], out["eta"], out["levels"],
+                      out["creatinine"], out["kidney"])
+        return out
+
+    def _draw_with_numpy(self, streams: Sequence[EpisodeStreams]) -> dict[str, np.ndarray]:
+        """:meth:`draw_episodes` with numpy's ``Generator`` methods, slot by slot (``out=``)."""
         n = len(streams)
         out = {key: np.empty((n, *shape)) for key, shape in self._draw_shapes.items()}
         covariates, eta, levels = out["covariates"], out["eta"], out["levels"]
@@ -220,11 +245,21 @@ class VancomycinCore(DosingCore):
                        patients: Sequence[Mapping[str, Any] | None]) -> None:
         """:meth:`DosingCore.reset_patients`, dropping what the last step read ahead.
 
-        That is its observation and info, and the ids and seeds handed out since the last reset.
+        That is its observation and info, and the ids and seeds handed out since the last
+        reset. A batch draws on its slots' bit-generator addresses kept per row
+        (:class:`~pkgym.envs.slots.SlotAddresses`); a single env (episodes drawn ahead), a
+        core whose ``draw_episodes`` is replaced, or numpy without an exported
+        ``random_standard_normal`` runs the template as it is.
         """
         self._forget_reads()
         self._ids = None
-        super().reset_patients(rows, streams, patients)
+        rows = np.asarray(rows, dtype=np.int64)
+        if (rows.size == 0 or self.n_patients == 1 or not NUMPY_NORMAL
+                or type(self).draw_episodes is not VancomycinCore.draw_episodes):
+            super().reset_patients(rows, streams, patients)
+            return
+        draws = self._draw(self._slot_addresses(rows, streams)[0])
+        self.store_episodes(rows, self.build_episodes(draws, patients, streams))
 
     def observe(self) -> dict[str, np.ndarray]:
         """Batched observation of all patients (the last step's, when it wrote one)."""
