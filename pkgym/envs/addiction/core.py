@@ -52,7 +52,7 @@ from pkgym.envs.base import (
 )
 from pkgym.models.addiction import VARIED, all_utilities, model_constants
 from pkgym.models.addiction_treatment import CM_TEST_DAYS, TreatmentPharmacology
-from pkgym.sim.bitgen import bitgen_addresses
+from pkgym.sim.bitgen import NUMPY_NORMAL, bitgen_addresses
 
 PARALLEL_PATIENTS = 2048
 """From this many stepped patients on, the week's treatment (one memory-bound pass over the
@@ -125,10 +125,11 @@ class AddictionCore(DosingCore):
                        patients: Sequence[Mapping[str, Any] | None]) -> None:
         """New episodes for ``rows`` (the base's template); all N rows reuse the records' arrays.
 
-        A reset of every row of a batch draws each slot's etas (numpy), then its uniforms,
-        compiled on the slot's own bit generators (:func:`kernel.draw_uniforms`), straight
-        into the records' arrays: the numbers of :meth:`draw_episodes`, in its order. The
-        rest is written in place (:func:`restart_records`).
+        A reset of every row of a batch draws each slot's etas and uniforms compiled on the
+        slot's own bit generators (:func:`kernel.draw_uniforms`; the etas with numpy where
+        numpy does not export its normal), the uniforms straight into the records' arrays:
+        the numbers of :meth:`draw_episodes`, in its order. The rest is written in place
+        (:func:`restart_records`).
         """
         rows = np.asarray(rows, dtype=np.int64)
         n = self.n_patients
@@ -140,11 +141,13 @@ class AddictionCore(DosingCore):
             draws = self._scratch = {
                 "eta": np.empty((n, len(VARIED))),
                 "burn_in_by_day": np.empty((self.settings.scenario.burn_in_days, n))}
-        for k, slot in enumerate(streams):
-            slot.patient.standard_normal(out=draws["eta"][k])
+        if not NUMPY_NORMAL:
+            for k, slot in enumerate(streams):
+                slot.patient.standard_normal(out=draws["eta"][k])
         rec = self.records
-        draw_uniforms(self._addresses(streams), draws["burn_in_by_day"], rec.choice_uniforms,
-                      rec.adherence_uniforms, rec.report_uniforms, rec.test_uniforms)
+        draw_uniforms(self._addresses(streams), NUMPY_NORMAL, draws["eta"],
+                      draws["burn_in_by_day"], rec.choice_uniforms, rec.adherence_uniforms,
+                      rec.report_uniforms, rec.test_uniforms)
         pinned = [None if p is None else self.pin_patient(p) for p in patients]
         entropy = np.array([slot.seed_entropy for slot in streams], dtype=object)
         restart_records(rec, self.settings, draws, pinned, entropy, self._variability)

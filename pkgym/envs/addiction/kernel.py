@@ -21,7 +21,7 @@ from pkgym.models.addiction import (
     patient_reward,
     patient_utilities,
 )
-from pkgym.sim.bitgen import next_double
+from pkgym.sim.bitgen import next_double, standard_normal
 
 # constants (float64): indices into the clinic vector of :func:`clinic_constants`
 DISCOUNT, DRUG_REWARD, NATURAL_REWARD, ABSTAIN_REWARD = 0, 1, 2, 3
@@ -268,19 +268,22 @@ def clinic_observation(week: np.ndarray, reported: np.ndarray, urine_positive: n
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def draw_uniforms(addresses: np.ndarray, burn_in_by_day: np.ndarray, choice: np.ndarray,
-                  adherence: np.ndarray, report: np.ndarray,
-                  test: np.ndarray) -> None:  # pragma: no cover - compiled
-    """Each slot's episode uniforms, drawn on its own bit generators into any layout.
+def draw_uniforms(addresses: np.ndarray, normal: int, eta: np.ndarray,
+                  burn_in_by_day: np.ndarray, choice: np.ndarray, adherence: np.ndarray,
+                  report: np.ndarray, test: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Each slot's episode numbers, drawn on its own bit generators into any layout.
 
-    The numbers ``random(out=...)`` gives, in its order (``AddictionCore.episode_draws``):
-    per slot k, after its etas, the patient stream's burn-in days (into column k of
-    ``burn_in_by_day`` (n_days, n)), the events stream's choice then adherence uniforms
-    and the noise stream's reports then tests (into row k of the records' arrays).
+    The numbers ``standard_normal(out=...)`` and ``random(out=...)`` give, in their order
+    (``AddictionCore.episode_draws``): per slot k, the patient stream's etas (into row k of
+    ``eta``; none drawn when ``normal`` is 0: the caller drew them) then burn-in days (into
+    column k of ``burn_in_by_day`` (n_days, n)), the events stream's choice then adherence
+    uniforms and the noise stream's reports then tests (into row k of the records' arrays).
 
     Args:
         addresses: :func:`pkgym.sim.bitgen.bitgen_addresses` of each slot's
             patient, events and noise streams (n, 3).
+        normal: :data:`pkgym.sim.bitgen.NUMPY_NORMAL`, or 0.
+        eta: out (n, n_etas), when ``normal`` is not 0.
         burn_in_by_day: out (n_days, n).
         choice: out (n, n_weeks, 7).
         adherence: out (n, n_weeks, 7).
@@ -289,6 +292,9 @@ def draw_uniforms(addresses: np.ndarray, burn_in_by_day: np.ndarray, choice: np.
     """
     for k in range(addresses.shape[0]):
         patient, events, noise = addresses[k, 0], addresses[k, 1], addresses[k, 2]
+        if normal != 0:
+            for j in range(eta.shape[1]):
+                eta[k, j] = standard_normal(normal, patient)
         for day in range(burn_in_by_day.shape[0]):
             burn_in_by_day[day, k] = next_double(patient)
         _fill_weeks(choice, k, events)

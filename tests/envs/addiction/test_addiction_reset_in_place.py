@@ -6,6 +6,7 @@ import pickle
 
 import gymnasium as gym
 import numpy as np
+import pytest
 
 import pkgym  # noqa: F401
 from pkgym.envs.addiction import core as addiction_core
@@ -59,3 +60,18 @@ def test_addiction_reset__an_unpickled_core_resets_in_place_from_its_own_generat
     original.reset_patients(np.arange(3), streams, [None] * 3)
     copy.reset_patients(np.arange(3), copied_streams, [None] * 3)
     assert _same(original.records, copy.records) == []
+
+
+def test_addiction_reset__compiled_etas_equal_numpy_etas_and_leave_the_same_streams(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Etas drawn in the kernel equal ``standard_normal(out=...)`` per slot (NUMPY_NORMAL 0)."""
+    n = 7
+    compiled, numpy_path = _core(n), _core(n)
+    first = [spawn_streams(np.random.default_rng(40 + k)) for k in range(n)]
+    second = [spawn_streams(np.random.default_rng(40 + k)) for k in range(n)]
+    compiled.reset_patients(np.arange(n), first, [None] * n)
+    monkeypatch.setattr(addiction_core, "NUMPY_NORMAL", 0)
+    numpy_path.reset_patients(np.arange(n), second, [None] * n)
+    assert addiction_core.NUMPY_NORMAL == 0 and _same(compiled.records, numpy_path.records) == []
+    for a, b in zip(first, second, strict=True):
+        assert a.patient.random() == b.patient.random() and a.noise.random() == b.noise.random()
