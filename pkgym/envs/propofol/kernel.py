@@ -28,6 +28,8 @@ STEP_FIELDS = ("covariates", "pd", "transition", "input", "lag_steps", "delay_tr
 STEP_ARRAYS = attrgetter(*STEP_FIELDS)
 """The tuple of those arrays of a records object."""
 LOW, HIGH = 40.0, 60.0  # BIS_TARGET (clinic), repeated as compile-time constants
+OBSERVE_BLOCK = 64
+"""Patients per block of :func:`observe_rows`."""
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -152,32 +154,33 @@ def score_rows(rows: np.ndarray, rates: np.ndarray, rec: tuple, constants: np.nd
 def observe_rows(bis_measured: np.ndarray, rate_log: np.ndarray, covariates: np.ndarray,
                  step: np.ndarray, n_hist: int, top: float, step_min: float, n_minutes: float,
                  highs: np.ndarray) -> tuple:
-    """The clinic's observation of every patient: (bis, bis_mask, rates, covariates, elapsed)."""
+    """The clinic's observation of every patient: (bis, bis_mask, rates, covariates, elapsed).
+
+    Blocks of :data:`OBSERVE_BLOCK` patients, history column by column within a block: the
+    histories are stored step by step (:func:`pkgym.envs.propofol.records.step_major`), so a
+    column of a block is a few adjacent cache lines.
+    """
     n = step.size
     bis = np.empty((n, n_hist), np.float32)
     mask = np.empty((n, n_hist), np.float32)
     rates = np.empty((n, n_hist), np.float32)
     cov = np.empty((n, covariates.shape[1]), np.float32)
     elapsed = np.empty((n, 1), np.float32)
-    for p in range(n):
-        first = step[p] + 1 - n_hist  # the sample column of j = 0
-        empty = min(max(-first, 0), n_hist)  # leading slots before the first sample
-        no_rate = min(max(1 - first, 0), n_hist)  # slots whose rate column is before 0
-        row_bis, row_mask, row_rates = bis[p], mask[p], rates[p]
-        samples, given = bis_measured[p, max(first, 0):], rate_log[p, max(first - 1, 0):]
-        for j in range(empty):
-            row_bis[j] = row_mask[j] = 0.0
-        for j in range(n_hist - empty):
-            row_bis[empty + j] = samples[j]
-        for j in range(empty, n_hist):
-            row_mask[j] = 1.0
-        for j in range(no_rate):
-            row_rates[j] = 0.0
-        for j in range(n_hist - no_rate):
-            row_rates[no_rate + j] = clip(given[j], 0.0, top)
-        for j in range(covariates.shape[1]):
-            cov[p, j] = np.float32(clip(covariates[p, j], 0.0, np.float64(highs[j])))
-        elapsed[p, 0] = np.float32(min(step[p] * step_min, n_minutes))
+    for start in range(0, n, OBSERVE_BLOCK):
+        stop = min(start + OBSERVE_BLOCK, n)
+        for j in range(n_hist):
+            for p in range(start, stop):
+                sample = step[p] + 1 - n_hist + j  # this slot's sample column (< 0: before 0)
+                if sample < 0:
+                    bis[p, j] = mask[p, j] = 0.0
+                else:
+                    bis[p, j] = bis_measured[p, sample]
+                    mask[p, j] = 1.0
+                rates[p, j] = 0.0 if sample < 1 else clip(rate_log[p, sample - 1], 0.0, top)
+        for p in range(start, stop):
+            for j in range(covariates.shape[1]):
+                cov[p, j] = np.float32(clip(covariates[p, j], 0.0, np.float64(highs[j])))
+            elapsed[p, 0] = np.float32(min(step[p] * step_min, n_minutes))
     return bis, mask, rates, cov, elapsed
 
 
