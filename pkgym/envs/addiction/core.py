@@ -52,7 +52,7 @@ from pkgym.envs.base import (
 )
 from pkgym.models.addiction import VARIED, all_utilities, model_constants
 from pkgym.models.addiction_treatment import CM_TEST_DAYS, TreatmentPharmacology
-from pkgym.sim.bitgen import NUMPY_NORMAL, bitgen_addresses
+from pkgym.sim.bitgen import NUMPY_NORMAL, PCG64_DOUBLE, bitgen_addresses
 
 PARALLEL_PATIENTS = 2048
 """From this many stepped patients on, the week's treatment (one memory-bound pass over the
@@ -145,7 +145,7 @@ class AddictionCore(DosingCore):
             for k, slot in enumerate(streams):
                 slot.patient.standard_normal(out=draws["eta"][k])
         rec = self.records
-        draw_uniforms(self._addresses(streams), NUMPY_NORMAL, draws["eta"],
+        draw_uniforms(self._addresses(streams), NUMPY_NORMAL, PCG64_DOUBLE, draws["eta"],
                       draws["burn_in_by_day"], rec.choice_uniforms, rec.adherence_uniforms,
                       rec.report_uniforms, rec.test_uniforms)
         pinned = [None if p is None else self.pin_patient(p) for p in patients]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from numba import literal_unroll
 
 from pkgym.models.addiction import (
     patient_choice,
@@ -21,7 +22,7 @@ from pkgym.models.addiction import (
     patient_reward,
     patient_utilities,
 )
-from pkgym.sim.bitgen import next_double, standard_normal
+from pkgym.sim.bitgen import pcg64_next_double, standard_normal
 
 # constants (float64): indices into the clinic vector of :func:`clinic_constants`
 DISCOUNT, DRUG_REWARD, NATURAL_REWARD, ABSTAIN_REWARD = 0, 1, 2, 3
@@ -268,7 +269,7 @@ def clinic_observation(week: np.ndarray, reported: np.ndarray, urine_positive: n
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def draw_uniforms(addresses: np.ndarray, normal: int, eta: np.ndarray,
+def draw_uniforms(addresses: np.ndarray, normal: int, pcg64: int, eta: np.ndarray,
                   burn_in_by_day: np.ndarray, choice: np.ndarray, adherence: np.ndarray,
                   report: np.ndarray, test: np.ndarray) -> None:  # pragma: no cover - compiled
     """Each slot's episode numbers, drawn on its own bit generators into any layout.
@@ -283,6 +284,7 @@ def draw_uniforms(addresses: np.ndarray, normal: int, eta: np.ndarray,
         addresses: :func:`pkgym.sim.bitgen.bitgen_addresses` of each slot's
             patient, events and noise streams (n, 3).
         normal: :data:`pkgym.sim.bitgen.NUMPY_NORMAL`, or 0.
+        pcg64: :data:`pkgym.sim.bitgen.PCG64_DOUBLE` (uniforms of numpy's PCG64 inline).
         eta: out (n, n_etas), when ``normal`` is not 0.
         burn_in_by_day: out (n_days, n).
         choice: out (n, n_weeks, 7).
@@ -290,23 +292,50 @@ def draw_uniforms(addresses: np.ndarray, normal: int, eta: np.ndarray,
         report: out (n, n_weeks, 7).
         test: out (n, n_weeks).
     """
-    for k in range(addresses.shape[0]):
-        patient, events, noise = addresses[k, 0], addresses[k, 1], addresses[k, 2]
-        if normal != 0:
-            for j in range(eta.shape[1]):
-                eta[k, j] = standard_normal(normal, patient)
-        for day in range(burn_in_by_day.shape[0]):
-            burn_in_by_day[day, k] = next_double(patient)
-        _fill_weeks(choice, k, events)
-        _fill_weeks(adherence, k, events)
-        _fill_weeks(report, k, noise)
-        for week in range(test.shape[1]):
-            test[k, week] = next_double(noise)
+    n, n_days, n_weeks = addresses.shape[0], burn_in_by_day.shape[0], test.shape[1]
+    burn_in = np.empty((DRAW_BLOCK, n_days))
+    weeks = np.empty((3, DRAW_BLOCK, n_weeks, choice.shape[2]))
+    for k0 in range(0, n, DRAW_BLOCK):
+        m = min(DRAW_BLOCK, n - k0)
+        for b in range(m):
+            k = k0 + b
+            patient, events, noise = addresses[k, 0], addresses[k, 1], addresses[k, 2]
+            if normal != 0:
+                for j in range(eta.shape[1]):
+                    eta[k, j] = standard_normal(normal, patient)
+            for day in range(n_days):
+                burn_in[b, day] = pcg64_next_double(pcg64, patient)
+            _fill_weeks(weeks[0, b], pcg64, events)
+            _fill_weeks(weeks[1, b], pcg64, events)
+            _fill_weeks(weeks[2, b], pcg64, noise)
+            for week in range(n_weeks):
+                test[k, week] = pcg64_next_double(pcg64, noise)
+        _scatter_block(k0, m, burn_in, weeks, burn_in_by_day, (choice, adherence, report))
+
+
+DRAW_BLOCK = 64
+"""Slots :func:`draw_uniforms` draws into its scratch before writing them out: a day's or a
+week's numbers of a block are then one run of memory (one slot's are a page apart)."""
+
+
+@numba.njit(cache=True, nogil=True)
+def _scatter_block(k0: int, m: int, burn_in: np.ndarray, weeks: np.ndarray,
+                   burn_in_by_day: np.ndarray, outs: tuple) -> None:  # pragma: no cover
+    """Slots ``k0 .. k0 + m`` of the scratch into the outputs, day by day and week by week."""
+    for day in range(burn_in.shape[1]):
+        for b in range(m):
+            burn_in_by_day[day, k0 + b] = burn_in[b, day]
+    for a in literal_unroll((0, 1, 2)):
+        out = outs[a]
+        for week in range(weeks.shape[2]):
+            for b in range(m):
+                for d in range(weeks.shape[3]):
+                    out[k0 + b, week, d] = weeks[a, b, week, d]
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _fill_weeks(out: np.ndarray, k: int, stream: int) -> None:  # pragma: no cover - compiled
-    """Row k of ``out`` (n, n_weeks, 7), week by week, from the bit generator at ``stream``."""
-    for week in range(out.shape[1]):
-        for day in range(out.shape[2]):
-            out[k, week, day] = next_double(stream)
+def _fill_weeks(out: np.ndarray, pcg64: int, stream: int) -> None:  # pragma: no cover
+    """``out`` (n_weeks, 7), week by week, from the bit generator at ``stream``."""
+    for week in range(out.shape[0]):
+        for day in range(out.shape[1]):
+            out[week, day] = pcg64_next_double(pcg64, stream)

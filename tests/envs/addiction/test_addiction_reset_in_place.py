@@ -10,7 +10,7 @@ import pytest
 
 import pkgym  # noqa: F401
 from pkgym.envs.addiction import core as addiction_core
-from pkgym.envs.base import spawn_streams
+from pkgym.envs.base import EpisodeStreams, spawn_streams
 
 ENV_ID = "pkgym/Addiction-v0"
 
@@ -75,3 +75,24 @@ def test_addiction_reset__compiled_etas_equal_numpy_etas_and_leave_the_same_stre
     assert addiction_core.NUMPY_NORMAL == 0 and _same(compiled.records, numpy_path.records) == []
     for a, b in zip(first, second, strict=True):
         assert a.patient.random() == b.patient.random() and a.noise.random() == b.noise.random()
+
+
+@pytest.mark.parametrize("bit_generator", [np.random.PCG64, np.random.MT19937])
+def test_addiction_reset__compiled_draws_equal_the_numpy_draws_of_each_slot(
+        bit_generator: type) -> None:
+    """A full reset's records equal the numpy template's (inline PCG64 or a called generator)."""
+    n = 5
+
+    def streams() -> list[EpisodeStreams]:
+        return [EpisodeStreams(*(np.random.Generator(bit_generator(100 * k + j))
+                                 for j in range(3)), seed_entropy=k) for k in range(n)]
+
+    compiled, reference = _core(n), _core(n)
+    first, second = streams(), streams()
+    compiled.reset_patients(np.arange(n), first, [None] * n)
+    reference.store_episodes(np.arange(n), reference.build_episodes(
+        reference.draw_episodes(second), [None] * n, second))
+    assert _same(compiled.records, reference.records) == []
+    for a, b in zip(first, second, strict=True):
+        assert [a.patient.random(), a.events.random(), a.noise.random()] == [
+            b.patient.random(), b.events.random(), b.noise.random()]
