@@ -32,6 +32,7 @@ from pkgym.envs.addiction.clinic import (
 from pkgym.envs.addiction.kernel import (
     REPORT_P,
     draw_uniforms,
+    record_values,
     week_day,
     week_end,
     week_treatment,
@@ -215,7 +216,7 @@ class AddictionCore(DosingCore):
         rec.actions[rows, week] = actions
         use_days = simulate_week(rec, rows, week, actions, self._constants, self._pharmacology)
         rec.week[rows] = week + 1
-        rec.value_course[rows, week + 1] = rec.values[rows]
+        record_values(rows, week + 1, rec.values, rec.value_course)
         reward = np.asarray(self.reward_fn(WeekOutcome(use_days, actions), actions), np.float64)
         rec.reward[rows] = reward
         return reward, np.zeros(rows.size, dtype=bool), week + 1 >= scenario.n_weeks

@@ -204,6 +204,23 @@ def week_end(rows: np.ndarray, weeks: np.ndarray, used: np.ndarray, records: tup
 
 
 @numba.njit(cache=True, nogil=True)
+def record_values(rows: np.ndarray, weeks: np.ndarray, values: np.ndarray,
+                  value_course: np.ndarray) -> None:
+    """``value_course[rows[j], weeks[j]] = values[rows[j]]`` for every j, one pass.
+
+    Args:
+        rows: stepped patients (m,).
+        weeks: the week whose start values are written, each row's (m,).
+        values: record of learner values (n, 4).
+        value_course: record (n, n_weeks + 1, 4).
+    """
+    for j in range(rows.size):
+        i, week = rows[j], weeks[j]
+        for s in range(values.shape[1]):
+            value_course[i, week, s] = values[i, s]
+
+
+@numba.njit(cache=True, nogil=True)
 def last_week(week: np.ndarray, actions: np.ndarray, used: np.ndarray, reported: np.ndarray,
               urine_positive: np.ndarray, occupancy: np.ndarray, taken: np.ndarray) -> tuple:
     """Each patient's last week from the records (zeros before the first week), one pass.
