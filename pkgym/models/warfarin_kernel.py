@@ -369,13 +369,17 @@ def chain_ends(chains: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def _effects(constants_nodes: np.ndarray, ec50_power: float, hill: float, dosed: np.ndarray,
+def _effects(pk_nodes: np.ndarray, p: int, ec50_power: float, hill: float, dosed: np.ndarray,
              effects: np.ndarray) -> None:  # pragma: no cover - compiled
-    """Emax effect E = C^g / (EC50^g + C^g) at each node of the day."""
+    """Emax effect E = C^g / (EC50^g + C^g) at each node of patient p's day.
+
+    Arrays are indexed, not sliced: a view per patient costs an atomic reference count on
+    its parent, which numba's threads contend for when they share it.
+    """
     for i in range(effects.shape[0]):
         c = 0.0
         for j in range(dosed.shape[0]):
-            c += constants_nodes[i, j] * dosed[j]
+            c += pk_nodes[p, i, j] * dosed[j]
         if c > 0.0:
             power = np.exp(hill * np.log(c))
             effects[i] = power / (ec50_power + power)
@@ -384,16 +388,17 @@ def _effects(constants_nodes: np.ndarray, ec50_power: float, hill: float, dosed:
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def _advance_chain(chain: np.ndarray, length: int, decay: np.ndarray, fill: np.ndarray,
-                   weights: np.ndarray, effects: np.ndarray) -> None:  # pragma: no cover
-    """One day of one transit chain, in place (module docstring)."""
+def _advance_chain(chains: np.ndarray, p: int, chain: int, length: int, decay: np.ndarray,
+                   fill: np.ndarray, weights: np.ndarray, q: int,
+                   effects: np.ndarray) -> None:  # pragma: no cover
+    """One day of patient p's transit chain, in place (module docstring; constants' row q)."""
     for l in range(length - 1, -1, -1):  # noqa: E741 - downwards: chain[m < l] still old
-        value = fill[l]
+        value = fill[q, chain, l]
         for m in range(l + 1):
-            value += decay[l - m] * chain[m]
+            value += decay[q, chain, l - m] * chains[p, chain, m]
         for i in range(effects.shape[0]):
-            value -= weights[l, i] * effects[i]
-        chain[l] = value
+            value -= weights[q, chain, l, i] * effects[i]
+        chains[p, chain, l] = value
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
@@ -406,9 +411,11 @@ def advance_rows(first: int, last: int, rows: np.ndarray, s_doses_mg: np.ndarray
     faster than a named one: a tenth of a single-patient env step).
     """
     c = DayConstants(*constants)
-    effects = np.empty(c.pk_nodes.shape[1])
+    pk_nodes, pk_step, decay, fill, weights = (c.pk_nodes, c.pk_step, c.chain_decay,
+                                               c.chain_fill, c.chain_weights)
+    effects = np.empty(pk_nodes.shape[1])
     dosed = np.empty(PK_STATES)
-    shared = c.chain_weights.shape[0] == 1  # one set of chain constants for every patient
+    shared = weights.shape[0] == 1  # one set of chain constants for every patient
     for k in range(first, last):
         p = rows[k]
         q = 0 if shared else p
@@ -416,14 +423,14 @@ def advance_rows(first: int, last: int, rows: np.ndarray, s_doses_mg: np.ndarray
             for j in range(PK_STATES):
                 dosed[j] = pk[p, j]
             dosed[0] += s_doses_mg[k, d]
-            _effects(c.pk_nodes[p], c.ec50_power[p], c.hill[p], dosed, effects)
+            _effects(pk_nodes, p, c.ec50_power[p], c.hill[p], dosed, effects)
             for chain in range(2):
-                _advance_chain(chains[p, chain], c.chain_lengths[chain], c.chain_decay[q, chain],
-                               c.chain_fill[q, chain], c.chain_weights[q, chain], effects)
+                _advance_chain(chains, p, chain, c.chain_lengths[chain], decay, fill, weights, q,
+                               effects)
             for i in range(PK_STATES):
                 value = 0.0
                 for j in range(PK_STATES):
-                    value += c.pk_step[p, i, j] * dosed[j]
+                    value += pk_step[p, i, j] * dosed[j]
                 pk[p, i] = value
             concentrations[k, d] = pk[p, 1] * c.inverse_volume_per_l[p]
 

@@ -198,6 +198,7 @@ def _book_rows(first: int, last: int, rows: np.ndarray, doses_mg: np.ndarray,
     """:func:`clinic_day` for ``rows[first:last]`` (the one implementation of the booking)."""
     bleed_p = band_probabilities(clinic.bleed_relative_risks, clinic.bleed_rate_per_day)
     clot_p = band_probabilities(clinic.clot_relative_risks, clinic.clot_rate_per_day)
+    band_edges, next_test, n_days = clinic.band_edges, r.next_test_day, clinic.n_days
     for k in range(first, last):
         p, d = rows[k], r.day[rows[k]]
         tested = r.last_test_day[p] == d
@@ -207,13 +208,14 @@ def _book_rows(first: int, last: int, rows: np.ndarray, doses_mg: np.ndarray,
         new = inr_of(chains[p, 0, chain_lengths[0] - 1], chains[p, 1, chain_lengths[1] - 1],
                      form.product_form, form.exponent, form.inr_max, form.baseline_inr)
         mean = 0.5 * (r.inr[p, d] + new)
-        band = inr_band(mean, clinic.band_edges)
+        band = inr_band(mean, band_edges)
         bleed = r.event_uniforms[p, d, 0] < bleed_p[band]
         clot = r.event_uniforms[p, d, 1] < clot_p[band]
         r.bleeding[p, d], r.thromboembolism[p, d] = bleed, clot
         r.inr[p, d + 1], r.concentration[p, d + 1] = new, concentrations[k]
         r.day[p] = d + 1
-        _measure(p, d + 1, r, clinic)
+        if d + 1 == next_test[p] and d + 1 < n_days:  # _measure's own check, before its reads
+            _measure(p, d + 1, r, clinic)
         day_out.inr[k], day_out.bleeding[k] = new, bleed
         day_out.thromboembolism[k], day_out.tested[k] = clot, tested
 
