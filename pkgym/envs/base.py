@@ -370,6 +370,8 @@ class DosingVectorEnv(VectorEnv):
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._streams = [spawn_streams(seeding.np_random()[0]) for _ in range(self.num_envs)]
         self._done = np.zeros(self.num_envs, dtype=bool)
+        self._every_row = np.arange(self.num_envs)  # the rows a step of every patient steps
+        self._every_row.flags.writeable = False
 
     def reset(self, *, seed: int | Sequence[int] | None = None,  # noqa: ANN201
               options: dict[str, Any] | None = None):
@@ -400,17 +402,19 @@ class DosingVectorEnv(VectorEnv):
         """Advance every patient one decision step, autoresetting finished ones."""
         doses = self.core.decode_actions(actions, self.continuous, self.num_envs)
         n = self.num_envs
-        reward, terminated, truncated = np.zeros(n), np.zeros(n, bool), np.zeros(n, bool)
         if self.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP and self._done.any():
             stepped = np.flatnonzero(~self._done)
             self._reset_rows(np.flatnonzero(self._done), [None] * int(self._done.sum()))
         else:
-            stepped = np.arange(n)
+            stepped = self._every_row
         if stepped.size == n:  # every patient: plain copies, no gather and scatter
+            reward, terminated, truncated = np.empty(n), np.empty(n, bool), np.empty(n, bool)
             reward[:], terminated[:], truncated[:] = self.core.step(stepped, doses.copy())
-        elif stepped.size:
-            out = self.core.step(stepped, doses[stepped])
-            reward[stepped], terminated[stepped], truncated[stepped] = out
+        else:
+            reward, terminated, truncated = np.zeros(n), np.zeros(n, bool), np.zeros(n, bool)
+            if stepped.size:
+                out = self.core.step(stepped, doses[stepped])
+                reward[stepped], terminated[stepped], truncated[stepped] = out
         info = _with_masks(self.core.info())
         done = terminated | truncated
         if self.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP and done.any():
@@ -451,11 +455,16 @@ class DosingVectorEnv(VectorEnv):
 
 
 def _with_masks(info: dict[str, np.ndarray], mask: np.ndarray | None = None) -> dict[str, Any]:
-    """Gymnasium's vector info layout: each key paired with a boolean mask ``_key``."""
+    """Gymnasium's vector info layout: each key paired with a boolean mask ``_key``.
+
+    Every mask is its own writable array (a row of one block allocated for all of them: one
+    allocation, not one copy per key).
+    """
     n = len(next(iter(info.values())))
     present = np.ones(n, dtype=bool) if mask is None else mask
     out: dict[str, Any] = dict(info)
-    out.update({f"_{key}": present.copy() for key in info})
+    out.update(zip([f"_{key}" for key in info],
+                   np.broadcast_to(present, (len(info), n)).copy(), strict=True))
     return out
 
 
