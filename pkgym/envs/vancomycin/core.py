@@ -112,6 +112,12 @@ class VancomycinCore(DosingCore):
                        patients: Sequence[Mapping[str, Any] | None],
                        streams: Sequence[EpisodeStreams]) -> WardRecords:
         """Records of fresh episodes from their draws (a pinned patient's fields replace them)."""
+        return self._build(draws, patients,
+                           np.array([slot.seed_entropy for slot in streams], dtype=object))
+
+    def _build(self, draws: dict[str, np.ndarray], patients: Sequence[Mapping[str, Any] | None],
+               entropy: np.ndarray) -> WardRecords:
+        """:meth:`build_episodes` with the slots' seed entropy (m,) given."""
         n = draws["eta"].shape[0]
         pins = [None if p is None else self.pin_patient(p) for p in patients]  # checked first
         table = dict(self.settings.population.from_uniforms(draws["covariates"]))
@@ -122,7 +128,6 @@ class VancomycinCore(DosingCore):
             if pinned is not None:
                 for key, value in pinned.items():
                     table[key][k] = value
-        entropy = np.array([s.seed_entropy for s in streams], dtype=object)
         return new_records(self.settings, self._constants, table, draws, entropy)
 
     def take_episode(self, records: WardRecords, row: int) -> WardRecords:
@@ -248,18 +253,19 @@ class VancomycinCore(DosingCore):
         That is its observation and info, and the ids and seeds handed out since the last
         reset. A batch draws on its slots' bit-generator addresses kept per row
         (:class:`~pkgym.envs.slots.SlotAddresses`); a single env (episodes drawn ahead), a
-        core whose ``draw_episodes`` is replaced, or numpy without an exported
-        ``random_standard_normal`` runs the template as it is.
+        core whose ``draw_episodes`` or ``build_episodes`` is replaced, or numpy without an
+        exported ``random_standard_normal`` runs the template as it is.
         """
         self._forget_reads()
         self._ids = None
         rows = np.asarray(rows, dtype=np.int64)
         if (rows.size == 0 or self.n_patients == 1 or not NUMPY_NORMAL
-                or type(self).draw_episodes is not VancomycinCore.draw_episodes):
+                or type(self).draw_episodes is not VancomycinCore.draw_episodes
+                or type(self).build_episodes is not VancomycinCore.build_episodes):
             super().reset_patients(rows, streams, patients)
             return
-        draws = self._draw(self._slot_addresses(rows, streams)[0])
-        self.store_episodes(rows, self.build_episodes(draws, patients, streams))
+        addresses, entropy = self._slot_addresses(rows, streams)
+        self.store_episodes(rows, self._build(self._draw(addresses), patients, entropy))
 
     def observe(self) -> dict[str, np.ndarray]:
         """Batched observation of all patients (the last step's, when it wrote one)."""
