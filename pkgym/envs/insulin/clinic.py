@@ -25,11 +25,12 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+import numba
 import numpy as np
 from gymnasium import spaces
 
 from pkgym.envs.base import ObservationModel, RewardFn
-from pkgym.envs.insulin.kernel import observe_rows
+from pkgym.envs.insulin.kernel import observe_chunks, observe_rows
 from pkgym.scenarios import check_fields
 from pkgym.scenarios import resolve_scenario as resolve
 
@@ -41,6 +42,8 @@ SETTINGS_HIGHS = np.array([30.0, 200.0, 1000.0, 300.0, 120.0], dtype=np.float32)
 """Upper bounds of ``pump_settings``: basal U/h, CR g/U, CF mg/dL/U, weight kg, age years."""
 SETTINGS_BOUNDS = SETTINGS_HIGHS.astype(np.float64)
 """The same bounds as the float64 numbers ``np.clip`` compares the settings with."""
+OBSERVE_PARALLEL_ROWS = 1024
+"""Rows from which the observation is written in chunks on every numba thread."""
 
 
 def bg_risk(bg_mg_per_dl: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -263,8 +266,13 @@ class ClinicObservation(ObservationModel):
                "announced_carbs_g": np.empty((n, 1), np.float32),
                "time_of_day_h": np.empty((n, 1), np.float32),
                "pump_settings": np.empty((n, SETTINGS_HIGHS.size), np.float32)}
-        observe_rows(records.step, records.cgm, records.iob_u, records.announced_now_g,
-                     records.pump_settings, s.step_minutes, float(s.start_hour),
-                     (CGM_HIGH_MG_PER_DL, IOB_HIGH_U, CARBS_HIGH_G), SETTINGS_BOUNDS,
-                     *out.values())
+        args = (records.step, records.cgm, records.iob_u, records.announced_now_g,
+                records.pump_settings, s.step_minutes, float(s.start_hour))
+        highs = (CGM_HIGH_MG_PER_DL, IOB_HIGH_U, CARBS_HIGH_G)
+        threads, outs = numba.get_num_threads(), tuple(out.values())
+        if n >= OBSERVE_PARALLEL_ROWS and threads > 1:  # independent rows: chunks on threads
+            observe_chunks(4 * threads, *args, np.array(highs), SETTINGS_BOUNDS, outs)
+        else:
+            observe_rows(*args, highs, SETTINGS_BOUNDS, outs[0], outs[1], outs[2], outs[3],
+                         outs[4], outs[5])
         return out

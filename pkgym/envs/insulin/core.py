@@ -171,4 +171,4 @@ class InsulinCore(DosingCore):
 
     def info(self) -> dict[str, np.ndarray]:
         """Clinical metrics of the last step and episode, and the hidden truth of everyone."""
-        return insulin_views.info(self.records, self.settings, np.arange(self.n_patients))
+        return insulin_views.info(self.records, self.settings)

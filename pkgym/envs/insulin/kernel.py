@@ -1,3 +1,4 @@
+# lines: the step's compiled passes (minutes, booking, risk, measuring, observation) kept together
 """Compiled step of N insulin patients: the float operations of the numpy reference, per row.
 
 ``InsulinCore.step`` ran a dozen numpy passes over the stepped patients around the compiled
@@ -313,9 +314,9 @@ def observe_rows(step: np.ndarray, cgm: np.ndarray, iob_u: np.ndarray,
                  announced_now: np.ndarray, pump_settings: np.ndarray, step_minutes: int,
                  start_hour: float, highs: tuple, settings_highs: np.ndarray,
                  out_cgm: np.ndarray, out_mask: np.ndarray, out_iob: np.ndarray,
-                 out_carbs: np.ndarray, out_clock: np.ndarray,
-                 out_settings: np.ndarray) -> None:  # pragma: no cover - compiled
-    """``ClinicObservation``'s float32 arrays of every row, written into the ``out_*`` arrays.
+                 out_carbs: np.ndarray, out_clock: np.ndarray, out_settings: np.ndarray,
+                 first: int = 0, last: int = -1) -> None:  # pragma: no cover - compiled
+    """``ClinicObservation``'s float32 arrays of rows ``first:last`` (-1: every row).
 
     The last ``out_cgm.shape[1]`` CGM readings up to each row's step (0 and mask 0 before
     the start), clipped to ``[0, highs[0]]``; insulin on board and announced carbs clipped to
@@ -323,7 +324,7 @@ def observe_rows(step: np.ndarray, cgm: np.ndarray, iob_u: np.ndarray,
     the pump settings clipped to ``[0, settings_highs]``.
     """
     n_hist = out_cgm.shape[1]
-    for r in range(step.size):
+    for r in range(first, step.size if last < 0 else last):
         now = step[r]
         for j in range(n_hist):
             col = now + 1 - n_hist + j
@@ -337,6 +338,22 @@ def observe_rows(step: np.ndarray, cgm: np.ndarray, iob_u: np.ndarray,
         out_clock[r, 0] = np.float32(clock if clock < 24.0 else 24.0)
         for j in range(settings_highs.size):
             out_settings[r, j] = np.float32(clip(pump_settings[r, j], 0.0, settings_highs[j]))
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def observe_chunks(n_chunks: int, step: np.ndarray, cgm: np.ndarray, iob_u: np.ndarray,
+                   announced_now: np.ndarray, pump_settings: np.ndarray, step_minutes: int,
+                   start_hour: float, highs: np.ndarray, settings_highs: np.ndarray,
+                   outs: tuple) -> None:  # pragma: no cover - compiled
+    """:func:`observe_rows` over ``n_chunks`` contiguous chunks of the rows, side by side.
+
+    ``highs``: the three bounds as an array; ``outs``: the six ``out_*`` arrays.
+    """
+    n, bounds = step.size, (highs[0], highs[1], highs[2])
+    for c in numba.prange(n_chunks):
+        observe_rows(step, cgm, iob_u, announced_now, pump_settings, step_minutes, start_hour,
+                     bounds, settings_highs, outs[0], outs[1], outs[2], outs[3], outs[4],
+                     outs[5], c * n // n_chunks, (c + 1) * n // n_chunks)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", parallel=True)

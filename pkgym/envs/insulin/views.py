@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -21,8 +21,10 @@ EPISODE_KEYS = ("time_in_range_fraction", "time_below_70_fraction", "time_below_
                 "risk_index", "cv", "mean_bg_mg_per_dl")
 
 
-def episode_metrics(records: Any, rows: np.ndarray) -> dict[str, np.ndarray]:
+def episode_metrics(records: Any, rows: np.ndarray | None) -> dict[str, np.ndarray]:
     """The episode so far over every minute of true plasma glucose (0 before the first step).
+
+    ``rows``: the rows (None: every row).
 
     LBGI and HBGI are Kovatchev's means of rl and rh over all minutes (readings of the other
     side count 0; simglucose's ``risk_index`` averages over the one side only); CV = SD/mean.
@@ -35,56 +37,65 @@ def episode_metrics(records: Any, rows: np.ndarray) -> dict[str, np.ndarray]:
         >>> info["time_in_range_fraction"], info["lbgi"]
         (1.0, 0.0)
     """
-    r = records
-    n = np.maximum(r.minutes[rows], 1.0)
-    mean = r.sum_bg[rows] / n
-    sd = np.sqrt(np.maximum(r.sum_bg2[rows] / n - mean * mean, 0.0))
-    lbgi, hbgi = r.sum_low_risk[rows] / n, r.sum_high_risk[rows] / n
-    return {"time_in_range_fraction": r.in_range[rows] / n,
-            "time_below_70_fraction": r.below_70[rows] / n,
-            "time_below_54_fraction": r.below_54[rows] / n,
-            "time_above_180_fraction": r.above_180[rows] / n,
-            "time_above_250_fraction": r.above_250[rows] / n,
+    r, take = records, _taker(rows)
+    n = np.maximum(take(r.minutes), 1.0)
+    mean = take(r.sum_bg) / n
+    sd = np.sqrt(np.maximum(take(r.sum_bg2) / n - mean * mean, 0.0))
+    lbgi, hbgi = take(r.sum_low_risk) / n, take(r.sum_high_risk) / n
+    return {"time_in_range_fraction": take(r.in_range) / n,
+            "time_below_70_fraction": take(r.below_70) / n,
+            "time_below_54_fraction": take(r.below_54) / n,
+            "time_above_180_fraction": take(r.above_180) / n,
+            "time_above_250_fraction": take(r.above_250) / n,
             "lbgi": lbgi, "hbgi": hbgi, "risk_index": lbgi + hbgi,
             "cv": np.where(mean > 0, sd / np.maximum(mean, 1e-12), 0.0),
             "mean_bg_mg_per_dl": mean}
 
 
-def info(records: Any, settings: Any, rows: np.ndarray) -> dict[str, np.ndarray]:
+def info(records: Any, settings: Any, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Clinical metrics of the last step and episode and the hidden truth of ``rows``.
 
     Hidden truth (for analysis and the ``oracle``): ``model_state`` (n, n_states),
     ``model_params`` (n, n_params), ``meal_memory`` (n, 3), ``pending_carbs_g``,
     ``meal_minutes``/``meal_grams`` (n, n_meals: every meal of the episode, announced or not),
-    ``profile_index`` (-1 Hovorka) and the row's seeds.
+    ``profile_index`` (-1 Hovorka) and the row's seeds. ``rows=None``: every row, its arrays
+    copied whole (the values, dtypes and C order of gathering every row, without the gather).
     """
-    r, s = records, settings.scenario
-    step = r.step[rows]  # fancy indexing: every value below is a fresh array
+    r, s, take = records, settings.scenario, _taker(rows)
+    every = np.arange(r.step.shape[0]) if rows is None else rows
+    step = take(r.step)  # every value below is a fresh array
     last = np.maximum(step - 1, 0)
     started = step > 0
-    bg = r.bg[rows, step]
+    bg = r.bg[every, step]
     out = {
         "step": step, "minute": step * s.step_minutes,
-        "bg_mg_per_dl": bg, "cgm_mg_per_dl": r.cgm[rows, step],
+        "bg_mg_per_dl": bg, "cgm_mg_per_dl": r.cgm[every, step],
         "in_range": (bg >= TARGET_MG_PER_DL[0]) & (bg <= TARGET_MG_PER_DL[1]),
-        "insulin_u": np.where(started, r.delivered_u[rows, last], 0.0),
-        "carbs_g": np.where(started, r.eaten_g[rows, last], 0.0),
-        "announced_carbs_g": r.announced_now_g[rows],
-        "insulin_on_board_u": r.iob_u[rows], "cost": r.cost[rows],
-        "step_lbgi": r.step_low_risk[rows], "step_hbgi": r.step_high_risk[rows]}
+        "insulin_u": np.where(started, r.delivered_u[every, last], 0.0),
+        "carbs_g": np.where(started, r.eaten_g[every, last], 0.0),
+        "announced_carbs_g": take(r.announced_now_g),
+        "insulin_on_board_u": take(r.iob_u), "cost": take(r.cost),
+        "step_lbgi": take(r.step_low_risk), "step_hbgi": take(r.step_high_risk)}
     out.update(episode_metrics(r, rows))
-    settings_rows = r.pump_settings[rows]
+    settings_rows = r.pump_settings if rows is None else r.pump_settings[rows]
     out.update(basal_u_per_h=settings_rows[:, 0].copy(),
                carb_ratio_g_per_u=settings_rows[:, 1].copy(),
                correction_factor_mg_per_dl_per_u=settings_rows[:, 2].copy(),
                body_weight_kg=settings_rows[:, 3].copy(),
-               model_state=r.state[rows], model_params=r.params[rows],
-               meal_memory=r.memory[rows], pending_carbs_g=r.pending_g[rows],
-               meal_minutes=r.meal_minutes[rows], meal_grams=r.meal_grams[rows],
-               profile_index=r.profile_index[rows], patient_id=r.patient_id[rows],
-               patient_seed=r.patient_seed[rows], meal_seed=r.meal_seed[rows],
-               noise_seed=r.noise_seed[rows], seed_entropy=r.seed_entropy[rows])
+               model_state=take(r.state), model_params=take(r.params),
+               meal_memory=take(r.memory), pending_carbs_g=take(r.pending_g),
+               meal_minutes=take(r.meal_minutes), meal_grams=take(r.meal_grams),
+               profile_index=take(r.profile_index), patient_id=take(r.patient_id),
+               patient_seed=take(r.patient_seed), meal_seed=take(r.meal_seed),
+               noise_seed=take(r.noise_seed), seed_entropy=take(r.seed_entropy))
     return out
+
+
+def _taker(rows: np.ndarray | None) -> Callable[[np.ndarray], np.ndarray]:
+    """``array[rows]``, or for ``rows=None`` a C-ordered copy of the whole array (same values)."""
+    if rows is None:
+        return lambda array: array.copy(order="C")
+    return lambda array: array[rows]
 
 
 def info_row(records: Any, settings: Any, row: int) -> dict[str, Any]:
