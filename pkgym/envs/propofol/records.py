@@ -17,6 +17,7 @@ import numpy as np
 
 from pkgym.envs.pinning import validate_pinned, validate_pinned_etas
 from pkgym.envs.propofol.clinic import PropofolScenario
+from pkgym.envs.propofol.kernel import transpose_into
 from pkgym.models.propofol_eleveld import (
     ETA_NAMES,
     N_STATES,
@@ -189,11 +190,11 @@ def new_records(settings: ClinicSettings, table: Mapping[str, np.ndarray], etas:
     states = step_major(n, s.n_steps + 1, N_STATES)
     bis = step_major(n, s.n_steps + 1)
     bis[:, 0] = pd.bis_baseline
-    measured = bis.copy(order="K")
+    measured = step_major(n, s.n_steps + 1)  # zeros after the first sample, as bis
     measured[:, 0] = measure_bis(pd.bis_baseline, pd.residual_sd * s.bis_noise_scale,
                                  noise[:, 0])
     noise_by_step = step_major(n, s.n_steps + 1)
-    noise_by_step[...] = noise
+    transpose_into(np.ascontiguousarray(noise, dtype=np.float64), noise_by_step.base)
     zeros = np.zeros(n)
     return ClinicRecords(
         covariates=cov, etas=np.asarray(etas, dtype=np.float64), pk=pk.as_array(),
