@@ -89,11 +89,15 @@ def observe_rows(sources: tuple, outs: tuple, highs: np.ndarray) -> None:
 
 
 @numba.njit(cache=True, nogil=True)
-def _count(flags: np.ndarray) -> int:  # pragma: no cover - compiled
-    """How many of ``flags`` (booleans viewed as uint8: 0 or 1) are set."""
+def _count(flags: np.ndarray, p: int) -> int:  # pragma: no cover - compiled
+    """How many of row p's ``flags`` (booleans viewed as uint8: 0 or 1) are set.
+
+    Indexed, not sliced: a view per row costs an atomic reference count on the array,
+    which numba's threads contend for.
+    """
     total = 0
-    for flag in flags:
-        total += flag
+    for j in range(flags.shape[1]):
+        total += flags[p, j]
     return total
 
 
@@ -116,7 +120,7 @@ def _info_chunk(first: int, last: int, rows: np.ndarray, records: tuple, target:
         result[i] = np.float64(r.inr_values[p, max(r.n_tests[p] - 1, 0)])
         bled[i] = r.bleeding[p, previous] & started
         clotted[i] = r.thromboembolism[p, previous] & started
-        bleeds[i], clots[i] = _count(bleeding[p]), _count(thromboembolism[p])
+        bleeds[i], clots[i] = _count(bleeding, p), _count(thromboembolism, p)
 
 
 @numba.njit(cache=True, nogil=True)
