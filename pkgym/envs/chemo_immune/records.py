@@ -56,7 +56,8 @@ class ChemoRecords:
         course: true (N, T, I, u) each morning.  # (n, n_days + 1, 4)
         measured: measured (N, T, I) each morning, float32.  # (n, n_days + 1, 3)
         measured_now: this morning's row of ``measured``.  # (n, 3)
-        assay_normals: the episode's pre-drawn measurement noise.  # (n, n_days + 1, 3)
+        assay_normals: the episode's pre-drawn measurement noise (day-major when
+            the core allocates it).  # (n, n_days + 1, 3)
         doses, doses_f32: infusion rate given each day (0 for days to come).  # (n, n_days)
         last_dose: the infusion rate of the last day (0 before the first).  # (n,)
         below_floor: whether N was below the floor the morning after each day.  # (n, n_days)
@@ -130,7 +131,7 @@ def new_records(settings: ChemoSettings, draws: Mapping[str, np.ndarray] | None,
         [[0.9, 0.4, 0.005, 0.0], [0.9, 0.2, 0.005, 0.0]]
     """
     n, days = seed_entropy.shape[0], settings.scenario.n_days
-    normals = np.zeros((n, days + 1, 3)) if draws is None else draws["assay"]
+    normals = day_major(n, (days + 1, 3), np.float64) if draws is None else draws["assay"]
     records = ChemoRecords(
         tumour_at_start=np.zeros(n), etas=np.zeros((n, 0)),
         params=TumourImmuneParameters(np.zeros((n, 0))), states=np.zeros((n, 4)),

@@ -45,3 +45,17 @@ def test_chemo_immune_reset__in_place_equals_new_records_and_reuses_the_arrays()
     fresh = new_records(core.settings, draws, [None if p is None else core.pin_patient(p)
                                                for p in pinned], entropy, core.variability)
     assert _differing(core.records, fresh) == []
+
+
+def test_chemo_immune_reset__assay_normals_day_major_and_drawn_in_place() -> None:
+    """The core's assay normals are stored day by day and a full reset draws into them."""
+    n = 5
+    core: ChemoImmuneCore = gym.make_vec(ENV_ID, num_envs=n,
+                                         vectorization_mode="vector_entry_point").core
+    normals = core.records.assay_normals
+    assert normals.strides[1] > normals.strides[0] == 3 * normals.itemsize
+    streams = [spawn_streams(np.random.default_rng(7 + k)) for k in range(n)]
+    core.reset_patients(np.arange(n), streams, [None] * n)
+    assert core.records.assay_normals is normals
+    again = [spawn_streams(np.random.default_rng(7 + k)) for k in range(n)]
+    assert core._draw_with_numpy(again)["assay"].tobytes() == normals.tobytes()
