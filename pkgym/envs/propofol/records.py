@@ -194,7 +194,7 @@ def new_records(settings: ClinicSettings, table: Mapping[str, np.ndarray], etas:
     measured[:, 0] = measure_bis(pd.bis_baseline, pd.residual_sd * s.bis_noise_scale,
                                  noise[:, 0])
     noise_by_step = step_major(n, s.n_steps + 1)
-    transpose_into(np.ascontiguousarray(noise, dtype=np.float64), noise_by_step.base)
+    transpose_into(np.ascontiguousarray(noise, dtype=np.float64), noise_by_step.T)
     zeros = np.zeros(n)
     return ClinicRecords(
         covariates=cov, etas=np.asarray(etas, dtype=np.float64), pk=pk.as_array(),
