@@ -269,10 +269,11 @@ class ClinicObservation(ObservationModel):
         args = (records.step, records.cgm, records.iob_u, records.announced_now_g,
                 records.pump_settings, s.step_minutes, float(s.start_hour))
         highs = (CGM_HIGH_MG_PER_DL, IOB_HIGH_U, CARBS_HIGH_G)
-        threads, outs = numba.get_num_threads(), tuple(out.values())
-        if n >= OBSERVE_PARALLEL_ROWS and threads > 1:  # independent rows: chunks on threads
-            observe_chunks(4 * threads, *args, np.array(highs), SETTINGS_BOUNDS, outs)
+        outs = tuple(out.values())
+        if n >= OBSERVE_PARALLEL_ROWS and numba.get_num_threads() > 1:  # independent rows
+            observe_chunks(4 * numba.get_num_threads(), *args, np.array(highs), SETTINGS_BOUNDS,
+                           outs)
         else:
             observe_rows(*args, highs, SETTINGS_BOUNDS, outs[0], outs[1], outs[2], outs[3],
-                         outs[4], outs[5])
+                         outs[4], outs[5], 0, n)
         return out

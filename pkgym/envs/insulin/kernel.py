@@ -315,8 +315,10 @@ def observe_rows(step: np.ndarray, cgm: np.ndarray, iob_u: np.ndarray,
                  start_hour: float, highs: tuple, settings_highs: np.ndarray,
                  out_cgm: np.ndarray, out_mask: np.ndarray, out_iob: np.ndarray,
                  out_carbs: np.ndarray, out_clock: np.ndarray, out_settings: np.ndarray,
-                 first: int = 0, last: int = -1) -> None:  # pragma: no cover - compiled
-    """``ClinicObservation``'s float32 arrays of rows ``first:last`` (-1: every row).
+                 first: int, last: int) -> None:  # pragma: no cover - compiled
+    """``ClinicObservation``'s float32 arrays of rows ``first`` to ``last - 1``.
+
+    (No default arguments: a call omitting one would miss numba's fast dispatch.)
 
     The last ``out_cgm.shape[1]`` CGM readings up to each row's step (0 and mask 0 before
     the start), clipped to ``[0, highs[0]]``; insulin on board and announced carbs clipped to
@@ -324,7 +326,7 @@ def observe_rows(step: np.ndarray, cgm: np.ndarray, iob_u: np.ndarray,
     the pump settings clipped to ``[0, settings_highs]``.
     """
     n_hist = out_cgm.shape[1]
-    for r in range(first, step.size if last < 0 else last):
+    for r in range(first, last):
         now = step[r]
         for j in range(n_hist):
             col = now + 1 - n_hist + j

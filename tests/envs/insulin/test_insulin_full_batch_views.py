@@ -35,7 +35,7 @@ def test_observation__chunks_on_threads_equal_one_serial_pass() -> None:
     args = (rec.step, rec.cgm, rec.iob_u, rec.announced_now_g, rec.pump_settings,
             s.step_minutes, float(s.start_hour))
     serial = {key: np.full_like(value, np.nan) for key, value in obs.items()}
-    observe_rows(*args, (600.0, 200.0, 1000.0), SETTINGS_BOUNDS, *serial.values())
+    observe_rows(*args, (600.0, 200.0, 1000.0), SETTINGS_BOUNDS, *serial.values(), 0, n)
     for chunks in (1, 3, 4 * max(numba.get_num_threads(), 2)):
         chunked = {key: np.full_like(value, np.nan) for key, value in obs.items()}
         observe_chunks(chunks, *args, np.array([600.0, 200.0, 1000.0]), SETTINGS_BOUNDS,
