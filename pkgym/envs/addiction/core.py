@@ -8,8 +8,6 @@ choice and adherence) and noise (self-report and urine-test errors). The learnin
 
 from __future__ import annotations
 
-import sys
-import weakref
 from collections.abc import Mapping, Sequence
 from operator import is_
 from typing import Any
@@ -51,6 +49,7 @@ from pkgym.envs.base import (
     ObservationModel,
     RewardFn,
 )
+from pkgym.envs.handed import HandedArrays
 from pkgym.models.addiction import VARIED, all_utilities, model_constants
 from pkgym.models.addiction_treatment import CM_TEST_DAYS, TreatmentPharmacology
 from pkgym.sim.bitgen import NUMPY_NORMAL, PCG64_DOUBLE, bitgen_addresses
@@ -90,7 +89,7 @@ class AddictionCore(DosingCore):
         self._pharmacology = pharmacology_table(scenario.pharmacology)
         self._variability = settings.model.variability
         self._bitgens = {}
-        self._handed: list[tuple[np.ndarray, ...]] = []
+        self._handed = HandedArrays(keep=HANDED)
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle and deepcopy state without the reset's scratch and bit-generator addresses.
@@ -100,7 +99,7 @@ class AddictionCore(DosingCore):
         original's.
         """
         state = {key: value for key, value in self.__dict__.items() if key != "_scratch"}
-        state["_bitgens"], state["_handed"] = {}, []
+        state["_bitgens"] = {}
         return state
 
     def action_space(self, continuous: bool) -> spaces.Space:
@@ -229,7 +228,8 @@ class AddictionCore(DosingCore):
         """Batched observation: arrays no caller holds, reused once every caller dropped them.
 
         The default model writes into a set of arrays an earlier call handed out when nobody
-        holds any of them any more (no reference, view or weak reference: :func:`_unheld`),
+        holds any of them any more (no reference, view or weak reference:
+        :func:`pkgym.envs.handed.unheld`),
         else into a new set (:data:`HANDED` sets kept); every element is written. A caller
         cannot tell this from fresh arrays, and fresh ones cost their first-touch page faults
         every step (as much as the values themselves at 10^4 patients).
@@ -237,22 +237,9 @@ class AddictionCore(DosingCore):
         model = self.observation_model
         if type(model) is not ClinicObservation:
             return super().observe()
-        kept = next((arrays for arrays in self._handed if _unheld(arrays)), None)
-        if kept is None:
-            kept = (np.empty(0), *model.arrays(self.n_patients, self.settings).values())
-            self._handed = [kept, *self._handed[:HANDED - 1]]
-        return model.fill(self.records, dict(zip(OBSERVATION_KEYS, kept[1:], strict=True)))
-
-
-def _unheld(kept: tuple[np.ndarray, ...]) -> bool:
-    """Whether nothing but ``kept`` holds its arrays (after its first, a gauge never handed out).
-
-    Each array then has the gauge's reference count (a view holds its base, a container its
-    items) and no weak reference.
-    """
-    counts = [sys.getrefcount(array) for array in kept]
-    return counts.count(counts[0]) == len(counts) and not any(
-        weakref.getweakrefcount(array) for array in kept[1:])
+        arrays = self._handed.take(
+            lambda: list(model.arrays(self.n_patients, self.settings).values()))
+        return model.fill(self.records, dict(zip(OBSERVATION_KEYS, arrays, strict=True)))
 
 
 def _draw_into(streams: Sequence[EpisodeStreams], eta: np.ndarray, burn_in: np.ndarray,

@@ -8,8 +8,6 @@ is array work plus one call of the compiled day (:mod:`pkgym.models.warfarin_ker
 
 from __future__ import annotations
 
-import sys
-import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from typing import Any
@@ -25,6 +23,7 @@ from pkgym.envs.base import (
     ObservationModel,
     RewardFn,
 )
+from pkgym.envs.handed import HandedArrays
 from pkgym.envs.warfarin import views as warfarin_views
 from pkgym.envs.warfarin.clinic import (
     MAX_TEST_INTERVAL_DAYS,
@@ -91,8 +90,8 @@ class WarfarinCore(DosingCore):
         self._scratch = ((np.empty(1), np.empty(1, bool), np.empty(1, bool), np.empty(1, bool)),
                          (np.empty(1), np.empty(1, bool), np.empty(1)))
         """:meth:`step_one`'s outcome and score arrays (row 0)."""
-        self._handed: list[tuple[np.ndarray, ...]] = []
-        """Observation arrays :meth:`observe` handed out, newest first (each a gauge first)."""
+        self._handed = HandedArrays(keep=HANDED)
+        """Observation arrays :meth:`observe` handed out (reused once no caller holds them)."""
         self._observation_keys: tuple[str, ...] = ()
 
     # ----- actions -------------------------------------------------------------------------
@@ -234,7 +233,7 @@ class WarfarinCore(DosingCore):
     def __getstate__(self) -> dict[str, Any]:
         """Pickle and deepcopy state without the kept bit-generator addresses."""
         state = self.__dict__.copy()
-        state["_bitgens"], state["_handed"] = {}, []
+        state["_bitgens"] = {}
         return state
 
     def pin_patient(self, patient: Mapping[str, Any]) -> dict[str, Any]:
@@ -310,20 +309,23 @@ class WarfarinCore(DosingCore):
         """Batched observation: arrays no caller holds, reused once every caller dropped them.
 
         The default model writes into a set of arrays an earlier call handed out when nobody
-        holds any of them any more (no reference, view or weak reference: :func:`_unheld`),
+        holds any of them any more (no reference, view or weak reference:
+        :func:`pkgym.envs.handed.unheld`),
         else into a new set (:data:`HANDED` sets kept). A caller cannot tell this from fresh
         arrays; at 10^5 patients a fresh set is 150 MB of first-touch page faults per step.
         """
         model = self.observation_model
         if type(model) is not ClinicObservation:
             return super().observe()
-        kept = next((arrays for arrays in self._handed if _unheld(arrays)), None)
-        if kept is None:
-            fresh = model.arrays(self.n_patients, self.settings)
-            kept, self._observation_keys = (np.empty(0), *fresh.values()), tuple(fresh)
-            self._handed = [kept, *self._handed[:HANDED - 1]]
+        arrays = self._handed.take(lambda: self._fresh_observation(model))
         return model.fill(self.records, self.settings,
-                          dict(zip(self._observation_keys, kept[1:], strict=True)))
+                          dict(zip(self._observation_keys, arrays, strict=True)))
+
+    def _fresh_observation(self, model: ClinicObservation) -> list[np.ndarray]:
+        """A new set of the default model's observation arrays (their keys kept)."""
+        fresh = model.arrays(self.n_patients, self.settings)
+        self._observation_keys = tuple(fresh)
+        return list(fresh.values())
 
     def info(self) -> dict[str, np.ndarray]:
         """Clinical metrics of the last day and the true, hidden state of every patient."""
@@ -352,17 +354,6 @@ def _day_inputs(decisions: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
              else np.ascontiguousarray(array[:, 0] if array.ndim == 2 else array))
     chosen = (array[:, 1].astype(np.int64) if array.ndim == 2 else np.zeros(n, dtype=np.int64))
     return doses, chosen
-
-
-def _unheld(kept: tuple[np.ndarray, ...]) -> bool:
-    """Whether nothing but ``kept`` holds its arrays (after its first, a gauge never handed out).
-
-    Each array then has the gauge's reference count (a view holds its base, a container its
-    items) and no weak reference.
-    """
-    counts = [sys.getrefcount(array) for array in kept]
-    return counts.count(counts[0]) == len(counts) and not any(
-        weakref.getweakrefcount(array) for array in kept[1:])
 
 
 def _as_slice(rows: np.ndarray) -> Any:

@@ -68,6 +68,6 @@ def test_observe__copies_and_pickles_hold_no_handed_arrays() -> None:
     vec.reset(seed=2)
     obs, *_ = vec.step(vec.action_space.sample())
     twin = copy.deepcopy(vec.unwrapped)
-    assert twin.core._handed == []
+    assert len(twin.core._handed) == 0
     twin_obs, *_ = twin.step(np.zeros(6, dtype=np.int64))
     assert not np.shares_memory(twin_obs["inr_values"], obs["inr_values"])
