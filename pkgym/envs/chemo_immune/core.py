@@ -9,8 +9,6 @@ plus array work.
 
 from __future__ import annotations
 
-import sys
-import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,8 +17,8 @@ import numpy as np
 from pkgym.envs.base import DosingCore, EpisodeStreams, ObservationModel, RewardFn
 from pkgym.envs.chemo_immune import views as chemo_immune_views
 from pkgym.envs.chemo_immune.clinic import CellCountObservation, ChemoOutcome
-from pkgym.envs.chemo_immune.kernel import copy_days, record_doses, record_measured, record_morning
 from pkgym.envs.chemo_immune.kernel import draw_episodes as draw_compiled
+from pkgym.envs.chemo_immune.kernel import record_doses, record_measured, record_morning
 from pkgym.envs.chemo_immune.records import (
     ChemoSettings,
     measure,
@@ -28,14 +26,13 @@ from pkgym.envs.chemo_immune.records import (
     pinned_patient,
     restart_records,
 )
+from pkgym.envs.handed import HandedArrays
 from pkgym.envs.slots import SlotAddresses
 from pkgym.models.tumour_immune import advance_rows
 from pkgym.sim.bitgen import NUMPY_NORMAL, bitgen_addresses
 
 HANDED = 2
 """Observed dose arrays :meth:`ChemoImmuneCore.observe` keeps to write again (see there)."""
-LOGGED = 16
-"""Changes to the doses :meth:`ChemoImmuneCore.observe` replays; beyond, it copies them whole."""
 
 
 class ChemoImmuneCore(DosingCore):
@@ -58,19 +55,8 @@ class ChemoImmuneCore(DosingCore):
         self.records = self.new_records(None, [None] * self.n_patients,
                                         np.zeros(self.n_patients, dtype=object))
         self._slots = SlotAddresses(self.n_patients, ("patient", "noise"))
-        self._handed: list[list[Any]] = []
-        """Dose arrays :meth:`observe` handed out, newest first: [gauge, array, changes seen,
-        epoch]."""
-        self._changes: list[tuple[np.ndarray, np.ndarray | None]] = []
-        """Since the epoch began: (rows, day) written by a step, (rows, None) rows reset."""
-        self._epoch: tuple[int, Any] = (0, None)
-        """Count of restarts of :attr:`_changes` and the ``doses_f32`` array they are of."""
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickle and deepcopy without the handed-out dose arrays (a copy starts afresh)."""
-        state = self.__dict__.copy()
-        state["_handed"], state["_changes"], state["_epoch"] = [], [], (0, None)
-        return state
+        self._handed = HandedArrays(keep=HANDED)
+        """Dose arrays :meth:`observe` handed out (pickled and copied empty)."""
 
     def pin_patient(self, patient: Mapping[str, Any]) -> dict[str, Any]:
         """A pinned patient's validated covariates, etas and id."""
@@ -138,9 +124,7 @@ class ChemoImmuneCore(DosingCore):
         n = self.n_patients
         if rows.size != n or not np.array_equal(rows, np.arange(n)):
             super().reset_patients(rows, streams, patients)
-            self._note(rows, None)
             return
-        self._restart_changes()
         if NUMPY_NORMAL and getattr(self.draw_episodes, "__func__",
                                     None) is ChemoImmuneCore.draw_episodes:
             addresses, entropy = self._slots(rows, streams)
@@ -160,7 +144,6 @@ class ChemoImmuneCore(DosingCore):
                                "first")
         doses = np.ascontiguousarray(doses_mg, dtype=np.float64).reshape(rows.size)
         record_doses(rows, day, doses, rec.doses, rec.doses_f32, rec.last_dose)
-        self._note(rows, day)
         before = rec.states[rows, 1]
         advance_rows(rows, rec.states, doses, rec.params, self.solver)
         after, noise = np.empty((rows.size, 4)), np.empty((rows.size, 3))
@@ -178,61 +161,22 @@ class ChemoImmuneCore(DosingCore):
         return reward, stopped, (day + 1 >= scenario.n_days) & ~stopped
 
     def observe(self) -> dict[str, np.ndarray]:
-        """Batched observation; the default model's doses written into an array nobody holds.
+        """Batched observation; the default model's doses copied into an array nobody holds.
 
         ``doses`` is the largest part ((n, n_days) float32, 60 MB at 10^5 patients): a fresh
-        copy per step costs its page faults and a full read and write. When an array
-        :meth:`observe` handed out earlier is held by nobody any more (no reference, view or
-        weak reference: :func:`_unheld`), only the entries written since it was filled are
-        copied into it (a step's day of each stepped row, a reset row whole); a reset of every
-        row, or more than :data:`LOGGED` changes, copies the doses whole. The values are those
-        of :meth:`CellCountObservation.__call__`; a caller cannot tell the array from a fresh
-        copy.
+        copy per step costs its first-touch page faults besides the copy. The doses are copied
+        whole into an array :meth:`observe` handed out earlier once nobody holds it any more
+        (no reference, view or weak reference: :class:`pkgym.envs.handed.HandedArrays`), else
+        into a new one. Every element is written, so a caller cannot tell it from a fresh copy,
+        even one that wrote into an observation before dropping it.
         """
         model = self.observation_model
         if type(model) is not CellCountObservation or self.n_patients == 1:
             return super().observe()
-        return model.with_doses(self.records, self._observed_doses())
-
-    def _observed_doses(self) -> np.ndarray:
-        """A copy of ``records.doses_f32`` nobody else holds (see :meth:`observe`)."""
         source = self.records.doses_f32
-        if self._epoch[1] is not source:
-            self._restart_changes()
-        count, epoch = len(self._changes), self._epoch[0]
-        kept = next((item for item in self._handed if _unheld(item[:2])), None)
-        if kept is None:
-            kept = [np.empty(0), source.copy(), count, epoch]
-            self._handed = [kept, *self._handed[:HANDED - 1]]
-            return kept[1]
-        array = kept[1]
-        if kept[3] != epoch:
-            np.copyto(array, source)
-        else:
-            for rows, day in self._changes[kept[2]:]:
-                if day is None:
-                    array[rows] = source[rows]
-                else:
-                    copy_days(rows, day, source, array)
-        kept[2], kept[3] = count, epoch
-        return array
-
-    def _note(self, rows: np.ndarray, day: np.ndarray | None) -> None:
-        """Log a change of ``records.doses_f32`` for the handed-out arrays (see :meth:`observe`).
-
-        ``rows`` is copied (a caller may reuse its array); ``day`` is the core's own.
-        """
-        if not self._handed:
-            return
-        if len(self._changes) >= LOGGED:
-            self._restart_changes()
-        else:
-            self._changes.append((rows.copy(), day))
-
-    def _restart_changes(self) -> None:
-        """A new epoch: every handed-out array is copied whole when written again."""
-        self._changes = []
-        self._epoch = (self._epoch[0] + 1, self.records.doses_f32)
+        (doses,) = self._handed.take(lambda: [np.empty_like(source)])
+        np.copyto(doses, source)
+        return model.with_doses(self.records, doses)
 
     def info(self) -> dict[str, np.ndarray]:
         """Clinical metrics of the last day and the true, hidden state of every patient."""
@@ -241,14 +185,3 @@ class ChemoImmuneCore(DosingCore):
     def info_row(self, row: int) -> dict[str, Any]:
         """:meth:`info` of one patient with plain Python values."""
         return chemo_immune_views.info_row(self.records, self.settings, row)
-
-
-def _unheld(kept: list[np.ndarray]) -> bool:
-    """Whether nothing but the core holds ``kept[1]`` (``kept[0]``: a gauge never handed out).
-
-    The array then has the gauge's reference count (a view holds its base, a container its
-    items) and no weak reference.
-    """
-    gauge, array = kept
-    return sys.getrefcount(gauge) == sys.getrefcount(array) and not weakref.getweakrefcount(
-        array)

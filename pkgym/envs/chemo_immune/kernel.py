@@ -86,11 +86,3 @@ def record_measured(rows: np.ndarray, day: np.ndarray, measured: np.ndarray,
             records_measured[r, d + 1, j] = measured_now[r, j] = measured[k, j]
         below_floor[r, d] = below[k]
         days_below_floor[r] += below[k]
-
-
-@numba.njit(cache=True, nogil=True)
-def copy_days(rows: np.ndarray, day: np.ndarray, source: np.ndarray,
-              target: np.ndarray) -> None:  # pragma: no cover - compiled
-    """``target[rows[k], day[k]] = source[rows[k], day[k]]`` for every k (a copy, no arithmetic)."""
-    for k in range(rows.shape[0]):
-        target[rows[k], day[k]] = source[rows[k], day[k]]

@@ -91,7 +91,19 @@ def test_observe__copies_and_pickles_hold_no_handed_arrays() -> None:
     vec.reset(seed=2)
     obs, *_ = vec.step(vec.action_space.sample())
     for twin in (copy.deepcopy(vec.unwrapped), pickle.loads(pickle.dumps(vec.unwrapped))):
-        assert twin.core._handed == []
+        assert len(twin.core._handed) == 0
         twin_obs, *_ = twin.step(np.ones(6, dtype=np.int64))
         assert not np.shares_memory(twin_obs["doses"], obs["doses"])
         _assert_fresh(twin_obs, twin, "in a copy")
+
+
+def test_observe__a_caller_writing_into_a_dropped_observation_changes_nothing() -> None:
+    """Writes into an observation a caller then drops never reach a later observation."""
+    vec = _vector(n=8)
+    vec.reset(seed=3)
+    for step in range(30):  # through the end of the episodes and the autoreset
+        obs, *_ = vec.step(vec.action_space.sample())
+        _assert_fresh(obs, vec, f"step {step}")
+        for value in obs.values():
+            value[...] = -7  # e.g. an in-place normalisation
+        del obs
