@@ -17,6 +17,26 @@ from pkgym.envs.base import EpisodeStreams
 from pkgym.sim.bitgen import bitgen_addresses
 
 
+def addresses_of(streams: Sequence[EpisodeStreams], names: tuple[str, ...]) -> np.ndarray:
+    """The addresses (m, k) of each slot's named streams, each distinct slot looked up once.
+
+    A slot drawn ahead for several episodes comes once per episode in ``streams``.
+
+    Examples:
+        >>> from pkgym.envs.base import spawn_streams
+        >>> slot = spawn_streams(np.random.default_rng(3))
+        >>> addresses = addresses_of([slot, slot], ("patient", "noise"))
+        >>> addresses.shape, bool((addresses[0] == addresses[1]).all())
+        ((2, 2), True)
+    """
+    known: dict[int, np.ndarray] = {}
+    for slot in streams:
+        if id(slot) not in known:
+            known[id(slot)] = bitgen_addresses([getattr(slot, name) for name in names])
+    return np.array([known[id(slot)] for slot in streams],
+                    dtype=np.int64).reshape(-1, len(names))
+
+
 class SlotAddresses:
     """Per row: the addresses of the named streams of its slot (k,) and its seed entropy.
 

@@ -32,6 +32,7 @@ import numba
 import numpy as np
 
 from pkgym.populations import BetweenSubjectVariability, omega_from_cv
+from pkgym.sim.layout import transpose_into
 
 CHOICE, DRUG, NATURAL, ABSTAIN = 0, 1, 2, 3
 N_STATES = 4
@@ -374,17 +375,6 @@ def _untreated_day(day: int, values: np.ndarray, weights: np.ndarray, uniforms: 
             values[i, DRUG], values[i, NATURAL], values[i, ABSTAIN], costs, params[i, 2])
 
 
-@numba.njit(cache=True, nogil=True)
-def _transpose_into(uniforms: np.ndarray, out: np.ndarray) -> None:
-    """(m, n_days) -> ``out`` (n_days, m) in 32 x 32 tiles (a strided copy thrashes the TLB)."""
-    n, n_days = uniforms.shape
-    for i0 in range(0, n, 32):
-        for d0 in range(0, n_days, 32):
-            for i in range(i0, min(i0 + 32, n)):
-                for d in range(d0, min(d0 + 32, n_days)):
-                    out[d, i] = uniforms[i, d]
-
-
 def model_constants(model: Redish2004) -> np.ndarray:
     """gamma, drug/natural/abstain rewards and the three option costs, (7,), for kernels.
 
@@ -419,7 +409,7 @@ def simulate_untreated_days(model: Redish2004, params: np.ndarray, values: np.nd
     """
     uniforms = np.asarray(uniforms, dtype=np.float64)
     by_day = np.empty((uniforms.shape[1], uniforms.shape[0]))
-    _transpose_into(uniforms, by_day)
+    transpose_into(uniforms, by_day)
     return simulate_untreated_by_day(model, params, values, by_day)
 
 

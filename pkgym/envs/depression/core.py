@@ -32,9 +32,9 @@ from pkgym.envs.depression.records import (
     pinned_patient,
     take_record_rows,
 )
-from pkgym.envs.slots import SlotAddresses
+from pkgym.envs.slots import SlotAddresses, addresses_of
 from pkgym.models.depression_drug import advance_week, reward_sensitivity
-from pkgym.sim.bitgen import NUMPY_NORMAL, bitgen_addresses
+from pkgym.sim.bitgen import NUMPY_NORMAL
 
 
 class DepressionCore(DosingCore):
@@ -105,12 +105,7 @@ class DepressionCore(DosingCore):
         """
         if not NUMPY_NORMAL:
             return self._draw_with_numpy(streams)
-        known: dict[int, np.ndarray] = {}  # a slot drawn ahead comes k times: look it up once
-        for slot in streams:
-            if id(slot) not in known:
-                known[id(slot)] = bitgen_addresses([slot.patient, slot.noise, slot.events])
-        return self._draw(np.array([known[id(slot)] for slot in streams],
-                                   dtype=np.int64).reshape(-1, 3))
+        return self._draw(addresses_of(streams, ("patient", "noise", "events")))
 
     def _draw(self, addresses: np.ndarray) -> dict[str, np.ndarray]:
         """:meth:`draw_episodes` of the slots whose streams are at ``addresses`` (m, 3)."""

@@ -185,17 +185,6 @@ def observe_rows(bis_measured: np.ndarray, rate_log: np.ndarray, covariates: np.
 
 
 @numba.njit(cache=True, nogil=True)
-def transpose_into(source: np.ndarray, out: np.ndarray) -> None:
-    """``out[j, i] = source[i, j]`` in tiles of 32 x 32 (a cache-friendly transposing copy)."""
-    n, m = source.shape
-    for i0 in range(0, n, 32):
-        for j0 in range(0, m, 32):
-            for j in range(j0, min(j0 + 32, m)):
-                for i in range(i0, min(i0 + 32, n)):
-                    out[j, i] = source[i, j]
-
-
-@numba.njit(cache=True, nogil=True)
 def info_rows(rows: np.ndarray, rec: tuple, pk: np.ndarray, step_min: float,
               stimulation: np.ndarray) -> tuple:
     """The step's clinical metrics of ``rows`` (:func:`pkgym.envs.propofol.views.info`).

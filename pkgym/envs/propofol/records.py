@@ -17,7 +17,6 @@ import numpy as np
 
 from pkgym.envs.pinning import validate_pinned, validate_pinned_etas
 from pkgym.envs.propofol.clinic import PropofolScenario
-from pkgym.envs.propofol.kernel import transpose_into
 from pkgym.models.propofol_eleveld import (
     ETA_NAMES,
     N_STATES,
@@ -34,6 +33,7 @@ from pkgym.populations.cohort import CohortSchema, ColumnRule
 from pkgym.populations.discrete import Bernoulli
 from pkgym.populations.distributions import BoundedNormal
 from pkgym.populations.population import Population
+from pkgym.sim.layout import transpose_into
 
 PATIENT_KEYS = ("age_years", "weight_kg", "height_cm", "is_female", "opioid")
 """Covariates a pinned patient must give (the anaesthetist knows them)."""

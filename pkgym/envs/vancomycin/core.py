@@ -21,7 +21,7 @@ from pkgym.envs.base import (
     ObservationModel,
     RewardFn,
 )
-from pkgym.envs.slots import SlotAddresses
+from pkgym.envs.slots import SlotAddresses, addresses_of
 from pkgym.envs.vancomycin import views as vancomycin_views
 from pkgym.envs.vancomycin.clinic import (
     COVARIATE_HIGHS,
@@ -56,7 +56,7 @@ from pkgym.envs.vancomycin.records import (
     pinned_row,
 )
 from pkgym.sim.batch import take_rows, write_rows
-from pkgym.sim.bitgen import NUMPY_NORMAL, bitgen_addresses
+from pkgym.sim.bitgen import NUMPY_NORMAL
 
 
 class VancomycinCore(DosingCore):
@@ -149,12 +149,7 @@ class VancomycinCore(DosingCore):
         """
         if not NUMPY_NORMAL:
             return self._draw_with_numpy(streams)
-        known: dict[int, np.ndarray] = {}  # a slot drawn ahead comes k times: look it up once
-        for slot in streams:
-            if id(slot) not in known:
-                known[id(slot)] = bitgen_addresses([slot.patient, slot.noise, slot.events])
-        return self._draw(np.array([known[id(slot)] for slot in streams],
-                                   dtype=np.int64).reshape(-1, 3))
+        return self._draw(addresses_of(streams, ("patient", "noise", "events")))
 
     def _draw(self, addresses: np.ndarray) -> dict[str, np.ndarray]:
         """:meth:`draw_episodes` of the slots whose streams are at ``addresses`` (m, 3)."""

@@ -10,7 +10,7 @@ import numpy as np
 
 import pkgym  # noqa: F401
 from pkgym.envs.propofol.clinic import COVARIATE_HIGHS
-from pkgym.envs.propofol.kernel import OBSERVE_BLOCK, observe_rows, transpose_into
+from pkgym.envs.propofol.kernel import OBSERVE_BLOCK, observe_rows
 from pkgym.envs.propofol.records import step_major
 
 HISTORIES = ("states", "rates", "bis_true", "bis_measured", "noise")
@@ -94,11 +94,3 @@ def test_observe_rows_equals_reference_at_scattered_steps() -> None:
     c_order = observe_rows(np.ascontiguousarray(bis_measured), np.ascontiguousarray(rates),
                            covariates, step, n_hist, top, 1 / 6, 30.0, COVARIATE_HIGHS)
     assert all(a.tobytes() == b.tobytes() for a, b in zip(got, c_order, strict=True))
-
-
-def test_transpose_into_equals_numpy_transpose() -> None:
-    """The tiled transposing copy gives ``source.T`` for shapes off the tile size."""
-    source = np.random.default_rng(2).standard_normal((67, 181))
-    out = np.full((181, 67), np.nan)
-    transpose_into(source, out)
-    assert out.tobytes() == np.ascontiguousarray(source.T).tobytes()
