@@ -18,6 +18,7 @@ from pkgym.envs.pinning import pinned_numbers
 from pkgym.models.tumour_immune import DePillis2003, TumourImmuneParameters
 from pkgym.populations import Population
 from pkgym.populations.variability import BetweenSubjectVariability
+from pkgym.sim.layout import step_major
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,7 @@ class ChemoRecords:
         course: true (N, T, I, u) each morning.  # (n, n_days + 1, 4)
         measured: measured (N, T, I) each morning, float32.  # (n, n_days + 1, 3)
         measured_now: this morning's row of ``measured``.  # (n, 3)
-        assay_normals: the episode's pre-drawn measurement noise (day-major when
+        assay_normals: the episode's pre-drawn measurement noise (step-major when
             the core allocates it).  # (n, n_days + 1, 3)
         doses, doses_f32: infusion rate given each day (0 for days to come).  # (n, n_days)
         last_dose: the infusion rate of the last day (0 before the first).  # (n,)
@@ -131,35 +132,20 @@ def new_records(settings: ChemoSettings, draws: Mapping[str, np.ndarray] | None,
         [[0.9, 0.4, 0.005, 0.0], [0.9, 0.2, 0.005, 0.0]]
     """
     n, days = seed_entropy.shape[0], settings.scenario.n_days
-    normals = day_major(n, (days + 1, 3), np.float64) if draws is None else draws["assay"]
+    normals = step_major(n, (days + 1, 3), np.float64) if draws is None else draws["assay"]
     records = ChemoRecords(
         tumour_at_start=np.zeros(n), etas=np.zeros((n, 0)),
         params=TumourImmuneParameters(np.zeros((n, 0))), states=np.zeros((n, 4)),
-        course=day_major(n, (days + 1, 4), np.float64),
-        measured=day_major(n, (days + 1, 3), np.float32), measured_now=np.zeros((n, 3)),
-        assay_normals=normals, doses=day_major(n, (days,), np.float64),
+        course=step_major(n, (days + 1, 4), np.float64),
+        measured=step_major(n, (days + 1, 3), np.float32), measured_now=np.zeros((n, 3)),
+        assay_normals=normals, doses=step_major(n, (days,), np.float64),
         doses_f32=np.zeros((n, days), np.float32), last_dose=np.zeros(n),
-        below_floor=day_major(n, (days,), np.bool_), days_below_floor=np.zeros(n),
+        below_floor=step_major(n, (days,), np.bool_), days_below_floor=np.zeros(n),
         day=np.zeros(n), stopped=np.zeros(n), reward=np.zeros(n), patient_id=np.zeros(n),
         seed_entropy=seed_entropy)
     restart_records(records, settings, draws, pinned, seed_entropy,
                     variability or settings.model.variability)
     return records
-
-
-def day_major(n: int, shape: tuple[int, ...], dtype: type) -> np.ndarray:
-    """Zeros of shape ``(n, *shape)`` stored day by day (axis 1 outermost in memory).
-
-    A step writes one day of every patient: stored this way, that day is one contiguous
-    block instead of a slice in every patient's row (a cache line and a page each). The
-    observed doses stay patient by patient (an observation copies them whole).
-
-    Examples:
-        >>> a = day_major(3, (150,), np.bool_)
-        >>> a.shape, a.strides
-        ((3, 150), (1, 3))
-    """
-    return np.zeros((shape[0], n, *shape[1:]), dtype).swapaxes(0, 1)
 
 
 def restart_records(records: ChemoRecords, settings: ChemoSettings,

@@ -157,7 +157,7 @@ def observe_rows(bis_measured: np.ndarray, rate_log: np.ndarray, covariates: np.
     """The clinic's observation of every patient: (bis, bis_mask, rates, covariates, elapsed).
 
     Blocks of :data:`OBSERVE_BLOCK` patients, history column by column within a block: the
-    histories are stored step by step (:func:`pkgym.envs.propofol.records.step_major`), so a
+    histories are stored step by step (:func:`pkgym.sim.layout.step_major`), so a
     column of a block is a few adjacent cache lines.
     """
     n = step.size

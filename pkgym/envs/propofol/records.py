@@ -33,7 +33,7 @@ from pkgym.populations.cohort import CohortSchema, ColumnRule
 from pkgym.populations.discrete import Bernoulli
 from pkgym.populations.distributions import BoundedNormal
 from pkgym.populations.population import Population
-from pkgym.sim.layout import transpose_into
+from pkgym.sim.layout import step_major, transpose_into
 
 PATIENT_KEYS = ("age_years", "weight_kg", "height_cm", "is_female", "opioid")
 """Covariates a pinned patient must give (the anaesthetist knows them)."""
@@ -106,8 +106,8 @@ class ClinicRecords:
             ``k - lag`` to the BIS sample seen at the end of step k (n, 4, 4), (n, 4).
         step: decisions taken (n,). states: (n, n_steps + 1, 4) at each step's end.
         rates: (n, n_steps) mg/kg/h. bis_true, bis_measured, noise: (n, n_steps + 1).
-        The four histories are stored step by step (:func:`step_major`) in batches built
-        here; a batch's rows taken as fresh arrays are C order.
+        The four histories are stored step by step (:func:`pkgym.sim.layout.step_major`) in
+        batches built here; a batch's rows taken as fresh arrays are C order.
         in_range, below_40, above_60: counts over the step ends (n,). induction_step: the
             first step ending with BIS < 60, -1 before (n,). total_mg_per_kg, reward: (n,).
         patient_id, seed_entropy: cohort id (-1 drawn), slot seed entropy (n,).
@@ -187,41 +187,25 @@ def new_records(settings: ClinicSettings, table: Mapping[str, np.ndarray], etas:
     step = step_propagator(pk, s.step_min)
     lag = np.ceil(pd.delay_s / s.step_seconds).astype(np.int64)
     delayed = step_propagator(pk, (lag * s.step_seconds - pd.delay_s) / 60.0)
-    states = step_major(n, s.n_steps + 1, N_STATES)
-    bis = step_major(n, s.n_steps + 1)
+    states = step_major(n, (s.n_steps + 1, N_STATES))
+    bis = step_major(n, (s.n_steps + 1,))
     bis[:, 0] = pd.bis_baseline
-    measured = step_major(n, s.n_steps + 1)  # zeros after the first sample, as bis
+    measured = step_major(n, (s.n_steps + 1,))  # zeros after the first sample, as bis
     measured[:, 0] = measure_bis(pd.bis_baseline, pd.residual_sd * s.bis_noise_scale,
                                  noise[:, 0])
-    noise_by_step = step_major(n, s.n_steps + 1)
+    noise_by_step = step_major(n, (s.n_steps + 1,))
     transpose_into(np.ascontiguousarray(noise, dtype=np.float64), noise_by_step.T)
     zeros = np.zeros(n)
     return ClinicRecords(
         covariates=cov, etas=np.asarray(etas, dtype=np.float64), pk=pk.as_array(),
         pd=pd.as_array(), transition=step.transition, input=step.input, lag_steps=lag,
         delay_transition=delayed.transition, delay_input=delayed.input,
-        step=np.zeros(n, np.int64), states=states, rates=step_major(n, s.n_steps),
+        step=np.zeros(n, np.int64), states=states, rates=step_major(n, (s.n_steps,)),
         bis_true=bis, bis_measured=measured, noise=noise_by_step,
         in_range=zeros.copy(), below_40=zeros.copy(), above_60=zeros.copy(),
         induction_step=np.full(n, -1, np.int64), total_mg_per_kg=zeros.copy(),
         reward=zeros.copy(), patient_id=np.asarray(table["id"], dtype=np.int64),
         seed_entropy=seed_entropy)
-
-
-def step_major(n: int, n_columns: int, *tail: int) -> np.ndarray:
-    """Zeros (n, n_columns, *tail) stored column by column: ``[row, step]`` as everywhere else.
-
-    A step touches one step column of every patient: in this layout those values are
-    adjacent in memory, so a batch's step reads and writes a few dense rows of memory rather
-    than scattered lines of each patient's ~10 KB history (at 10^5 patients the histories no
-    longer stay in cache between steps). Values and indexing are those of a C-order array.
-
-    Examples:
-        >>> a = step_major(3, 181, 4)
-        >>> a.shape, a.strides, a.base.shape
-        ((3, 181, 4), (32, 96, 8), (181, 3, 4))
-    """
-    return np.zeros((n_columns, n, *tail)).swapaxes(0, 1)
 
 
 def measure_bis(bis: np.ndarray, sd: np.ndarray, normals: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ import numpy as np
 import pkgym  # noqa: F401
 from pkgym.envs.propofol.clinic import COVARIATE_HIGHS
 from pkgym.envs.propofol.kernel import OBSERVE_BLOCK, observe_rows
-from pkgym.envs.propofol.records import step_major
+from pkgym.sim.layout import step_major
 
 HISTORIES = ("states", "rates", "bis_true", "bis_measured", "noise")
 
@@ -50,7 +50,7 @@ def _observe_reference(bis_measured: np.ndarray, rate_log: np.ndarray, step: np.
 
 def test_step_major_layout_and_values() -> None:
     """step_major: zeros, shape (n, steps, ...) over a (steps, n, ...) buffer."""
-    a = step_major(5, 7, 4)
+    a = step_major(5, (7, 4))
     assert a.shape == (5, 7, 4) and a.base is not None and a.base.shape == (7, 5, 4)
     assert a.strides == (32, 160, 8) and not a.any()
     core = _played(3, 2).unwrapped.core
@@ -79,9 +79,9 @@ def test_observe_rows_equals_reference_at_scattered_steps() -> None:
     """Blocked observation equals the row-by-row reference at steps 0..end, in any order."""
     rng = np.random.default_rng(11)
     n, n_steps, n_hist, top = OBSERVE_BLOCK * 3 + 7, 180, 30, 160.0
-    bis_measured = step_major(n, n_steps + 1)
+    bis_measured = step_major(n, (n_steps + 1,))
     bis_measured[...] = rng.uniform(-10.0, 110.0, (n, n_steps + 1))
-    rates = step_major(n, n_steps)
+    rates = step_major(n, (n_steps,))
     rates[...] = rng.uniform(-20.0, 200.0, (n, n_steps))
     step = rng.integers(0, n_steps + 1, n)
     step[:40] = np.arange(40)  # every start-of-episode window
